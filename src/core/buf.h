@@ -1,0 +1,34 @@
+/* Growable byte buffer, always NUL-terminated when data != NULL. */
+#ifndef GW_BUF_H
+#define GW_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "core/err.h"
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT { NULL, 0, 0 }
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);            /* frees the contents; b itself is not freed */
+void buf_reset(struct buf *b);           /* len = 0, keeps the allocation */
+enum gw_err buf_reserve(struct buf *b, size_t extra);
+enum gw_err buf_append(struct buf *b, const void *p, size_t n);
+enum gw_err buf_puts(struct buf *b, const char *s);
+enum gw_err buf_putc(struct buf *b, char c);
+enum gw_err buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+enum gw_err buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+void buf_consume(struct buf *b, size_t n); /* drop the first n bytes */
+char *buf_detach(struct buf *b);         /* returns data (caller frees), b becomes empty */
+/* Returns "" rather than NULL for an empty buffer. */
+const char *buf_cstr(const struct buf *b);
+
+#endif

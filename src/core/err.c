@@ -1,0 +1,28 @@
+#include "core/err.h"
+
+static const char *const names[GW_ERR__MAX] = {
+	[GW_OK] = "ok",
+	[GW_ENOMEM] = "out of memory",
+	[GW_EINVAL] = "invalid argument",
+	[GW_EIO] = "I/O error",
+	[GW_ENOTFOUND] = "not found",
+	[GW_ETOOBIG] = "too large",
+	[GW_EAUTH] = "authentication failed",
+	[GW_ECONFIG] = "configuration error",
+	[GW_EDB] = "database error",
+	[GW_EBUSY] = "database busy",
+	[GW_ECONNECT] = "could not connect to upstream",
+	[GW_EUPSTREAM] = "upstream error",
+	[GW_ETIMEOUT] = "upstream timed out",
+	[GW_ECLIENTGONE] = "client disconnected",
+	[GW_ECANCELLED] = "cancelled",
+	[GW_EINTERNAL] = "internal error",
+};
+
+const char *
+gw_strerror(enum gw_err e)
+{
+	if ((unsigned)e >= GW_ERR__MAX)
+		return "unknown error";
+	return names[e];
+}

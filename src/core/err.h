@@ -1,0 +1,27 @@
+/* One error enum for the whole codebase. */
+#ifndef GW_ERR_H
+#define GW_ERR_H
+
+enum gw_err {
+	GW_OK = 0,
+	GW_ENOMEM,       /* allocation failed */
+	GW_EINVAL,       /* bad input from a client or a caller */
+	GW_EIO,          /* local I/O (file, socket) failed */
+	GW_ENOTFOUND,    /* no such thing (file, row, route, model) */
+	GW_ETOOBIG,      /* over a configured size limit */
+	GW_EAUTH,        /* missing or wrong credentials */
+	GW_ECONFIG,      /* config.json unreadable or invalid */
+	GW_EDB,          /* sqlite failure */
+	GW_EBUSY,        /* database locked past the busy timeout */
+	GW_ECONNECT,     /* could not reach an upstream (DNS, connect, TLS) */
+	GW_EUPSTREAM,    /* upstream answered with an error or garbage */
+	GW_ETIMEOUT,     /* upstream stalled past the stall guard */
+	GW_ECLIENTGONE,  /* the client disconnected: writes fail */
+	GW_ECANCELLED,   /* stopped on purpose (shutdown, user) */
+	GW_EINTERNAL,    /* a bug: an invariant did not hold */
+	GW_ERR__MAX
+};
+
+const char *gw_strerror(enum gw_err e);
+
+#endif

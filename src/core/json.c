@@ -1,0 +1,109 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+
+cJSON *
+json_parse(const char *p, size_t n, int *line, int *col)
+{
+	const char *end = NULL;
+	const char *q;
+	cJSON *v;
+	int l = 1, c = 1;
+
+	v = cJSON_ParseWithLengthOpts(p, n, &end, 0);
+	if (v != NULL) {
+		/* cJSON stops after the first value: trailing garbage is an error. */
+		q = end;
+		while (q < p + n && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+			q++;
+		if (q == p + n || *q == '\0')
+			return v;
+		cJSON_Delete(v);
+		end = q;
+	}
+	if (end == NULL || end < p || end > p + n)
+		end = p + n;
+	for (q = p; q < end; q++) {
+		if (*q == '\n') {
+			l++;
+			c = 1;
+		} else
+			c++;
+	}
+	if (line != NULL)
+		*line = l;
+	if (col != NULL)
+		*col = c;
+	return NULL;
+}
+
+const char *
+json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+double
+json_num(const cJSON *obj, const char *key, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+int
+json_bool(const cJSON *obj, const char *key, int def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
+cJSON *
+json_obj(const cJSON *obj, const char *key)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+cJSON *
+json_arr(const cJSON *obj, const char *key)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsArray(v) ? v : NULL;
+}
+
+char *
+json_print(const cJSON *v)
+{
+	return cJSON_PrintUnformatted(v);
+}
+
+enum gw_err
+json_append(struct buf *b, const cJSON *v)
+{
+	char *s = cJSON_PrintUnformatted(v);
+	enum gw_err e;
+
+	if (s == NULL)
+		return GW_ENOMEM;
+	e = buf_puts(b, s);
+	cJSON_free(s);
+	return e;
+}
+
+enum gw_err
+json_set(cJSON *obj, const char *key, cJSON *item)
+{
+	if (item == NULL)
+		return GW_ENOMEM;
+	if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+		return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item) ?
+		    GW_OK : GW_ENOMEM;
+	return cJSON_AddItemToObject(obj, key, item) ? GW_OK : GW_ENOMEM;
+}

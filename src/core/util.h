@@ -1,0 +1,52 @@
+/* Small helpers: time, randomness, hex, hashing, ids, strings. */
+#ifndef GW_UTIL_H
+#define GW_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+int64_t util_now_ms(void);        /* wall clock, ms since the epoch */
+int64_t util_mono_ms(void);       /* monotonic clock, ms */
+void util_sleep_ms(int64_t ms);
+
+/* Fills p with n bytes from the kernel CSPRNG. */
+enum gw_err util_random(void *p, size_t n);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void util_hex(const void *p, size_t n, char *out);
+
+/* Constant-time comparison of two NUL-terminated secrets: compares their
+ * SHA-256 digests so neither the content nor the length leaks. 1 if equal. */
+int util_secret_equal(const char *a, const char *b);
+
+#define SHA256_LEN 32
+void util_sha256(const void *p, size_t n, uint8_t out[SHA256_LEN]);
+/* 64 hex chars + NUL */
+void util_sha256_hex(const void *p, size_t n, char out[65]);
+
+/* Random version-4 UUID, lower case, 36 chars + NUL. */
+enum gw_err util_uuid4(char out[37]);
+/* The reference project's getUUID(): SHA-256 of s, first 16 bytes, version
+ * nibble 4, variant 10, formatted 8-4-4-4-12. */
+void util_uuid_from_string(const char *s, size_t n, char out[37]);
+
+/* Parse a decimal integer in [min, max]; the whole string must be used. */
+enum gw_err util_parse_long(const char *s, long min, long max, long *out);
+
+/* Case-insensitive ASCII equality / prefix test. */
+int util_strcaseeq(const char *a, const char *b);
+int util_has_prefix(const char *s, const char *prefix);
+
+/* strdup that returns NULL for NULL. */
+char *util_strdup(const char *s);
+/* Copy of s[0..n) with leading/trailing ASCII whitespace removed. */
+char *util_strndup_trim(const char *s, size_t n);
+
+/* 1 when s contains CR, LF or NUL-free control chars unfit for a header. */
+int util_unsafe_header_value(const char *s);
+
+#endif
