@@ -1,2 +1,142 @@
-int main(void);
-int main(void) { return 0; }
+/*
+ * copilot-refresh: keeps the Copilot token and the model list fresh, from
+ * cron or a systemd timer.  Prints one line; exits non-zero with the reason
+ * when something failed, so cron mail and monitoring notice.
+ *
+ *   copilot-refresh [--force] [--quiet] [--prune-days N]
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "routes/app.h"
+#include "state/config.h"
+#include "state/db.h"
+#include "upstream/auth.h"
+#include "upstream/client.h"
+
+static void
+iso_time(int64_t epoch_s, char out[32])
+{
+	time_t t = (time_t)epoch_s;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* endpoints.api from copilot_internal/user is the account's own Copilot
+ * base URL (business seats get 403 elsewhere). */
+static void
+store_api_endpoint(struct worker *w, const char *ghtok)
+{
+	struct buf body = BUF_INIT, err = BUF_INIT;
+	const char *api;
+	long status = 0;
+	cJSON *v;
+
+	if (gh_copilot_user(&w->gh, ghtok, &status, &body, &err) == GW_OK &&
+	    status / 100 == 2 &&
+	    (v = json_parse(body.data, body.len, NULL, NULL)) != NULL) {
+		api = json_str(json_obj(v, "endpoints"), "api");
+		if (api != NULL && *api != '\0')
+			db_kv_set(w->db, "copilot_api_url", api);
+		cJSON_Delete(v);
+	}
+	buf_free(&body);
+	buf_free(&err);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "prune-days", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct app a;
+	struct worker w;
+	struct auth_env env;
+	struct auth_token t;
+	struct buf err = BUF_INIT;
+	char *ghtok = NULL, until[32];
+	cJSON *models = NULL;
+	int64_t before_fetch = 0, now;
+	long prune_days = 90, pruned = 0;
+	int c, force = 0, quiet = 0, rc = 1, refreshed;
+
+	while ((c = getopt_long(argc, argv, "fqp:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': force = 1; break;
+		case 'q': quiet = 1; break;
+		case 'p':
+			if (util_parse_long(optarg, 0, 36500, &prune_days) != GW_OK) {
+				fprintf(stderr, "copilot-refresh: bad --prune-days\n");
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("usage: copilot-refresh [--force] [--quiet] "
+			    "[--prune-days N]\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	log_set_level(quiet ? LOG_ERROR : LOG_WARN);
+	memset(&t, 0, sizeof(t));
+	up_global_init();
+	if (app_init(&a, 0, &err) != GW_OK || worker_init(&w, &a, &err) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
+		goto out_app;
+	}
+	app_auth_env(&w, &env);
+	if (auth_github_token(&env, &ghtok) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: not signed in to GitHub: run "
+		    "`copilot-api auth login` as this user (data dir %s)\n", a.home);
+		goto out;
+	}
+	now = util_now_ms() / 1000;
+	if (auth_copilot_token(&env, NULL, force, &t, &err) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
+		goto out;
+	}
+	refreshed = t.fetched_at >= now;
+	if (!a.ident.opencode && (refreshed || force))
+		store_api_endpoint(&w, ghtok);
+	before_fetch = util_now_ms();
+	if (models_get(&w, force, &models, &err) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: model list: %s\n", buf_cstr(&err));
+		goto out;
+	}
+	if (prune_days > 0)
+		db_prune_usage(w.db, util_now_ms() - prune_days * 86400000LL, &pruned);
+	db_checkpoint(w.db);
+	iso_time(t.expires_at, until);
+	if (!quiet)
+		printf("ok: Copilot token %s, valid until %s; %d models%s; "
+		    "%ld old usage rows pruned\n",
+		    refreshed ? "refreshed" : "still fresh", until,
+		    cJSON_GetArraySize(models),
+		    util_now_ms() - before_fetch > 50 ? " (fetched)" : " (cached)",
+		    pruned);
+	rc = 0;
+out:
+	cJSON_Delete(models);
+	auth_token_free(&t);
+	free(ghtok);
+	worker_free(&w);
+out_app:
+	app_free(&a);
+	buf_free(&err);
+	up_global_cleanup();
+	return rc;
+}

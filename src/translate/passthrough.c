@@ -28,8 +28,8 @@ num_or(const cJSON *o, const char *k, long def)
 
 /* OpenAI chat usage ({prompt_tokens, completion_tokens, ...}) or Responses
  * usage ({input_tokens, output_tokens, input_tokens_details}). */
-static void
-take_usage(struct tr_usage *u, const cJSON *usage)
+void
+tr_usage_from_json(struct tr_usage *u, const cJSON *usage)
 {
 	const cJSON *d;
 
@@ -70,7 +70,7 @@ sniff(struct tr_stream *t, const char *data, size_t len)
 	if (usage == NULL)
 		usage = json_obj(json_obj(v, "message"), "usage"); /* Anthropic */
 	if (usage != NULL)
-		take_usage(&t->usage, usage);
+		tr_usage_from_json(&t->usage, usage);
 	model = json_str(resp != NULL ? resp : v, "model");
 	if (model != NULL) {
 		strncpy(t->usage.model, model, sizeof(t->usage.model) - 1);
@@ -124,8 +124,8 @@ pt_finish(struct tr_stream *t, enum gw_err status, const char *message,
 		goto out;
 	if ((err = cJSON_AddObjectToObject(root, "error")) == NULL)
 		goto out;
-	if (cJSON_AddStringToObject(err, p->dialect == TR_ANTHROPIC ? "type" :
-	    "type", status == GW_ETIMEOUT ? "timeout_error" : "api_error") == NULL)
+	if (cJSON_AddStringToObject(err, "type",
+	    status == GW_ETIMEOUT ? "timeout_error" : "api_error") == NULL)
 		goto out;
 	if (cJSON_AddStringToObject(err, "message",
 	    message != NULL ? message : gw_strerror(status)) == NULL)

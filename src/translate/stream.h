@@ -35,6 +35,10 @@ struct tr_usage {
 };
 
 void tr_usage_init(struct tr_usage *u);
+struct cJSON;
+/* Reads an OpenAI ({prompt_tokens,...}), Responses ({input_tokens,
+ * input_tokens_details}) or Anthropic usage object. */
+void tr_usage_from_json(struct tr_usage *u, const struct cJSON *usage);
 
 struct tr_stream;
 

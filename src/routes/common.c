@@ -1,0 +1,233 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "routes/routes.h"
+#include "state/usage.h"
+#include "upstream/client.h"
+#include "upstream/relay.h"
+
+cJSON *
+rc_body_json(struct rctx *r)
+{
+	const struct buf *b = &r->req->body;
+	struct buf msg = BUF_INIT;
+	int line = 0, col = 0;
+	cJSON *v;
+
+	if (b->len == 0) {
+		rc_error(r, 400, "Request body is empty: a JSON object is required");
+		return NULL;
+	}
+	v = json_parse(b->data, b->len, &line, &col);
+	if (v == NULL) {
+		buf_printf(&msg, "Invalid JSON in request body at line %d, column %d",
+		    line, col);
+		rc_error(r, 400, msg.data);
+		buf_free(&msg);
+		return NULL;
+	}
+	if (!cJSON_IsObject(v)) {
+		cJSON_Delete(v);
+		rc_error(r, 400, "Request body must be a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+void
+rc_error(struct rctx *r, int status, const char *message)
+{
+	http_send_error(r->c, r->dialect, status, NULL, message, NULL);
+}
+
+void
+rc_fail(struct rctx *r, enum gw_err e, const char *message)
+{
+	int status;
+
+	switch (e) {
+	case GW_EAUTH:      status = 503; break;  /* the gateway is not signed in */
+	case GW_ECONNECT:   status = 502; break;
+	case GW_EUPSTREAM:  status = 502; break;
+	case GW_ETIMEOUT:   status = 504; break;
+	case GW_EBUSY:      status = 503; break;
+	case GW_ETOOBIG:    status = 413; break;
+	case GW_EINVAL:     status = 400; break;
+	case GW_ENOTFOUND:  status = 404; break;
+	default:            status = 500; break;
+	}
+	if (message == NULL || *message == '\0')
+		message = e == GW_EBUSY ? "database is locked; try again" :
+		    gw_strerror(e);
+	log_warn("%s %s: %s (%s)", r->req->method, r->req->path, message,
+	    gw_strerror(e));
+	rc_error(r, status, message);
+	rc_record(r, status, NULL, message);
+}
+
+/*
+ * The upstream's own message when its body is a JSON error envelope
+ * ({"error":{"message":...}} or {"message":...}), else the raw body text.
+ */
+static char *
+upstream_message(const struct up_response *resp, const char **type)
+{
+	const struct buf *b = &resp->body;
+	const char *m = NULL;
+	cJSON *v, *err;
+	char *out;
+
+	*type = NULL;
+	v = b->len > 0 ? json_parse(b->data, b->len, NULL, NULL) : NULL;
+	if (v != NULL) {
+		err = json_obj(v, "error");
+		m = json_str(err != NULL ? err : v, "message");
+		if (err != NULL && json_str(err, "type") != NULL)
+			*type = json_str(err, "type");
+	}
+	if (m != NULL && *m != '\0')
+		out = strdup(m);
+	else if (b->len > 0)
+		out = strndup(b->data, b->len > 4000 ? 4000 : b->len);
+	else {
+		struct buf t = BUF_INIT;
+
+		buf_printf(&t, "upstream answered HTTP %ld with an empty body",
+		    resp->status);
+		out = buf_detach(&t);
+	}
+	/* The type is only kept when it is a plain token. */
+	if (*type != NULL && (strlen(*type) > 64 || strpbrk(*type, " \"\\") != NULL))
+		*type = NULL;
+	if (*type != NULL)
+		*type = strdup(*type);
+	cJSON_Delete(v);
+	return out;
+}
+
+void
+rc_upstream_error(struct rctx *r, const struct relay_result *res)
+{
+	const char **extra = NULL;
+	const char *type = NULL;
+	char *msg, *colon;
+	size_t i, n = 0;
+	int status = (int)res->status;
+
+	if (status < 400 || status > 599)
+		status = 502;
+	msg = upstream_message(&res->resp, &type);
+	if (status == 429 && res->resp.npass_headers > 0 &&
+	    (extra = calloc(2 * res->resp.npass_headers + 1, sizeof(*extra))) != NULL) {
+		for (i = 0; i < res->resp.npass_headers; i++) {
+			char *h = strdup(res->resp.pass_headers[i]);
+
+			if (h == NULL || (colon = strchr(h, ':')) == NULL) {
+				free(h);
+				continue;
+			}
+			*colon++ = '\0';
+			while (*colon == ' ')
+				colon++;
+			extra[n++] = h;
+			extra[n++] = colon;
+		}
+		extra[n] = NULL;
+	}
+	http_send_error(r->c, r->dialect, status, type, msg ? msg : "upstream error",
+	    extra);
+	rc_record(r, status, NULL, msg);
+	for (i = 0; i < n; i += 2)
+		free((char *)extra[i]);
+	free(extra);
+	free((char *)type);
+	free(msg);
+}
+
+void
+rc_record(struct rctx *r, int status, const struct tr_usage *u,
+    const char *error)
+{
+	struct usage_event ev;
+	char *login = NULL;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.created_at_ms = util_now_ms();
+	ev.trace_id = r->req->trace_id;
+	ev.session_id = r->session_id;
+	(void)db_kv_get(r->w->db, "github_login", &login);
+	ev.user_id = login != NULL ? login : "";
+	ev.source = "copilot";
+	ev.endpoint = r->endpoint != NULL ? r->endpoint : r->req->path;
+	ev.model = r->model;
+	ev.error = error;
+	ev.status = status;
+	ev.stream = r->stream;
+	ev.latency_ms = util_mono_ms() - r->start_ms;
+	ev.input_tokens = ev.output_tokens = -1;
+	ev.cache_read_input_tokens = ev.cache_creation_input_tokens = -1;
+	ev.total_tokens = -1;
+	if (u != NULL) {
+		/* Stored like the reference: input excludes the cached part. */
+		ev.cache_read_input_tokens = u->cache_read_tokens;
+		ev.cache_creation_input_tokens = u->cache_creation_tokens;
+		ev.input_tokens = u->input_tokens;
+		if (u->input_tokens >= 0 && u->cache_read_tokens > 0 &&
+		    u->cache_creation_tokens < 0)
+			ev.input_tokens = u->input_tokens - u->cache_read_tokens;
+		ev.output_tokens = u->output_tokens;
+		ev.total_tokens = u->total_tokens;
+	}
+	if (usage_record(r->w->db, &ev) != GW_OK)
+		log_warn("could not record usage for %s", r->req->trace_id);
+	free(login);
+}
+
+void
+rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
+    struct tr_stream *tr)
+{
+	struct relay_result res;
+	struct tr_sink sink;
+	struct tr_usage u;
+	struct buf err = BUF_INIT;
+	const char *ctype;
+	cJSON *v = NULL;
+	enum gw_err e;
+
+	memset(&res, 0, sizeof(res));
+	http_sse_sink(r->c, &sink);
+	e = app_copilot(r->w, rq, tr, &sink, &res, &err);
+	if (e != GW_OK && !res.client_started) {
+		rc_fail(r, e, err.len > 0 ? err.data : res.message);
+		goto out;
+	}
+	if (res.client_started) {
+		/* The stream went out; the relay ended it (with an error event
+		 * when the upstream failed). */
+		rc_record(r, e == GW_OK ? 200 : (e == GW_ECLIENTGONE ? 499 : 502),
+		    tr != NULL ? &tr->usage : NULL,
+		    e == GW_OK ? NULL : (res.message ? res.message : gw_strerror(e)));
+		goto out;
+	}
+	if (res.status / 100 != 2) {
+		rc_upstream_error(r, &res);
+		goto out;
+	}
+	ctype = res.resp.content_type != NULL ? res.resp.content_type :
+	    "application/json";
+	http_send(r->c, (int)res.status, ctype, buf_cstr(&res.resp.body),
+	    res.resp.body.len, NULL);
+	tr_usage_init(&u);
+	if ((v = json_parse(res.resp.body.data, res.resp.body.len, NULL, NULL)) != NULL &&
+	    json_obj(v, "usage") != NULL)
+		tr_usage_from_json(&u, json_obj(v, "usage"));
+	rc_record(r, (int)res.status, &u, NULL);
+out:
+	cJSON_Delete(v);
+	relay_result_free(&res);
+	buf_free(&err);
+}

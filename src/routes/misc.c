@@ -1,0 +1,203 @@
+/* Small routes: health, account usage, the token, local usage statistics,
+ * and the admin model mappings. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "routes/routes.h"
+#include "state/config.h"
+#include "state/db.h"
+#include "state/usage.h"
+#include "upstream/auth.h"
+
+void
+route_root(struct rctx *r)
+{
+	http_send_text(r->c, 200, "Server running");
+}
+
+/* Pass-through of GitHub's copilot_internal/user (quotas, plan). */
+void
+route_usage(struct rctx *r)
+{
+	struct auth_env env;
+	struct buf body = BUF_INIT, err = BUF_INIT;
+	char *tok = NULL;
+	long status = 0;
+	enum gw_err e;
+
+	app_auth_env(r->w, &env);
+	if ((e = auth_github_token(&env, &tok)) != GW_OK) {
+		rc_error(r, 503, "the gateway is not signed in to GitHub: run "
+		    "`copilot-api auth login`");
+		goto out;
+	}
+	if ((e = gh_copilot_user(&r->w->gh, tok, &status, &body, &err)) != GW_OK) {
+		rc_fail(r, e, err.data);
+		goto out;
+	}
+	if (status / 100 != 2) {
+		buf_reset(&err);
+		buf_printf(&err, "Failed to fetch Copilot usage: GitHub answered "
+		    "HTTP %ld: %.300s", status, buf_cstr(&body));
+		rc_error(r, status >= 400 && status < 600 ? (int)status : 502, err.data);
+		goto out;
+	}
+	http_send(r->c, 200, "application/json", buf_cstr(&body), body.len, NULL);
+out:
+	free(tok);
+	buf_free(&body);
+	buf_free(&err);
+}
+
+/* The current Copilot token: admin key only (we never hand it to regular
+ * keys, unlike the reference). */
+void
+route_token(struct rctx *r)
+{
+	struct auth_env env;
+	struct auth_token t;
+	struct buf err = BUF_INIT;
+	cJSON *doc;
+	enum gw_err e;
+
+	app_auth_env(r->w, &env);
+	if ((e = auth_copilot_token(&env, NULL, 0, &t, &err)) != GW_OK) {
+		rc_fail(r, e, err.data);
+		buf_free(&err);
+		return;
+	}
+	doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "token", t.token);
+	cJSON_AddNumberToObject(doc, "expires_at", (double)t.expires_at);
+	cJSON_AddNumberToObject(doc, "refresh_in", (double)t.refresh_in);
+	http_send_json(r->c, 200, doc);
+	cJSON_Delete(doc);
+	auth_token_free(&t);
+	buf_free(&err);
+}
+
+static char *
+query_or(struct rctx *r, const char *name, const char *def)
+{
+	char *v = NULL;
+
+	if (http_query_param(r->req, name, &v) != GW_OK)
+		return util_strdup(def);
+	return v;
+}
+
+static long
+query_long(struct rctx *r, const char *name, long def, long lo, long hi)
+{
+	char *v = query_or(r, name, NULL);
+	long n = def;
+
+	if (v != NULL && util_parse_long(v, lo, hi, &n) != GW_OK)
+		n = def;
+	free(v);
+	return n;
+}
+
+enum tu_kind { TU_SUMMARY, TU_DAILY, TU_EVENTS };
+
+static void
+token_usage(struct rctx *r, enum tu_kind kind)
+{
+	char *period = query_or(r, "period", "day");
+	cJSON *doc = NULL;
+	enum gw_err e;
+
+	switch (kind) {
+	case TU_SUMMARY:
+		e = usage_summary_json(r->w->db, period, util_now_ms(), &doc);
+		break;
+	case TU_DAILY:
+		e = usage_daily_json(r->w->db, period, util_now_ms(), &doc);
+		break;
+	default:
+		e = usage_events_json(r->w->db, period,
+		    query_long(r, "page", 1, 1, 1000000),
+		    query_long(r, "page_size", 20, 1, 100), util_now_ms(), &doc);
+		break;
+	}
+	if (e != GW_OK)
+		rc_fail(r, e, e == GW_EBUSY ? "database is locked; try again" :
+		    "could not read the usage database");
+	else
+		http_send_json(r->c, 200, doc);
+	cJSON_Delete(doc);
+	free(period);
+}
+
+void route_token_usage(struct rctx *r) { token_usage(r, TU_SUMMARY); }
+void route_token_usage_daily(struct rctx *r) { token_usage(r, TU_DAILY); }
+void route_token_usage_events(struct rctx *r) { token_usage(r, TU_EVENTS); }
+
+static void
+send_mappings(struct rctx *r)
+{
+	struct cfg *cfg = NULL;
+	struct buf err = BUF_INIT;
+	cJSON *doc, *maps;
+	size_t i;
+
+	/* Read from disk: another process may have changed the file. */
+	if (cfg_load(r->w->app->config_path, &cfg, &err) != GW_OK) {
+		rc_fail(r, GW_ECONFIG, err.data);
+		buf_free(&err);
+		return;
+	}
+	doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "configPath", r->w->app->config_path);
+	maps = cJSON_AddObjectToObject(doc, "modelMappings");
+	for (i = 0; i < cfg->n_model_mappings; i++)
+		cJSON_AddStringToObject(maps, cfg->model_mappings[i].key,
+		    cfg->model_mappings[i].value);
+	http_send_json(r->c, 200, doc);
+	cJSON_Delete(doc);
+	cfg_free(cfg);
+	buf_free(&err);
+}
+
+void
+route_admin_mappings_get(struct rctx *r)
+{
+	send_mappings(r);
+}
+
+void
+route_admin_mappings_post(struct rctx *r)
+{
+	struct buf err = BUF_INIT;
+	const cJSON *maps, *m;
+	cJSON *body;
+	enum gw_err e;
+
+	if ((body = rc_body_json(r)) == NULL)
+		return;
+	maps = cJSON_GetObjectItemCaseSensitive(body, "modelMappings");
+	if (!cJSON_IsObject(maps)) {
+		rc_error(r, 400, "\"modelMappings\" must be an object of strings");
+		goto out;
+	}
+	cJSON_ArrayForEach(m, maps) {
+		if (!cJSON_IsString(m)) {
+			buf_printf(&err, "modelMappings.%s must be a string", m->string);
+			rc_error(r, 400, err.data);
+			goto out;
+		}
+	}
+	if ((e = cfg_set_model_mappings(r->w->app->config_path, maps, &err)) != GW_OK) {
+		rc_error(r, e == GW_EINVAL ? 400 : 500, buf_cstr(&err));
+		goto out;
+	}
+	log_info("model mappings replaced by an admin request (%s)",
+	    r->req->trace_id);
+	send_mappings(r);
+out:
+	cJSON_Delete(body);
+	buf_free(&err);
+}

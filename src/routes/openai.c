@@ -1,0 +1,193 @@
+/* OpenAI-client routes relayed to Copilot: models, chat, embeddings. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "routes/routes.h"
+#include "state/config.h"
+
+static void
+set_model(struct rctx *r, const char *model)
+{
+	snprintf(r->model, sizeof(r->model), "%s", model != NULL ? model : "");
+}
+
+/* The model list in the OpenAI/Anthropic list envelope (spec §2.5). */
+void
+route_models(struct rctx *r)
+{
+	struct buf err = BUF_INIT, id = BUF_INIT;
+	cJSON *list = NULL, *doc = NULL, *data, *m, *item;
+	const cJSON *limits;
+	const char *vendor, *name;
+	enum gw_err e;
+
+	if ((e = models_get(r->w, 0, &list, &err)) != GW_OK) {
+		rc_fail(r, e, err.data);
+		goto out;
+	}
+	if ((doc = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(doc, "object", "list") == NULL ||
+	    (data = cJSON_AddArrayToObject(doc, "data")) == NULL)
+		goto oom;
+	cJSON_ArrayForEach(m, list) {
+		if ((item = cJSON_Duplicate(m, 1)) == NULL)
+			goto oom;
+		cJSON_AddItemToArray(data, item);
+		vendor = json_str(m, "vendor");
+		name = json_str(m, "name");
+		json_set(item, "object", cJSON_CreateString("model"));
+		json_set(item, "type", cJSON_CreateString("model"));
+		json_set(item, "created", cJSON_CreateNumber(0));
+		json_set(item, "created_at",
+		    cJSON_CreateString("1970-01-01T00:00:00.000Z"));
+		json_set(item, "owned_by", cJSON_CreateString(vendor ? vendor : ""));
+		json_set(item, "display_name",
+		    cJSON_CreateString(name ? name : json_str(m, "id")));
+		limits = json_obj(json_obj(m, "capabilities"), "limits");
+		/* Claude Code turns on its 1M-context path for "[1m]" ids. */
+		if (json_num(limits, "max_context_window_tokens", 0) == 1000000) {
+			buf_reset(&id);
+			buf_printf(&id, "%s[1m]", json_str(m, "id"));
+			json_set(item, "id", cJSON_CreateString(id.data));
+		}
+	}
+	cJSON_AddBoolToObject(doc, "has_more", 0);
+	http_send_json(r->c, 200, doc);
+	goto out;
+oom:
+	rc_fail(r, GW_ENOMEM, NULL);
+out:
+	cJSON_Delete(list);
+	cJSON_Delete(doc);
+	buf_free(&err);
+	buf_free(&id);
+}
+
+/* 1 when the model is known and says it cannot do chat completions. */
+static int
+chat_unsupported(const cJSON *model)
+{
+	return model != NULL && json_arr(model, "supported_endpoints") != NULL &&
+	    cJSON_GetArraySize(json_arr(model, "supported_endpoints")) > 0 &&
+	    !models_supports(model, "/chat/completions");
+}
+
+void
+route_chat(struct rctx *r)
+{
+	struct copilot_req rq;
+	struct tr_stream *tr = NULL;
+	struct buf err = BUF_INIT;
+	cJSON *body = NULL, *list = NULL, *mt;
+	const cJSON *model;
+	const char *id;
+	char req_id[37], sess[37], *out = NULL;
+	enum gw_err e;
+
+	r->endpoint = "chat_completions";
+	if ((body = rc_body_json(r)) == NULL)
+		goto out;
+	if ((id = json_str(body, "model")) == NULL || *id == '\0') {
+		rc_error(r, 400, "\"model\" is required and must be a string");
+		goto out;
+	}
+	set_model(r, id);
+	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(body, "messages"))) {
+		rc_error(r, 400, "\"messages\" is required and must be an array");
+		goto out;
+	}
+	r->stream = json_bool(body, "stream", 0);
+	if ((e = models_get(r->w, 0, &list, &err)) != GW_OK) {
+		/* Without the list the request still goes through: Copilot
+		 * knows its models better than our cache. */
+		log_warn("model list unavailable: %s", buf_cstr(&err));
+	}
+	model = models_find(list, id);
+	if (chat_unsupported(model)) {
+		rc_error(r, 400, "Please use `/v1/responses` or `/v1/messages` API: "
+		    "this model does not support chat completions");
+		rc_record(r, 400, NULL, "model does not support chat completions");
+		goto out;
+	}
+	mt = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
+	if ((mt == NULL || cJSON_IsNull(mt)) && model != NULL &&
+	    json_num(json_obj(json_obj(model, "capabilities"), "limits"),
+	    "max_output_tokens", 0) > 0)
+		json_set(body, "max_tokens", cJSON_CreateNumber(json_num(json_obj(
+		    json_obj(model, "capabilities"), "limits"), "max_output_tokens", 0)));
+	if ((e = copilot_request_id(json_arr(body, "messages"), NULL,
+	    r->w->app->ident.machine_id, req_id)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	util_uuid_from_string(req_id, strlen(req_id), sess);
+	snprintf(r->session_id, sizeof(r->session_id), "%s", sess);
+	if ((out = json_print(body)) == NULL) {
+		rc_fail(r, GW_ENOMEM, NULL);
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.path = "/chat/completions";
+	rq.body = out;
+	rq.body_len = strlen(out);
+	rq.stream = r->stream;
+	rq.call.request_id = req_id;
+	rq.call.interaction_id = sess;
+	rq.call.initiator = copilot_chat_initiator(body);
+	rq.call.vision = copilot_chat_has_images(body);
+	rq.call.json_body = 1;
+	rq.call.accept = r->stream ? "text/event-stream" : "application/json";
+	if (r->stream && (e = tr_passthrough_new(TR_OPENAI, &tr)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	rc_copilot_to_client(r, &rq, tr);
+out:
+	tr_stream_free(tr);
+	cJSON_free(out);
+	cJSON_Delete(list);
+	cJSON_Delete(body);
+	buf_free(&err);
+}
+
+void
+route_embeddings(struct rctx *r)
+{
+	struct copilot_req rq;
+	cJSON *body;
+	char req_id[37];
+
+	r->endpoint = "embeddings";
+	if ((body = rc_body_json(r)) == NULL)
+		return;
+	set_model(r, json_str(body, "model"));
+	if (r->model[0] == '\0') {
+		rc_error(r, 400, "\"model\" is required and must be a string");
+		cJSON_Delete(body);
+		return;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(body, "input") == NULL) {
+		rc_error(r, 400, "\"input\" is required");
+		cJSON_Delete(body);
+		return;
+	}
+	cJSON_Delete(body);
+	if (util_uuid4(req_id) != GW_OK) {
+		rc_fail(r, GW_EIO, NULL);
+		return;
+	}
+	/* Forwarded byte for byte: the body was only checked. */
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.path = "/embeddings";
+	rq.body = r->req->body.data;
+	rq.body_len = r->req->body.len;
+	rq.call.request_id = req_id;
+	rq.call.json_body = 1;
+	rq.call.accept = "application/json";
+	rc_copilot_to_client(r, &rq, NULL);
+}

@@ -1,0 +1,71 @@
+/* Route handlers and what they share. */
+#ifndef GW_ROUTES_H
+#define GW_ROUTES_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "routes/app.h"
+#include "translate/stream.h"
+
+struct relay_result;
+
+/* One request being handled. */
+struct rctx {
+	struct worker *w;
+	struct http_conn *c;
+	const struct http_request *req;
+	enum http_dialect dialect;
+	const char *param;          /* the :param segment of the route, if any */
+	int64_t start_ms;           /* monotonic */
+	/* what the usage row records */
+	const char *endpoint;
+	char model[128];
+	char session_id[64];
+	int stream;
+};
+
+typedef void (*route_fn)(struct rctx *r);
+
+void route_root(struct rctx *r);
+void route_models(struct rctx *r);
+void route_chat(struct rctx *r);
+void route_embeddings(struct rctx *r);
+void route_usage(struct rctx *r);
+void route_token(struct rctx *r);
+void route_token_usage(struct rctx *r);
+void route_token_usage_daily(struct rctx *r);
+void route_token_usage_events(struct rctx *r);
+void route_admin_mappings_get(struct rctx *r);
+void route_admin_mappings_post(struct rctx *r);
+
+/* The handler the responder pool calls for each request. */
+void routes_handle(void *worker, struct http_conn *c);
+
+/* Shared helpers (routes/common.c). */
+
+/* Parses the request body as a JSON object; on failure answers 400. */
+cJSON *rc_body_json(struct rctx *r);
+/* An error response in the route's dialect. */
+void rc_error(struct rctx *r, int status, const char *message);
+/* Maps a gateway failure (no upstream status) to a response. */
+void rc_fail(struct rctx *r, enum gw_err e, const char *message);
+/* Relays an upstream non-2xx answer: its status, its message, and on 429
+ * its Retry-After and x-* headers. */
+void rc_upstream_error(struct rctx *r, const struct relay_result *res);
+/* Writes the usage row for this request (never fails the request). */
+void rc_record(struct rctx *r, int status, const struct tr_usage *u,
+    const char *error);
+/*
+ * Sends a Copilot call to the client: streamed through tr, or the JSON body
+ * as is; upstream errors in the client's dialect; records usage.
+ */
+void rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
+    struct tr_stream *tr);
+
+#endif

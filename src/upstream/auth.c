@@ -1,0 +1,180 @@
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "state/db.h"
+#include "upstream/auth.h"
+#include "upstream/github.h"
+
+/* Refresh when refresh_in (less a minute) has passed, or a minute before
+ * expiry, whichever comes first. */
+int
+auth_token_due(const struct auth_token *t, int64_t now_s)
+{
+	int64_t by_refresh, by_expiry, lead;
+
+	if (t->token == NULL || t->token[0] == '\0')
+		return 1;
+	lead = t->refresh_in > 120 ? t->refresh_in - 60 : t->refresh_in / 2;
+	by_refresh = t->fetched_at + lead;
+	by_expiry = t->expires_at - 60;
+	return now_s >= (by_refresh < by_expiry ? by_refresh : by_expiry);
+}
+
+void
+auth_token_free(struct auth_token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->token);
+	free(t->api_url);
+	memset(t, 0, sizeof(*t));
+}
+
+enum gw_err
+auth_github_token(struct auth_env *env, char **out)
+{
+	if (env->github_token != NULL && env->github_token[0] != '\0')
+		return (*out = strdup(env->github_token)) ? GW_OK : GW_ENOMEM;
+	return db_kv_get(env->db, "github_token", out);
+}
+
+static enum gw_err
+load(struct auth_env *env, struct auth_token *t)
+{
+	struct db_copilot_token row;
+	enum gw_err e;
+
+	memset(t, 0, sizeof(*t));
+	memset(&row, 0, sizeof(row));
+	if ((e = db_copilot_token_get(env->db, &row)) != GW_OK)
+		return e;
+	t->token = row.token;
+	t->api_url = row.api_url;
+	t->expires_at = row.expires_at;
+	t->refresh_in = row.refresh_in;
+	t->fetched_at = row.fetched_at;
+	return GW_OK;
+}
+
+/* Exchanges the GitHub token and stores the result. */
+static enum gw_err
+exchange(struct auth_env *env, struct auth_token *out, struct buf *errmsg)
+{
+	struct gh_copilot_token ct;
+	struct db_copilot_token row;
+	char *ghtok = NULL, fp[16];
+	enum gw_err e;
+
+	memset(&ct, 0, sizeof(ct));
+	if ((e = auth_github_token(env, &ghtok)) != GW_OK) {
+		if (e == GW_ENOTFOUND) {
+			e = GW_EAUTH;
+			buf_puts(errmsg, "not signed in to GitHub: run "
+			    "`copilot-api auth login`");
+		}
+		goto out;
+	}
+	if (env->opencode) {
+		/* The opencode app's OAuth token is itself the Copilot token. */
+		ct.token = ghtok;
+		ghtok = NULL;
+		ct.expires_at = util_now_ms() / 1000 + 365L * 86400;
+		ct.refresh_in = 365L * 86400;
+	} else if ((e = gh_copilot_token(env->gh, ghtok, &ct, errmsg)) != GW_OK)
+		goto out;
+	memset(&row, 0, sizeof(row));
+	row.token = ct.token;
+	row.expires_at = ct.expires_at;
+	row.refresh_in = ct.refresh_in;
+	row.fetched_at = util_now_ms() / 1000;
+	row.api_url = ct.api_url;
+	if ((e = db_copilot_token_put(env->db, &row)) != GW_OK) {
+		buf_printf(errmsg, "could not store the Copilot token: %s",
+		    gw_strerror(e));
+		goto out;
+	}
+	log_fingerprint(ct.token, fp);
+	log_info("Copilot token refreshed (%s, refresh in %lld s)", fp,
+	    (long long)ct.refresh_in);
+	out->token = ct.token;
+	out->api_url = ct.api_url;
+	out->expires_at = row.expires_at;
+	out->refresh_in = row.refresh_in;
+	out->fetched_at = row.fetched_at;
+	memset(&ct, 0, sizeof(ct));
+out:
+	free(ghtok);
+	gh_copilot_token_free(&ct);
+	return e;
+}
+
+static int
+usable(const struct auth_token *t, const char *stale, int force)
+{
+	if (force || t->token == NULL)
+		return 0;
+	if (stale != NULL && strcmp(t->token, stale) == 0)
+		return 0;
+	return !auth_token_due(t, util_now_ms() / 1000);
+}
+
+enum gw_err
+auth_copilot_token(struct auth_env *env, const char *stale, int force,
+    struct auth_token *out, struct buf *errmsg)
+{
+	struct auth_token cur;
+	int fd = -1;
+	enum gw_err e;
+
+	memset(out, 0, sizeof(*out));
+	e = load(env, &cur);
+	if (e != GW_OK && e != GW_ENOTFOUND)
+		return e;
+	if (e == GW_OK && usable(&cur, stale, force)) {
+		*out = cur;
+		return GW_OK;
+	}
+	/* A token that failed is only refreshed once by whoever locks first:
+	 * the others find a different token after the lock and use it. */
+	if ((fd = open(env->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(fd, LOCK_EX) != 0) {
+		buf_printf(errmsg, "cannot lock %s", env->lock_path);
+		e = GW_EIO;
+		goto out;
+	}
+	auth_token_free(&cur);
+	e = load(env, &cur);
+	if (e != GW_OK && e != GW_ENOTFOUND)
+		goto out;
+	if (e == GW_OK && usable(&cur, stale, 0) &&
+	    !(force && stale == NULL)) {
+		*out = cur;
+		memset(&cur, 0, sizeof(cur));
+		e = GW_OK;
+		goto out;
+	}
+	e = exchange(env, out, errmsg);
+	if (e != GW_OK && cur.token != NULL && !force && stale == NULL &&
+	    cur.expires_at > util_now_ms() / 1000 + 10) {
+		/* The exchange failed but the old token is still valid: serve
+		 * with it rather than fail the request. */
+		log_warn("Copilot token refresh failed (%s); using the current "
+		    "token until it expires", buf_cstr(errmsg));
+		buf_reset(errmsg);
+		*out = cur;
+		memset(&cur, 0, sizeof(cur));
+		e = GW_OK;
+	}
+out:
+	if (fd >= 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+	auth_token_free(&cur);
+	return e;
+}

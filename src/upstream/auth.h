@@ -1,0 +1,49 @@
+/*
+ * The Copilot token as workers see it: read from the database, refreshed
+ * inline when it is due.  One refresher at a time across threads and
+ * processes (an flock on a lock file in the data dir); the others wait and
+ * re-read what it stored, so an expiry never causes a stampede of exchanges.
+ */
+#ifndef GW_AUTH_H
+#define GW_AUTH_H
+
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+struct db;
+struct gh;
+
+struct auth_env {
+	struct db *db;
+	struct gh *gh;             /* GitHub endpoints + this thread's client */
+	const char *lock_path;     /* <home>/copilot-token.lock */
+	int opencode;              /* GitHub token is the Copilot token */
+	const char *github_token;  /* override (--github-token), else from db */
+};
+
+struct auth_token {
+	char *token;
+	char *api_url;             /* endpoints.api, NULL when unknown */
+	int64_t expires_at;
+	int64_t refresh_in;
+	int64_t fetched_at;
+};
+
+/* 1 when a token fetched at fetched_at should be exchanged again now. */
+int auth_token_due(const struct auth_token *t, int64_t now_s);
+
+/*
+ * A usable Copilot token.  stale: the token that upstream just rejected
+ * with 401 (NULL otherwise); it forces one exchange unless another worker
+ * already stored a different token.  force: exchange regardless.
+ */
+enum gw_err auth_copilot_token(struct auth_env *env, const char *stale,
+    int force, struct auth_token *out, struct buf *errmsg);
+void auth_token_free(struct auth_token *t);
+
+/* The stored GitHub token (or the override). */
+enum gw_err auth_github_token(struct auth_env *env, char **out);
+
+#endif

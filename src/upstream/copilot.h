@@ -1,0 +1,64 @@
+/*
+ * The Copilot side of a call: the VS Code identity headers Copilot expects
+ * (spec/surface.md §4), and the per-request facts derived from a payload
+ * (x-initiator, vision, request and session ids).
+ */
+#ifndef GW_COPILOT_H
+#define GW_COPILOT_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/err.h"
+#include "core/strlist.h"
+
+/* Version strings drift; they are here in one place. */
+#define COPILOT_VSCODE_VERSION   "1.122.1"
+#define COPILOT_PLUGIN_VERSION   "0.50.1"
+#define COPILOT_API_VERSION      "2026-01-09"
+#define COPILOT_GH_API_VERSION   "2025-04-01"
+#define COPILOT_USER_AGENT       "GitHubCopilotChat/" COPILOT_PLUGIN_VERSION
+#define OPENCODE_VERSION         "1.14.29"
+
+/* Process-wide identity: one "VS Code install". */
+struct copilot_ident {
+	char device_id[37];     /* persisted in the database */
+	char machine_id[65];    /* sha256 hex of a MAC address, persisted */
+	char session_id[64];    /* uuid + ms timestamp, rotated every 60-80 min */
+	int64_t session_expires_ms;
+	int opencode;           /* the opencode OAuth app's header set */
+};
+
+/* What one upstream call needs in its headers. */
+struct copilot_call {
+	const char *token;            /* Copilot token (Bearer) */
+	const char *request_id;       /* x-request-id and x-agent-task-id */
+	const char *interaction_id;   /* x-interaction-id, NULL for none */
+	const char *initiator;        /* "user" / "agent", NULL for none */
+	const char *interaction_type; /* NULL: conversation-agent */
+	const char *intent;           /* NULL: conversation-agent */
+	const char *accept;           /* NULL: none */
+	int vision;                   /* copilot-vision-request: true */
+	int json_body;                /* content-type: application/json */
+};
+
+/* Rotates the session id when due; thread-safe. */
+void copilot_ident_tick(struct copilot_ident *id);
+/* Machine id from the first non-zero MAC under /sys/class/net, else random. */
+void copilot_machine_id(char out[65]);
+
+enum gw_err copilot_headers(struct copilot_ident *id,
+    const struct copilot_call *c, struct strlist *out);
+
+/* Chat Completions payload facts. */
+const char *copilot_chat_initiator(const cJSON *payload);
+int copilot_chat_has_images(const cJSON *payload);
+/*
+ * Request id of spec/translation.md §9.3: uuid-hash of session id + machine
+ * id + the last user message's content key; random when there is none.
+ */
+enum gw_err copilot_request_id(const cJSON *messages, const char *session_id,
+    const char *machine_id, char out[37]);
+
+#endif
