@@ -1,0 +1,95 @@
+/*
+ * The sqlite state database (copilot-api.db in the data directory), shared by
+ * the FastCGI workers, copilot-refresh and the CLI.
+ *
+ * Thread-safety: a struct db is one sqlite connection opened in multi-thread
+ * mode.  Use it from one thread at a time; each worker thread opens its own.
+ * Several connections and processes may use the same file at once (WAL).
+ *
+ * Errors: GW_EBUSY when the database stayed locked past the busy timeout,
+ * GW_EDB for any other sqlite failure (logged with the path and sqlite's
+ * message), GW_ENOTFOUND when a row is absent.  Strings handed out are
+ * malloc'd and owned by the caller.
+ */
+#ifndef GW_DB_H
+#define GW_DB_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct db;
+struct sqlite3_stmt;
+
+#define DB_FILE_NAME "copilot-api.db"
+#define DB_DEFAULT_BUSY_TIMEOUT_MS 10000
+
+/*
+ * Opens or creates the database at path (a new file gets mode 0600), turns
+ * on WAL, foreign keys, synchronous=NORMAL and the default busy timeout, and
+ * brings the schema up to date.  A schema newer than this program is refused.
+ */
+enum gw_err db_open(const char *path, struct db **out);
+void db_close(struct db *db);
+
+void db_set_busy_timeout(struct db *db, int ms);
+/* PRAGMA user_version of the open database; -1 when it cannot be read. */
+int db_schema_version(struct db *db);
+/* The schema version this program writes. */
+int db_schema_latest(void);
+/* How many migration steps this connection applied when it was opened. */
+int db_migrations_applied(const struct db *db);
+
+/* Small key/value state: github_token, github_login, oauth_app, ... */
+enum gw_err db_kv_get(struct db *db, const char *key, char **value);
+enum gw_err db_kv_set(struct db *db, const char *key, const char *value);
+enum gw_err db_kv_delete(struct db *db, const char *key);
+
+/* The current Copilot token (one row). Times are epoch seconds. */
+struct db_copilot_token {
+	char *token;
+	int64_t expires_at;
+	int64_t refresh_in;
+	int64_t fetched_at;
+	char *api_url;          /* endpoints.api, or NULL */
+};
+
+enum gw_err db_copilot_token_get(struct db *db, struct db_copilot_token *out);
+enum gw_err db_copilot_token_put(struct db *db, const struct db_copilot_token *t);
+enum gw_err db_copilot_token_clear(struct db *db);
+/* Frees token and api_url and zeroes the struct; accepts NULL. */
+void db_copilot_token_free_fields(struct db_copilot_token *t);
+
+/* The cached /models document. */
+enum gw_err db_models_get(struct db *db, char **json, int64_t *fetched_at_ms);
+enum gw_err db_models_put(struct db *db, const char *json, int64_t fetched_at_ms);
+
+/* Per-model 429 cooldown shared by all processes; reason may be NULL. */
+enum gw_err db_cooldown_get(struct db *db, const char *model, int64_t *until_ms);
+enum gw_err db_cooldown_set(struct db *db, const char *model, int64_t until_ms,
+    const char *reason);
+
+/* Write transactions.  BEGIN IMMEDIATE takes the write lock up front so a
+ * reader never has to upgrade (which would fail with SQLITE_BUSY at once).
+ * db_rollback is a no-op outside a transaction. */
+enum gw_err db_begin_immediate(struct db *db);
+enum gw_err db_commit(struct db *db);
+enum gw_err db_rollback(struct db *db);
+
+/* wal_checkpoint(TRUNCATE); GW_EBUSY when readers kept it from finishing. */
+enum gw_err db_checkpoint(struct db *db);
+/* Deletes usage rows created before older_than_ms; deleted may be NULL. */
+enum gw_err db_prune_usage(struct db *db, int64_t older_than_ms, long *deleted);
+
+/*
+ * For the other state modules that run their own SQL.  db_prepare hands out
+ * a cached statement for the SQL text (bind with sqlite3_bind_*); every
+ * successful db_prepare must be paired with db_done, which resets it so no
+ * read transaction is left open.  db_error maps a sqlite result code to
+ * GW_EBUSY/GW_ENOMEM/GW_EDB and logs it with what was being done.
+ */
+enum gw_err db_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st);
+void db_done(struct db *db, struct sqlite3_stmt *st);
+enum gw_err db_error(struct db *db, int rc, const char *what);
+
+#endif

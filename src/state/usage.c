@@ -1,0 +1,599 @@
+/* Token-usage rows and the /token-usage documents built from them. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "core/util.h"
+#include "state/usage.h"
+
+/* An error reason is a short label, not a dump of the upstream body. */
+#define ERROR_MAX 512
+
+struct totals {
+	int64_t requests;
+	int64_t input;
+	int64_t output;
+	int64_t cache_read;
+	int64_t cache_creation;
+	int64_t total;
+};
+
+struct range {
+	int64_t start_ms;
+	int64_t end_ms;
+};
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* The same shape as JavaScript's toISOString(): 2024-03-12T19:00:00.000Z */
+static void
+iso_utc(int64_t ms, char out[64])
+{
+	time_t t = (time_t)floor_div(ms, 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL) {
+		snprintf(out, 64, "invalid");
+		return;
+	}
+	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(ms - (int64_t)t * 1000));
+}
+
+/* Local midnight of the day holding ms, moved by add_days local days;
+ * mktime normalises the day count and settles DST. */
+static int64_t
+local_midnight(int64_t ms, int add_days)
+{
+	time_t t = (time_t)floor_div(ms, 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_mday += add_days;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm) * 1000;
+}
+
+static void
+local_date(int64_t ms, char out[32])
+{
+	time_t t = (time_t)floor_div(ms, 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	snprintf(out, 32, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday);
+}
+
+/* Normalised period name and the local days it covers. */
+static const char *
+period_range(const char *period, int64_t now_ms, struct range *r)
+{
+	static const struct { const char *name; int days; } periods[] = {
+		{ "day", 1 }, { "week", 7 }, { "month", 30 },
+	};
+	size_t i, pick = 0;
+
+	for (i = 0; period != NULL && i < ARRAY_LEN(periods); i++)
+		if (strcmp(period, periods[i].name) == 0)
+			pick = i;
+	r->start_ms = local_midnight(now_ms, 1 - periods[pick].days);
+	r->end_ms = local_midnight(now_ms, 1);
+	return periods[pick].name;
+}
+
+static long
+clamp0(long v)
+{
+	return v < 0 ? 0 : v;
+}
+
+enum gw_err
+usage_record(struct db *db, const struct usage_event *ev)
+{
+	static const char sql[] =
+	    "INSERT INTO token_usage_events (created_at_ms, created_at_utc, "
+	    "trace_id, session_id, user_id, source, endpoint, provider_name, "
+	    "model, input_tokens, output_tokens, cache_read_input_tokens, "
+	    "cache_creation_input_tokens, total_tokens, status, latency_ms, "
+	    "stream, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+	const char *model;
+	int64_t created, total;
+	long in, out, cr, cc;
+	sqlite3_stmt *st;
+	char utc[64];
+	enum gw_err e;
+	size_t elen = 0;
+	int rc;
+
+	in = clamp0(ev->input_tokens);
+	out = clamp0(ev->output_tokens);
+	cr = clamp0(ev->cache_read_input_tokens);
+	cc = clamp0(ev->cache_creation_input_tokens);
+	total = ev->total_tokens >= 0 ? ev->total_tokens :
+	    (int64_t)in + out + cr + cc;
+	created = ev->created_at_ms > 0 ? ev->created_at_ms : util_now_ms();
+	iso_utc(created, utc);
+	model = ev->model != NULL && ev->model[0] != '\0' ? ev->model : "unknown";
+	if (ev->error != NULL) {
+		elen = strlen(ev->error);
+		if (elen > ERROR_MAX) {
+			/* cut on a UTF-8 character boundary */
+			elen = ERROR_MAX;
+			while (elen > 0 && ((unsigned char)ev->error[elen] & 0xC0) == 0x80)
+				elen--;
+		}
+	}
+
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+		return e;
+	rc = sqlite3_bind_int64(st, 1, created);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, utc, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 3, ev->trace_id ? ev->trace_id : "", -1,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 4, ev->session_id ? ev->session_id : "",
+		    -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 5, ev->user_id ? ev->user_id : "", -1,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 6, ev->source ? ev->source : "", -1,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 7, ev->endpoint ? ev->endpoint : "", -1,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = ev->provider_name != NULL ?
+		    sqlite3_bind_text(st, 8, ev->provider_name, -1, SQLITE_STATIC) :
+		    sqlite3_bind_null(st, 8);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 9, model, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 10, in);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 11, out);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 12, cr);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 13, cc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 14, total);
+	if (rc == SQLITE_OK)
+		rc = ev->status > 0 ? sqlite3_bind_int64(st, 15, ev->status) :
+		    sqlite3_bind_null(st, 15);
+	if (rc == SQLITE_OK)
+		rc = ev->latency_ms >= 0 ? sqlite3_bind_int64(st, 16, ev->latency_ms) :
+		    sqlite3_bind_null(st, 16);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 17, ev->stream ? 1 : 0);
+	if (rc == SQLITE_OK)
+		rc = ev->error != NULL ?
+		    sqlite3_bind_text(st, 18, ev->error, (int)elen, SQLITE_STATIC) :
+		    sqlite3_bind_null(st, 18);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		e = db_error(db, rc, "record token usage");
+	db_done(db, st);
+	return e;
+}
+
+/* --- JSON documents --- */
+
+static int
+add_num(cJSON *o, const char *key, int64_t v)
+{
+	return cJSON_AddNumberToObject(o, key, (double)v) != NULL;
+}
+
+static int
+add_item(cJSON *o, const char *key, cJSON *item)
+{
+	if (item == NULL)
+		return 0;
+	if (!cJSON_AddItemToObject(o, key, item)) {
+		cJSON_Delete(item);
+		return 0;
+	}
+	return 1;
+}
+
+/* The counters, keys in the reference's order; model last when given. */
+static cJSON *
+totals_json(const struct totals *t, const char *model)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	if (!add_num(o, "cache_creation_input_tokens", t->cache_creation) ||
+	    !add_num(o, "cache_read_input_tokens", t->cache_read) ||
+	    !add_num(o, "input_tokens", t->input) ||
+	    !add_num(o, "output_tokens", t->output) ||
+	    !add_num(o, "request_count", t->requests) ||
+	    !add_num(o, "total_tokens", t->total) ||
+	    (model != NULL && cJSON_AddStringToObject(o, "model", model) == NULL)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *
+range_json(const struct range *r)
+{
+	char start[64], end[64];
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	iso_utc(r->start_ms, start);
+	iso_utc(r->end_ms, end);
+	if (!add_num(o, "end_ms", r->end_ms) ||
+	    cJSON_AddStringToObject(o, "end_utc", end) == NULL ||
+	    !add_num(o, "start_ms", r->start_ms) ||
+	    cJSON_AddStringToObject(o, "start_utc", start) == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void
+totals_add(struct totals *sum, const struct totals *t)
+{
+	sum->requests += t->requests;
+	sum->input += t->input;
+	sum->output += t->output;
+	sum->cache_read += t->cache_read;
+	sum->cache_creation += t->cache_creation;
+	sum->total += t->total;
+}
+
+/* byModel for [start, end): total desc, model asc; *sum gets the totals. */
+static enum gw_err
+by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
+{
+	static const char sql[] =
+	    "SELECT model, COUNT(*), COALESCE(SUM(input_tokens), 0), "
+	    "COALESCE(SUM(output_tokens), 0), "
+	    "COALESCE(SUM(cache_read_input_tokens), 0), "
+	    "COALESCE(SUM(cache_creation_input_tokens), 0), "
+	    "COALESCE(SUM(total_tokens), 0) AS total "
+	    "FROM token_usage_events "
+	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 "
+	    "GROUP BY model ORDER BY total DESC, model ASC";
+	sqlite3_stmt *st = NULL;
+	struct totals t;
+	const char *model;
+	cJSON *a, *item;
+	enum gw_err e;
+	int rc;
+
+	memset(sum, 0, sizeof(*sum));
+	*arr = NULL;
+	if ((a = cJSON_CreateArray()) == NULL)
+		return GW_ENOMEM;
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+		goto out;
+	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK) {
+		e = db_error(db, rc, "query token usage");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		model = (const char *)sqlite3_column_text(st, 0);
+		t.requests = sqlite3_column_int64(st, 1);
+		t.input = sqlite3_column_int64(st, 2);
+		t.output = sqlite3_column_int64(st, 3);
+		t.cache_read = sqlite3_column_int64(st, 4);
+		t.cache_creation = sqlite3_column_int64(st, 5);
+		t.total = sqlite3_column_int64(st, 6);
+		item = totals_json(&t, model != NULL ? model : "unknown");
+		if (item == NULL || !cJSON_AddItemToArray(a, item)) {
+			cJSON_Delete(item);
+			e = GW_ENOMEM;
+			goto out;
+		}
+		totals_add(sum, &t);
+	}
+	if (rc != SQLITE_DONE) {
+		e = db_error(db, rc, "query token usage");
+		goto out;
+	}
+	*arr = a;
+	a = NULL;
+out:
+	db_done(db, st);
+	cJSON_Delete(a);
+	return e;
+}
+
+/* byModel, period, range and totals, appended to doc in that order with
+ * days (when given) after byModel, as the reference lays them out. */
+static enum gw_err
+summary_common(struct db *db, cJSON *doc, const char *period,
+    const struct range *r, cJSON **days_slot)
+{
+	struct totals sum;
+	cJSON *arr;
+	enum gw_err e;
+
+	if ((e = by_model(db, r, &arr, &sum)) != GW_OK)
+		return e;
+	if (!add_item(doc, "byModel", arr))
+		return GW_ENOMEM;
+	if (days_slot != NULL) {
+		if ((*days_slot = cJSON_AddArrayToObject(doc, "days")) == NULL)
+			return GW_ENOMEM;
+	}
+	if (cJSON_AddStringToObject(doc, "period", period) == NULL ||
+	    !add_item(doc, "range", range_json(r)) ||
+	    !add_item(doc, "totals", totals_json(&sum, NULL)))
+		return GW_ENOMEM;
+	return GW_OK;
+}
+
+enum gw_err
+usage_summary_json(struct db *db, const char *period, int64_t now_ms,
+    cJSON **out)
+{
+	struct range r;
+	const char *name;
+	cJSON *doc;
+	enum gw_err e;
+
+	*out = NULL;
+	name = period_range(period, now_ms, &r);
+	if ((doc = cJSON_CreateObject()) == NULL)
+		return GW_ENOMEM;
+	if ((e = summary_common(db, doc, name, &r, NULL)) != GW_OK) {
+		cJSON_Delete(doc);
+		return e;
+	}
+	*out = doc;
+	return GW_OK;
+}
+
+static enum gw_err
+day_bucket(struct db *db, const struct range *day, cJSON *days)
+{
+	struct totals sum;
+	char date[32];
+	cJSON *b, *arr;
+	enum gw_err e;
+
+	if ((b = cJSON_CreateObject()) == NULL)
+		return GW_ENOMEM;
+	if (!cJSON_AddItemToArray(days, b)) {
+		cJSON_Delete(b);
+		return GW_ENOMEM;
+	}
+	if ((e = by_model(db, day, &arr, &sum)) != GW_OK)
+		return e;
+	local_date(day->start_ms, date);
+	if (!add_item(b, "byModel", arr) ||
+	    cJSON_AddStringToObject(b, "date", date) == NULL ||
+	    !add_num(b, "end_ms", day->end_ms) ||
+	    !add_num(b, "start_ms", day->start_ms) ||
+	    !add_item(b, "totals", totals_json(&sum, NULL)))
+		return GW_ENOMEM;
+	return GW_OK;
+}
+
+enum gw_err
+usage_daily_json(struct db *db, const char *period, int64_t now_ms,
+    cJSON **out)
+{
+	struct range r, day;
+	const char *name;
+	cJSON *doc, *days = NULL;
+	enum gw_err e;
+
+	*out = NULL;
+	name = period_range(period, now_ms, &r);
+	if ((doc = cJSON_CreateObject()) == NULL)
+		return GW_ENOMEM;
+	if ((e = summary_common(db, doc, name, &r, &days)) != GW_OK)
+		goto out;
+	for (day.start_ms = r.start_ms; day.start_ms < r.end_ms;
+	    day.start_ms = day.end_ms) {
+		day.end_ms = local_midnight(day.start_ms, 1);
+		if (day.end_ms > r.end_ms)
+			day.end_ms = r.end_ms;
+		if (day.end_ms <= day.start_ms) {
+			/* mktime failed; never loop forever on it */
+			e = GW_EINTERNAL;
+			goto out;
+		}
+		if ((e = day_bucket(db, &day, days)) != GW_OK)
+			goto out;
+	}
+	*out = doc;
+	doc = NULL;
+out:
+	cJSON_Delete(doc);
+	return e;
+}
+
+static int
+add_text_col(cJSON *o, const char *key, sqlite3_stmt *st, int col, int nullable)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+
+	if (s == NULL && nullable)
+		return cJSON_AddNullToObject(o, key) != NULL;
+	return cJSON_AddStringToObject(o, key, s != NULL ? s : "") != NULL;
+}
+
+static int
+add_int_col(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return cJSON_AddNullToObject(o, key) != NULL;
+	return add_num(o, key, sqlite3_column_int64(st, col));
+}
+
+/* Column numbers of the events query below. */
+enum {
+	EV_ID, EV_CREATED_MS, EV_CREATED_UTC, EV_TRACE, EV_SESSION, EV_USER,
+	EV_SOURCE, EV_ENDPOINT, EV_PROVIDER, EV_MODEL, EV_INPUT, EV_OUTPUT,
+	EV_CACHE_READ, EV_CACHE_CREATION, EV_TOTAL, EV_STATUS, EV_LATENCY,
+	EV_STREAM, EV_ERROR
+};
+
+static cJSON *
+event_json(sqlite3_stmt *st)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	if (!add_int_col(o, "cache_creation_input_tokens", st, EV_CACHE_CREATION) ||
+	    !add_int_col(o, "cache_read_input_tokens", st, EV_CACHE_READ) ||
+	    !add_int_col(o, "created_at_ms", st, EV_CREATED_MS) ||
+	    !add_text_col(o, "created_at_utc", st, EV_CREATED_UTC, 0) ||
+	    !add_text_col(o, "endpoint", st, EV_ENDPOINT, 0) ||
+	    !add_text_col(o, "error", st, EV_ERROR, 1) ||
+	    !add_int_col(o, "id", st, EV_ID) ||
+	    !add_int_col(o, "input_tokens", st, EV_INPUT) ||
+	    !add_int_col(o, "latency_ms", st, EV_LATENCY) ||
+	    !add_text_col(o, "model", st, EV_MODEL, 0) ||
+	    !add_int_col(o, "output_tokens", st, EV_OUTPUT) ||
+	    !add_text_col(o, "provider_name", st, EV_PROVIDER, 1) ||
+	    !add_text_col(o, "session_id", st, EV_SESSION, 0) ||
+	    !add_text_col(o, "source", st, EV_SOURCE, 0) ||
+	    !add_int_col(o, "status", st, EV_STATUS) ||
+	    cJSON_AddBoolToObject(o, "stream",
+	        sqlite3_column_int(st, EV_STREAM) != 0) == NULL ||
+	    !add_int_col(o, "total_tokens", st, EV_TOTAL) ||
+	    !add_text_col(o, "trace_id", st, EV_TRACE, 0) ||
+	    !add_text_col(o, "user_id", st, EV_USER, 0)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static enum gw_err
+count_events(struct db *db, const struct range *r, int64_t *total)
+{
+	sqlite3_stmt *st;
+	enum gw_err e;
+	int rc;
+
+	*total = 0;
+	if ((e = db_prepare(db, "SELECT COUNT(*) FROM token_usage_events "
+	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2", &st)) != GW_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_step(st)) != SQLITE_ROW)
+		e = db_error(db, rc, "count token usage events");
+	else
+		*total = sqlite3_column_int64(st, 0);
+	db_done(db, st);
+	return e;
+}
+
+static enum gw_err
+list_events(struct db *db, const struct range *r, int64_t limit,
+    int64_t offset, cJSON *items)
+{
+	static const char sql[] =
+	    "SELECT id, created_at_ms, created_at_utc, trace_id, session_id, "
+	    "user_id, source, endpoint, provider_name, model, input_tokens, "
+	    "output_tokens, cache_read_input_tokens, cache_creation_input_tokens, "
+	    "total_tokens, status, latency_ms, stream, error "
+	    "FROM token_usage_events "
+	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 "
+	    "ORDER BY created_at_ms DESC, id DESC LIMIT ?3 OFFSET ?4";
+	sqlite3_stmt *st;
+	cJSON *item;
+	enum gw_err e;
+	int rc;
+
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 3, limit)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 4, offset)) != SQLITE_OK) {
+		e = db_error(db, rc, "list token usage events");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		item = event_json(st);
+		if (item == NULL || !cJSON_AddItemToArray(items, item)) {
+			cJSON_Delete(item);
+			e = GW_ENOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		e = db_error(db, rc, "list token usage events");
+out:
+	db_done(db, st);
+	return e;
+}
+
+enum gw_err
+usage_events_json(struct db *db, const char *period, long page,
+    long page_size, int64_t now_ms, cJSON **out)
+{
+	int64_t total, pages, offset;
+	struct range r;
+	const char *name;
+	cJSON *doc, *items;
+	enum gw_err e;
+
+	*out = NULL;
+	if (page < 1)
+		page = 1;
+	if (page_size < 1)
+		page_size = USAGE_DEFAULT_PAGE_SIZE;
+	if (page_size > USAGE_MAX_PAGE_SIZE)
+		page_size = USAGE_MAX_PAGE_SIZE;
+	/* saturate instead of overflowing on an absurd page number */
+	offset = page - 1 > INT64_MAX / page_size ? INT64_MAX :
+	    (int64_t)(page - 1) * page_size;
+	name = period_range(period, now_ms, &r);
+	if ((doc = cJSON_CreateObject()) == NULL)
+		return GW_ENOMEM;
+	if ((items = cJSON_AddArrayToObject(doc, "items")) == NULL) {
+		e = GW_ENOMEM;
+		goto out;
+	}
+	if ((e = count_events(db, &r, &total)) != GW_OK ||
+	    (e = list_events(db, &r, page_size, offset, items)) != GW_OK)
+		goto out;
+	pages = (total + page_size - 1) / page_size;
+	if (!add_num(doc, "page", page) ||
+	    !add_num(doc, "page_size", page_size) ||
+	    cJSON_AddStringToObject(doc, "period", name) == NULL ||
+	    !add_item(doc, "range", range_json(&r)) ||
+	    !add_num(doc, "total", total) ||
+	    !add_num(doc, "total_pages", pages < 1 ? 1 : pages)) {
+		e = GW_ENOMEM;
+		goto out;
+	}
+	*out = doc;
+	doc = NULL;
+out:
+	cJSON_Delete(doc);
+	return e;
+}

@@ -1,0 +1,58 @@
+/*
+ * Token-usage rows (one per request, failures included) and the documents
+ * behind GET /token-usage, /token-usage/daily and /token-usage/events.
+ */
+#ifndef GW_USAGE_H
+#define GW_USAGE_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/err.h"
+#include "state/db.h"
+
+#define USAGE_DEFAULT_PAGE_SIZE 20
+#define USAGE_MAX_PAGE_SIZE 100
+
+/* Strings are borrowed for the call.  NULL strings are stored as '' except
+ * provider_name and error, which stay NULL; a NULL or empty model is stored
+ * as "unknown". */
+struct usage_event {
+	int64_t created_at_ms;          /* 0: now */
+	const char *trace_id;
+	const char *session_id;
+	const char *user_id;            /* GitHub login or provider name */
+	const char *source;             /* "copilot" | "provider" */
+	const char *endpoint;           /* "chat_completions", "messages", ... */
+	const char *provider_name;
+	const char *model;              /* as sent upstream */
+	const char *error;              /* short failure reason, or NULL */
+	long status;                    /* HTTP status the client got; <= 0: unknown */
+	int stream;
+	long input_tokens;              /* counts < 0 are stored as 0 */
+	long output_tokens;
+	long cache_read_input_tokens;
+	long cache_creation_input_tokens;
+	long total_tokens;              /* < 0: the sum of the four counts */
+	int64_t latency_ms;             /* < 0: unknown */
+};
+
+enum gw_err usage_record(struct db *db, const struct usage_event *ev);
+
+/*
+ * period is "day" (from local midnight today), "week" (the last 7 local
+ * days including today) or "month" (the last 30); anything else means
+ * "day".  Days are local days as localtime_r sees them (TZ), each range
+ * ending at the next local midnight.  *out is a new tree the caller frees.
+ */
+enum gw_err usage_summary_json(struct db *db, const char *period,
+    int64_t now_ms, cJSON **out);
+enum gw_err usage_daily_json(struct db *db, const char *period,
+    int64_t now_ms, cJSON **out);
+/* Newest first.  page < 1 means 1; page_size < 1 means the default (20),
+ * above 100 means 100. */
+enum gw_err usage_events_json(struct db *db, const char *period, long page,
+    long page_size, int64_t now_ms, cJSON **out);
+
+#endif

@@ -1,0 +1,583 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "testutil.h"
+#include "core/util.h"
+#include "state/db.h"
+#include "state/usage.h"
+
+static char dir[512];
+static char path[600];
+
+static void
+setup(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/gw-db-XXXXXX", t != NULL && *t ? t : P_tmpdir);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, DB_FILE_NAME);
+}
+
+static void
+teardown(void)
+{
+	char p[1200];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* Runs the raw SQL on its own connection and returns the first column of
+ * the first row as an integer (or -1). */
+static long long
+raw_int(const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_open(path, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *h;
+
+	ck_assert_int_eq(sqlite3_open(path, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+/* Calls db_open with stderr redirected, returns what was logged. */
+static enum gw_err
+open_capturing(struct db **db, char *logged, size_t cap)
+{
+	char logpath[700];
+	enum gw_err e;
+	ssize_t n;
+	int fd, saved;
+
+	snprintf(logpath, sizeof(logpath), "%s/stderr.txt", dir);
+	fd = open(logpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	e = db_open(path, db);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, logged, cap - 1, 0);
+	logged[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(logpath);
+	return e;
+}
+
+START_TEST(fresh_db_is_private_wal_and_current)
+{
+	struct db *db;
+	struct stat sb;
+	char wal[700];
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_schema_version(db), db_schema_latest());
+	ck_assert_int_ge(db_schema_latest(), 1);
+	ck_assert_int_eq(db_migrations_applied(db), db_schema_latest());
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	ck_assert_int_eq(db_kv_set(db, "k", "v"), GW_OK);
+	/* the WAL file exists while a connection is open, with the same mode */
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	db_close(db);
+
+	ck_assert_int_eq(raw_int("SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+	    "('kv', 'copilot_token', 'models_cache', 'token_usage_events', 'cooldown')"), 5);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' "
+	    "AND tbl_name = 'token_usage_events' AND name LIKE 'idx_%'"), 5);
+
+	/* reopening changes nothing */
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_migrations_applied(db), 0);
+	ck_assert_int_eq(db_schema_version(db), db_schema_latest());
+	db_close(db);
+	db_close(NULL);
+}
+END_TEST
+
+START_TEST(mode_0600_whatever_the_umask)
+{
+	struct db *db;
+	struct stat sb;
+	mode_t old = umask(0277);
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	umask(old);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	db_close(db);
+}
+END_TEST
+
+START_TEST(existing_file_mode_is_left_alone)
+{
+	struct db *db;
+	struct stat sb;
+	int fd = open(path, O_WRONLY | O_CREAT, 0640);
+
+	ck_assert_int_ge(fd, 0);
+	fchmod(fd, 0660);
+	close(fd);
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0660);
+	ck_assert_int_eq(db_schema_version(db), db_schema_latest());
+	db_close(db);
+}
+END_TEST
+
+START_TEST(newer_schema_is_refused)
+{
+	char logged[4096], want[128];
+	struct db *db = (struct db *)&db;
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	db_close(db);
+	raw_exec("PRAGMA user_version = 99");
+	ck_assert_int_eq(open_capturing(&db, logged, sizeof(logged)), GW_EDB);
+	ck_assert_ptr_null(db);
+	snprintf(want, sizeof(want), "database schema 99 is newer than this program (%d)",
+	    db_schema_latest());
+	ck_assert_ptr_nonnull(strstr(logged, want));
+	ck_assert_ptr_nonnull(strstr(logged, path));
+}
+END_TEST
+
+START_TEST(not_a_database)
+{
+	static const char junk[] = "this is a config file, not an sqlite database\n";
+	char logged[4096];
+	struct db *db;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, junk, sizeof(junk) - 1), (ssize_t)sizeof(junk) - 1);
+	close(fd);
+	ck_assert_int_eq(open_capturing(&db, logged, sizeof(logged)), GW_EDB);
+	ck_assert_ptr_null(db);
+	ck_assert_ptr_nonnull(strstr(logged, path));
+	ck_assert_ptr_nonnull(strstr(logged, "file is not a database"));
+}
+END_TEST
+
+START_TEST(missing_directory)
+{
+	char logged[4096];
+	struct db *db;
+
+	snprintf(path, sizeof(path), "%s/no/such/dir/%s", dir, DB_FILE_NAME);
+	ck_assert_int_eq(open_capturing(&db, logged, sizeof(logged)), GW_EDB);
+	ck_assert_ptr_null(db);
+	ck_assert_ptr_nonnull(strstr(logged, path));
+	ck_assert_ptr_nonnull(strstr(logged, "cannot create"));
+	ck_assert_int_eq(db_open("", &db), GW_EINVAL);
+}
+END_TEST
+
+START_TEST(unwritable_directory)
+{
+	char logged[4096];
+	struct db *db;
+
+	if (geteuid() == 0)
+		return; /* root writes anywhere: nothing to observe */
+	ck_assert_int_eq(chmod(dir, 0500), 0);
+	ck_assert_int_eq(open_capturing(&db, logged, sizeof(logged)), GW_EDB);
+	chmod(dir, 0700);
+	ck_assert_ptr_nonnull(strstr(logged, "directory must be writable"));
+}
+END_TEST
+
+START_TEST(kv_round_trip)
+{
+	struct db *db, *other;
+	char *v = (char *)&v;
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_kv_get(db, "github_login", &v), GW_ENOTFOUND);
+	ck_assert_ptr_null(v);
+	ck_assert_int_eq(db_kv_set(db, "github_login", "octocat"), GW_OK);
+	ck_assert_int_eq(db_kv_set(db, "account_type", "business"), GW_OK);
+	ck_assert_int_eq(db_kv_get(db, "github_login", &v), GW_OK);
+	ck_assert_str_eq(v, "octocat");
+	free(v);
+	ck_assert_int_eq(db_kv_set(db, "github_login", "hubot"), GW_OK);
+	/* visible to another connection, and replaced rather than added */
+	ck_assert_int_eq(db_open(path, &other), GW_OK);
+	ck_assert_int_eq(db_kv_get(other, "github_login", &v), GW_OK);
+	ck_assert_str_eq(v, "hubot");
+	free(v);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM kv"), 2);
+	ck_assert_int_ge(raw_int("SELECT updated_at_ms FROM kv WHERE key = 'github_login'"),
+	    util_now_ms() - 60000);
+	/* a value with quotes goes through bound, not spliced */
+	ck_assert_int_eq(db_kv_set(db, "x'); DROP TABLE kv; --", "it's"), GW_OK);
+	ck_assert_int_eq(db_kv_get(other, "x'); DROP TABLE kv; --", &v), GW_OK);
+	ck_assert_str_eq(v, "it's");
+	free(v);
+	ck_assert_int_eq(db_kv_delete(db, "github_login"), GW_OK);
+	ck_assert_int_eq(db_kv_delete(db, "github_login"), GW_OK);
+	ck_assert_int_eq(db_kv_get(other, "github_login", &v), GW_ENOTFOUND);
+	ck_assert_int_eq(db_kv_get(other, "account_type", &v), GW_OK);
+	ck_assert_str_eq(v, "business");
+	free(v);
+	ck_assert_int_eq(db_kv_set(db, "k", NULL), GW_EINVAL);
+	db_close(other);
+	db_close(db);
+}
+END_TEST
+
+START_TEST(copilot_token_round_trip)
+{
+	struct db_copilot_token t = { 0 }, in;
+	struct db *db;
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_copilot_token_get(db, &t), GW_ENOTFOUND);
+	ck_assert_ptr_null(t.token);
+
+	in = (struct db_copilot_token){ "tid=abc;exp=1", 1700001800, 1500,
+	    1700000000, "https://api.individual.githubcopilot.com" };
+	ck_assert_int_eq(db_copilot_token_put(db, &in), GW_OK);
+	ck_assert_int_eq(db_copilot_token_get(db, &t), GW_OK);
+	ck_assert_str_eq(t.token, "tid=abc;exp=1");
+	ck_assert_int_eq(t.expires_at, 1700001800);
+	ck_assert_int_eq(t.refresh_in, 1500);
+	ck_assert_int_eq(t.fetched_at, 1700000000);
+	ck_assert_str_eq(t.api_url, "https://api.individual.githubcopilot.com");
+	db_copilot_token_free_fields(&t);
+	ck_assert_ptr_null(t.token);
+
+	in = (struct db_copilot_token){ "tid=def", 1700003600, 1400, 1700002000, NULL };
+	ck_assert_int_eq(db_copilot_token_put(db, &in), GW_OK);
+	ck_assert_int_eq(db_copilot_token_get(db, &t), GW_OK);
+	ck_assert_str_eq(t.token, "tid=def");
+	ck_assert_int_eq(t.expires_at, 1700003600);
+	ck_assert_ptr_null(t.api_url);
+	db_copilot_token_free_fields(&t);
+	db_copilot_token_free_fields(NULL);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM copilot_token"), 1);
+
+	ck_assert_int_eq(db_copilot_token_clear(db), GW_OK);
+	ck_assert_int_eq(db_copilot_token_get(db, &t), GW_ENOTFOUND);
+	ck_assert_int_eq(db_copilot_token_clear(db), GW_OK);
+	in.token = NULL;
+	ck_assert_int_eq(db_copilot_token_put(db, &in), GW_EINVAL);
+	db_close(db);
+}
+END_TEST
+
+START_TEST(models_and_cooldown_round_trip)
+{
+	struct db *db;
+	char *json = NULL;
+	int64_t at = 0, until = 42;
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_models_get(db, &json, &at), GW_ENOTFOUND);
+	ck_assert_ptr_null(json);
+	ck_assert_int_eq(db_models_put(db, "{\"data\":[]}", 1000), GW_OK);
+	ck_assert_int_eq(db_models_put(db, "{\"data\":[{\"id\":\"gpt-4o\"}]}", 2000), GW_OK);
+	ck_assert_int_eq(db_models_get(db, &json, &at), GW_OK);
+	ck_assert_str_eq(json, "{\"data\":[{\"id\":\"gpt-4o\"}]}");
+	ck_assert_int_eq(at, 2000);
+	free(json);
+	ck_assert_int_eq(db_models_get(db, &json, NULL), GW_OK);
+	free(json);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM models_cache"), 1);
+
+	ck_assert_int_eq(db_cooldown_get(db, "gpt-4o", &until), GW_ENOTFOUND);
+	ck_assert_int_eq(until, 0);
+	ck_assert_int_eq(db_cooldown_set(db, "gpt-4o", 5000, "429 from upstream"), GW_OK);
+	ck_assert_int_eq(db_cooldown_set(db, "claude", 7000, NULL), GW_OK);
+	ck_assert_int_eq(db_cooldown_set(db, "gpt-4o", 9000, NULL), GW_OK);
+	ck_assert_int_eq(db_cooldown_get(db, "gpt-4o", &until), GW_OK);
+	ck_assert_int_eq(until, 9000);
+	ck_assert_int_eq(db_cooldown_get(db, "claude", &until), GW_OK);
+	ck_assert_int_eq(until, 7000);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM cooldown WHERE reason IS NULL"), 2);
+	db_close(db);
+}
+END_TEST
+
+START_TEST(transactions)
+{
+	struct db *db;
+	char *v;
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_rollback(db), GW_OK); /* none open: no-op */
+	ck_assert_int_eq(db_begin_immediate(db), GW_OK);
+	ck_assert_int_eq(db_kv_set(db, "a", "1"), GW_OK);
+	ck_assert_int_eq(db_rollback(db), GW_OK);
+	ck_assert_int_eq(db_kv_get(db, "a", &v), GW_ENOTFOUND);
+
+	ck_assert_int_eq(db_begin_immediate(db), GW_OK);
+	ck_assert_int_eq(db_kv_set(db, "a", "2"), GW_OK);
+	/* uncommitted: another connection does not see it */
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM kv"), 0);
+	ck_assert_int_eq(db_commit(db), GW_OK);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM kv"), 1);
+	ck_assert_int_eq(db_kv_get(db, "a", &v), GW_OK);
+	ck_assert_str_eq(v, "2");
+	free(v);
+	db_close(db);
+}
+END_TEST
+
+/* Child: open the shared fresh db, write 200 usage rows and 200 token
+ * upserts.  Exit 0/1 = fine (1: this process applied the migration). */
+static int
+child_work(int n)
+{
+	struct usage_event ev = { 0 };
+	struct db_copilot_token t = { 0 };
+	char trace[64], token[64];
+	struct db *db;
+	int i, migrated;
+
+	if (db_open(path, &db) != GW_OK)
+		return 10;
+	migrated = db_migrations_applied(db);
+	for (i = 0; i < 200; i++) {
+		snprintf(trace, sizeof(trace), "child%d-%d", n, i);
+		snprintf(token, sizeof(token), "tok-%d-%d", n, i);
+		ev.trace_id = trace;
+		ev.source = "copilot";
+		ev.endpoint = "messages";
+		ev.model = "gpt-4o";
+		ev.status = 200;
+		ev.input_tokens = 1;
+		ev.total_tokens = -1;
+		if (usage_record(db, &ev) != GW_OK) {
+			db_close(db);
+			return 11;
+		}
+		t.token = token;
+		t.expires_at = 1700000000 + i;
+		if (db_copilot_token_put(db, &t) != GW_OK) {
+			db_close(db);
+			return 12;
+		}
+	}
+	db_close(db);
+	return migrated;
+}
+
+START_TEST(concurrent_processes)
+{
+	int go[2], i, status, migrations = 0;
+	pid_t pids[4];
+	struct db *db;
+	char *tok;
+	struct db_copilot_token t;
+
+	ck_assert_int_eq(pipe(go), 0);
+	for (i = 0; i < 4; i++) {
+		pids[i] = fork();
+		ck_assert_int_ge(pids[i], 0);
+		if (pids[i] == 0) {
+			char c;
+
+			close(go[1]);
+			/* start together: wait for the parent to close the pipe */
+			while (read(go[0], &c, 1) > 0)
+				;
+			_exit(child_work(i));
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_le(WEXITSTATUS(status), 1);
+		migrations += WEXITSTATUS(status);
+	}
+	ck_assert_int_eq(migrations, 1);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM token_usage_events"), 800);
+	ck_assert_int_eq(raw_int("SELECT COUNT(DISTINCT trace_id) FROM token_usage_events"), 800);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM copilot_token"), 1);
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_migrations_applied(db), 0);
+	ck_assert_int_eq(db_schema_version(db), db_schema_latest());
+	ck_assert_int_eq(db_copilot_token_get(db, &t), GW_OK);
+	tok = t.token;
+	ck_assert(strncmp(tok, "tok-", 4) == 0);
+	ck_assert_ptr_nonnull(strstr(tok, "-199"));
+	ck_assert_int_eq(t.expires_at, 1700000199);
+	db_copilot_token_free_fields(&t);
+	db_close(db);
+}
+END_TEST
+
+START_TEST(locked_database_is_ebusy)
+{
+	struct db_copilot_token t = { "x", 1, 2, 3, NULL };
+	struct db *db;
+	sqlite3 *holder;
+	int64_t t0, waited;
+	char *v;
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_kv_set(db, "k", "before"), GW_OK);
+	ck_assert_int_eq(sqlite3_open(path, &holder), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(holder, "BEGIN EXCLUSIVE; "
+	    "INSERT INTO kv VALUES ('held', 'x', 0)", NULL, NULL, NULL), SQLITE_OK);
+
+	db_set_busy_timeout(db, 200);
+	t0 = util_mono_ms();
+	ck_assert_int_eq(db_kv_set(db, "k", "during"), GW_EBUSY);
+	waited = util_mono_ms() - t0;
+	ck_assert_int_ge(waited, 150);
+	ck_assert_int_lt(waited, 5000);
+	ck_assert_int_eq(db_copilot_token_put(db, &t), GW_EBUSY);
+	ck_assert_int_eq(db_begin_immediate(db), GW_EBUSY);
+	/* WAL: readers are not blocked by the writer */
+	ck_assert_int_eq(db_kv_get(db, "k", &v), GW_OK);
+	ck_assert_str_eq(v, "before");
+	free(v);
+
+	ck_assert_int_eq(sqlite3_exec(holder, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(db_kv_set(db, "k", "after"), GW_OK);
+	ck_assert_int_eq(db_copilot_token_put(db, &t), GW_OK);
+	ck_assert_int_eq(db_kv_get(db, "held", &v), GW_OK);
+	free(v);
+	ck_assert_int_eq(db_begin_immediate(db), GW_OK);
+	ck_assert_int_eq(db_commit(db), GW_OK);
+	sqlite3_close(holder);
+	db_close(db);
+}
+END_TEST
+
+START_TEST(checkpoint_truncates_wal)
+{
+	struct db *db;
+	struct stat sb;
+	char wal[700], key[32];
+	int i;
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	for (i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_int_eq(db_kv_set(db, key, "some value"), GW_OK);
+	}
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_gt(sb.st_size, 0);
+	ck_assert_int_eq(db_checkpoint(db), GW_OK);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 0);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM kv"), 50);
+	db_close(db);
+}
+END_TEST
+
+/* White-box: the statement cache hands out a second statement when the
+ * same SQL is in use, and keeps working past its capacity. */
+START_TEST(statement_cache)
+{
+	sqlite3_stmt *a, *b, *s[48];
+	char sql[48][32];
+	struct db *db;
+	int i;
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_prepare(db, "SELECT 7", &a), GW_OK);
+	ck_assert_int_eq(db_prepare(db, "SELECT 7", &b), GW_OK);
+	ck_assert_ptr_ne(a, b);
+	ck_assert_int_eq(sqlite3_step(a), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_step(b), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(b, 0), 7);
+	db_done(db, b);
+	db_done(db, a);
+	ck_assert_int_eq(db_prepare(db, "SELECT 7", &b), GW_OK);
+	ck_assert_ptr_eq(a, b);
+	db_done(db, b);
+	for (i = 0; i < 48; i++) {
+		snprintf(sql[i], sizeof(sql[i]), "SELECT %d", i + 100);
+		ck_assert_int_eq(db_prepare(db, sql[i], &s[i]), GW_OK);
+	}
+	for (i = 0; i < 48; i++) {
+		ck_assert_int_eq(sqlite3_step(s[i]), SQLITE_ROW);
+		ck_assert_int_eq(sqlite3_column_int(s[i], 0), i + 100);
+		db_done(db, s[i]);
+	}
+	db_done(db, NULL);
+	ck_assert_int_eq(db_prepare(db, "SELEKT nonsense", &a), GW_EDB);
+	ck_assert_ptr_null(a);
+	db_close(db);
+}
+END_TEST
+
+static Suite *
+db_suite(void)
+{
+	Suite *s = suite_create("db");
+	TCase *tc = tcase_create("db");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, fresh_db_is_private_wal_and_current);
+	tcase_add_test(tc, mode_0600_whatever_the_umask);
+	tcase_add_test(tc, existing_file_mode_is_left_alone);
+	tcase_add_test(tc, newer_schema_is_refused);
+	tcase_add_test(tc, not_a_database);
+	tcase_add_test(tc, missing_directory);
+	tcase_add_test(tc, unwritable_directory);
+	tcase_add_test(tc, kv_round_trip);
+	tcase_add_test(tc, copilot_token_round_trip);
+	tcase_add_test(tc, models_and_cooldown_round_trip);
+	tcase_add_test(tc, transactions);
+	tcase_add_test(tc, concurrent_processes);
+	tcase_add_test(tc, locked_database_is_ebusy);
+	tcase_add_test(tc, checkpoint_truncates_wal);
+	tcase_add_test(tc, statement_cache);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(db_suite());
+}

@@ -1,0 +1,557 @@
+#include <dirent.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "testutil.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "state/db.h"
+#include "state/usage.h"
+
+/*
+ * Fixed clock: 2024-03-12 15:00 in US Eastern time (EDT, UTC-4), written as
+ * a POSIX TZ rule so no tzdata is needed.  2024-03-10 is the 23-hour day
+ * when DST starts.  All constants are UTC epoch milliseconds.
+ */
+#define TZ_EASTERN   "EST5EDT,M3.2.0,M11.1.0"
+#define NOW          1710270000000LL /* 2024-03-12T19:00:00Z */
+#define DAY_START    1710216000000LL /* 2024-03-12 00:00 EDT */
+#define DAY_END      1710302400000LL /* 2024-03-13 00:00 EDT */
+#define WEEK_START   1709701200000LL /* 2024-03-06 00:00 EST */
+#define DST_START    1710046800000LL /* 2024-03-10 00:00 EST */
+#define DST_END      1710129600000LL /* 2024-03-11 00:00 EDT */
+#define MONTH_START  1707714000000LL /* 2024-02-12 00:00 EST */
+#define T_10H        1710252000000LL /* today 10:00 */
+#define T_11H        1710255600000LL /* today 11:00 */
+#define T_12H        1710259200000LL /* today 12:00 */
+#define T_DST_NOON   1710086400000LL /* 2024-03-10 12:00 EDT */
+#define T_FEB_1      1706788800000LL /* 2024-02-01, outside a month */
+
+static char dir[512];
+static char path[600];
+static struct db *db;
+
+static void
+setup(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	setenv("TZ", TZ_EASTERN, 1);
+	tzset();
+	snprintf(dir, sizeof(dir), "%s/gw-usage-XXXXXX", t != NULL && *t ? t : P_tmpdir);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, DB_FILE_NAME);
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+}
+
+static void
+teardown(void)
+{
+	char p[1200];
+	struct dirent *de;
+	DIR *d;
+
+	db_close(db);
+	db = NULL;
+	d = opendir(dir);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(dir);
+}
+
+static long long
+raw_int(const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_open(path, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static void
+record(int64_t at, const char *model, long in, long out, long cr, long cc,
+    long total)
+{
+	struct usage_event ev = { 0 };
+
+	ev.created_at_ms = at;
+	ev.trace_id = "t";
+	ev.source = "copilot";
+	ev.endpoint = "messages";
+	ev.model = model;
+	ev.status = 200;
+	ev.input_tokens = in;
+	ev.output_tokens = out;
+	ev.cache_read_input_tokens = cr;
+	ev.cache_creation_input_tokens = cc;
+	ev.total_tokens = total;
+	ev.latency_ms = -1;
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+}
+
+/* The fixture rows; comments give each row's name used below. */
+static void
+fill(void)
+{
+	struct usage_event ev = { 0 };
+
+	/* A: today 10:00, streamed, with identity fields */
+	ev.created_at_ms = T_10H;
+	ev.trace_id = "t-a";
+	ev.session_id = "s1";
+	ev.user_id = "octocat";
+	ev.source = "copilot";
+	ev.endpoint = "messages";
+	ev.model = "gpt-4o";
+	ev.status = 200;
+	ev.stream = 1;
+	ev.input_tokens = 100;
+	ev.output_tokens = 50;
+	ev.cache_read_input_tokens = 10;
+	ev.total_tokens = -1;
+	ev.latency_ms = 1234;
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	/* B: today 11:00 */
+	record(T_11H, "claude", 300, 20, 0, 0, -1);
+	/* C: same millisecond as B, a provider row with negative counts */
+	memset(&ev, 0, sizeof(ev));
+	ev.created_at_ms = T_11H;
+	ev.trace_id = "t-c";
+	ev.user_id = "acme";
+	ev.source = "provider";
+	ev.endpoint = "provider_messages";
+	ev.provider_name = "acme";
+	ev.model = "a-model";
+	ev.status = 200;
+	ev.input_tokens = -5;
+	ev.output_tokens = 160;
+	ev.cache_read_input_tokens = -1;
+	ev.cache_creation_input_tokens = -3;
+	ev.total_tokens = -1;
+	ev.latency_ms = 80;
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	/* D: today 12:00, a failure: no tokens, status and reason kept */
+	memset(&ev, 0, sizeof(ev));
+	ev.created_at_ms = T_12H;
+	ev.trace_id = "t-d";
+	ev.source = "copilot";
+	ev.endpoint = "chat_completions";
+	ev.model = "claude";
+	ev.status = 502;
+	ev.error = "upstream 502: bad gateway";
+	ev.total_tokens = -1;
+	ev.latency_ms = -1;
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	/* E: the DST day, explicit upstream total wins over the sum */
+	record(T_DST_NOON, "gpt-4o", 1, 1, 0, 0, 1000);
+	/* F: exactly at the start of the week window */
+	record(WEEK_START, "gpt-4o", 7, 0, 0, 0, -1);
+	/* G: one millisecond before the week window */
+	record(WEEK_START - 1, "claude", 11, 0, 0, 0, -1);
+	/* H: at the end of today: outside every window */
+	record(DAY_END, "gpt-4o", 5, 0, 0, 0, -1);
+	/* I: more than 30 days ago */
+	record(T_FEB_1, "gpt-4o", 13, 0, 0, 0, -1);
+}
+
+static cJSON *
+item_at(const cJSON *arr, int i)
+{
+	cJSON *it = cJSON_GetArrayItem(arr, i);
+
+	ck_assert_ptr_nonnull(it);
+	return it;
+}
+
+static int64_t
+num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	ck_assert_msg(cJSON_IsNumber(v), "%s is not a number", key);
+	return (int64_t)v->valuedouble;
+}
+
+static const char *
+str(const cJSON *o, const char *key)
+{
+	const char *s = json_str(o, key);
+
+	ck_assert_msg(s != NULL, "%s is not a string", key);
+	return s;
+}
+
+START_TEST(one_row_per_request)
+{
+	fill();
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM token_usage_events"), 9);
+	/* the failure is a row of its own */
+	ck_assert_int_eq(raw_int("SELECT status FROM token_usage_events "
+	    "WHERE trace_id = 't-d' AND error = 'upstream 502: bad gateway' "
+	    "AND total_tokens = 0 AND latency_ms IS NULL"), 502);
+	/* negatives stored as 0, total computed from the clamped counts */
+	ck_assert_int_eq(raw_int("SELECT input_tokens + cache_read_input_tokens + "
+	    "cache_creation_input_tokens FROM token_usage_events "
+	    "WHERE trace_id = 't-c'"), 0);
+	ck_assert_int_eq(raw_int("SELECT total_tokens FROM token_usage_events "
+	    "WHERE trace_id = 't-c'"), 160);
+	ck_assert_int_eq(raw_int("SELECT total_tokens FROM token_usage_events "
+	    "WHERE trace_id = 't-a'"), 160);
+	ck_assert_int_eq(raw_int("SELECT total_tokens FROM token_usage_events "
+	    "WHERE created_at_ms = " "1710086400000"), 1000);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM token_usage_events WHERE "
+	    "trace_id = 't-a' AND created_at_utc = '2024-03-12T14:00:00.000Z' "
+	    "AND stream = 1 AND latency_ms = 1234 AND provider_name IS NULL"), 1);
+}
+END_TEST
+
+START_TEST(record_defaults)
+{
+	struct usage_event ev = { 0 };
+	char err[1500];
+	int64_t before = util_now_ms(), after;
+	size_t i;
+
+	/* all-zero event: now, '' strings, model "unknown", unknown status */
+	ev.total_tokens = -1;
+	ev.latency_ms = -1;
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	after = util_now_ms();
+	ck_assert_int_ge(raw_int("SELECT created_at_ms FROM token_usage_events"), before);
+	ck_assert_int_le(raw_int("SELECT created_at_ms FROM token_usage_events"), after);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM token_usage_events WHERE "
+	    "model = 'unknown' AND trace_id = '' AND source = '' AND status IS NULL "
+	    "AND error IS NULL AND total_tokens = 0 AND length(created_at_utc) = 24"), 1);
+
+	/* a long reason is cut on a UTF-8 boundary: "a" then 700 × "é" */
+	err[0] = 'a';
+	for (i = 0; i < 700; i++) {
+		err[1 + 2 * i] = (char)0xc3;
+		err[2 + 2 * i] = (char)0xa9;
+	}
+	err[1401] = '\0';
+	ev.error = err;
+	ev.status = 500;
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	ck_assert_int_eq(raw_int("SELECT length(CAST(error AS BLOB)) FROM "
+	    "token_usage_events WHERE status = 500"), 511);
+	ck_assert_int_eq(raw_int("SELECT length(error) FROM "
+	    "token_usage_events WHERE status = 500"), 1 + 255);
+}
+END_TEST
+
+START_TEST(summary_day_exact)
+{
+	static const char want[] =
+	    "{\"byModel\":["
+	    "{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,"
+	    "\"input_tokens\":300,\"output_tokens\":20,\"request_count\":2,"
+	    "\"total_tokens\":320,\"model\":\"claude\"},"
+	    "{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,"
+	    "\"input_tokens\":0,\"output_tokens\":160,\"request_count\":1,"
+	    "\"total_tokens\":160,\"model\":\"a-model\"},"
+	    "{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":10,"
+	    "\"input_tokens\":100,\"output_tokens\":50,\"request_count\":1,"
+	    "\"total_tokens\":160,\"model\":\"gpt-4o\"}],"
+	    "\"period\":\"day\","
+	    "\"range\":{\"end_ms\":1710302400000,\"end_utc\":\"2024-03-13T04:00:00.000Z\","
+	    "\"start_ms\":1710216000000,\"start_utc\":\"2024-03-12T04:00:00.000Z\"},"
+	    "\"totals\":{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":10,"
+	    "\"input_tokens\":400,\"output_tokens\":230,\"request_count\":4,"
+	    "\"total_tokens\":640}}";
+	cJSON *doc;
+	char *s;
+
+	fill();
+	ck_assert_int_eq(usage_summary_json(db, "day", NOW, &doc), GW_OK);
+	s = json_print(doc);
+	ck_assert_str_eq(s, want);
+	free(s);
+	cJSON_Delete(doc);
+	/* an unknown period means day */
+	ck_assert_int_eq(usage_summary_json(db, "year", NOW, &doc), GW_OK);
+	s = json_print(doc);
+	ck_assert_str_eq(s, want);
+	free(s);
+	cJSON_Delete(doc);
+	ck_assert_int_eq(usage_summary_json(db, NULL, NOW, &doc), GW_OK);
+	ck_assert_str_eq(str(doc, "period"), "day");
+	cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(summary_week_and_month)
+{
+	cJSON *doc, *by, *totals, *range;
+
+	fill();
+	ck_assert_int_eq(usage_summary_json(db, "week", NOW, &doc), GW_OK);
+	ck_assert_str_eq(str(doc, "period"), "week");
+	range = json_obj(doc, "range");
+	ck_assert_int_eq(num(range, "start_ms"), WEEK_START);
+	ck_assert_str_eq(str(range, "start_utc"), "2024-03-06T05:00:00.000Z");
+	ck_assert_int_eq(num(range, "end_ms"), DAY_END);
+	by = json_arr(doc, "byModel");
+	ck_assert_int_eq(cJSON_GetArraySize(by), 3);
+	ck_assert_str_eq(str(item_at(by, 0), "model"), "gpt-4o");
+	ck_assert_int_eq(num(item_at(by, 0), "total_tokens"), 160 + 1000 + 7);
+	ck_assert_int_eq(num(item_at(by, 0), "request_count"), 3);
+	ck_assert_str_eq(str(item_at(by, 1), "model"), "claude");
+	ck_assert_str_eq(str(item_at(by, 2), "model"), "a-model");
+	totals = json_obj(doc, "totals");
+	ck_assert_int_eq(num(totals, "request_count"), 6);
+	ck_assert_int_eq(num(totals, "total_tokens"), 1647);
+	cJSON_Delete(doc);
+
+	ck_assert_int_eq(usage_summary_json(db, "month", NOW, &doc), GW_OK);
+	ck_assert_int_eq(num(json_obj(doc, "range"), "start_ms"), MONTH_START);
+	totals = json_obj(doc, "totals");
+	ck_assert_int_eq(num(totals, "request_count"), 7);
+	ck_assert_int_eq(num(totals, "total_tokens"), 1647 + 11);
+	ck_assert_int_eq(num(totals, "input_tokens"), 400 + 1 + 7 + 11);
+	by = json_arr(doc, "byModel");
+	ck_assert_str_eq(str(item_at(by, 1), "model"), "claude");
+	ck_assert_int_eq(num(item_at(by, 1), "request_count"), 3);
+	ck_assert_int_eq(num(item_at(by, 1), "total_tokens"), 331);
+	cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(daily_buckets)
+{
+	static const char *const dates[] = { "2024-03-06", "2024-03-07",
+	    "2024-03-08", "2024-03-09", "2024-03-10", "2024-03-11", "2024-03-12" };
+	cJSON *doc, *days, *d;
+	int64_t prev_end = WEEK_START;
+	int i;
+
+	fill();
+	ck_assert_int_eq(usage_daily_json(db, "week", NOW, &doc), GW_OK);
+	ck_assert_int_eq(num(json_obj(doc, "totals"), "total_tokens"), 1647);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "byModel")), 3);
+	days = json_arr(doc, "days");
+	ck_assert_int_eq(cJSON_GetArraySize(days), 7);
+	for (i = 0; i < 7; i++) {
+		d = item_at(days, i);
+		ck_assert_str_eq(str(d, "date"), dates[i]);
+		ck_assert_int_eq(num(d, "start_ms"), prev_end);
+		prev_end = num(d, "end_ms");
+	}
+	ck_assert_int_eq(prev_end, DAY_END);
+
+	d = item_at(days, 0);
+	ck_assert_int_eq(num(json_obj(d, "totals"), "total_tokens"), 7);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(item_at(days, 1), "byModel")), 0);
+	ck_assert_int_eq(num(json_obj(item_at(days, 1), "totals"), "request_count"), 0);
+	/* the DST day is 23 hours long */
+	d = item_at(days, 4);
+	ck_assert_int_eq(num(d, "start_ms"), DST_START);
+	ck_assert_int_eq(num(d, "end_ms"), DST_END);
+	ck_assert_int_eq(DST_END - DST_START, 23 * 3600 * 1000LL);
+	ck_assert_int_eq(num(json_obj(d, "totals"), "total_tokens"), 1000);
+	ck_assert_str_eq(str(item_at(json_arr(d, "byModel"), 0), "model"), "gpt-4o");
+	d = item_at(days, 6);
+	ck_assert_int_eq(num(d, "start_ms"), DAY_START);
+	ck_assert_int_eq(num(json_obj(d, "totals"), "total_tokens"), 640);
+	ck_assert_int_eq(num(json_obj(d, "totals"), "request_count"), 4);
+	ck_assert_str_eq(str(item_at(json_arr(d, "byModel"), 1), "model"), "a-model");
+	cJSON_Delete(doc);
+
+	ck_assert_int_eq(usage_daily_json(db, "month", NOW, &doc), GW_OK);
+	days = json_arr(doc, "days");
+	ck_assert_int_eq(cJSON_GetArraySize(days), 30);
+	ck_assert_str_eq(str(item_at(days, 0), "date"), "2024-02-12");
+	ck_assert_str_eq(str(item_at(days, 29), "date"), "2024-03-12");
+	ck_assert_int_eq(num(json_obj(item_at(days, 22), "totals"), "total_tokens"), 11);
+	cJSON_Delete(doc);
+
+	ck_assert_int_eq(usage_daily_json(db, "bogus", NOW, &doc), GW_OK);
+	ck_assert_str_eq(str(doc, "period"), "day");
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "days")), 1);
+	cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(events_paging)
+{
+	cJSON *doc, *items, *it;
+
+	fill();
+	ck_assert_int_eq(usage_events_json(db, "week", 1, 4, NOW, &doc), GW_OK);
+	ck_assert_int_eq(num(doc, "total"), 6);
+	ck_assert_int_eq(num(doc, "total_pages"), 2);
+	ck_assert_int_eq(num(doc, "page"), 1);
+	ck_assert_int_eq(num(doc, "page_size"), 4);
+	ck_assert_str_eq(str(doc, "period"), "week");
+	ck_assert_int_eq(num(json_obj(doc, "range"), "start_ms"), WEEK_START);
+	items = json_arr(doc, "items");
+	ck_assert_int_eq(cJSON_GetArraySize(items), 4);
+	/* newest first; same millisecond: the later row first */
+	ck_assert_str_eq(str(item_at(items, 0), "trace_id"), "t-d");
+	ck_assert_str_eq(str(item_at(items, 1), "trace_id"), "t-c");
+	ck_assert_str_eq(str(item_at(items, 2), "model"), "claude");
+	ck_assert_str_eq(str(item_at(items, 3), "trace_id"), "t-a");
+	ck_assert_int_gt(num(item_at(items, 1), "id"), num(item_at(items, 2), "id"));
+
+	it = item_at(items, 0); /* the failure */
+	ck_assert_int_eq(num(it, "status"), 502);
+	ck_assert_str_eq(str(it, "error"), "upstream 502: bad gateway");
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(it, "stream")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "latency_ms")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "provider_name")));
+	ck_assert_int_eq(num(it, "total_tokens"), 0);
+	ck_assert_str_eq(str(it, "endpoint"), "chat_completions");
+	ck_assert_str_eq(str(it, "created_at_utc"), "2024-03-12T16:00:00.000Z");
+	ck_assert_int_eq(num(it, "created_at_ms"), T_12H);
+
+	it = item_at(items, 1);
+	ck_assert_str_eq(str(it, "provider_name"), "acme");
+	ck_assert_str_eq(str(it, "source"), "provider");
+	ck_assert_int_eq(num(it, "input_tokens"), 0);
+	ck_assert_int_eq(num(it, "output_tokens"), 160);
+	ck_assert_int_eq(num(it, "cache_creation_input_tokens"), 0);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "error")));
+
+	it = item_at(items, 3);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(it, "stream")));
+	ck_assert_int_eq(num(it, "latency_ms"), 1234);
+	ck_assert_int_eq(num(it, "status"), 200);
+	ck_assert_str_eq(str(it, "session_id"), "s1");
+	ck_assert_str_eq(str(it, "user_id"), "octocat");
+	ck_assert_int_eq(num(it, "cache_read_input_tokens"), 10);
+	ck_assert_int_eq(cJSON_GetArraySize(it), 19);
+	cJSON_Delete(doc);
+
+	ck_assert_int_eq(usage_events_json(db, "week", 2, 4, NOW, &doc), GW_OK);
+	items = json_arr(doc, "items");
+	ck_assert_int_eq(cJSON_GetArraySize(items), 2);
+	ck_assert_int_eq(num(item_at(items, 0), "created_at_ms"), T_DST_NOON);
+	ck_assert_int_eq(num(item_at(items, 1), "created_at_ms"), WEEK_START);
+	cJSON_Delete(doc);
+
+	ck_assert_int_eq(usage_events_json(db, "week", 3, 4, NOW, &doc), GW_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "items")), 0);
+	ck_assert_int_eq(num(doc, "total"), 6);
+	ck_assert_int_eq(num(doc, "total_pages"), 2);
+	cJSON_Delete(doc);
+
+	/* clamping: page < 1 → 1, page_size 0 → 20, > 100 → 100 */
+	ck_assert_int_eq(usage_events_json(db, "month", -3, 0, NOW, &doc), GW_OK);
+	ck_assert_int_eq(num(doc, "page"), 1);
+	ck_assert_int_eq(num(doc, "page_size"), 20);
+	ck_assert_int_eq(num(doc, "total"), 7);
+	ck_assert_int_eq(num(doc, "total_pages"), 1);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "items")), 7);
+	cJSON_Delete(doc);
+	ck_assert_int_eq(usage_events_json(db, "day", 1, 1000, NOW, &doc), GW_OK);
+	ck_assert_int_eq(num(doc, "page_size"), 100);
+	ck_assert_int_eq(num(doc, "total"), 4);
+	cJSON_Delete(doc);
+	ck_assert_int_eq(usage_events_json(db, "day", 1, 1, NOW, &doc), GW_OK);
+	ck_assert_int_eq(num(doc, "total_pages"), 4);
+	cJSON_Delete(doc);
+	ck_assert_int_eq(usage_events_json(db, "day", 9223372036854775807L, 100,
+	    NOW, &doc), GW_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "items")), 0);
+	cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(empty_database)
+{
+	cJSON *doc;
+
+	ck_assert_int_eq(usage_events_json(db, "day", 1, 20, NOW, &doc), GW_OK);
+	ck_assert_int_eq(num(doc, "total"), 0);
+	ck_assert_int_eq(num(doc, "total_pages"), 1);
+	cJSON_Delete(doc);
+	ck_assert_int_eq(usage_summary_json(db, "week", NOW, &doc), GW_OK);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "byModel")), 0);
+	ck_assert_int_eq(num(json_obj(doc, "totals"), "request_count"), 0);
+	cJSON_Delete(doc);
+}
+END_TEST
+
+/* Local days follow the process's TZ: in Tokyo (UTC+9) today began at
+ * 15:00 UTC the day before. */
+START_TEST(other_timezone)
+{
+	cJSON *doc, *range;
+
+	setenv("TZ", "JST-9", 1);
+	tzset();
+	fill();
+	ck_assert_int_eq(usage_summary_json(db, "day", NOW, &doc), GW_OK);
+	range = json_obj(doc, "range");
+	ck_assert_str_eq(str(range, "start_utc"), "2024-03-12T15:00:00.000Z");
+	ck_assert_str_eq(str(range, "end_utc"), "2024-03-13T15:00:00.000Z");
+	/* B and C (15:00Z, the first instant), D (16:00Z) and H (04:00Z the
+	 * next day) fall in that window; A (14:00Z) does not */
+	ck_assert_int_eq(num(json_obj(doc, "totals"), "request_count"), 4);
+	cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(prune)
+{
+	long n = -1;
+	cJSON *doc;
+
+	fill();
+	ck_assert_int_eq(db_prune_usage(db, MONTH_START, &n), GW_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(db_prune_usage(db, MONTH_START, &n), GW_OK);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(db_prune_usage(db, DAY_START, &n), GW_OK);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(db_prune_usage(db, DAY_START, NULL), GW_OK);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM token_usage_events"), 5);
+	ck_assert_int_eq(usage_events_json(db, "month", 1, 20, NOW, &doc), GW_OK);
+	ck_assert_int_eq(num(doc, "total"), 4);
+	cJSON_Delete(doc);
+}
+END_TEST
+
+static Suite *
+usage_suite(void)
+{
+	Suite *s = suite_create("usage");
+	TCase *tc = tcase_create("usage");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, one_row_per_request);
+	tcase_add_test(tc, record_defaults);
+	tcase_add_test(tc, summary_day_exact);
+	tcase_add_test(tc, summary_week_and_month);
+	tcase_add_test(tc, daily_buckets);
+	tcase_add_test(tc, events_paging);
+	tcase_add_test(tc, empty_database);
+	tcase_add_test(tc, other_timezone);
+	tcase_add_test(tc, prune);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(usage_suite());
+}
