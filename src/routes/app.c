@@ -8,6 +8,7 @@
 #include "state/config.h"
 #include "state/db.h"
 #include "state/paths.h"
+#include "state/spool.h"
 #include "translate/stream.h"
 #include "upstream/auth.h"
 #include "upstream/client.h"
@@ -68,7 +69,8 @@ app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 	}
 	if ((e = paths_join(a->home, "config.json", &a->config_path)) != GW_OK ||
 	    (e = paths_join(a->home, DB_FILE_NAME, &a->db_path)) != GW_OK ||
-	    (e = paths_join(a->home, "copilot-token.lock", &a->lock_path)) != GW_OK)
+	    (e = paths_join(a->home, "copilot-token.lock", &a->lock_path)) != GW_OK ||
+	    (e = paths_join(a->home, SPOOL_FILE_NAME, &a->spool_path)) != GW_OK)
 		return e;
 	if (ensure_admin_key &&
 	    (e = cfg_ensure_admin_key(a->config_path, errmsg)) != GW_OK)
@@ -105,6 +107,7 @@ app_free(struct app *a)
 	free(a->config_path);
 	free(a->db_path);
 	free(a->lock_path);
+	free(a->spool_path);
 	memset(a, 0, sizeof(*a));
 }
 

@@ -27,6 +27,7 @@ struct app {
 	char *config_path;
 	char *db_path;
 	char *lock_path;
+	char *spool_path;
 	struct cfg *cfg;
 	struct copilot_ident ident;
 	const char *github_token;    /* --github-token / COPILOT_API_GITHUB_TOKEN */

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "routes/routes.h"
+#include "state/spool.h"
 #include "state/usage.h"
 #include "upstream/client.h"
 #include "upstream/relay.h"
@@ -181,7 +182,7 @@ rc_record(struct rctx *r, int status, const struct tr_usage *u,
 		ev.output_tokens = u->output_tokens;
 		ev.total_tokens = u->total_tokens;
 	}
-	if (usage_record(r->w->db, &ev) != GW_OK)
+	if (spool_record(r->w->db, r->w->app->spool_path, &ev) != GW_OK)
 		log_warn("could not record usage for %s", r->req->trace_id);
 	free(login);
 }
@@ -221,6 +222,7 @@ rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
 	    "application/json";
 	http_send(r->c, (int)res.status, ctype, buf_cstr(&res.resp.body),
 	    res.resp.body.len, NULL);
+	http_flush(r->c);  /* the client has its answer before the row is written */
 	tr_usage_init(&u);
 	if ((v = json_parse(res.resp.body.data, res.resp.body.len, NULL, NULL)) != NULL &&
 	    json_obj(v, "usage") != NULL)

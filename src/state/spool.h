@@ -1,0 +1,24 @@
+/*
+ * Usage rows that could not be written (the database stayed locked past
+ * the busy timeout) wait in a JSON-lines spool file in the data directory;
+ * the next request that writes a row replays them.  Nothing is lost.
+ */
+#ifndef GW_SPOOL_H
+#define GW_SPOOL_H
+
+#include "core/err.h"
+#include "state/usage.h"
+
+struct db;
+
+#define SPOOL_FILE_NAME "usage-spool.jsonl"
+
+enum gw_err spool_append(const char *path, const struct usage_event *ev);
+/* Writes the spooled rows in one transaction and empties the file; a
+ * spool another process is replaying is left to it.  replayed may be NULL. */
+enum gw_err spool_replay(struct db *db, const char *path, long *replayed);
+/* usage_record, falling back to the spool when the database is busy. */
+enum gw_err spool_record(struct db *db, const char *path,
+    const struct usage_event *ev);
+
+#endif

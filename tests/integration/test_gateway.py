@@ -1,0 +1,356 @@
+"""The gateway behind a real lighttpd, responder under spawn-fcgi, fake
+upstream: routes, auth, errors, usage rows."""
+
+import json
+import os
+import subprocess
+import unittest
+
+import harness
+from harness import API_KEY, ADMIN_KEY
+
+
+class Gateway(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = harness.Stack(config={"limits": {"maxBodyBytes": 1048576}})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def setUp(self):
+        self.s.fake.reset()
+
+    # --- health, CORS, auth -------------------------------------------------
+
+    def test_root_needs_no_key(self):
+        status, headers, body = self.s.get("/", key=None)
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"Server running")
+        self.assertEqual(headers.get("access-control-allow-origin"), "*")
+        self.assertTrue(headers.get("x-trace-id"))
+
+    def test_trace_id_is_echoed_when_valid(self):
+        _, headers, _ = self.s.get("/", key=None, headers={"x-trace-id": "abc-123.x"})
+        self.assertEqual(headers["x-trace-id"], "abc-123.x")
+        _, headers, _ = self.s.get("/", key=None, headers={"x-trace-id": "bad id!"})
+        self.assertNotEqual(headers["x-trace-id"], "bad id!")
+
+    def test_preflight_before_auth(self):
+        status, headers, _ = self.s.request(
+            "OPTIONS", "/v1/chat/completions", key=None,
+            headers={"access-control-request-headers": "x-api-key,content-type",
+                     "origin": "http://example.test"})
+        self.assertEqual(status, 204)
+        self.assertEqual(headers["access-control-allow-origin"], "*")
+        self.assertIn("POST", headers["access-control-allow-methods"])
+        self.assertEqual(headers["access-control-allow-headers"], "x-api-key,content-type")
+
+    def test_missing_and_wrong_keys_are_401(self):
+        for key in (None, "sk-wrong"):
+            status, headers, body = self.s.json("GET", "/v1/models", key=key)
+            self.assertEqual(status, 401)
+            self.assertEqual(headers["www-authenticate"], 'Bearer realm="copilot-api"')
+            self.assertEqual(body, {"error": {"message": "Unauthorized",
+                                              "type": "authentication_error"}})
+
+    def test_x_api_key_and_bearer_both_work(self):
+        status, _, _ = self.s.json("GET", "/v1/models", key=None,
+                                   headers={"x-api-key": API_KEY})
+        self.assertEqual(status, 200)
+        status, _, _ = self.s.json("GET", "/v1/models", key=None,
+                                   headers={"authorization": "bearer " + API_KEY})
+        self.assertEqual(status, 200)
+
+    def test_admin_routes_take_only_the_admin_key(self):
+        status, _, _ = self.s.json("GET", "/admin/config/model-mappings")
+        self.assertEqual(status, 401)
+        status, _, _ = self.s.json("GET", "/token")
+        self.assertEqual(status, 401)
+        status, _, body = self.s.json("GET", "/token", key=ADMIN_KEY)
+        self.assertEqual(status, 200)
+        self.assertTrue(body["token"].startswith("tid="))
+
+    def test_model_mappings_roundtrip(self):
+        status, _, body = self.s.json("POST", "/admin/config/model-mappings",
+                                      {"modelMappings": {"claude-x": "gpt-4.1"}},
+                                      key=ADMIN_KEY)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["modelMappings"], {"claude-x": "gpt-4.1"})
+        self.assertTrue(body["configPath"].endswith("config.json"))
+        with open(os.path.join(self.s.home, "config.json")) as f:
+            on_disk = json.load(f)
+        self.assertEqual(on_disk["modelMappings"], {"claude-x": "gpt-4.1"})
+        self.assertEqual(on_disk["auth"]["adminApiKey"], ADMIN_KEY)
+        status, _, body = self.s.json("POST", "/admin/config/model-mappings",
+                                      {"modelMappings": {"a": ""}}, key=ADMIN_KEY)
+        self.assertEqual(status, 400)
+        self.assertIn("non-empty", body["error"]["message"])
+        status, _, body = self.s.json("GET", "/admin/config/model-mappings", key=ADMIN_KEY)
+        self.assertEqual(body["modelMappings"], {"claude-x": "gpt-4.1"})
+
+    def test_unknown_path_and_method(self):
+        status, _, body = self.s.json("GET", "/v1/nothing-here")
+        self.assertEqual(status, 404)
+        self.assertIn("error", body)
+        status, headers, _ = self.s.json("GET", "/v1/chat/completions")
+        self.assertEqual(status, 405)
+        self.assertIn("POST", headers["allow"])
+
+    # --- models -------------------------------------------------------------
+
+    def test_models_list(self):
+        status, _, body = self.s.json("GET", "/v1/models")
+        self.assertEqual(status, 200)
+        self.assertEqual(body["object"], "list")
+        self.assertIs(body["has_more"], False)
+        ids = [m["id"] for m in body["data"]]
+        self.assertIn("gpt-4.1", ids)
+        self.assertIn("text-embedding-3-small", ids)      # embeddings kept
+        self.assertIn("claude-opus-4.7[1m]", ids)          # 1M context suffix
+        m = [m for m in body["data"] if m["id"] == "gpt-4.1"][0]
+        self.assertEqual(m["object"], "model")
+        self.assertEqual(m["created"], 0)
+        self.assertIn("owned_by", m)
+        self.assertIn("capabilities", m)                   # upstream fields kept
+        status, _, body2 = self.s.json("GET", "/models")
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body2["data"]), len(body["data"]))
+
+    # --- chat completions ---------------------------------------------------
+
+    def chat(self, messages, **kw):
+        body = {"model": "gpt-4.1", "messages": messages}
+        body.update(kw)
+        return self.s.json("POST", "/v1/chat/completions", body)
+
+    def test_chat_non_stream_and_upstream_headers(self):
+        status, _, body = self.chat([{"role": "user", "content": "hello there"}])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["object"], "chat.completion")
+        self.assertIn("hello there", body["choices"][0]["message"]["content"])
+        req = self.s.fake.requests("/chat/completions")[-1]
+        h = req["headers"]
+        self.assertTrue(h["authorization"].startswith("Bearer tid="))
+        self.assertEqual(h["copilot-integration-id"], "vscode-chat")
+        self.assertTrue(h["editor-version"].startswith("vscode/"))
+        self.assertTrue(h["editor-plugin-version"].startswith("copilot-chat/"))
+        self.assertEqual(h["x-initiator"], "user")
+        self.assertEqual(h["openai-intent"], "conversation-agent")
+        self.assertEqual(h["x-request-id"], h["x-agent-task-id"])
+        self.assertIn("x-interaction-id", h)
+        self.assertIn("vscode-machineid", h)
+        self.assertNotIn("copilot-vision-request", h)
+        self.assertNotIn("x-api-key", h)
+        self.assertNotEqual(h["authorization"], "Bearer " + API_KEY)
+        # max_tokens defaulted from the model's limits
+        self.assertIsInstance(req["body"]["max_tokens"], int)
+        self.assertGreater(req["body"]["max_tokens"], 0)
+
+    def test_same_content_same_request_id(self):
+        msgs = [{"role": "user", "content": "deterministic"}]
+        self.chat(msgs)
+        self.chat(msgs)
+        a, b = self.s.fake.requests("/chat/completions")[-2:]
+        self.assertEqual(a["headers"]["x-request-id"], b["headers"]["x-request-id"])
+
+    def test_initiator_agent_after_tool_and_vision_header(self):
+        msgs = [{"role": "user", "content": [
+                    {"type": "text", "text": "what is this"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "42"}]
+        status, _, body = self.chat(msgs)
+        self.assertEqual(status, 200, body)
+        h = self.s.fake.requests("/chat/completions")[-1]["headers"]
+        self.assertEqual(h["x-initiator"], "agent")
+        self.assertEqual(h["copilot-vision-request"], "true")
+
+    def test_explicit_max_tokens_is_kept(self):
+        self.chat([{"role": "user", "content": "x"}], max_tokens=7)
+        self.assertEqual(self.s.fake.requests("/chat/completions")[-1]["body"]["max_tokens"], 7)
+
+    def test_malformed_json(self):
+        status, _, body = self.s.request("POST", "/v1/chat/completions",
+                                         raw=b'{"model": "gpt-4.1",\n "messages": [}')
+        self.assertEqual(status, 400)
+        err = json.loads(body)["error"]
+        self.assertEqual(err["type"], "invalid_request_error")
+        self.assertIn("line 2", err["message"])
+
+    def test_missing_model_and_messages(self):
+        status, _, body = self.s.json("POST", "/v1/chat/completions", {"messages": []})
+        self.assertEqual(status, 400)
+        self.assertIn("model", body["error"]["message"])
+        status, _, body = self.s.json("POST", "/v1/chat/completions", {"model": "gpt-4.1"})
+        self.assertEqual(status, 400)
+        self.assertIn("messages", body["error"]["message"])
+
+    def test_responses_only_model_is_refused_on_chat(self):
+        status, _, body = self.chat([{"role": "user", "content": "x"}], model="gpt-5.4")
+        self.assertEqual(status, 400)
+        self.assertIn("/v1/responses", body["error"]["message"])
+        self.assertEqual(self.s.fake.requests("/chat/completions"), [])
+
+    def test_oversized_body_is_413_and_drained(self):
+        big = b'{"model":"gpt-4.1","messages":[{"role":"user","content":"' + \
+            b"x" * (2 * 1048576) + b'"}]}'
+        status, _, body = self.s.request("POST", "/v1/chat/completions", raw=big)
+        self.assertEqual(status, 413)
+        self.assertIn("too large", json.loads(body)["error"]["message"])
+        # the connection stays usable: the next request works
+        status, _, _ = self.chat([{"role": "user", "content": "after"}])
+        self.assertEqual(status, 200)
+
+    def test_upstream_500_keeps_status_and_message(self):
+        self.s.fake.fault(path="/chat/completions", kind="status", status=500,
+                          body={"error": {"message": "boom from upstream", "type": "server_error"}})
+        status, _, body = self.chat([{"role": "user", "content": "x"}])
+        self.assertEqual(status, 500)
+        self.assertIn("boom from upstream", body["error"]["message"])
+        row = self.s.usage_rows()[-1]
+        self.assertEqual(row["status"], 500)
+        self.assertEqual(row["endpoint"], "chat_completions")
+        self.assertIn("boom", row["error"])
+
+    def test_upstream_429_passes_retry_after(self):
+        self.s.fake.fault(path="/chat/completions", kind="status", status=429,
+                          body={"error": {"message": "rate limited", "type": "rate_limit"}},
+                          headers={"Retry-After": "7", "x-ratelimit-remaining": "0"})
+        status, headers, body = self.chat([{"role": "user", "content": "x"}])
+        self.assertEqual(status, 429)
+        self.assertEqual(headers.get("retry-after"), "7")
+        self.assertEqual(headers.get("x-ratelimit-remaining"), "0")
+        self.assertIn("rate limited", body["error"]["message"])
+        self.assertEqual(len(self.s.fake.requests("/chat/completions")), 1)  # never retried
+
+    def test_401_refreshes_token_once_and_retries(self):
+        before = len(self.s.fake.requests("/copilot_internal/v2/token"))
+        self.s.fake.fault(path="/chat/completions", kind="unauthorized_once")
+        status, _, body = self.chat([{"role": "user", "content": "again"}])
+        self.assertEqual(status, 200, body)
+        calls = self.s.fake.requests("/chat/completions")
+        self.assertEqual(len(calls), 2)
+        self.assertNotEqual(calls[0]["headers"]["authorization"],
+                            calls[1]["headers"]["authorization"])
+        self.assertEqual(len(self.s.fake.requests("/copilot_internal/v2/token")), before + 1)
+
+    def test_unknown_model_error_is_relayed(self):
+        status, _, body = self.chat([{"role": "user", "content": "x"}], model="no-such-model")
+        self.assertEqual(status, 400)
+        self.assertIn("model", body["error"]["message"].lower())
+
+    # --- streaming ----------------------------------------------------------
+
+    def stream_events(self, body, **kw):
+        resp, conn = self.s.stream("/v1/chat/completions", body, **kw)
+        try:
+            self.assertEqual(resp.status, 200)
+            self.assertEqual(resp.getheader("content-type").split(";")[0], "text/event-stream")
+            return list(harness.read_sse(resp))
+        finally:
+            conn.close()
+
+    def test_stream_relays_every_chunk_and_usage(self):
+        for mode in ("normal", "awkward", "bytewise"):
+            self.s.fake.config(chunking=mode)
+            events = self.stream_events({"model": "gpt-4.1", "stream": True,
+                                         "messages": [{"role": "user", "content": "héllo 日本"}]})
+            data = [d for e, d in events if e != "comment"]
+            self.assertEqual(data[-1], "[DONE]", mode)
+            chunks = [json.loads(d) for d in data[:-1]]
+            text = "".join(c["choices"][0]["delta"].get("content") or ""
+                           for c in chunks if c["choices"])
+            self.assertIn("héllo 日本", text, mode)
+            self.assertTrue(any(c.get("usage") and not c["choices"] for c in chunks), mode)
+        self.s.fake.config(chunking="normal")
+        row = self.s.usage_rows()[-1]
+        self.assertEqual(row["stream"], 1)
+        self.assertGreater(row["output_tokens"], 0)
+
+    def test_stream_events_arrive_before_upstream_finishes(self):
+        self.s.fake.fault(path="/chat/completions", kind="hold", name="h1")
+        resp, conn = self.s.stream("/v1/chat/completions", {
+            "model": "gpt-4.1", "stream": True,
+            "messages": [{"role": "user", "content": "incremental"}]})
+        try:
+            events = harness.read_sse(resp)
+            first = next(e for e in events if e[0] != "comment")
+            self.assertIn("chat.completion.chunk", first[1])
+            # The upstream is still holding the rest: release it now.
+            self.s.fake.call("POST", "/_fake/release", {"name": "h1"})
+            rest = [d for e, d in events if e != "comment"]
+            self.assertEqual(rest[-1], "[DONE]")
+        finally:
+            conn.close()
+
+    def test_mid_stream_drop_ends_with_error_event(self):
+        self.s.fake.fault(path="/chat/completions", kind="drop_after", events=2)
+        events = self.stream_events({"model": "gpt-4.1", "stream": True,
+                                     "messages": [{"role": "user", "content": "drop"}]})
+        errs = [d for e, d in events if e == "error"]
+        self.assertEqual(len(errs), 1, events)
+        self.assertIn("message", json.loads(errs[0])["error"])
+        self.assertEqual(events[-1][1], "[DONE]")
+        self.assertEqual(self.s.usage_rows()[-1]["status"], 502)
+
+    def test_stall_sends_pings_then_error(self):
+        # stallSeconds is 5 and pingSeconds 1 in this stack's config.
+        self.s.fake.fault(path="/chat/completions", kind="stall", seconds=30, after=1)
+        events = self.stream_events({"model": "gpt-4.1", "stream": True,
+                                     "messages": [{"role": "user", "content": "stall"}]})
+        kinds = [e for e, _ in events]
+        self.assertIn("comment", kinds)
+        self.assertEqual(kinds.count("error"), 1)
+        self.assertLess(kinds.index("comment"), kinds.index("error"))
+
+    def test_client_disconnect_aborts_upstream(self):
+        self.s.fake.fault(path="/chat/completions", kind="stall", seconds=20, after=1)
+        resp, conn = self.s.stream("/v1/chat/completions", {
+            "model": "gpt-4.1", "stream": True,
+            "messages": [{"role": "user", "content": "bye"}]})
+        events = harness.read_sse(resp)
+        next(events)
+        conn.sock.close()
+        conn.close()
+        got = self.s.fake.call("GET", "/_fake/wait_disconnect?timeout=15", timeout=20)
+        self.assertTrue(got.get("disconnected"), got)
+
+    # --- embeddings, usage ----------------------------------------------------
+
+    def test_embeddings(self):
+        status, _, body = self.s.json("POST", "/v1/embeddings",
+                                      {"model": "text-embedding-3-small", "input": ["a", "b"]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(body["data"]), 2)
+        self.assertEqual(self.s.fake.requests("/embeddings")[-1]["body"]["input"], ["a", "b"])
+        status, _, body = self.s.json("POST", "/embeddings",
+                                      {"model": "text-embedding-3-small", "input": "one"})
+        self.assertEqual(status, 200)
+        self.assertEqual(self.s.usage_rows()[-1]["endpoint"], "embeddings")
+
+    def test_usage_passthrough_and_token_usage(self):
+        status, _, body = self.s.json("GET", "/usage")
+        self.assertEqual(status, 200)
+        self.assertIn("quota_snapshots", body)
+        self.chat([{"role": "user", "content": "count me"}])
+        status, _, body = self.s.json("GET", "/token-usage?period=day")
+        self.assertEqual(status, 200)
+        self.assertGreaterEqual(body["totals"]["request_count"], 1)
+        status, _, body = self.s.json("GET", "/token-usage/events?page=1&page_size=5")
+        self.assertEqual(status, 200)
+        self.assertLessEqual(len(body["items"]), 5)
+        self.assertIn("status", body["items"][0])
+
+    def test_usage_row_for_every_request(self):
+        n = len(self.s.usage_rows())
+        self.chat([{"role": "user", "content": "row"}])
+        rows = self.s.usage_rows()
+        self.assertEqual(len(rows), n + 1)
+        r = rows[-1]
+        self.assertEqual((r["status"], r["model"], r["endpoint"]), (200, "gpt-4.1", "chat_completions"))
+        self.assertGreater(r["input_tokens"] + r["cache_read_input_tokens"], 0)
+        self.assertIsNotNone(r["latency_ms"])

@@ -1,0 +1,165 @@
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "core/buf.h"
+#include "state/db.h"
+#include "state/spool.h"
+
+static char dir[256];
+static char dbpath[512], spath[512];
+
+static void
+setup(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/gw-spool-XXXXXX", t != NULL ? t : P_tmpdir);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(dbpath, sizeof(dbpath), "%s/copilot-api.db", dir);
+	snprintf(spath, sizeof(spath), "%s/%s", dir, SPOOL_FILE_NAME);
+}
+
+static void
+teardown(void)
+{
+	struct buf cmd = BUF_INIT;
+
+	buf_printf(&cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd.data), 0);
+	buf_free(&cmd);
+}
+
+static long
+rows(struct db *db)
+{
+	struct sqlite3_stmt *st;
+	long n = -1;
+
+	ck_assert_int_eq(db_prepare(db, "SELECT count(*) FROM token_usage_events", &st), GW_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	db_done(db, st);
+	return n;
+}
+
+static struct usage_event
+event(const char *trace, long status)
+{
+	struct usage_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.trace_id = trace;
+	ev.model = "gpt-4.1";
+	ev.endpoint = "chat_completions";
+	ev.source = "copilot";
+	ev.status = status;
+	ev.input_tokens = 10;
+	ev.output_tokens = 5;
+	ev.cache_read_input_tokens = ev.cache_creation_input_tokens = -1;
+	ev.total_tokens = -1;
+	ev.latency_ms = 12;
+	ev.error = status >= 400 ? "upstream \"quoted\"\nerror" : NULL;
+	return ev;
+}
+
+START_TEST(append_then_replay)
+{
+	struct usage_event a = event("t1", 200), b = event("t2", 502);
+	struct db *db;
+	struct stat st;
+	long n = 0;
+
+	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
+	ck_assert_int_eq(spool_append(spath, &a), GW_OK);
+	ck_assert_int_eq(spool_append(spath, &b), GW_OK);
+	ck_assert_int_eq(stat(spath, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(rows(db), 0);
+	ck_assert_int_eq(spool_replay(db, spath, &n), GW_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(rows(db), 2);
+	ck_assert_int_eq(stat(spath, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	/* replaying an empty spool does nothing */
+	ck_assert_int_eq(spool_replay(db, spath, &n), GW_OK);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(rows(db), 2);
+	db_close(db);
+}
+END_TEST
+
+START_TEST(busy_database_spools_and_next_write_replays)
+{
+	struct usage_event a = event("busy", 200), b = event("free", 200);
+	struct db *db, *holder;
+	struct stat st;
+
+	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
+	ck_assert_int_eq(db_open(dbpath, &holder), GW_OK);
+	db_set_busy_timeout(db, 100);
+	ck_assert_int_eq(db_begin_immediate(holder), GW_OK);
+	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
+	ck_assert_int_eq(stat(spath, &st), 0);
+	ck_assert_int_gt(st.st_size, 0);
+	ck_assert_int_eq(db_rollback(holder), GW_OK);
+	ck_assert_int_eq(rows(db), 0);
+	ck_assert_int_eq(spool_record(db, spath, &b), GW_OK);
+	ck_assert_int_eq(rows(db), 2);
+	ck_assert_int_eq(stat(spath, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	db_close(holder);
+	db_close(db);
+}
+END_TEST
+
+START_TEST(replay_skips_a_spool_locked_elsewhere_and_partial_lines)
+{
+	struct usage_event a = event("x", 200);
+	struct db *db;
+	long n = -1;
+	int fd;
+
+	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
+	ck_assert_int_eq(spool_append(spath, &a), GW_OK);
+	fd = open(spath, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	ck_assert_int_eq(spool_replay(db, spath, &n), GW_OK);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(rows(db), 0);
+	flock(fd, LOCK_UN);
+	/* a writer that died mid-line leaves a partial line: it is dropped */
+	ck_assert_int_eq(write(fd, "{\"trace_id\":\"par", 16), 16);
+	close(fd);
+	ck_assert_int_eq(spool_replay(db, spath, &n), GW_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(rows(db), 1);
+	db_close(db);
+}
+END_TEST
+
+static Suite *
+spool_suite(void)
+{
+	Suite *s = suite_create("spool");
+	TCase *tc = tcase_create("spool");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, append_then_replay);
+	tcase_add_test(tc, busy_database_spools_and_next_write_replays);
+	tcase_add_test(tc, replay_skips_a_spool_locked_elsewhere_and_partial_lines);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(spool_suite());
+}
