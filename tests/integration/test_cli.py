@@ -1,0 +1,127 @@
+"""The command line and copilot-refresh against the fake GitHub."""
+
+import json
+import os
+import sqlite3
+import unittest
+
+import harness
+
+
+class CLI(unittest.TestCase):
+    def setUp(self):
+        self.s = harness.Stack(signed_in=False)
+
+    def tearDown(self):
+        self.s.close()
+
+    def kv(self, key):
+        db = sqlite3.connect(os.path.join(self.s.home, "copilot-api.db"))
+        row = db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        db.close()
+        return row[0] if row else None
+
+    def test_device_flow_signs_in(self):
+        self.s.fake.config(device_pending=1, device_interval=0)
+        r = self.s.cli("auth", "login")
+        self.assertIn("Please enter the code", r.stdout)
+        self.assertIn("Signed in to GitHub as", r.stdout)
+        self.assertTrue(self.kv("github_token").startswith("gho_"))
+        polls = self.s.fake.requests("/login/oauth/access_token")
+        self.assertEqual(len(polls), 2)
+        self.assertEqual(polls[0]["body"]["grant_type"],
+                         "urn:ietf:params:oauth:grant-type:device_code")
+        self.assertEqual(self.s.fake.requests("/login/device/code")[0]["body"]["client_id"],
+                         "Iv1.b507a08c87ecfe98")
+
+    def test_device_flow_slow_down_then_success(self):
+        self.s.fake.config(device_scenario="slow_down", device_pending=0, device_interval=0)
+        r = self.s.cli("auth", "login")
+        self.assertIn("Signed in", r.stdout)
+
+    def test_device_flow_expired_and_denied(self):
+        self.s.fake.config(device_scenario="expired_token", device_interval=0)
+        r = self.s.cli("auth", "login", check=False)
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("expired", r.stderr)
+        self.s.fake.config(device_scenario="access_denied", device_interval=0)
+        r = self.s.cli("auth", "login", check=False)
+        self.assertEqual(r.returncode, 4)
+        self.assertIn("denied", r.stderr)
+        self.assertIsNone(self.kv("github_token"))
+
+    def test_opencode_app(self):
+        self.s.fake.config(device_pending=0, device_interval=0)
+        self.s.cli("auth", "login", "--oauth-app", "opencode")
+        self.assertEqual(self.s.fake.requests("/login/device/code")[0]["body"]["client_id"],
+                         "Ov23li8tweQw6odWQebz")
+
+    def test_given_token_is_checked_before_it_is_stored(self):
+        r = self.s.cli("auth", "login", "--github-token", "not-a-github-token", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("rejected", r.stderr)
+        self.assertIsNone(self.kv("github_token"))
+        r = self.s.cli("auth", "login", "--github-token", "gho_given_token")
+        self.assertIn("fake-user", r.stdout)
+        self.assertNotIn("gho_given_token", r.stdout)   # only a fingerprint
+        self.assertEqual(self.kv("github_token"), "gho_given_token")
+
+    def test_refresh_lifecycle(self):
+        r = harness.subprocess.run([os.path.join(harness.BIN, "copilot-refresh")],
+                                   env=self.s.env, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not signed in", r.stderr)
+        self.s.cli("auth", "login", "--github-token", "gho_refresh")
+        refresh = lambda *a: harness.subprocess.run(
+            [os.path.join(harness.BIN, "copilot-refresh")] + list(a),
+            env=self.s.env, capture_output=True, text=True)
+        r = refresh()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("refreshed", r.stdout)
+        self.assertIn("models", r.stdout)
+        r = refresh()
+        self.assertIn("still fresh", r.stdout)
+        n = len(self.s.fake.requests("/copilot_internal/v2/token"))
+        r = refresh("--force", "--quiet")
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(len(self.s.fake.requests("/copilot_internal/v2/token")), n + 1)
+        # GitHub revokes the token: refresh fails loudly, non-zero.
+        self.s.fake.call("POST", "/_fake/revoke_tokens", {"github": True})
+        r = refresh("--force")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("refused", r.stderr)
+
+    def test_debug_json_and_check_usage(self):
+        self.s.cli("auth", "login", "--github-token", "gho_debug")
+        r = self.s.cli("debug", "--json")
+        d = json.loads(r.stdout)
+        self.assertEqual(d["paths"]["APP_DIR"], self.s.home)
+        self.assertTrue(d["state"]["tokenExists"])
+        self.assertIn("WebSocket", d["responsesTransport"])
+        r = self.s.cli("check-usage")
+        self.assertIn("Copilot Usage (plan:", r.stdout)
+        self.assertIn("Premium:", r.stdout)
+
+    def test_config_gets_admin_key_once(self):
+        home = os.path.join(self.s.workdir, "home2")
+        os.makedirs(home)
+        path = os.path.join(home, "config.json")
+        with open(path, "w") as f:
+            json.dump({"upstream": self.s.config["upstream"], "myOwnKey": [1, 2]}, f)
+        env = dict(self.s.env, COPILOT_API_HOME=home)
+        run = lambda: harness.subprocess.run(
+            [os.path.join(harness.BIN, "copilot-api"), "auth", "login", "--github-token",
+             "gho_x"], env=env, capture_output=True, text=True)
+        self.assertEqual(run().returncode, 0)
+        with open(path) as f:
+            cfg = json.load(f)
+        key = cfg["auth"]["adminApiKey"]
+        self.assertRegex(key, "^[0-9a-f]{64}$")
+        self.assertEqual(cfg["myOwnKey"], [1, 2])          # unknown keys kept
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        ino = os.stat(path).st_ino
+        self.assertEqual(run().returncode, 0)
+        self.assertEqual(os.stat(path).st_ino, ino)       # not rewritten
+        with open(path) as f:
+            self.assertEqual(json.load(f)["auth"]["adminApiKey"], key)
