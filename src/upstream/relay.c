@@ -1,0 +1,378 @@
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/buf.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "upstream/relay.h"
+#include "upstream/sse.h"
+
+/* Longest piece of an upstream error body quoted in a message. */
+#define QUOTE_MAX 300
+
+struct relay {
+	struct tr_stream *tr;
+	struct tr_sink *out;         /* the caller's sink */
+	struct tr_sink wrap;         /* what the translator writes to */
+	struct relay_result *res;
+	struct sse_parser *sse;
+	int64_t ping_ms;             /* 0: no pings */
+	int early;
+	int64_t last_write_ms;       /* last successful write to the client */
+	int64_t last_ping_ms;
+	int headers_seen;
+	int streaming;               /* 2xx event stream: body -> parser */
+	int in_ping;
+	int client_gone;
+	enum gw_err tr_err;          /* the translator refused an event */
+};
+
+void
+relay_result_free_fields(struct relay_result *r)
+{
+	if (r == NULL)
+		return;
+	up_response_free_fields(&r->resp);
+	free(r->message);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+set_message(struct relay_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_message(struct relay_result *res, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (buf_vprintf(&b, fmt, ap) == GW_OK) {
+		free(res->message);
+		res->message = buf_detach(&b);
+	}
+	va_end(ap);
+	buf_free(&b);
+}
+
+/* Every write to the client passes here: it tells when the client last
+ * heard from us and whether it is still there. */
+static void
+note_write(struct relay *r, enum gw_err e, int is_event)
+{
+	if (e == GW_ECLIENTGONE)
+		r->client_gone = 1;
+	if (e != GW_OK)
+		return;
+	r->last_write_ms = util_mono_ms();
+	if (r->in_ping)
+		r->res->pings++;
+	else if (is_event)
+		r->res->events_out++;
+}
+
+static enum gw_err
+wrap_emit(void *ctx, const char *event, const char *data, size_t len)
+{
+	struct relay *r = ctx;
+	enum gw_err e;
+
+	r->res->client_started = 1;
+	e = r->out->emit(r->out->ctx, event, data, len);
+	note_write(r, e, 1);
+	return e;
+}
+
+static enum gw_err
+wrap_comment(void *ctx, const char *text)
+{
+	struct relay *r = ctx;
+	enum gw_err e;
+
+	r->res->client_started = 1;
+	e = r->out->comment(r->out->ctx, text);
+	note_write(r, e, 0);
+	return e;
+}
+
+static enum gw_err
+on_event(void *ctx, const char *event, const char *data, size_t len,
+    const char *id)
+{
+	struct relay *r = ctx;
+	enum gw_err e;
+
+	(void)id;
+	r->res->events_in++;
+	e = r->tr->ops->feed(r->tr, event, data, len, &r->wrap);
+	/* A translator that swallowed the sink's error does not hide it. */
+	if (r->client_gone)
+		return GW_ECLIENTGONE;
+	if (e != GW_OK)
+		r->tr_err = e;
+	return e;
+}
+
+static int
+is_event_stream(const char *ct)
+{
+	size_t n = strlen("text/event-stream");
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return strncasecmp(ct, "text/event-stream", n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+static enum gw_err
+on_headers(void *ctx, const struct up_response *resp, int *take_body)
+{
+	struct relay *r = ctx;
+	enum gw_err e;
+
+	r->headers_seen = 1;
+	if (resp->status < 200 || resp->status > 299 ||
+	    !is_event_stream(resp->content_type))
+		return GW_OK;           /* collected for the route */
+	if ((e = sse_parser_new(0, on_event, r, &r->sse)) != GW_OK)
+		return e;
+	r->streaming = 1;
+	*take_body = 1;
+	/* Without early pings the idle clock starts with the stream. */
+	if (!r->res->client_started)
+		r->last_write_ms = util_mono_ms();
+	return GW_OK;
+}
+
+static enum gw_err
+on_body(void *ctx, const char *p, size_t n)
+{
+	struct relay *r = ctx;
+
+	return sse_parser_feed(r->sse, p, n);
+}
+
+static int
+pings_allowed(const struct relay *r)
+{
+	if (r->ping_ms == 0 || r->client_gone)
+		return 0;
+	if (r->streaming)
+		return 1;
+	/* Before the status is known only with early pings; after a
+	 * non-stream answer only if the client stream already started. */
+	return r->early && (!r->headers_seen || r->res->client_started);
+}
+
+static enum gw_err
+ping(struct relay *r)
+{
+	enum gw_err e;
+
+	r->in_ping = 1;
+	if (r->tr->ops->ping != NULL)
+		e = r->tr->ops->ping(r->tr, &r->wrap);
+	else
+		e = r->wrap.comment(r->wrap.ctx, "keep-alive");
+	r->in_ping = 0;
+	if (r->client_gone)
+		return GW_ECLIENTGONE;
+	return e;
+}
+
+static enum gw_err
+on_tick(void *ctx, int64_t now, int64_t *next)
+{
+	struct relay *r = ctx;
+	int64_t base;
+	enum gw_err e;
+
+	if (r->ping_ms == 0) {
+		*next = 0;
+		return GW_OK;
+	}
+	base = r->last_write_ms > r->last_ping_ms ? r->last_write_ms :
+	    r->last_ping_ms;
+	if (pings_allowed(r) && now - base >= r->ping_ms) {
+		r->last_ping_ms = now;  /* even if the ping wrote nothing */
+		if ((e = ping(r)) != GW_OK)
+			return e;
+		base = r->last_write_ms > now ? r->last_write_ms : now;
+	} else if (!pings_allowed(r)) {
+		base = now;             /* look again later */
+	}
+	*next = base + r->ping_ms;
+	return GW_OK;
+}
+
+/* The upstream's own words from an error body (OpenAI, Anthropic and
+ * Copilot shapes), else the start of the body. */
+static void
+upstream_says(const struct up_response *resp, struct buf *out)
+{
+	const char *s = NULL;
+	cJSON *v, *err;
+	size_t n;
+
+	v = json_parse(buf_cstr(&resp->body), resp->body.len, NULL, NULL);
+	if (v != NULL) {
+		err = cJSON_GetObjectItemCaseSensitive(v, "error");
+		if (cJSON_IsString(err))
+			s = err->valuestring;
+		else if ((s = json_str(err, "message")) == NULL)
+			s = json_str(v, "message");
+	}
+	if (s == NULL)
+		s = buf_cstr(&resp->body);
+	n = strlen(s);
+	buf_append(out, s, n > QUOTE_MAX ? QUOTE_MAX : n);
+	cJSON_Delete(v);
+}
+
+/* Early pings started the client stream, but no event stream came. */
+static enum gw_err
+end_started_without_stream(struct relay *r, enum gw_err e)
+{
+	struct relay_result *res = r->res;
+	struct buf said = BUF_INIT;
+
+	if (e != GW_OK) {
+		set_message(res, "%s", up_error_message(&res->resp));
+	} else if (res->resp.status >= 200 && res->resp.status <= 299) {
+		e = GW_EUPSTREAM;
+		set_message(res, "upstream answered HTTP %ld with %s instead of "
+		    "an event stream", res->resp.status,
+		    res->resp.content_type != NULL ? res->resp.content_type :
+		    "no content type");
+	} else {
+		e = GW_EUPSTREAM;
+		upstream_says(&res->resp, &said);
+		set_message(res, "upstream answered HTTP %ld%s%s",
+		    res->resp.status, said.len > 0 ? ": " : "", buf_cstr(&said));
+		buf_free(&said);
+	}
+	r->tr->ops->finish(r->tr, e, res->message, &r->wrap);
+	return e;
+}
+
+/* What went wrong with a stream that had started, in a client's words. */
+static enum gw_err
+stream_outcome(struct relay *r, enum gw_err e)
+{
+	struct relay_result *res = r->res;
+	int truncated = 0;
+
+	if (e == GW_OK) {
+		sse_parser_finish(r->sse, &truncated);
+		if (r->tr->done)
+			return GW_OK;
+		set_message(res, truncated ? "upstream stream ended in the "
+		    "middle of an event" : "upstream stream ended without a "
+		    "terminal event");
+		return GW_EUPSTREAM;
+	}
+	if (r->tr_err != GW_OK) {
+		set_message(res, "could not translate an upstream event: %s",
+		    gw_strerror(r->tr_err));
+		return e;
+	}
+	if (e == GW_ETOOBIG) {
+		set_message(res, "upstream event larger than %zu bytes",
+		    (size_t)SSE_MAX_EVENT_DEFAULT);
+		return e;
+	}
+	if (r->tr->done && (e == GW_EUPSTREAM || e == GW_ETIMEOUT)) {
+		/* The client has its terminal event: a late hiccup is only
+		 * worth a log line. */
+		log_warn("relay: after the terminal event: %s",
+		    up_error_message(&res->resp));
+		return GW_OK;
+	}
+	if (e == GW_EUPSTREAM)
+		set_message(res, "upstream connection closed before the stream "
+		    "completed");
+	else
+		set_message(res, "%s", res->resp.error != NULL ?
+		    res->resp.error : gw_strerror(e));
+	return e;
+}
+
+static enum gw_err
+end_stream(struct relay *r, enum gw_err e)
+{
+	enum gw_err fe;
+
+	/* The client gets a plain message; the log keeps libcurl's detail. */
+	if (e != GW_OK && r->tr_err == GW_OK && r->res->resp.error != NULL)
+		log_warn("relay: %s", r->res->resp.error);
+	e = stream_outcome(r, e);
+	fe = r->tr->ops->finish(r->tr, e, r->res->message, &r->wrap);
+	if (e == GW_OK && (fe != GW_OK || r->client_gone)) {
+		e = r->client_gone ? GW_ECLIENTGONE : fe;
+		set_message(r->res, "%s", gw_strerror(e));
+	}
+	return e;
+}
+
+enum gw_err
+relay_run(struct up_client *c, const struct up_request *req,
+    const struct relay_opts *opts, struct tr_stream *tr,
+    struct tr_sink *sink, struct relay_result *res)
+{
+	struct relay r;
+	struct up_hooks hooks = { 0 };
+	long ping_ms = opts != NULL ? opts->ping_interval_ms : 0;
+	enum gw_err e;
+
+	memset(res, 0, sizeof(*res));
+	memset(&r, 0, sizeof(r));
+	if (tr == NULL) {
+		e = up_transfer(c, req, NULL, &res->resp);
+		goto done;
+	}
+	if (sink == NULL || sink->emit == NULL || sink->comment == NULL) {
+		e = GW_EINVAL;
+		set_message(res, "relay: no sink");
+		goto done;
+	}
+	r.tr = tr;
+	r.out = sink;
+	r.wrap.ctx = &r;
+	r.wrap.emit = wrap_emit;
+	r.wrap.comment = wrap_comment;
+	r.res = res;
+	r.ping_ms = ping_ms < 0 ? 0 : ping_ms > 0 ? ping_ms :
+	    RELAY_PING_INTERVAL_MS;
+	r.early = opts != NULL && opts->early_pings;
+	r.last_write_ms = util_mono_ms();
+	hooks.ctx = &r;
+	hooks.stream = 1;
+	hooks.on_headers = on_headers;
+	hooks.on_body = on_body;
+	hooks.on_tick = on_tick;
+	e = up_transfer(c, req, &hooks, &res->resp);
+	if (r.client_gone || e == GW_ECLIENTGONE) {
+		e = GW_ECLIENTGONE;
+		set_message(res, "%s", gw_strerror(e));
+	} else if (r.streaming) {
+		e = end_stream(&r, e);
+	} else if (res->client_started) {
+		e = end_started_without_stream(&r, e);
+	}
+done:
+	if (e != GW_OK && res->message == NULL)
+		set_message(res, "%s", res->resp.error != NULL ?
+		    res->resp.error : gw_strerror(e));
+	sse_parser_free(r.sse);
+	res->err = e;
+	res->status = res->resp.status;
+	res->ttfb_ms = res->resp.ttfb_ms;
+	res->total_ms = res->resp.total_ms;
+	return e;
+}
