@@ -1,0 +1,196 @@
+/*
+ * config.json: load and validate, environment overrides, derived upstream
+ * URLs, and locked atomic read-modify-write of the file.
+ *
+ * A loaded struct cfg is read-only and may be shared by threads; every
+ * pointer an accessor returns is borrowed from it and lives until
+ * cfg_free().
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+
+enum cfg_account_type {
+	CFG_ACCOUNT_INDIVIDUAL,
+	CFG_ACCOUNT_BUSINESS,
+	CFG_ACCOUNT_ENTERPRISE
+};
+
+enum cfg_oauth_app {
+	CFG_OAUTH_DEFAULT,
+	CFG_OAUTH_OPENCODE
+};
+
+enum cfg_provider_type {
+	CFG_PROVIDER_ANTHROPIC,          /* "anthropic" (the default) */
+	CFG_PROVIDER_OPENAI_COMPATIBLE,  /* "openai-compatible" */
+	CFG_PROVIDER_OPENAI_RESPONSES    /* "openai-responses" */
+};
+
+enum cfg_auth_type {
+	CFG_AUTH_X_API_KEY,      /* x-api-key: <key> */
+	CFG_AUTH_AUTHORIZATION,  /* authorization: Bearer <key> */
+	CFG_AUTH_OAUTH2          /* codex only: credentials file */
+};
+
+/* One validated providers.<name> entry (spec §7.1). */
+struct cfg_provider {
+	char *name;                  /* trimmed; never "copilot" */
+	enum cfg_provider_type type;
+	int enabled;
+	char *base_url;              /* trimmed, no trailing slash */
+	char *api_key;               /* trimmed; NULL only for codex + oauth2 */
+	enum cfg_auth_type auth_type;
+	int adjust_input_tokens;
+	const cJSON *models;         /* borrowed from cfg->root; NULL if absent */
+};
+
+struct cfg_pair {
+	char *key;
+	char *value;
+};
+
+#define CFG_MAX_BODY_DEFAULT   33554432L
+#define CFG_MAX_BODY_MIN       1024L
+#define CFG_MAX_BODY_MAX       1073741824L
+
+struct cfg {
+	cJSON *root;                 /* the tree as read; defaults when no file */
+
+	char **api_keys;             /* auth.apiKeys, normalised (spec §2.2) */
+	size_t n_api_keys;
+	char *admin_api_key;         /* auth.adminApiKey trimmed; NULL if none */
+
+	struct cfg_provider *providers;  /* valid entries, file order */
+	size_t n_providers;
+
+	struct cfg_pair *model_mappings; /* valid entries only */
+	size_t n_model_mappings;
+	struct cfg_pair *extra_prompts;  /* defaults merged under user values */
+	size_t n_extra_prompts;
+	struct cfg_pair *reasoning_efforts; /* likewise */
+	size_t n_reasoning_efforts;
+	char **context_mgmt_models;  /* responsesApiContextManagementModels */
+	size_t n_context_mgmt_models;
+
+	char *small_model;
+	int use_messages_api;
+	int use_responses_ws;
+	int use_responses_web_search;
+	double claude_token_multiplier;
+	char *anthropic_api_key;     /* file value; see cfg_anthropic_api_key() */
+
+	/* upstream.* as written (no trailing slash); NULL = not configured. */
+	char *upstream_github_url;
+	char *upstream_github_api_url;
+	char *upstream_copilot_url;
+	char *anthropic_api_url;     /* upstream.anthropicApiUrl or default */
+
+	enum cfg_account_type account_type;
+	enum cfg_oauth_app oauth_app;
+	char *enterprise_domain;     /* normalised enterpriseUrl; NULL if none */
+
+	long max_body_bytes;         /* limits.maxBodyBytes */
+	long connect_timeout_s;      /* timeouts.connectSeconds */
+	long stall_timeout_s;        /* timeouts.stallSeconds, 0 = off */
+	long ping_interval_s;        /* timeouts.pingSeconds */
+	long rate_limit_s;           /* rateLimit.seconds, 0 = off */
+	int rate_limit_wait;         /* rateLimit.wait */
+	enum log_level log_level;
+
+	/* Derived by cfg_load / cfg_apply_env; read them via the accessors. */
+	char *github_url;
+	char *github_api_url;
+	char *copilot_url;
+	int copilot_url_fixed;       /* endpoints.api must not override it */
+};
+
+/*
+ * Reads and validates path.  A missing or blank file gives the defaults
+ * (nothing is written).  GW_ECONFIG with a one-line reason in errmsg (may
+ * be NULL) for invalid JSON (line/column), a non-object top level, or a
+ * known key of the wrong type or out of range.  Environment overrides are
+ * not applied: call cfg_apply_env() next.
+ */
+enum gw_err cfg_load(const char *path, struct cfg **out, struct buf *errmsg);
+
+/* Validates a tree already in memory (copied; root stays the caller's).
+ * name prefixes the messages, e.g. "config.json". */
+enum gw_err cfg_from_json(const cJSON *root, const char *name,
+    struct cfg **out, struct buf *errmsg);
+
+void cfg_free(struct cfg *cfg);
+
+/* COPILOT_API_ENTERPRISE_URL, COPILOT_API_OAUTH_APP and
+ * COPILOT_API_ACCOUNT_TYPE win over the file.  GW_ECONFIG (logged) on an
+ * invalid value; the cfg is then unchanged. */
+enum gw_err cfg_apply_env(struct cfg *cfg);
+
+/* Base URLs without trailing slash.  Explicit upstream.* wins, then the
+ * enterprise domain D (https://D, https://api.D, https://copilot-api.D),
+ * then the public defaults. */
+const char *cfg_github_url(const struct cfg *cfg);
+const char *cfg_github_api_url(const struct cfg *cfg);
+/* Copilot base when endpoints.api is unknown: opencode and individual →
+ * https://api.githubcopilot.com, else https://api.<type>.githubcopilot.com. */
+const char *cfg_copilot_url_fallback(const struct cfg *cfg);
+/* The Copilot base to use given endpoints.api from copilot_internal/user
+ * (may be NULL): explicit > enterprise > opencode > endpoints_api > type. */
+const char *cfg_copilot_url(const struct cfg *cfg, const char *endpoints_api);
+
+/* anthropicApiKey from the file, else $ANTHROPIC_API_KEY; NULL if neither. */
+const char *cfg_anthropic_api_key(const struct cfg *cfg);
+
+/* Exact-match lookups. */
+const char *cfg_model_mapping(const struct cfg *cfg, const char *model);
+const char *cfg_reasoning_effort(const struct cfg *cfg, const char *model);
+const char *cfg_extra_prompt(const struct cfg *cfg, const char *model);
+int cfg_is_context_mgmt_model(const struct cfg *cfg, const char *model);
+/* An enabled provider by name (trimmed); NULL for unknown, disabled,
+ * invalid or "copilot". */
+const struct cfg_provider *cfg_provider_find(const struct cfg *cfg,
+    const char *name);
+
+const char *cfg_account_type_name(enum cfg_account_type t);
+
+/*
+ * Locked read-modify-write of path (exclusive flock on <path>.lock).  The
+ * file is re-read (missing or blank → {}); if it does not parse or its top
+ * level is not an object, GW_ECONFIG and the file is left alone.  mutate
+ * edits the tree in place; the result must validate as a cfg, else nothing
+ * is written.  Written atomically (0600, 2-space JSON + newline, key order
+ * and unknown keys kept), and only when the tree actually changed.
+ */
+enum gw_err cfg_update_file(const char *path,
+    enum gw_err (*mutate)(cJSON *root, void *arg), void *arg,
+    struct buf *errmsg);
+
+/* Writes cfg->root to path through cfg_update_file (same guarantees). */
+enum gw_err cfg_save(const struct cfg *cfg, const char *path,
+    struct buf *errmsg);
+
+/*
+ * Startup step (spec §5.3): a missing, non-string or blank
+ * auth.adminApiKey becomes 64 random hex chars, a padded one is trimmed,
+ * missing default extraPrompts / modelReasoningEfforts entries are added
+ * (user values kept).  A missing or blank file is created with all the
+ * defaults.  Writes only when something changed.
+ */
+enum gw_err cfg_ensure_admin_key(const char *path, struct buf *errmsg);
+
+/* Replaces modelMappings with mappings ({"src":"dst",...}, both trimmed and
+ * non-empty, else GW_EINVAL with the reference message). */
+enum gw_err cfg_set_model_mappings(const char *path, const cJSON *mappings,
+    struct buf *errmsg);
+
+/* JSON.stringify(v, null, 2) layout plus a trailing newline. */
+enum gw_err cfg_format_json(const cJSON *v, struct buf *out);
+
+#endif

@@ -1,0 +1,34 @@
+/* The data directory (COPILOT_API_HOME) and safe file writes inside it. */
+#ifndef GW_PATHS_H
+#define GW_PATHS_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+/* Data dir: $COPILOT_API_HOME when set and non-empty (trailing slashes
+ * dropped), else $HOME/.local/share/copilot-api.  GW_EINVAL when neither is
+ * usable.  *out is malloc'd. */
+enum gw_err paths_home(char **out);
+
+/* mkdir -p; missing components are created with mode 0700.  An existing
+ * directory is fine; an existing non-directory is GW_EIO. */
+enum gw_err paths_ensure_dir(const char *dir);
+
+/* dir + "/" + name (no doubled slash).  *out is malloc'd. */
+enum gw_err paths_join(const char *dir, const char *name, char **out);
+
+/* paths_home() joined with name, e.g. "config.json". */
+enum gw_err paths_in_home(const char *name, char **out);
+
+/*
+ * Replaces path with data[0..len) atomically: temp file in the same
+ * directory, write, fsync, fchmod 0600, rename, fsync the directory.  On
+ * failure the old file is untouched and no temp file is left behind; the
+ * reason goes to errmsg (may be NULL).
+ */
+enum gw_err paths_write_atomic(const char *path, const void *data, size_t len,
+    struct buf *errmsg);
+
+#endif
