@@ -1,0 +1,44 @@
+/*
+ * What runs before a handler: the CORS preflight and the API-key check.
+ *
+ * Keys are read from x-api-key (trimmed), else from "Authorization:
+ * Bearer KEY" (scheme case-insensitive).  Regular routes are open when no
+ * regular key is configured; otherwise they take any regular key or the
+ * admin key (whoever holds the admin key is trusted with everything).
+ * Admin routes take only the admin key and are closed when none is set.
+ * Keys are compared in constant time against every configured key.
+ * The configured keys are expected trimmed; NULL or empty ones are ignored.
+ */
+#ifndef GW_HTTP_GUARD_H
+#define GW_HTTP_GUARD_H
+
+#include <stddef.h>
+
+#include "http/request.h"
+#include "http/response.h"
+#include "http/router.h"
+
+enum guard_result {
+	GUARD_PASS,
+	GUARD_PREFLIGHT,         /* OPTIONS: answer 204, never reaches auth */
+	GUARD_UNAUTHORIZED       /* answer 401 */
+};
+
+/* route may be NULL (unknown path): only the preflight applies then. */
+enum guard_result guard_check(const struct http_request *req,
+    const struct route *route, const char *const *keys, size_t nkeys,
+    const char *admin_key);
+
+/*
+ * Writes the answer for GUARD_PREFLIGHT (204 with the CORS headers, the
+ * requested headers echoed) or GUARD_UNAUTHORIZED (401 in the route's
+ * dialect, WWW-Authenticate: Bearer realm="copilot-api").  GW_EINVAL for
+ * GUARD_PASS.
+ */
+enum gw_err guard_respond(struct http_conn *conn, enum guard_result r,
+    const struct route *route);
+
+/* The key the client presented, malloc'd in *out; GW_ENOTFOUND if none. */
+enum gw_err guard_request_key(const struct http_request *req, char **out);
+
+#endif

@@ -1,0 +1,182 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "http/io.h"
+
+extern char **environ;
+
+/* FastCGI */
+
+static long
+fcgi_read(void *ctx, char *p, size_t n)
+{
+	FCGX_Request *r = ctx;
+	int got;
+
+	if (n > INT_MAX)
+		n = INT_MAX;
+	got = FCGX_GetStr(p, (int)n, r->in);
+	if (got > 0)
+		return got;
+	return FCGX_GetError(r->in) != 0 ? -1 : 0;
+}
+
+static int
+fcgi_write(void *ctx, const char *p, size_t n)
+{
+	FCGX_Request *r = ctx;
+	int chunk;
+
+	while (n > 0) {
+		chunk = n > INT_MAX ? INT_MAX : (int)n;
+		/* a short write is a failed write: the stream is in error */
+		if (FCGX_PutStr(p, chunk, r->out) != chunk)
+			return -1;
+		p += chunk;
+		n -= (size_t)chunk;
+	}
+	return 0;
+}
+
+static int
+fcgi_flush(void *ctx)
+{
+	FCGX_Request *r = ctx;
+
+	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
+}
+
+void
+http_io_fcgi(struct http_io *io, struct FCGX_Request *r)
+{
+	io->ctx = r;
+	io->read = fcgi_read;
+	io->write = fcgi_write;
+	io->flush = fcgi_flush;
+	io->envp = r->envp;
+}
+
+/* CGI */
+
+static long
+cgi_read(void *ctx, char *p, size_t n)
+{
+	ssize_t got;
+
+	(void)ctx;
+	if (n > LONG_MAX)
+		n = LONG_MAX;
+	do
+		got = read(STDIN_FILENO, p, n);
+	while (got < 0 && errno == EINTR);
+	return got < 0 ? -1 : (long)got;
+}
+
+static int
+cgi_write(void *ctx, const char *p, size_t n)
+{
+	(void)ctx;
+	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
+}
+
+static int
+cgi_flush(void *ctx)
+{
+	(void)ctx;
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+void
+http_io_cgi(struct http_io *io)
+{
+	io->ctx = NULL;
+	io->read = cgi_read;
+	io->write = cgi_write;
+	io->flush = cgi_flush;
+	io->envp = environ;
+}
+
+/* Memory */
+
+static long
+mem_read(void *ctx, char *p, size_t n)
+{
+	struct http_mem_io *m = ctx;
+	size_t left = m->in_len - m->in_pos;
+
+	if (left == 0)
+		return m->read_error ? -1 : 0;
+	if (n > left)
+		n = left;
+	if (m->read_chunk > 0 && n > m->read_chunk)
+		n = m->read_chunk;
+	memcpy(p, m->in + m->in_pos, n);
+	m->in_pos += n;
+	return (long)n;
+}
+
+static int
+mem_write(void *ctx, const char *p, size_t n)
+{
+	struct http_mem_io *m = ctx;
+
+	m->writes++;
+	if (m->failed || (m->fail_after >= 0 &&
+	    m->out.len + n > (size_t)m->fail_after)) {
+		m->failed = 1;
+		return -1;
+	}
+	return buf_append(&m->out, p, n) == GW_OK ? 0 : -1;
+}
+
+static int
+mem_flush(void *ctx)
+{
+	struct http_mem_io *m = ctx;
+
+	m->flushes++;
+	if (m->fail_flush_at > 0 && m->flushes >= m->fail_flush_at)
+		m->failed = 1;
+	return m->failed ? -1 : 0;
+}
+
+void
+http_mem_io_init(struct http_mem_io *m, const char *in, size_t in_len,
+    char **env)
+{
+	m->in = in;
+	m->in_len = in != NULL ? in_len : 0;
+	m->in_pos = 0;
+	m->read_chunk = 0;
+	m->read_error = 0;
+	buf_init(&m->out);
+	m->fail_after = -1;
+	m->fail_flush_at = 0;
+	m->flushes = 0;
+	m->writes = 0;
+	m->failed = 0;
+	m->env = env;
+}
+
+void
+http_mem_io_free(struct http_mem_io *m)
+{
+	if (m == NULL)
+		return;
+	buf_free(&m->out);
+}
+
+void
+http_io_mem(struct http_io *io, struct http_mem_io *m)
+{
+	io->ctx = m;
+	io->read = mem_read;
+	io->write = mem_write;
+	io->flush = mem_flush;
+	io->envp = m->env;
+}

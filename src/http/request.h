@@ -1,0 +1,90 @@
+/*
+ * One inbound request, read from the CGI/FastCGI parameters and stdin.
+ *
+ * The path is REQUEST_URI without its query string (no percent-decoding),
+ * with a configured base path stripped; headers come from the HTTP_*
+ * parameters; the body is read to the end, size-capped.
+ */
+#ifndef GW_HTTP_REQUEST_H
+#define GW_HTTP_REQUEST_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "http/io.h"
+
+#define HTTP_DEFAULT_MAX_BODY ((size_t)32 * 1024 * 1024)
+#define HTTP_TRACE_ID_MAX 64
+
+struct http_limits {
+	size_t max_body;        /* bytes; 0 means HTTP_DEFAULT_MAX_BODY */
+	/*
+	 * Prefix removed from the path at a segment boundary ("/api/gw").
+	 * NULL: the COPILOT_API_BASE_PATH request parameter (Apache SetEnv,
+	 * Caddy env), else the process environment variable of that name.
+	 */
+	const char *base_path;
+};
+
+struct http_header_field {
+	char *name;             /* lower case, '-' separated */
+	char *value;
+};
+
+struct http_request {
+	char *method;
+	char *path;             /* never NULL after a successful parse; "/" at least */
+	char *query;            /* raw, without '?'; "" when none */
+	char *remote_addr;      /* "" when unknown */
+	struct http_header_field *headers;
+	size_t nheaders;
+	char trace_id[HTTP_TRACE_ID_MAX + 1];
+	struct buf body;
+	long content_length;    /* as declared; -1 when absent or -1 (chunked) */
+	char **envp;            /* the transport's parameters, borrowed */
+	/* body bookkeeping, for http_request_drain() */
+	size_t max_body;
+	size_t consumed;        /* bytes taken from the transport so far */
+	int body_done;          /* end of body seen, or reading must stop */
+};
+
+/*
+ * Fills out from io.  Errors: GW_EINVAL (no method, control characters in
+ * the path), GW_ETOOBIG (body over the limit, declared or counted), GW_EIO
+ * (reading the body failed), GW_ENOMEM.  On every error the rest of the
+ * body has been drained, and out holds what was parsed (trace_id is always
+ * set); out must be released with http_request_free() in every case.
+ */
+enum gw_err http_request_parse(struct http_io *io,
+    const struct http_limits *lim, struct http_request *out);
+void http_request_free(struct http_request *req);
+
+/*
+ * Reads and discards what is left of the body, so that the web server does
+ * not see a connection reset (Apache AH00574).  Stops at the declared
+ * length, at the end of input, or at a ceiling of 4x the limit (1 MiB at
+ * least, 1 GiB at most).  Safe to call more than once.
+ */
+enum gw_err http_request_drain(struct http_request *req, struct http_io *io);
+
+/* Header value by lower-case name ("x-api-key"); NULL when absent. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/* A CGI/FastCGI parameter ("SERVER_NAME"); NULL when absent. */
+const char *http_request_env(const struct http_request *req, const char *name);
+
+/*
+ * The first query parameter called name, percent-decoded ('+' is a space),
+ * as a malloc'd string in *out.  GW_ENOTFOUND when absent, GW_EINVAL when
+ * the decoded value would contain a NUL byte.
+ */
+enum gw_err http_query_param(const struct http_request *req, const char *name,
+    char **out);
+
+/* 1 when s is an acceptable inbound trace id: <= 64 chars, ^\w[\w.-]*$. */
+int http_trace_id_valid(const char *s);
+/* <ms since the epoch, base 36>-<6 random base-36 chars>. */
+enum gw_err http_trace_id_new(char out[HTTP_TRACE_ID_MAX + 1]);
+
+#endif

@@ -1,0 +1,320 @@
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "http/server.h"
+
+#define ACCEPT_RETRIES 50        /* consecutive transient accept failures */
+#define ACCEPT_BACKOFF_MS 100
+
+static atomic_int stop_requested;
+static atomic_int worker_failed;
+
+struct pool {
+	const struct http_server_opts *o;
+	pthread_t main_thread;
+	pthread_mutex_t accept_mu;
+	pthread_mutex_t mu;      /* guards the start-up counters */
+	pthread_cond_t cv;
+	int ready;
+	int failed;
+};
+
+int
+http_server_stop_requested(void)
+{
+	return atomic_load(&stop_requested);
+}
+
+int
+http_server_threads_from_env(void)
+{
+	const char *s = getenv("COPILOT_API_THREADS");
+	long n;
+
+	if (s == NULL || *s == '\0')
+		return HTTP_SERVER_DEFAULT_THREADS;
+	if (util_parse_long(s, 1, HTTP_SERVER_MAX_THREADS, &n) != GW_OK) {
+		log_warn("COPILOT_API_THREADS=%.32s is not in 1..%d; using %d", s,
+		    HTTP_SERVER_MAX_THREADS, HTTP_SERVER_DEFAULT_THREADS);
+		return HTTP_SERVER_DEFAULT_THREADS;
+	}
+	return (int)n;
+}
+
+static void
+answer_parse_error(struct http_conn *conn, enum gw_err e, size_t limit)
+{
+	char msg[96];
+
+	switch (e) {
+	case GW_ETOOBIG:
+		snprintf(msg, sizeof(msg),
+		    "Request body too large: limit is %zu bytes", limit);
+		http_send_error(conn, HTTP_OPENAI, 413, NULL, msg, NULL);
+		break;
+	case GW_EINVAL:
+		http_send_error(conn, HTTP_OPENAI, 400, NULL,
+		    "Malformed request: no method, or control characters in the path",
+		    NULL);
+		break;
+	case GW_EIO:
+		http_send_error(conn, HTTP_OPENAI, 400, NULL,
+		    "Could not read the request body", NULL);
+		break;
+	default:
+		http_send_error(conn, HTTP_OPENAI, 500, NULL,
+		    gw_strerror(e), NULL);
+		break;
+	}
+}
+
+void
+http_server_serve(const struct http_server_opts *o, void *tctx,
+    struct http_io *io)
+{
+	struct http_request req;
+	struct http_conn conn;
+	const char *method, *path;
+	int64_t t0 = util_mono_ms();
+	enum gw_err e;
+
+	e = http_request_parse(io, &o->limits, &req);
+	http_conn_init(&conn, io, &req);
+	if (e == GW_OK) {
+		o->handle(tctx, &conn);
+	} else {
+		log_info("request rejected (%s) trace=%s", gw_strerror(e),
+		    req.trace_id);
+		answer_parse_error(&conn, e, req.max_body);
+	}
+	method = req.method != NULL ? req.method : "-";
+	path = req.path != NULL ? req.path : "-";
+	if (!http_conn_started(&conn)) {
+		log_error("%s %s: the handler sent no response trace=%s",
+		    method, path, req.trace_id);
+		http_send_error(&conn, HTTP_OPENAI, 500, NULL,
+		    "The server produced no response", NULL);
+	}
+	http_flush(&conn);
+	log_debug("%s %s %d %lldms%s trace=%s", method, path, conn.status,
+	    (long long)(util_mono_ms() - t0), http_conn_gone(&conn) ?
+	    " (client gone)" : "", req.trace_id);
+	http_conn_free(&conn);
+	http_request_free(&req);
+}
+
+static void *
+thread_ctx(const struct http_server_opts *o)
+{
+	return o->thread_init != NULL ? o->thread_init(o->arg) : o->arg;
+}
+
+static void
+thread_ctx_done(const struct http_server_opts *o, void *tctx)
+{
+	if (o->thread_init != NULL && o->thread_fini != NULL && tctx != NULL)
+		o->thread_fini(tctx);
+}
+
+static void
+report_start(struct pool *p, int ok)
+{
+	pthread_mutex_lock(&p->mu);
+	if (ok)
+		p->ready++;
+	else
+		p->failed++;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Out of descriptors or memory: worth waiting; anything else is fatal. */
+static int
+accept_error_transient(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM || err == EINTR || err == EAGAIN;
+}
+
+static void *
+worker(void *arg)
+{
+	struct pool *p = arg;
+	FCGX_Request req;
+	struct http_io io;
+	void *tctx;
+	int rc, errors = 0;
+
+	tctx = thread_ctx(p->o);
+	if (tctx == NULL && p->o->thread_init != NULL) {
+		report_start(p, 0);
+		return NULL;
+	}
+	FCGX_InitRequest(&req, 0, 0);
+	report_start(p, 1);
+	while (!atomic_load(&stop_requested)) {
+		pthread_mutex_lock(&p->accept_mu);
+		rc = atomic_load(&stop_requested) ? -1 : FCGX_Accept_r(&req);
+		pthread_mutex_unlock(&p->accept_mu);
+		if (rc < 0) {
+			if (atomic_load(&stop_requested))
+				break;
+			if (accept_error_transient(-rc) && ++errors < ACCEPT_RETRIES) {
+				log_warn("FastCGI accept: %s; retrying", strerror(-rc));
+				util_sleep_ms(ACCEPT_BACKOFF_MS);
+				continue;
+			}
+			log_error("FastCGI accept failed: %s", rc < -1 && rc > -4096 ?
+			    strerror(-rc) : "libfcgi error");
+			atomic_store(&worker_failed, 1);
+			pthread_kill(p->main_thread, SIGTERM);
+			break;
+		}
+		errors = 0;
+		http_io_fcgi(&io, &req);
+		http_server_serve(p->o, tctx, &io);
+		FCGX_Finish_r(&req);
+		/*
+		 * A connection the web server asked to keep (FCGI_KEEP_CONN)
+		 * is closed anyway: a thread waiting on an idle kept
+		 * connection would starve the accept and block shutdown.
+		 * Detached, so the close does not linger for the peer's EOF.
+		 */
+		if (FCGX_Detach(&req) == 0)
+			FCGX_Free(&req, 1);
+	}
+	FCGX_Free(&req, 1);
+	thread_ctx_done(p->o, tctx);
+	return NULL;
+}
+
+static int
+run_cgi(const struct http_server_opts *o, const sigset_t *sigs)
+{
+	struct http_io io;
+	void *tctx;
+
+	/* the web server's SIGTERM must end a CGI process */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, sigs, NULL);
+	if (getenv("REQUEST_METHOD") == NULL) {
+		log_error("not started by a web server: fd 0 is not a FastCGI "
+		    "socket and REQUEST_METHOD is not set");
+		return 2;
+	}
+	http_io_cgi(&io);
+	tctx = thread_ctx(o);
+	if (tctx == NULL && o->thread_init != NULL) {
+		static const char msg[] = "Status: 500 Internal Server Error\r\n"
+		    "Content-Type: text/plain\r\n\r\nServer initialisation failed\n";
+
+		io.write(io.ctx, msg, sizeof(msg) - 1);
+		io.flush(io.ctx);
+		return 1;
+	}
+	http_server_serve(o, tctx, &io);
+	thread_ctx_done(o, tctx);
+	return 0;
+}
+
+static void
+stop_pool(void)
+{
+	atomic_store(&stop_requested, 1);
+	FCGX_ShutdownPending();           /* queued accepts return at once */
+	shutdown(0, SHUT_RDWR);           /* wakes the thread inside accept() */
+}
+
+static int
+run_pool(const struct http_server_opts *o, const sigset_t *sigs)
+{
+	struct pool p;
+	pthread_t *threads;
+	int n, started = 0, i, sig, status = 0;
+
+	n = o->nthreads > 0 ? o->nthreads : http_server_threads_from_env();
+	if (n > HTTP_SERVER_MAX_THREADS)
+		n = HTTP_SERVER_MAX_THREADS;
+	if ((threads = calloc((size_t)n, sizeof(*threads))) == NULL) {
+		log_error("out of memory starting %d workers", n);
+		return 1;
+	}
+	memset(&p, 0, sizeof(p));
+	p.o = o;
+	p.main_thread = pthread_self();
+	pthread_mutex_init(&p.accept_mu, NULL);
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	for (i = 0; i < n; i++) {
+		if ((errno = pthread_create(&threads[i], NULL, worker, &p)) != 0) {
+			log_error("cannot start worker %d: %s", i, strerror(errno));
+			break;
+		}
+		started++;
+	}
+	pthread_mutex_lock(&p.mu);
+	while (p.ready + p.failed < started)
+		pthread_cond_wait(&p.cv, &p.mu);
+	pthread_mutex_unlock(&p.mu);
+	if (started < n || p.failed > 0) {
+		log_error("%d of %d workers failed to start", n - p.ready, n);
+		status = 1;
+	} else {
+		log_info("FastCGI responder ready: %d workers", n);
+		sigwait(sigs, &sig);
+		if (atomic_load(&worker_failed))
+			status = 1;
+		else
+			log_info("signal %d: finishing requests in flight", sig);
+	}
+	stop_pool();
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (atomic_load(&worker_failed))
+		status = 1;
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
+	pthread_mutex_destroy(&p.accept_mu);
+	free(threads);
+	log_info("FastCGI responder stopped");
+	return status;
+}
+
+int
+http_server_run(const struct http_server_opts *o)
+{
+	sigset_t sigs;
+	int cgi;
+
+	/* blocked before libfcgi installs its handlers and before any thread
+	 * exists, so every thread inherits the mask and main can sigwait() */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	atomic_store(&stop_requested, 0);
+	atomic_store(&worker_failed, 0);
+	if (FCGX_Init() != 0) {
+		log_error("FastCGI library initialisation failed");
+		return 1;
+	}
+	cgi = FCGX_IsCGI();
+	/* a client that left is a write error, not a dead process */
+	signal(SIGPIPE, SIG_IGN);
+	if (cgi)
+		return run_cgi(o, &sigs);
+	return run_pool(o, &sigs);
+}

@@ -1,0 +1,57 @@
+/*
+ * The responder: a pool of worker threads on the FastCGI socket (fd 0), or
+ * one request when started as plain CGI.
+ *
+ * Under FastCGI, SIGTERM/SIGINT/SIGHUP stop the pool gracefully: accepts
+ * end at once, requests in flight (long streams too) run to their end,
+ * then http_server_run() returns.
+ */
+#ifndef GW_HTTP_SERVER_H
+#define GW_HTTP_SERVER_H
+
+#include "http/io.h"
+#include "http/request.h"
+#include "http/response.h"
+
+#define HTTP_SERVER_DEFAULT_THREADS 16
+#define HTTP_SERVER_MAX_THREADS 256
+
+struct http_server_opts {
+	int nthreads;            /* 0: COPILOT_API_THREADS, else 16; 1..256 */
+	void *arg;               /* given to thread_init */
+	/*
+	 * Runs in each worker thread before its first request and returns
+	 * the thread's context (db connection, curl handle...), NULL on
+	 * failure, which stops the server.  NULL hook: the context is arg.
+	 */
+	void *(*thread_init)(void *arg);
+	void (*thread_fini)(void *tctx);   /* in the same thread; may be NULL */
+	/*
+	 * One parsed request (body read, size-checked).  If it sends
+	 * nothing, the client gets a 500.
+	 */
+	void (*handle)(void *tctx, struct http_conn *conn);
+	struct http_limits limits;
+};
+
+/*
+ * Serves until stopped (FastCGI) or serves the single CGI request.
+ * Returns the exit status for main(): 0 after a clean stop or a CGI
+ * request, 1 when the pool could not start or a worker failed, 2 when
+ * started neither by a web server nor on a FastCGI socket.
+ */
+int http_server_run(const struct http_server_opts *o);
+
+/* One request on io: parse (413/400 answered here, the body always
+ * drained), o->handle, 500 if nothing was sent, flush, free. */
+void http_server_serve(const struct http_server_opts *o, void *tctx,
+    struct http_io *io);
+
+/* 1 once a stop signal arrived; long streams may check it (they still
+ * finish normally). */
+int http_server_stop_requested(void);
+
+/* COPILOT_API_THREADS when valid (1..256), else the default (logged). */
+int http_server_threads_from_env(void);
+
+#endif
