@@ -67,11 +67,12 @@ main(int argc, char **argv)
 	struct auth_env env;
 	struct auth_token t;
 	struct buf err = BUF_INIT;
+	struct db_copilot_token prev;
 	char *ghtok = NULL, until[32];
 	cJSON *models = NULL;
-	int64_t before_fetch = 0, now;
+
 	long prune_days = 90, pruned = 0;
-	int c, force = 0, quiet = 0, rc = 1, refreshed;
+	int c, force = 0, quiet = 0, rc = 1, refreshed, fetched = 0;
 
 	while ((c = getopt_long(argc, argv, "fqp:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -93,6 +94,7 @@ main(int argc, char **argv)
 	}
 	log_set_level(quiet ? LOG_ERROR : LOG_WARN);
 	memset(&t, 0, sizeof(t));
+	memset(&prev, 0, sizeof(prev));
 	up_global_init();
 	if (app_init(&a, 0, &err) != GW_OK || worker_init(&w, &a, &err) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
@@ -104,16 +106,15 @@ main(int argc, char **argv)
 		    "`copilot-api auth login` as this user (data dir %s)\n", a.home);
 		goto out;
 	}
-	now = util_now_ms() / 1000;
+	(void)db_copilot_token_get(w.db, &prev);
 	if (auth_copilot_token(&env, NULL, force, &t, &err) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
 		goto out;
 	}
-	refreshed = t.fetched_at >= now;
+	refreshed = prev.token == NULL || strcmp(prev.token, t.token) != 0;
 	if (!a.ident.opencode && (refreshed || force))
 		store_api_endpoint(&w, ghtok);
-	before_fetch = util_now_ms();
-	if (models_get(&w, force, &models, &err) != GW_OK) {
+	if (models_get(&w, force, &models, &fetched, &err) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: model list: %s\n", buf_cstr(&err));
 		goto out;
 	}
@@ -126,11 +127,12 @@ main(int argc, char **argv)
 		    "%ld old usage rows pruned\n",
 		    refreshed ? "refreshed" : "still fresh", until,
 		    cJSON_GetArraySize(models),
-		    util_now_ms() - before_fetch > 50 ? " (fetched)" : " (cached)",
+		    fetched ? " (fetched)" : " (cached)",
 		    pruned);
 	rc = 0;
 out:
 	cJSON_Delete(models);
+	db_copilot_token_free_fields(&prev);
 	auth_token_free(&t);
 	free(ghtok);
 	worker_free(&w);

@@ -218,7 +218,7 @@ prepare(struct launch *l)
 		log_fingerprint(t.token, fp);
 		printf("Copilot token ready (%s)\n", fp);
 	}
-	if (models_get(&w, 0, &models, &err) != GW_OK)
+	if (models_get(&w, 0, &models, NULL, &err) != GW_OK)
 		fprintf(stderr, "copilot-api: warning: could not fetch the model "
 		    "list: %s\n", buf_cstr(&err));
 	else {

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,7 +234,7 @@ app_copilot(struct worker *w, const struct copilot_req *rq,
 		auth_token_free(&tok);
 		if ((e = auth_copilot_token(&env, stale, 0, &tok, errmsg)) != GW_OK)
 			goto out;
-		relay_result_free(res);
+		relay_result_free_fields(res);
 		e = copilot_once(w, rq, &tok, tr, sink, res);
 	}
 out:
@@ -297,12 +298,13 @@ out:
 	cJSON_free(s);
 	cJSON_Delete(keep);
 	cJSON_Delete(doc);
-	relay_result_free(&res);
+	relay_result_free_fields(&res);
 	return e;
 }
 
 enum gw_err
-models_get(struct worker *w, int force, cJSON **out, struct buf *errmsg)
+models_get(struct worker *w, int force, cJSON **out, int *fetched,
+    struct buf *errmsg)
 {
 	char *json = NULL;
 	int64_t at = 0;
@@ -310,6 +312,8 @@ models_get(struct worker *w, int force, cJSON **out, struct buf *errmsg)
 	enum gw_err e;
 
 	*out = NULL;
+	if (fetched != NULL)
+		*fetched = 0;
 	if (db_models_get(w->db, &json, &at) == GW_OK)
 		cached = json_parse(json, strlen(json), NULL, NULL);
 	free(json);
@@ -318,6 +322,8 @@ models_get(struct worker *w, int force, cJSON **out, struct buf *errmsg)
 		return GW_OK;
 	}
 	e = models_fetch(w, out, errmsg);
+	if (e == GW_OK && fetched != NULL)
+		*fetched = 1;
 	if (e != GW_OK && cached != NULL) {
 		/* A failed refresh keeps serving the old list. */
 		log_warn("model list refresh failed (%s); using the cached list",

@@ -74,10 +74,11 @@ enum gw_err app_copilot(struct worker *w, const struct copilot_req *rq,
 /*
  * The cached model list (spec/surface.md §6.1): picker-enabled and
  * embedding models.  Fetched when missing or older than 30 minutes (force:
- * always).  *out is a new cJSON array owned by the caller.
+ * always).  *out is a new cJSON array owned by the caller; *fetched (may
+ * be NULL) says whether it came from Copilot just now.
  */
 enum gw_err models_get(struct worker *w, int force, cJSON **out,
-    struct buf *errmsg);
+    int *fetched, struct buf *errmsg);
 /* Borrowed entry of list with that id, or NULL. */
 const cJSON *models_find(const cJSON *list, const char *id);
 /* 1 when the model's supported_endpoints lists ep ("/responses"). */

@@ -230,6 +230,6 @@ rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
 	rc_record(r, (int)res.status, &u, NULL);
 out:
 	cJSON_Delete(v);
-	relay_result_free(&res);
+	relay_result_free_fields(&res);
 	buf_free(&err);
 }

@@ -1,4 +1,5 @@
 /* OpenAI-client routes relayed to Copilot: models, chat, embeddings. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@ route_models(struct rctx *r)
 	const char *vendor, *name;
 	enum gw_err e;
 
-	if ((e = models_get(r->w, 0, &list, &err)) != GW_OK) {
+	if ((e = models_get(r->w, 0, &list, NULL, &err)) != GW_OK) {
 		rc_fail(r, e, err.data);
 		goto out;
 	}
@@ -100,7 +101,7 @@ route_chat(struct rctx *r)
 		goto out;
 	}
 	r->stream = json_bool(body, "stream", 0);
-	if ((e = models_get(r->w, 0, &list, &err)) != GW_OK) {
+	if ((e = models_get(r->w, 0, &list, NULL, &err)) != GW_OK) {
 		/* Without the list the request still goes through: Copilot
 		 * knows its models better than our cache. */
 		log_warn("model list unavailable: %s", buf_cstr(&err));

@@ -94,9 +94,11 @@ exchange(struct auth_env *env, struct auth_token *out, struct buf *errmsg)
 	row.fetched_at = util_now_ms() / 1000;
 	row.api_url = ct.api_url;
 	if ((e = db_copilot_token_put(env->db, &row)) != GW_OK) {
-		buf_printf(errmsg, "could not store the Copilot token: %s",
-		    gw_strerror(e));
-		goto out;
+		/* The token is good even if it cannot be stored right now (a
+		 * locked database): use it; the next worker exchanges again. */
+		log_warn("could not store the Copilot token (%s); using it "
+		    "unstored", gw_strerror(e));
+		e = GW_OK;
 	}
 	log_fingerprint(ct.token, fp);
 	log_info("Copilot token refreshed (%s, refresh in %lld s)", fp,

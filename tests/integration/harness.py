@@ -165,11 +165,21 @@ class Stack:
 
     def start_fcgi(self):
         # spawn-fcgi -n execs the responder in place: its PID is ours to signal.
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
         self.fcgi = subprocess.Popen(
             ["spawn-fcgi", "-n", "-s", self.socket, "-M", "0600", "--",
              os.path.join(BIN, "copilot-api.fcgi")],
             env=self.env, stdout=self.fcgi_log, stderr=subprocess.STDOUT)
-        wait_until(lambda: os.path.exists(self.socket), what="fcgi socket")
+        wait_until(self.fcgi_listening, what="fcgi socket")
+
+    def fcgi_listening(self):
+        c = socket.socket(socket.AF_UNIX)
+        try:
+            c.connect(self.socket)
+            return True
+        finally:
+            c.close()
 
     def cli(self, *args, check=True, input=None, timeout=60):
         r = subprocess.run([os.path.join(BIN, "copilot-api")] + list(args),

@@ -127,7 +127,7 @@ START_TEST(replay_skips_a_spool_locked_elsewhere_and_partial_lines)
 
 	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
 	ck_assert_int_eq(spool_append(spath, &a), GW_OK);
-	fd = open(spath, O_RDWR);
+	fd = open(spath, O_RDWR | O_APPEND);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
 	ck_assert_int_eq(spool_replay(db, spath, &n), GW_OK);
