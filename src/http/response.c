@@ -25,7 +25,7 @@ static const struct reason reasons[] = {
 	{ 429, "Too Many Requests" }, { 500, "Internal Server Error" },
 	{ 501, "Not Implemented" }, { 502, "Bad Gateway" },
 	{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
-	{ 529, "Site Overloaded" },
+	{ 529, "Overloaded" },
 };
 
 const char *
