@@ -496,7 +496,8 @@ http_query_param(const struct http_request *r, const char *name, char **out)
 	while (*p != '\0') {
 		end = p + strcspn(p, "&;");
 		eq = memchr(p, '=', (size_t)(end - p));
-		if ((e = form_decode(&key, p, (size_t)((eq != NULL ? eq : end) - p))) != GW_OK)
+		e = form_decode(&key, p, (size_t)((eq != NULL ? eq : end) - p));
+		if (e != GW_OK)
 			goto out;
 		if (key.len == strlen(name) && strcmp(buf_cstr(&key), name) == 0) {
 			if (eq != NULL)

@@ -54,9 +54,10 @@ struct http_request {
 /*
  * Fills out from io.  Errors: GW_EINVAL (no method, control characters in
  * the path), GW_ETOOBIG (body over the limit, declared or counted), GW_EIO
- * (reading the body failed, or it ended before CONTENT_LENGTH), GW_ENOMEM.  On every error the rest of the
- * body has been drained, and out holds what was parsed (trace_id is always
- * set); out must be released with http_request_free() in every case.
+ * (reading the body failed, or it ended before CONTENT_LENGTH), GW_ENOMEM.
+ * On every error the rest of the body has been drained, and out holds what
+ * was parsed (trace_id is always set); out must be released with
+ * http_request_free() in every case.
  */
 enum gw_err http_request_parse(struct http_io *io,
     const struct http_limits *lim, struct http_request *out);

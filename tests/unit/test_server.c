@@ -604,7 +604,7 @@ START_TEST(fcgi_kept_connection_is_closed)
 	    "GET /echo body=0 q= ct=-");
 	close(a);
 	close(b);
-	ck_assert_int_eq(kill(s.pid, SIGINT), 0);
+	ck_assert_int_eq(kill(s.pid, SIGUSR1), 0);
 	ck_assert_int_eq(srv_wait(&s, 15000), 0);
 	srv_cleanup(&s);
 	buf_free(&out);
