@@ -194,3 +194,37 @@ guard_respond(struct http_conn *conn, enum guard_result r,
 		return GW_EINVAL;
 	}
 }
+
+void
+guard_dispatch(void *tctx, struct http_conn *conn, const struct route *table,
+    size_t n, const char *const *keys, size_t nkeys, const char *admin_key)
+{
+	const struct http_request *req = conn->req;
+	struct route_match m;
+	struct route unmatched = { NULL, NULL, NULL, ROUTE_AUTH_REGULAR };
+	const struct route *rt;
+	enum router_result rr;
+	enum guard_result g;
+
+	rr = router_match(table, n, req->method, req->path, &m);
+	rt = m.route;
+	if (rr != ROUTER_FOUND) {
+		if (util_has_prefix(req->path, "/admin/"))
+			unmatched.flags = ROUTE_AUTH_ADMIN;
+		rt = &unmatched;
+	}
+	g = guard_check(req, rt, keys, nkeys, admin_key);
+	if (g != GUARD_PASS) {
+		guard_respond(conn, g, rt);
+		return;
+	}
+	if (rr == ROUTER_NOT_FOUND) {
+		http_send_text(conn, 404, "404 Not Found");
+	} else if (rr == ROUTER_METHOD_NOT_ALLOWED) {
+		http_send(conn, 405, "text/plain; charset=utf-8",
+		    "405 Method Not Allowed", 22,
+		    (const char *const[]){ "Allow", m.allow, NULL });
+	} else {
+		m.route->handler(tctx, conn, &m.params);
+	}
+}

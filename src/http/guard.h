@@ -38,6 +38,17 @@ enum guard_result guard_check(const struct http_request *req,
 enum gw_err guard_respond(struct http_conn *conn, enum guard_result r,
     const struct route *route);
 
+/*
+ * The whole front door, in the reference's order: OPTIONS gets the 204
+ * preflight; then the key check (401), which for a path with no route
+ * applies as for a regular route, or an admin one under /admin/, so that
+ * unknown paths do not answer 404 to strangers; then 404 ("404 Not Found",
+ * text/plain) or 405 with Allow; then the route's handler.
+ */
+void guard_dispatch(void *tctx, struct http_conn *conn,
+    const struct route *table, size_t n, const char *const *keys,
+    size_t nkeys, const char *admin_key);
+
 /* The key the client presented, malloc'd in *out; GW_ENOTFOUND if none. */
 enum gw_err guard_request_key(const struct http_request *req, char **out);
 

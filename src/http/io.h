@@ -36,7 +36,7 @@ struct http_mem_io {
 	size_t read_chunk;      /* at most this many bytes per read; 0 = any */
 	int read_error;         /* reads fail once in_pos reaches in_len */
 	struct buf out;         /* everything written */
-	long fail_after;        /* writes that would pass this many bytes fail; -1 never */
+	long fail_after;        /* writes past this many bytes fail; -1 never */
 	int fail_flush_at;      /* the Nth flush (1-based) and later fail; 0 never */
 	int flushes;            /* flush calls, failed ones included */
 	int writes;             /* write calls, failed ones included */

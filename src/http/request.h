@@ -2,8 +2,10 @@
  * One inbound request, read from the CGI/FastCGI parameters and stdin.
  *
  * The path is REQUEST_URI without its query string (no percent-decoding),
- * with a configured base path stripped; headers come from the HTTP_*
- * parameters; the body is read to the end, size-capped.
+ * with a configured base path stripped; or PATH_INFO when SCRIPT_FILENAME
+ * is this very program (mod_cgi, mod_cgid, mod_fcgid run it as the script).
+ * Headers come from the HTTP_* parameters; the body is read to the end,
+ * size-capped.
  */
 #ifndef GW_HTTP_REQUEST_H
 #define GW_HTTP_REQUEST_H
@@ -52,9 +54,10 @@ struct http_request {
 /*
  * Fills out from io.  Errors: GW_EINVAL (no method, control characters in
  * the path), GW_ETOOBIG (body over the limit, declared or counted), GW_EIO
- * (reading the body failed), GW_ENOMEM.  On every error the rest of the
- * body has been drained, and out holds what was parsed (trace_id is always
- * set); out must be released with http_request_free() in every case.
+ * (reading the body failed, or it ended before CONTENT_LENGTH), GW_ENOMEM.
+ * On every error the rest of the body has been drained, and out holds what
+ * was parsed (trace_id is always set); out must be released with
+ * http_request_free() in every case.
  */
 enum gw_err http_request_parse(struct http_io *io,
     const struct http_limits *lim, struct http_request *out);

@@ -25,7 +25,7 @@ static const struct reason reasons[] = {
 	{ 429, "Too Many Requests" }, { 500, "Internal Server Error" },
 	{ 501, "Not Implemented" }, { 502, "Bad Gateway" },
 	{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
-	{ 529, "Site Overloaded" },
+	{ 529, "Overloaded" },
 };
 
 const char *
@@ -254,7 +254,8 @@ http_error_body(struct buf *out, enum http_dialect d, const char *type,
 
 	if ((root = cJSON_CreateObject()) == NULL)
 		return GW_ENOMEM;
-	if (d == HTTP_ANTHROPIC && cJSON_AddStringToObject(root, "type", "error") == NULL)
+	if (d == HTTP_ANTHROPIC &&
+	    cJSON_AddStringToObject(root, "type", "error") == NULL)
 		goto out;
 	if ((err = cJSON_AddObjectToObject(root, "error")) == NULL)
 		goto out;

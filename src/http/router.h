@@ -19,7 +19,7 @@
 /* route.flags: one auth kind, optionally ORed with ROUTE_ANTHROPIC. */
 enum route_flag {
 	ROUTE_AUTH_NONE = 0,
-	ROUTE_AUTH_REGULAR = 1,  /* a regular key (or the admin key); open if none configured */
+	ROUTE_AUTH_REGULAR = 1,  /* regular or admin key; open if no regular key */
 	ROUTE_AUTH_ADMIN = 2,    /* only the admin key; closed if none configured */
 	ROUTE_AUTH_MASK = 3,
 	ROUTE_ANTHROPIC = 4      /* errors in Anthropic's envelope (default OpenAI) */
@@ -35,7 +35,7 @@ struct route_params {
 };
 
 struct route {
-	const char *method;      /* "GET", "POST", ...; a GET route also answers HEAD */
+	const char *method;      /* "GET", "POST"...; a GET route also answers HEAD */
 	const char *pattern;
 	void (*handler)(void *tctx, struct http_conn *conn,
 	    const struct route_params *params);

@@ -304,6 +304,7 @@ http_server_run(const struct http_server_opts *o)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);       /* libfcgi's own "stop after this request" */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	atomic_store(&stop_requested, 0);
 	atomic_store(&worker_failed, 0);

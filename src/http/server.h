@@ -2,9 +2,9 @@
  * The responder: a pool of worker threads on the FastCGI socket (fd 0), or
  * one request when started as plain CGI.
  *
- * Under FastCGI, SIGTERM/SIGINT/SIGHUP stop the pool gracefully: accepts
- * end at once, requests in flight (long streams too) run to their end,
- * then http_server_run() returns.
+ * Under FastCGI, SIGTERM, SIGINT, SIGHUP and SIGUSR1 stop the pool
+ * gracefully: accepts end at once, requests in flight (long streams too)
+ * run to their end, then http_server_run() returns.
  */
 #ifndef GW_HTTP_SERVER_H
 #define GW_HTTP_SERVER_H

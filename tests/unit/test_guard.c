@@ -241,6 +241,94 @@ START_TEST(unauthorized_response)
 }
 END_TEST
 
+static void
+h_named(void *tctx, struct http_conn *conn, const struct route_params *p)
+{
+	const char *prov = route_param(p, "provider");
+	char body[96];
+
+	snprintf(body, sizeof(body), "%s provider=%s", (const char *)tctx,
+	    prov != NULL ? prov : "-");
+	http_send_text(conn, 200, body);
+}
+
+static const struct route dispatch_table[] = {
+	{ "GET", "/", h_named, ROUTE_AUTH_NONE },
+	{ "GET", "/v1/models", h_named, ROUTE_AUTH_REGULAR },
+	{ "POST", "/v1/messages", h_named, ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
+	{ "GET", "/admin/config/model-mappings", h_named, ROUTE_AUTH_ADMIN },
+	{ "POST", "/:provider/v1/messages", h_named,
+	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
+};
+
+/* Status line and body of dispatching method+path with an x-api-key. */
+static char *
+dispatch(const char *method, const char *path, const char *xkey,
+    const char *const *k, size_t nk, const char *admin)
+{
+	struct http_request r;
+	struct http_mem_io m;
+	struct http_io io;
+	struct http_conn c;
+	struct buf res = BUF_INIT;
+	const char *body, *allow;
+
+	mkreq(&r, method, xkey, NULL);
+	r.path = (char *)path;
+	http_mem_io_init(&m, NULL, 0, NULL);
+	http_io_mem(&io, &m);
+	http_conn_init(&c, &io, &r);
+	guard_dispatch("app", &c, dispatch_table,
+	    sizeof(dispatch_table) / sizeof(dispatch_table[0]), k, nk, admin);
+	ck_assert(http_conn_started(&c));
+	body = strstr(buf_cstr(&m.out), "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	buf_printf(&res, "%d|%s", c.status, body + 4);
+	if ((allow = strstr(m.out.data, "\r\nAllow: ")) != NULL)
+		buf_printf(&res, "|allow=%.*s", (int)strcspn(allow + 9, "\r"),
+		    allow + 9);
+	http_conn_free(&c);
+	http_mem_io_free(&m);
+	return buf_detach(&res);
+}
+
+#define ck_dispatch(want, ...) do {                      \
+	char *got_ = dispatch(__VA_ARGS__);               \
+	ck_assert_str_eq(got_, want);                     \
+	free(got_);                                       \
+} while (0)
+
+#define UNAUTH "{\"error\":{\"message\":\"Unauthorized\",\"type\":\"authentication_error\"}}"
+
+START_TEST(dispatch_order)
+{
+	/* the preflight never reaches auth or routing */
+	ck_dispatch("204|", "OPTIONS", "/v1/messages", NULL, keys, 2, "adm");
+	ck_dispatch("204|", "OPTIONS", "/nope", NULL, keys, 2, "adm");
+	/* auth before routing: strangers get 401, not 404 */
+	ck_dispatch("401|" UNAUTH, "GET", "/v1/models", NULL, keys, 2, "adm");
+	ck_dispatch("401|" UNAUTH, "GET", "/nope", NULL, keys, 2, "adm");
+	ck_dispatch("404|404 Not Found", "GET", "/nope", "key-one", keys, 2, "adm");
+	ck_dispatch("404|404 Not Found", "GET", "/nope", NULL, NULL, 0, NULL);
+	/* unknown /admin/ paths are behind the admin key */
+	ck_dispatch("401|" UNAUTH, "GET", "/admin/nope", "key-one", keys, 2, "adm");
+	ck_dispatch("401|" UNAUTH, "GET", "/admin/nope", NULL, NULL, 0, NULL);
+	ck_dispatch("404|404 Not Found", "GET", "/admin/nope", "adm", keys, 2, "adm");
+	ck_dispatch("405|405 Method Not Allowed|allow=POST", "GET", "/v1/messages",
+	    "key-two", keys, 2, NULL);
+	ck_dispatch("200|app provider=acme", "POST", "/acme/v1/messages",
+	    "key-two", keys, 2, NULL);
+	ck_dispatch("200|app provider=-", "POST", "/v1/messages", "adm", keys, 2,
+	    "adm");
+	ck_dispatch("200|app provider=-", "GET", "/", NULL, keys, 2, "adm");
+	ck_dispatch("200|app provider=-", "GET", "/admin/config/model-mappings",
+	    "adm", keys, 2, "adm");
+	ck_dispatch("401|{\"type\":\"error\",\"error\":{\"type\":"
+	    "\"authentication_error\",\"message\":\"Unauthorized\"}}",
+	    "POST", "/acme/v1/messages", "nope", keys, 2, "adm");
+}
+END_TEST
+
 static Suite *
 guard_suite(void)
 {
@@ -254,6 +342,7 @@ guard_suite(void)
 	tcase_add_test(tc, options_is_preflight);
 	tcase_add_test(tc, preflight_response);
 	tcase_add_test(tc, unauthorized_response);
+	tcase_add_test(tc, dispatch_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

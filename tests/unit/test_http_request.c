@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "core/util.h"
@@ -128,42 +129,83 @@ START_TEST(base_path_stripping)
 }
 END_TEST
 
-/* The SCRIPT_NAME/PATH_INFO table from notes/environment.md §2. */
+/* "SCRIPT_FILENAME=<this test program>", for the mod_cgi cases. */
+static char self_sf[4200];
+
+static void
+set_self_sf(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	snprintf(self_sf, sizeof(self_sf), "SCRIPT_FILENAME=%s", exe);
+}
+
+/*
+ * The SCRIPT_NAME/PATH_INFO table from notes/environment.md §2, plus
+ * lighttpd mounted at "/" with a multi-segment path (observed: it splits
+ * off the first segment as SCRIPT_NAME).
+ */
 START_TEST(server_variants)
 {
 	char *lighttpd[] = { "REQUEST_METHOD=POST",
-		"REQUEST_URI=/v1/messages?beta=true", "SCRIPT_NAME=/v1/messages", NULL };
+		"REQUEST_URI=/hello?beta=true", "SCRIPT_NAME=/hello",
+		"SCRIPT_FILENAME=/srv/empty/hello", NULL };
+	char *lighttpd_root[] = { "REQUEST_METHOD=POST",
+		"REQUEST_URI=/v1/messages?beta=true", "SCRIPT_NAME=/v1",
+		"PATH_INFO=/messages", "SCRIPT_FILENAME=/srv/empty/v1", NULL };
+	char *lighttpd_root_provider[] = { "REQUEST_METHOD=POST",
+		"REQUEST_URI=/acme/v1/messages", "SCRIPT_NAME=/acme",
+		"PATH_INFO=/v1/messages", "SCRIPT_FILENAME=/srv/empty/acme", NULL };
 	char *apache_proxy[] = { "REQUEST_METHOD=POST",
 		"REQUEST_URI=/v1/messages?beta=true", "SCRIPT_NAME=/v1/messages",
-		"QUERY_STRING=beta=true", NULL };
+		"QUERY_STRING=beta=true",
+		"SCRIPT_FILENAME=proxy:fcgi://127.0.0.1:9001/v1/messages", NULL };
 	char *caddy[] = { "REQUEST_METHOD=POST",
 		"REQUEST_URI=/v1/messages?beta=true", "SCRIPT_NAME=",
 		"PATH_INFO=/v1/messages", "CONTENT_LENGTH=-1", NULL };
 	char *mod_cgi[] = { "REQUEST_METHOD=POST",
 		"REQUEST_URI=/cgi-bin/copilot-api.cgi/v1/messages?beta=true",
-		"SCRIPT_NAME=/cgi-bin/copilot-api.cgi", "PATH_INFO=/v1/messages", NULL };
+		"SCRIPT_NAME=/cgi-bin/copilot-api.cgi", "PATH_INFO=/v1/messages",
+		self_sf, NULL };
+	char *mod_cgi_wrapped[] = { "REQUEST_METHOD=POST",
+		"REQUEST_URI=/cgi-bin/copilot-api.cgi/v1/messages?beta=true",
+		"SCRIPT_NAME=/cgi-bin/copilot-api.cgi", "PATH_INFO=/v1/messages",
+		"SCRIPT_FILENAME=/", NULL };
 	char *fcgid_rewrite[] = { "REQUEST_METHOD=POST",
 		"REQUEST_URI=/api/gw/v1/messages?beta=true",
-		"SCRIPT_NAME=/api/gw/copilot-api.fcgi", "PATH_INFO=/v1/messages", NULL };
-	char *lighttpd_prefix[] = { "REQUEST_METHOD=GET",
-		"REQUEST_URI=/gw/v1/models", "SCRIPT_NAME=/gw", "PATH_INFO=/v1/models",
-		NULL };
+		"SCRIPT_NAME=/api/gw/copilot-api.fcgi", "PATH_INFO=/v1/messages",
+		self_sf, NULL };
 	char *no_uri[] = { "REQUEST_METHOD=GET", "SCRIPT_NAME=/cgi-bin/gw.cgi",
-		"PATH_INFO=/v1/models", "QUERY_STRING=a=1", NULL };
+		"PATH_INFO=/v1/models", "QUERY_STRING=a=1", self_sf, NULL };
+	char *no_uri_other[] = { "REQUEST_METHOD=GET", "SCRIPT_NAME=/cgi-bin/gw.cgi",
+		"PATH_INFO=/v1/models", NULL };
+	char *self_no_info[] = { "REQUEST_METHOD=GET",
+		"REQUEST_URI=/cgi-bin/copilot-api.cgi", self_sf,
+		"SCRIPT_NAME=/cgi-bin/copilot-api.cgi", NULL };
 	char *nothing[] = { "REQUEST_METHOD=GET", NULL };
 	struct http_mem_io m;
 	struct http_request r;
 
-	ck_path(lighttpd, NULL, "/v1/messages");
+	set_self_sf();
+	ck_path(lighttpd, NULL, "/hello");
+	ck_path(lighttpd_root, NULL, "/v1/messages");
+	ck_path(lighttpd_root_provider, NULL, "/acme/v1/messages");
 	ck_path(apache_proxy, NULL, "/v1/messages");
 	ck_path(caddy, NULL, "/v1/messages");
 	ck_path(mod_cgi, NULL, "/v1/messages");
-	/* the script path is not in the URI: the base path is needed */
-	ck_path(fcgid_rewrite, NULL, "/api/gw/v1/messages");
+	/* SCRIPT_FILENAME is not this program (a wrapper): the base path decides */
+	ck_path(mod_cgi_wrapped, NULL, "/cgi-bin/copilot-api.cgi/v1/messages");
+	ck_path(mod_cgi_wrapped, "/cgi-bin/copilot-api.cgi", "/v1/messages");
+	/* the script path is not in the URI (rewrite): PATH_INFO still is */
+	ck_path(fcgid_rewrite, NULL, "/v1/messages");
 	ck_path(fcgid_rewrite, "/api/gw", "/v1/messages");
-	ck_path(lighttpd_prefix, NULL, "/v1/models");
-	ck_path(no_uri, NULL, "/cgi-bin/gw.cgi/v1/models");
-	ck_path(no_uri, "/cgi-bin/gw.cgi", "/v1/models");
+	ck_path(self_no_info, NULL, "/");
+	ck_path(no_uri, NULL, "/v1/models");
+	ck_path(no_uri_other, NULL, "/cgi-bin/gw.cgi/v1/models");
+	ck_path(no_uri_other, "/cgi-bin/gw.cgi", "/v1/models");
 	ck_path(nothing, NULL, "/");
 
 	ck_assert_int_eq(parse(no_uri, NULL, 0, 0, NULL, &m, &r), GW_OK);
@@ -328,6 +370,8 @@ END_TEST
 START_TEST(read_error_is_eio)
 {
 	char *env[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/x", NULL };
+	char *len9[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/x",
+		"CONTENT_LENGTH=9", NULL };
 	struct http_limits lim = { 0, NULL };
 	struct http_mem_io m;
 	struct http_request r;
@@ -337,6 +381,13 @@ START_TEST(read_error_is_eio)
 	m.read_error = 1;
 	http_io_mem(&io, &m);
 	ck_assert_int_eq(http_request_parse(&io, &lim, &r), GW_EIO);
+	ck_assert_uint_eq(r.body.len, 0);
+	http_request_free(&r);
+	http_mem_io_free(&m);
+
+	/* an upload cut short of its declared length */
+	ck_assert_int_eq(parse(len9, "abc", 3, 0, NULL, &m, &r), GW_EIO);
+	ck_assert_uint_eq(m.in_pos, 3);
 	http_request_free(&r);
 	http_mem_io_free(&m);
 }

@@ -161,7 +161,7 @@ START_TEST(error_envelopes)
 	fx_init(&f, "POST");
 	ck_assert_int_eq(http_send_error(&f.c, HTTP_ANTHROPIC, 529, NULL,
 	    "Overloaded", (const char *const[]){ "retry-after", "3", NULL }), GW_OK);
-	ck_assert_str_eq(out(&f), "Status: 529 Site Overloaded\r\n"
+	ck_assert_str_eq(out(&f), "Status: 529 Overloaded\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 75\r\n" HDR_TAIL
 	    "retry-after: 3\r\n\r\n"
 	    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
