@@ -1,4 +1,5 @@
-/* The route table and the per-request path through guard and handler. */
+/* The route table.  guard_dispatch (src/http/guard.c) runs the front door:
+ * preflight, keys, 404/405, then one of these handlers. */
 #include <string.h>
 
 #include "core/log.h"
@@ -8,91 +9,67 @@
 #include "routes/routes.h"
 #include "state/config.h"
 
-#define R(m, p, f) { m, p, NULL, f }
-
-/* Order is precedence: fixed paths before patterns. */
-static const struct route table[] = {
-	R("GET", "/", ROUTE_AUTH_NONE),
-	R("GET", "/v1/models", ROUTE_AUTH_REGULAR),
-	R("GET", "/models", ROUTE_AUTH_REGULAR),
-	R("POST", "/v1/chat/completions", ROUTE_AUTH_REGULAR),
-	R("POST", "/chat/completions", ROUTE_AUTH_REGULAR),
-	R("POST", "/v1/embeddings", ROUTE_AUTH_REGULAR),
-	R("POST", "/embeddings", ROUTE_AUTH_REGULAR),
-	R("GET", "/usage", ROUTE_AUTH_REGULAR),
-	R("GET", "/token", ROUTE_AUTH_ADMIN),
-	R("GET", "/token-usage", ROUTE_AUTH_REGULAR),
-	R("GET", "/token-usage/daily", ROUTE_AUTH_REGULAR),
-	R("GET", "/token-usage/events", ROUTE_AUTH_REGULAR),
-	R("GET", "/admin/config/model-mappings", ROUTE_AUTH_ADMIN),
-	R("POST", "/admin/config/model-mappings", ROUTE_AUTH_ADMIN),
-};
-
-/* Handlers, index for index with the table. */
-static const route_fn handlers[] = {
-	route_root,
-	route_models,
-	route_models,
-	route_chat,
-	route_chat,
-	route_embeddings,
-	route_embeddings,
-	route_usage,
-	route_token,
-	route_token_usage,
-	route_token_usage_daily,
-	route_token_usage_events,
-	route_admin_mappings_get,
-	route_admin_mappings_post,
-};
-
-_Static_assert(ARRAY_LEN(table) == ARRAY_LEN(handlers),
-    "every route has a handler");
-
-void
-routes_handle(void *worker, struct http_conn *c)
+static void
+run(void *worker, struct http_conn *c, const struct route_params *p,
+    route_fn fn, enum http_dialect d)
 {
-	struct route_match m;
 	struct rctx r;
-	struct buf msg = BUF_INIT;
-	const struct cfg *cfg;
-	const struct http_request *req = c->req;
-	enum router_result rr;
-	enum guard_result g;
-	const struct route *route;
 
 	memset(&r, 0, sizeof(r));
 	r.w = worker;
 	r.c = c;
-	r.req = req;
+	r.req = c->req;
+	r.dialect = d;
+	r.param = p->n > 0 ? p->p[0].value : NULL;
 	r.start_ms = util_mono_ms();
-	cfg = r.w->app->cfg;
-	rr = router_match(table, ARRAY_LEN(table), req->method, req->path, &m);
-	route = rr == ROUTER_FOUND ? m.route : NULL;
-	r.dialect = route != NULL ? route_dialect(route) : HTTP_OPENAI;
-	g = guard_check(req, route, (const char *const *)cfg->api_keys,
-	    cfg->n_api_keys, cfg->admin_api_key);
-	if (g != GUARD_PASS) {
-		guard_respond(c, g, route);
-		goto out;
-	}
-	if (rr == ROUTER_NOT_FOUND) {
-		buf_printf(&msg, "Not found: %s %s", req->method, req->path);
-		http_send_error(c, HTTP_OPENAI, 404, NULL, msg.data, NULL);
-		goto out;
-	}
-	if (rr == ROUTER_METHOD_NOT_ALLOWED) {
-		const char *extra[] = { "Allow", m.allow, NULL };
+	fn(&r);
+}
 
-		buf_printf(&msg, "Method %s is not allowed on %s", req->method,
-		    req->path);
-		http_send_error(c, HTTP_OPENAI, 405, NULL, msg.data, extra);
-		goto out;
-	}
-	r.param = m.params.n > 0 ? m.params.p[0].value : NULL;
-	handlers[route - table](&r);
-out:
-	log_debug("%s %s -> %d (%lld ms) %s", req->method, req->path, c->status,
-	    (long long)(util_mono_ms() - r.start_ms), req->trace_id);
-	buf_free(&msg);
+/* One trampoline per handler: the router's handler type carries no
+ * context, and the dialect belongs to the route. */
+#define OPENAI(fn) \
+	static void h_##fn(void *w, struct http_conn *c, const struct route_params *p) \
+	{ run(w, c, p, fn, HTTP_OPENAI); }
+
+OPENAI(route_root)
+OPENAI(route_models)
+OPENAI(route_chat)
+OPENAI(route_embeddings)
+OPENAI(route_usage)
+OPENAI(route_token)
+OPENAI(route_token_usage)
+OPENAI(route_token_usage_daily)
+OPENAI(route_token_usage_events)
+OPENAI(route_admin_mappings_get)
+OPENAI(route_admin_mappings_post)
+
+/* Order is precedence: fixed paths before patterns. */
+static const struct route table[] = {
+	{ "GET", "/", h_route_root, ROUTE_AUTH_NONE },
+	{ "GET", "/v1/models", h_route_models, ROUTE_AUTH_REGULAR },
+	{ "GET", "/models", h_route_models, ROUTE_AUTH_REGULAR },
+	{ "POST", "/v1/chat/completions", h_route_chat, ROUTE_AUTH_REGULAR },
+	{ "POST", "/chat/completions", h_route_chat, ROUTE_AUTH_REGULAR },
+	{ "POST", "/v1/embeddings", h_route_embeddings, ROUTE_AUTH_REGULAR },
+	{ "POST", "/embeddings", h_route_embeddings, ROUTE_AUTH_REGULAR },
+	{ "GET", "/usage", h_route_usage, ROUTE_AUTH_REGULAR },
+	{ "GET", "/token", h_route_token, ROUTE_AUTH_ADMIN },
+	{ "GET", "/token-usage", h_route_token_usage, ROUTE_AUTH_REGULAR },
+	{ "GET", "/token-usage/daily", h_route_token_usage_daily, ROUTE_AUTH_REGULAR },
+	{ "GET", "/token-usage/events", h_route_token_usage_events, ROUTE_AUTH_REGULAR },
+	{ "GET", "/admin/config/model-mappings", h_route_admin_mappings_get, ROUTE_AUTH_ADMIN },
+	{ "POST", "/admin/config/model-mappings", h_route_admin_mappings_post, ROUTE_AUTH_ADMIN },
+};
+
+void
+routes_handle(void *worker, struct http_conn *c)
+{
+	const struct cfg *cfg = ((struct worker *)worker)->app->cfg;
+	int64_t t0 = util_mono_ms();
+
+	guard_dispatch(worker, c, table, ARRAY_LEN(table),
+	    (const char *const *)cfg->api_keys, cfg->n_api_keys,
+	    cfg->admin_api_key);
+	log_debug("%s %s -> %d (%lld ms) %s", c->req->method, c->req->path,
+	    c->status, (long long)(util_mono_ms() - t0), c->req->trace_id);
 }

@@ -220,7 +220,17 @@ class Stack:
         c.request("POST", path, body=json.dumps(body).encode(), headers=h)
         return c.getresponse(), c
 
-    def usage_rows(self):
+    def usage_rows(self, at_least=0, timeout=20):
+        """The usage rows; with at_least, waits until there are that many
+        (a row is written just after the client got its answer)."""
+        rows = self._rows()
+        if len(rows) < at_least:
+            wait_until(lambda: len(self._rows()) >= at_least, timeout=timeout,
+                       what="%d usage rows" % at_least)
+            rows = self._rows()
+        return rows
+
+    def _rows(self):
         import sqlite3
         db = sqlite3.connect(os.path.join(self.home, "copilot-api.db"), timeout=10)
         db.row_factory = sqlite3.Row

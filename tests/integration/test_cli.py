@@ -71,7 +71,9 @@ class CLI(unittest.TestCase):
                                    env=self.s.env, capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
         self.assertIn("not signed in", r.stderr)
-        self.s.cli("auth", "login", "--github-token", "gho_refresh")
+        # Signed in through the device flow, so the fake can revoke the token.
+        self.s.fake.config(device_pending=0, device_interval=0)
+        self.s.cli("auth", "login")
         refresh = lambda *a: harness.subprocess.run(
             [os.path.join(harness.BIN, "copilot-refresh")] + list(a),
             env=self.s.env, capture_output=True, text=True)
