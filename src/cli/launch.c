@@ -127,7 +127,7 @@ write_lighttpd_conf(struct launch *l)
 	    "server.port = %ld\n"
 	    "server.stream-response-body = 2\n"
 	    "server.max-request-size = 0\n"
-	    "server.graceful-shutdown-timeout = 30\n"
+	    "server.feature-flags += ( \"server.graceful-shutdown-timeout\" => 30 )\n"
 	    "server.tag = \"copilot-api\"\n"
 	    "fastcgi.server = ( \"/\" => (( \"socket\" => \"%s\", "
 	    "\"check-local\" => \"disable\" )) )\n",
@@ -413,6 +413,7 @@ launch_start(int argc, char **argv)
 	setenv("COPILOT_API_THREADS", threads, 1);
 	setenv("COPILOT_API_PROCESSES", workers, 1);
 
+	fflush(stdout);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
