@@ -325,7 +325,6 @@ cmd_debug(int argc, char **argv)
 {
 	struct app a;
 	struct worker w;
-	struct auth_token t;
 	char *tok = NULL, *login = NULL, *base;
 	cJSON *o, *paths, *state;
 	char *s;
@@ -333,7 +332,6 @@ cmd_debug(int argc, char **argv)
 
 	if (open_all(&a, &w, 0) != 0)
 		return 1;
-	memset(&t, 0, sizeof(t));
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "version", GW_VERSION);
 	cJSON_AddStringToObject(o, "libcurl", curl_version());

@@ -65,7 +65,7 @@ main(int argc, char **argv)
 	struct app a;
 	struct worker w;
 	struct auth_env env;
-	struct auth_token t;
+	struct db_copilot_token t;
 	struct buf err = BUF_INIT;
 	struct db_copilot_token prev;
 	char *ghtok = NULL, until[32];
@@ -133,7 +133,7 @@ main(int argc, char **argv)
 out:
 	cJSON_Delete(models);
 	db_copilot_token_free_fields(&prev);
-	auth_token_free(&t);
+	db_copilot_token_free_fields(&t);
 	free(ghtok);
 	worker_free(&w);
 out_app:

@@ -183,7 +183,7 @@ prepare(struct launch *l)
 	struct app a;
 	struct worker w;
 	struct auth_env env;
-	struct auth_token t;
+	struct db_copilot_token t;
 	struct buf err = BUF_INIT;
 	char *tok = NULL, fp[16];
 	cJSON *models = NULL, *m;
@@ -230,7 +230,7 @@ prepare(struct launch *l)
 	rc = 0;
 out:
 	cJSON_Delete(models);
-	auth_token_free(&t);
+	db_copilot_token_free_fields(&t);
 	free(tok);
 	buf_free(&err);
 	worker_free(&w);

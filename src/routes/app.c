@@ -173,7 +173,7 @@ app_copilot_base(struct worker *w, const char *token_api_url)
 /* One attempt with a given token. */
 static enum gw_err
 copilot_once(struct worker *w, const struct copilot_req *rq,
-    const struct auth_token *tok, struct tr_stream *tr, struct tr_sink *sink,
+    const struct db_copilot_token *tok, struct tr_stream *tr, struct tr_sink *sink,
     struct relay_result *res)
 {
 	struct copilot_call call = rq->call;
@@ -217,7 +217,7 @@ app_copilot(struct worker *w, const struct copilot_req *rq,
     struct buf *errmsg)
 {
 	struct auth_env env;
-	struct auth_token tok;
+	struct db_copilot_token tok;
 	char *stale = NULL;
 	enum gw_err e;
 
@@ -231,7 +231,7 @@ app_copilot(struct worker *w, const struct copilot_req *rq,
 		log_info("Copilot answered 401: refreshing the token and retrying");
 		stale = tok.token;
 		tok.token = NULL;
-		auth_token_free(&tok);
+		db_copilot_token_free_fields(&tok);
 		if ((e = auth_copilot_token(&env, stale, 0, &tok, errmsg)) != GW_OK)
 			goto out;
 		relay_result_free_fields(res);
@@ -239,7 +239,7 @@ app_copilot(struct worker *w, const struct copilot_req *rq,
 	}
 out:
 	free(stale);
-	auth_token_free(&tok);
+	db_copilot_token_free_fields(&tok);
 	return e;
 }
 

@@ -58,7 +58,7 @@ void
 route_token(struct rctx *r)
 {
 	struct auth_env env;
-	struct auth_token t;
+	struct db_copilot_token t;
 	struct buf err = BUF_INIT;
 	cJSON *doc;
 	enum gw_err e;
@@ -75,7 +75,7 @@ route_token(struct rctx *r)
 	cJSON_AddNumberToObject(doc, "refresh_in", (double)t.refresh_in);
 	http_send_json(r->c, 200, doc);
 	cJSON_Delete(doc);
-	auth_token_free(&t);
+	db_copilot_token_free_fields(&t);
 	buf_free(&err);
 }
 

@@ -13,7 +13,7 @@
 /* Refresh when refresh_in (less a minute) has passed, or a minute before
  * expiry, whichever comes first. */
 int
-auth_token_due(const struct auth_token *t, int64_t now_s)
+auth_token_due(const struct db_copilot_token *t, int64_t now_s)
 {
 	int64_t by_refresh, by_expiry, lead;
 
@@ -25,16 +25,6 @@ auth_token_due(const struct auth_token *t, int64_t now_s)
 	return now_s >= (by_refresh < by_expiry ? by_refresh : by_expiry);
 }
 
-void
-auth_token_free(struct auth_token *t)
-{
-	if (t == NULL)
-		return;
-	free(t->token);
-	free(t->api_url);
-	memset(t, 0, sizeof(*t));
-}
-
 enum gw_err
 auth_github_token(struct auth_env *env, char **out)
 {
@@ -44,33 +34,21 @@ auth_github_token(struct auth_env *env, char **out)
 }
 
 static enum gw_err
-load(struct auth_env *env, struct auth_token *t)
+load(struct auth_env *env, struct db_copilot_token *t)
 {
-	struct db_copilot_token row;
-	enum gw_err e;
-
 	memset(t, 0, sizeof(*t));
-	memset(&row, 0, sizeof(row));
-	if ((e = db_copilot_token_get(env->db, &row)) != GW_OK)
-		return e;
-	t->token = row.token;
-	t->api_url = row.api_url;
-	t->expires_at = row.expires_at;
-	t->refresh_in = row.refresh_in;
-	t->fetched_at = row.fetched_at;
-	return GW_OK;
+	return db_copilot_token_get(env->db, t);
 }
 
 /* Exchanges the GitHub token and stores the result. */
 static enum gw_err
-exchange(struct auth_env *env, struct auth_token *out, struct buf *errmsg)
+exchange(struct auth_env *env, struct db_copilot_token *out,
+    struct buf *errmsg)
 {
-	struct gh_copilot_token ct;
-	struct db_copilot_token row;
 	char *ghtok = NULL, fp[16];
 	enum gw_err e;
 
-	memset(&ct, 0, sizeof(ct));
+	memset(out, 0, sizeof(*out));
 	if ((e = auth_github_token(env, &ghtok)) != GW_OK) {
 		if (e == GW_ENOTFOUND) {
 			e = GW_EAUTH;
@@ -81,42 +59,30 @@ exchange(struct auth_env *env, struct auth_token *out, struct buf *errmsg)
 	}
 	if (env->opencode) {
 		/* The opencode app's OAuth token is itself the Copilot token. */
-		ct.token = ghtok;
+		out->token = ghtok;
 		ghtok = NULL;
-		ct.expires_at = util_now_ms() / 1000 + 365L * 86400;
-		ct.refresh_in = 365L * 86400;
-	} else if ((e = gh_copilot_token(env->gh, ghtok, &ct, errmsg)) != GW_OK)
+		out->fetched_at = util_now_ms() / 1000;
+		out->refresh_in = 365L * 86400;
+		out->expires_at = out->fetched_at + out->refresh_in;
+	} else if ((e = gh_copilot_token(env->gh, ghtok, out, errmsg)) != GW_OK)
 		goto out;
-	memset(&row, 0, sizeof(row));
-	row.token = ct.token;
-	row.expires_at = ct.expires_at;
-	row.refresh_in = ct.refresh_in;
-	row.fetched_at = util_now_ms() / 1000;
-	row.api_url = ct.api_url;
-	if ((e = db_copilot_token_put(env->db, &row)) != GW_OK) {
+	if ((e = db_copilot_token_put(env->db, out)) != GW_OK) {
 		/* The token is good even if it cannot be stored right now (a
 		 * locked database): use it; the next worker exchanges again. */
 		log_warn("could not store the Copilot token (%s); using it "
 		    "unstored", gw_strerror(e));
 		e = GW_OK;
 	}
-	log_fingerprint(ct.token, fp);
+	log_fingerprint(out->token, fp);
 	log_info("Copilot token refreshed (%s, refresh in %lld s)", fp,
-	    (long long)ct.refresh_in);
-	out->token = ct.token;
-	out->api_url = ct.api_url;
-	out->expires_at = row.expires_at;
-	out->refresh_in = row.refresh_in;
-	out->fetched_at = row.fetched_at;
-	memset(&ct, 0, sizeof(ct));
+	    (long long)out->refresh_in);
 out:
 	free(ghtok);
-	gh_copilot_token_free(&ct);
 	return e;
 }
 
 static int
-usable(const struct auth_token *t, const char *stale, int force)
+usable(const struct db_copilot_token *t, const char *stale, int force)
 {
 	if (force || t->token == NULL)
 		return 0;
@@ -127,9 +93,9 @@ usable(const struct auth_token *t, const char *stale, int force)
 
 enum gw_err
 auth_copilot_token(struct auth_env *env, const char *stale, int force,
-    struct auth_token *out, struct buf *errmsg)
+    struct db_copilot_token *out, struct buf *errmsg)
 {
-	struct auth_token cur;
+	struct db_copilot_token cur;
 	int fd = -1;
 	enum gw_err e;
 
@@ -149,7 +115,7 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 		e = GW_EIO;
 		goto out;
 	}
-	auth_token_free(&cur);
+	db_copilot_token_free_fields(&cur);
 	e = load(env, &cur);
 	if (e != GW_OK && e != GW_ENOTFOUND)
 		goto out;
@@ -177,6 +143,6 @@ out:
 		flock(fd, LOCK_UN);
 		close(fd);
 	}
-	auth_token_free(&cur);
+	db_copilot_token_free_fields(&cur);
 	return e;
 }

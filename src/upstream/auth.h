@@ -23,16 +23,10 @@ struct auth_env {
 	const char *github_token;  /* override (--github-token), else from db */
 };
 
-struct auth_token {
-	char *token;
-	char *api_url;             /* endpoints.api, NULL when unknown */
-	int64_t expires_at;
-	int64_t refresh_in;
-	int64_t fetched_at;
-};
+struct db_copilot_token;
 
-/* 1 when a token fetched at fetched_at should be exchanged again now. */
-int auth_token_due(const struct auth_token *t, int64_t now_s);
+/* 1 when the token should be exchanged again now. */
+int auth_token_due(const struct db_copilot_token *t, int64_t now_s);
 
 /*
  * A usable Copilot token.  stale: the token that upstream just rejected
@@ -40,8 +34,7 @@ int auth_token_due(const struct auth_token *t, int64_t now_s);
  * already stored a different token.  force: exchange regardless.
  */
 enum gw_err auth_copilot_token(struct auth_env *env, const char *stale,
-    int force, struct auth_token *out, struct buf *errmsg);
-void auth_token_free(struct auth_token *t);
+    int force, struct db_copilot_token *out, struct buf *errmsg);
 
 /* The stored GitHub token (or the override). */
 enum gw_err auth_github_token(struct auth_env *env, char **out);

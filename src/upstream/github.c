@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/strlist.h"
 #include "core/util.h"
+#include "state/db.h"
 #include "upstream/client.h"
 #include "upstream/copilot.h"
 #include "upstream/github.h"
@@ -267,7 +268,7 @@ out:
 
 enum gw_err
 gh_copilot_token(struct gh *g, const char *gh_token,
-    struct gh_copilot_token *out, struct buf *errmsg)
+    struct db_copilot_token *out, struct buf *errmsg)
 {
 	struct up_response r;
 	const char *api;
@@ -296,8 +297,9 @@ gh_copilot_token(struct gh *g, const char *gh_token,
 	out->token = strdup(json_str(v, "token"));
 	out->expires_at = (int64_t)json_num(v, "expires_at", 0);
 	out->refresh_in = (int64_t)json_num(v, "refresh_in", 1500);
+	out->fetched_at = util_now_ms() / 1000;
 	if (out->expires_at <= 0)
-		out->expires_at = util_now_ms() / 1000 + out->refresh_in + 60;
+		out->expires_at = out->fetched_at + out->refresh_in + 60;
 	api = json_str(json_obj(v, "endpoints"), "api");
 	if (api != NULL && *api != '\0')
 		out->api_url = strdup(api);
@@ -306,18 +308,8 @@ out:
 	cJSON_Delete(v);
 	up_response_free_fields(&r);
 	if (e != GW_OK)
-		gh_copilot_token_free(out);
+		db_copilot_token_free_fields(out);
 	return e;
-}
-
-void
-gh_copilot_token_free(struct gh_copilot_token *t)
-{
-	if (t == NULL)
-		return;
-	free(t->token);
-	free(t->api_url);
-	memset(t, 0, sizeof(*t));
 }
 
 enum gw_err

@@ -11,6 +11,7 @@
 #include "core/err.h"
 
 struct up_client;
+struct db_copilot_token;
 
 #define GH_CLIENT_ID_DEFAULT  "Iv1.b507a08c87ecfe98"
 #define GH_CLIENT_ID_OPENCODE "Ov23li8tweQw6odWQebz"
@@ -40,13 +41,6 @@ enum gh_poll {
 	GH_POLL_ERROR,       /* anything else: message says what */
 };
 
-struct gh_copilot_token {
-	char *token;
-	int64_t expires_at;   /* epoch seconds */
-	int64_t refresh_in;   /* seconds */
-	char *api_url;        /* endpoints.api when present */
-};
-
 enum gw_err gh_device_start(struct gh *g, struct gh_device *out,
     struct buf *errmsg);
 void gh_device_free(struct gh_device *d);
@@ -56,10 +50,10 @@ enum gw_err gh_device_poll(struct gh *g, const struct gh_device *d,
 /* GET /user: login name; GW_EAUTH when GitHub rejects the token. */
 enum gw_err gh_user_login(struct gh *g, const char *gh_token, char **login,
     struct buf *errmsg);
-/* GET /copilot_internal/v2/token. */
+/* GET /copilot_internal/v2/token; fetched_at is now, api_url is
+ * endpoints.api when present. */
 enum gw_err gh_copilot_token(struct gh *g, const char *gh_token,
-    struct gh_copilot_token *out, struct buf *errmsg);
-void gh_copilot_token_free(struct gh_copilot_token *t);
+    struct db_copilot_token *out, struct buf *errmsg);
 /* GET /copilot_internal/user: the raw JSON body (status kept). */
 enum gw_err gh_copilot_user(struct gh *g, const char *gh_token, long *status,
     struct buf *body, struct buf *errmsg);
