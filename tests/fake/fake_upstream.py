@@ -1527,6 +1527,8 @@ class FakeHandler(BaseHTTPRequestHandler):
 
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Benchmarks open 32+ connections at once: the default backlog (5) resets them.
+    request_queue_size = 256
     block_on_close = False
     allow_reuse_address = True
 
