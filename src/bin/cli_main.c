@@ -197,6 +197,12 @@ out:
 	return rc;
 }
 
+static enum gw_err
+set_account_type(cJSON *root, void *arg)
+{
+	return json_set(root, "accountType", cJSON_CreateString(arg));
+}
+
 static int
 cmd_auth(int argc, char **argv)
 {
@@ -211,7 +217,8 @@ cmd_auth(int argc, char **argv)
 	};
 	struct app a;
 	struct worker w;
-	const char *given = NULL;
+	const char *given = NULL, *account_type = NULL;
+	struct buf err = BUF_INIT;
 	char *token = NULL;
 	int c, show = 0, rc;
 
@@ -224,7 +231,16 @@ cmd_auth(int argc, char **argv)
 		switch (c) {
 		case 'g': given = optarg; break;
 		case 'o': setenv("COPILOT_API_OAUTH_APP", optarg, 1); break;
-		case 'a': setenv("COPILOT_API_ACCOUNT_TYPE", optarg, 1); break;
+		case 'a':
+			if (strcmp(optarg, "individual") != 0 &&
+			    strcmp(optarg, "business") != 0 &&
+			    strcmp(optarg, "enterprise") != 0) {
+				fprintf(stderr, "copilot-api: unknown account type '%s' "
+				    "(individual, business or enterprise)\n", optarg);
+				return EXIT_USAGE;
+			}
+			account_type = optarg;
+			break;
 		case 'p':
 			if (strcmp(optarg, "copilot") != 0) {
 				fprintf(stderr, "copilot-api: Unknown provider '%s'. "
@@ -245,8 +261,16 @@ cmd_auth(int argc, char **argv)
 		rc = store_github_token(&w, given, show);
 	else if ((rc = device_login(&w, &token)) == 0)
 		rc = store_github_token(&w, token, show);
-	if (rc == 0 && getenv("COPILOT_API_ACCOUNT_TYPE") != NULL)
-		db_kv_set(w.db, "account_type", getenv("COPILOT_API_ACCOUNT_TYPE"));
+	/* The account type decides the Copilot URL fallback for every
+	 * process: it belongs in config.json, not in this run's flags. */
+	if (rc == 0 && account_type != NULL &&
+	    cfg_update_file(a.config_path, set_account_type, (void *)account_type,
+	    &err) != GW_OK) {
+		fprintf(stderr, "copilot-api: could not save accountType: %s\n",
+		    buf_cstr(&err));
+		rc = 1;
+	}
+	buf_free(&err);
 	free(token);
 	close_all(&a, &w);
 	return rc;

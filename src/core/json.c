@@ -100,10 +100,17 @@ json_append(struct buf *b, const cJSON *v)
 enum gw_err
 json_set(cJSON *obj, const char *key, cJSON *item)
 {
+	cJSON_bool ok;
+
 	if (item == NULL)
 		return GW_ENOMEM;
 	if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
-		return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item) ?
-		    GW_OK : GW_ENOMEM;
-	return cJSON_AddItemToObject(obj, key, item) ? GW_OK : GW_ENOMEM;
+		ok = cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+	else
+		ok = cJSON_AddItemToObject(obj, key, item);
+	if (!ok) {
+		cJSON_Delete(item);   /* it was given to us: never leak it */
+		return GW_ENOMEM;
+	}
+	return GW_OK;
 }

@@ -209,7 +209,8 @@ rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
 	if (res.client_started) {
 		/* The stream went out; the relay ended it (with an error event
 		 * when the upstream failed). */
-		rc_record(r, e == GW_OK ? 200 : (e == GW_ECLIENTGONE ? 499 : 502),
+		rc_record(r, e == GW_OK ? 200 : e == GW_ECLIENTGONE ? 499 :
+		    e == GW_ETIMEOUT ? 504 : 502,
 		    tr != NULL ? &tr->usage : NULL,
 		    e == GW_OK ? NULL : (res.message ? res.message : gw_strerror(e)));
 		goto out;

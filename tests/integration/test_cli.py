@@ -66,6 +66,23 @@ class CLI(unittest.TestCase):
         self.assertNotIn("gho_given_token", r.stdout)   # only a fingerprint
         self.assertEqual(self.kv("github_token"), "gho_given_token")
 
+    def test_gh_token_environment(self):
+        env = dict(self.s.env, GH_TOKEN="gho_from_environment")
+        r = harness.subprocess.run([os.path.join(harness.BIN, "copilot-api"), "auth", "login"],
+                                   env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.kv("github_token"), "gho_from_environment")
+        self.assertEqual(self.s.fake.requests("/login/device/code"), [])
+
+    def test_account_type_is_kept_in_config(self):
+        self.s.cli("auth", "login", "--github-token", "gho_acct", "--account-type", "business")
+        with open(os.path.join(self.s.home, "config.json")) as f:
+            self.assertEqual(json.load(f)["accountType"], "business")
+        r = self.s.cli("auth", "login", "--github-token", "gho_acct", "--account-type", "bogus",
+                       check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("account type", r.stderr)
+
     def test_refresh_lifecycle(self):
         r = harness.subprocess.run([os.path.join(harness.BIN, "copilot-refresh")],
                                    env=self.s.env, capture_output=True, text=True)

@@ -4,6 +4,7 @@ upstream: routes, auth, errors, usage rows."""
 import json
 import os
 import subprocess
+import threading
 import unittest
 
 import harness
@@ -228,6 +229,8 @@ class Gateway(unittest.TestCase):
         self.assertEqual(headers.get("x-ratelimit-remaining"), "0")
         self.assertIn("rate limited", body["error"]["message"])
         self.assertEqual(len(self.s.fake.requests("/chat/completions")), 1)  # never retried
+        harness.wait_until(lambda: self.s.usage_rows()[-1]["status"] == 429,
+                           what="the 429's usage row")
 
     def test_401_refreshes_token_once_and_retries(self):
         self.chat([{"role": "user", "content": "warm up: a token is stored"}])
@@ -239,6 +242,24 @@ class Gateway(unittest.TestCase):
         self.assertEqual(calls[0]["status"], 401)
         self.assertNotEqual(calls[0]["headers"]["authorization"],
                             calls[1]["headers"]["authorization"])
+        self.assertEqual(len(self.s.fake.requests("/copilot_internal/v2/token")), before + 1)
+
+    def test_due_token_is_refreshed_once_for_concurrent_requests(self):
+        # A token that is due at once (refresh_in 1 s), then a normal one.
+        self.s.fake.config(refresh_in=1)
+        self.s.fake.call("POST", "/_fake/revoke_tokens", {})
+        status, _, _ = self.chat([{"role": "user", "content": "short-lived token"}])
+        self.assertEqual(status, 200)
+        self.s.fake.config(refresh_in=1500)
+        before = len(self.s.fake.requests("/copilot_internal/v2/token"))
+        results = []
+        threads = [threading.Thread(target=lambda i=i: results.append(
+            self.chat([{"role": "user", "content": "burst %d" % i}])[0])) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, [200] * 8)
         self.assertEqual(len(self.s.fake.requests("/copilot_internal/v2/token")), before + 1)
 
     def test_unknown_model_error_is_relayed(self):
@@ -310,6 +331,10 @@ class Gateway(unittest.TestCase):
         self.assertIn("comment", kinds)
         self.assertEqual(kinds.count("error"), 1)
         self.assertLess(kinds.index("comment"), kinds.index("error"))
+        err = json.loads(events[kinds.index("error")][1])["error"]
+        self.assertEqual(err["type"], "timeout_error")
+        harness.wait_until(lambda: self.s.usage_rows()[-1]["status"] == 504,
+                           what="the stalled stream's usage row")
 
     def test_client_disconnect_aborts_upstream(self):
         self.s.fake.fault(path="/chat/completions", kind="stall", seconds=20, events=1)

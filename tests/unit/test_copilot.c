@@ -1,0 +1,230 @@
+#include <string.h>
+
+#include "testutil.h"
+#include "core/json.h"
+#include "core/strlist.h"
+#include "core/util.h"
+#include "upstream/copilot.h"
+
+static struct copilot_ident
+ident(int opencode)
+{
+	struct copilot_ident id;
+
+	memset(&id, 0, sizeof(id));
+	snprintf(id.device_id, sizeof(id.device_id), "dev-1");
+	snprintf(id.machine_id, sizeof(id.machine_id), "%064d", 7);
+	id.opencode = opencode;
+	return id;
+}
+
+static cJSON *
+parse(const char *s)
+{
+	cJSON *v = json_parse(s, strlen(s), NULL, NULL);
+
+	ck_assert_ptr_nonnull(v);
+	return v;
+}
+
+START_TEST(base_header_set)
+{
+	struct copilot_ident id = ident(0);
+	struct copilot_call c;
+	struct strlist h = STRLIST_INIT;
+
+	memset(&c, 0, sizeof(c));
+	c.token = "tid=abc";
+	c.request_id = "req-1";
+	c.interaction_id = "sess-1";
+	c.initiator = "agent";
+	c.json_body = 1;
+	ck_assert_int_eq(copilot_headers(&id, &c, &h), GW_OK);
+	ck_assert_str_eq(strlist_header(&h, "Authorization"), "Bearer tid=abc");
+	ck_assert_str_eq(strlist_header(&h, "content-type"), "application/json");
+	ck_assert_str_eq(strlist_header(&h, "copilot-integration-id"), "vscode-chat");
+	ck_assert_str_eq(strlist_header(&h, "editor-device-id"), "dev-1");
+	ck_assert_str_eq(strlist_header(&h, "editor-version"), "vscode/" COPILOT_VSCODE_VERSION);
+	ck_assert_str_eq(strlist_header(&h, "user-agent"), COPILOT_USER_AGENT);
+	ck_assert_str_eq(strlist_header(&h, "openai-intent"), "conversation-agent");
+	ck_assert_str_eq(strlist_header(&h, "x-interaction-type"), "conversation-agent");
+	ck_assert_str_eq(strlist_header(&h, "x-github-api-version"), COPILOT_API_VERSION);
+	ck_assert_str_eq(strlist_header(&h, "x-request-id"), "req-1");
+	ck_assert_str_eq(strlist_header(&h, "x-agent-task-id"), "req-1");
+	ck_assert_str_eq(strlist_header(&h, "x-interaction-id"), "sess-1");
+	ck_assert_str_eq(strlist_header(&h, "x-initiator"), "agent");
+	ck_assert_ptr_null(strlist_header(&h, "copilot-vision-request"));
+	ck_assert_uint_eq(strlen(strlist_header(&h, "vscode-machineid")), 64);
+	/* uuid (36) + ms timestamp */
+	ck_assert_uint_ge(strlen(strlist_header(&h, "vscode-sessionid")), 36 + 13);
+	strlist_free(&h);
+}
+END_TEST
+
+START_TEST(model_access_and_vision)
+{
+	struct copilot_ident id = ident(0);
+	struct copilot_call c;
+	struct strlist h = STRLIST_INIT;
+
+	memset(&c, 0, sizeof(c));
+	c.token = "t";
+	c.interaction_type = "model-access";
+	c.intent = "model-access";
+	c.vision = 1;
+	ck_assert_int_eq(copilot_headers(&id, &c, &h), GW_OK);
+	ck_assert_str_eq(strlist_header(&h, "x-interaction-type"), "model-access");
+	ck_assert_str_eq(strlist_header(&h, "openai-intent"), "model-access");
+	ck_assert_str_eq(strlist_header(&h, "copilot-vision-request"), "true");
+	ck_assert_ptr_null(strlist_header(&h, "content-type"));
+	ck_assert_ptr_null(strlist_header(&h, "x-initiator"));
+	ck_assert_ptr_null(strlist_header(&h, "x-interaction-id"));
+	strlist_free(&h);
+}
+END_TEST
+
+START_TEST(opencode_header_set)
+{
+	struct copilot_ident id = ident(1);
+	struct copilot_call c;
+	struct strlist h = STRLIST_INIT;
+
+	memset(&c, 0, sizeof(c));
+	c.token = "gho_x";
+	c.initiator = "user";
+	c.vision = 1;
+	c.json_body = 1;
+	ck_assert_int_eq(copilot_headers(&id, &c, &h), GW_OK);
+	ck_assert_str_eq(strlist_header(&h, "Authorization"), "Bearer gho_x");
+	ck_assert_str_eq(strlist_header(&h, "Openai-Intent"), "conversation-edits");
+	ck_assert(util_has_prefix(strlist_header(&h, "User-Agent"), "opencode/"));
+	ck_assert_str_eq(strlist_header(&h, "Copilot-Vision-Request"), "true");
+	ck_assert_ptr_null(strlist_header(&h, "copilot-integration-id"));
+	ck_assert_ptr_null(strlist_header(&h, "vscode-machineid"));
+	strlist_free(&h);
+}
+END_TEST
+
+START_TEST(session_id_rotates_only_when_due)
+{
+	struct copilot_ident id = ident(0);
+	char first[64];
+
+	copilot_ident_tick(&id);
+	snprintf(first, sizeof(first), "%s", id.session_id);
+	copilot_ident_tick(&id);
+	ck_assert_str_eq(id.session_id, first);
+	ck_assert_int_ge(id.session_expires_ms - util_now_ms(), 3600000 - 5000);
+	ck_assert_int_le(id.session_expires_ms - util_now_ms(), 4800000);
+	id.session_expires_ms = 0;
+	copilot_ident_tick(&id);
+	ck_assert_str_ne(id.session_id, first);
+}
+END_TEST
+
+START_TEST(chat_initiator_by_last_role)
+{
+	cJSON *p;
+
+	p = parse("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+	ck_assert_str_eq(copilot_chat_initiator(p), "user");
+	cJSON_Delete(p);
+	p = parse("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},"
+	    "{\"role\":\"assistant\",\"content\":\"x\"}]}");
+	ck_assert_str_eq(copilot_chat_initiator(p), "agent");
+	cJSON_Delete(p);
+	p = parse("{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}");
+	ck_assert_str_eq(copilot_chat_initiator(p), "agent");
+	cJSON_Delete(p);
+	p = parse("{\"messages\":[]}");
+	ck_assert_str_eq(copilot_chat_initiator(p), "user");
+	cJSON_Delete(p);
+}
+END_TEST
+
+START_TEST(chat_images_detected_only_in_parts)
+{
+	cJSON *p;
+
+	p = parse("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+	    "\"text\":\"image_url\"}]}]}");
+	ck_assert_int_eq(copilot_chat_has_images(p), 0);
+	cJSON_Delete(p);
+	p = parse("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+	    "\"image_url\":{\"url\":\"data:x\"}}]}]}");
+	ck_assert_int_eq(copilot_chat_has_images(p), 1);
+	cJSON_Delete(p);
+}
+END_TEST
+
+START_TEST(request_id_is_deterministic_hash)
+{
+	cJSON *m = parse("[{\"role\":\"user\",\"content\":\"hello\"},"
+	    "{\"role\":\"assistant\",\"content\":\"hi\"}]");
+	cJSON *blocks = parse("[{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+	    "\"text\":\"a\",\"cache_control\":{\"type\":\"ephemeral\"}},"
+	    "{\"type\":\"tool_result\",\"tool_use_id\":\"t\",\"content\":\"r\"}]}]");
+	cJSON *empty = parse("[{\"role\":\"assistant\",\"content\":\"x\"}]");
+	char a[37], b[37], want[37];
+
+	ck_assert_int_eq(copilot_request_id(m, "S", "M", a), GW_OK);
+	util_uuid_from_string("SMhello", 7, want);
+	ck_assert_str_eq(a, want);
+	ck_assert_int_eq(copilot_request_id(m, NULL, "M", b), GW_OK);
+	util_uuid_from_string("Mhello", 6, want);
+	ck_assert_str_eq(b, want);
+	/* blocks: tool_result dropped, cache_control removed, compact JSON */
+	ck_assert_int_eq(copilot_request_id(blocks, NULL, NULL, a), GW_OK);
+	util_uuid_from_string("[{\"type\":\"text\",\"text\":\"a\"}]", 28, want);
+	ck_assert_str_eq(a, want);
+	/* no user content: a random id, different each time */
+	ck_assert_int_eq(copilot_request_id(empty, NULL, NULL, a), GW_OK);
+	ck_assert_int_eq(copilot_request_id(empty, NULL, NULL, b), GW_OK);
+	ck_assert_str_ne(a, b);
+	cJSON_Delete(m);
+	cJSON_Delete(blocks);
+	cJSON_Delete(empty);
+}
+END_TEST
+
+START_TEST(strlist_headers)
+{
+	struct strlist l = STRLIST_INIT;
+
+	ck_assert_ptr_null(strlist_view(&l)[0]);
+	strlist_add(&l, "A: 1");
+	strlist_addf(&l, "x-Thing: %d", 2);
+	strlist_add(&l, "a: 3");
+	ck_assert_str_eq(strlist_header(&l, "X-THING"), "2");
+	ck_assert_str_eq(strlist_header(&l, "a"), "1");
+	strlist_remove_header(&l, "A");
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_ptr_null(strlist_header(&l, "a"));
+	ck_assert_ptr_null(strlist_view(&l)[1]);
+	strlist_free(&l);
+}
+END_TEST
+
+static Suite *
+copilot_suite(void)
+{
+	Suite *s = suite_create("copilot");
+	TCase *tc = tcase_create("copilot");
+
+	tcase_add_test(tc, base_header_set);
+	tcase_add_test(tc, model_access_and_vision);
+	tcase_add_test(tc, opencode_header_set);
+	tcase_add_test(tc, session_id_rotates_only_when_due);
+	tcase_add_test(tc, chat_initiator_by_last_role);
+	tcase_add_test(tc, chat_images_detected_only_in_parts);
+	tcase_add_test(tc, request_id_is_deterministic_hash);
+	tcase_add_test(tc, strlist_headers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(copilot_suite());
+}
