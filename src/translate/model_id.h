@@ -1,0 +1,43 @@
+/*
+ * Anthropic SDK model ids → Copilot model ids (translation spec §3.1).
+ *
+ * Claude Code and the Anthropic SDKs name models "claude-opus-4-7-20250514"
+ * or "claude-3-5-sonnet-20241022"; Copilot lists "claude-opus-4.7" and
+ * "claude-sonnet-3.5".  Everything here is pure and allocation-free.
+ */
+#ifndef GW_TR_MODEL_ID_H
+#define GW_TR_MODEL_ID_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/* Longest id the normaliser looks at; longer ids are never recognised. */
+#define TR_MODEL_ID_MAX 255
+
+/*
+ * Writes "claude-<family>-<version>" for an SDK id into out (lower case,
+ * date suffix dropped): claude-opus-4-7-20250514 → claude-opus-4.7,
+ * claude-3-5-sonnet-20241022 → claude-sonnet-3.5, claude-sonnet-4-20250514
+ * → claude-sonnet-4, claude-haiku-4.5 → claude-haiku-4.5.  Returns 1 when
+ * the id matched one of the five patterns and fit in out, else 0 (out is
+ * then "").  "[1m]" suffixes and non-Claude ids never match.
+ */
+int tr_model_normalize(const char *id, char *out, size_t outsz);
+
+/* The version an id normalises to (minor 0 when it has none).  1 when the
+ * id is recognised, else 0.  Numbers too large for a long saturate. */
+int tr_model_claude_version(const char *id, long *major, long *minor);
+
+/* 1 when id normalises to a Claude version >= major.minor. */
+int tr_model_version_at_least(const char *id, long major, long minor);
+
+/*
+ * The Copilot model entry for a requested id: the entry whose "id" equals
+ * id exactly, else the one equal to the normalised id, else NULL.  models
+ * is the array of entries, or the whole /models document ({"data":[...]}).
+ * Borrowed from models.
+ */
+const cJSON *tr_model_resolve(const cJSON *models, const char *id);
+
+#endif

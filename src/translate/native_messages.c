@@ -1,0 +1,261 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/util.h"
+#include "translate/model_id.h"
+#include "translate/native_messages.h"
+#include "translate/preprocess.h"
+
+#define INTERLEAVED_THINKING_BETA "interleaved-thinking-2025-05-14"
+#define THINKING_PLACEHOLDER "Thinking..."
+/* Copilot's upstream refuses the Claude Code identity for this model. */
+#define NO_PROXY_MODEL "claude-opus-4.8"
+
+/* The betas Copilot's Messages endpoint accepts (main line v1.10.23). */
+static const char *const allowed_betas[] = {
+	INTERLEAVED_THINKING_BETA,
+	"context-management-2025-06-27",
+	"advanced-tool-use-2025-11-20",
+};
+
+/* JavaScript truthiness, which the reference's checks rely on. */
+static int
+truthy(const cJSON *v)
+{
+	if (v == NULL || cJSON_IsNull(v) || cJSON_IsFalse(v))
+		return 0;
+	if (cJSON_IsNumber(v))
+		return v->valuedouble == v->valuedouble && v->valuedouble != 0;
+	if (cJSON_IsString(v))
+		return v->valuestring[0] != '\0';
+	return 1;
+}
+
+static int
+str_is(const char *s, const char *want)
+{
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+void
+nm_result_free(struct nm_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->anthropic_beta);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+nm_strip_system_cache_scope(cJSON *payload)
+{
+	cJSON *b;
+
+	cJSON_ArrayForEach(b, json_arr(payload, "system"))
+		cJSON_DeleteItemFromObjectCaseSensitive(json_obj(b,
+		    "cache_control"), "scope");
+}
+
+/* A thinking block worth replaying to Claude: real text, a signature, and
+ * not a Responses reasoning carrier ("<encrypted>@<id>"). */
+static int
+keep_thinking(const cJSON *b)
+{
+	const char *t = json_str(b, "thinking"), *sig = json_str(b, "signature");
+
+	return t != NULL && *t != '\0' && strcmp(t, THINKING_PLACEHOLDER) != 0 &&
+	    sig != NULL && *sig != '\0' && strchr(sig, '@') == NULL;
+}
+
+void
+nm_filter_thinking(cJSON *payload)
+{
+	cJSON *m, *c, *b, *next;
+
+	cJSON_ArrayForEach(m, json_arr(payload, "messages")) {
+		if (!str_is(json_str(m, "role"), "assistant") ||
+		    (c = json_arr(m, "content")) == NULL)
+			continue;
+		for (b = c->child; b != NULL; b = next) {
+			next = b->next;
+			if (str_is(json_str(b, "type"), "thinking") && !keep_thinking(b))
+				cJSON_Delete(cJSON_DetachItemViaPointer(c, b));
+		}
+	}
+}
+
+/* json_set that owns item even when it fails. */
+static enum gw_err
+put(cJSON *obj, const char *key, cJSON *item)
+{
+	enum gw_err e = json_set(obj, key, item);
+
+	if (e != GW_OK)
+		cJSON_Delete(item);
+	return e;
+}
+
+/* The configured effort, mapped onto what the model advertises; *out NULL
+ * when the model's list is empty. */
+static void
+pick_effort(const cJSON *supports, const char *configured, const char **out)
+{
+	const cJSON *list = json_arr(supports, "reasoning_effort"), *v, *last = NULL;
+	const char *e = configured != NULL && *configured != '\0' ?
+	    configured : "high";
+
+	if (str_is(e, "none") || str_is(e, "minimal"))
+		e = "low";
+	*out = e;
+	if (list == NULL)
+		return;
+	cJSON_ArrayForEach(v, list) {
+		if (cJSON_IsString(v) && strcmp(v->valuestring, e) == 0)
+			return;
+		last = v;
+	}
+	/* unsupported: the model's last (strongest) level, if it has one */
+	*out = cJSON_IsString(last) ? last->valuestring : NULL;
+}
+
+enum gw_err
+nm_apply_adaptive_thinking(cJSON *payload, const cJSON *model,
+    const char *reasoning_effort)
+{
+	const cJSON *supports = json_obj(json_obj(model, "capabilities"),
+	    "supports");
+	const char *tc = json_str(json_obj(payload, "tool_choice"), "type");
+	const char *effort;
+	cJSON *thinking = NULL, *oc = NULL;
+	int had_thinking;
+	enum gw_err e = GW_ENOMEM;
+
+	/* forced tool use is incompatible with extended thinking */
+	if (!truthy(cJSON_GetObjectItemCaseSensitive(supports,
+	    "adaptive_thinking")) || str_is(tc, "any") || str_is(tc, "tool"))
+		return GW_OK;
+	had_thinking = truthy(cJSON_GetObjectItemCaseSensitive(payload,
+	    "thinking"));
+	if ((thinking = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(thinking, "type", "adaptive") == NULL)
+		goto fail;
+	if ((!had_thinking || tr_model_version_at_least(json_str(payload,
+	    "model"), 4, 7)) &&
+	    cJSON_AddStringToObject(thinking, "display", "summarized") == NULL)
+		goto fail;
+	pick_effort(supports, reasoning_effort, &effort);
+	if ((oc = cJSON_CreateObject()) == NULL ||
+	    (effort != NULL && cJSON_AddStringToObject(oc, "effort", effort) == NULL))
+		goto fail;
+	e = put(payload, "thinking", thinking);
+	thinking = NULL;
+	if (e != GW_OK)
+		goto fail;
+	return put(payload, "output_config", oc);
+fail:
+	cJSON_Delete(thinking);
+	cJSON_Delete(oc);
+	return e;
+}
+
+static int
+beta_allowed(const char *s, size_t n)
+{
+	for (size_t i = 0; i < ARRAY_LEN(allowed_betas); i++)
+		if (strlen(allowed_betas[i]) == n &&
+		    memcmp(allowed_betas[i], s, n) == 0)
+			return 1;
+	return 0;
+}
+
+enum gw_err
+nm_anthropic_beta(const char *client, const cJSON *thinking, char **out)
+{
+	struct buf b = BUF_INIT;
+	const char *p, *end, *s, *t;
+
+	*out = NULL;
+	if (client != NULL && *client != '\0') {
+		for (p = client; ; p = end + 1) {
+			end = strchr(p, ',');
+			if (end == NULL)
+				end = p + strlen(p);
+			for (s = p; s < end && isspace((unsigned char)*s); s++)
+				;
+			for (t = end; t > s && isspace((unsigned char)t[-1]); t--)
+				;
+			if (t > s && beta_allowed(s, (size_t)(t - s)) &&
+			    ((b.len > 0 && buf_putc(&b, ',') != GW_OK) ||
+			    buf_append(&b, s, (size_t)(t - s)) != GW_OK)) {
+				buf_free(&b);
+				return GW_ENOMEM;
+			}
+			if (*end == '\0')
+				break;
+		}
+		/* nothing allowed survives: no header at all */
+		if (b.len > 0)
+			*out = buf_detach(&b);
+		buf_free(&b);
+		return GW_OK;
+	}
+	if (truthy(cJSON_GetObjectItemCaseSensitive(thinking, "budget_tokens")) &&
+	    !str_is(json_str(thinking, "type"), "adaptive")) {
+		*out = strdup(INTERLEAVED_THINKING_BETA);
+		return *out != NULL ? GW_OK : GW_ENOMEM;
+	}
+	return GW_OK;
+}
+
+int
+nm_messages_proxy(const cJSON *payload, int opencode)
+{
+	const char *uid = json_str(json_obj(payload, "metadata"), "user_id");
+	char *safety = NULL, *session = NULL;
+	int r;
+
+	if (opencode || uid == NULL || str_is(json_str(payload, "model"),
+	    NO_PROXY_MODEL))
+		return 0;
+	if (pp_parse_user_id(uid, &safety, &session) != GW_OK)
+		return 0;
+	r = safety != NULL && session != NULL;
+	free(safety);
+	free(session);
+	return r;
+}
+
+enum gw_err
+nm_prepare(cJSON *payload, const char *client_anthropic_beta,
+    const struct nm_opts *o, struct nm_result *res, struct buf *errmsg)
+{
+	static const struct nm_opts none;
+	const char *id;
+	enum gw_err e;
+
+	memset(res, 0, sizeof(*res));
+	if (o == NULL)
+		o = &none;
+	if (!cJSON_IsObject(payload) || json_arr(payload, "messages") == NULL) {
+		if (errmsg != NULL) {
+			buf_reset(errmsg);
+			buf_puts(errmsg, "messages: must be an array");
+		}
+		return GW_EINVAL;
+	}
+	if ((id = json_str(o->model, "id")) != NULL &&
+	    (e = put(payload, "model", cJSON_CreateString(id))) != GW_OK)
+		return e;
+	nm_strip_system_cache_scope(payload);
+	nm_filter_thinking(payload);
+	if (o->model != NULL && (e = nm_apply_adaptive_thinking(payload, o->model,
+	    o->reasoning_effort)) != GW_OK)
+		return e;
+	if ((e = nm_anthropic_beta(client_anthropic_beta,
+	    json_obj(payload, "thinking"), &res->anthropic_beta)) != GW_OK)
+		return e;
+	res->messages_proxy = nm_messages_proxy(payload, o->opencode);
+	return GW_OK;
+}

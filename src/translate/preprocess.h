@@ -1,0 +1,147 @@
+/*
+ * The /v1/messages preprocessing pipeline on the Copilot path (translation
+ * spec §1, §2, §8, §9): pure functions over a parsed Anthropic payload.
+ * No I/O and no config reading: config values come in through pp_opts.
+ *
+ * Each step is exported for tests; pp_messages() runs them in the
+ * reference's order.  Functions that mutate may leave the payload half
+ * rewritten when they fail with GW_ENOMEM; the request is dead then anyway.
+ */
+#ifndef GW_TR_PREPROCESS_H
+#define GW_TR_PREPROCESS_H
+
+#include <cjson/cJSON.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+#define PP_DEFAULT_SMALL_MODEL "gpt-5-mini"
+
+enum pp_compact {
+	PP_COMPACT_NONE = 0,
+	PP_COMPACT_REQUEST = 1,    /* "summarise the conversation" turn */
+	PP_COMPACT_CONTINUE = 2    /* first turn after a compaction */
+};
+
+/* The SubagentStart hook marker (§9.2); all NULL when there is none. */
+struct pp_subagent {
+	char *session_id;
+	char *agent_id;
+	char *agent_type;
+};
+
+struct pp_result {
+	/* Set when the (mapped) model is "provider/model" (§1 step 3): the
+	 * payload's model is now the provider's model, nothing else was done,
+	 * and the request belongs to that provider.  All fields below are
+	 * then unset. */
+	char *provider;
+
+	enum pp_compact compact;
+	struct pp_subagent subagent;
+	char *session_id;        /* getUUID(root session) → x-interaction-id, or NULL */
+	char *raw_session_id;    /* session from metadata.user_id, trimmed: the
+	                          * usage row's session (fall back to session_id) */
+	char *request_id;        /* x-request-id / x-agent-task-id (§9.3) */
+	int warmup;              /* model was replaced by the small model */
+	int has_images;          /* copilot-vision-request for the Messages flow */
+	const char *initiator;   /* native Messages "user"/"agent" before the
+	                          * subagent/compact overrides (static string) */
+};
+
+struct pp_opts {
+	const char *model_mapping;  /* config modelMappings[model], or NULL */
+	const char *small_model;    /* config smallModel; NULL/"" → gpt-5-mini */
+	int anthropic_beta_present; /* the request had a non-empty anthropic-beta */
+	const char *x_session_id;   /* request header x-session-id, or NULL */
+	const char *machine_id;     /* vscode-machineid (SHA-256 hex of a MAC) */
+};
+
+/*
+ * The whole pipeline, in place, in the order of §1: validate, model
+ * mapping (2), provider alias (3, stops there), normalizeSystemMessages (4),
+ * sanitizeIdeTools (6), subagent marker (7), session id (8), compact type
+ * (9), warmup/small model (10), cache_control capture (11),
+ * stripToolReferenceTurnBoundary (12), mergeToolResultForClaude (13),
+ * applyLastMessageCacheControl (14), request id (15); then the vision and
+ * native initiator facts of the final payload.  Rate limiting (5) is the
+ * caller's.  GW_EINVAL with a client-facing message in errmsg when the
+ * payload is not a usable Anthropic request.  res is zeroed first; free it
+ * with pp_result_free() whatever the outcome.
+ */
+enum gw_err pp_messages(cJSON *payload, const struct pp_opts *o,
+    struct pp_result *res, struct buf *errmsg);
+void pp_result_free(struct pp_result *r);
+
+/* Shape checks the pipeline relies on (objects where it walks, strings
+ * where it reads text); the message names the offending path. */
+enum gw_err pp_validate(const cJSON *payload, struct buf *errmsg);
+
+/* "prov/model" → provider "prov", model "model" (split at the first '/',
+ * both parts trimmed and non-empty).  GW_OK with *provider NULL when model
+ * is not such an alias. */
+enum gw_err pp_provider_alias(const char *model, char **provider,
+    char **provider_model);
+
+/* §2.1: folds role:"system" entries of messages into system or the
+ * preceding user turn; drops those that follow an assistant turn. */
+enum gw_err pp_normalize_system(cJSON *payload);
+
+/* §2.2: drops mcp__ide__executeCode (unless defer_loading) and rewrites
+ * mcp__ide__getDiagnostics's description. */
+enum gw_err pp_sanitize_ide_tools(cJSON *payload);
+
+/* §9.2: the marker in the first array-content user message.  GW_OK with
+ * out all NULL when there is none. */
+enum gw_err pp_parse_subagent_marker(const cJSON *payload,
+    struct pp_subagent *out);
+void pp_subagent_clear(struct pp_subagent *s);
+
+/* §9.3 parseUserIdMetadata: legacy "user_<X>_account…_session_<Y>" first,
+ * then a JSON object {device_id|account_uuid, session_id}.  Either output
+ * may be NULL when not found; pass NULL for what you do not need. */
+enum gw_err pp_parse_user_id(const char *user_id, char **safety_id,
+    char **session_id);
+
+/* §9.3 getRootSessionId: getUUID(session of metadata.user_id), or of the
+ * x-session-id header when metadata.user_id is absent.  *out NULL when
+ * there is none. */
+enum gw_err pp_session_id(const cJSON *payload, const char *x_session_id,
+    char **out);
+
+/* §2.5 getCompactType. */
+enum pp_compact pp_compact_type(const cJSON *payload);
+
+/* §2.6: a copy of the cache_control of the last block of the last
+ * message (not a thinking block), or *out NULL. */
+enum gw_err pp_capture_cache_control(const cJSON *payload, cJSON **out);
+
+/* §2.3: removes "Tool loaded." text blocks from user turns whose
+ * tool_result carries a tool_reference. */
+void pp_strip_tool_reference_boundary(cJSON *payload);
+
+/* §2.4 mergeToolResultForClaude; skip_last leaves the last message alone
+ * (compact requests). */
+enum gw_err pp_merge_tool_results(cJSON *payload, int skip_last);
+
+/* §2.6: gives the final block of the last message the captured
+ * cache_control (or {"type":"ephemeral"}) unless it has one or is thinking. */
+enum gw_err pp_apply_cache_control(cJSON *payload, const cJSON *captured);
+
+/* §9.3 generateRequestIdFromPayload: getUUID(session + machine + content of
+ * the last user message with non-tool_result content), or a random UUID. */
+enum gw_err pp_request_id(const cJSON *payload, const char *session_id,
+    const char *machine_id, char out[37]);
+
+/* §8: an image block at top level or inside a tool_result. */
+int pp_messages_has_images(const cJSON *payload);
+
+/* §7/§6.4: "user" when the last message is a user turn with string content
+ * or any non-tool_result block, else "agent". */
+const char *pp_native_initiator(const cJSON *payload);
+
+/* §8: the x-initiator after the overrides: a subagent marker or any compact
+ * type makes it "agent". */
+const char *pp_final_initiator(const char *base, const struct pp_result *r);
+
+#endif
