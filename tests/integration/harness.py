@@ -120,7 +120,7 @@ fastcgi.server = ( "/" => ((
 class Stack:
     """fake + copilot-api.fcgi (spawn-fcgi) + lighttpd, in a private dir."""
 
-    def __init__(self, config=None, env=None, signed_in=True, threads=4):
+    def __init__(self, config=None, env=None, signed_in=True, threads=4, wrapper=None):
         self.workdir = tempfile.mkdtemp(prefix="gw-it-")
         self.home = os.path.join(self.workdir, "home")
         os.makedirs(self.home, mode=0o700)
@@ -146,6 +146,7 @@ class Stack:
         self.env.update(env or {})
         if signed_in:
             self.cli("auth", "login", "--github-token", "gho_integration_test")
+        self.wrapper = list(wrapper or [])
         self.socket = os.path.join(self.workdir, "fcgi.sock")
         self.fcgi_log = open(os.path.join(self.workdir, "fcgi.log"), "wb")
         self.fcgi = None
@@ -161,17 +162,19 @@ class Stack:
         self.httpd = subprocess.Popen(["lighttpd", "-D", "-f", conf],
                                       stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
-        wait_until(lambda: self.get("/")[0] == 200, what="lighttpd + responder")
+        wait_until(lambda: self.get("/")[0] == 200, timeout=60,
+                   what="lighttpd + responder")
 
     def start_fcgi(self):
         # spawn-fcgi -n execs the responder in place: its PID is ours to signal.
         if os.path.exists(self.socket):
             os.unlink(self.socket)
         self.fcgi = subprocess.Popen(
-            ["spawn-fcgi", "-n", "-s", self.socket, "-M", "0600", "--",
-             os.path.join(BIN, "copilot-api.fcgi")],
+            ["spawn-fcgi", "-n", "-s", self.socket, "-M", "0600", "--"] +
+            [w.replace("{workdir}", self.workdir) for w in self.wrapper] +
+            [os.path.join(BIN, "copilot-api.fcgi")],
             env=self.env, stdout=self.fcgi_log, stderr=subprocess.STDOUT)
-        wait_until(self.fcgi_listening, what="fcgi socket")
+        wait_until(self.fcgi_listening, timeout=60, what="fcgi socket")
 
     def fcgi_listening(self):
         c = socket.socket(socket.AF_UNIX)
