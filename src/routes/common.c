@@ -188,15 +188,56 @@ rc_record(struct rctx *r, int status, const struct tr_usage *u,
 }
 
 void
+rc_usage_from_body(const cJSON *body, struct tr_usage *u)
+{
+	tr_usage_init(u);
+	if (json_obj(body, "usage") != NULL)
+		tr_usage_from_json(u, json_obj(body, "usage"));
+}
+
+/* The non-stream answer: as is, or translated; a translation failure is
+ * the upstream's fault (it sent something we cannot read): 502. */
+static void
+send_body(struct rctx *r, const struct relay_result *res, rc_xlate_fn xlate,
+    void *arg)
+{
+	struct buf err = BUF_INIT;
+	struct tr_usage u;
+	cJSON *v, *out = NULL;
+	const char *ctype;
+
+	v = json_parse(res->resp.body.data, res->resp.body.len, NULL, NULL);
+	if (xlate == NULL) {
+		ctype = res->resp.content_type != NULL ? res->resp.content_type :
+		    "application/json";
+		http_send(r->c, (int)res->status, ctype, buf_cstr(&res->resp.body),
+		    res->resp.body.len, NULL);
+		http_flush(r->c);  /* the client has its answer before the row */
+		rc_usage_from_body(v, &u);
+		rc_record(r, (int)res->status, &u, NULL);
+	} else if (v == NULL || xlate(v, arg, &out, &err) != GW_OK) {
+		if (err.len == 0)
+			buf_puts(&err, "upstream answered with a body that is not JSON");
+		rc_error(r, 502, err.data);
+		rc_record(r, 502, NULL, err.data);
+	} else {
+		http_send_json(r->c, 200, out);
+		http_flush(r->c);
+		rc_usage_from_body(v, &u);
+		rc_record(r, 200, &u, NULL);
+	}
+	cJSON_Delete(out);
+	cJSON_Delete(v);
+	buf_free(&err);
+}
+
+void
 rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
-    struct tr_stream *tr)
+    struct tr_stream *tr, rc_xlate_fn xlate, void *xlate_arg)
 {
 	struct relay_result res;
 	struct tr_sink sink;
-	struct tr_usage u;
 	struct buf err = BUF_INIT;
-	const char *ctype;
-	cJSON *v = NULL;
 	enum gw_err e;
 
 	memset(&res, 0, sizeof(res));
@@ -215,22 +256,11 @@ rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
 		    e == GW_OK ? NULL : (res.message ? res.message : gw_strerror(e)));
 		goto out;
 	}
-	if (res.status / 100 != 2) {
+	if (res.status / 100 != 2)
 		rc_upstream_error(r, &res);
-		goto out;
-	}
-	ctype = res.resp.content_type != NULL ? res.resp.content_type :
-	    "application/json";
-	http_send(r->c, (int)res.status, ctype, buf_cstr(&res.resp.body),
-	    res.resp.body.len, NULL);
-	http_flush(r->c);  /* the client has its answer before the row is written */
-	tr_usage_init(&u);
-	if ((v = json_parse(res.resp.body.data, res.resp.body.len, NULL, NULL)) != NULL &&
-	    json_obj(v, "usage") != NULL)
-		tr_usage_from_json(&u, json_obj(v, "usage"));
-	rc_record(r, (int)res.status, &u, NULL);
+	else
+		send_body(r, &res, xlate, xlate_arg);
 out:
-	cJSON_Delete(v);
 	relay_result_free_fields(&res);
 	buf_free(&err);
 }

@@ -146,7 +146,7 @@ route_chat(struct rctx *r)
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	rc_copilot_to_client(r, &rq, tr);
+	rc_copilot_to_client(r, &rq, tr, NULL, NULL);
 out:
 	tr_stream_free(tr);
 	cJSON_free(out);
@@ -190,5 +190,5 @@ route_embeddings(struct rctx *r)
 	rq.call.request_id = req_id;
 	rq.call.json_body = 1;
 	rq.call.accept = "application/json";
-	rc_copilot_to_client(r, &rq, NULL);
+	rc_copilot_to_client(r, &rq, NULL, NULL, NULL);
 }

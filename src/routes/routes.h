@@ -43,6 +43,8 @@ void route_token_usage_daily(struct rctx *r);
 void route_token_usage_events(struct rctx *r);
 void route_admin_mappings_get(struct rctx *r);
 void route_admin_mappings_post(struct rctx *r);
+void route_messages(struct rctx *r);
+void route_count_tokens(struct rctx *r);
 
 /* The handler the responder pool calls for each request. */
 void routes_handle(void *worker, struct http_conn *c);
@@ -61,11 +63,18 @@ void rc_upstream_error(struct rctx *r, const struct relay_result *res);
 /* Writes the usage row for this request (never fails the request). */
 void rc_record(struct rctx *r, int status, const struct tr_usage *u,
     const char *error);
+/* Turns a non-streamed upstream JSON answer into the client's shape. */
+typedef enum gw_err (*rc_xlate_fn)(const cJSON *upstream, void *arg,
+    cJSON **out, struct buf *errmsg);
+/* Reads the usage row's numbers from the client-shaped JSON answer. */
+void rc_usage_from_body(const cJSON *body, struct tr_usage *u);
+
 /*
- * Sends a Copilot call to the client: streamed through tr, or the JSON body
- * as is; upstream errors in the client's dialect; records usage.
+ * Sends a Copilot call to the client: streamed through tr, or the JSON
+ * body (through xlate when given, else as is); upstream errors in the
+ * client's dialect; records usage.
  */
 void rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
-    struct tr_stream *tr);
+    struct tr_stream *tr, rc_xlate_fn xlate, void *xlate_arg);
 
 #endif

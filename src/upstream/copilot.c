@@ -111,11 +111,13 @@ copilot_headers(struct copilot_ident *id, const struct copilot_call *c,
 		ADD("content-type: application/json");
 	if (c->accept != NULL)
 		ADD("accept: %s", c->accept);
-	ADD("copilot-integration-id: vscode-chat");
+	if (!c->no_integration_id)
+		ADD("copilot-integration-id: vscode-chat");
 	ADD("editor-device-id: %s", id->device_id);
 	ADD("editor-version: vscode/" COPILOT_VSCODE_VERSION);
 	ADD("editor-plugin-version: copilot-chat/" COPILOT_PLUGIN_VERSION);
-	ADD("user-agent: " COPILOT_USER_AGENT);
+	ADD("user-agent: %s", c->user_agent != NULL ? c->user_agent :
+	    COPILOT_USER_AGENT);
 	ADD("openai-intent: %s", intent);
 	ADD("x-github-api-version: " COPILOT_API_VERSION);
 	if (c->request_id != NULL) {
@@ -130,6 +132,8 @@ copilot_headers(struct copilot_ident *id, const struct copilot_call *c,
 		ADD("x-initiator: %s", c->initiator);
 	if (c->vision)
 		ADD("copilot-vision-request: true");
+	if (c->anthropic_beta != NULL)
+		ADD("anthropic-beta: %s", c->anthropic_beta);
 	ADD("vscode-machineid: %s", id->machine_id);
 	pthread_mutex_lock(&ident_mu);
 	ADD("vscode-sessionid: %s", id->session_id);

@@ -41,6 +41,9 @@ struct copilot_call {
 	const char *accept;           /* NULL: none */
 	int vision;                   /* copilot-vision-request: true */
 	int json_body;                /* content-type: application/json */
+	const char *user_agent;       /* NULL: the VS Code Copilot Chat one */
+	int no_integration_id;        /* the messages-proxy identity has none */
+	const char *anthropic_beta;   /* native Messages only, NULL: none */
 };
 
 /* Rotates the session id when due; thread-safe. */
