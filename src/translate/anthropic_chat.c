@@ -270,7 +270,7 @@ file_part(const char *file_data, const char *filename)
 }
 
 /* A plain-text document is just text; a base64 one is a file part when
- * the upstream takes PDFs, else a fixed notice. */
+ * the upstream takes PDFs, else (or when it has no data) a fixed notice. */
 static cJSON *
 document_part(const cJSON *blk, const struct tr_chat_opts *o)
 {
@@ -278,14 +278,15 @@ document_part(const cJSON *blk, const struct tr_chat_opts *o)
 	const char *type = json_str(src, "type");
 	const char *title = json_str(blk, "title");
 	struct buf b = BUF_INIT;
-	cJSON *p = NULL;
+	cJSON *p;
 
 	if (str_eq(type, "text") && json_str(src, "data") != NULL)
 		return text_part(json_str(src, "data"));
-	if (!o->support_pdf || !str_eq(type, "base64"))
+	if (!o->support_pdf || !str_eq(type, "base64") ||
+	    json_str(src, "data") == NULL)
 		return text_part(pdf_unsupported);
-	if (image_url(src, &b) == GW_OK)
-		p = file_part(b.data, nonempty(title) ? title : "document.pdf");
+	p = image_url(src, &b) == GW_OK ?
+	    file_part(b.data, nonempty(title) ? title : "document.pdf") : NULL;
 	buf_free(&b);
 	return p;
 }
@@ -1112,8 +1113,7 @@ tr_chat_to_anthropic(const cJSON *r, const char *request_model, cJSON **out,
 		const char *m = json_str(json_obj(r, "error"), "message");
 
 		if (errmsg != NULL)
-			buf_printf(errmsg, "upstream error: %s",
-			    m != NULL ? m : "(no message)");
+			buf_puts(errmsg, m != NULL ? m : "upstream error without a message");
 		return GW_EUPSTREAM;
 	}
 	if (!nonempty(id)) {

@@ -630,25 +630,39 @@ error_event(struct chat_stream *t, const char *type, const char *message,
 	return emit_ev(t, out, "error");
 }
 
+/* Anthropic error types a client acts on (retry, back off): kept when the
+ * upstream names one, everything else is an api_error. */
+static const char *
+error_type(const cJSON *err)
+{
+	static const char *const known[] = { "invalid_request_error",
+	    "authentication_error", "billing_error", "permission_error",
+	    "not_found_error", "request_too_large", "rate_limit_error",
+	    "api_error", "overloaded_error", "timeout_error" };
+	const char *type = json_str(err, "type"), *code = json_str(err, "code");
+	size_t i;
+
+	for (i = 0; type != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(type, known[i]) == 0)
+			return known[i];
+	if (code != NULL && strstr(code, "rate_limit") != NULL)
+		return "rate_limit_error";   /* Copilot: "rate_limited" */
+	return "api_error";
+}
+
 /* {"error":{"message":...}} in the stream (Copilot reports some failures
- * this way), or an "error" event. */
+ * this way), or an "error" event: the upstream's own words reach the
+ * client. */
 static enum gw_err
 upstream_error(struct chat_stream *t, const cJSON *v, const char *raw,
     struct tr_sink *out)
 {
 	const cJSON *err = json_obj(v, "error");
 	const char *m = json_str(err, "message");
-	struct buf b = BUF_INIT;
-	enum gw_err e;
 
 	if (m == NULL)
 		m = json_str(v, "message");
-	if (m == NULL)
-		m = raw;
-	if ((e = buf_printf(&b, "upstream error: %s", m)) == GW_OK)
-		e = error_event(t, "api_error", b.data, out);
-	buf_free(&b);
-	return e;
+	return error_event(t, error_type(err), m != NULL ? m : raw, out);
 }
 
 static void
@@ -683,6 +697,11 @@ cs_feed(struct tr_stream *base, const char *event, const char *data,
 		return t->finished ? complete(t, out) : GW_OK;
 	}
 	v = json_parse(data, len, NULL, NULL);
+	if (t->stopped) {       /* the message is complete: only usage counts */
+		if (cJSON_IsObject(v))
+			take_usage(t, v);
+		goto out;
+	}
 	if (event != NULL && strcmp(event, "error") == 0) {
 		e = upstream_error(t, v, data, out);
 		goto out;
@@ -696,8 +715,6 @@ cs_feed(struct tr_stream *base, const char *event, const char *data,
 		goto out;
 	}
 	take_usage(t, v);
-	if (t->stopped)
-		goto out;
 	choices = json_arr(v, "choices");
 	if (cJSON_GetArraySize(choices) == 0) {
 		/* A usage-only chunk ends a finished message; an empty one
