@@ -1113,7 +1113,8 @@ tr_chat_to_anthropic(const cJSON *r, const char *request_model, cJSON **out,
 		const char *m = json_str(json_obj(r, "error"), "message");
 
 		if (errmsg != NULL)
-			buf_puts(errmsg, m != NULL ? m : "upstream error without a message");
+			buf_puts(errmsg, nonempty(m) ? m :
+			    "upstream error without a message");
 		return GW_EUPSTREAM;
 	}
 	if (!nonempty(id)) {

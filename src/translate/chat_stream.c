@@ -31,7 +31,8 @@ enum tool_st {
 	TOOL_NAMELESS,   /* fragments seen, no name yet: held */
 	TOOL_WAITING,    /* named, waiting for the open tool block to end */
 	TOOL_OPEN,
-	TOOL_CLOSED
+	TOOL_CLOSED,
+	TOOL_DROPPED     /* never named by the finish: not a tool_use */
 };
 
 struct tool {
@@ -285,6 +286,18 @@ release(struct chat_stream *t, struct buf *b)
 
 /* ---- tool calls ---- */
 
+static int
+id_taken(const struct chat_stream *t, size_t slot)
+{
+	size_t i;
+
+	for (i = 0; i < t->ntools; i++)
+		if (i != slot && (t->tools[i].st == TOOL_OPEN ||
+		    t->tools[i].st == TOOL_CLOSED) && strcmp(t->tools[i].id, t->tools[slot].id) == 0)
+			return 1;
+	return 0;
+}
+
 static enum gw_err
 open_tool(struct chat_stream *t, size_t slot, struct tr_sink *out)
 {
@@ -292,9 +305,12 @@ open_tool(struct chat_stream *t, size_t slot, struct tr_sink *out)
 	char idbuf[40];
 	enum gw_err e;
 
-	if (tl->id == NULL) {   /* an upstream that sent no id: make one */
+	/* No id, or one an earlier call already has: tool_results are matched
+	 * by id, so each tool_use gets its own. */
+	if (tl->id == NULL || id_taken(t, slot)) {
 		if ((e = tr_chat_random_id("toolu_", idbuf)) != GW_OK)
 			return e;
+		free(tl->id);
 		if ((tl->id = strdup(idbuf)) == NULL)
 			return GW_ENOMEM;
 	}
@@ -371,8 +387,9 @@ tool_fragment(struct chat_stream *t, const cJSON *tc, long pos,
 		if (tl->st == TOOL_OPEN)
 			e = block_delta(t, t->index, "input_json_delta",
 			    "partial_json", args, strlen(args), out);
-		else if (tl->st != TOOL_CLOSED)  /* closed: after its finish */
+		else if (tl->st == TOOL_NAMELESS || tl->st == TOOL_WAITING)
 			e = hold(t, &tl->args, args, strlen(args));
+		/* else its block ended at a finish_reason: too late */
 		if (e != GW_OK)
 			return e;
 	}
@@ -394,7 +411,7 @@ flush_tools(struct chat_stream *t, struct tr_sink *out)
 	for (i = 0; i < t->ntools; i++) {
 		if (t->tools[i].st == TOOL_NAMELESS) {
 			release(t, &t->tools[i].args);
-			t->tools[i].st = TOOL_CLOSED;
+			t->tools[i].st = TOOL_DROPPED;
 		} else if (t->tools[i].st == TOOL_WAITING) {
 			if ((e = open_tool(t, i, out)) != GW_OK ||
 			    (e = block_stop(t, out)) != GW_OK)
@@ -660,9 +677,11 @@ upstream_error(struct chat_stream *t, const cJSON *v, const char *raw,
 	const cJSON *err = json_obj(v, "error");
 	const char *m = json_str(err, "message");
 
-	if (m == NULL)
+	if (!nonempty(m))
 		m = json_str(v, "message");
-	return error_event(t, error_type(err), m != NULL ? m : raw, out);
+	if (!nonempty(m))
+		m = v == NULL && *raw != '\0' ? raw : "upstream error without a message";
+	return error_event(t, error_type(err), m, out);
 }
 
 static void

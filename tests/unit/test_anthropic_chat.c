@@ -375,6 +375,33 @@ START_TEST(stream_tool_without_id)
 }
 END_TEST
 
+/* An upstream that repeats one id for two calls: tool_results are matched
+ * by id, so the second gets its own. */
+START_TEST(stream_tool_duplicate_id)
+{
+	struct buf out = BUF_INIT;
+	struct tr_sink s = { &out, fx_emit, fx_comment };
+	struct tr_stream *t = NULL;
+	char msg[256];
+
+	ck_assert_int_eq(tr_chat_stream_new(NULL, &t), GW_OK);
+	feed_str(t, "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":["
+	    "{\"index\":0,\"id\":\"call_same\",\"function\":{\"name\":\"a\","
+	    "\"arguments\":\"{}\"}},{\"index\":1,\"id\":\"call_same\","
+	    "\"function\":{\"name\":\"b\",\"arguments\":\"{}\"}}]}}]}", &out);
+	feed_str(t, "{\"choices\":[{\"index\":0,\"delta\":{},"
+	    "\"finish_reason\":\"tool_calls\"}]}", &out);
+	feed_str(t, "[DONE]", &out);
+	ck_assert_int_eq(t->ops->finish(t, GW_OK, NULL, &s), GW_OK);
+	ck_assert_msg(ac_check_stream(out.data, out.len, msg, sizeof(msg)) == 0,
+	    "%s", msg);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "\"id\":\"call_same\",\"name\":\"a\""));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "\"id\":\"toolu_"));
+	tr_stream_free(t);
+	buf_free(&out);
+}
+END_TEST
+
 START_TEST(stream_limits)
 {
 	struct buf out = BUF_INIT, chunk = BUF_INIT;
@@ -488,6 +515,7 @@ anthropic_chat_suite(void)
 	tcase_add_test(tc, stream_ping);
 	tcase_add_test(tc, stream_finish_statuses);
 	tcase_add_test(tc, stream_tool_without_id);
+	tcase_add_test(tc, stream_tool_duplicate_id);
 	tcase_add_test(tc, stream_limits);
 	tcase_add_test(tc, response_random_id);
 	tcase_add_test(tc, request_null_opts);
