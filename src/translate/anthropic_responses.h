@@ -66,6 +66,10 @@ enum gw_err tr_responses_to_anthropic(const cJSON *result,
 /*
  * Responses SSE -> Anthropic SSE (§6.3).  model: the request's model, used
  * when the upstream names none.  tool_search_name as above (copied).
+ * done is set on response.completed / incomplete / failed and `error`, and
+ * also when the translator gives up on the upstream itself (a tool call
+ * streaming endless newlines): the relay should stop reading then.
+ * finish() on an unfinished stream writes an Anthropic `error` event.
  */
 enum gw_err tr_responses_stream_new(const char *model,
     const char *tool_search_name, struct tr_stream **out);

@@ -25,6 +25,7 @@ struct rpass {
 	struct item_id *ids;
 	size_t nids, cap;
 	double last_seq;       /* highest sequence_number seen, -1 none */
+	int finished;          /* finish() wrote its error */
 };
 
 static int
@@ -234,9 +235,9 @@ rp_finish(struct tr_stream *t, enum gw_err status, const char *message,
 	char *s = NULL;
 	enum gw_err e = GW_ENOMEM;
 
-	if (t->done)
+	if (t->done || p->finished)
 		return GW_OK;
-	t->done = 1;
+	p->finished = 1;
 	if (message == NULL)
 		message = status == GW_OK ?
 		    "Responses stream ended without completion" :

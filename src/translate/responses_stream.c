@@ -38,6 +38,7 @@ struct rstream {
 	char *model;
 	char *bridge;          /* the bridge tool's name for tool_search calls */
 	int started;           /* message_start sent */
+	int finished;          /* finish() wrote its error */
 	int next_block;
 	int open;              /* the open block, -1 when none */
 	unsigned char *has_delta; /* per block: a delta was emitted */
@@ -824,10 +825,12 @@ static enum gw_err
 rs_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {
+	struct rstream *s = (struct rstream *)t;
+
 	(void)status;           /* every unfinished end is an error here */
-	if (t->done)
+	if (t->done || s->finished)
 		return GW_OK;
-	t->done = 1;
+	s->finished = 1;
 	return emit_error(out, message != NULL ? message :
 	    "Responses stream ended without completion");
 }

@@ -136,7 +136,7 @@ START_TEST(ping_and_finish)
 	    "\"param\":null,\"sequence_number\":0,\"error\":{\"type\":"
 	    "\"timeout_error\",\"code\":\"timeout_error\",\"message\":"
 	    "\"upstream stalled\",\"param\":null}}\n\n");
-	ck_assert(t->done);
+	ck_assert(!t->done);
 	buf_reset(&out);
 	ck_assert_int_eq(t->ops->finish(t, GW_EUPSTREAM, "again", &sink), GW_OK);
 	ck_assert_uint_eq(out.len, 0);
