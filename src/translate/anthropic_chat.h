@@ -1,0 +1,80 @@
+/*
+ * Anthropic Messages <-> OpenAI Chat Completions (spec translation.md
+ * §3-§5): the request, the non-stream response and the SSE stream.
+ *
+ * All three are pure: JSON in, new JSON out (the input is never touched);
+ * the stream translator does no I/O of its own (see stream.h).
+ */
+#ifndef GW_TR_ANTHROPIC_CHAT_H
+#define GW_TR_ANTHROPIC_CHAT_H
+
+#include <cjson/cJSON.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "translate/stream.h"
+
+/* Which rich tool_result parts the upstream accepts inside a tool message
+ * (§3.4.1).  Copilot: TR_TOOL_ARRAY | TR_TOOL_IMAGE; providers default 0. */
+enum { TR_TOOL_ARRAY = 1, TR_TOOL_IMAGE = 2, TR_TOOL_PDF = 4 };
+
+struct tr_chat_opts {
+	/* The Copilot model entry ({capabilities:{limits, supports}}) or
+	 * NULL.  When given, thinking becomes a clamped thinking_budget (§3.6). */
+	const cJSON *model;
+	/* Copilot path: add copilot_cache_control markers (§3.7). */
+	int copilot;
+	unsigned tool_content;     /* TR_TOOL_* */
+	int support_pdf;           /* documents become "file" parts */
+};
+
+/*
+ * Anthropic Messages request -> Chat Completions request (§3.2-§3.7).
+ * opts NULL means all zero.  A request the reference would reject (not an
+ * object, no model, no or empty messages, a bad role or block, ...) gives
+ * GW_EINVAL with a one-line reason in errmsg (for a 400); GW_ENOMEM else.
+ */
+enum gw_err tr_anthropic_to_chat(const cJSON *anthropic,
+    const struct tr_chat_opts *opts, cJSON **out, struct buf *errmsg);
+
+/*
+ * Chat Completions response -> Anthropic message (§4).  request_model is
+ * reported when the upstream gives no model.  A body that is not a JSON
+ * object gives GW_EUPSTREAM with errmsg set.
+ */
+enum gw_err tr_chat_to_anthropic(const cJSON *chat_response,
+    const char *request_model, cJSON **out, struct buf *errmsg);
+
+/*
+ * Chat SSE -> Anthropic SSE (§5).  model: the name message_start reports
+ * (NULL or "": the upstream chunk's).  Usage lands in t->usage; t->done is
+ * set once the message is complete (message_stop sent, or a finish_reason
+ * followed by [DONE]).
+ */
+enum gw_err tr_chat_stream_new(const char *model, struct tr_stream **out);
+
+/* Anthropic usage from a Chat usage object (§4, §5.4); -1: leave the
+ * field out.  A NULL usage gives {0, 0, -1, -1}. */
+struct tr_anthropic_usage {
+	long input_tokens;          /* prompt - cached - cache writes, >= 0 */
+	long output_tokens;
+	long cache_creation_input_tokens;
+	long cache_read_input_tokens;
+};
+void tr_chat_usage_to_anthropic(const cJSON *chat_usage,
+    struct tr_anthropic_usage *au);
+
+/* The usage row's numbers from a Chat usage object (fields left at -1 when
+ * absent). */
+void tr_chat_usage_take(const cJSON *chat_usage, struct tr_usage *u);
+
+/* finish_reason -> stop_reason: stop/content_filter -> end_turn, length ->
+ * max_tokens, tool_calls/function_call -> tool_use, any other string ->
+ * end_turn, NULL -> NULL. */
+const char *tr_chat_stop_reason(const char *finish_reason);
+
+/* prefix (at most 15 chars) + 24 random hex digits, for ids the upstream
+ * did not send. */
+enum gw_err tr_chat_random_id(const char *prefix, char out[40]);
+
+#endif

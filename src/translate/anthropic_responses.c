@@ -1,0 +1,1262 @@
+/*
+ * Anthropic Messages request -> Responses request (spec §6.1) and
+ * Responses result -> Anthropic message (§6.2).
+ *
+ * Reasoning survives the round trip through the client inside thinking
+ * blocks: the signature carries "<encrypted_content>@<reasoning id>", or
+ * "cm1#<encrypted_content>@<compaction id>" for a compaction item.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/util.h"
+#include "translate/anthropic_responses.h"
+#include "translate/tool_search.h"
+
+#define THINKING_PLACEHOLDER "Thinking..."
+#define COMPACTION_PREFIX "cm1#"
+
+/* One request's translation state. */
+struct req {
+	cJSON *tools;          /* the client's own (non-server) tools */
+	int tool_search;       /* the §6.1.1 bridge is active */
+	cJSON *names_by_id;    /* tool_use id -> tool name */
+	struct buf *errmsg;
+};
+
+static int
+streq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Adds item to arr; deletes it when that fails. */
+static enum gw_err
+push(cJSON *arr, cJSON *item)
+{
+	if (item == NULL)
+		return GW_ENOMEM;
+	if (!cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		return GW_ENOMEM;
+	}
+	return GW_OK;
+}
+
+/* Adds obj[key] = item; deletes item when that fails. */
+static enum gw_err
+put(cJSON *obj, const char *key, cJSON *item)
+{
+	if (item == NULL)
+		return GW_ENOMEM;
+	if (!cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		return GW_ENOMEM;
+	}
+	return GW_OK;
+}
+
+static enum gw_err
+put_str(cJSON *obj, const char *key, const char *s)
+{
+	return cJSON_AddStringToObject(obj, key, s) != NULL ? GW_OK : GW_ENOMEM;
+}
+
+static cJSON *
+typed(const char *type)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o != NULL && cJSON_AddStringToObject(o, "type", type) == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* {type, text} parts: input_text, output_text. */
+static cJSON *
+text_part(const char *type, const char *text)
+{
+	cJSON *o = typed(type);
+
+	if (o != NULL && put_str(o, "text", text != NULL ? text : "") != GW_OK) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* "data:<media type>;base64,<data>" from an Anthropic base64 source. */
+static char *
+data_url(const cJSON *source)
+{
+	struct buf b = BUF_INIT;
+	const char *mt = json_str(source, "media_type");
+	const char *data = json_str(source, "data");
+
+	if (buf_printf(&b, "data:%s;base64,%s", mt ? mt : "", data ? data : "")
+	    != GW_OK) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+/* Anthropic image -> input_image; a URL source is passed as the URL. */
+static cJSON *
+image_part(const cJSON *block)
+{
+	const cJSON *src = json_obj(block, "source");
+	cJSON *o = typed("input_image");
+	char *url = NULL;
+	enum gw_err e = GW_ENOMEM;
+
+	if (o == NULL)
+		return NULL;
+	if (streq(json_str(src, "type"), "url"))
+		e = put_str(o, "image_url", json_str(src, "url") ?
+		    json_str(src, "url") : "");
+	else if ((url = data_url(src)) != NULL)
+		e = put_str(o, "image_url", url);
+	free(url);
+	if (e == GW_OK)
+		e = put_str(o, "detail", "auto");
+	if (e != GW_OK) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Anthropic document -> input_file (base64 or URL source); a plain-text
+ * source becomes input_text. */
+static cJSON *
+document_part(const cJSON *block)
+{
+	const cJSON *src = json_obj(block, "source");
+	const char *st = json_str(src, "type"), *title;
+	cJSON *o;
+	char *url;
+	enum gw_err e;
+
+	if (streq(st, "text"))
+		return text_part("input_text", json_str(src, "data"));
+	if ((o = typed("input_file")) == NULL)
+		return NULL;
+	if (streq(st, "url")) {
+		e = put_str(o, "file_url", json_str(src, "url") ?
+		    json_str(src, "url") : "");
+	} else {
+		url = data_url(src);
+		e = url != NULL ? put_str(o, "file_data", url) : GW_ENOMEM;
+		free(url);
+		title = json_str(block, "title");
+		if (e == GW_OK)
+			e = put_str(o, "filename", title != NULL && *title ?
+			    title : "document.pdf");
+	}
+	if (e != GW_OK) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* A user content block as a Responses input part.  *part is NULL for
+ * blocks the Responses input has no place for (they are dropped). */
+static enum gw_err
+user_part(const cJSON *block, cJSON **part)
+{
+	const char *type = json_str(block, "type");
+
+	*part = NULL;
+	if (streq(type, "text"))
+		*part = text_part("input_text", json_str(block, "text"));
+	else if (streq(type, "image"))
+		*part = image_part(block);
+	else if (streq(type, "document"))
+		*part = document_part(block);
+	else
+		return GW_OK;
+	return *part != NULL ? GW_OK : GW_ENOMEM;
+}
+
+/* A tool_result's content as function_call_output.output: a string stays
+ * a string; blocks become input parts. */
+static enum gw_err
+tool_output(const cJSON *content, cJSON **out)
+{
+	const cJSON *b;
+	cJSON *arr, *part;
+	struct buf t = BUF_INIT;
+	char *raw;
+	enum gw_err e;
+
+	if (cJSON_IsString(content))
+		return (*out = cJSON_CreateString(content->valuestring)) ?
+		    GW_OK : GW_ENOMEM;
+	if (!cJSON_IsArray(content))
+		return (*out = cJSON_CreateString("")) ? GW_OK : GW_ENOMEM;
+	if ((arr = cJSON_CreateArray()) == NULL)
+		return GW_ENOMEM;
+	cJSON_ArrayForEach(b, content) {
+		const char *type = json_str(b, "type");
+
+		if (streq(type, "tool_reference")) {
+			buf_reset(&t);
+			if (buf_printf(&t, "Tool %s loaded", json_str(b, "tool_name") ?
+			    json_str(b, "tool_name") : "") != GW_OK) {
+				e = GW_ENOMEM;
+				goto fail;
+			}
+			part = text_part("input_text", buf_cstr(&t));
+		} else if (streq(type, "text") || streq(type, "image") ||
+		    streq(type, "document")) {
+			if ((e = user_part(b, &part)) != GW_OK)
+				goto fail;
+		} else {
+			/* keep what we cannot map as text rather than lose it */
+			if ((raw = json_print(b)) == NULL) {
+				e = GW_ENOMEM;
+				goto fail;
+			}
+			part = text_part("input_text", raw);
+			cJSON_free(raw);
+		}
+		if ((e = push(arr, part)) != GW_OK)
+			goto fail;
+	}
+	buf_free(&t);
+	*out = arr;
+	return GW_OK;
+fail:
+	buf_free(&t);
+	cJSON_Delete(arr);
+	return e;
+}
+
+static enum gw_err
+function_call_output(const cJSON *block, cJSON **out)
+{
+	cJSON *it = typed("function_call_output"), *output = NULL;
+	const char *id = json_str(block, "tool_use_id");
+	enum gw_err e = GW_ENOMEM;
+
+	if (it == NULL || put_str(it, "call_id", id ? id : "") != GW_OK)
+		goto fail;
+	if ((e = tool_output(cJSON_GetObjectItemCaseSensitive(block, "content"),
+	    &output)) != GW_OK || (e = put(it, "output", output)) != GW_OK)
+		goto fail;
+	if ((e = put_str(it, "status", json_bool(block, "is_error", 0) ?
+	    "incomplete" : "completed")) != GW_OK)
+		goto fail;
+	*out = it;
+	return GW_OK;
+fail:
+	cJSON_Delete(it);
+	return e;
+}
+
+/* Moves the pending parts, if any, into one message item. */
+static enum gw_err
+flush(cJSON *input, cJSON **pending, const char *role, const char *phase)
+{
+	cJSON *msg, *fresh;
+	enum gw_err e;
+
+	if (cJSON_GetArraySize(*pending) == 0)
+		return GW_OK;
+	if ((fresh = cJSON_CreateArray()) == NULL)
+		return GW_ENOMEM;
+	if ((msg = typed("message")) == NULL ||
+	    put_str(msg, "role", role) != GW_OK) {
+		cJSON_Delete(msg);
+		cJSON_Delete(fresh);
+		return GW_ENOMEM;
+	}
+	e = put(msg, "content", *pending);      /* consumes *pending */
+	*pending = fresh;
+	if (e == GW_OK && phase != NULL)
+		e = put_str(msg, "phase", phase);
+	if (e != GW_OK) {
+		cJSON_Delete(msg);
+		return e;
+	}
+	return push(input, msg);
+}
+
+static enum gw_err
+string_message(cJSON *input, const char *role, const char *text,
+    const char *phase)
+{
+	cJSON *msg = typed("message");
+
+	if (msg == NULL || put_str(msg, "role", role) != GW_OK ||
+	    put_str(msg, "content", text) != GW_OK ||
+	    (phase != NULL && put_str(msg, "phase", phase) != GW_OK)) {
+		cJSON_Delete(msg);
+		return GW_ENOMEM;
+	}
+	return push(input, msg);
+}
+
+static enum gw_err
+user_message(struct req *r, const cJSON *content, cJSON *input)
+{
+	cJSON *pending, *item = NULL;
+	const cJSON *b;
+	enum gw_err e = GW_OK;
+
+	if (cJSON_IsString(content))
+		return string_message(input, "user", content->valuestring, NULL);
+	if (!cJSON_IsArray(content))
+		return GW_OK;
+	if ((pending = cJSON_CreateArray()) == NULL)
+		return GW_ENOMEM;
+	cJSON_ArrayForEach(b, content) {
+		if (streq(json_str(b, "type"), "tool_result")) {
+			const cJSON *nm = cJSON_GetObjectItemCaseSensitive(
+			    r->names_by_id, json_str(b, "tool_use_id") ?
+			    json_str(b, "tool_use_id") : "");
+
+			if ((e = flush(input, &pending, "user", NULL)) != GW_OK)
+				goto out;
+			if (r->tool_search && cJSON_IsString(nm) &&
+			    tr_ts_is_bridge(nm->valuestring))
+				e = tr_ts_output_item(b, r->tools, &item, r->errmsg);
+			else
+				e = function_call_output(b, &item);
+			if (e != GW_OK || (e = push(input, item)) != GW_OK)
+				goto out;
+			continue;
+		}
+		if ((e = user_part(b, &item)) != GW_OK)
+			goto out;
+		if (item != NULL && (e = push(pending, item)) != GW_OK)
+			goto out;
+	}
+	e = flush(input, &pending, "user", NULL);
+out:
+	cJSON_Delete(pending);
+	return e;
+}
+
+/* commentary when the turn mixes text and tool calls, final_answer for a
+ * plain answer, none when there is no text at all. */
+static const char *
+assistant_phase(const cJSON *content)
+{
+	const cJSON *b;
+	int text = 0, tool = 0;
+
+	if (cJSON_IsString(content))
+		return "final_answer";
+	if (!cJSON_IsArray(content))
+		return NULL;
+	cJSON_ArrayForEach(b, content) {
+		text |= streq(json_str(b, "type"), "text");
+		tool |= streq(json_str(b, "type"), "tool_use");
+	}
+	if (!text)
+		return NULL;
+	return tool ? "commentary" : "final_answer";
+}
+
+static enum gw_err
+function_call(const struct req *r, const cJSON *block, cJSON **out)
+{
+	cJSON *it = typed("function_call");
+	const cJSON *input = cJSON_GetObjectItemCaseSensitive(block, "input");
+	const char *id = json_str(block, "id"), *name = json_str(block, "name");
+	char *args = input != NULL ? json_print(input) : NULL;
+	enum gw_err e = GW_ENOMEM;
+
+	if (it == NULL || (input != NULL && args == NULL) ||
+	    put_str(it, "call_id", id ? id : "") != GW_OK ||
+	    put_str(it, "name", name ? name : "") != GW_OK ||
+	    put_str(it, "arguments", args ? args : "{}") != GW_OK ||
+	    put_str(it, "status", "completed") != GW_OK)
+		goto fail;
+	if (r->tool_search && tr_ts_is_deferred(name) &&
+	    put_str(it, "namespace", name) != GW_OK)
+		goto fail;
+	cJSON_free(args);
+	*out = it;
+	return GW_OK;
+fail:
+	cJSON_free(args);
+	cJSON_Delete(it);
+	return e;
+}
+
+/* "cm1#<encrypted>@<id>", split at the first '@' after the prefix, both
+ * parts non-empty.  Returns the '@' or NULL when sig is no such carrier. */
+static const char *
+compaction_split(const char *sig)
+{
+	const char *raw, *at;
+
+	if (strncmp(sig, COMPACTION_PREFIX, strlen(COMPACTION_PREFIX)) != 0)
+		return NULL;
+	raw = sig + strlen(COMPACTION_PREFIX);
+	at = strchr(raw, '@');
+	if (at == NULL || at == raw || at[1] == '\0')
+		return NULL;
+	return at;
+}
+
+/* The item carried by a signature: type "compaction" or "reasoning".
+ * enc is the encrypted content, id the item id. */
+static cJSON *
+carrier_item(const char *type, const char *enc, size_t enc_len,
+    const char *id, const char *thinking)
+{
+	cJSON *it = cJSON_CreateObject(), *summary, *part;
+	char *e = strndup(enc, enc_len);
+
+	if (it == NULL || e == NULL || put_str(it, "id", id) != GW_OK ||
+	    put_str(it, "type", type) != GW_OK)
+		goto fail;
+	if (strcmp(type, "reasoning") == 0) {
+		if ((summary = cJSON_AddArrayToObject(it, "summary")) == NULL)
+			goto fail;
+		/* the placeholder we put in for an empty summary goes back out
+		 * as an empty summary */
+		if (thinking != NULL && *thinking != '\0' &&
+		    strcmp(thinking, THINKING_PLACEHOLDER) != 0 &&
+		    ((part = text_part("summary_text", thinking)) == NULL ||
+		    push(summary, part) != GW_OK))
+			goto fail;
+	}
+	if (put_str(it, "encrypted_content", e) != GW_OK)
+		goto fail;
+	free(e);
+	return it;
+fail:
+	free(e);
+	cJSON_Delete(it);
+	return NULL;
+}
+
+/* A signed thinking block as the compaction or reasoning item it carries;
+ * *out NULL when it carries none (a Claude signature has no '@'). */
+static enum gw_err
+thinking_item(const cJSON *block, cJSON **out)
+{
+	const char *sig = json_str(block, "signature"), *at;
+	size_t n;
+
+	*out = NULL;
+	if ((at = compaction_split(sig)) != NULL) {
+		n = strlen(COMPACTION_PREFIX);
+		*out = carrier_item("compaction", sig + n, (size_t)(at - sig) - n,
+		    at + 1, NULL);
+		return *out != NULL ? GW_OK : GW_ENOMEM;
+	}
+	if ((at = strrchr(sig, '@')) == NULL)
+		return GW_OK;
+	n = strlen(sig);
+	/* split at the last '@'; one first or last leaves the whole
+	 * signature as the encrypted content and no id */
+	if (at == sig || at == sig + n - 1)
+		*out = carrier_item("reasoning", sig, n, "",
+		    json_str(block, "thinking"));
+	else
+		*out = carrier_item("reasoning", sig, (size_t)(at - sig), at + 1,
+		    json_str(block, "thinking"));
+	return *out != NULL ? GW_OK : GW_ENOMEM;
+}
+
+static enum gw_err
+assistant_message(struct req *r, const cJSON *content, cJSON *input)
+{
+	const char *phase = assistant_phase(content);
+	cJSON *pending, *item = NULL, *nm;
+	const cJSON *b;
+	const char *type, *id, *name;
+	enum gw_err e = GW_OK;
+
+	if (cJSON_IsString(content))
+		return string_message(input, "assistant", content->valuestring,
+		    phase);
+	if (!cJSON_IsArray(content))
+		return GW_OK;
+	if ((pending = cJSON_CreateArray()) == NULL)
+		return GW_ENOMEM;
+	cJSON_ArrayForEach(b, content) {
+		type = json_str(b, "type");
+		if (streq(type, "text")) {
+			e = push(pending, text_part("output_text",
+			    json_str(b, "text")));
+			if (e != GW_OK)
+				goto out;
+			continue;
+		}
+		if (streq(type, "tool_use")) {
+			id = json_str(b, "id");
+			name = json_str(b, "name");
+			if (id != NULL && name != NULL) {
+				/* a repeated id: the later call wins */
+				cJSON_DeleteItemFromObjectCaseSensitive(r->names_by_id,
+				    id);
+				nm = cJSON_CreateString(name);
+				if ((e = put(r->names_by_id, id, nm)) != GW_OK)
+					goto out;
+			}
+			if ((e = flush(input, &pending, "assistant", phase)) != GW_OK)
+				goto out;
+			if (r->tool_search && tr_ts_is_bridge(name))
+				e = tr_ts_call_item(b, &item);
+			else
+				e = function_call(r, b, &item);
+			if (e != GW_OK || (e = push(input, item)) != GW_OK)
+				goto out;
+			continue;
+		}
+		if (!streq(type, "thinking") || json_str(b, "signature") == NULL ||
+		    *json_str(b, "signature") == '\0')
+			continue;       /* unsigned, redacted and other blocks */
+		if ((e = thinking_item(b, &item)) != GW_OK)
+			goto out;
+		if (item == NULL)
+			continue;
+		if ((e = flush(input, &pending, "assistant", phase)) != GW_OK ||
+		    (e = push(input, item)) != GW_OK)
+			goto out;
+	}
+	e = flush(input, &pending, "assistant", phase);
+out:
+	cJSON_Delete(pending);
+	return e;
+}
+
+/* instructions: the system prompt plus the configured extra prompt. */
+static enum gw_err
+instructions(const cJSON *system, const char *extra, cJSON **out)
+{
+	struct buf b = BUF_INIT;
+	const cJSON *blk;
+	const char *t;
+	int first = 1;
+	enum gw_err e = GW_ENOMEM;
+
+	if (extra == NULL)
+		extra = "";
+	if (cJSON_IsString(system) && *system->valuestring != '\0') {
+		if (buf_printf(&b, "%s%s", system->valuestring, extra) != GW_OK)
+			goto out;
+	} else if (cJSON_IsArray(system)) {
+		cJSON_ArrayForEach(blk, system) {
+			t = json_str(blk, "text");
+			if (buf_printf(&b, "%s%s", first ? "" : " ", t ? t : "")
+			    != GW_OK)
+				goto out;
+			if (first && *extra != '\0' &&
+			    buf_printf(&b, "\n\n%s\n\n", extra) != GW_OK)
+				goto out;
+			first = 0;
+		}
+	}
+	*out = b.len > 0 ? cJSON_CreateString(buf_cstr(&b)) : cJSON_CreateNull();
+	e = *out != NULL ? GW_OK : GW_ENOMEM;
+out:
+	buf_free(&b);
+	return e;
+}
+
+/* The input schema with properties:{} added to an object schema that
+ * lacks it (the Responses API insists). */
+static cJSON *
+tool_schema(const cJSON *schema)
+{
+	cJSON *s;
+
+	if (!cJSON_IsObject(schema)) {
+		s = typed("object");
+		if (s != NULL && cJSON_AddObjectToObject(s, "properties") == NULL) {
+			cJSON_Delete(s);
+			return NULL;
+		}
+		return s;
+	}
+	if ((s = cJSON_Duplicate(schema, 1)) == NULL)
+		return NULL;
+	if (streq(json_str(s, "type"), "object") &&
+	    cJSON_GetObjectItemCaseSensitive(s, "properties") == NULL &&
+	    cJSON_AddObjectToObject(s, "properties") == NULL) {
+		cJSON_Delete(s);
+		return NULL;
+	}
+	return s;
+}
+
+enum gw_err
+tr_resp_function_tool(const cJSON *tool, int defer_loading, cJSON **out)
+{
+	cJSON *f = typed("function");
+	const char *name = json_str(tool, "name"), *desc;
+
+	desc = json_str(tool, "description");
+	if (f == NULL || put_str(f, "name", name ? name : "") != GW_OK ||
+	    put(f, "parameters", tool_schema(json_obj(tool, "input_schema")))
+	    != GW_OK || cJSON_AddFalseToObject(f, "strict") == NULL ||
+	    (defer_loading && cJSON_AddTrueToObject(f, "defer_loading") == NULL) ||
+	    (desc != NULL && *desc != '\0' &&
+	    put_str(f, "description", desc) != GW_OK)) {
+		cJSON_Delete(f);
+		return GW_ENOMEM;
+	}
+	*out = f;
+	return GW_OK;
+}
+
+/* The client's own tools: server tools (web_search_2025..., bash_2025...)
+ * carry a type of their own and cannot run on the Responses API. */
+static enum gw_err
+client_tools(const cJSON *tools, cJSON **out)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const cJSON *t;
+	const char *type;
+
+	if (arr == NULL)
+		return GW_ENOMEM;
+	if (cJSON_IsArray(tools))
+		cJSON_ArrayForEach(t, tools) {
+			type = json_str(t, "type");
+			if (json_str(t, "name") == NULL ||
+			    (type != NULL && strcmp(type, "custom") != 0))
+				continue;
+			if (push(arr, cJSON_Duplicate(t, 1)) != GW_OK) {
+				cJSON_Delete(arr);
+				return GW_ENOMEM;
+			}
+		}
+	*out = arr;
+	return GW_OK;
+}
+
+static enum gw_err
+convert_tools(const struct req *r, cJSON **out)
+{
+	cJSON *arr, *f;
+	const cJSON *t;
+
+	if (cJSON_GetArraySize(r->tools) == 0)
+		return (*out = cJSON_CreateNull()) ? GW_OK : GW_ENOMEM;
+	if (r->tool_search)
+		return tr_ts_convert_tools(r->tools, out);
+	if ((arr = cJSON_CreateArray()) == NULL)
+		return GW_ENOMEM;
+	cJSON_ArrayForEach(t, r->tools)
+		if (tr_resp_function_tool(t, 0, &f) != GW_OK ||
+		    push(arr, f) != GW_OK) {
+			cJSON_Delete(arr);
+			return GW_ENOMEM;
+		}
+	*out = arr;
+	return GW_OK;
+}
+
+static cJSON *
+tool_choice(const struct req *r, const cJSON *choice)
+{
+	const char *type = json_str(choice, "type");
+	const char *name = json_str(choice, "name");
+	cJSON *o;
+
+	if (streq(type, "any"))
+		return cJSON_CreateString("required");
+	if (streq(type, "none"))
+		return cJSON_CreateString("none");
+	if (!streq(type, "tool") || name == NULL || *name == '\0' ||
+	    (r->tool_search && tr_ts_is_bridge(name)))
+		return cJSON_CreateString("auto");
+	if ((o = typed("function")) != NULL && put_str(o, "name", name) != GW_OK) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* base, plus ":agent:<id>" for a subagent; null without a base. */
+static cJSON *
+prompt_cache_key(const struct tr_resp_opts *o)
+{
+	struct buf b = BUF_INIT;
+	char *agent = NULL;
+	cJSON *v;
+
+	if (o == NULL || o->prompt_cache_key == NULL || *o->prompt_cache_key == '\0')
+		return cJSON_CreateNull();
+	if (o->subagent_agent_id != NULL &&
+	    (agent = util_strndup_trim(o->subagent_agent_id,
+	    strlen(o->subagent_agent_id))) == NULL)
+		return NULL;
+	if (buf_puts(&b, o->prompt_cache_key) != GW_OK ||
+	    (agent != NULL && *agent != '\0' &&
+	    buf_printf(&b, ":agent:%s", agent) != GW_OK))
+		v = NULL;
+	else
+		v = cJSON_CreateString(buf_cstr(&b));
+	free(agent);
+	buf_free(&b);
+	return v;
+}
+
+static cJSON *
+copy_or_null(const cJSON *v, int (*ok)(const cJSON *))
+{
+	return v != NULL && ok(v) ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
+}
+
+static int
+is_number(const cJSON *v)
+{
+	return cJSON_IsNumber(v);
+}
+
+static int
+is_object(const cJSON *v)
+{
+	return cJSON_IsObject(v);
+}
+
+static int
+is_bool(const cJSON *v)
+{
+	return cJSON_IsBool(v);
+}
+
+static enum gw_err
+translate_messages(struct req *r, const cJSON *messages, cJSON *input)
+{
+	const cJSON *m;
+	enum gw_err e;
+
+	cJSON_ArrayForEach(m, messages) {
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m,
+		    "content");
+
+		/* anything not from the user is the assistant's, as upstream
+		 * reads it */
+		if (streq(json_str(m, "role"), "user"))
+			e = user_message(r, content, input);
+		else
+			e = assistant_message(r, content, input);
+		if (e != GW_OK)
+			return e;
+	}
+	return GW_OK;
+}
+
+static enum gw_err
+reasoning(cJSON *p, const struct tr_resp_opts *o)
+{
+	cJSON *rs = cJSON_AddObjectToObject(p, "reasoning"), *inc;
+	const char *effort = o != NULL && o->reasoning_effort != NULL &&
+	    *o->reasoning_effort != '\0' ? o->reasoning_effort :
+	    TR_RESP_DEFAULT_EFFORT;
+
+	if (rs == NULL || put_str(rs, "effort", effort) != GW_OK ||
+	    put_str(rs, "summary", "detailed") != GW_OK ||
+	    (inc = cJSON_AddArrayToObject(p, "include")) == NULL ||
+	    push(inc, cJSON_CreateString("reasoning.encrypted_content")) != GW_OK)
+		return GW_ENOMEM;
+	return GW_OK;
+}
+
+static enum gw_err
+build_payload(struct req *r, const cJSON *a, const struct tr_resp_opts *o,
+    cJSON *p)
+{
+	const cJSON *mt = cJSON_GetObjectItemCaseSensitive(a, "max_tokens");
+	const char *model = json_str(a, "model");
+	cJSON *input, *v = NULL;
+	double max_out = TR_RESP_MIN_OUTPUT_TOKENS;
+	enum gw_err e;
+
+	if (put_str(p, "model", model ? model : "") != GW_OK ||
+	    (input = cJSON_AddArrayToObject(p, "input")) == NULL)
+		return GW_ENOMEM;
+	if ((e = translate_messages(r, json_arr(a, "messages"), input)) != GW_OK)
+		return e;
+	if ((e = instructions(cJSON_GetObjectItemCaseSensitive(a, "system"),
+	    o != NULL ? o->extra_prompt : NULL, &v)) != GW_OK ||
+	    (e = put(p, "instructions", v)) != GW_OK)
+		return e;
+	if (cJSON_IsNumber(mt) && mt->valuedouble > max_out)
+		max_out = floor(mt->valuedouble);
+	if (cJSON_AddNumberToObject(p, "temperature", 1) == NULL ||
+	    put(p, "top_p", copy_or_null(cJSON_GetObjectItemCaseSensitive(a,
+	    "top_p"), is_number)) != GW_OK ||
+	    cJSON_AddNumberToObject(p, "max_output_tokens", max_out) == NULL)
+		return GW_ENOMEM;
+	if ((e = convert_tools(r, &v)) != GW_OK || (e = put(p, "tools", v)) != GW_OK)
+		return e;
+	if (put(p, "tool_choice", tool_choice(r, json_obj(a, "tool_choice")))
+	    != GW_OK ||
+	    put(p, "metadata", copy_or_null(json_obj(a, "metadata"), is_object))
+	    != GW_OK ||
+	    put(p, "stream", copy_or_null(cJSON_GetObjectItemCaseSensitive(a,
+	    "stream"), is_bool)) != GW_OK ||
+	    cJSON_AddFalseToObject(p, "store") == NULL ||
+	    cJSON_AddTrueToObject(p, "parallel_tool_calls") == NULL)
+		return GW_ENOMEM;
+	if ((e = reasoning(p, o)) != GW_OK)
+		return e;
+	/* the cache key only pays off for tool-using (agent) traffic */
+	if (cJSON_GetArraySize(json_arr(a, "tools")) > 0 &&
+	    put(p, "prompt_cache_key", prompt_cache_key(o)) != GW_OK)
+		return GW_ENOMEM;
+	if (o != NULL && o->context_management &&
+	    (e = tr_responses_context_management(p, o->model)) != GW_OK)
+		return e;
+	tr_responses_trim_compaction(p);
+	return GW_OK;
+}
+
+enum gw_err
+tr_anthropic_to_responses(const cJSON *a, const struct tr_resp_opts *o,
+    cJSON **out, struct buf *errmsg)
+{
+	struct req r = { NULL, 0, NULL, errmsg };
+	cJSON *p = NULL;
+	enum gw_err e;
+
+	if (!cJSON_IsObject(a) || !cJSON_IsArray(json_arr(a, "messages"))) {
+		if (errmsg != NULL)
+			buf_puts(errmsg, "messages: an array is required");
+		return GW_EINVAL;
+	}
+	e = GW_ENOMEM;
+	if ((r.names_by_id = cJSON_CreateObject()) == NULL ||
+	    (p = cJSON_CreateObject()) == NULL ||
+	    (e = client_tools(json_arr(a, "tools"), &r.tools)) != GW_OK)
+		goto out;
+	r.tool_search = tr_ts_enabled(json_str(a, "model"), r.tools);
+	if ((e = build_payload(&r, a, o, p)) != GW_OK)
+		goto out;
+	*out = p;
+	p = NULL;
+out:
+	if (e == GW_ENOMEM && errmsg != NULL && errmsg->len == 0)
+		buf_puts(errmsg, gw_strerror(e));
+	cJSON_Delete(p);
+	cJSON_Delete(r.tools);
+	cJSON_Delete(r.names_by_id);
+	return e;
+}
+
+/* ---- §6.1.2 helpers, shared with the /v1/responses route ---- */
+
+enum gw_err
+tr_responses_context_management(cJSON *payload, const cJSON *model)
+{
+	const cJSON *limits = json_obj(json_obj(model, "capabilities"), "limits");
+	double max_prompt = json_num(limits, "max_prompt_tokens", 0);
+	double threshold = TR_RESP_DEFAULT_COMPACT_THRESHOLD;
+	cJSON *arr, *c;
+
+	if (cJSON_GetObjectItemCaseSensitive(payload, "context_management") &&
+	    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(payload,
+	    "context_management")))
+		return GW_OK;
+	if (max_prompt > 0)
+		threshold = floor(max_prompt * 0.9);
+	cJSON_DeleteItemFromObjectCaseSensitive(payload, "context_management");
+	if ((arr = cJSON_AddArrayToObject(payload, "context_management")) == NULL ||
+	    (c = typed("compaction")) == NULL)
+		return GW_ENOMEM;
+	if (push(arr, c) != GW_OK ||
+	    cJSON_AddNumberToObject(c, "compact_threshold", threshold) == NULL)
+		return GW_ENOMEM;
+	return GW_OK;
+}
+
+void
+tr_responses_trim_compaction(cJSON *payload)
+{
+	cJSON *input = json_arr(payload, "input"), *it;
+	int i, last = -1, n = cJSON_GetArraySize(input);
+
+	for (i = 0, it = input ? input->child : NULL; it; it = it->next, i++)
+		if (streq(json_str(it, "type"), "compaction"))
+			last = i;
+	for (i = 0; i < last && i < n; i++)
+		cJSON_DeleteItemFromArray(input, 0);
+}
+
+static int
+has_image(const cJSON *v)
+{
+	const cJSON *c;
+
+	if (cJSON_IsObject(v) && streq(json_str(v, "type"), "input_image"))
+		return 1;
+	if (cJSON_IsObject(v) || cJSON_IsArray(v))
+		cJSON_ArrayForEach(c, v)
+			if (has_image(c))
+				return 1;
+	return 0;
+}
+
+int
+tr_responses_has_image(const cJSON *payload)
+{
+	return has_image(cJSON_GetObjectItemCaseSensitive(payload, "input"));
+}
+
+int
+tr_responses_agent_initiated(const cJSON *payload)
+{
+	const cJSON *input = json_arr(payload, "input"), *last;
+	const char *role;
+
+	if (cJSON_GetArraySize(input) == 0)
+		return 0;
+	last = cJSON_GetArrayItem(input, cJSON_GetArraySize(input) - 1);
+	role = json_str(last, "role");
+	return role == NULL || strcmp(role, "assistant") == 0;
+}
+
+/* ---- §6.2: Responses result -> Anthropic message ---- */
+
+static enum gw_err
+thinking_block(cJSON *content, const char *thinking, const char *sig)
+{
+	cJSON *b = typed("thinking");
+
+	if (b == NULL || put_str(b, "thinking", thinking) != GW_OK ||
+	    put_str(b, "signature", sig) != GW_OK) {
+		cJSON_Delete(b);
+		return GW_ENOMEM;
+	}
+	return push(content, b);
+}
+
+/* Summary parts joined as they are, then trimmed; no summary at all gives
+ * the placeholder, so that clients that drop empty thinking keep it. */
+static enum gw_err
+reasoning_block(const cJSON *item, cJSON *content)
+{
+	const cJSON *summary = json_arr(item, "summary"), *s;
+	const char *enc = json_str(item, "encrypted_content");
+	const char *id = json_str(item, "id");
+	struct buf text = BUF_INIT, sig = BUF_INIT;
+	char *trimmed = NULL;
+	enum gw_err e = GW_ENOMEM;
+
+	if (cJSON_GetArraySize(summary) == 0) {
+		if (buf_puts(&text, THINKING_PLACEHOLDER) != GW_OK)
+			goto out;
+	} else
+		cJSON_ArrayForEach(s, summary)
+			if (json_str(s, "text") != NULL &&
+			    buf_puts(&text, json_str(s, "text")) != GW_OK)
+				goto out;
+	if ((trimmed = util_strndup_trim(buf_cstr(&text), text.len)) == NULL)
+		goto out;
+	e = GW_OK;
+	if (*trimmed == '\0')
+		goto out;
+	if ((e = buf_printf(&sig, "%s@%s", enc ? enc : "", id ? id : ""))
+	    != GW_OK)
+		goto out;
+	e = thinking_block(content, trimmed, buf_cstr(&sig));
+out:
+	free(trimmed);
+	buf_free(&text);
+	buf_free(&sig);
+	return e;
+}
+
+static int
+blank(const char *s)
+{
+	while (*s != '\0' && isspace((unsigned char)*s))
+		s++;
+	return *s == '\0';
+}
+
+/* The tool input from a call's argument text: {} when blank, the object,
+ * an array as {"arguments":[...]}, and anything else kept raw. */
+static cJSON *
+tool_input(const cJSON *args)
+{
+	cJSON *v, *o;
+	const char *s;
+
+	if (cJSON_IsObject(args))
+		return cJSON_Duplicate(args, 1);
+	if (!cJSON_IsString(args) || blank(args->valuestring))
+		return cJSON_CreateObject();
+	s = args->valuestring;
+	v = json_parse(s, strlen(s), NULL, NULL);
+	if (cJSON_IsObject(v))
+		return v;
+	if ((o = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	if (cJSON_IsArray(v)) {
+		if (put(o, "arguments", v) == GW_OK)
+			return o;
+	} else {
+		cJSON_Delete(v);
+		if (put_str(o, "raw_arguments", s) == GW_OK)
+			return o;
+	}
+	cJSON_Delete(o);
+	return NULL;
+}
+
+static enum gw_err
+tool_use_block(cJSON *content, const char *id, const char *name,
+    cJSON *input)
+{
+	cJSON *b = typed("tool_use");
+
+	if (b == NULL || put_str(b, "id", id) != GW_OK ||
+	    put_str(b, "name", name) != GW_OK) {
+		cJSON_Delete(b);
+		cJSON_Delete(input);
+		return GW_ENOMEM;
+	}
+	if (put(b, "input", input) != GW_OK) {
+		cJSON_Delete(b);
+		return GW_ENOMEM;
+	}
+	return push(content, b);
+}
+
+/* A namespaced call (a deferred tool) is named after its namespace, which
+ * is the client's tool name. */
+static const char *
+call_name(const cJSON *item)
+{
+	const char *ns = json_str(item, "namespace");
+
+	return ns != NULL && *ns != '\0' ? ns : json_str(item, "name");
+}
+
+static enum gw_err
+function_call_block(const cJSON *item, cJSON *content)
+{
+	const char *id = json_str(item, "call_id"), *name = call_name(item);
+
+	if (id == NULL || *id == '\0' || name == NULL || *name == '\0')
+		return GW_OK;
+	return tool_use_block(content, id, name,
+	    tool_input(cJSON_GetObjectItemCaseSensitive(item, "arguments")));
+}
+
+static enum gw_err
+tool_search_block(const cJSON *item, const char *bridge, cJSON *content)
+{
+	const char *id = json_str(item, "call_id");
+	cJSON *input = NULL;
+	enum gw_err e;
+
+	if (id == NULL || *id == '\0')
+		return GW_OK;
+	if ((e = tr_ts_anthropic_input(cJSON_GetObjectItemCaseSensitive(item,
+	    "arguments"), &input)) != GW_OK)
+		return e;
+	return tool_use_block(content, id, bridge, input);
+}
+
+/* The text of a message's parts: output_text, refusal, or any part with a
+ * string text or reasoning. */
+static enum gw_err
+parts_text(const cJSON *parts, struct buf *b)
+{
+	const cJSON *p;
+	const char *t;
+
+	cJSON_ArrayForEach(p, parts) {
+		if (streq(json_str(p, "type"), "refusal"))
+			t = json_str(p, "refusal");
+		else if ((t = json_str(p, "text")) == NULL)
+			t = json_str(p, "reasoning");
+		if (t != NULL && buf_puts(b, t) != GW_OK)
+			return GW_ENOMEM;
+	}
+	return GW_OK;
+}
+
+static enum gw_err
+text_block(cJSON *content, const char *text)
+{
+	cJSON *b = typed("text");
+
+	if (b == NULL || put_str(b, "text", text) != GW_OK) {
+		cJSON_Delete(b);
+		return GW_ENOMEM;
+	}
+	return push(content, b);
+}
+
+static enum gw_err
+message_block(const cJSON *item, cJSON *content)
+{
+	struct buf b = BUF_INIT;
+	enum gw_err e;
+
+	if ((e = parts_text(json_arr(item, "content"), &b)) == GW_OK &&
+	    b.len > 0)
+		e = text_block(content, buf_cstr(&b));
+	buf_free(&b);
+	return e;
+}
+
+static enum gw_err
+compaction_block(const cJSON *item, cJSON *content)
+{
+	const char *id = json_str(item, "id");
+	const char *enc = json_str(item, "encrypted_content");
+	struct buf sig = BUF_INIT;
+	enum gw_err e;
+
+	if (id == NULL || *id == '\0' || enc == NULL || *enc == '\0')
+		return GW_OK;
+	if ((e = buf_printf(&sig, COMPACTION_PREFIX "%s@%s", enc, id)) == GW_OK)
+		e = thinking_block(content, THINKING_PLACEHOLDER, buf_cstr(&sig));
+	buf_free(&sig);
+	return e;
+}
+
+static enum gw_err
+output_blocks(const cJSON *output, const char *bridge, cJSON *content)
+{
+	const cJSON *item;
+	const char *type;
+	enum gw_err e;
+
+	cJSON_ArrayForEach(item, output) {
+		type = json_str(item, "type");
+		if (streq(type, "reasoning"))
+			e = reasoning_block(item, content);
+		else if (streq(type, "function_call"))
+			e = function_call_block(item, content);
+		else if (streq(type, "tool_search_call"))
+			e = tool_search_block(item, bridge, content);
+		else if (streq(type, "tool_search_output"))
+			e = GW_OK;
+		else if (streq(type, "compaction"))
+			e = compaction_block(item, content);
+		else
+			e = message_block(item, content);
+		if (e != GW_OK)
+			return e;
+	}
+	return GW_OK;
+}
+
+static const char *
+stop_reason(const cJSON *result, int has_tool_call)
+{
+	const char *status = json_str(result, "status");
+	const char *why = json_str(json_obj(result, "incomplete_details"),
+	    "reason");
+	const cJSON *output = json_arr(result, "output"), *it;
+
+	if (streq(status, "completed")) {
+		if (cJSON_GetArraySize(output) == 0)
+			return has_tool_call ? "tool_use" : "end_turn";
+		cJSON_ArrayForEach(it, output)
+			if (streq(json_str(it, "type"), "function_call") ||
+			    streq(json_str(it, "type"), "tool_search_call"))
+				return "tool_use";
+		return "end_turn";
+	}
+	if (streq(status, "incomplete")) {
+		if (streq(why, "max_output_tokens"))
+			return "max_tokens";
+		if (streq(why, "content_filter"))
+			return "end_turn";
+	}
+	return NULL;
+}
+
+/* input_tokens excludes the cached part (not clamped, as upstream); the
+ * cache read is reported only when the upstream reported it. */
+static cJSON *
+anthropic_usage(const cJSON *usage)
+{
+	const cJSON *d = json_obj(usage, "input_tokens_details");
+	const cJSON *cached = cJSON_GetObjectItemCaseSensitive(d, "cached_tokens");
+	double in = json_num(usage, "input_tokens", 0);
+	double c = cJSON_IsNumber(cached) ? cached->valuedouble : 0;
+	cJSON *u = cJSON_CreateObject();
+
+	if (u == NULL ||
+	    cJSON_AddNumberToObject(u, "input_tokens", in - c) == NULL ||
+	    cJSON_AddNumberToObject(u, "output_tokens",
+	    json_num(usage, "output_tokens", 0)) == NULL ||
+	    (cJSON_IsNumber(cached) &&
+	    cJSON_AddNumberToObject(u, "cache_read_input_tokens", c) == NULL)) {
+		cJSON_Delete(u);
+		return NULL;
+	}
+	return u;
+}
+
+enum gw_err
+tr_responses_to_anthropic(const cJSON *result,
+    const struct tr_resp_result_opts *o, cJSON **out, struct buf *errmsg)
+{
+	const char *bridge = o != NULL && o->tool_search_name != NULL ?
+	    o->tool_search_name : TR_TS_BRIDGE_DEFAULT;
+	const char *model = json_str(result, "model"), *id, *stop, *msg;
+	const char *text;
+	cJSON *m = NULL, *content;
+	enum gw_err e = GW_ENOMEM;
+
+	if (!cJSON_IsObject(result)) {
+		if (errmsg != NULL)
+			buf_puts(errmsg, "upstream sent no response object");
+		return GW_EUPSTREAM;
+	}
+	if (streq(json_str(result, "status"), "failed")) {
+		msg = json_str(json_obj(result, "error"), "message");
+		if (errmsg != NULL)
+			buf_puts(errmsg, msg != NULL ? msg :
+			    "The response failed due to an unknown error.");
+		return GW_EUPSTREAM;
+	}
+	if (model == NULL)
+		model = o != NULL && o->model != NULL ? o->model : "";
+	id = json_str(result, "id");
+	if ((m = cJSON_CreateObject()) == NULL ||
+	    put_str(m, "id", id ? id : "") != GW_OK ||
+	    put_str(m, "type", "message") != GW_OK ||
+	    put_str(m, "role", "assistant") != GW_OK ||
+	    (content = cJSON_AddArrayToObject(m, "content")) == NULL)
+		goto out;
+	if ((e = output_blocks(json_arr(result, "output"), bridge, content))
+	    != GW_OK)
+		goto out;
+	e = GW_ENOMEM;
+	text = json_str(result, "output_text");
+	if (cJSON_GetArraySize(content) == 0 && text != NULL && *text != '\0' &&
+	    text_block(content, text) != GW_OK)
+		goto out;
+	stop = stop_reason(result, o != NULL && o->has_tool_call);
+	if (put_str(m, "model", model) != GW_OK ||
+	    put(m, "stop_reason", stop ? cJSON_CreateString(stop) :
+	    cJSON_CreateNull()) != GW_OK ||
+	    cJSON_AddNullToObject(m, "stop_sequence") == NULL ||
+	    put(m, "usage", anthropic_usage(json_obj(result, "usage"))) != GW_OK)
+		goto out;
+	*out = m;
+	m = NULL;
+	e = GW_OK;
+out:
+	cJSON_Delete(m);
+	return e;
+}

@@ -1,0 +1,296 @@
+/*
+ * /v1/responses passthrough (spec §10.2 step 6, surface §2.8 step 11).
+ *
+ * Copilot gives one output item a different id in nearly every event
+ * (added, deltas, done), which breaks clients that track items by id
+ * (@ai-sdk/openai).  We remember the id each item was added with, per
+ * output_index, and put it back everywhere else.  Events that need no
+ * repair go out byte for byte.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/util.h"
+#include "translate/anthropic_responses.h"
+
+struct item_id {
+	long output_index;
+	char *id;
+};
+
+struct rpass {
+	struct tr_stream base; /* first: the translator is freed through it */
+	struct item_id *ids;
+	size_t nids, cap;
+	double last_seq;       /* highest sequence_number seen, -1 none */
+	int finished;          /* finish() wrote its error */
+};
+
+static int
+streq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* obj[key] as a long, clamped (a double past LONG_MAX does not convert);
+ * def when absent or not a number. */
+static long
+num_long(const cJSON *obj, const char *key, long def)
+{
+	double d = json_num(obj, key, (double)def);
+
+	if (!(d > -1e18))
+		return d < 0 ? -1000000000000000000L : def;
+	return d < 1e18 ? (long)d : 1000000000000000000L;
+}
+
+static struct item_id *
+find_id(struct rpass *p, long oi)
+{
+	size_t i;
+
+	for (i = p->nids; i-- > 0;)        /* newest first: the usual hit */
+		if (p->ids[i].output_index == oi)
+			return &p->ids[i];
+	return NULL;
+}
+
+static enum gw_err
+remember(struct rpass *p, long oi, const char *id)
+{
+	struct item_id *it = find_id(p, oi), *n;
+	char *copy = strdup(id);
+
+	if (copy == NULL)
+		return GW_ENOMEM;
+	if (it == NULL) {
+		if (p->nids == p->cap) {
+			size_t cap = p->cap ? p->cap * 2 : 8;
+
+			if ((n = realloc(p->ids, cap * sizeof(*n))) == NULL) {
+				free(copy);
+				return GW_ENOMEM;
+			}
+			p->ids = n;
+			p->cap = cap;
+		}
+		it = &p->ids[p->nids++];
+		it->output_index = oi;
+	} else
+		free(it->id);
+	it->id = copy;
+	return GW_OK;
+}
+
+/* "oi_<output_index>_<16 random base-36 characters>" */
+static enum gw_err
+invent_id(long oi, char *out, size_t size)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	unsigned char rnd[16];
+	char tail[17];
+	size_t i;
+
+	if (util_random(rnd, sizeof(rnd)) != GW_OK)
+		return GW_EIO;
+	for (i = 0; i < sizeof(rnd); i++)
+		tail[i] = digits[rnd[i] % 36];
+	tail[16] = '\0';
+	snprintf(out, size, "oi_%ld_%s", oi, tail);
+	return GW_OK;
+}
+
+/* Sets obj[key] = s unless it already is s; *changed says whether it
+ * did. */
+static enum gw_err
+set_str(cJSON *obj, const char *key, const char *s, int *changed)
+{
+	cJSON *v;
+
+	if (streq(json_str(obj, key), s))
+		return GW_OK;
+	if ((v = cJSON_CreateString(s)) == NULL)
+		return GW_ENOMEM;
+	*changed = 1;
+	return json_set(obj, key, v);
+}
+
+/* The id repair; *changed when ev was modified. */
+static enum gw_err
+repair(struct rpass *p, const char *type, cJSON *ev, int *changed)
+{
+	const cJSON *oiv = cJSON_GetObjectItemCaseSensitive(ev, "output_index");
+	cJSON *item = json_obj(ev, "item");
+	const struct item_id *known;
+	const char *id;
+	char made[64];
+	long oi;
+	enum gw_err e;
+
+	if (!cJSON_IsNumber(oiv))
+		return GW_OK;
+	oi = num_long(ev, "output_index", 0);
+	if (streq(type, "response.output_item.added") && item != NULL) {
+		id = json_str(item, "id");
+		if (id == NULL || *id == '\0') {
+			if ((e = invent_id(oi, made, sizeof(made))) != GW_OK ||
+			    (e = set_str(item, "id", made, changed)) != GW_OK)
+				return e;
+			id = made;
+		}
+		return remember(p, oi, id);
+	}
+	if ((known = find_id(p, oi)) == NULL)
+		return GW_OK;
+	if (streq(type, "response.output_item.done") && item != NULL)
+		return set_str(item, "id", known->id, changed);
+	return set_str(ev, "item_id", known->id, changed);
+}
+
+static void
+sniff_usage(struct rpass *p, const cJSON *resp)
+{
+	const cJSON *u = json_obj(resp, "usage");
+	const cJSON *d = json_obj(u, "input_tokens_details");
+	const char *model = json_str(resp, "model");
+	struct tr_usage *us = &p->base.usage;
+
+	if (model != NULL)
+		snprintf(us->model, sizeof(us->model), "%s", model);
+	if (u == NULL)
+		return;
+	us->input_tokens = num_long(u, "input_tokens", -1);
+	us->output_tokens = num_long(u, "output_tokens", -1);
+	us->total_tokens = num_long(u, "total_tokens", -1);
+	us->cache_read_tokens = num_long(d, "cached_tokens", -1);
+}
+
+static enum gw_err
+rp_feed(struct tr_stream *t, const char *name, const char *data, size_t len,
+    struct tr_sink *out)
+{
+	struct rpass *p = (struct rpass *)t;
+	cJSON *ev = len > 0 ? json_parse(data, len, NULL, NULL) : NULL;
+	const char *type;
+	char *s = NULL;
+	int changed = 0;
+	enum gw_err e = GW_OK;
+
+	if (!cJSON_IsObject(ev)) {
+		if (strcmp(data, "[DONE]") == 0)
+			t->done = 1;
+		cJSON_Delete(ev);
+		return out->emit(out->ctx, name, data, len);
+	}
+	type = json_str(ev, "type");
+	if (type == NULL)
+		type = name;
+	if (name == NULL)
+		name = type;    /* an event without its name gets it back */
+	if (json_num(ev, "sequence_number", -1) > p->last_seq)
+		p->last_seq = json_num(ev, "sequence_number", -1);
+	if (streq(type, "response.completed") ||
+	    streq(type, "response.incomplete") ||
+	    streq(type, "response.failed")) {
+		sniff_usage(p, json_obj(ev, "response"));
+		t->done = 1;
+	} else if (streq(type, "error"))
+		t->done = 1;
+	else if ((e = repair(p, type, ev, &changed)) != GW_OK)
+		goto out;
+	if (!changed)
+		e = out->emit(out->ctx, name, data, len);
+	else if ((s = json_print(ev)) == NULL)
+		e = GW_ENOMEM;
+	else
+		e = out->emit(out->ctx, name, s, strlen(s));
+out:
+	cJSON_free(s);
+	cJSON_Delete(ev);
+	return e;
+}
+
+static enum gw_err
+rp_ping(struct tr_stream *t, struct tr_sink *out)
+{
+	(void)t;
+	return out->comment(out->ctx, "keep-alive");
+}
+
+/*
+ * The stream failed.  The error event carries the documented Responses
+ * shape (type, code, message, param, sequence_number: what @ai-sdk/openai
+ * validates, with a string code) and an `error` object (what the openai
+ * SDK reads for its APIError message; it throws on any `event: error`).
+ */
+static enum gw_err
+rp_finish(struct tr_stream *t, enum gw_err status, const char *message,
+    struct tr_sink *out)
+{
+	struct rpass *p = (struct rpass *)t;
+	const char *code = status == GW_ETIMEOUT ? "timeout_error" : "api_error";
+	cJSON *ev = NULL, *err;
+	char *s = NULL;
+	enum gw_err e = GW_ENOMEM;
+
+	if (t->done || p->finished)
+		return GW_OK;
+	p->finished = 1;
+	if (message == NULL)
+		message = status == GW_OK ?
+		    "Responses stream ended without completion" :
+		    gw_strerror(status);
+	if ((ev = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(ev, "type", "error") == NULL ||
+	    cJSON_AddStringToObject(ev, "code", code) == NULL ||
+	    cJSON_AddStringToObject(ev, "message", message) == NULL ||
+	    cJSON_AddNullToObject(ev, "param") == NULL ||
+	    cJSON_AddNumberToObject(ev, "sequence_number", p->last_seq + 1)
+	    == NULL ||
+	    (err = cJSON_AddObjectToObject(ev, "error")) == NULL ||
+	    cJSON_AddStringToObject(err, "type", code) == NULL ||
+	    cJSON_AddStringToObject(err, "code", code) == NULL ||
+	    cJSON_AddStringToObject(err, "message", message) == NULL ||
+	    cJSON_AddNullToObject(err, "param") == NULL ||
+	    (s = json_print(ev)) == NULL)
+		goto out;
+	e = out->emit(out->ctx, "error", s, strlen(s));
+out:
+	cJSON_free(s);
+	cJSON_Delete(ev);
+	return e;
+}
+
+static void
+rp_free(struct tr_stream *t)
+{
+	struct rpass *p = (struct rpass *)t;
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->nids; i++)
+		free(p->ids[i].id);
+	free(p->ids);
+	free(p);
+}
+
+static const struct tr_stream_ops rpass_ops = {
+	"responses-passthrough", rp_feed, rp_ping, rp_finish, rp_free,
+};
+
+enum gw_err
+tr_responses_passthrough_new(struct tr_stream **out)
+{
+	struct rpass *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return GW_ENOMEM;
+	p->base.ops = &rpass_ops;
+	tr_usage_init(&p->base.usage);
+	p->last_seq = -1;
+	*out = &p->base;
+	return GW_OK;
+}

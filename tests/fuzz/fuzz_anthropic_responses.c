@@ -1,0 +1,144 @@
+/*
+ * libFuzzer harness for the Anthropic <-> Responses translators and the
+ * /v1/responses passthrough.  Every input goes through all of them:
+ *
+ *   - as JSON: the request translator (Anthropic -> Responses) and the
+ *     result translator (Responses -> Anthropic);
+ *   - as raw upstream SSE bytes, split at an input-dependent point: the
+ *     Responses -> Anthropic stream translator and the passthrough, then
+ *     their finish step.
+ *
+ * The fixture files are valid seeds as they are.  Not built by default:
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
+ *     -D_GNU_SOURCE -I. -Isrc $(pkg-config --cflags libcjson) \
+ *     tests/fuzz/fuzz_anthropic_responses.c src/translate/[a-z]*.c \
+ *     src/core/[a-z]*.c src/upstream/sse.c $(pkg-config --libs libcjson) -lm \
+ *     -o build/fuzz_anthropic_responses
+ *   mkdir -p build/corpus-ar
+ *   build/fuzz_anthropic_responses build/corpus-ar \
+ *     tests/fixtures/anthropic_responses/request \
+ *     tests/fixtures/anthropic_responses/result \
+ *     tests/fixtures/anthropic_responses/stream \
+ *     tests/fixtures/responses_passthrough
+ *
+ * (libFuzzer writes new inputs to the first directory only.)
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/json.h"
+#include "translate/anthropic_responses.h"
+#include "translate/stream.h"
+#include "upstream/sse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static enum gw_err
+sink_emit(void *ctx, const char *event, const char *d, size_t len)
+{
+	struct buf *b = ctx;
+
+	/* what an SSE writer would do with it, bounded */
+	if (b->len > (1u << 20))
+		buf_reset(b);
+	if (event != NULL)
+		buf_puts(b, event);
+	return buf_append(b, d, len);
+}
+
+static enum gw_err
+sink_comment(void *ctx, const char *text)
+{
+	return buf_puts(ctx, text);
+}
+
+struct run {
+	struct tr_stream *tr;
+	struct tr_sink *sink;
+};
+
+static enum gw_err
+on_event(void *ctx, const char *event, const char *d, size_t len,
+    const char *id)
+{
+	struct run *r = ctx;
+
+	(void)id;
+	return r->tr->ops->feed(r->tr, event, d, len, r->sink);
+}
+
+static void
+stream(struct tr_stream *tr, const uint8_t *data, size_t size)
+{
+	struct buf out = BUF_INIT;
+	struct tr_sink sink = { &out, sink_emit, sink_comment };
+	struct run r = { tr, &sink };
+	struct sse_parser *p = NULL;
+	size_t cut = size > 0 ? data[0] % (size + 1) : 0;
+	int truncated = 0;
+
+	if (sse_parser_new(1u << 20, on_event, &r, &p) != GW_OK)
+		goto out;
+	if (sse_parser_feed(p, data, cut) == GW_OK &&
+	    sse_parser_feed(p, data + cut, size - cut) == GW_OK)
+		sse_parser_finish(p, &truncated);
+	tr->ops->ping(tr, &sink);
+	tr->ops->finish(tr, tr->done && !truncated ? GW_OK : GW_EUPSTREAM,
+	    "fuzz: upstream ended", &sink);
+out:
+	sse_parser_free(p);
+	buf_free(&out);
+}
+
+static void
+json_translators(const uint8_t *data, size_t size)
+{
+	cJSON *in = json_parse((const char *)data, size, NULL, NULL);
+	cJSON *model = cJSON_Parse("{\"capabilities\":{\"limits\":"
+	    "{\"max_prompt_tokens\":1000}}}");
+	struct tr_resp_opts o = { model, "xhigh", "EXTRA", 1, "session",
+	    " agent " };
+	struct tr_resp_result_opts ro = { "gpt-5.4", "tool_search_search", 1 };
+	struct buf msg = BUF_INIT;
+	cJSON *out = NULL;
+
+	if (in == NULL)
+		goto out;
+	if (tr_anthropic_to_responses(in, &o, &out, &msg) == GW_OK) {
+		tr_responses_has_image(out);
+		tr_responses_agent_initiated(out);
+		cJSON_Delete(out);
+		out = NULL;
+	}
+	buf_reset(&msg);
+	if (tr_responses_to_anthropic(in, &ro, &out, &msg) == GW_OK)
+		cJSON_Delete(out);
+	if (cJSON_IsObject(in)) {
+		tr_responses_context_management(in, model);
+		tr_responses_trim_compaction(in);
+	}
+out:
+	buf_free(&msg);
+	cJSON_Delete(model);
+	cJSON_Delete(in);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct tr_stream *t = NULL;
+
+	json_translators(data, size);
+	if (tr_responses_stream_new("gpt-5.4", NULL, &t) == GW_OK) {
+		stream(t, data, size);
+		tr_stream_free(t);
+	}
+	if (tr_responses_passthrough_new(&t) == GW_OK) {
+		stream(t, data, size);
+		tr_stream_free(t);
+	}
+	return 0;
+}
