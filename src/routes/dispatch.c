@@ -43,6 +43,12 @@ OPENAI(route_token_usage_events)
 OPENAI(route_admin_mappings_get)
 OPENAI(route_admin_mappings_post)
 
+#define ANTHROPIC(fn) \
+	static void h_##fn(void *w, struct http_conn *c, const struct route_params *p) \
+	{ run(w, c, p, fn, HTTP_ANTHROPIC); }
+
+ANTHROPIC(route_messages)
+
 /* Order is precedence: fixed paths before patterns. */
 static const struct route table[] = {
 	{ "GET", "/", h_route_root, ROUTE_AUTH_NONE },
@@ -52,6 +58,7 @@ static const struct route table[] = {
 	{ "POST", "/chat/completions", h_route_chat, ROUTE_AUTH_REGULAR },
 	{ "POST", "/v1/embeddings", h_route_embeddings, ROUTE_AUTH_REGULAR },
 	{ "POST", "/embeddings", h_route_embeddings, ROUTE_AUTH_REGULAR },
+	{ "POST", "/v1/messages", h_route_messages, ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
 	{ "GET", "/usage", h_route_usage, ROUTE_AUTH_REGULAR },
 	{ "GET", "/token", h_route_token, ROUTE_AUTH_ADMIN },
 	{ "GET", "/token-usage", h_route_token_usage, ROUTE_AUTH_REGULAR },

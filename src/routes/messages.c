@@ -1,0 +1,280 @@
+/*
+ * POST /v1/messages: Anthropic clients (Claude Code, the Anthropic SDK) on
+ * Copilot.  The pipeline of spec/translation.md §1: preprocessing, model
+ * resolution, then one of three flows -- native Messages, Responses, or
+ * Chat Completions -- all through the one relay.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "routes/routes.h"
+#include "state/config.h"
+#include "translate/anthropic_chat.h"
+#include "translate/anthropic_responses.h"
+#include "translate/model_id.h"
+#include "translate/native_messages.h"
+#include "translate/preprocess.h"
+#include "translate/tool_search.h"
+
+enum flow { FLOW_NATIVE, FLOW_RESPONSES, FLOW_CHAT };
+
+struct msg {
+	struct rctx *r;
+	cJSON *body;               /* the Anthropic payload, preprocessed */
+	cJSON *models;             /* the cached Copilot list */
+	const cJSON *model;        /* its entry for this request, or NULL */
+	struct pp_result pp;
+	struct copilot_req rq;
+	char *upstream_body;
+	char model_id[128];
+	char random_id[37];
+};
+
+static const char *
+header_or_null(struct rctx *r, const char *name)
+{
+	const char *v = http_header(r->req, name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+static enum flow
+pick_flow(const struct msg *m)
+{
+	const struct cfg *cfg = m->r->w->app->cfg;
+
+	if (m->model == NULL)
+		return FLOW_CHAT;  /* unknown models go to chat, name unchanged */
+	if (cfg->use_messages_api && models_supports(m->model, "/v1/messages"))
+		return FLOW_NATIVE;
+	/* libcurl here has no WebSocket: ws:/responses is served over HTTP. */
+	if (models_supports(m->model, "/responses") ||
+	    models_supports(m->model, "ws:/responses"))
+		return FLOW_RESPONSES;
+	return FLOW_CHAT;
+}
+
+/* Headers shared by the three flows (spec/translation.md §8). */
+static void
+common_call(struct msg *m, const char *base_initiator)
+{
+	struct copilot_call *c = &m->rq.call;
+
+	c->request_id = m->pp.request_id;
+	c->interaction_id = m->pp.session_id;
+	c->initiator = pp_final_initiator(base_initiator, &m->pp);
+	c->json_body = 1;
+	c->accept = m->r->stream ? "text/event-stream" : "application/json";
+	if (m->pp.subagent.agent_id != NULL)
+		c->interaction_type = "conversation-subagent";
+	if (m->pp.compact == PP_COMPACT_REQUEST) {
+		c->interaction_type = "conversation-compaction";
+		c->intent = "conversation-agent";
+	}
+}
+
+static enum gw_err
+native_flow(struct msg *m, struct tr_stream **tr, struct buf *err)
+{
+	struct nm_opts o = { m->model, cfg_reasoning_effort(m->r->w->app->cfg,
+	    m->model_id), m->r->w->app->ident.opencode };
+	struct nm_result nr;
+	enum gw_err e;
+
+	memset(&nr, 0, sizeof(nr));
+	if ((e = nm_prepare(m->body, header_or_null(m->r, "anthropic-beta"), &o,
+	    &nr, err)) != GW_OK)
+		return e;
+	common_call(m, m->pp.initiator);
+	m->rq.call.vision = m->pp.has_images;
+	m->rq.call.anthropic_beta = nr.anthropic_beta;   /* now ours to free */
+	nr.anthropic_beta = NULL;
+	if (nr.messages_proxy) {
+		/* Claude Code's own identity: Copilot bills it as such. */
+		if ((e = util_uuid4(m->random_id)) != GW_OK)
+			goto out;
+		m->rq.call.request_id = m->random_id;
+		m->rq.call.interaction_type = "messages-proxy";
+		m->rq.call.intent = "messages-proxy";
+		m->rq.call.user_agent = NM_PROXY_USER_AGENT;
+		m->rq.call.no_integration_id = 1;
+	}
+	m->rq.path = "/v1/messages";
+	if ((m->upstream_body = json_print(m->body)) == NULL) {
+		e = GW_ENOMEM;
+		goto out;
+	}
+	if (m->r->stream)
+		e = tr_passthrough_new(TR_ANTHROPIC, tr);
+out:
+	nm_result_free(&nr);
+	return e;
+}
+
+static enum gw_err
+xlate_responses(const cJSON *in, void *arg, cJSON **out, struct buf *err)
+{
+	return tr_responses_to_anthropic(in, arg, out, err);
+}
+
+static enum gw_err
+xlate_chat(const cJSON *in, void *arg, cJSON **out, struct buf *err)
+{
+	return tr_chat_to_anthropic(in, arg, out, err);
+}
+
+static enum gw_err
+responses_flow(struct msg *m, struct tr_stream **tr,
+    struct tr_resp_result_opts *ro, struct buf *err)
+{
+	const struct cfg *cfg = m->r->w->app->cfg;
+	struct tr_resp_opts o;
+	const char *cache_key;
+	cJSON *payload = NULL;
+	enum gw_err e;
+
+	cache_key = m->pp.raw_session_id != NULL ? m->pp.raw_session_id :
+	    header_or_null(m->r, "x-session-affinity") != NULL ?
+	    header_or_null(m->r, "x-session-affinity") :
+	    header_or_null(m->r, "x-client-request-id");
+	memset(&o, 0, sizeof(o));
+	o.model = m->model;
+	o.reasoning_effort = cfg_reasoning_effort(cfg, m->model_id);
+	o.extra_prompt = cfg_extra_prompt(cfg, m->model_id);
+	o.context_management = cfg_is_context_mgmt_model(cfg, m->model_id);
+	o.prompt_cache_key = cache_key;
+	o.subagent_agent_id = m->pp.subagent.agent_id;
+	if ((e = tr_anthropic_to_responses(m->body, &o, &payload, err)) != GW_OK)
+		return e;
+	if (m->r->stream)
+		json_set(payload, "stream", cJSON_CreateTrue());
+	common_call(m, tr_responses_agent_initiated(payload) ? "agent" : "user");
+	m->rq.call.vision = tr_responses_has_image(payload);
+	m->rq.path = "/responses";
+	ro->model = m->model_id;
+	ro->tool_search_name = tr_ts_bridge_name(json_arr(m->body, "tools"));
+	if ((m->upstream_body = json_print(payload)) == NULL)
+		e = GW_ENOMEM;
+	else if (m->r->stream)
+		e = tr_responses_stream_new(m->model_id, ro->tool_search_name, tr);
+	cJSON_Delete(payload);
+	return e;
+}
+
+static enum gw_err
+chat_flow(struct msg *m, struct tr_stream **tr, struct buf *err)
+{
+	struct tr_chat_opts o = { m->model, 1, TR_TOOL_ARRAY | TR_TOOL_IMAGE, 0 };
+	cJSON *payload = NULL;
+	enum gw_err e;
+
+	if ((e = tr_anthropic_to_chat(m->body, &o, &payload, err)) != GW_OK)
+		return e;
+	if (m->r->stream) {
+		/* The usage-only last chunk is what fills message_delta.usage. */
+		cJSON *so = cJSON_CreateObject();
+
+		cJSON_AddTrueToObject(so, "include_usage");
+		json_set(payload, "stream_options", so);
+	}
+	common_call(m, copilot_chat_initiator(payload));
+	m->rq.call.vision = copilot_chat_has_images(payload);
+	m->rq.path = "/chat/completions";
+	if ((m->upstream_body = json_print(payload)) == NULL)
+		e = GW_ENOMEM;
+	else if (m->r->stream)
+		e = tr_chat_stream_new(m->model_id, tr);
+	cJSON_Delete(payload);
+	return e;
+}
+
+void
+route_messages(struct rctx *r)
+{
+	const struct cfg *cfg = r->w->app->cfg;
+	struct tr_resp_result_opts ro;
+	struct tr_stream *tr = NULL;
+	struct pp_opts po;
+	struct buf err = BUF_INIT;
+	struct msg m;
+	rc_xlate_fn xlate = NULL;
+	void *xarg = NULL;
+	const char *model;
+	enum gw_err e;
+
+	memset(&m, 0, sizeof(m));
+	memset(&ro, 0, sizeof(ro));
+	m.r = r;
+	r->endpoint = "messages";
+	if ((m.body = rc_body_json(r)) == NULL)
+		goto out;
+	model = json_str(m.body, "model");
+	memset(&po, 0, sizeof(po));
+	po.model_mapping = model != NULL ? cfg_model_mapping(cfg, model) : NULL;
+	po.small_model = cfg->small_model;
+	po.anthropic_beta_present = header_or_null(r, "anthropic-beta") != NULL;
+	po.x_session_id = header_or_null(r, "x-session-id");
+	po.machine_id = r->w->app->ident.machine_id;
+	if ((e = pp_messages(m.body, &po, &m.pp, &err)) != GW_OK) {
+		rc_fail(r, e, err.data);
+		goto out;
+	}
+	snprintf(r->session_id, sizeof(r->session_id), "%s",
+	    m.pp.raw_session_id ? m.pp.raw_session_id :
+	    m.pp.session_id ? m.pp.session_id : "");
+	if (m.pp.provider != NULL) {
+		buf_printf(&err, "Provider '%s' not found or disabled", m.pp.provider);
+		rc_error(r, 404, err.data);
+		rc_record(r, 404, NULL, err.data);
+		goto out;
+	}
+	r->stream = json_bool(m.body, "stream", 0);
+	if (models_get(r->w, 0, &m.models, NULL, &err) != GW_OK) {
+		log_warn("model list unavailable: %s", buf_cstr(&err));
+		buf_reset(&err);
+	}
+	model = json_str(m.body, "model");
+	if ((m.model = tr_model_resolve(m.models, model)) != NULL)
+		model = json_str(m.model, "id");
+	snprintf(m.model_id, sizeof(m.model_id), "%s", model ? model : "");
+	json_set(m.body, "model", cJSON_CreateString(m.model_id));
+	snprintf(r->model, sizeof(r->model), "%s", m.model_id);
+	m.rq.method = "POST";
+	m.rq.stream = r->stream;
+	switch (pick_flow(&m)) {
+	case FLOW_NATIVE:
+		e = native_flow(&m, &tr, &err);
+		break;
+	case FLOW_RESPONSES:
+		e = responses_flow(&m, &tr, &ro, &err);
+		xlate = xlate_responses;
+		xarg = &ro;
+		break;
+	default:
+		e = chat_flow(&m, &tr, &err);
+		xlate = xlate_chat;
+		xarg = m.model_id;
+		break;
+	}
+	if (e != GW_OK) {
+		rc_fail(r, e, err.data);
+		goto out;
+	}
+	m.rq.body = m.upstream_body;
+	m.rq.body_len = strlen(m.upstream_body);
+	log_debug("messages %s -> %s (%s)", m.model_id, m.rq.path,
+	    r->stream ? "stream" : "json");
+	rc_copilot_to_client(r, &m.rq, tr, xlate, xarg);
+out:
+	tr_stream_free(tr);
+	free((char *)m.rq.call.anthropic_beta);
+	cJSON_free(m.upstream_body);
+	pp_result_free(&m.pp);
+	cJSON_Delete(m.models);
+	cJSON_Delete(m.body);
+	buf_free(&err);
+}
