@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "config.h"
 #include "state/paths.h"
 
 #define HOME_SUFFIX "/.local/share/copilot-api"
@@ -35,10 +36,16 @@ paths_home(char **out)
 		*out = dup_strip_slashes(v);
 		return *out != NULL ? GW_OK : GW_ENOMEM;
 	}
+	/* A system install (make install creates it) serves every user: the
+	 * web server's, cron's and the operator's programs share it. */
+	if (access(GW_SYSTEM_DATADIR, W_OK) == 0) {
+		*out = strdup(GW_SYSTEM_DATADIR);
+		return *out != NULL ? GW_OK : GW_ENOMEM;
+	}
 	v = getenv("HOME");
 	if (v == NULL || *v == '\0') {
 		log_error("cannot locate the data directory: neither COPILOT_API_HOME "
-		    "nor HOME is set");
+		    "nor HOME is set (nor is " GW_SYSTEM_DATADIR " writable)");
 		return GW_EINVAL;
 	}
 	home = dup_strip_slashes(v);

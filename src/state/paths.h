@@ -8,7 +8,9 @@
 #include "core/err.h"
 
 /* Data dir: $COPILOT_API_HOME when set and non-empty (trailing slashes
- * dropped), else $HOME/.local/share/copilot-api.  GW_EINVAL when neither is
+ * dropped), else the system data dir (./configure --datadir, default
+ * /var/lib/copilot-api) when it exists and is writable, else
+ * $HOME/.local/share/copilot-api.  GW_EINVAL when neither is
  * usable.  *out is malloc'd. */
 enum gw_err paths_home(char **out);
 
