@@ -19,7 +19,7 @@
 #include <curl/curl.h>
 #include <sqlite3.h>
 
-#include "config.h"
+#include "gwconfig.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"

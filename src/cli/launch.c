@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cli/launch.h"
-#include "config.h"
+#include "gwconfig.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"

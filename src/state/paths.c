@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "config.h"
+#include "gwconfig.h"
 #include "state/paths.h"
 
 #define HOME_SUFFIX "/.local/share/copilot-api"
