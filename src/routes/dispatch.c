@@ -48,6 +48,7 @@ OPENAI(route_admin_mappings_post)
 	{ run(w, c, p, fn, HTTP_ANTHROPIC); }
 
 ANTHROPIC(route_messages)
+ANTHROPIC(route_count_tokens)
 
 /* Order is precedence: fixed paths before patterns. */
 static const struct route table[] = {
@@ -59,6 +60,8 @@ static const struct route table[] = {
 	{ "POST", "/v1/embeddings", h_route_embeddings, ROUTE_AUTH_REGULAR },
 	{ "POST", "/embeddings", h_route_embeddings, ROUTE_AUTH_REGULAR },
 	{ "POST", "/v1/messages", h_route_messages, ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
+	{ "POST", "/v1/messages/count_tokens", h_route_count_tokens,
+	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
 	{ "GET", "/usage", h_route_usage, ROUTE_AUTH_REGULAR },
 	{ "GET", "/token", h_route_token, ROUTE_AUTH_ADMIN },
 	{ "GET", "/token-usage", h_route_token_usage, ROUTE_AUTH_REGULAR },

@@ -10,6 +10,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/strlist.h"
 #include "core/util.h"
 #include "routes/routes.h"
 #include "state/config.h"
@@ -19,6 +20,8 @@
 #include "translate/native_messages.h"
 #include "translate/preprocess.h"
 #include "translate/tool_search.h"
+#include "tokenize/count.h"
+#include "upstream/client.h"
 
 enum flow { FLOW_NATIVE, FLOW_RESPONSES, FLOW_CHAT };
 
@@ -276,5 +279,134 @@ out:
 	pp_result_free(&m.pp);
 	cJSON_Delete(m.models);
 	cJSON_Delete(m.body);
+	buf_free(&err);
+}
+
+/*
+ * Anthropic's own count (exact for Claude models), when a key is set:
+ * the model with dots as dashes.  Returns 1 and answers when it worked.
+ */
+static int
+count_upstream(struct rctx *r, cJSON *body, const char *model)
+{
+	const struct cfg *cfg = r->w->app->cfg;
+	const char *key = cfg_anthropic_api_key(cfg);
+	struct strlist h = STRLIST_INIT;
+	struct up_request rq;
+	struct up_response resp;
+	struct buf url = BUF_INIT;
+	char *dashed = NULL, *s = NULL, *p;
+	cJSON *copy = NULL;
+	int done = 0;
+
+	if (key == NULL || strncmp(model, "claude", 6) != 0)
+		return 0;
+	memset(&rq, 0, sizeof(rq));
+	memset(&resp, 0, sizeof(resp));
+	if ((dashed = strdup(model)) == NULL ||
+	    (copy = cJSON_Duplicate(body, 1)) == NULL)
+		goto out;
+	for (p = dashed; *p != '\0'; p++)
+		if (*p == '.')
+			*p = '-';
+	if (json_set(copy, "model", cJSON_CreateString(dashed)) != GW_OK ||
+	    (s = json_print(copy)) == NULL ||
+	    buf_printf(&url, "%s/v1/messages/count_tokens", cfg->anthropic_api_url) != GW_OK ||
+	    strlist_addf(&h, "x-api-key: %s", key) != GW_OK ||
+	    strlist_add(&h, "anthropic-version: 2023-06-01") != GW_OK ||
+	    strlist_add(&h, "anthropic-beta: token-counting-2024-11-01") != GW_OK ||
+	    strlist_add(&h, "content-type: application/json") != GW_OK)
+		goto out;
+	rq.method = "POST";
+	rq.url = url.data;
+	rq.headers = strlist_view(&h);
+	rq.body = s;
+	rq.body_len = strlen(s);
+	rq.connect_timeout_s = cfg->connect_timeout_s;
+	rq.stall_timeout_s = 30;
+	if (up_perform(r->w->client, &rq, &resp) == GW_OK && resp.status / 100 == 2) {
+		http_send(r->c, 200, "application/json", buf_cstr(&resp.body),
+		    resp.body.len, NULL);
+		done = 1;
+	} else
+		log_warn("Anthropic count_tokens failed (%s); using the local estimate",
+		    resp.status ? "HTTP error" : up_error_message(&resp));
+out:
+	cJSON_Delete(copy);
+	up_response_free_fields(&resp);
+	strlist_free(&h);
+	buf_free(&url);
+	cJSON_free(s);
+	free(dashed);
+	return done;
+}
+
+void
+route_count_tokens(struct rctx *r)
+{
+	const struct cfg *cfg = r->w->app->cfg;
+	struct tr_chat_opts o = { NULL, 0, TR_TOOL_ARRAY | TR_TOOL_IMAGE, 0 };
+	const char *model, *mapped, *tokname, **names = NULL;
+	struct buf err = BUF_INIT;
+	cJSON *body, *models = NULL, *chat = NULL, *t, *doc;
+	const cJSON *entry;
+	size_t ntools = 0;
+	long n = 0;
+	enum gw_err e;
+
+	if ((body = rc_body_json(r)) == NULL)
+		return;
+	if ((e = pp_validate(body, &err)) != GW_OK) {
+		rc_error(r, 400, err.data);
+		goto out;
+	}
+	model = json_str(body, "model");
+	if ((mapped = cfg_model_mapping(cfg, model)) != NULL) {
+		json_set(body, "model", cJSON_CreateString(mapped));
+		model = json_str(body, "model");
+	}
+	if ((e = pp_normalize_system(body)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	if (count_upstream(r, body, model))
+		goto out;
+	(void)models_get(r->w, 0, &models, NULL, &err);
+	buf_reset(&err);
+	entry = tr_model_resolve(models, model);
+	if (entry != NULL)
+		model = json_str(entry, "id");
+	else
+		log_warn("count_tokens: unknown model %s: counting with o200k_base", model);
+	tokname = json_str(json_obj(entry, "capabilities"), "tokenizer");
+	o.model = entry;
+	if ((e = tr_anthropic_to_chat(body, &o, &chat, &err)) != GW_OK) {
+		rc_fail(r, e, err.data);
+		goto out;
+	}
+	ntools = (size_t)cJSON_GetArraySize(json_arr(body, "tools"));
+	if (ntools > 0 && (names = calloc(ntools, sizeof(*names))) != NULL) {
+		size_t i = 0;
+
+		cJSON_ArrayForEach(t, json_arr(body, "tools"))
+			names[i++] = json_str(t, "name") ? json_str(t, "name") : "";
+	}
+	if ((e = tok_estimate(chat, model, tokname,
+	    header_or_null(r, "anthropic-beta") != NULL, names, names ? ntools : 0,
+	    cfg->claude_token_multiplier, &n)) != GW_OK) {
+		/* No fake count: a counting failure is an error (spec §10.4). */
+		rc_error(r, 500, e == GW_EIO ? "the tokenizer tables could not be "
+		    "loaded (see the server log)" : "the request could not be counted");
+		goto out;
+	}
+	doc = cJSON_CreateObject();
+	cJSON_AddNumberToObject(doc, "input_tokens", (double)n);
+	http_send_json(r->c, 200, doc);
+	cJSON_Delete(doc);
+out:
+	free(names);
+	cJSON_Delete(chat);
+	cJSON_Delete(models);
+	cJSON_Delete(body);
 	buf_free(&err);
 }

@@ -8,7 +8,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "config.h"
+#include "gwconfig.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "tokenize/bpe.h"
