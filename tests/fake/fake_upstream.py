@@ -4,7 +4,8 @@
 One process serves both sides on one loopback port:
   GitHub:  /login/device/code, /login/oauth/access_token, /user,
            /copilot_internal/v2/token, /copilot_internal/user
-  Copilot: /models, /chat/completions, /embeddings
+  Copilot: /models, /chat/completions, /embeddings, /v1/messages (native
+           Anthropic Messages), /responses (OpenAI Responses)
   Control: /_fake/...  (faults, config, request records, waits, holds)
 
 Run:  python3 fake_upstream.py --port 0 --portfile FILE [--host 127.0.0.1|::1]
@@ -59,6 +60,10 @@ BAD_CREDENTIALS_BODY = {"message": "Bad credentials",
                         "documentation_url": "https://docs.github.com/rest",
                         "status": "401"}
 DEFAULT_EMBEDDING_DIMS = 1536
+DEFAULT_REASONING_TEMPLATE = "Thinking about: {user}"
+DEFAULT_TOOL_RESULT_TEMPLATE = "Tool said: {result}"
+DEFAULT_REASONING_TOKENS = 32     # billed per Responses reasoning item unless overridden
+RESPONSES_MIN_OUTPUT_TOKENS = 16  # OpenAI rejects a smaller max_output_tokens
 
 DEFAULT_CONFIG = {
     # Stream/body write pattern: normal (one SSE event per write), awkward
@@ -80,13 +85,27 @@ DEFAULT_CONFIG = {
     # Chat completions content.
     "answer_text": None,         # fixed answer; None → answer_template
     "answer_template": DEFAULT_ANSWER_TEMPLATE,   # "{user}" = last user text
-    "reasoning_text": None,      # emitted as delta.reasoning_text before the answer
+    "reasoning_text": None,      # chat: delta.reasoning_text; native endpoints: the
+                                 # thinking / summary text (a list = several summary parts)
+    "reasoning_template": DEFAULT_REASONING_TEMPLATE,  # used when reasoning_text is None
     "tool_calls": None,          # [{"name", "arguments", "id"?}] when request has tools
     "tool_calls_text": None,     # content emitted before the tool calls
     "finish_reason": None,       # override ("length", "content_filter", ...)
     "usage": None,               # overrides: prompt_tokens, completion_tokens,
                                  # cached_tokens, cache_creation_input_tokens
     "prompt_filter_chunk": False,  # leading choices:[] prompt_filter_results chunk
+    # /v1/messages and /responses content.
+    "tool_result_template": DEFAULT_TOOL_RESULT_TEMPLATE,  # "{result}" = tool outputs
+    "stop_reason": None,         # /v1/messages stop_reason override
+    "redacted_thinking": False,  # /v1/messages: add a redacted_thinking block when thinking
+    "messages_delta_usage": "full",  # message_delta usage: "full" or "output_only"
+    "item_id_quirk": False,      # /responses ids: True/"differ" (new id per event), "missing"
+    "incomplete_reason": None,   # /responses: force status incomplete with this reason
+    "response_failed": None,     # /responses: true or {code, message} → status failed
+    "stream_error": None,        # both: true or {type|code, message} → error event mid-stream
+    "compaction": False,         # /responses: compaction item when context_management asks
+    "validate_history": True,    # reject history real upstreams reject (unpaired tool
+                                 # calls, foreign thinking signatures, unverifiable items)
     "models_extra": [],          # model objects appended to /models
     "models_hide": [],           # model ids removed from /models
     "response_headers": {},      # added to every Copilot-side response
@@ -859,8 +878,15 @@ def split_words(text):
 
 
 def split_n(text, n):
-    size = max(1, math.ceil(len(text) / n))
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    """Exactly n pieces (fewer only when the text is shorter than n characters)."""
+    n = max(1, min(n, len(text)))
+    q, r = divmod(len(text), n)
+    pieces, pos = [], 0
+    for i in range(n):
+        size = q + (1 if i < r else 0)
+        pieces.append(text[pos:pos + size])
+        pos += size
+    return pieces
 
 
 PROMPT_FILTER = [{"content_filter_results": {
@@ -887,6 +913,8 @@ def handle_chat_completions(req):
     if calls is not None:
         answer = cfg["tool_calls_text"] or ""
     reasoning = cfg["reasoning_text"]
+    if isinstance(reasoning, list):
+        reasoning = "\n\n".join(reasoning)
     finish = cfg["finish_reason"] or ("tool_calls" if calls else "stop")
     cid = "chatcmpl-" + uuid.uuid4().hex[:29]
     created = int(time.time())
@@ -994,6 +1022,732 @@ def handle_embeddings(req):
 
 
 # ---------------------------------------------------------------------------
+# Shared by the native endpoints (/v1/messages, /responses)
+# ---------------------------------------------------------------------------
+
+TEXT_PART_TYPES = ("text", "input_text", "output_text")
+
+
+def content_text(content):
+    """A string, or the text parts of a block/part list joined by newlines."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content
+                         if isinstance(p, dict) and p.get("type") in TEXT_PART_TYPES
+                         and isinstance(p.get("text"), str))
+    return ""
+
+
+def text_tokens(text):
+    """Output tokens of streamed text: one per word piece, as the stream sends them."""
+    return len(split_words(text)) if text else 0
+
+
+def first_words(text, n):
+    return "".join(split_words(text)[:max(0, n)])
+
+
+def input_estimate(*parts):
+    """Prompt-token estimate over strings and JSON values."""
+    n = 3
+    for p in parts:
+        if p is None:
+            continue
+        n += estimate_tokens(p if isinstance(p, str) else
+                             json.dumps(p, ensure_ascii=False, separators=(",", ":")))
+    return n
+
+
+def reasoning_parts(cfg, user):
+    """Thinking / summary text: config reasoning_text (string or list) or the template."""
+    rt = cfg["reasoning_text"]
+    if isinstance(rt, list):
+        return [str(x) for x in rt]
+    if isinstance(rt, str):
+        return [rt]
+    return [cfg["reasoning_template"].replace("{user}", user)]
+
+
+def native_answer(cfg, user, results):
+    """answer_text, else the tool-result acknowledgement on a tool turn, else the template."""
+    if cfg["answer_text"] is not None:
+        return cfg["answer_text"]
+    if results is not None:
+        return cfg["tool_result_template"].replace("{result}", " | ".join(results))
+    return cfg["answer_template"].replace("{user}", user)
+
+
+def config_calls(cfg, prefix):
+    calls = []
+    for i, tc in enumerate(cfg["tool_calls"] or []):
+        args = tc.get("arguments", {})
+        if not isinstance(args, str):
+            args = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
+        calls.append({"id": tc.get("id") or "%s%d" % (prefix, i), "name": tc["name"],
+                      "arguments": args})
+    return calls
+
+
+def opaque(*parts, n=96):
+    """Deterministic base64 blob standing in for signatures and encrypted content."""
+    seed = "\x00".join(str(p) for p in parts).encode("utf-8")
+    raw = b""
+    while len(raw) * 4 < n * 3 + 4:
+        raw += hashlib.sha256(seed + raw).digest()
+    return base64.b64encode(raw).decode()[:n]
+
+
+def new_id(prefix, hex_chars=48):
+    return prefix + os.urandom(hex_chars // 2).hex()
+
+
+def stream_error_value(cfg, defaults):
+    """The configured mid-stream error merged over the endpoint's defaults, or None."""
+    value = cfg["stream_error"]
+    if not value:
+        return None
+    out = dict(defaults)
+    if isinstance(value, dict):
+        out.update({k: v for k, v in value.items() if v is not None})
+    return out
+
+
+def cut_index(kinds, fallback):
+    """Where a stream breaks off: after half its text deltas, else after the first start."""
+    deltas = [i for i, k in enumerate(kinds) if k == "text"]
+    if deltas:
+        return deltas[(len(deltas) - 1) // 2] + 1
+    starts = [i for i, k in enumerate(kinds) if k == "start"]
+    return starts[0] + 1 if starts else fallback
+
+
+# ---------------------------------------------------------------------------
+# Copilot native Anthropic Messages (POST /v1/messages)
+# ---------------------------------------------------------------------------
+
+def anthropic_error(status, message, etype="invalid_request_error"):
+    return json_response(status, {"type": "error", "error": {"type": etype, "message": message}})
+
+
+def claude_version(model_id):
+    m = re.match(r"^claude-[a-z]+-(\d+)\.(\d+)", model_id or "")
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def _blocks(message):
+    content = message.get("content") if isinstance(message, dict) else None
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+def _check_anthropic_messages(messages):
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            return "messages.%d: Input should be a valid dictionary" % i
+        role = m.get("role")
+        if role == "system":
+            return ("messages.%d.role: Unexpected role \"system\". The Messages API accepts a "
+                    "top-level `system` parameter, not \"system\" as an input message role." % i)
+        if role not in ("user", "assistant"):
+            return "messages.%d.role: Input should be 'user' or 'assistant'" % i
+        content = m.get("content")
+        final_assistant = role == "assistant" and i == len(messages) - 1
+        if not isinstance(content, (str, list)):
+            return "messages.%d.content: Input should be a valid string or list" % i
+        if not content and not final_assistant:
+            return ("messages.%d: all messages must have non-empty content except for the "
+                    "optional final assistant message" % i)
+        for j, b in enumerate(content if isinstance(content, list) else []):
+            if not isinstance(b, dict) or not isinstance(b.get("type"), str):
+                return "messages.%d.content.%d: Input should be a content block object" % (i, j)
+            kind = b["type"]
+            if kind == "text" and not isinstance(b.get("text"), str):
+                return "messages.%d.content.%d.text: Field required" % (i, j)
+            if kind == "text" and not b["text"]:
+                return "messages: text content blocks must be non-empty"
+            if kind == "tool_use" and role != "assistant":
+                return "messages.%d.content.%d: tool_use blocks are only allowed in assistant messages" % (i, j)
+            if kind == "tool_result" and role != "user":
+                return "messages.%d.content.%d: tool_result blocks are only allowed in user messages" % (i, j)
+            if kind == "tool_use" and not (isinstance(b.get("id"), str) and isinstance(b.get("name"), str)):
+                return "messages.%d.content.%d.tool_use: id and name are required" % (i, j)
+            if kind == "tool_use" and not isinstance(b.get("input"), dict):
+                return "messages.%d.content.%d.tool_use.input: Input should be a valid dictionary" % (i, j)
+            if kind == "tool_result" and not isinstance(b.get("tool_use_id"), str):
+                return "messages.%d.content.%d.tool_result.tool_use_id: Field required" % (i, j)
+    return None
+
+
+def _check_history(messages):
+    """Anthropic's rules: each tool_use is answered in the very next user message, each
+    tool_result answers a tool_use of the message right before it, and thinking blocks
+    carry a Claude signature (GPT "enc@id" carriers must have been filtered out)."""
+    for i, m in enumerate(messages):
+        if m["role"] == "assistant":
+            for j, b in enumerate(_blocks(m)):
+                sig = b.get("signature")
+                if b["type"] == "thinking" and (not isinstance(sig, str) or not sig or "@" in sig):
+                    return "messages.%d.content.%d: Invalid `signature` in `thinking` block" % (i, j)
+            uses = [b["id"] for b in _blocks(m) if b["type"] == "tool_use"]
+            nxt = messages[i + 1] if i + 1 < len(messages) else None
+            got = {b["tool_use_id"] for b in _blocks(nxt) if b["type"] == "tool_result"} \
+                if nxt is not None and nxt["role"] == "user" else set()
+            missing = [u for u in uses if u not in got]
+            if missing:
+                return ("messages.%d: `tool_use` ids were found without `tool_result` blocks "
+                        "immediately after: %s. Each `tool_use` block must have a corresponding "
+                        "`tool_result` block in the next message." % (i, ", ".join(missing)))
+        else:
+            prev = messages[i - 1] if i > 0 else None
+            uses = {b["id"] for b in _blocks(prev) if b["type"] == "tool_use"} \
+                if prev is not None and prev["role"] == "assistant" else set()
+            for j, b in enumerate(_blocks(m)):
+                if b["type"] == "tool_result" and b["tool_use_id"] not in uses:
+                    return ("messages.%d.content.%d: unexpected `tool_use_id` found in "
+                            "`tool_result` blocks: %s. Each `tool_result` block must have a "
+                            "corresponding `tool_use` block in the previous message."
+                            % (i, j, b["tool_use_id"]))
+    return None
+
+
+def validate_messages_request(body, model, cfg):
+    """Anthropic-side validation; returns the error message or None."""
+    if "max_tokens" not in body:
+        return "max_tokens: Field required"
+    max_tokens = body["max_tokens"]
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
+        return "max_tokens: Input should be a valid integer"
+    if max_tokens < 1:
+        return "max_tokens: Input should be greater than or equal to 1"
+    limit = model.get("capabilities", {}).get("limits", {}).get("max_output_tokens")
+    if isinstance(limit, int) and max_tokens > limit:
+        return ("max_tokens: %d > %d, which is the maximum allowed number of output tokens "
+                "for %s" % (max_tokens, limit, model["id"]))
+    if "messages" not in body:
+        return "messages: Field required"
+    messages = body["messages"]
+    if not isinstance(messages, list):
+        return "messages: Input should be a valid list"
+    if not messages:
+        return "messages: at least one message is required"
+    problem = _check_anthropic_messages(messages)
+    if problem:
+        return problem
+    system = body.get("system")
+    if system is not None and not isinstance(system, (str, list)):
+        return "system: Input should be a valid string or list"
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            return "tools: Input should be a valid list"
+        for k, t in enumerate(tools):
+            if not isinstance(t, dict) or not isinstance(t.get("name"), str):
+                return "tools.%d.name: Field required" % k
+            if t.get("type") in (None, "custom") and not isinstance(t.get("input_schema"), dict):
+                return "tools.%d.custom.input_schema: Field required" % k
+    choice = body.get("tool_choice")
+    if choice is not None and (not isinstance(choice, dict)
+                               or choice.get("type") not in ("auto", "any", "tool", "none")):
+        return "tool_choice: Input tag found using 'type' does not match 'auto', 'any', 'tool', 'none'"
+    if isinstance(choice, dict) and choice["type"] == "tool" and not isinstance(choice.get("name"), str):
+        return "tool_choice.tool.name: Field required"
+    thinking = body.get("thinking")
+    if thinking is not None:
+        kind = thinking.get("type") if isinstance(thinking, dict) else None
+        if kind not in ("enabled", "disabled", "adaptive"):
+            return ("thinking: Input tag '%s' found using 'type' does not match any of the "
+                    "expected tags: 'adaptive', 'disabled', 'enabled'" % kind)
+        supports = model.get("capabilities", {}).get("supports", {})
+        if kind == "enabled":
+            if claude_version(model["id"]) >= (4, 7):
+                return ("thinking.type.enabled is not supported for this model. Use "
+                        "thinking.type.adaptive and output_config.effort to control "
+                        "thinking behavior.")
+            budget = thinking.get("budget_tokens")
+            if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1024:
+                return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+            if budget >= max_tokens:
+                return "`max_tokens` must be greater than `thinking.budget_tokens`."
+        if kind == "adaptive" and not supports.get("adaptive_thinking"):
+            return "thinking.type.adaptive is not supported for this model."
+        if thinking.get("display") not in (None, "summarized", "omitted"):
+            return "thinking.display: Input should be 'summarized' or 'omitted'"
+        if kind != "disabled" and isinstance(choice, dict) and choice["type"] in ("any", "tool"):
+            return "Thinking may not be enabled when tool_choice forces tool use."
+    if cfg["validate_history"]:
+        return _check_history(messages)
+    return None
+
+
+def anthropic_usage(cfg, body, output_tokens):
+    over = cfg["usage"] or {}
+    cache_read = int(over.get("cache_read_input_tokens", over.get("cached_tokens", 0)))
+    cache_creation = int(over.get("cache_creation_input_tokens", 0))
+    if "input_tokens" in over:
+        inp = int(over["input_tokens"])
+    elif "prompt_tokens" in over:
+        # OpenAI-style total: Anthropic's input_tokens excludes both cache counts.
+        inp = max(0, int(over["prompt_tokens"]) - cache_read - cache_creation)
+    else:
+        inp = input_estimate(body.get("system"), body.get("messages"), body.get("tools"))
+    out = int(over.get("output_tokens", over.get("completion_tokens", output_tokens)))
+    return {"input_tokens": inp, "cache_creation_input_tokens": cache_creation,
+            "cache_read_input_tokens": cache_read, "output_tokens": out}
+
+
+def messages_plan(cfg, body, model):
+    """Decide the whole Anthropic answer once; stream and non-stream render the same plan."""
+    messages = body["messages"]
+    last_user = next((m for m in reversed(messages) if m["role"] == "user"), None)
+    user = content_text(last_user["content"]) if last_user else ""
+    last = messages[-1]
+    results = None
+    if last["role"] == "user":
+        found = [b for b in _blocks(last) if b["type"] == "tool_result"]
+        if found:
+            results = [content_text(b.get("content")) for b in found]
+    tools = body.get("tools") or []
+    choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), dict) else {}
+    calls = None
+    if tools and results is None and choice.get("type", "auto") != "none":
+        calls = config_calls(cfg, "toolu_fake_")
+        if not calls and choice.get("type") in ("any", "tool"):
+            name = choice["name"] if choice["type"] == "tool" else tools[0]["name"]
+            calls = [{"id": "toolu_fake_0", "name": name, "arguments": "{}"}]
+        calls = calls or None
+    answer = (cfg["tool_calls_text"] or "") if calls else native_answer(cfg, user, results)
+
+    thinking = None
+    spec = body.get("thinking") or {}
+    if spec.get("type") in ("enabled", "adaptive"):
+        # Opus 4.7 and later omit the thinking text unless asked for a summary.
+        display = spec.get("display") or \
+            ("omitted" if claude_version(model["id"]) >= (4, 7) else "summarized")
+        full = "\n\n".join(reasoning_parts(cfg, user))
+        thinking = {"full": full, "text": full if display == "summarized" else ""}
+
+    stop_reason = "tool_use" if calls else "end_turn"
+    stop_sequence = None
+    if not calls:
+        hits = [(answer.find(s), s) for s in body.get("stop_sequences") or []
+                if isinstance(s, str) and s and s in answer]
+        if hits:
+            pos, stop_sequence = min(hits)
+            answer = answer[:pos]
+            stop_reason = "stop_sequence"
+
+    think_tokens = text_tokens(thinking["full"]) if thinking else 0
+    total = think_tokens + text_tokens(answer) + \
+        sum(estimate_tokens(c["arguments"]) for c in calls or [])
+    budget = body["max_tokens"]
+    if total > budget:
+        stop_reason, stop_sequence, calls = "max_tokens", None, None
+        if thinking and think_tokens >= budget:
+            thinking["text"] = first_words(thinking["text"], budget)
+        answer = first_words(answer, budget - think_tokens)
+        total = budget
+    if thinking:
+        thinking["signature"] = opaque("thinking", thinking["text"], user)
+    if cfg["stop_reason"] is not None:
+        stop_reason = cfg["stop_reason"]
+    return {
+        "id": "msg_fake" + os.urandom(12).hex(), "model": body["model"],
+        "thinking": thinking,
+        "redacted": opaque("redacted", user, n=128) if thinking and cfg["redacted_thinking"] else None,
+        "answer": answer, "calls": calls,
+        "stop_reason": stop_reason, "stop_sequence": stop_sequence,
+        "usage": anthropic_usage(cfg, body, total),
+    }
+
+
+def _tool_input(arguments):
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def messages_result(plan):
+    content = []
+    if plan["thinking"]:
+        content.append({"type": "thinking", "thinking": plan["thinking"]["text"],
+                        "signature": plan["thinking"]["signature"]})
+    if plan["redacted"]:
+        content.append({"type": "redacted_thinking", "data": plan["redacted"]})
+    if plan["answer"]:
+        content.append({"type": "text", "text": plan["answer"]})
+    for c in plan["calls"] or []:
+        content.append({"type": "tool_use", "id": c["id"], "name": c["name"],
+                        "input": _tool_input(c["arguments"])})
+    return {"id": plan["id"], "type": "message", "role": "assistant", "model": plan["model"],
+            "content": content, "stop_reason": plan["stop_reason"],
+            "stop_sequence": plan["stop_sequence"], "usage": plan["usage"]}
+
+
+def messages_stream_events(cfg, plan):
+    evs = []        # [event name, data, kind]; kind marks text deltas and block starts
+    usage = plan["usage"]
+    start_usage = dict(usage, output_tokens=min(1, usage["output_tokens"]))
+    evs.append(["message_start", {"type": "message_start", "message": {
+        "id": plan["id"], "type": "message", "role": "assistant", "model": plan["model"],
+        "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}}, None])
+    index = [0]
+
+    def start(block):
+        evs.append(["content_block_start", {"type": "content_block_start", "index": index[0],
+                                            "content_block": block}, "start"])
+        if index[0] == 0:       # Anthropic pings right after the first block opens
+            evs.append(["ping", {"type": "ping"}, None])
+
+    def delta(d, kind=None):
+        evs.append(["content_block_delta", {"type": "content_block_delta", "index": index[0],
+                                            "delta": d}, kind])
+
+    def stop():
+        evs.append(["content_block_stop", {"type": "content_block_stop", "index": index[0]}, None])
+        index[0] += 1
+
+    if plan["thinking"]:
+        start({"type": "thinking", "thinking": ""})
+        for piece in split_words(plan["thinking"]["text"]):
+            delta({"type": "thinking_delta", "thinking": piece})
+        delta({"type": "signature_delta", "signature": plan["thinking"]["signature"]})
+        stop()
+    if plan["redacted"]:
+        start({"type": "redacted_thinking", "data": plan["redacted"]})
+        stop()
+    if plan["answer"]:
+        start({"type": "text", "text": ""})
+        for piece in split_words(plan["answer"]):
+            delta({"type": "text_delta", "text": piece}, "text")
+        stop()
+    for c in plan["calls"] or []:
+        start({"type": "tool_use", "id": c["id"], "name": c["name"], "input": {}})
+        delta({"type": "input_json_delta", "partial_json": ""})
+        for frag in split_n(c["arguments"], 3):
+            delta({"type": "input_json_delta", "partial_json": frag})
+        stop()
+    if index[0] == 0:
+        evs.insert(1, ["ping", {"type": "ping"}, None])
+
+    error = stream_error_value(cfg, {"type": "overloaded_error", "message": "Overloaded"})
+    if error is not None:
+        evs = evs[:cut_index([e[2] for e in evs], len(evs))]
+        evs.append(["error", {"type": "error", "error": {"type": error["type"],
+                                                         "message": error["message"]}}, None])
+    else:
+        final = usage if cfg["messages_delta_usage"] == "full" else \
+            {"output_tokens": usage["output_tokens"]}
+        evs.append(["message_delta", {"type": "message_delta",
+                                      "delta": {"stop_reason": plan["stop_reason"],
+                                                "stop_sequence": plan["stop_sequence"]},
+                                      "usage": final}, None])
+        evs.append(["message_stop", {"type": "message_stop"}, None])
+    return [sse_event(data, event=name) for name, data, _ in evs]
+
+
+@require_copilot_token
+def handle_messages(req):
+    body = req.body
+    if not isinstance(body, dict):
+        return anthropic_error(400, "Request body must be a JSON object.")
+    if not isinstance(body.get("model"), str):
+        return anthropic_error(400, "model: Field required")
+    model = find_model(req.state, body["model"])
+    if model is None:
+        return anthropic_error(400, "The requested model is not supported.")
+    if not model_supports(model, "/v1/messages"):
+        return anthropic_error(400, "model %s is not accessible via the /v1/messages endpoint"
+                               % model["id"])
+    with req.state.cond:
+        cfg = copy.deepcopy(req.state.config)
+    problem = validate_messages_request(body, model, cfg)
+    if problem:
+        return anthropic_error(400, problem)
+    plan = messages_plan(cfg, body, model)
+    if body.get("stream"):
+        return sse_response(messages_stream_events(cfg, plan))
+    return json_response(200, messages_result(plan))
+
+
+# ---------------------------------------------------------------------------
+# Copilot OpenAI Responses (POST /responses)
+# ---------------------------------------------------------------------------
+
+def _is_user_message(item):
+    return item.get("role") == "user" and item.get("type", "message") == "message"
+
+
+def validate_responses_request(body, cfg):
+    """Returns (message, param, code) like OpenAI's 400s, or None."""
+    if "input" not in body:
+        return "Missing required parameter: 'input'.", "input", "missing_required_parameter"
+    inp = body["input"]
+    if not isinstance(inp, (str, list)):
+        return ("Invalid type for 'input': expected one of a string or array of input items.",
+                "input", "invalid_type")
+    for i, item in enumerate(inp if isinstance(inp, list) else []):
+        if not isinstance(item, dict):
+            return ("Invalid type for 'input[%d]': expected an input item object." % i,
+                    "input[%d]" % i, "invalid_type")
+    mot = body.get("max_output_tokens")
+    if mot is not None and (not isinstance(mot, int) or isinstance(mot, bool)
+                            or mot < RESPONSES_MIN_OUTPUT_TOKENS):
+        return ("Invalid 'max_output_tokens': integer below minimum value. Expected a value "
+                ">= %d, but got %s instead." % (RESPONSES_MIN_OUTPUT_TOKENS, json.dumps(mot)),
+                "max_output_tokens", "integer_below_min_value")
+    include = body.get("include")
+    if include is not None and (not isinstance(include, list)
+                                or not all(isinstance(x, str) for x in include)):
+        return "Invalid type for 'include': expected an array of strings.", "include", "invalid_type"
+    if cfg["validate_history"] and isinstance(inp, list) and not body.get("previous_response_id"):
+        calls = {it.get("call_id") for it in inp if it.get("type") == "function_call"}
+        for it in inp:
+            if it.get("type") == "function_call_output" and it.get("call_id") not in calls:
+                return ("No tool call found for function call output with call_id %s."
+                        % it.get("call_id"), "input", None)
+            # Without store, reasoning and compaction items live only in encrypted_content.
+            if it.get("type") in ("reasoning", "compaction") and not body.get("store") and (
+                    not it.get("encrypted_content")
+                    or (it["type"] == "reasoning" and not str(it.get("id", "")).startswith("rs_"))):
+                return ("Item with id '%s' not found. Items are not persisted when `store` is "
+                        "set to false. Try again with `store` set to true, or remove this item "
+                        "from your input." % it.get("id", ""), "input", None)
+    return None
+
+
+def responses_plan(cfg, body, model):
+    """Decide the whole Responses answer: final output items, status, usage."""
+    inp = body["input"]
+    items = [{"type": "message", "role": "user", "content": inp}] if isinstance(inp, str) else inp
+    last_user = max((i for i, it in enumerate(items) if _is_user_message(it)), default=-1)
+    user = content_text(items[last_user].get("content")) if last_user >= 0 else ""
+    outputs = [it for it in items[last_user + 1:] if it.get("type") == "function_call_output"]
+    results = [content_text(o.get("output")) for o in outputs] or None
+
+    tools = body.get("tools") or []
+    choice = body.get("tool_choice", "auto")
+    calls = None
+    if tools and results is None and choice != "none":
+        calls = config_calls(cfg, "call_fake_")
+        forced = choice == "required" or (isinstance(choice, dict) and choice.get("type") == "function")
+        if not calls and forced:
+            name = choice.get("name") if isinstance(choice, dict) else \
+                next((t.get("name") for t in tools if isinstance(t, dict) and t.get("name")), "tool")
+            calls = [{"id": "call_fake_0", "name": name, "arguments": "{}"}]
+        calls = calls or None
+    answer = (cfg["tool_calls_text"] or "") if calls else native_answer(cfg, user, results)
+
+    req_reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    supports = model.get("capabilities", {}).get("supports", {})
+    # Reasoning models always reason (and bill for it); summaries only when asked.
+    has_reasoning = cfg["reasoning_text"] is not None or (
+        "reasoning_effort" in supports and req_reasoning.get("effort") != "none")
+    summary = []
+    if cfg["reasoning_text"] is not None or req_reasoning.get("summary") in ("auto", "concise", "detailed"):
+        summary = reasoning_parts(cfg, user)
+    encrypted = "reasoning.encrypted_content" in (body.get("include") or [])
+    cm = body.get("context_management")
+    compaction = bool(cfg["compaction"]) and isinstance(cm, list) and \
+        any(isinstance(x, dict) and x.get("type") == "compaction" for x in cm)
+
+    over = cfg["usage"] or {}
+    reasoning_tokens = int(over.get("reasoning_tokens", DEFAULT_REASONING_TOKENS)) if has_reasoning else 0
+    produced = reasoning_tokens + text_tokens(answer) + \
+        sum(estimate_tokens(c["arguments"]) for c in calls or [])
+    status, reason, truncated = "completed", None, False
+    mot = body.get("max_output_tokens")
+    if isinstance(mot, int) and produced > mot:
+        status, reason, truncated = "incomplete", "max_output_tokens", True
+        answer = first_words(answer, mot - reasoning_tokens)
+        calls = None
+        produced = mot
+    if cfg["incomplete_reason"] and status == "completed":
+        status, reason = "incomplete", cfg["incomplete_reason"]
+
+    output = []
+    if compaction:
+        output.append({"id": new_id("cmp_"), "type": "compaction",
+                       "encrypted_content": opaque("compaction", user, n=160)})
+    if has_reasoning:
+        item = {"id": new_id("rs_"), "type": "reasoning",
+                "summary": [{"type": "summary_text", "text": t} for t in summary]}
+        if encrypted:
+            item["encrypted_content"] = opaque("reasoning", "\n".join(summary), user, n=160)
+        output.append(item)
+    if answer or not (calls or truncated):
+        output.append({"id": new_id("msg_"), "type": "message",
+                       "status": "completed" if status == "completed" else "incomplete",
+                       "content": [{"type": "output_text", "annotations": [], "logprobs": [],
+                                    "text": answer}],
+                       "role": "assistant"})
+    for c in calls or []:
+        output.append({"id": new_id("fc_"), "type": "function_call", "status": "completed",
+                       "arguments": c["arguments"], "call_id": c["id"], "name": c["name"]})
+
+    cached = int(over.get("cached_tokens", over.get("cache_read_input_tokens", 0)))
+    input_tokens = int(over.get("input_tokens", over.get(
+        "prompt_tokens", input_estimate(body.get("instructions"), inp, body.get("tools")))))
+    output_tokens = int(over.get("output_tokens", over.get("completion_tokens", produced)))
+    usage = {"input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": cached},
+             "output_tokens": output_tokens,
+             "output_tokens_details": {"reasoning_tokens": min(reasoning_tokens, output_tokens)},
+             "total_tokens": input_tokens + output_tokens}
+
+    failed = None
+    if cfg["response_failed"]:
+        failed = {"code": "server_error", "message": "The model failed to generate a response."}
+        if isinstance(cfg["response_failed"], dict):
+            failed.update(cfg["response_failed"])
+    return {"id": new_id("resp_"), "created_at": int(time.time()), "body": body,
+            "status": status, "reason": reason, "output": output, "usage": usage,
+            "failed": failed, "reasoning_echo": {
+                "effort": req_reasoning.get("effort", "medium" if has_reasoning else None),
+                "summary": req_reasoning.get("summary")}}
+
+
+def response_object(plan, status, output, usage, error=None, incomplete=None):
+    body = plan["body"]
+    return {
+        "id": plan["id"], "object": "response", "created_at": plan["created_at"],
+        "status": status, "background": False, "error": error,
+        "incomplete_details": incomplete, "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"), "max_tool_calls": None,
+        "model": body["model"], "output": output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "previous_response_id": body.get("previous_response_id"),
+        "prompt_cache_key": body.get("prompt_cache_key"),
+        "reasoning": plan["reasoning_echo"], "safety_identifier": None,
+        "service_tier": "default", "store": body.get("store", False),
+        "temperature": body.get("temperature", 1.0),
+        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools") or [],
+        "top_logprobs": 0, "top_p": body.get("top_p", 1.0), "truncation": "disabled",
+        "usage": usage, "user": None, "metadata": body.get("metadata") or {},
+    }
+
+
+def responses_result(plan):
+    if plan["failed"]:
+        return response_object(plan, "failed", [], None, error=plan["failed"])
+    incomplete = {"reason": plan["reason"]} if plan["status"] == "incomplete" else None
+    return response_object(plan, plan["status"], plan["output"], plan["usage"],
+                           incomplete=incomplete)
+
+
+def responses_stream_events(cfg, plan):
+    quirk = cfg["item_id_quirk"]
+    evs = []        # [data without sequence_number, kind]
+
+    def add(etype, kind=None, **fields):
+        evs.append([dict({"type": etype}, **fields), kind])
+
+    def ref(item, fresh=True):
+        """The id an event carries: Copilot's quirk gives every event its own id."""
+        if quirk in (True, "differ") and fresh:
+            return item["id"].split("_", 1)[0] + "_" + os.urandom(24).hex()
+        return item["id"]
+
+    def with_ref(fields, item):
+        if quirk == "missing":
+            return fields
+        return dict({"item_id": ref(item)}, **fields)
+
+    skeleton = response_object(plan, "in_progress", [], None)
+    add("response.created", response=skeleton)
+    add("response.in_progress", response=skeleton)
+    final = []
+    for oi, item in enumerate(plan["output"]):
+        kind = item["type"]
+        if kind == "compaction":
+            added = dict(item)
+        elif kind == "reasoning":
+            added = {"id": item["id"], "type": "reasoning", "summary": []}
+        elif kind == "message":
+            added = {"id": item["id"], "type": "message", "status": "in_progress",
+                     "content": [], "role": "assistant"}
+        else:
+            added = dict(item, status="in_progress", arguments="")
+        added["id"] = ref(item)
+        if quirk == "missing":
+            del added["id"]
+        add("response.output_item.added", "start", output_index=oi, item=added)
+        if kind == "reasoning":
+            for si, part in enumerate(item["summary"]):
+                text = part["text"]
+                add("response.reasoning_summary_part.added", **with_ref(
+                    {"output_index": oi, "summary_index": si,
+                     "part": {"type": "summary_text", "text": ""}}, item))
+                for piece in split_words(text):
+                    add("response.reasoning_summary_text.delta", **with_ref(
+                        {"output_index": oi, "summary_index": si, "delta": piece}, item))
+                add("response.reasoning_summary_text.done", **with_ref(
+                    {"output_index": oi, "summary_index": si, "text": text}, item))
+                add("response.reasoning_summary_part.done", **with_ref(
+                    {"output_index": oi, "summary_index": si,
+                     "part": {"type": "summary_text", "text": text}}, item))
+        elif kind == "message":
+            part = item["content"][0]
+            add("response.content_part.added", **with_ref(
+                {"output_index": oi, "content_index": 0, "part": dict(part, text="")}, item))
+            for piece in split_words(part["text"]):
+                add("response.output_text.delta", "text", **with_ref(
+                    {"output_index": oi, "content_index": 0, "delta": piece, "logprobs": []}, item))
+            add("response.output_text.done", **with_ref(
+                {"output_index": oi, "content_index": 0, "text": part["text"], "logprobs": []}, item))
+            add("response.content_part.done", **with_ref(
+                {"output_index": oi, "content_index": 0, "part": part}, item))
+        elif kind == "function_call":
+            for frag in split_n(item["arguments"], 3):
+                add("response.function_call_arguments.delta", **with_ref(
+                    {"output_index": oi, "delta": frag}, item))
+            add("response.function_call_arguments.done", **with_ref(
+                {"output_index": oi, "name": item["name"], "arguments": item["arguments"]}, item))
+        done = dict(item, id=ref(item))
+        add("response.output_item.done", output_index=oi, item=done)
+        final.append(done)
+
+    error = stream_error_value(cfg, {"code": "server_error", "message":
+                                     "The server had an error while processing your request."})
+    if plan["failed"] or error is not None:
+        evs = evs[:cut_index([k for _, k in evs], 2)]
+        if plan["failed"]:
+            add("response.failed", response=response_object(plan, "failed", [], None,
+                                                             error=plan["failed"]))
+        else:
+            add("error", code=error["code"], message=error["message"], param=None)
+    else:
+        incomplete = {"reason": plan["reason"]} if plan["status"] == "incomplete" else None
+        add("response.completed" if plan["status"] == "completed" else "response.incomplete",
+            response=response_object(plan, plan["status"], final, plan["usage"],
+                                     incomplete=incomplete))
+    out = []
+    for seq, (data, _) in enumerate(evs):
+        data = dict({"type": data["type"], "sequence_number": seq}, **data)
+        out.append(sse_event(data, event=data["type"]))
+    return out
+
+
+@require_copilot_token
+def handle_responses(req):
+    model, err = _check_model(req, "/responses")
+    if err:
+        return err
+    body = req.body
+    with req.state.cond:
+        cfg = copy.deepcopy(req.state.config)
+    problem = validate_responses_request(body, cfg)
+    if problem:
+        message, param, code = problem
+        return openai_error(400, message, code, param=param)
+    plan = responses_plan(cfg, body, model)
+    if body.get("stream"):
+        return sse_response(responses_stream_events(cfg, plan))
+    return json_response(200, responses_result(plan))
+
+
+# ---------------------------------------------------------------------------
 # Control API (/_fake/...)
 # ---------------------------------------------------------------------------
 
@@ -1084,8 +1838,31 @@ def validate_config(changes):
             return "%s must be a list" % key
         if key in ("response_headers", "user_overrides") and not isinstance(value, dict):
             return "%s must be an object" % key
-        if key == "usage" and value is not None and not isinstance(value, dict):
-            return "usage must be null or an object"
+        if key == "usage" and value is not None and (
+                not isinstance(value, dict)
+                or any(not isinstance(v, int) or isinstance(v, bool) for v in value.values())):
+            return "usage must be null or an object of integers"
+        if key == "reasoning_text" and value is not None and not isinstance(value, str) and (
+                not isinstance(value, list) or not value
+                or any(not isinstance(x, str) for x in value)):
+            return "reasoning_text must be null, a string or a non-empty list of strings"
+        if key in ("answer_template", "reasoning_template", "tool_result_template") and \
+                not isinstance(value, str):
+            return "%s must be a string" % key
+        if key in ("answer_text", "tool_calls_text", "stop_reason", "incomplete_reason",
+                   "finish_reason") and value is not None and not isinstance(value, str):
+            return "%s must be null or a string" % key
+        if key in ("redacted_thinking", "compaction", "validate_history",
+                   "prompt_filter_chunk") and not isinstance(value, bool):
+            return "%s must be true or false" % key
+        if key == "messages_delta_usage" and value not in ("full", "output_only"):
+            return "messages_delta_usage must be \"full\" or \"output_only\""
+        if key == "item_id_quirk" and not (value is None or isinstance(value, bool)
+                                           or value in ("differ", "missing")):
+            return "item_id_quirk must be false, true, \"differ\" or \"missing\""
+        if key in ("response_failed", "stream_error") and not (
+                value is None or isinstance(value, (bool, dict))):
+            return "%s must be null, true or an object" % key
     return None
 
 
@@ -1208,6 +1985,8 @@ ROUTES = {
     ("GET", "/models"): handle_models,
     ("POST", "/chat/completions"): handle_chat_completions,
     ("POST", "/embeddings"): handle_embeddings,
+    ("POST", "/v1/messages"): handle_messages,
+    ("POST", "/responses"): handle_responses,
     # control API
     ("GET", "/_fake/health"): ctl_health,
     ("POST", "/_fake/reset"): ctl_reset,
