@@ -828,6 +828,15 @@ def message_text(content):
 def answer_for(cfg, messages):
     if cfg["answer_text"] is not None:
         return cfg["answer_text"]
+    # A tool turn (trailing role:"tool" messages) is acknowledged like the
+    # native endpoints do, so end-to-end tests can see the result arrived.
+    results = []
+    for m in reversed(messages):
+        if not (isinstance(m, dict) and m.get("role") == "tool"):
+            break
+        results.insert(0, message_text(m.get("content")))
+    if results:
+        return cfg["tool_result_template"].replace("{result}", " | ".join(results))
     user = ""
     for m in reversed(messages):
         if isinstance(m, dict) and m.get("role") == "user":
