@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "core/log.h"
 #include "core/util.h"
 #include "http/server.h"
@@ -183,6 +185,11 @@ main(void)
 		o.handle = handle_broken;
 	} else {
 		log_set_level(app.cfg->log_level);
+		/* Once per process start, not per request. */
+		if (app.cfg->use_responses_ws)
+			log_info("useResponsesApiWebSocket is set, but libcurl %s has no "
+			    "WebSocket support here: Responses are relayed over HTTP SSE",
+			    curl_version_info(CURLVERSION_NOW)->version);
 		o.handle = routes_handle;
 		o.limits.max_body = (size_t)app.cfg->max_body_bytes;
 	}

@@ -1985,6 +1985,24 @@ def ctl_health(req):
 # Route table: (method, path) -> handler(Request) -> Response
 # ---------------------------------------------------------------------------
 
+ANTHROPIC_FAKE_KEY = "sk-ant-fake-key"
+
+
+def handle_anthropic_count_tokens(req):
+    """Anthropic's own count endpoint (api.anthropic.com), for the
+    gateway's exact-count path: a fixed count per character, so tests can
+    tell it from the local estimate."""
+    if req.headers.get("x-api-key") != ANTHROPIC_FAKE_KEY:
+        return json_response(401, {"type": "error", "error": {
+            "type": "authentication_error", "message": "invalid x-api-key"}})
+    body = req.body if isinstance(req.body, dict) else {}
+    model = body.get("model") or ""
+    if "." in model or not model.startswith("claude"):
+        return json_response(404, {"type": "error", "error": {
+            "type": "not_found_error", "message": "model: %s" % model}})
+    return json_response(200, {"input_tokens": 100000 + len(json.dumps(body.get("messages")))})
+
+
 ROUTES = {
     ("POST", "/login/device/code"): handle_device_code,
     ("POST", "/login/oauth/access_token"): handle_access_token,
@@ -1995,6 +2013,7 @@ ROUTES = {
     ("POST", "/chat/completions"): handle_chat_completions,
     ("POST", "/embeddings"): handle_embeddings,
     ("POST", "/v1/messages"): handle_messages,
+    ("POST", "/v1/messages/count_tokens"): handle_anthropic_count_tokens,
     ("POST", "/responses"): handle_responses,
     # control API
     ("GET", "/_fake/health"): ctl_health,

@@ -129,7 +129,8 @@ class Stack:
             "auth": {"apiKeys": [API_KEY], "adminApiKey": ADMIN_KEY},
             "upstream": {"githubUrl": self.fake.url,
                          "githubApiUrl": self.fake.url,
-                         "copilotApiUrl": self.fake.url},
+                         "copilotApiUrl": self.fake.url,
+                         "anthropicApiUrl": self.fake.url},
             "timeouts": {"pingSeconds": 1, "stallSeconds": 5},
         }
         for k, v in (config or {}).items():

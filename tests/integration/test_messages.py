@@ -177,3 +177,108 @@ class Messages(unittest.TestCase):
         self.assertEqual((row["endpoint"], row["model"], row["status"]),
                          ("messages", "gpt-5.4", 200))
         self.assertGreater(row["output_tokens"], 0)
+
+
+MARKER = ('<system-reminder>\nSubagentStart hook additional context: __SUBAGENT_MARKER__'
+          '{"session_id":"s-1","agent_id":"a-1","agent_type":"explorer"}\n</system-reminder>')
+COMPACT = ("CRITICAL: Respond with TEXT ONLY. Do NOT call any tools.\n"
+           "Your task is to create a detailed summary of the conversation so far.\n"
+           "Pending Tasks:\nCurrent Work:\n")
+
+
+class MessagesHeaders(unittest.TestCase):
+    """What Copilot bills by: initiator, interaction type, warm-up."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = harness.Stack(config={"smallModel": "gpt-5-mini",
+                                      "anthropicApiKey": "sk-ant-fake-key"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def setUp(self):
+        self.s.fake.reset()
+
+    def post(self, body, headers=None):
+        return self.s.json("POST", "/v1/messages", body, headers=headers)
+
+    def test_subagent_marker_is_agent_initiated(self):
+        status, _, body = self.post({"model": "claude-sonnet-4.6", "max_tokens": 64,
+                                     "tools": [WEATHER], "messages": [{"role": "user", "content": [
+                                         {"type": "text", "text": MARKER},
+                                         {"type": "text", "text": "explore"}]}]})
+        self.assertEqual(status, 200, body)
+        h = self.s.fake.requests("/v1/messages")[-1]["headers"]
+        self.assertEqual(h["x-initiator"], "agent")
+        self.assertEqual(h["x-interaction-type"], "conversation-subagent")
+
+    def test_compaction_request_is_agent_initiated(self):
+        status, _, body = self.post({"model": "gpt-5.4", "max_tokens": 64,
+                                     "tools": [WEATHER],
+                                     "messages": [{"role": "user", "content": COMPACT}]})
+        self.assertEqual(status, 200, body)
+        h = self.s.fake.requests("/responses")[-1]["headers"]
+        self.assertEqual(h["x-initiator"], "agent")
+        self.assertEqual(h["x-interaction-type"], "conversation-compaction")
+
+    def test_warmup_goes_to_the_small_model(self):
+        status, _, body = self.post({"model": "claude-sonnet-4.6", "max_tokens": 64,
+                                     "messages": [{"role": "user", "content": "warmup"}]},
+                                    headers={"anthropic-beta": "claude-code-20250219"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.s.fake.requests("/v1/messages"), [])
+        self.assertEqual(self.s.fake.requests("/responses")[-1]["body"]["model"], "gpt-5-mini")
+
+    def test_system_messages_inside_messages_are_folded(self):
+        status, _, body = self.post({"model": "claude-sonnet-4.6", "max_tokens": 64,
+                                     "tools": [WEATHER],
+                                     "messages": [{"role": "user", "content": "hi"},
+                                                  {"role": "system", "content": "Agent types: x"}]})
+        self.assertEqual(status, 200, body)
+        sent = self.s.fake.requests("/v1/messages")[-1]["body"]
+        self.assertEqual([m["role"] for m in sent["messages"]], ["user"])
+        self.assertIn("Agent types: x", json.dumps(sent["messages"]))
+
+    def test_anthropic_beta_is_filtered_on_native(self):
+        self.post({"model": "claude-sonnet-4.6", "max_tokens": 64, "tools": [WEATHER],
+                   "messages": [{"role": "user", "content": "beta"}]},
+                  headers={"anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14"})
+        h = self.s.fake.requests("/v1/messages")[-1]["headers"]
+        self.assertEqual(h["anthropic-beta"], "interleaved-thinking-2025-05-14")
+
+    def test_pings_while_upstream_is_silent(self):
+        for model, path in (("claude-sonnet-4.6", "/v1/messages"), ("gpt-5.4", "/responses"),
+                            ("gemini-2.5-pro", "/chat/completions")):
+            with self.subTest(model=model):
+                self.s.fake.reset()
+                self.s.fake.fault(path=path, kind="stall", seconds=3, events=1)
+                resp, conn = self.s.stream("/v1/messages", {
+                    "model": model, "max_tokens": 64, "stream": True,
+                    "messages": [{"role": "user", "content": "slow"}]})
+                events = [e for e, _ in harness.read_sse(resp)]
+                conn.close()
+                self.assertIn("ping", events)
+                self.assertEqual(events[-1], "message_stop")
+
+    def test_count_tokens_asks_anthropic_for_claude_models(self):
+        status, _, body = self.s.json("POST", "/v1/messages/count_tokens", {
+            "model": "claude-sonnet-4.6", "messages": [{"role": "user", "content": "hi"}]})
+        self.assertEqual(status, 200, body)
+        self.assertGreater(body["input_tokens"], 100000)        # the fake's exact count
+        sent = self.s.fake.requests("/v1/messages/count_tokens")[-1]
+        self.assertEqual(sent["body"]["model"], "claude-sonnet-4-6")
+        self.assertEqual(sent["headers"]["anthropic-beta"], "token-counting-2024-11-01")
+        # A GPT model is counted locally.
+        status, _, body = self.s.json("POST", "/v1/messages/count_tokens", {
+            "model": "gpt-5.4", "messages": [{"role": "user", "content": "hi"}]})
+        self.assertEqual(status, 200)
+        self.assertLess(body["input_tokens"], 100)
+        # Anthropic refusing: the local estimate, not an error.
+        self.s.fake.fault(path="/v1/messages/count_tokens", kind="status", status=500,
+                          body={"type": "error"})
+        status, _, body = self.s.json("POST", "/v1/messages/count_tokens", {
+            "model": "claude-sonnet-4.6", "messages": [{"role": "user", "content": "hi"}]})
+        self.assertEqual(status, 200)
+        self.assertLess(body["input_tokens"], 100)
