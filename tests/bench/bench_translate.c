@@ -1,0 +1,261 @@
+/*
+ * make bench: the translators alone.
+ *  - Anthropic -> Chat and Anthropic -> Responses of a Claude-Code-sized
+ *    request (~80 KB: 24 tools with schemas, 3 system blocks, a history),
+ *    built here with deterministic text, plus the /v1/messages
+ *    preprocessing pipeline;
+ *  - upstream SSE -> client events per second for each stream translator,
+ *    through the real SSE parser, fed in 1400-byte pieces.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/json.h"
+#include "translate/anthropic_chat.h"
+#include "translate/anthropic_responses.h"
+#include "translate/preprocess.h"
+#include "translate/stream.h"
+#include "upstream/sse.h"
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+words(struct buf *b, unsigned *seed, int n)
+{
+	static const char *w[] = { "the", "file", "tool", "agent", "must", "never",
+	    "call", "edit", "search", "results", "user", "context", "données",
+	    "函数", "path", "command", "output", "before", "after", "🙂" };
+
+	while (n-- > 0) {
+		*seed = *seed * 1103515245u + 12345u;
+		buf_printf(b, "%s ", w[(*seed >> 16) % 20]);
+	}
+}
+
+static cJSON *
+claude_code_request(void)
+{
+	struct buf b = BUF_INIT;
+	unsigned seed = 7;
+	int i, j;
+
+	buf_puts(&b, "{\"model\":\"claude-opus-4-7-20260101\",\"max_tokens\":64000,"
+	    "\"stream\":true,\"metadata\":{\"user_id\":\"{\\\"device_id\\\":\\\"d\\\","
+	    "\\\"account_uuid\\\":\\\"\\\",\\\"session_id\\\":\\\"s-1\\\"}\"},"
+	    "\"thinking\":{\"type\":\"adaptive\"},\"system\":[{\"type\":\"text\","
+	    "\"text\":\"x-anthropic-billing-header: cc_version=1;\"},");
+	for (i = 0; i < 2; i++) {
+		buf_puts(&b, "{\"type\":\"text\",\"text\":\"");
+		words(&b, &seed, i ? 2600 : 20);
+		buf_puts(&b, "\",\"cache_control\":{\"type\":\"ephemeral\"}}");
+		buf_puts(&b, i ? "]," : ",");
+	}
+	buf_puts(&b, "\"tools\":[");
+	for (i = 0; i < 24; i++) {
+		buf_printf(&b, "%s{\"name\":\"Tool%d\",\"description\":\"", i ? "," : "", i);
+		words(&b, &seed, 180);
+		buf_puts(&b, "\",\"input_schema\":{\"type\":\"object\",\"properties\":{");
+		for (j = 0; j < 6; j++) {
+			buf_printf(&b, "%s\"p%d\":{\"type\":\"string\",\"description\":\"",
+			    j ? "," : "", j);
+			words(&b, &seed, 12);
+			buf_puts(&b, "\"}");
+		}
+		buf_puts(&b, "},\"required\":[\"p0\"]}}");
+	}
+	buf_puts(&b, "],\"messages\":[");
+	for (i = 0; i < 6; i++) {
+		buf_printf(&b, "%s{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+		    "\"text\":\"", i ? "," : "");
+		words(&b, &seed, 120);
+		buf_printf(&b, "\"}]},{\"role\":\"assistant\",\"content\":[{\"type\":"
+		    "\"text\",\"text\":\"ok\"},{\"type\":\"tool_use\",\"id\":\"t%d\","
+		    "\"name\":\"Tool%d\",\"input\":{\"p0\":\"x\"}}]},{\"role\":\"user\","
+		    "\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t%d\","
+		    "\"content\":\"", i, i, i);
+		words(&b, &seed, 200);
+		buf_puts(&b, "\"}]}");
+	}
+	buf_puts(&b, "]}");
+	cJSON *v = json_parse(b.data, b.len, NULL, NULL);
+	fprintf(stdout, "request: %zu bytes, 24 tools, 18 messages\n", b.len);
+	buf_free(&b);
+	return v;
+}
+
+static void
+bench_requests(void)
+{
+	cJSON *req = claude_code_request(), *out;
+	struct tr_chat_opts co = { NULL, 1, TR_TOOL_ARRAY | TR_TOOL_IMAGE, 0 };
+	struct tr_resp_opts ro;
+	struct pp_opts po;
+	struct pp_result pr;
+	struct buf err = BUF_INIT;
+	double t0, dt;
+	int i, n = 300;
+
+	memset(&ro, 0, sizeof(ro));
+	memset(&po, 0, sizeof(po));
+	po.machine_id = "m";
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		cJSON *copy = cJSON_Duplicate(req, 1);
+
+		memset(&pr, 0, sizeof(pr));
+		if (pp_messages(copy, &po, &pr, &err) != GW_OK)
+			abort();
+		pp_result_free(&pr);
+		cJSON_Delete(copy);
+	}
+	dt = now() - t0;
+	printf("%-34s %8.3f ms/request  (%d runs)\n", "preprocess (/v1/messages)",
+	    dt * 1000 / n, n);
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		if (tr_anthropic_to_chat(req, &co, &out, &err) != GW_OK)
+			abort();
+		cJSON_Delete(out);
+	}
+	dt = now() - t0;
+	printf("%-34s %8.3f ms/request\n", "Anthropic -> Chat", dt * 1000 / n);
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		if (tr_anthropic_to_responses(req, &ro, &out, &err) != GW_OK)
+			abort();
+		cJSON_Delete(out);
+	}
+	dt = now() - t0;
+	printf("%-34s %8.3f ms/request\n", "Anthropic -> Responses", dt * 1000 / n);
+	cJSON_Delete(req);
+	buf_free(&err);
+}
+
+struct count { long events; size_t bytes; };
+
+static enum gw_err
+c_emit(void *ctx, const char *event, const char *data, size_t len)
+{
+	struct count *c = ctx;
+
+	(void)event;
+	(void)data;
+	c->events++;
+	c->bytes += len;
+	return GW_OK;
+}
+
+static enum gw_err
+c_comment(void *ctx, const char *text)
+{
+	(void)ctx;
+	(void)text;
+	return GW_OK;
+}
+
+struct run { struct tr_stream *tr; struct tr_sink sink; long in; };
+
+static enum gw_err
+on_event(void *ctx, const char *event, const char *data, size_t len, const char *id)
+{
+	struct run *r = ctx;
+
+	(void)id;
+	r->in++;
+	return r->tr->ops->feed(r->tr, event, data, len, &r->sink);
+}
+
+static void
+chat_stream_bytes(struct buf *b, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		buf_printf(b, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion."
+		    "chunk\",\"created\":1,\"model\":\"gpt-4.1\",\"choices\":[{\"index\":0,"
+		    "\"delta\":{\"content\":\"word%d héllo \"},\"finish_reason\":null}]}\n\n", i);
+	buf_puts(b, "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{},"
+	    "\"finish_reason\":\"stop\"}]}\n\ndata: {\"id\":\"chatcmpl-1\",\"choices\":[],"
+	    "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}"
+	    "\n\ndata: [DONE]\n\n");
+}
+
+static void
+responses_stream_bytes(struct buf *b, int n)
+{
+	int i, seq = 0;
+
+	buf_printf(b, "event: response.created\ndata: {\"type\":\"response.created\","
+	    "\"sequence_number\":%d,\"response\":{\"id\":\"resp_1\",\"status\":"
+	    "\"in_progress\",\"model\":\"gpt-5.4\",\"output\":[]}}\n\n", seq++);
+	buf_printf(b, "event: response.output_item.added\ndata: {\"type\":"
+	    "\"response.output_item.added\",\"sequence_number\":%d,\"output_index\":0,"
+	    "\"item\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+	    "\"content\":[]}}\n\n", seq++);
+	for (i = 0; i < n; i++)
+		buf_printf(b, "event: response.output_text.delta\ndata: {\"type\":"
+		    "\"response.output_text.delta\",\"sequence_number\":%d,\"item_id\":"
+		    "\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"word%d "
+		    "héllo \"}\n\n", seq++, i);
+	buf_printf(b, "event: response.completed\ndata: {\"type\":\"response.completed\","
+	    "\"sequence_number\":%d,\"response\":{\"id\":\"resp_1\",\"status\":"
+	    "\"completed\",\"model\":\"gpt-5.4\",\"output\":[],\"usage\":{\"input_tokens\""
+	    ":10,\"output_tokens\":5,\"total_tokens\":15}}}\n\n", seq++);
+}
+
+static void
+bench_stream(const char *name, struct tr_stream *tr, const struct buf *in)
+{
+	struct count c = { 0, 0 };
+	struct run r = { tr, { &c, c_emit, c_comment }, 0 };
+	struct sse_parser *p;
+	double t0, dt;
+	size_t off;
+
+	sse_parser_new(0, on_event, &r, &p);
+	t0 = now();
+	for (off = 0; off < in->len; off += 1400)
+		if (sse_parser_feed(p, in->data + off,
+		    in->len - off < 1400 ? in->len - off : 1400) != GW_OK)
+			abort();
+	sse_parser_finish(p, NULL);
+	tr->ops->finish(tr, GW_OK, NULL, &r.sink);
+	dt = now() - t0;
+	printf("%-34s %10.0f upstream events/s  (%ld in, %ld out, %.1f MB/s)\n",
+	    name, r.in / dt, r.in, c.events, in->len / dt / 1e6);
+	sse_parser_free(p);
+	tr_stream_free(tr);
+}
+
+int
+main(void)
+{
+	struct buf chat = BUF_INIT, resp = BUF_INIT;
+	struct tr_stream *tr;
+	int n = 200000;
+
+	bench_requests();
+	chat_stream_bytes(&chat, n);
+	responses_stream_bytes(&resp, n);
+	tr_passthrough_new(TR_OPENAI, &tr);
+	bench_stream("passthrough (chat, OpenAI client)", tr, &chat);
+	tr_chat_stream_new("gpt-4.1", &tr);
+	bench_stream("Chat -> Anthropic stream", tr, &chat);
+	tr_responses_stream_new("gpt-5.4", NULL, &tr);
+	bench_stream("Responses -> Anthropic stream", tr, &resp);
+	tr_responses_passthrough_new(&tr);
+	bench_stream("Responses passthrough (id repair)", tr, &resp);
+	buf_free(&chat);
+	buf_free(&resp);
+	return 0;
+}
