@@ -42,6 +42,7 @@ OPENAI(route_token_usage_daily)
 OPENAI(route_token_usage_events)
 OPENAI(route_admin_mappings_get)
 OPENAI(route_admin_mappings_post)
+OPENAI(route_responses)
 
 #define ANTHROPIC(fn) \
 	static void h_##fn(void *w, struct http_conn *c, const struct route_params *p) \
@@ -59,6 +60,8 @@ static const struct route table[] = {
 	{ "POST", "/chat/completions", h_route_chat, ROUTE_AUTH_REGULAR },
 	{ "POST", "/v1/embeddings", h_route_embeddings, ROUTE_AUTH_REGULAR },
 	{ "POST", "/embeddings", h_route_embeddings, ROUTE_AUTH_REGULAR },
+	{ "POST", "/v1/responses", h_route_responses, ROUTE_AUTH_REGULAR },
+	{ "POST", "/responses", h_route_responses, ROUTE_AUTH_REGULAR },
 	{ "POST", "/v1/messages", h_route_messages, ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
 	{ "POST", "/v1/messages/count_tokens", h_route_count_tokens,
 	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },

@@ -44,6 +44,7 @@ void route_token_usage_events(struct rctx *r);
 void route_admin_mappings_get(struct rctx *r);
 void route_admin_mappings_post(struct rctx *r);
 void route_messages(struct rctx *r);
+void route_responses(struct rctx *r);
 void route_count_tokens(struct rctx *r);
 
 /* The handler the responder pool calls for each request. */

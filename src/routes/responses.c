@@ -1,0 +1,190 @@
+/*
+ * POST /v1/responses: OpenAI Responses clients (Codex CLI, opencode, the
+ * openai SDK) relayed to Copilot's /responses, with the reference's
+ * rewrites (spec/translation.md §10.2, surface.md §2.8).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "routes/routes.h"
+#include "state/config.h"
+#include "translate/anthropic_responses.h"
+
+/* Drops tools Copilot cannot run here: image_generation always,
+ * web_search when useResponsesApiWebSearch is off. */
+static void
+filter_tools(cJSON *body, int keep_web_search)
+{
+	cJSON *tools = json_arr(body, "tools");
+	const char *type;
+	int i;
+
+	for (i = cJSON_GetArraySize(tools) - 1; i >= 0; i--) {
+		type = json_str(cJSON_GetArrayItem(tools, i), "type");
+		if (type == NULL)
+			continue;
+		if (strcmp(type, "image_generation") == 0 ||
+		    (!keep_web_search && strncmp(type, "web_search", 10) == 0))
+			cJSON_DeleteItemFromArray(tools, i);
+	}
+}
+
+/*
+ * reasoning.effort from modelReasoningEfforts when the client set none and
+ * the model takes one; an effort the model does not list becomes its last
+ * (strongest) one.
+ */
+static void
+default_effort(cJSON *body, const cJSON *model, const char *effort)
+{
+	const cJSON *efforts, *e, *last = NULL;
+	cJSON *reasoning = json_obj(body, "reasoning");
+	int listed = 0;
+
+	efforts = json_arr(json_obj(json_obj(model, "capabilities"), "supports"),
+	    "reasoning_effort");
+	if (efforts == NULL || cJSON_GetArraySize(efforts) == 0 ||
+	    json_str(reasoning, "effort") != NULL)
+		return;
+	cJSON_ArrayForEach(e, efforts) {
+		if (cJSON_IsString(e) && strcmp(e->valuestring, effort) == 0)
+			listed = 1;
+		last = e;
+	}
+	if (!listed && cJSON_IsString(last))
+		effort = last->valuestring;
+	if (reasoning == NULL) {
+		reasoning = cJSON_CreateObject();
+		if (json_set(body, "reasoning", reasoning) != GW_OK)
+			return;
+	}
+	json_set(reasoning, "effort", cJSON_CreateString(effort));
+}
+
+/* Codex CLI marks its own sub-agents with headers (v1.10.21+). */
+static int
+codex_subagent(struct rctx *r, const char **session)
+{
+	static const char *const kinds[] = { "collab_spawn", "compact",
+	    "memory_consolidation", "review" };
+	const char *kind = http_header(r->req, "x-openai-subagent");
+	size_t i;
+
+	*session = http_header(r->req, "session-id");
+	if (*session == NULL)
+		*session = http_header(r->req, "x-session-id");
+	if (kind == NULL)
+		return 0;
+	for (i = 0; i < ARRAY_LEN(kinds); i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return *session != NULL ||
+			    http_header(r->req, "thread-id") != NULL ||
+			    http_header(r->req, "x-codex-parent-thread-id") != NULL;
+	return 0;
+}
+
+static enum gw_err
+request_id(const cJSON *body, const char *machine_id, char out[37])
+{
+	const cJSON *input = cJSON_GetObjectItemCaseSensitive(body, "input");
+	struct buf key = BUF_INIT;
+	enum gw_err e;
+
+	if (!cJSON_IsString(input))
+		return copilot_request_id(input, NULL, machine_id, out);
+	if ((e = buf_printf(&key, "%s%s", machine_id, input->valuestring)) == GW_OK)
+		util_uuid_from_string(key.data, key.len, out);
+	buf_free(&key);
+	return e;
+}
+
+void
+route_responses(struct rctx *r)
+{
+	const struct cfg *cfg = r->w->app->cfg;
+	struct copilot_req rq;
+	struct tr_stream *tr = NULL;
+	struct buf err = BUF_INIT;
+	cJSON *body = NULL, *models = NULL;
+	const cJSON *model;
+	const char *id, *session = NULL;
+	char req_id[37], sess[37], *out = NULL;
+	int subagent;
+	enum gw_err e;
+
+	r->endpoint = "responses";
+	if ((body = rc_body_json(r)) == NULL)
+		goto out;
+	if ((id = json_str(body, "model")) == NULL || *id == '\0') {
+		rc_error(r, 400, "\"model\" is required and must be a string");
+		goto out;
+	}
+	snprintf(r->model, sizeof(r->model), "%s", id);
+	if (cJSON_GetObjectItemCaseSensitive(body, "input") == NULL) {
+		rc_error(r, 400, "\"input\" is required");
+		goto out;
+	}
+	r->stream = json_bool(body, "stream", 0);
+	if (models_get(r->w, 0, &models, NULL, &err) != GW_OK)
+		log_warn("model list unavailable: %s", buf_cstr(&err));
+	model = models_find(models, id);
+	if (model == NULL || (!models_supports(model, "/responses") &&
+	    !models_supports(model, "ws:/responses"))) {
+		rc_error(r, 400, "This model does not support the responses endpoint. "
+		    "Please choose a different model.");
+		rc_record(r, 400, NULL, "model does not support /responses");
+		goto out;
+	}
+	filter_tools(body, cfg->use_responses_web_search);
+	tr_responses_trim_compaction(body);
+	cJSON_DeleteItemFromObjectCaseSensitive(body, "service_tier");
+	if (cfg_is_context_mgmt_model(cfg, id) &&
+	    cJSON_GetObjectItemCaseSensitive(body, "context_management") == NULL &&
+	    (e = tr_responses_context_management(body, model)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	default_effort(body, model, cfg_reasoning_effort(cfg, id));
+	if ((e = request_id(body, r->w->app->ident.machine_id, req_id)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	subagent = codex_subagent(r, &session);
+	if (subagent && session != NULL)
+		util_uuid_from_string(session, strlen(session), sess);
+	else
+		util_uuid_from_string(req_id, strlen(req_id), sess);
+	snprintf(r->session_id, sizeof(r->session_id), "%s", sess);
+	if ((out = json_print(body)) == NULL) {
+		rc_fail(r, GW_ENOMEM, NULL);
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.path = "/responses";
+	rq.body = out;
+	rq.body_len = strlen(out);
+	rq.stream = r->stream;
+	rq.call.request_id = req_id;
+	rq.call.interaction_id = sess;
+	rq.call.initiator = subagent || tr_responses_agent_initiated(body) ?
+	    "agent" : "user";
+	rq.call.vision = tr_responses_has_image(body);
+	rq.call.json_body = 1;
+	rq.call.accept = r->stream ? "text/event-stream" : "application/json";
+	if (r->stream && (e = tr_responses_passthrough_new(&tr)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	rc_copilot_to_client(r, &rq, tr, NULL, NULL);
+out:
+	tr_stream_free(tr);
+	cJSON_free(out);
+	cJSON_Delete(models);
+	cJSON_Delete(body);
+	buf_free(&err);
+}
