@@ -34,6 +34,28 @@ async function run() {
       for await (const m of client.models.list()) ids.push(m.id);
       return { ids };
     }
+    case "responses": {
+      const r = await client.responses.create(cmd.params);
+      return { id: r.id, status: r.status, text: r.output_text, output: r.output, usage: r.usage };
+    }
+    case "responses_stream": {
+      const stream = await client.responses.create({ ...cmd.params, stream: true });
+      const types = [];
+      let text = "", final = null;
+      const added = {}, mismatched = [];
+      for await (const ev of stream) {
+        types.push(ev.type);
+        if (ev.type === "response.output_text.delta") text += ev.delta;
+        if (ev.type === "response.output_item.added") added[ev.output_index] = ev.item.id;
+        if (ev.type === "response.output_item.done" && added[ev.output_index] !== ev.item.id)
+          mismatched.push(ev.output_index);
+        if (ev.item_id !== undefined && added[ev.output_index] !== undefined &&
+            ev.item_id !== added[ev.output_index]) mismatched.push(ev.type);
+        if (ev.type === "response.completed" || ev.type === "response.incomplete") final = ev.response;
+      }
+      return { types, text, mismatched, status: final && final.status,
+               output: final && final.output, usage: final && final.usage };
+    }
     default:
       throw new Error("unknown op " + cmd.op);
   }
