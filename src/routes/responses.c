@@ -13,57 +13,7 @@
 #include "routes/routes.h"
 #include "state/config.h"
 #include "translate/anthropic_responses.h"
-
-/* Drops tools Copilot cannot run here: image_generation always,
- * web_search when useResponsesApiWebSearch is off. */
-static void
-filter_tools(cJSON *body, int keep_web_search)
-{
-	cJSON *tools = json_arr(body, "tools");
-	const char *type;
-	int i;
-
-	for (i = cJSON_GetArraySize(tools) - 1; i >= 0; i--) {
-		type = json_str(cJSON_GetArrayItem(tools, i), "type");
-		if (type == NULL)
-			continue;
-		if (strcmp(type, "image_generation") == 0 ||
-		    (!keep_web_search && strncmp(type, "web_search", 10) == 0))
-			cJSON_DeleteItemFromArray(tools, i);
-	}
-}
-
-/*
- * reasoning.effort from modelReasoningEfforts when the client set none and
- * the model takes one; an effort the model does not list becomes its last
- * (strongest) one.
- */
-static void
-default_effort(cJSON *body, const cJSON *model, const char *effort)
-{
-	const cJSON *efforts, *e, *last = NULL;
-	cJSON *reasoning = json_obj(body, "reasoning");
-	int listed = 0;
-
-	efforts = json_arr(json_obj(json_obj(model, "capabilities"), "supports"),
-	    "reasoning_effort");
-	if (efforts == NULL || cJSON_GetArraySize(efforts) == 0 ||
-	    json_str(reasoning, "effort") != NULL)
-		return;
-	cJSON_ArrayForEach(e, efforts) {
-		if (cJSON_IsString(e) && strcmp(e->valuestring, effort) == 0)
-			listed = 1;
-		last = e;
-	}
-	if (!listed && cJSON_IsString(last))
-		effort = last->valuestring;
-	if (reasoning == NULL) {
-		reasoning = cJSON_CreateObject();
-		if (json_set(body, "reasoning", reasoning) != GW_OK)
-			return;
-	}
-	json_set(reasoning, "effort", cJSON_CreateString(effort));
-}
+#include "translate/responses_prepare.h"
 
 /* Codex CLI marks its own sub-agents with headers (v1.10.21+). */
 static int
@@ -106,6 +56,7 @@ void
 route_responses(struct rctx *r)
 {
 	const struct cfg *cfg = r->w->app->cfg;
+	struct tr_responses_prepare_opts po;
 	struct copilot_req rq;
 	struct tr_stream *tr = NULL;
 	struct buf err = BUF_INIT;
@@ -139,16 +90,14 @@ route_responses(struct rctx *r)
 		rc_record(r, 400, NULL, "model does not support /responses");
 		goto out;
 	}
-	filter_tools(body, cfg->use_responses_web_search);
-	tr_responses_trim_compaction(body);
-	cJSON_DeleteItemFromObjectCaseSensitive(body, "service_tier");
-	if (cfg_is_context_mgmt_model(cfg, id) &&
-	    cJSON_GetObjectItemCaseSensitive(body, "context_management") == NULL &&
-	    (e = tr_responses_context_management(body, model)) != GW_OK) {
+	po.model = model;
+	po.keep_web_search = cfg->use_responses_web_search;
+	po.context_management = cfg_is_context_mgmt_model(cfg, id);
+	po.reasoning_effort = cfg_reasoning_effort(cfg, id);
+	if ((e = tr_responses_prepare(body, &po)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	default_effort(body, model, cfg_reasoning_effort(cfg, id));
 	if ((e = request_id(body, r->w->app->ident.machine_id, req_id)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;

@@ -1,0 +1,30 @@
+/*
+ * The rewrites /v1/responses applies before relaying a client's Responses
+ * request to Copilot (spec/translation.md §10.2, surface.md §2.8): pure,
+ * on the parsed body.
+ */
+#ifndef GW_TR_RESPONSES_PREPARE_H
+#define GW_TR_RESPONSES_PREPARE_H
+
+#include <cjson/cJSON.h>
+
+#include "core/err.h"
+
+struct tr_responses_prepare_opts {
+	const cJSON *model;          /* the Copilot model entry (limits, supports) */
+	int keep_web_search;         /* useResponsesApiWebSearch */
+	int context_management;      /* model in responsesApiContextManagementModels */
+	const char *reasoning_effort;/* modelReasoningEfforts for the model */
+};
+
+/*
+ * In order: image_generation tools dropped (web_search too unless kept),
+ * input trimmed to the latest compaction item, service_tier removed,
+ * context_management added for configured models when absent, and
+ * reasoning.effort set from the configuration when the client set none and
+ * the model takes one (an effort the model does not list becomes its last).
+ */
+enum gw_err tr_responses_prepare(cJSON *body,
+    const struct tr_responses_prepare_opts *o);
+
+#endif
