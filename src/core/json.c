@@ -114,3 +114,43 @@ json_set(cJSON *obj, const char *key, cJSON *item)
 	}
 	return GW_OK;
 }
+
+enum gw_err
+json_add(cJSON *obj, const char *key, cJSON *item)
+{
+	if (item == NULL)
+		return GW_ENOMEM;
+	if (!cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		return GW_ENOMEM;
+	}
+	return GW_OK;
+}
+
+enum gw_err
+json_add_str(cJSON *obj, const char *key, const char *s)
+{
+	return json_add(obj, key, cJSON_CreateString(s));
+}
+
+enum gw_err
+json_push(cJSON *arr, cJSON *item)
+{
+	if (item == NULL)
+		return GW_ENOMEM;
+	if (!cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		return GW_ENOMEM;
+	}
+	return GW_OK;
+}
+
+long
+json_long(const cJSON *obj, const char *key, long def)
+{
+	double d = json_num(obj, key, (double)def);
+
+	if (!(d > -1e18))
+		return d < 0 ? -1000000000000000000L : def;
+	return d < 1e18 ? (long)d : 1000000000000000000L;
+}

@@ -26,7 +26,17 @@ enum gw_err json_append(struct buf *b, const cJSON *v);
 /* Compact serialisation as a malloc'd string (NULL on ENOMEM). */
 char *json_print(const cJSON *v);
 
-/* Sets obj[key] = item, replacing any existing value; takes item. */
+/* Sets obj[key] = item, replacing any existing value; takes item (it is
+ * deleted when that fails, and NULL is GW_ENOMEM). */
 enum gw_err json_set(cJSON *obj, const char *key, cJSON *item);
+/* Appends obj[key] = item without looking for an existing key (building
+ * new objects); takes item like json_set. */
+enum gw_err json_add(cJSON *obj, const char *key, cJSON *item);
+enum gw_err json_add_str(cJSON *obj, const char *key, const char *s);
+/* Appends item to arr; takes item. */
+enum gw_err json_push(cJSON *arr, cJSON *item);
+/* obj[key] as a long, clamped to +-1e18 (a double past LONG_MAX does not
+ * convert); def when absent or not a number. */
+long json_long(const cJSON *obj, const char *key, long def);
 
 #endif

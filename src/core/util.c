@@ -238,6 +238,12 @@ util_parse_long(const char *s, long min, long max, long *out)
 }
 
 int
+util_streq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+int
 util_strcaseeq(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)

@@ -37,6 +37,8 @@ void util_uuid_from_string(const char *s, size_t n, char out[37]);
 /* Parse a decimal integer in [min, max]; the whole string must be used. */
 enum gw_err util_parse_long(const char *s, long min, long max, long *out);
 
+/* Both non-NULL and equal. */
+int util_streq(const char *a, const char *b);
 /* Case-insensitive ASCII equality / prefix test. */
 int util_strcaseeq(const char *a, const char *b);
 int util_has_prefix(const char *s, const char *prefix);

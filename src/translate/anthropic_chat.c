@@ -24,36 +24,6 @@ static const char rich_moved[] =
 
 /* ---- cJSON building: every helper takes ownership of item ---- */
 
-static enum gw_err
-put(cJSON *obj, const char *key, cJSON *item)
-{
-	if (item == NULL)
-		return GW_ENOMEM;
-	if (!cJSON_AddItemToObject(obj, key, item)) {
-		cJSON_Delete(item);
-		return GW_ENOMEM;
-	}
-	return GW_OK;
-}
-
-static enum gw_err
-push(cJSON *arr, cJSON *item)
-{
-	if (item == NULL)
-		return GW_ENOMEM;
-	if (!cJSON_AddItemToArray(arr, item)) {
-		cJSON_Delete(item);
-		return GW_ENOMEM;
-	}
-	return GW_OK;
-}
-
-static enum gw_err
-put_str(cJSON *obj, const char *key, const char *s)
-{
-	return put(obj, key, cJSON_CreateString(s));
-}
-
 /* obj[key] = a copy of src[key], when src has that key (any JSON value:
  * the reference copies without coercion). */
 static enum gw_err
@@ -61,7 +31,7 @@ copy_key(cJSON *obj, const char *key, const cJSON *src, const char *srckey)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, srckey);
 
-	return v == NULL ? GW_OK : put(obj, key, cJSON_Duplicate(v, 1));
+	return v == NULL ? GW_OK : json_add(obj, key, cJSON_Duplicate(v, 1));
 }
 
 static cJSON *
@@ -69,8 +39,8 @@ text_part(const char *text)
 {
 	cJSON *p = cJSON_CreateObject();
 
-	if (p == NULL || put_str(p, "type", "text") != GW_OK ||
-	    put_str(p, "text", text) != GW_OK) {
+	if (p == NULL || json_add_str(p, "type", "text") != GW_OK ||
+	    json_add_str(p, "text", text) != GW_OK) {
 		cJSON_Delete(p);
 		return NULL;
 	}
@@ -83,8 +53,8 @@ str_message(const char *role, const char *content)
 {
 	cJSON *m = cJSON_CreateObject();
 
-	if (m == NULL || put_str(m, "role", role) != GW_OK ||
-	    put_str(m, "content", content) != GW_OK) {
+	if (m == NULL || json_add_str(m, "role", role) != GW_OK ||
+	    json_add_str(m, "content", content) != GW_OK) {
 		cJSON_Delete(m);
 		return NULL;
 	}
@@ -245,9 +215,9 @@ image_part(const char *url)
 {
 	cJSON *p = cJSON_CreateObject(), *iu;
 
-	if (p == NULL || put_str(p, "type", "image_url") != GW_OK ||
+	if (p == NULL || json_add_str(p, "type", "image_url") != GW_OK ||
 	    (iu = cJSON_AddObjectToObject(p, "image_url")) == NULL ||
-	    put_str(iu, "url", url) != GW_OK) {
+	    json_add_str(iu, "url", url) != GW_OK) {
 		cJSON_Delete(p);
 		return NULL;
 	}
@@ -259,10 +229,10 @@ file_part(const char *file_data, const char *filename)
 {
 	cJSON *p = cJSON_CreateObject(), *f;
 
-	if (p == NULL || put_str(p, "type", "file") != GW_OK ||
+	if (p == NULL || json_add_str(p, "type", "file") != GW_OK ||
 	    (f = cJSON_AddObjectToObject(p, "file")) == NULL ||
-	    put_str(f, "file_data", file_data) != GW_OK ||
-	    put_str(f, "filename", filename) != GW_OK) {
+	    json_add_str(f, "file_data", file_data) != GW_OK ||
+	    json_add_str(f, "filename", filename) != GW_OK) {
 		cJSON_Delete(p);
 		return NULL;
 	}
@@ -302,21 +272,21 @@ map_block(const cJSON *blk, const struct tr_chat_opts *o, cJSON *parts)
 
 	if (str_eq(type, "text")) {
 		if (json_str(blk, "text") != NULL)
-			e = push(parts, text_part(json_str(blk, "text")));
+			e = json_push(parts, text_part(json_str(blk, "text")));
 	} else if (str_eq(type, "image")) {
 		e = image_url(json_obj(blk, "source"), &b);
 		if (e == GW_OK)
-			e = push(parts, image_part(b.data));
+			e = json_push(parts, image_part(b.data));
 		else if (e == GW_ENOTFOUND)
 			e = GW_OK;      /* no usable source: nothing to send */
 	} else if (str_eq(type, "document")) {
-		e = push(parts, document_part(blk, o));
+		e = json_push(parts, document_part(blk, o));
 	} else if (str_eq(type, "tool_reference")) {
 		const char *name = json_str(blk, "tool_name");
 
 		if ((e = buf_printf(&b, "Tool %s loaded",
 		    name != NULL ? name : "")) == GW_OK)
-			e = push(parts, text_part(b.data));
+			e = json_push(parts, text_part(b.data));
 	}
 	buf_free(&b);
 	return e;
@@ -385,7 +355,7 @@ system_message(const cJSON *sys, cJSON *msgs)
 
 	if (cJSON_IsString(sys))
 		return *sys->valuestring == '\0' ? GW_OK :
-		    push(msgs, str_message("system", sys->valuestring));
+		    json_push(msgs, str_message("system", sys->valuestring));
 	if (!cJSON_IsArray(sys))
 		return GW_OK;
 	/* Every block's text, empty ones included: the reference joins them
@@ -401,7 +371,7 @@ system_message(const cJSON *sys, cJSON *msgs)
 			goto out;
 		}
 	}
-	e = push(msgs, str_message("system", buf_cstr(&b)));
+	e = json_push(msgs, str_message("system", buf_cstr(&b)));
 out:
 	buf_free(&b);
 	return e;
@@ -419,16 +389,16 @@ moved_message(const char *id, const cJSON *parts, cJSON *moved)
 
 	if (buf_printf(&b, "Tool result for %s:", id) != GW_OK ||
 	    (m = cJSON_CreateObject()) == NULL ||
-	    put_str(m, "role", "user") != GW_OK ||
+	    json_add_str(m, "role", "user") != GW_OK ||
 	    (content = cJSON_AddArrayToObject(m, "content")) == NULL ||
-	    push(content, text_part(b.data)) != GW_OK)
+	    json_push(content, text_part(b.data)) != GW_OK)
 		goto out;
 	cJSON_ArrayForEach(q, parts) {
 		if ((p = cJSON_Duplicate(q, 1)) == NULL ||
-		    push(content, p) != GW_OK)
+		    json_push(content, p) != GW_OK)
 			goto out;
 	}
-	e = push(moved, m);
+	e = json_push(moved, m);
 	m = NULL;
 out:
 	cJSON_Delete(m);
@@ -449,8 +419,8 @@ tool_message(const cJSON *blk, const struct tr_chat_opts *o, cJSON *msgs,
 	int has_image = 0, has_file = 0, move;
 
 	if ((m = cJSON_CreateObject()) == NULL ||
-	    put_str(m, "role", "tool") != GW_OK ||
-	    put_str(m, "tool_call_id", id) != GW_OK)
+	    json_add_str(m, "role", "tool") != GW_OK ||
+	    json_add_str(m, "tool_call_id", id) != GW_OK)
 		goto out;
 	if (cJSON_IsString(content)) {
 		value = cJSON_CreateString(content->valuestring);
@@ -484,9 +454,9 @@ tool_message(const cJSON *blk, const struct tr_chat_opts *o, cJSON *msgs,
 		value = cJSON_CreateString(buf_cstr(&text));
 	}
 done:
-	if ((e = put(m, "content", value)) != GW_OK)
+	if ((e = json_add(m, "content", value)) != GW_OK)
 		goto out;
-	e = push(msgs, m);
+	e = json_push(msgs, m);
 	m = NULL;
 out:
 	cJSON_Delete(m);
@@ -507,7 +477,7 @@ user_messages(const cJSON *content, const struct tr_chat_opts *o,
 	int others = 0;
 
 	if (cJSON_IsString(content))
-		return push(msgs, str_message("user", content->valuestring));
+		return json_push(msgs, str_message("user", content->valuestring));
 	if ((moved = cJSON_CreateArray()) == NULL)
 		goto out;
 	cJSON_ArrayForEach(blk, content) {
@@ -517,7 +487,7 @@ user_messages(const cJSON *content, const struct tr_chat_opts *o,
 			goto out;
 	}
 	while ((mm = cJSON_DetachItemFromArray(moved, 0)) != NULL) {
-		if ((e = push(msgs, mm)) != GW_OK)
+		if ((e = json_push(msgs, mm)) != GW_OK)
 			goto out;
 	}
 	e = GW_OK;
@@ -527,12 +497,12 @@ user_messages(const cJSON *content, const struct tr_chat_opts *o,
 		goto out;
 	e = GW_ENOMEM;
 	if ((m = cJSON_CreateObject()) == NULL ||
-	    put_str(m, "role", "user") != GW_OK)
+	    json_add_str(m, "role", "user") != GW_OK)
 		goto out;
-	e = put(m, "content", rest);
+	e = json_add(m, "content", rest);
 	rest = NULL;
 	if (e == GW_OK) {
-		e = push(msgs, m);
+		e = json_push(msgs, m);
 		m = NULL;
 	}
 out:
@@ -552,11 +522,11 @@ tool_call(const cJSON *blk)
 	/* JSON.stringify(input); a missing input is "{}", not a missing key. */
 	if (input != NULL && (args = cJSON_PrintUnformatted(input)) == NULL)
 		goto fail;
-	if (c == NULL || put_str(c, "id", json_str(blk, "id")) != GW_OK ||
-	    put_str(c, "type", "function") != GW_OK ||
+	if (c == NULL || json_add_str(c, "id", json_str(blk, "id")) != GW_OK ||
+	    json_add_str(c, "type", "function") != GW_OK ||
 	    (fn = cJSON_AddObjectToObject(c, "function")) == NULL ||
-	    put_str(fn, "name", json_str(blk, "name")) != GW_OK ||
-	    put_str(fn, "arguments", args != NULL ? args : "{}") != GW_OK)
+	    json_add_str(fn, "name", json_str(blk, "name")) != GW_OK ||
+	    json_add_str(fn, "arguments", args != NULL ? args : "{}") != GW_OK)
 		goto fail;
 	cJSON_free(args);
 	return c;
@@ -598,9 +568,9 @@ reasoning(const cJSON *content, const char *model, cJSON *m)
 		if (opaque == NULL && nonempty(sig))
 			opaque = sig;
 	}
-	if (n > 0 && put_str(m, "reasoning_text", b.data) != GW_OK)
+	if (n > 0 && json_add_str(m, "reasoning_text", b.data) != GW_OK)
 		goto out;
-	if (opaque != NULL && put_str(m, "reasoning_opaque", opaque) != GW_OK)
+	if (opaque != NULL && json_add_str(m, "reasoning_opaque", opaque) != GW_OK)
 		goto out;
 	e = GW_OK;
 out:
@@ -617,14 +587,14 @@ assistant_message(const cJSON *content, const struct tr_chat_opts *o,
 	enum gw_err e;
 
 	if (cJSON_IsString(content))
-		return push(msgs, str_message("assistant", content->valuestring));
+		return json_push(msgs, str_message("assistant", content->valuestring));
 	if ((e = map_content(content, o, 0, &parts)) != GW_OK)
 		return e;
 	e = GW_ENOMEM;
 	if ((m = cJSON_CreateObject()) == NULL ||
-	    put_str(m, "role", "assistant") != GW_OK)
+	    json_add_str(m, "role", "assistant") != GW_OK)
 		goto out;
-	e = put(m, "content", parts);
+	e = json_add(m, "content", parts);
 	parts = NULL;
 	if (e != GW_OK)
 		goto out;
@@ -635,12 +605,12 @@ assistant_message(const cJSON *content, const struct tr_chat_opts *o,
 		if (calls == NULL &&
 		    (calls = cJSON_AddArrayToObject(m, "tool_calls")) == NULL)
 			goto out;
-		if (push(calls, tool_call(blk)) != GW_OK)
+		if (json_push(calls, tool_call(blk)) != GW_OK)
 			goto out;
 	}
 	if ((e = reasoning(content, model, m)) != GW_OK)
 		goto out;
-	e = push(msgs, m);
+	e = json_push(msgs, m);
 	m = NULL;
 out:
 	cJSON_Delete(m);
@@ -668,12 +638,12 @@ messages(const cJSON *a, const struct tr_chat_opts *o, cJSON *msgs)
 		else if (strcmp(role, "assistant") == 0)
 			e = assistant_message(content, o, model, msgs);
 		else if (cJSON_IsString(content))  /* system left in messages */
-			e = push(msgs, str_message("system", content->valuestring));
+			e = json_push(msgs, str_message("system", content->valuestring));
 		else {
 			buf_reset(&b);
 			e = join_texts(content, "\n\n", &b);
 			if (e == GW_OK)
-				e = push(msgs, str_message("system", buf_cstr(&b)));
+				e = json_push(msgs, str_message("system", buf_cstr(&b)));
 		}
 		if (e != GW_OK)
 			break;
@@ -690,14 +660,14 @@ tool_def(const cJSON *t)
 	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(t, "input_schema");
 	cJSON *d = cJSON_CreateObject(), *fn, *params;
 
-	if (d == NULL || put_str(d, "type", "function") != GW_OK ||
+	if (d == NULL || json_add_str(d, "type", "function") != GW_OK ||
 	    (fn = cJSON_AddObjectToObject(d, "function")) == NULL ||
-	    put_str(fn, "name", json_str(t, "name")) != GW_OK ||
+	    json_add_str(fn, "name", json_str(t, "name")) != GW_OK ||
 	    copy_key(fn, "description", t, "description") != GW_OK)
 		goto fail;
 	if (schema != NULL) {
 		if ((params = cJSON_Duplicate(schema, 1)) == NULL ||
-		    put(fn, "parameters", params) != GW_OK)
+		    json_add(fn, "parameters", params) != GW_OK)
 			goto fail;
 		/* Some upstreams reject an object schema without properties. */
 		if (str_eq(json_str(params, "type"), "object") &&
@@ -722,7 +692,7 @@ tools(const cJSON *a, cJSON *out)
 	if ((arr = cJSON_AddArrayToObject(out, "tools")) == NULL)
 		return GW_ENOMEM;
 	cJSON_ArrayForEach(t, in) {
-		if (push(arr, tool_def(t)) != GW_OK)
+		if (json_push(arr, tool_def(t)) != GW_OK)
 			return GW_ENOMEM;
 	}
 	return GW_OK;
@@ -736,18 +706,18 @@ tool_choice(const cJSON *a, cJSON *out)
 	cJSON *c, *fn;
 
 	if (str_eq(type, "auto"))
-		return put_str(out, "tool_choice", "auto");
+		return json_add_str(out, "tool_choice", "auto");
 	if (str_eq(type, "any"))
-		return put_str(out, "tool_choice", "required");
+		return json_add_str(out, "tool_choice", "required");
 	if (str_eq(type, "none"))
-		return put_str(out, "tool_choice", "none");
+		return json_add_str(out, "tool_choice", "none");
 	if (!str_eq(type, "tool") || !nonempty(name))
 		return GW_OK;
 	if ((c = cJSON_AddObjectToObject(out, "tool_choice")) == NULL ||
-	    put_str(c, "type", "function") != GW_OK ||
+	    json_add_str(c, "type", "function") != GW_OK ||
 	    (fn = cJSON_AddObjectToObject(c, "function")) == NULL)
 		return GW_ENOMEM;
-	return put_str(fn, "name", name);
+	return json_add_str(fn, "name", name);
 }
 
 /* §3.6.  Deliberately unlike the reference, thinking {type:"disabled"}
@@ -776,7 +746,7 @@ thinking_budget(const cJSON *a, const cJSON *model, cJSON *out)
 		min = 1024;
 	if (budget < min)
 		budget = min;
-	return put(out, "thinking_budget", cJSON_CreateNumber(budget));
+	return json_add(out, "thinking_budget", cJSON_CreateNumber(budget));
 }
 
 static int
@@ -793,7 +763,7 @@ mark(cJSON *m)
 {
 	cJSON *cc = cJSON_AddObjectToObject(m, "copilot_cache_control");
 
-	return cc == NULL ? GW_ENOMEM : put_str(cc, "type", "ephemeral");
+	return cc == NULL ? GW_ENOMEM : json_add_str(cc, "type", "ephemeral");
 }
 
 /* §3.7: the first two system messages and the last two others. */
@@ -848,7 +818,7 @@ tr_anthropic_to_chat(const cJSON *a, const struct tr_chat_opts *opts,
 	    copy_key(c, "stream", a, "stream") != GW_OK ||
 	    copy_key(c, "temperature", a, "temperature") != GW_OK ||
 	    copy_key(c, "top_p", a, "top_p") != GW_OK ||
-	    (user != NULL && put_str(c, "user", user) != GW_OK) ||
+	    (user != NULL && json_add_str(c, "user", user) != GW_OK) ||
 	    tools(a, c) != GW_OK || tool_choice(a, c) != GW_OK ||
 	    thinking_budget(a, o->model, c) != GW_OK ||
 	    (o->copilot && cache_markers(msgs) != GW_OK))
@@ -930,7 +900,7 @@ block(const char *type)
 {
 	cJSON *b = cJSON_CreateObject();
 
-	if (b != NULL && put_str(b, "type", type) != GW_OK) {
+	if (b != NULL && json_add_str(b, "type", type) != GW_OK) {
 		cJSON_Delete(b);
 		return NULL;
 	}
@@ -951,12 +921,12 @@ thinking_block(const cJSON *msg, cJSON *content)
 	/* Some clients (opencode) drop a thinking block with no text: the
 	 * placeholder keeps the signature alive for the next turn. */
 	if ((b = block("thinking")) == NULL ||
-	    put_str(b, "thinking", nonempty(r) ? r : THINKING_PLACEHOLDER) != GW_OK ||
-	    put_str(b, "signature", sig != NULL ? sig : "") != GW_OK) {
+	    json_add_str(b, "thinking", nonempty(r) ? r : THINKING_PLACEHOLDER) != GW_OK ||
+	    json_add_str(b, "signature", sig != NULL ? sig : "") != GW_OK) {
 		cJSON_Delete(b);
 		return GW_ENOMEM;
 	}
-	return push(content, b);
+	return json_push(content, b);
 }
 
 static enum gw_err
@@ -969,21 +939,21 @@ text_blocks(const cJSON *msg, cJSON *content)
 		if (*c->valuestring == '\0')
 			return GW_OK;
 		if ((b = block("text")) == NULL ||
-		    put_str(b, "text", c->valuestring) != GW_OK) {
+		    json_add_str(b, "text", c->valuestring) != GW_OK) {
 			cJSON_Delete(b);
 			return GW_ENOMEM;
 		}
-		return push(content, b);
+		return json_push(content, b);
 	}
 	cJSON_ArrayForEach(p, c) {
 		if (!str_eq(json_str(p, "type"), "text") || json_str(p, "text") == NULL)
 			continue;
 		if ((b = block("text")) == NULL ||
-		    put_str(b, "text", json_str(p, "text")) != GW_OK) {
+		    json_add_str(b, "text", json_str(p, "text")) != GW_OK) {
 			cJSON_Delete(b);
 			return GW_ENOMEM;
 		}
-		if (push(content, b) != GW_OK)
+		if (json_push(content, b) != GW_OK)
 			return GW_ENOMEM;
 	}
 	return GW_OK;
@@ -1028,13 +998,13 @@ tool_blocks(const cJSON *msg, cJSON *content)
 		id = json_str(tc, "id");
 		name = json_str(fn, "name");
 		if ((b = block("tool_use")) == NULL ||
-		    put_str(b, "id", id != NULL ? id : "") != GW_OK ||
-		    put_str(b, "name", name != NULL ? name : "") != GW_OK ||
-		    put(b, "input", tool_input(fn, id)) != GW_OK) {
+		    json_add_str(b, "id", id != NULL ? id : "") != GW_OK ||
+		    json_add_str(b, "name", name != NULL ? name : "") != GW_OK ||
+		    json_add(b, "input", tool_input(fn, id)) != GW_OK) {
 			cJSON_Delete(b);
 			return GW_ENOMEM;
 		}
-		if (push(content, b) != GW_OK)
+		if (json_push(content, b) != GW_OK)
 			return GW_ENOMEM;
 	}
 	return GW_OK;
@@ -1065,12 +1035,12 @@ usage_object(const cJSON *usage)
 
 	tr_chat_usage_to_anthropic(usage, &au);
 	if (u == NULL ||
-	    put(u, "input_tokens", cJSON_CreateNumber((double)au.input_tokens)) != GW_OK ||
-	    put(u, "output_tokens", cJSON_CreateNumber((double)au.output_tokens)) != GW_OK ||
-	    (au.cache_creation_input_tokens >= 0 && put(u,
+	    json_add(u, "input_tokens", cJSON_CreateNumber((double)au.input_tokens)) != GW_OK ||
+	    json_add(u, "output_tokens", cJSON_CreateNumber((double)au.output_tokens)) != GW_OK ||
+	    (au.cache_creation_input_tokens >= 0 && json_add(u,
 	    "cache_creation_input_tokens",
 	    cJSON_CreateNumber((double)au.cache_creation_input_tokens)) != GW_OK) ||
-	    (au.cache_read_input_tokens >= 0 && put(u, "cache_read_input_tokens",
+	    (au.cache_read_input_tokens >= 0 && json_add(u, "cache_read_input_tokens",
 	    cJSON_CreateNumber((double)au.cache_read_input_tokens)) != GW_OK)) {
 		cJSON_Delete(u);
 		return NULL;
@@ -1125,10 +1095,10 @@ tr_chat_to_anthropic(const cJSON *r, const char *request_model, cJSON **out,
 	if (!nonempty(model))
 		model = request_model != NULL ? request_model : "";
 	e = GW_ENOMEM;
-	if ((a = cJSON_CreateObject()) == NULL || put_str(a, "id", id) != GW_OK ||
-	    put_str(a, "type", "message") != GW_OK ||
-	    put_str(a, "role", "assistant") != GW_OK ||
-	    put_str(a, "model", model) != GW_OK ||
+	if ((a = cJSON_CreateObject()) == NULL || json_add_str(a, "id", id) != GW_OK ||
+	    json_add_str(a, "type", "message") != GW_OK ||
+	    json_add_str(a, "role", "assistant") != GW_OK ||
+	    json_add_str(a, "model", model) != GW_OK ||
 	    (content = cJSON_AddArrayToObject(a, "content")) == NULL)
 		goto out;
 	cJSON_ArrayForEach(ch, choices) {
@@ -1139,10 +1109,10 @@ tr_chat_to_anthropic(const cJSON *r, const char *request_model, cJSON **out,
 			goto out;
 	}
 	stop = tr_chat_stop_reason(combined_finish(choices));
-	if (put(a, "stop_reason", stop != NULL ? cJSON_CreateString(stop) :
+	if (json_add(a, "stop_reason", stop != NULL ? cJSON_CreateString(stop) :
 	    cJSON_CreateNull()) != GW_OK ||
-	    put(a, "stop_sequence", cJSON_CreateNull()) != GW_OK ||
-	    put(a, "usage", usage_object(json_obj(r, "usage"))) != GW_OK)
+	    json_add(a, "stop_sequence", cJSON_CreateNull()) != GW_OK ||
+	    json_add(a, "usage", usage_object(json_obj(r, "usage"))) != GW_OK)
 		goto out;
 	*out = a;
 	a = NULL;

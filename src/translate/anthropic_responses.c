@@ -27,44 +27,6 @@ struct req {
 	struct buf *errmsg;
 };
 
-static int
-streq(const char *a, const char *b)
-{
-	return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
-/* Adds item to arr; deletes it when that fails. */
-static enum gw_err
-push(cJSON *arr, cJSON *item)
-{
-	if (item == NULL)
-		return GW_ENOMEM;
-	if (!cJSON_AddItemToArray(arr, item)) {
-		cJSON_Delete(item);
-		return GW_ENOMEM;
-	}
-	return GW_OK;
-}
-
-/* Adds obj[key] = item; deletes item when that fails. */
-static enum gw_err
-put(cJSON *obj, const char *key, cJSON *item)
-{
-	if (item == NULL)
-		return GW_ENOMEM;
-	if (!cJSON_AddItemToObject(obj, key, item)) {
-		cJSON_Delete(item);
-		return GW_ENOMEM;
-	}
-	return GW_OK;
-}
-
-static enum gw_err
-put_str(cJSON *obj, const char *key, const char *s)
-{
-	return cJSON_AddStringToObject(obj, key, s) != NULL ? GW_OK : GW_ENOMEM;
-}
-
 static cJSON *
 typed(const char *type)
 {
@@ -83,7 +45,7 @@ text_part(const char *type, const char *text)
 {
 	cJSON *o = typed(type);
 
-	if (o != NULL && put_str(o, "text", text != NULL ? text : "") != GW_OK) {
+	if (o != NULL && json_add_str(o, "text", text != NULL ? text : "") != GW_OK) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -117,14 +79,14 @@ image_part(const cJSON *block)
 
 	if (o == NULL)
 		return NULL;
-	if (streq(json_str(src, "type"), "url"))
-		e = put_str(o, "image_url", json_str(src, "url") ?
+	if (util_streq(json_str(src, "type"), "url"))
+		e = json_add_str(o, "image_url", json_str(src, "url") ?
 		    json_str(src, "url") : "");
 	else if ((url = data_url(src)) != NULL)
-		e = put_str(o, "image_url", url);
+		e = json_add_str(o, "image_url", url);
 	free(url);
 	if (e == GW_OK)
-		e = put_str(o, "detail", "auto");
+		e = json_add_str(o, "detail", "auto");
 	if (e != GW_OK) {
 		cJSON_Delete(o);
 		return NULL;
@@ -143,20 +105,20 @@ document_part(const cJSON *block)
 	char *url;
 	enum gw_err e;
 
-	if (streq(st, "text"))
+	if (util_streq(st, "text"))
 		return text_part("input_text", json_str(src, "data"));
 	if ((o = typed("input_file")) == NULL)
 		return NULL;
-	if (streq(st, "url")) {
-		e = put_str(o, "file_url", json_str(src, "url") ?
+	if (util_streq(st, "url")) {
+		e = json_add_str(o, "file_url", json_str(src, "url") ?
 		    json_str(src, "url") : "");
 	} else {
 		url = data_url(src);
-		e = url != NULL ? put_str(o, "file_data", url) : GW_ENOMEM;
+		e = url != NULL ? json_add_str(o, "file_data", url) : GW_ENOMEM;
 		free(url);
 		title = json_str(block, "title");
 		if (e == GW_OK)
-			e = put_str(o, "filename", title != NULL && *title ?
+			e = json_add_str(o, "filename", title != NULL && *title ?
 			    title : "document.pdf");
 	}
 	if (e != GW_OK) {
@@ -174,11 +136,11 @@ user_part(const cJSON *block, cJSON **part)
 	const char *type = json_str(block, "type");
 
 	*part = NULL;
-	if (streq(type, "text"))
+	if (util_streq(type, "text"))
 		*part = text_part("input_text", json_str(block, "text"));
-	else if (streq(type, "image"))
+	else if (util_streq(type, "image"))
 		*part = image_part(block);
-	else if (streq(type, "document"))
+	else if (util_streq(type, "document"))
 		*part = document_part(block);
 	else
 		return GW_OK;
@@ -206,7 +168,7 @@ tool_output(const cJSON *content, cJSON **out)
 	cJSON_ArrayForEach(b, content) {
 		const char *type = json_str(b, "type");
 
-		if (streq(type, "tool_reference")) {
+		if (util_streq(type, "tool_reference")) {
 			buf_reset(&t);
 			if (buf_printf(&t, "Tool %s loaded", json_str(b, "tool_name") ?
 			    json_str(b, "tool_name") : "") != GW_OK) {
@@ -214,8 +176,8 @@ tool_output(const cJSON *content, cJSON **out)
 				goto fail;
 			}
 			part = text_part("input_text", buf_cstr(&t));
-		} else if (streq(type, "text") || streq(type, "image") ||
-		    streq(type, "document")) {
+		} else if (util_streq(type, "text") || util_streq(type, "image") ||
+		    util_streq(type, "document")) {
 			if ((e = user_part(b, &part)) != GW_OK)
 				goto fail;
 		} else {
@@ -227,7 +189,7 @@ tool_output(const cJSON *content, cJSON **out)
 			part = text_part("input_text", raw);
 			cJSON_free(raw);
 		}
-		if ((e = push(arr, part)) != GW_OK)
+		if ((e = json_push(arr, part)) != GW_OK)
 			goto fail;
 	}
 	buf_free(&t);
@@ -246,12 +208,12 @@ function_call_output(const cJSON *block, cJSON **out)
 	const char *id = json_str(block, "tool_use_id");
 	enum gw_err e = GW_ENOMEM;
 
-	if (it == NULL || put_str(it, "call_id", id ? id : "") != GW_OK)
+	if (it == NULL || json_add_str(it, "call_id", id ? id : "") != GW_OK)
 		goto fail;
 	if ((e = tool_output(cJSON_GetObjectItemCaseSensitive(block, "content"),
-	    &output)) != GW_OK || (e = put(it, "output", output)) != GW_OK)
+	    &output)) != GW_OK || (e = json_add(it, "output", output)) != GW_OK)
 		goto fail;
-	if ((e = put_str(it, "status", json_bool(block, "is_error", 0) ?
+	if ((e = json_add_str(it, "status", json_bool(block, "is_error", 0) ?
 	    "incomplete" : "completed")) != GW_OK)
 		goto fail;
 	*out = it;
@@ -273,20 +235,20 @@ flush(cJSON *input, cJSON **pending, const char *role, const char *phase)
 	if ((fresh = cJSON_CreateArray()) == NULL)
 		return GW_ENOMEM;
 	if ((msg = typed("message")) == NULL ||
-	    put_str(msg, "role", role) != GW_OK) {
+	    json_add_str(msg, "role", role) != GW_OK) {
 		cJSON_Delete(msg);
 		cJSON_Delete(fresh);
 		return GW_ENOMEM;
 	}
-	e = put(msg, "content", *pending);      /* consumes *pending */
+	e = json_add(msg, "content", *pending);      /* consumes *pending */
 	*pending = fresh;
 	if (e == GW_OK && phase != NULL)
-		e = put_str(msg, "phase", phase);
+		e = json_add_str(msg, "phase", phase);
 	if (e != GW_OK) {
 		cJSON_Delete(msg);
 		return e;
 	}
-	return push(input, msg);
+	return json_push(input, msg);
 }
 
 static enum gw_err
@@ -295,13 +257,13 @@ string_message(cJSON *input, const char *role, const char *text,
 {
 	cJSON *msg = typed("message");
 
-	if (msg == NULL || put_str(msg, "role", role) != GW_OK ||
-	    put_str(msg, "content", text) != GW_OK ||
-	    (phase != NULL && put_str(msg, "phase", phase) != GW_OK)) {
+	if (msg == NULL || json_add_str(msg, "role", role) != GW_OK ||
+	    json_add_str(msg, "content", text) != GW_OK ||
+	    (phase != NULL && json_add_str(msg, "phase", phase) != GW_OK)) {
 		cJSON_Delete(msg);
 		return GW_ENOMEM;
 	}
-	return push(input, msg);
+	return json_push(input, msg);
 }
 
 static enum gw_err
@@ -318,7 +280,7 @@ user_message(struct req *r, const cJSON *content, cJSON *input)
 	if ((pending = cJSON_CreateArray()) == NULL)
 		return GW_ENOMEM;
 	cJSON_ArrayForEach(b, content) {
-		if (streq(json_str(b, "type"), "tool_result")) {
+		if (util_streq(json_str(b, "type"), "tool_result")) {
 			const cJSON *nm = cJSON_GetObjectItemCaseSensitive(
 			    r->names_by_id, json_str(b, "tool_use_id") ?
 			    json_str(b, "tool_use_id") : "");
@@ -330,13 +292,13 @@ user_message(struct req *r, const cJSON *content, cJSON *input)
 				e = tr_ts_output_item(b, r->tools, &item, r->errmsg);
 			else
 				e = function_call_output(b, &item);
-			if (e != GW_OK || (e = push(input, item)) != GW_OK)
+			if (e != GW_OK || (e = json_push(input, item)) != GW_OK)
 				goto out;
 			continue;
 		}
 		if ((e = user_part(b, &item)) != GW_OK)
 			goto out;
-		if (item != NULL && (e = push(pending, item)) != GW_OK)
+		if (item != NULL && (e = json_push(pending, item)) != GW_OK)
 			goto out;
 	}
 	e = flush(input, &pending, "user", NULL);
@@ -358,8 +320,8 @@ assistant_phase(const cJSON *content)
 	if (!cJSON_IsArray(content))
 		return NULL;
 	cJSON_ArrayForEach(b, content) {
-		text |= streq(json_str(b, "type"), "text");
-		tool |= streq(json_str(b, "type"), "tool_use");
+		text |= util_streq(json_str(b, "type"), "text");
+		tool |= util_streq(json_str(b, "type"), "tool_use");
 	}
 	if (!text)
 		return NULL;
@@ -376,13 +338,13 @@ function_call(const struct req *r, const cJSON *block, cJSON **out)
 	enum gw_err e = GW_ENOMEM;
 
 	if (it == NULL || (input != NULL && args == NULL) ||
-	    put_str(it, "call_id", id ? id : "") != GW_OK ||
-	    put_str(it, "name", name ? name : "") != GW_OK ||
-	    put_str(it, "arguments", args ? args : "{}") != GW_OK ||
-	    put_str(it, "status", "completed") != GW_OK)
+	    json_add_str(it, "call_id", id ? id : "") != GW_OK ||
+	    json_add_str(it, "name", name ? name : "") != GW_OK ||
+	    json_add_str(it, "arguments", args ? args : "{}") != GW_OK ||
+	    json_add_str(it, "status", "completed") != GW_OK)
 		goto fail;
 	if (r->tool_search && tr_ts_is_deferred(name) &&
-	    put_str(it, "namespace", name) != GW_OK)
+	    json_add_str(it, "namespace", name) != GW_OK)
 		goto fail;
 	cJSON_free(args);
 	*out = it;
@@ -418,8 +380,8 @@ carrier_item(const char *type, const char *enc, size_t enc_len,
 	cJSON *it = cJSON_CreateObject(), *summary, *part;
 	char *e = strndup(enc, enc_len);
 
-	if (it == NULL || e == NULL || put_str(it, "id", id) != GW_OK ||
-	    put_str(it, "type", type) != GW_OK)
+	if (it == NULL || e == NULL || json_add_str(it, "id", id) != GW_OK ||
+	    json_add_str(it, "type", type) != GW_OK)
 		goto fail;
 	if (strcmp(type, "reasoning") == 0) {
 		if ((summary = cJSON_AddArrayToObject(it, "summary")) == NULL)
@@ -429,10 +391,10 @@ carrier_item(const char *type, const char *enc, size_t enc_len,
 		if (thinking != NULL && *thinking != '\0' &&
 		    strcmp(thinking, THINKING_PLACEHOLDER) != 0 &&
 		    ((part = text_part("summary_text", thinking)) == NULL ||
-		    push(summary, part) != GW_OK))
+		    json_push(summary, part) != GW_OK))
 			goto fail;
 	}
-	if (put_str(it, "encrypted_content", e) != GW_OK)
+	if (json_add_str(it, "encrypted_content", e) != GW_OK)
 		goto fail;
 	free(e);
 	return it;
@@ -489,14 +451,14 @@ assistant_message(struct req *r, const cJSON *content, cJSON *input)
 		return GW_ENOMEM;
 	cJSON_ArrayForEach(b, content) {
 		type = json_str(b, "type");
-		if (streq(type, "text")) {
-			e = push(pending, text_part("output_text",
+		if (util_streq(type, "text")) {
+			e = json_push(pending, text_part("output_text",
 			    json_str(b, "text")));
 			if (e != GW_OK)
 				goto out;
 			continue;
 		}
-		if (streq(type, "tool_use")) {
+		if (util_streq(type, "tool_use")) {
 			id = json_str(b, "id");
 			name = json_str(b, "name");
 			if (id != NULL && name != NULL) {
@@ -504,7 +466,7 @@ assistant_message(struct req *r, const cJSON *content, cJSON *input)
 				cJSON_DeleteItemFromObjectCaseSensitive(r->names_by_id,
 				    id);
 				nm = cJSON_CreateString(name);
-				if ((e = put(r->names_by_id, id, nm)) != GW_OK)
+				if ((e = json_add(r->names_by_id, id, nm)) != GW_OK)
 					goto out;
 			}
 			if ((e = flush(input, &pending, "assistant", phase)) != GW_OK)
@@ -513,11 +475,11 @@ assistant_message(struct req *r, const cJSON *content, cJSON *input)
 				e = tr_ts_call_item(b, &item);
 			else
 				e = function_call(r, b, &item);
-			if (e != GW_OK || (e = push(input, item)) != GW_OK)
+			if (e != GW_OK || (e = json_push(input, item)) != GW_OK)
 				goto out;
 			continue;
 		}
-		if (!streq(type, "thinking") || json_str(b, "signature") == NULL ||
+		if (!util_streq(type, "thinking") || json_str(b, "signature") == NULL ||
 		    *json_str(b, "signature") == '\0')
 			continue;       /* unsigned, redacted and other blocks */
 		if ((e = thinking_item(b, &item)) != GW_OK)
@@ -525,7 +487,7 @@ assistant_message(struct req *r, const cJSON *content, cJSON *input)
 		if (item == NULL)
 			continue;
 		if ((e = flush(input, &pending, "assistant", phase)) != GW_OK ||
-		    (e = push(input, item)) != GW_OK)
+		    (e = json_push(input, item)) != GW_OK)
 			goto out;
 	}
 	e = flush(input, &pending, "assistant", phase);
@@ -585,7 +547,7 @@ tool_schema(const cJSON *schema)
 	}
 	if ((s = cJSON_Duplicate(schema, 1)) == NULL)
 		return NULL;
-	if (streq(json_str(s, "type"), "object") &&
+	if (util_streq(json_str(s, "type"), "object") &&
 	    cJSON_GetObjectItemCaseSensitive(s, "properties") == NULL &&
 	    cJSON_AddObjectToObject(s, "properties") == NULL) {
 		cJSON_Delete(s);
@@ -601,12 +563,12 @@ tr_resp_function_tool(const cJSON *tool, int defer_loading, cJSON **out)
 	const char *name = json_str(tool, "name"), *desc;
 
 	desc = json_str(tool, "description");
-	if (f == NULL || put_str(f, "name", name ? name : "") != GW_OK ||
-	    put(f, "parameters", tool_schema(json_obj(tool, "input_schema")))
+	if (f == NULL || json_add_str(f, "name", name ? name : "") != GW_OK ||
+	    json_add(f, "parameters", tool_schema(json_obj(tool, "input_schema")))
 	    != GW_OK || cJSON_AddFalseToObject(f, "strict") == NULL ||
 	    (defer_loading && cJSON_AddTrueToObject(f, "defer_loading") == NULL) ||
 	    (desc != NULL && *desc != '\0' &&
-	    put_str(f, "description", desc) != GW_OK)) {
+	    json_add_str(f, "description", desc) != GW_OK)) {
 		cJSON_Delete(f);
 		return GW_ENOMEM;
 	}
@@ -631,7 +593,7 @@ client_tools(const cJSON *tools, cJSON **out)
 			if (json_str(t, "name") == NULL ||
 			    (type != NULL && strcmp(type, "custom") != 0))
 				continue;
-			if (push(arr, cJSON_Duplicate(t, 1)) != GW_OK) {
+			if (json_push(arr, cJSON_Duplicate(t, 1)) != GW_OK) {
 				cJSON_Delete(arr);
 				return GW_ENOMEM;
 			}
@@ -654,7 +616,7 @@ convert_tools(const struct req *r, cJSON **out)
 		return GW_ENOMEM;
 	cJSON_ArrayForEach(t, r->tools)
 		if (tr_resp_function_tool(t, 0, &f) != GW_OK ||
-		    push(arr, f) != GW_OK) {
+		    json_push(arr, f) != GW_OK) {
 			cJSON_Delete(arr);
 			return GW_ENOMEM;
 		}
@@ -669,14 +631,14 @@ tool_choice(const struct req *r, const cJSON *choice)
 	const char *name = json_str(choice, "name");
 	cJSON *o;
 
-	if (streq(type, "any"))
+	if (util_streq(type, "any"))
 		return cJSON_CreateString("required");
-	if (streq(type, "none"))
+	if (util_streq(type, "none"))
 		return cJSON_CreateString("none");
-	if (!streq(type, "tool") || name == NULL || *name == '\0' ||
+	if (!util_streq(type, "tool") || name == NULL || *name == '\0' ||
 	    (r->tool_search && tr_ts_is_bridge(name)))
 		return cJSON_CreateString("auto");
-	if ((o = typed("function")) != NULL && put_str(o, "name", name) != GW_OK) {
+	if ((o = typed("function")) != NULL && json_add_str(o, "name", name) != GW_OK) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
@@ -744,7 +706,7 @@ translate_messages(struct req *r, const cJSON *messages, cJSON *input)
 
 		/* anything not from the user is the assistant's, as upstream
 		 * reads it */
-		if (streq(json_str(m, "role"), "user"))
+		if (util_streq(json_str(m, "role"), "user"))
 			e = user_message(r, content, input);
 		else
 			e = assistant_message(r, content, input);
@@ -762,10 +724,10 @@ reasoning(cJSON *p, const struct tr_resp_opts *o)
 	    *o->reasoning_effort != '\0' ? o->reasoning_effort :
 	    TR_RESP_DEFAULT_EFFORT;
 
-	if (rs == NULL || put_str(rs, "effort", effort) != GW_OK ||
-	    put_str(rs, "summary", "detailed") != GW_OK ||
+	if (rs == NULL || json_add_str(rs, "effort", effort) != GW_OK ||
+	    json_add_str(rs, "summary", "detailed") != GW_OK ||
 	    (inc = cJSON_AddArrayToObject(p, "include")) == NULL ||
-	    push(inc, cJSON_CreateString("reasoning.encrypted_content")) != GW_OK)
+	    json_push(inc, cJSON_CreateString("reasoning.encrypted_content")) != GW_OK)
 		return GW_ENOMEM;
 	return GW_OK;
 }
@@ -780,29 +742,29 @@ build_payload(struct req *r, const cJSON *a, const struct tr_resp_opts *o,
 	double max_out = TR_RESP_MIN_OUTPUT_TOKENS;
 	enum gw_err e;
 
-	if (put_str(p, "model", model ? model : "") != GW_OK ||
+	if (json_add_str(p, "model", model ? model : "") != GW_OK ||
 	    (input = cJSON_AddArrayToObject(p, "input")) == NULL)
 		return GW_ENOMEM;
 	if ((e = translate_messages(r, json_arr(a, "messages"), input)) != GW_OK)
 		return e;
 	if ((e = instructions(cJSON_GetObjectItemCaseSensitive(a, "system"),
 	    o != NULL ? o->extra_prompt : NULL, &v)) != GW_OK ||
-	    (e = put(p, "instructions", v)) != GW_OK)
+	    (e = json_add(p, "instructions", v)) != GW_OK)
 		return e;
 	if (cJSON_IsNumber(mt) && mt->valuedouble > max_out)
 		max_out = floor(mt->valuedouble);
 	if (cJSON_AddNumberToObject(p, "temperature", 1) == NULL ||
-	    put(p, "top_p", copy_or_null(cJSON_GetObjectItemCaseSensitive(a,
+	    json_add(p, "top_p", copy_or_null(cJSON_GetObjectItemCaseSensitive(a,
 	    "top_p"), is_number)) != GW_OK ||
 	    cJSON_AddNumberToObject(p, "max_output_tokens", max_out) == NULL)
 		return GW_ENOMEM;
-	if ((e = convert_tools(r, &v)) != GW_OK || (e = put(p, "tools", v)) != GW_OK)
+	if ((e = convert_tools(r, &v)) != GW_OK || (e = json_add(p, "tools", v)) != GW_OK)
 		return e;
-	if (put(p, "tool_choice", tool_choice(r, json_obj(a, "tool_choice")))
+	if (json_add(p, "tool_choice", tool_choice(r, json_obj(a, "tool_choice")))
 	    != GW_OK ||
-	    put(p, "metadata", copy_or_null(json_obj(a, "metadata"), is_object))
+	    json_add(p, "metadata", copy_or_null(json_obj(a, "metadata"), is_object))
 	    != GW_OK ||
-	    put(p, "stream", copy_or_null(cJSON_GetObjectItemCaseSensitive(a,
+	    json_add(p, "stream", copy_or_null(cJSON_GetObjectItemCaseSensitive(a,
 	    "stream"), is_bool)) != GW_OK ||
 	    cJSON_AddFalseToObject(p, "store") == NULL ||
 	    cJSON_AddTrueToObject(p, "parallel_tool_calls") == NULL)
@@ -811,7 +773,7 @@ build_payload(struct req *r, const cJSON *a, const struct tr_resp_opts *o,
 		return e;
 	/* the cache key only pays off for tool-using (agent) traffic */
 	if (cJSON_GetArraySize(json_arr(a, "tools")) > 0 &&
-	    put(p, "prompt_cache_key", prompt_cache_key(o)) != GW_OK)
+	    json_add(p, "prompt_cache_key", prompt_cache_key(o)) != GW_OK)
 		return GW_ENOMEM;
 	if (o != NULL && o->context_management &&
 	    (e = tr_responses_context_management(p, o->model)) != GW_OK)
@@ -872,7 +834,7 @@ tr_responses_context_management(cJSON *payload, const cJSON *model)
 	if ((arr = cJSON_AddArrayToObject(payload, "context_management")) == NULL ||
 	    (c = typed("compaction")) == NULL)
 		return GW_ENOMEM;
-	if (push(arr, c) != GW_OK ||
+	if (json_push(arr, c) != GW_OK ||
 	    cJSON_AddNumberToObject(c, "compact_threshold", threshold) == NULL)
 		return GW_ENOMEM;
 	return GW_OK;
@@ -885,7 +847,7 @@ tr_responses_trim_compaction(cJSON *payload)
 	int i, last = -1, n = cJSON_GetArraySize(input);
 
 	for (i = 0, it = input ? input->child : NULL; it; it = it->next, i++)
-		if (streq(json_str(it, "type"), "compaction"))
+		if (util_streq(json_str(it, "type"), "compaction"))
 			last = i;
 	for (i = 0; i < last && i < n; i++)
 		cJSON_DeleteItemFromArray(input, 0);
@@ -896,7 +858,7 @@ has_image(const cJSON *v)
 {
 	const cJSON *c;
 
-	if (cJSON_IsObject(v) && streq(json_str(v, "type"), "input_image"))
+	if (cJSON_IsObject(v) && util_streq(json_str(v, "type"), "input_image"))
 		return 1;
 	if (cJSON_IsObject(v) || cJSON_IsArray(v))
 		cJSON_ArrayForEach(c, v)
@@ -931,12 +893,12 @@ thinking_block(cJSON *content, const char *thinking, const char *sig)
 {
 	cJSON *b = typed("thinking");
 
-	if (b == NULL || put_str(b, "thinking", thinking) != GW_OK ||
-	    put_str(b, "signature", sig) != GW_OK) {
+	if (b == NULL || json_add_str(b, "thinking", thinking) != GW_OK ||
+	    json_add_str(b, "signature", sig) != GW_OK) {
 		cJSON_Delete(b);
 		return GW_ENOMEM;
 	}
-	return push(content, b);
+	return json_push(content, b);
 }
 
 /* Summary parts joined as they are, then trimmed; no summary at all gives
@@ -1004,11 +966,11 @@ tool_input(const cJSON *args)
 		return NULL;
 	}
 	if (cJSON_IsArray(v)) {
-		if (put(o, "arguments", v) == GW_OK)
+		if (json_add(o, "arguments", v) == GW_OK)
 			return o;
 	} else {
 		cJSON_Delete(v);
-		if (put_str(o, "raw_arguments", s) == GW_OK)
+		if (json_add_str(o, "raw_arguments", s) == GW_OK)
 			return o;
 	}
 	cJSON_Delete(o);
@@ -1021,17 +983,17 @@ tool_use_block(cJSON *content, const char *id, const char *name,
 {
 	cJSON *b = typed("tool_use");
 
-	if (b == NULL || put_str(b, "id", id) != GW_OK ||
-	    put_str(b, "name", name) != GW_OK) {
+	if (b == NULL || json_add_str(b, "id", id) != GW_OK ||
+	    json_add_str(b, "name", name) != GW_OK) {
 		cJSON_Delete(b);
 		cJSON_Delete(input);
 		return GW_ENOMEM;
 	}
-	if (put(b, "input", input) != GW_OK) {
+	if (json_add(b, "input", input) != GW_OK) {
 		cJSON_Delete(b);
 		return GW_ENOMEM;
 	}
-	return push(content, b);
+	return json_push(content, b);
 }
 
 /* A namespaced call (a deferred tool) is named after its namespace, which
@@ -1079,7 +1041,7 @@ parts_text(const cJSON *parts, struct buf *b)
 	const char *t;
 
 	cJSON_ArrayForEach(p, parts) {
-		if (streq(json_str(p, "type"), "refusal"))
+		if (util_streq(json_str(p, "type"), "refusal"))
 			t = json_str(p, "refusal");
 		else if ((t = json_str(p, "text")) == NULL)
 			t = json_str(p, "reasoning");
@@ -1094,11 +1056,11 @@ text_block(cJSON *content, const char *text)
 {
 	cJSON *b = typed("text");
 
-	if (b == NULL || put_str(b, "text", text) != GW_OK) {
+	if (b == NULL || json_add_str(b, "text", text) != GW_OK) {
 		cJSON_Delete(b);
 		return GW_ENOMEM;
 	}
-	return push(content, b);
+	return json_push(content, b);
 }
 
 static enum gw_err
@@ -1139,15 +1101,15 @@ output_blocks(const cJSON *output, const char *bridge, cJSON *content)
 
 	cJSON_ArrayForEach(item, output) {
 		type = json_str(item, "type");
-		if (streq(type, "reasoning"))
+		if (util_streq(type, "reasoning"))
 			e = reasoning_block(item, content);
-		else if (streq(type, "function_call"))
+		else if (util_streq(type, "function_call"))
 			e = function_call_block(item, content);
-		else if (streq(type, "tool_search_call"))
+		else if (util_streq(type, "tool_search_call"))
 			e = tool_search_block(item, bridge, content);
-		else if (streq(type, "tool_search_output"))
+		else if (util_streq(type, "tool_search_output"))
 			e = GW_OK;
-		else if (streq(type, "compaction"))
+		else if (util_streq(type, "compaction"))
 			e = compaction_block(item, content);
 		else
 			e = message_block(item, content);
@@ -1165,19 +1127,19 @@ stop_reason(const cJSON *result, int has_tool_call)
 	    "reason");
 	const cJSON *output = json_arr(result, "output"), *it;
 
-	if (streq(status, "completed")) {
+	if (util_streq(status, "completed")) {
 		if (cJSON_GetArraySize(output) == 0)
 			return has_tool_call ? "tool_use" : "end_turn";
 		cJSON_ArrayForEach(it, output)
-			if (streq(json_str(it, "type"), "function_call") ||
-			    streq(json_str(it, "type"), "tool_search_call"))
+			if (util_streq(json_str(it, "type"), "function_call") ||
+			    util_streq(json_str(it, "type"), "tool_search_call"))
 				return "tool_use";
 		return "end_turn";
 	}
-	if (streq(status, "incomplete")) {
-		if (streq(why, "max_output_tokens"))
+	if (util_streq(status, "incomplete")) {
+		if (util_streq(why, "max_output_tokens"))
 			return "max_tokens";
-		if (streq(why, "content_filter"))
+		if (util_streq(why, "content_filter"))
 			return "end_turn";
 	}
 	return NULL;
@@ -1222,7 +1184,7 @@ tr_responses_to_anthropic(const cJSON *result,
 			buf_puts(errmsg, "upstream sent no response object");
 		return GW_EUPSTREAM;
 	}
-	if (streq(json_str(result, "status"), "failed")) {
+	if (util_streq(json_str(result, "status"), "failed")) {
 		msg = json_str(json_obj(result, "error"), "message");
 		if (errmsg != NULL)
 			buf_puts(errmsg, msg != NULL ? msg :
@@ -1233,9 +1195,9 @@ tr_responses_to_anthropic(const cJSON *result,
 		model = o != NULL && o->model != NULL ? o->model : "";
 	id = json_str(result, "id");
 	if ((m = cJSON_CreateObject()) == NULL ||
-	    put_str(m, "id", id ? id : "") != GW_OK ||
-	    put_str(m, "type", "message") != GW_OK ||
-	    put_str(m, "role", "assistant") != GW_OK ||
+	    json_add_str(m, "id", id ? id : "") != GW_OK ||
+	    json_add_str(m, "type", "message") != GW_OK ||
+	    json_add_str(m, "role", "assistant") != GW_OK ||
 	    (content = cJSON_AddArrayToObject(m, "content")) == NULL)
 		goto out;
 	if ((e = output_blocks(json_arr(result, "output"), bridge, content))
@@ -1247,11 +1209,11 @@ tr_responses_to_anthropic(const cJSON *result,
 	    text_block(content, text) != GW_OK)
 		goto out;
 	stop = stop_reason(result, o != NULL && o->has_tool_call);
-	if (put_str(m, "model", model) != GW_OK ||
-	    put(m, "stop_reason", stop ? cJSON_CreateString(stop) :
+	if (json_add_str(m, "model", model) != GW_OK ||
+	    json_add(m, "stop_reason", stop ? cJSON_CreateString(stop) :
 	    cJSON_CreateNull()) != GW_OK ||
 	    cJSON_AddNullToObject(m, "stop_sequence") == NULL ||
-	    put(m, "usage", anthropic_usage(json_obj(result, "usage"))) != GW_OK)
+	    json_add(m, "usage", anthropic_usage(json_obj(result, "usage"))) != GW_OK)
 		goto out;
 	*out = m;
 	m = NULL;

@@ -86,17 +86,6 @@ nm_filter_thinking(cJSON *payload)
 	}
 }
 
-/* json_set that owns item even when it fails. */
-static enum gw_err
-put(cJSON *obj, const char *key, cJSON *item)
-{
-	enum gw_err e = json_set(obj, key, item);
-
-	if (e != GW_OK)
-		cJSON_Delete(item);
-	return e;
-}
-
 /* The configured effort, mapped onto what the model advertises; *out NULL
  * when the model's list is empty. */
 static void
@@ -149,11 +138,11 @@ nm_apply_adaptive_thinking(cJSON *payload, const cJSON *model,
 	if ((oc = cJSON_CreateObject()) == NULL ||
 	    (effort != NULL && cJSON_AddStringToObject(oc, "effort", effort) == NULL))
 		goto fail;
-	e = put(payload, "thinking", thinking);
+	e = json_set(payload, "thinking", thinking);
 	thinking = NULL;
 	if (e != GW_OK)
 		goto fail;
-	return put(payload, "output_config", oc);
+	return json_set(payload, "output_config", oc);
 fail:
 	cJSON_Delete(thinking);
 	cJSON_Delete(oc);
@@ -246,7 +235,7 @@ nm_prepare(cJSON *payload, const char *client_anthropic_beta,
 		return GW_EINVAL;
 	}
 	if ((id = json_str(o->model, "id")) != NULL &&
-	    (e = put(payload, "model", cJSON_CreateString(id))) != GW_OK)
+	    (e = json_set(payload, "model", cJSON_CreateString(id))) != GW_OK)
 		return e;
 	nm_strip_system_cache_scope(payload);
 	nm_filter_thinking(payload);

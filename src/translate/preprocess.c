@@ -129,21 +129,10 @@ text_block(const char *text)
 	return b;
 }
 
-/* json_set that owns item even when it fails. */
-static enum gw_err
-put(cJSON *obj, const char *key, cJSON *item)
-{
-	enum gw_err e = json_set(obj, key, item);
-
-	if (e != GW_OK)
-		cJSON_Delete(item);
-	return e;
-}
-
 static enum gw_err
 set_str(cJSON *obj, const char *key, const char *s)
 {
-	return put(obj, key, cJSON_CreateString(s));
+	return json_set(obj, key, cJSON_CreateString(s));
 }
 
 /* The last element; walks rather than trusting child->prev, which not
@@ -443,7 +432,7 @@ merge_into_system(cJSON *payload, const cJSON *add)
 	enum gw_err e;
 
 	if (cur == NULL || cJSON_IsNull(cur))
-		return put(payload, "system", cJSON_Duplicate(add, 1));
+		return json_set(payload, "system", cJSON_Duplicate(add, 1));
 	if (cJSON_IsString(cur) && cJSON_IsString(add)) {
 		if ((s = join_segment(cur->valuestring, add->valuestring)) == NULL)
 			return GW_ENOMEM;
@@ -458,7 +447,7 @@ merge_into_system(cJSON *payload, const cJSON *add)
 		cJSON_Delete(arr);
 		return e;
 	}
-	return put(payload, "system", arr);
+	return json_set(payload, "system", arr);
 }
 
 static enum gw_err
@@ -491,7 +480,7 @@ prepend_to_user(cJSON *msg, const cJSON *add)
 			if (b == last_tr && (e = append_blocks(arr, add)) != GW_OK)
 				goto fail;
 		}
-		return put(msg, "content", arr);
+		return json_set(msg, "content", arr);
 	}
 	if ((e = append_blocks(arr, add)) != GW_OK)
 		goto fail;
@@ -503,7 +492,7 @@ prepend_to_user(cJSON *msg, const cJSON *add)
 		cJSON_AddItemToArray(arr, b);
 	} else if (cJSON_IsArray(content))
 		move_children(arr, content);
-	return put(msg, "content", arr);
+	return json_set(msg, "content", arr);
 fail:
 	cJSON_Delete(arr);
 	return e;
@@ -973,7 +962,7 @@ pp_apply_cache_control(cJSON *payload, const cJSON *captured)
 		cJSON_Delete(cc);
 		cc = NULL;
 	}
-	return put(b, "cache_control", cc);
+	return json_set(b, "cache_control", cc);
 }
 
 /* ---- §2.3 stripToolReferenceTurnBoundary ------------------------------ */
@@ -1094,7 +1083,7 @@ content_array(cJSON *tr, int string_as_text)
 		}
 		cJSON_AddItemToArray(arr, b);
 	}
-	return put(tr, "content", arr) == GW_OK ? arr : NULL;
+	return json_set(tr, "content", arr) == GW_OK ? arr : NULL;
 }
 
 static enum gw_err
@@ -1259,7 +1248,7 @@ merge_turn(cJSON *msg, cJSON *content)
 	for (i = 0; i < t.ntr; i++)
 		cJSON_AddItemToArray(arr,
 		    cJSON_DetachItemViaPointer(content, t.trs[i]));
-	e = put(msg, "content", arr);
+	e = json_set(msg, "content", arr);
 out:
 	turn_free(&t);
 	return e;

@@ -28,24 +28,6 @@ struct rpass {
 	int finished;          /* finish() wrote its error */
 };
 
-static int
-streq(const char *a, const char *b)
-{
-	return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
-/* obj[key] as a long, clamped (a double past LONG_MAX does not convert);
- * def when absent or not a number. */
-static long
-num_long(const cJSON *obj, const char *key, long def)
-{
-	double d = json_num(obj, key, (double)def);
-
-	if (!(d > -1e18))
-		return d < 0 ? -1000000000000000000L : def;
-	return d < 1e18 ? (long)d : 1000000000000000000L;
-}
-
 static struct item_id *
 find_id(struct rpass *p, long oi)
 {
@@ -109,7 +91,7 @@ set_str(cJSON *obj, const char *key, const char *s, int *changed)
 {
 	cJSON *v;
 
-	if (streq(json_str(obj, key), s))
+	if (util_streq(json_str(obj, key), s))
 		return GW_OK;
 	if ((v = cJSON_CreateString(s)) == NULL)
 		return GW_ENOMEM;
@@ -131,8 +113,8 @@ repair(struct rpass *p, const char *type, cJSON *ev, int *changed)
 
 	if (!cJSON_IsNumber(oiv))
 		return GW_OK;
-	oi = num_long(ev, "output_index", 0);
-	if (streq(type, "response.output_item.added") && item != NULL) {
+	oi = json_long(ev, "output_index", 0);
+	if (util_streq(type, "response.output_item.added") && item != NULL) {
 		id = json_str(item, "id");
 		if (id == NULL || *id == '\0') {
 			if ((e = invent_id(oi, made, sizeof(made))) != GW_OK ||
@@ -144,7 +126,7 @@ repair(struct rpass *p, const char *type, cJSON *ev, int *changed)
 	}
 	if ((known = find_id(p, oi)) == NULL)
 		return GW_OK;
-	if (streq(type, "response.output_item.done") && item != NULL)
+	if (util_streq(type, "response.output_item.done") && item != NULL)
 		return set_str(item, "id", known->id, changed);
 	return set_str(ev, "item_id", known->id, changed);
 }
@@ -161,10 +143,10 @@ sniff_usage(struct rpass *p, const cJSON *resp)
 		snprintf(us->model, sizeof(us->model), "%s", model);
 	if (u == NULL)
 		return;
-	us->input_tokens = num_long(u, "input_tokens", -1);
-	us->output_tokens = num_long(u, "output_tokens", -1);
-	us->total_tokens = num_long(u, "total_tokens", -1);
-	us->cache_read_tokens = num_long(d, "cached_tokens", -1);
+	us->input_tokens = json_long(u, "input_tokens", -1);
+	us->output_tokens = json_long(u, "output_tokens", -1);
+	us->total_tokens = json_long(u, "total_tokens", -1);
+	us->cache_read_tokens = json_long(d, "cached_tokens", -1);
 }
 
 static enum gw_err
@@ -191,12 +173,12 @@ rp_feed(struct tr_stream *t, const char *name, const char *data, size_t len,
 		name = type;    /* an event without its name gets it back */
 	if (json_num(ev, "sequence_number", -1) > p->last_seq)
 		p->last_seq = json_num(ev, "sequence_number", -1);
-	if (streq(type, "response.completed") ||
-	    streq(type, "response.incomplete") ||
-	    streq(type, "response.failed")) {
+	if (util_streq(type, "response.completed") ||
+	    util_streq(type, "response.incomplete") ||
+	    util_streq(type, "response.failed")) {
 		sniff_usage(p, json_obj(ev, "response"));
 		t->done = 1;
-	} else if (streq(type, "error"))
+	} else if (util_streq(type, "error"))
 		t->done = 1;
 	else if ((e = repair(p, type, ev, &changed)) != GW_OK)
 		goto out;

@@ -50,28 +50,10 @@ struct rstream {
 	size_t ncalls, calls_cap;
 };
 
-static int
-streq(const char *a, const char *b)
-{
-	return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
-/* obj[key] as a long, clamped (a double past LONG_MAX does not convert);
- * def when absent or not a number. */
-static long
-num_long(const cJSON *obj, const char *key, long def)
-{
-	double d = json_num(obj, key, (double)def);
-
-	if (!(d > -1e18))
-		return d < 0 ? -1000000000000000000L : def;
-	return d < 1e18 ? (long)d : 1000000000000000000L;
-}
-
 static long
 index_of(const cJSON *ev, const char *key)
 {
-	return num_long(ev, key, 0);
+	return json_long(ev, key, 0);
 }
 
 static enum gw_err
@@ -151,10 +133,10 @@ take_usage(struct rstream *s, const cJSON *resp)
 		    model);
 	if (u == NULL)
 		return;
-	s->base.usage.input_tokens = num_long(u, "input_tokens", -1);
-	s->base.usage.output_tokens = num_long(u, "output_tokens", -1);
-	s->base.usage.total_tokens = num_long(u, "total_tokens", -1);
-	s->base.usage.cache_read_tokens = num_long(d, "cached_tokens", -1);
+	s->base.usage.input_tokens = json_long(u, "input_tokens", -1);
+	s->base.usage.output_tokens = json_long(u, "output_tokens", -1);
+	s->base.usage.total_tokens = json_long(u, "total_tokens", -1);
+	s->base.usage.cache_read_tokens = json_long(d, "cached_tokens", -1);
 }
 
 /* ---- message_start ---- */
@@ -449,10 +431,10 @@ on_item_added(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	struct call *c;
 	enum gw_err e;
 
-	if (streq(type, "tool_search_call"))
+	if (util_streq(type, "tool_search_call"))
 		return open_call(s, oi, json_str(item, "call_id"), s->bridge, &c,
 		    out);
-	if (!streq(type, "function_call"))
+	if (!util_streq(type, "function_call"))
 		return GW_OK;
 	ns = json_str(item, "namespace");
 	if ((e = open_call(s, oi, json_str(item, "call_id"),
@@ -605,11 +587,11 @@ on_item_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	const char *type = json_str(item, "type");
 	long oi = index_of(ev, "output_index");
 
-	if (streq(type, "tool_search_call"))
+	if (util_streq(type, "tool_search_call"))
 		return tool_search_done(s, oi, item, out);
-	if (streq(type, "compaction"))
+	if (util_streq(type, "compaction"))
 		return compaction_done(s, oi, item, out);
-	if (streq(type, "reasoning"))
+	if (util_streq(type, "reasoning"))
 		return reasoning_done(s, oi, item, out);
 	return GW_OK;
 }
@@ -756,34 +738,34 @@ static enum gw_err
 dispatch(struct rstream *s, const char *type, const cJSON *ev,
     struct tr_sink *out)
 {
-	if (streq(type, "response.created") ||
-	    streq(type, "response.in_progress")) {
+	if (util_streq(type, "response.created") ||
+	    util_streq(type, "response.in_progress")) {
 		take_usage(s, json_obj(ev, "response"));
 		return s->started ? GW_OK :
 		    message_start(s, json_obj(ev, "response"), out);
 	}
-	if (streq(type, "response.output_item.added"))
+	if (util_streq(type, "response.output_item.added"))
 		return on_item_added(s, ev, out);
-	if (streq(type, "response.output_item.done"))
+	if (util_streq(type, "response.output_item.done"))
 		return on_item_done(s, ev, out);
-	if (streq(type, "response.output_text.delta"))
+	if (util_streq(type, "response.output_text.delta"))
 		return on_text_delta(s, ev, out);
-	if (streq(type, "response.output_text.done"))
+	if (util_streq(type, "response.output_text.done"))
 		return on_text_done(s, ev, out);
-	if (streq(type, "response.reasoning_summary_text.delta"))
+	if (util_streq(type, "response.reasoning_summary_text.delta"))
 		return on_summary_delta(s, ev, out);
-	if (streq(type, "response.reasoning_summary_text.done"))
+	if (util_streq(type, "response.reasoning_summary_text.done"))
 		return on_summary_done(s, ev, out);
-	if (streq(type, "response.function_call_arguments.delta"))
+	if (util_streq(type, "response.function_call_arguments.delta"))
 		return on_args_delta(s, ev, out);
-	if (streq(type, "response.function_call_arguments.done"))
+	if (util_streq(type, "response.function_call_arguments.done"))
 		return on_args_done(s, ev, out);
-	if (streq(type, "response.completed") ||
-	    streq(type, "response.incomplete"))
+	if (util_streq(type, "response.completed") ||
+	    util_streq(type, "response.incomplete"))
 		return on_completed(s, ev, out);
-	if (streq(type, "response.failed"))
+	if (util_streq(type, "response.failed"))
 		return on_failed(s, ev, out);
-	if (streq(type, "error"))
+	if (util_streq(type, "error"))
 		return on_error(s, ev, out);
 	return GW_OK;           /* in_progress, content_part.*, ... */
 }
@@ -809,7 +791,7 @@ rs_feed(struct tr_stream *t, const char *name, const char *data, size_t len,
 	/* after the terminal event nothing more reaches the client */
 	if (t->done)
 		return GW_OK;
-	if (streq(name, "ping"))
+	if (util_streq(name, "ping"))
 		return rs_ping(t, out);
 	if (len == 0)
 		return GW_OK;
