@@ -232,6 +232,30 @@ send_body(struct rctx *r, const struct relay_result *res, rc_xlate_fn xlate,
 }
 
 void
+rc_post_json(struct rctx *r, const char *path, const cJSON *body,
+    struct copilot_call call, struct tr_stream *tr)
+{
+	struct copilot_req rq;
+	char *s;
+
+	if ((s = json_print(body)) == NULL) {
+		rc_fail(r, GW_ENOMEM, NULL);
+		return;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.path = path;
+	rq.body = s;
+	rq.body_len = strlen(s);
+	rq.stream = r->stream;
+	rq.call = call;
+	rq.call.json_body = 1;
+	rq.call.accept = r->stream ? "text/event-stream" : "application/json";
+	rc_copilot_to_client(r, &rq, tr, NULL, NULL);
+	cJSON_free(s);
+}
+
+void
 rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
     struct tr_stream *tr, rc_xlate_fn xlate, void *xlate_arg)
 {

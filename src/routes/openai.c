@@ -79,13 +79,13 @@ chat_unsupported(const cJSON *model)
 void
 route_chat(struct rctx *r)
 {
-	struct copilot_req rq;
+	struct copilot_call call;
 	struct tr_stream *tr = NULL;
 	struct buf err = BUF_INIT;
 	cJSON *body = NULL, *list = NULL, *mt;
 	const cJSON *model;
 	const char *id;
-	char req_id[37], sess[37], *out = NULL;
+	char req_id[37], sess[37];
 	enum gw_err e;
 
 	r->endpoint = "chat_completions";
@@ -126,30 +126,18 @@ route_chat(struct rctx *r)
 	}
 	util_uuid_from_string(req_id, strlen(req_id), sess);
 	snprintf(r->session_id, sizeof(r->session_id), "%s", sess);
-	if ((out = json_print(body)) == NULL) {
-		rc_fail(r, GW_ENOMEM, NULL);
-		goto out;
-	}
-	memset(&rq, 0, sizeof(rq));
-	rq.method = "POST";
-	rq.path = "/chat/completions";
-	rq.body = out;
-	rq.body_len = strlen(out);
-	rq.stream = r->stream;
-	rq.call.request_id = req_id;
-	rq.call.interaction_id = sess;
-	rq.call.initiator = copilot_chat_initiator(body);
-	rq.call.vision = copilot_chat_has_images(body);
-	rq.call.json_body = 1;
-	rq.call.accept = r->stream ? "text/event-stream" : "application/json";
+	memset(&call, 0, sizeof(call));
+	call.request_id = req_id;
+	call.interaction_id = sess;
+	call.initiator = copilot_chat_initiator(body);
+	call.vision = copilot_chat_has_images(body);
 	if (r->stream && (e = tr_passthrough_new(TR_OPENAI, &tr)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	rc_copilot_to_client(r, &rq, tr, NULL, NULL);
+	rc_post_json(r, "/chat/completions", body, call, tr);
 out:
 	tr_stream_free(tr);
-	cJSON_free(out);
 	cJSON_Delete(list);
 	cJSON_Delete(body);
 	buf_free(&err);

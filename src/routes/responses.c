@@ -57,13 +57,13 @@ route_responses(struct rctx *r)
 {
 	const struct cfg *cfg = r->w->app->cfg;
 	struct tr_responses_prepare_opts po;
-	struct copilot_req rq;
+	struct copilot_call call;
 	struct tr_stream *tr = NULL;
 	struct buf err = BUF_INIT;
 	cJSON *body = NULL, *models = NULL;
 	const cJSON *model;
 	const char *id, *session = NULL;
-	char req_id[37], sess[37], *out = NULL;
+	char req_id[37], sess[37];
 	int subagent;
 	enum gw_err e;
 
@@ -108,31 +108,19 @@ route_responses(struct rctx *r)
 	else
 		util_uuid_from_string(req_id, strlen(req_id), sess);
 	snprintf(r->session_id, sizeof(r->session_id), "%s", sess);
-	if ((out = json_print(body)) == NULL) {
-		rc_fail(r, GW_ENOMEM, NULL);
-		goto out;
-	}
-	memset(&rq, 0, sizeof(rq));
-	rq.method = "POST";
-	rq.path = "/responses";
-	rq.body = out;
-	rq.body_len = strlen(out);
-	rq.stream = r->stream;
-	rq.call.request_id = req_id;
-	rq.call.interaction_id = sess;
-	rq.call.initiator = subagent || tr_responses_agent_initiated(body) ?
+	memset(&call, 0, sizeof(call));
+	call.request_id = req_id;
+	call.interaction_id = sess;
+	call.initiator = subagent || tr_responses_agent_initiated(body) ?
 	    "agent" : "user";
-	rq.call.vision = tr_responses_has_image(body);
-	rq.call.json_body = 1;
-	rq.call.accept = r->stream ? "text/event-stream" : "application/json";
+	call.vision = tr_responses_has_image(body);
 	if (r->stream && (e = tr_responses_passthrough_new(&tr)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	rc_copilot_to_client(r, &rq, tr, NULL, NULL);
+	rc_post_json(r, "/responses", body, call, tr);
 out:
 	tr_stream_free(tr);
-	cJSON_free(out);
 	cJSON_Delete(models);
 	cJSON_Delete(body);
 	buf_free(&err);

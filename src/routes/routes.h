@@ -64,6 +64,15 @@ void rc_upstream_error(struct rctx *r, const struct relay_result *res);
 /* Writes the usage row for this request (never fails the request). */
 void rc_record(struct rctx *r, int status, const struct tr_usage *u,
     const char *error);
+/*
+ * POSTs body (serialised here) to Copilot's path with the headers in call
+ * (json_body and accept are set from r->stream), streamed through tr when
+ * the client asked for a stream, and answers the client (a passthrough
+ * route: no xlate).
+ */
+void rc_post_json(struct rctx *r, const char *path, const cJSON *body,
+    struct copilot_call call, struct tr_stream *tr);
+
 /* Turns a non-streamed upstream JSON answer into the client's shape. */
 typedef enum gw_err (*rc_xlate_fn)(const cJSON *upstream, void *arg,
     cJSON **out, struct buf *errmsg);
