@@ -236,6 +236,8 @@ route_messages(struct rctx *r)
 		goto out;
 	}
 	r->stream = json_bool(m.body, "stream", 0);
+	if (!rc_rate_limit(r))
+		goto out;
 	if (models_get(r->w, 0, &m.models, NULL, &err) != GW_OK) {
 		log_warn("model list unavailable: %s", buf_cstr(&err));
 		buf_reset(&err);

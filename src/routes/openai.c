@@ -101,6 +101,8 @@ route_chat(struct rctx *r)
 		goto out;
 	}
 	r->stream = json_bool(body, "stream", 0);
+	if (!rc_rate_limit(r))
+		goto out;
 	if ((e = models_get(r->w, 0, &list, NULL, &err)) != GW_OK) {
 		/* Without the list the request still goes through: Copilot
 		 * knows its models better than our cache. */

@@ -80,6 +80,8 @@ route_responses(struct rctx *r)
 		goto out;
 	}
 	r->stream = json_bool(body, "stream", 0);
+	if (!rc_rate_limit(r))
+		goto out;
 	if (models_get(r->w, 0, &models, NULL, &err) != GW_OK)
 		log_warn("model list unavailable: %s", buf_cstr(&err));
 	model = models_find(models, id);

@@ -50,6 +50,10 @@ void route_count_tokens(struct rctx *r);
 /* The handler the responder pool calls for each request. */
 void routes_handle(void *worker, struct http_conn *c);
 
+/* --rate-limit: 1 to go on; 0 when the request was answered (429, or a
+ * database failure). */
+int rc_rate_limit(struct rctx *r);
+
 /* Shared helpers (routes/common.c). */
 
 /* Parses the request body as a JSON object; on failure answers 400. */

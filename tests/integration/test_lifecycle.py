@@ -165,3 +165,34 @@ class Failures(unittest.TestCase):
             self.assertEqual([r["status"] for r in rows[-2:]], [200, 200])
         finally:
             s.close()
+
+
+class RateLimit(unittest.TestCase):
+    def test_spacing_is_shared_and_answered_with_retry_after(self):
+        s = harness.Stack(config={"rateLimit": {"seconds": 30}})
+        try:
+            status, _, _ = s.json("POST", "/v1/chat/completions", CHAT)
+            self.assertEqual(status, 200)
+            # /v1/messages and /v1/responses share the same spacing.
+            status, headers, body = s.json("POST", "/v1/messages", {
+                "model": "gpt-4.1", "max_tokens": 16, "messages": [{"role": "user", "content": "x"}]})
+            self.assertEqual(status, 429)
+            self.assertEqual(body["error"]["type"], "rate_limit_error")
+            self.assertGreater(int(headers["retry-after"]), 0)
+            status, _, _ = s.json("POST", "/v1/responses", {"model": "gpt-5.4", "input": "x"})
+            self.assertEqual(status, 429)
+            self.assertEqual(len(s.fake.requests("/chat/completions")), 1)
+            # Other routes are not limited.
+            self.assertEqual(s.get("/v1/models")[0], 200)
+        finally:
+            s.close()
+
+    def test_wait_queues_instead_of_refusing(self):
+        s = harness.Stack(config={"rateLimit": {"seconds": 1, "wait": True}})
+        try:
+            for _ in range(3):
+                self.assertEqual(s.json("POST", "/v1/chat/completions", CHAT)[0], 200)
+            times = [r["time"] for r in s.fake.requests("/chat/completions")]
+            self.assertGreaterEqual(times[2] - times[0], 1.5)   # spaced, not refused
+        finally:
+            s.close()
