@@ -25,6 +25,7 @@
 #include "core/util.h"
 #include "routes/app.h"
 #include "cli/launch.h"
+#include "cli/mcp.h"
 #include "state/config.h"
 #include "state/db.h"
 #include "upstream/auth.h"
@@ -48,6 +49,7 @@ usage(FILE *f)
 	    "        [--account-type T] [--rate-limit S] [--wait] [--github-token T]\n"
 	    "        [--show-token] [--proxy-env] [--claude-code]\n"
 	    "  claude-code [--port N] [--model M] [--small-model M]\n"
+	    "  mcp                      the tool_search MCP bridge on stdio\n"
 	    "\n"
 	    "The data directory is $COPILOT_API_HOME (default ~/.local/share/copilot-api).\n");
 }
@@ -453,6 +455,8 @@ main(int argc, char **argv)
 		rc = launch_start(argc, argv);
 	else if (strcmp(cmd, "claude-code") == 0)
 		rc = cmd_claude_code(argc, argv);
+	else if (strcmp(cmd, "mcp") == 0)
+		rc = mcp_main(argc, argv);
 	else if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		rc = 0;
