@@ -5,6 +5,7 @@
  *   debug [--json]   versions, paths, what is configured
  *   start            local run: spawn-fcgi + lighttpd on 127.0.0.1:4141
  *   claude-code      the environment that points Claude Code at the gateway
+ *   mcp              the stdio MCP server of the tool_search bridge
  */
 #include <errno.h>
 #include <getopt.h>
