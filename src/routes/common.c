@@ -159,9 +159,14 @@ rc_record(struct rctx *r, int status, const struct tr_usage *u,
 	ev.created_at_ms = util_now_ms();
 	ev.trace_id = r->req->trace_id;
 	ev.session_id = r->session_id;
-	(void)db_kv_get(r->w->db, "github_login", &login);
-	ev.user_id = login != NULL ? login : "";
-	ev.source = "copilot";
+	if (r->provider != NULL) {
+		ev.user_id = ev.provider_name = r->provider;
+		ev.source = "provider";
+	} else {
+		(void)db_kv_get(r->w->db, "github_login", &login);
+		ev.user_id = login != NULL ? login : "";
+		ev.source = "copilot";
+	}
 	ev.endpoint = r->endpoint != NULL ? r->endpoint : r->req->path;
 	ev.model = r->model;
 	ev.error = error;
@@ -232,6 +237,31 @@ send_body(struct rctx *r, const struct relay_result *res, rc_xlate_fn xlate,
 }
 
 void
+rc_relay_to_client(struct rctx *r, enum gw_err e,
+    const struct relay_result *res, struct tr_stream *tr, const char *errmsg,
+    rc_xlate_fn xlate, void *xlate_arg)
+{
+	if (e != GW_OK && !res->client_started) {
+		rc_fail(r, e, errmsg != NULL && *errmsg != '\0' ? errmsg :
+		    res->message);
+		return;
+	}
+	if (res->client_started) {
+		/* The stream went out; the relay ended it (with an error event
+		 * when the upstream failed). */
+		rc_record(r, e == GW_OK ? 200 : e == GW_ECLIENTGONE ? 499 :
+		    e == GW_ETIMEOUT ? 504 : 502,
+		    tr != NULL ? &tr->usage : NULL,
+		    e == GW_OK ? NULL : (res->message ? res->message : gw_strerror(e)));
+		return;
+	}
+	if (res->status / 100 != 2)
+		rc_upstream_error(r, res);
+	else
+		send_body(r, res, xlate, xlate_arg);
+}
+
+void
 rc_post_json(struct rctx *r, const char *path, const cJSON *body,
     struct copilot_call call, struct tr_stream *tr)
 {
@@ -267,24 +297,7 @@ rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
 	memset(&res, 0, sizeof(res));
 	http_sse_sink(r->c, &sink);
 	e = app_copilot(r->w, rq, tr, &sink, &res, &err);
-	if (e != GW_OK && !res.client_started) {
-		rc_fail(r, e, err.len > 0 ? err.data : res.message);
-		goto out;
-	}
-	if (res.client_started) {
-		/* The stream went out; the relay ended it (with an error event
-		 * when the upstream failed). */
-		rc_record(r, e == GW_OK ? 200 : e == GW_ECLIENTGONE ? 499 :
-		    e == GW_ETIMEOUT ? 504 : 502,
-		    tr != NULL ? &tr->usage : NULL,
-		    e == GW_OK ? NULL : (res.message ? res.message : gw_strerror(e)));
-		goto out;
-	}
-	if (res.status / 100 != 2)
-		rc_upstream_error(r, &res);
-	else
-		send_body(r, &res, xlate, xlate_arg);
-out:
+	rc_relay_to_client(r, e, &res, tr, err.data, xlate, xlate_arg);
 	relay_result_free_fields(&res);
 	buf_free(&err);
 }

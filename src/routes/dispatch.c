@@ -43,6 +43,7 @@ OPENAI(route_token_usage_events)
 OPENAI(route_admin_mappings_get)
 OPENAI(route_admin_mappings_post)
 OPENAI(route_responses)
+OPENAI(route_provider_models)
 
 #define ANTHROPIC(fn) \
 	static void h_##fn(void *w, struct http_conn *c, const struct route_params *p) \
@@ -50,6 +51,8 @@ OPENAI(route_responses)
 
 ANTHROPIC(route_messages)
 ANTHROPIC(route_count_tokens)
+ANTHROPIC(route_provider_messages)
+ANTHROPIC(route_provider_count_tokens)
 
 /* Order is precedence: fixed paths before patterns. */
 static const struct route table[] = {
@@ -72,6 +75,12 @@ static const struct route table[] = {
 	{ "GET", "/token-usage/events", h_route_token_usage_events, ROUTE_AUTH_REGULAR },
 	{ "GET", "/admin/config/model-mappings", h_route_admin_mappings_get, ROUTE_AUTH_ADMIN },
 	{ "POST", "/admin/config/model-mappings", h_route_admin_mappings_post, ROUTE_AUTH_ADMIN },
+	/* Patterns last: /v1/models stays Copilot's list. */
+	{ "POST", "/:provider/v1/messages", h_route_provider_messages,
+	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
+	{ "POST", "/:provider/v1/messages/count_tokens",
+	    h_route_provider_count_tokens, ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
+	{ "GET", "/:provider/v1/models", h_route_provider_models, ROUTE_AUTH_REGULAR },
 };
 
 void

@@ -230,9 +230,7 @@ route_messages(struct rctx *r)
 	    m.pp.raw_session_id ? m.pp.raw_session_id :
 	    m.pp.session_id ? m.pp.session_id : "");
 	if (m.pp.provider != NULL) {
-		buf_printf(&err, "Provider '%s' not found or disabled", m.pp.provider);
-		rc_error(r, 404, err.data);
-		rc_record(r, 404, NULL, err.data);
+		route_provider_alias_messages(r, m.pp.provider, m.body);
 		goto out;
 	}
 	r->stream = json_bool(m.body, "stream", 0);
@@ -371,7 +369,8 @@ route_count_tokens(struct rctx *r)
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	if (count_upstream(r, body, model))
+	if (route_provider_alias_count_tokens(r, body) ||
+	    count_upstream(r, body, model))
 		goto out;
 	(void)models_get(r->w, 0, &models, NULL, &err);
 	buf_reset(&err);

@@ -75,6 +75,8 @@ route_responses(struct rctx *r)
 		goto out;
 	}
 	snprintf(r->model, sizeof(r->model), "%s", id);
+	if (route_provider_alias_responses(r, body))
+		goto out;
 	if (cJSON_GetObjectItemCaseSensitive(body, "input") == NULL) {
 		rc_error(r, 400, "\"input\" is required");
 		goto out;

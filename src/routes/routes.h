@@ -28,6 +28,7 @@ struct rctx {
 	char model[128];
 	char session_id[64];
 	int stream;
+	const char *provider;       /* set on provider calls: the row's source */
 };
 
 typedef void (*route_fn)(struct rctx *r);
@@ -46,6 +47,17 @@ void route_admin_mappings_post(struct rctx *r);
 void route_messages(struct rctx *r);
 void route_responses(struct rctx *r);
 void route_count_tokens(struct rctx *r);
+/* Third-party providers (routes/providers.c). */
+void route_provider_messages(struct rctx *r);
+void route_provider_count_tokens(struct rctx *r);
+void route_provider_models(struct rctx *r);
+/* The provider/model aliases: /v1/messages hands over its parsed body with
+ * the alias already stripped from "model"; the other two return 1 when the
+ * body's model was an alias and the request has been answered. */
+void route_provider_alias_messages(struct rctx *r, const char *provider,
+    cJSON *body);
+int route_provider_alias_count_tokens(struct rctx *r, cJSON *body);
+int route_provider_alias_responses(struct rctx *r, cJSON *body);
 
 /* The handler the responder pool calls for each request. */
 void routes_handle(void *worker, struct http_conn *c);
@@ -90,5 +102,13 @@ void rc_usage_from_body(const cJSON *body, struct tr_usage *u);
  */
 void rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
     struct tr_stream *tr, rc_xlate_fn xlate, void *xlate_arg);
+
+/*
+ * The same for any relay_run() outcome (e, res): errmsg (may be NULL)
+ * explains a failure before the upstream answered.
+ */
+void rc_relay_to_client(struct rctx *r, enum gw_err e,
+    const struct relay_result *res, struct tr_stream *tr, const char *errmsg,
+    rc_xlate_fn xlate, void *xlate_arg);
 
 #endif

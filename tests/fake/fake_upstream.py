@@ -910,6 +910,11 @@ def handle_chat_completions(req):
     _, err = _check_model(req, "/chat/completions")
     if err:
         return err
+    return chat_answer(req)
+
+
+def chat_answer(req):
+    """The Chat Completions answer once the caller's model check passed."""
     body = req.body
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -1456,14 +1461,25 @@ def messages_stream_events(cfg, plan):
     return [sse_event(data, event=name) for name, data, _ in evs]
 
 
-@require_copilot_token
 def handle_messages(req):
+    # A third-party provider's key instead of a Copilot bearer: any model.
+    if provider_key_scheme(req) is not None:
+        return messages_answer(req, provider_model)
+    return copilot_messages(req)
+
+
+@require_copilot_token
+def copilot_messages(req):
+    return messages_answer(req, find_model)
+
+
+def messages_answer(req, lookup):
     body = req.body
     if not isinstance(body, dict):
         return anthropic_error(400, "Request body must be a JSON object.")
     if not isinstance(body.get("model"), str):
         return anthropic_error(400, "model: Field required")
-    model = find_model(req.state, body["model"])
+    model = lookup(req.state, body["model"])
     if model is None:
         return anthropic_error(400, "The requested model is not supported.")
     if not model_supports(model, "/v1/messages"):
@@ -1743,6 +1759,10 @@ def handle_responses(req):
     model, err = _check_model(req, "/responses")
     if err:
         return err
+    return responses_answer(req, model)
+
+
+def responses_answer(req, model):
     body = req.body
     with req.state.cond:
         cfg = copy.deepcopy(req.state.config)
@@ -2003,6 +2023,84 @@ def handle_anthropic_count_tokens(req):
     return json_response(200, {"input_tokens": 100000 + len(json.dumps(body.get("messages")))})
 
 
+# ---------------------------------------------------------------------------
+# Third-party provider side: OpenAI-style /v1/chat/completions, /v1/responses
+# and /v1/models, plus /v1/messages (above), authenticated by a fixed key
+# sent as x-api-key or Bearer instead of a Copilot token.  Any model name.
+# ---------------------------------------------------------------------------
+
+PROVIDER_KEY = "sk-provider-test"
+PROVIDER_MODEL_IDS = ["qwen-plus", "qwen-max", "prov-responses-1"]
+
+
+def provider_key_scheme(req):
+    """"x-api-key" or "bearer" when the request carries the provider key."""
+    if req.headers.get("x-api-key") == PROVIDER_KEY:
+        return "x-api-key"
+    if req.auth_token(("bearer",)) == PROVIDER_KEY:
+        return "bearer"
+    return None
+
+
+def provider_model(state, model_id):
+    """The Copilot entry when the id is one (its limits apply), else a
+    generic model that takes every endpoint."""
+    model = find_model(state, model_id)
+    if model is not None:
+        return model
+    return _model(model_id, model_id, "Fake Provider", model_id,
+                  ctx=200000, prompt=128000, output=64000,
+                  supports={"max_thinking_budget": 32000, "min_thinking_budget": 1024,
+                            "parallel_tool_calls": True, "streaming": True,
+                            "tool_calls": True},
+                  endpoints=["/v1/messages", "/chat/completions", "/responses"])
+
+
+def require_provider_key(fn):
+    def wrapped(req):
+        if provider_key_scheme(req) is None:
+            return openai_error(401, "Incorrect API key provided.", "invalid_api_key",
+                                etype="authentication_error")
+        resp = fn(req)
+        resp.headers.setdefault("x-request-id", "prov-%06d"
+                                % (req.record["seq"] if req.record else 0))
+        for name, value in req.state.cfg("response_headers").items():
+            resp.headers[name] = str(value)
+        return resp
+    wrapped.__name__ = fn.__name__
+    return wrapped
+
+
+def _provider_body_model(req):
+    body = req.body
+    if not isinstance(body, dict):
+        return None, openai_error(400, "Request body must be a JSON object.",
+                                  "invalid_request_body")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return None, openai_error(400, "you must provide a model parameter",
+                                  "missing_required_parameter", param="model")
+    return provider_model(req.state, body["model"]), None
+
+
+@require_provider_key
+def handle_provider_chat(req):
+    _, err = _provider_body_model(req)
+    return err or chat_answer(req)
+
+
+@require_provider_key
+def handle_provider_responses(req):
+    model, err = _provider_body_model(req)
+    return err or responses_answer(req, model)
+
+
+@require_provider_key
+def handle_provider_models(req):
+    return json_response(200, {"object": "list", "data": [
+        {"id": mid, "object": "model", "created": 1700000000, "owned_by": "fake-provider"}
+        for mid in PROVIDER_MODEL_IDS]})
+
+
 ROUTES = {
     ("POST", "/login/device/code"): handle_device_code,
     ("POST", "/login/oauth/access_token"): handle_access_token,
@@ -2015,6 +2113,9 @@ ROUTES = {
     ("POST", "/v1/messages"): handle_messages,
     ("POST", "/v1/messages/count_tokens"): handle_anthropic_count_tokens,
     ("POST", "/responses"): handle_responses,
+    ("POST", "/v1/chat/completions"): handle_provider_chat,
+    ("POST", "/v1/responses"): handle_provider_responses,
+    ("GET", "/v1/models"): handle_provider_models,
     # control API
     ("GET", "/_fake/health"): ctl_health,
     ("POST", "/_fake/reset"): ctl_reset,

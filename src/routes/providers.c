@@ -1,0 +1,518 @@
+/*
+ * Third-party providers (spec surface.md §7, translation.md §11):
+ * POST /:provider/v1/messages, POST /:provider/v1/messages/count_tokens,
+ * GET /:provider/v1/models, and the provider/model aliases of
+ * /v1/messages, /v1/messages/count_tokens and /v1/responses.
+ *
+ * One Anthropic request, three upstream kinds: anthropic (relayed, usage
+ * optionally adjusted), openai-compatible (Chat Completions) and
+ * openai-responses (Responses), all through the one relay.  No rate
+ * limit, warm-up or model mapping here; usage rows say source "provider".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/strlist.h"
+#include "routes/routes.h"
+#include "state/config.h"
+#include "translate/anthropic_chat.h"
+#include "translate/anthropic_responses.h"
+#include "translate/preprocess.h"
+#include "translate/provider_adjust.h"
+#include "translate/tool_search.h"
+#include "upstream/client.h"
+#include "upstream/provider.h"
+#include "upstream/relay.h"
+
+/* How a provider answer goes back: xlate for a JSON body, adjust for the
+ * anthropic type's adjustInputTokens on a JSON body. */
+struct pout {
+	struct tr_stream *tr;
+	rc_xlate_fn xlate;
+	void *xlate_arg;
+	int adjust;
+};
+
+static const char *
+header_or_null(struct rctx *r, const char *name)
+{
+	const char *v = http_header(r->req, name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/*
+ * The enabled provider called name, or NULL after answering: 404 (status
+ * 400 and the /v1/responses wording when responses_only).  The built-in
+ * codex provider signs in with OAuth, which this gateway does not do.
+ */
+static const struct cfg_provider *
+resolve(struct rctx *r, const char *name, int responses_only)
+{
+	const struct cfg_provider *p = cfg_provider_find(r->w->app->cfg, name);
+	struct buf msg = BUF_INIT;
+	int status = responses_only ? 400 : 404;
+
+	if (p != NULL && p->auth_type != CFG_AUTH_OAUTH2 &&
+	    (!responses_only || p->type == CFG_PROVIDER_OPENAI_RESPONSES))
+		return p;
+	if (responses_only)
+		buf_printf(&msg, "Provider '%s' does not support the /v1/responses "
+		    "endpoint", name);
+	else
+		buf_printf(&msg, "Provider '%s' not found or disabled", name);
+	if (p != NULL && p->auth_type == CFG_AUTH_OAUTH2)
+		buf_puts(&msg, " (the built-in codex OAuth provider is not "
+		    "supported here: give it an apiKey and authType "
+		    "\"authorization\" instead)");
+	r->provider = name;
+	http_send_error(r->c, r->dialect, status, "invalid_request_error",
+	    msg.data, NULL);
+	if (r->endpoint != NULL)     /* model calls get a row; lookups do not */
+		rc_record(r, status, NULL, msg.data);
+	buf_free(&msg);
+	return NULL;
+}
+
+/* Client headers a provider may see: never the client's key. */
+static void
+inbound(struct rctx *r, struct prov_inbound *in)
+{
+	in->accept = header_or_null(r, "accept");
+	in->user_agent = header_or_null(r, "user-agent");
+	in->anthropic_version = header_or_null(r, "anthropic-version");
+	in->anthropic_beta = header_or_null(r, "anthropic-beta");
+}
+
+/* The usage row's session: the session-affinity headers, else the
+ * session of metadata.user_id; none otherwise (spec §8.3). */
+static void
+row_session(struct rctx *r, const cJSON *body)
+{
+	const char *s = header_or_null(r, "x-session-affinity");
+	char *parsed = NULL;
+
+	if (s == NULL)
+		s = header_or_null(r, "x-client-request-id");
+	if (s == NULL && pp_parse_user_id(json_str(json_obj(body, "metadata"),
+	    "user_id"), NULL, &parsed) == GW_OK)
+		s = parsed;
+	snprintf(r->session_id, sizeof(r->session_id), "%s", s ? s : "");
+	free(parsed);
+}
+
+/* A 2xx JSON answer of an anthropic provider with adjustInputTokens: the
+ * client and the usage row both see the adjusted count. */
+static void
+send_adjusted(struct rctx *r, const struct relay_result *res)
+{
+	cJSON *v = json_parse(res->resp.body.data, res->resp.body.len, NULL, NULL);
+	struct tr_usage u;
+
+	if (v == NULL) {
+		http_send(r->c, (int)res->status, res->resp.content_type != NULL ?
+		    res->resp.content_type : "application/json",
+		    buf_cstr(&res->resp.body), res->resp.body.len, NULL);
+		rc_record(r, (int)res->status, NULL, NULL);
+		return;
+	}
+	tr_adjust_input_tokens(json_obj(v, "usage"));
+	http_send_json(r->c, (int)res->status, v);
+	http_flush(r->c);
+	rc_usage_from_body(v, &u);
+	rc_record(r, (int)res->status, &u, NULL);
+	cJSON_Delete(v);
+}
+
+/* One provider call through the relay, answered to the client. */
+static void
+provider_call(struct rctx *r, const struct cfg_provider *p,
+    const char *method, const char *path, const char *body,
+    const struct pout *po)
+{
+	const struct cfg *cfg = r->w->app->cfg;
+	struct strlist h = STRLIST_INIT;
+	struct prov_inbound in;
+	struct relay_result res;
+	struct relay_opts ro;
+	struct up_request ur;
+	struct tr_sink sink;
+	struct buf url = BUF_INIT, err = BUF_INIT;
+	struct tr_stream *tr = r->stream ? po->tr : NULL;
+	enum gw_err e;
+
+	memset(&res, 0, sizeof(res));
+	inbound(r, &in);
+	if ((e = prov_headers(p, &in, &h, &err)) != GW_OK ||
+	    (e = prov_url(p, path, &url)) != GW_OK) {
+		rc_fail(r, e, err.data);
+		goto out;
+	}
+	memset(&ur, 0, sizeof(ur));
+	ur.method = method;
+	ur.url = url.data;
+	ur.headers = strlist_view(&h);
+	ur.body = body;
+	ur.body_len = body != NULL ? strlen(body) : 0;
+	ur.connect_timeout_s = cfg->connect_timeout_s;
+	ur.stall_timeout_s = cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : -1;
+	memset(&ro, 0, sizeof(ro));
+	ro.ping_interval_ms = cfg->ping_interval_s * 1000;
+	http_sse_sink(r->c, &sink);
+	log_debug("provider %s: %s %s (%s)", p->name, method, url.data,
+	    tr != NULL ? "stream" : "json");
+	e = relay_run(r->w->client, &ur, &ro, tr, tr != NULL ? &sink : NULL, &res);
+	if (e == GW_OK && !res.client_started && res.status / 100 == 2 &&
+	    po->adjust)
+		send_adjusted(r, &res);
+	else
+		rc_relay_to_client(r, e, &res, tr, NULL, po->xlate, po->xlate_arg);
+out:
+	relay_result_free_fields(&res);
+	strlist_free(&h);
+	buf_free(&url);
+	buf_free(&err);
+}
+
+/* ---- POST /:provider/v1/messages --------------------------------------- */
+
+static enum gw_err
+xlate_chat(const cJSON *in, void *arg, cJSON **out, struct buf *err)
+{
+	return tr_chat_to_anthropic(in, arg, out, err);
+}
+
+static enum gw_err
+xlate_responses(const cJSON *in, void *arg, cJSON **out, struct buf *err)
+{
+	return tr_responses_to_anthropic(in, arg, out, err);
+}
+
+static enum gw_err
+anthropic_flow(const struct cfg_provider *p, cJSON *body, const cJSON *mopts,
+    char **upstream, struct pout *po)
+{
+	enum gw_err e;
+
+	if ((e = prov_anthropic_payload(body, mopts)) != GW_OK)
+		return e;
+	if ((*upstream = json_print(body)) == NULL)
+		return GW_ENOMEM;
+	po->adjust = p->adjust_input_tokens;
+	return tr_provider_anthropic_new(p->adjust_input_tokens, &po->tr);
+}
+
+static enum gw_err
+chat_flow(const cJSON *body, const cJSON *mopts, const char *model,
+    char **upstream, struct pout *po, struct buf *err)
+{
+	cJSON *chat = NULL;
+	enum gw_err e;
+
+	if ((e = prov_chat_payload(body, mopts, &chat, err)) != GW_OK)
+		return e;
+	if ((*upstream = json_print(chat)) == NULL)
+		e = GW_ENOMEM;
+	else
+		e = tr_chat_stream_new(model, &po->tr);
+	po->xlate = xlate_chat;
+	po->xlate_arg = (void *)model;
+	cJSON_Delete(chat);
+	return e;
+}
+
+static enum gw_err
+responses_flow(struct rctx *r, const struct cfg_provider *p, cJSON *body,
+    const char *model, struct tr_resp_result_opts *ro, char **upstream,
+    struct pout *po, struct buf *err)
+{
+	const struct cfg *cfg = r->w->app->cfg;
+	struct tr_resp_opts o;
+	struct tr_stream *inner = NULL;
+	cJSON *payload = NULL;
+	char *session = NULL;
+	enum gw_err e;
+
+	if ((e = pp_parse_user_id(json_str(json_obj(body, "metadata"), "user_id"),
+	    NULL, &session)) != GW_OK)
+		return e;
+	memset(&o, 0, sizeof(o));
+	o.reasoning_effort = cfg_reasoning_effort(cfg, model);
+	o.extra_prompt = cfg_extra_prompt(cfg, model);
+	o.context_management = cfg_is_context_mgmt_model(cfg, model);
+	o.prompt_cache_key = session != NULL ? session :
+	    header_or_null(r, "x-session-affinity") != NULL ?
+	    header_or_null(r, "x-session-affinity") :
+	    header_or_null(r, "x-client-request-id");
+	if ((e = tr_anthropic_to_responses(body, &o, &payload, err)) != GW_OK)
+		goto out;
+	if (r->stream && (e = json_set(payload, "stream", cJSON_CreateTrue())) != GW_OK)
+		goto out;
+	ro->model = model;
+	ro->tool_search_name = tr_ts_bridge_name(json_arr(body, "tools"));
+	po->xlate = xlate_responses;
+	po->xlate_arg = ro;
+	if ((*upstream = json_print(payload)) == NULL) {
+		e = GW_ENOMEM;
+		goto out;
+	}
+	if ((e = tr_responses_stream_new(model, ro->tool_search_name, &inner)) == GW_OK)
+		e = tr_provider_named_new(inner, p->name, &po->tr);
+out:
+	cJSON_Delete(payload);
+	free(session);
+	return e;
+}
+
+static void
+provider_messages(struct rctx *r, const char *name, cJSON *body)
+{
+	const struct cfg_provider *p;
+	struct tr_resp_result_opts ro;
+	struct buf err = BUF_INIT;
+	struct pout po;
+	const cJSON *mopts;
+	char *upstream = NULL, model[128];
+	const char *path;
+	enum gw_err e;
+
+	memset(&po, 0, sizeof(po));
+	memset(&ro, 0, sizeof(ro));
+	r->endpoint = "provider_messages";
+	snprintf(model, sizeof(model), "%s", json_str(body, "model") != NULL ?
+	    json_str(body, "model") : "");
+	snprintf(r->model, sizeof(r->model), "%s", model);
+	if ((p = resolve(r, name, 0)) == NULL)
+		goto out;
+	r->provider = p->name;
+	if ((e = pp_validate(body, &err)) != GW_OK ||
+	    (e = pp_normalize_system(body)) != GW_OK) {
+		rc_fail(r, e, err.data);
+		goto out;
+	}
+	r->stream = json_bool(body, "stream", 0);
+	row_session(r, body);
+	mopts = prov_model_options(p, model);
+	if ((e = prov_apply_model_defaults(body, mopts)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	switch (p->type) {
+	case CFG_PROVIDER_ANTHROPIC:
+		path = "/v1/messages";
+		e = anthropic_flow(p, body, mopts, &upstream, &po);
+		break;
+	case CFG_PROVIDER_OPENAI_COMPATIBLE:
+		path = "/v1/chat/completions";
+		e = chat_flow(body, mopts, model, &upstream, &po, &err);
+		break;
+	default:
+		path = "/v1/responses";
+		e = responses_flow(r, p, body, model, &ro, &upstream, &po, &err);
+		break;
+	}
+	if (e != GW_OK) {
+		rc_fail(r, e, err.data);
+		goto out;
+	}
+	provider_call(r, p, "POST", path, upstream, &po);
+out:
+	tr_stream_free(po.tr);
+	cJSON_free(upstream);
+	buf_free(&err);
+}
+
+void
+route_provider_messages(struct rctx *r)
+{
+	cJSON *body;
+
+	r->endpoint = "provider_messages";
+	if ((body = rc_body_json(r)) == NULL)
+		return;
+	provider_messages(r, r->param, body);
+	cJSON_Delete(body);
+}
+
+void
+route_provider_alias_messages(struct rctx *r, const char *provider,
+    cJSON *body)
+{
+	provider_messages(r, provider, body);
+}
+
+/* ---- count_tokens ------------------------------------------------------- */
+
+static void
+provider_count(struct rctx *r, const char *name, cJSON *body)
+{
+	const struct cfg_provider *p;
+	struct buf err = BUF_INIT;
+	cJSON *doc = NULL;
+	long n = 0;
+	enum gw_err e;
+
+	if ((p = resolve(r, name, 0)) == NULL)
+		goto out;
+	if ((e = pp_validate(body, &err)) != GW_OK ||
+	    (e = pp_normalize_system(body)) != GW_OK) {
+		rc_error(r, e == GW_EINVAL ? 400 : 500, err.len > 0 ? err.data :
+		    gw_strerror(e));
+		goto out;
+	}
+	if ((e = prov_count_tokens(p, body, &n, &err)) != GW_OK) {
+		/* No fake count: a counting failure is an error. */
+		rc_error(r, e == GW_EINVAL && err.len > 0 ? 400 : 500,
+		    err.len > 0 ? err.data : e == GW_EIO ? "the tokenizer tables "
+		    "could not be loaded (see the server log)" : "tokenizer failed");
+		goto out;
+	}
+	if ((doc = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddNumberToObject(doc, "input_tokens", (double)n) == NULL) {
+		rc_error(r, 500, gw_strerror(GW_ENOMEM));
+		goto out;
+	}
+	http_send_json(r->c, 200, doc);
+out:
+	cJSON_Delete(doc);
+	buf_free(&err);
+}
+
+void
+route_provider_count_tokens(struct rctx *r)
+{
+	cJSON *body;
+
+	if ((body = rc_body_json(r)) == NULL)
+		return;
+	provider_count(r, r->param, body);
+	cJSON_Delete(body);
+}
+
+/* "prov/model": the body's model becomes "model", *provider is set
+ * (malloc'd).  0 when the model is no alias. */
+static int
+take_alias(struct rctx *r, cJSON *body, char **provider)
+{
+	char *model = NULL;
+	enum gw_err e;
+
+	*provider = NULL;
+	e = pp_provider_alias(json_str(body, "model"), provider, &model);
+	if (e == GW_OK && *provider != NULL)
+		e = json_set(body, "model", cJSON_CreateString(model));
+	free(model);
+	if (e != GW_OK) {
+		free(*provider);
+		*provider = NULL;
+		rc_fail(r, e, NULL);
+		return 1;
+	}
+	return *provider != NULL;
+}
+
+int
+route_provider_alias_count_tokens(struct rctx *r, cJSON *body)
+{
+	char *provider;
+
+	if (!take_alias(r, body, &provider))
+		return 0;
+	if (provider != NULL)
+		provider_count(r, provider, body);
+	free(provider);
+	return 1;
+}
+
+/* ---- /v1/responses with provider/model ----------------------------------- */
+
+int
+route_provider_alias_responses(struct rctx *r, cJSON *body)
+{
+	const struct cfg *cfg = r->w->app->cfg;
+	const struct cfg_provider *p;
+	struct pout po;
+	char *provider, *upstream = NULL;
+	const char *model;
+	enum gw_err e;
+
+	if (!take_alias(r, body, &provider))
+		return 0;
+	memset(&po, 0, sizeof(po));
+	model = json_str(body, "model");
+	r->endpoint = "responses";
+	snprintf(r->model, sizeof(r->model), "%s", model != NULL ? model : "");
+	if (provider == NULL || (p = resolve(r, provider, 1)) == NULL)
+		goto out;
+	r->provider = p->name;
+	r->stream = json_bool(body, "stream", 0);
+	row_session(r, body);
+	if (cfg_is_context_mgmt_model(cfg, model) &&
+	    cJSON_GetObjectItemCaseSensitive(body, "context_management") == NULL &&
+	    (e = tr_responses_context_management(body, NULL)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	if ((upstream = json_print(body)) == NULL ||
+	    (r->stream && tr_responses_passthrough_new(&po.tr) != GW_OK)) {
+		rc_fail(r, GW_ENOMEM, NULL);
+		goto out;
+	}
+	provider_call(r, p, "POST", "/v1/responses", upstream, &po);
+out:
+	tr_stream_free(po.tr);
+	cJSON_free(upstream);
+	free(provider);
+	return 1;
+}
+
+/* ---- GET /:provider/v1/models -------------------------------------------- */
+
+/* The upstream's status, content type and body; its other headers (the
+ * hop-by-hop ones among them) stay behind. */
+void
+route_provider_models(struct rctx *r)
+{
+	const struct cfg *cfg = r->w->app->cfg;
+	const struct cfg_provider *p;
+	struct strlist h = STRLIST_INIT;
+	struct prov_inbound in;
+	struct up_request ur;
+	struct up_response resp;
+	struct buf url = BUF_INIT, err = BUF_INIT;
+	enum gw_err e;
+
+	memset(&resp, 0, sizeof(resp));
+	if ((p = resolve(r, r->param, 0)) == NULL)
+		goto out;
+	inbound(r, &in);
+	if ((e = prov_headers(p, &in, &h, &err)) != GW_OK ||
+	    (e = prov_url(p, "/v1/models", &url)) != GW_OK) {
+		rc_error(r, e == GW_EINVAL ? 400 : 500, err.len > 0 ? err.data :
+		    gw_strerror(e));
+		goto out;
+	}
+	memset(&ur, 0, sizeof(ur));
+	ur.method = "GET";
+	ur.url = url.data;
+	ur.headers = strlist_view(&h);
+	ur.connect_timeout_s = cfg->connect_timeout_s;
+	ur.stall_timeout_s = cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : -1;
+	if ((e = up_perform(r->w->client, &ur, &resp)) != GW_OK) {
+		log_warn("provider %s: GET /v1/models: %s", p->name,
+		    up_error_message(&resp));
+		rc_error(r, e == GW_ETIMEOUT ? 504 : 502, up_error_message(&resp));
+		goto out;
+	}
+	http_send(r->c, (int)resp.status, resp.content_type != NULL ?
+	    resp.content_type : "application/json", buf_cstr(&resp.body),
+	    resp.body.len, NULL);
+out:
+	up_response_free_fields(&resp);
+	strlist_free(&h);
+	buf_free(&url);
+	buf_free(&err);
+}
