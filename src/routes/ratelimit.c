@@ -44,7 +44,9 @@ take_slot(struct db *db, int64_t now, int64_t gap_ms, int64_t *wait_ms)
 	if (db_kv_get(db, RL_KEY, &v) == GW_OK)
 		last = strtoll(v, NULL, 10);
 	free(v);
-	if (last > 0 && now - last <= gap_ms && now >= last) {
+	/* Strictly inside the gap: a request exactly one gap later takes the
+	 * slot (a zero wait must never pass without storing its arrival). */
+	if (last > 0 && now >= last && now - last < gap_ms) {
 		*wait_ms = gap_ms - (now - last);
 		db_rollback(db);
 		return GW_OK;
