@@ -117,7 +117,44 @@ fastcgi.server = ( "/" => ((
 """
 
 
-class Stack:
+class Client:
+    """HTTP helpers against 127.0.0.1:self.port (a Stack, or any web server
+    in front of the responder)."""
+
+    port = None
+
+    def request(self, method, path, body=None, headers=None, key=API_KEY,
+                raw=None, timeout=60):
+        h = {"content-type": "application/json"}
+        if key is not None:
+            h["authorization"] = "Bearer " + key
+        h.update(headers or {})
+        data = raw if raw is not None else (
+            None if body is None else json.dumps(body).encode())
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        payload = r.read()
+        c.close()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), payload
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def json(self, method, path, body=None, **kw):
+        status, headers, payload = self.request(method, path, body, **kw)
+        return status, headers, (json.loads(payload) if payload else None)
+
+    def stream(self, path, body, key=API_KEY, headers=None, timeout=60):
+        """Opens a streaming POST; returns (response, connection)."""
+        h = {"content-type": "application/json", "authorization": "Bearer " + key}
+        h.update(headers or {})
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        c.request("POST", path, body=json.dumps(body).encode(), headers=h)
+        return c.getresponse(), c
+
+
+class Stack(Client):
     """fake + copilot-api.fcgi (spawn-fcgi) + lighttpd, in a private dir."""
 
     def __init__(self, config=None, env=None, signed_in=True, threads=4, wrapper=None):
@@ -193,36 +230,6 @@ class Stack:
             raise AssertionError("copilot-api %s failed (%d): %s %s"
                                  % (" ".join(args), r.returncode, r.stdout, r.stderr))
         return r
-
-    def request(self, method, path, body=None, headers=None, key=API_KEY,
-                raw=None, timeout=60):
-        h = {"content-type": "application/json"}
-        if key is not None:
-            h["authorization"] = "Bearer " + key
-        h.update(headers or {})
-        data = raw if raw is not None else (
-            None if body is None else json.dumps(body).encode())
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        payload = r.read()
-        c.close()
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), payload
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def json(self, method, path, body=None, **kw):
-        status, headers, payload = self.request(method, path, body, **kw)
-        return status, headers, (json.loads(payload) if payload else None)
-
-    def stream(self, path, body, key=API_KEY, headers=None, timeout=60):
-        """Opens a streaming POST; returns (response, connection)."""
-        h = {"content-type": "application/json", "authorization": "Bearer " + key}
-        h.update(headers or {})
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        c.request("POST", path, body=json.dumps(body).encode(), headers=h)
-        return c.getresponse(), c
 
     def usage_rows(self, at_least=0, timeout=20):
         """The usage rows; with at_least, waits until there are that many
