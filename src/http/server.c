@@ -28,7 +28,35 @@ struct pool {
 	pthread_cond_t cv;
 	int ready;
 	int failed;
+	/* The one thread inside FCGX_Accept_r (accept_mu), for the stop. */
+	pthread_t accepter;
+	atomic_int in_accept;
 };
+
+/* The FastCGI stdin ends with an empty record after CONTENT_LENGTH bytes;
+ * a responder that closes before reading it races the web server, which
+ * then fails to write it (Apache: AH01075, a 503).  Bounded all the same. */
+#define STDIN_TAIL_MAX ((long)1 << 30)
+
+static void
+read_stdin_to_end(FCGX_Request *req)
+{
+	char buf[16384];
+	long total = 0;
+	int n;
+
+	while (total < STDIN_TAIL_MAX &&
+	    (n = FCGX_GetStr(buf, sizeof(buf), req->in)) > 0)
+		total += n;
+}
+
+/* Interrupts accept() (no SA_RESTART); libfcgi then sees the pending
+ * shutdown and returns. */
+static void
+on_wake(int sig)
+{
+	(void)sig;
+}
 
 int
 http_server_stop_requested(void)
@@ -165,7 +193,10 @@ worker(void *arg)
 	report_start(p, 1);
 	while (!atomic_load(&stop_requested)) {
 		pthread_mutex_lock(&p->accept_mu);
+		p->accepter = pthread_self();
+		atomic_store(&p->in_accept, 1);
 		rc = atomic_load(&stop_requested) ? -1 : FCGX_Accept_r(&req);
+		atomic_store(&p->in_accept, 0);
 		pthread_mutex_unlock(&p->accept_mu);
 		if (rc < 0) {
 			if (atomic_load(&stop_requested))
@@ -184,6 +215,7 @@ worker(void *arg)
 		errors = 0;
 		http_io_fcgi(&io, &req);
 		http_server_serve(p->o, tctx, &io);
+		read_stdin_to_end(&req);
 		FCGX_Finish_r(&req);
 		/*
 		 * A connection the web server asked to keep (FCGI_KEEP_CONN)
@@ -229,12 +261,21 @@ run_cgi(const struct http_server_opts *o, const sigset_t *sigs)
 	return 0;
 }
 
+/*
+ * Queued accepts return at once; the thread inside accept() is woken by a
+ * signal, again until it is out (it may have been just about to enter).
+ * The listening socket itself is left alone: sibling processes and a
+ * systemd socket unit keep using it.
+ */
 static void
-stop_pool(void)
+stop_pool(struct pool *p)
 {
 	atomic_store(&stop_requested, 1);
-	FCGX_ShutdownPending();           /* queued accepts return at once */
-	shutdown(0, SHUT_RDWR);           /* wakes the thread inside accept() */
+	FCGX_ShutdownPending();
+	while (atomic_load(&p->in_accept)) {
+		pthread_kill(p->accepter, SIGUSR2);
+		util_sleep_ms(10);
+	}
 }
 
 static int
@@ -252,6 +293,14 @@ run_pool(const struct http_server_opts *o, const sigset_t *sigs)
 		return 1;
 	}
 	memset(&p, 0, sizeof(p));
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_wake;   /* no SA_RESTART: accept() gets EINTR */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR2, &sa, NULL);
+	}
 	p.o = o;
 	p.main_thread = pthread_self();
 	pthread_mutex_init(&p.accept_mu, NULL);
@@ -279,7 +328,7 @@ run_pool(const struct http_server_opts *o, const sigset_t *sigs)
 		else
 			log_info("signal %d: finishing requests in flight", sig);
 	}
-	stop_pool();
+	stop_pool(&p);
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	if (atomic_load(&worker_failed))

@@ -24,23 +24,10 @@ class ApacheProxyFcgi(DeployCases, unittest.TestCase):
         connection) about 1 in 150 requests got a 503."""
         super().test_concurrent_requests(threads=6, each=150)
 
-    # GATEWAY BUG (see test_responder_takes_stdin_to_its_end): through
-    # mod_proxy_fcgi the client often gets 503 instead of the gateway's 413;
-    # a race, so skipped rather than marked expected-failure.
-    @unittest.skip("races with the FCGI_STDIN bug; un-skip once it is fixed")
-    def test_body_just_over_the_gateway_limit_gets_its_413(self):
-        super().test_body_just_over_the_gateway_limit_gets_its_413()
-
-    # GATEWAY BUG: in FastCGI mode the responder stops reading FCGI_STDIN at
-    # CONTENT_LENGTH and ends the request and closes the connection without
-    # taking the empty FCGI_STDIN record that ends the body.  mod_proxy_fcgi
-    # writes that record after the body; when the responder has answered
-    # and closed first (a 413 for a body over limits.maxBodyBytes comes at
-    # once), Apache gets EPIPE ("AH01075 ... (sending empty stdin)") and
-    # answers 503 instead of the 413.  Reading FCGI_STDIN to its end before
-    # FCGX_Finish_r fixes it (verified by hand).  Deterministic here: the
+    # The responder reads FCGI_STDIN to its end-of-body record before it
+    # ends the request: otherwise mod_proxy_fcgi, writing that record after
+    # an early answer (a 413), gets EPIPE (AH01075) and answers 503.  The
     # test holds the empty record back until the responder has answered.
-    @unittest.expectedFailure
     def test_responder_takes_stdin_to_its_end(self):
         c = servers.FcgiConversation(self.d.pool.socket, {
             "REQUEST_METHOD": "POST", "REQUEST_URI": "/v1/chat/completions",
@@ -73,13 +60,8 @@ class ApacheProxyFcgi(DeployCases, unittest.TestCase):
             kinds.append(k)
         self.assertIn(servers.FCGI_END, kinds)
 
-    # GATEWAY BUG: on SIGTERM the responder calls shutdown(0, SHUT_RDWR) on
-    # the listening socket it inherited.  systemd keeps that socket for the
-    # service's next start, which then fails at once ("FastCGI accept
-    # failed: Invalid argument"); with COPILOT_API_PROCESSES > 1 the
-    # supervisor even restarts the failing worker every second forever while
-    # every connection is refused, until the .socket unit is restarted too.
-    @unittest.expectedFailure
+    # A stopping responder leaves the inherited listening socket alone, so
+    # systemd's .socket unit can start the next one on it.
     def test_socket_activation_restart_keeps_serving(self):
         self.addCleanup(self.d.ensure_running)
         self.d.pool.proc.send_signal(signal.SIGTERM)
