@@ -1,8 +1,63 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "core/json.h"
 #include "translate/anthropic_responses.h"
 #include "translate/responses_prepare.h"
+
+/* 96x32 grey PNG reading "TOO LARGE / REDACTED" (generated for this
+ * project), sent in place of an image over the model's size limit. */
+static const char too_large_png[] =
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAGAAAAAgCAAAAA"
+    "DIqyKIAAAAkklEQVR42u2WAQqAMAhFd5yOuDt3iaAQ978OinCzmDCQdL1wfl"
+    "upwVbqHmq/A2ynXZ48wTh6ki2e7p8F0I24GMBx/3NyA7QkmM+IvID+ygHot6"
+    "mUhl/6sE0DAWvYZQCoeFBMKDOM+yKbB7ADzBeTHew3hDYEgD+TdpD5AMzLAP"
+    "j+GXBJuAR4MXjRpkGANewMINgOHwzfkelZhK0AAAAASUVORK5CYII=";
+
+/* Estimated bytes of a data URL as the reference measures it: the whole
+ * string, prefix included, times 3/4. */
+static void
+redact_image(cJSON *part, double limit)
+{
+	const char *url = json_str(part, "image_url");
+
+	if (url == NULL || strncmp(url, "data:", 5) != 0 ||
+	    (double)(strlen(url) * 3 / 4) <= limit)
+		return;
+	json_set(part, "image_url", cJSON_CreateString(too_large_png));
+	json_set(part, "detail", cJSON_CreateString("low"));
+	cJSON_DeleteItemFromObjectCaseSensitive(part, "file_id");
+}
+
+static void
+redact_parts(cJSON *parts, double limit)
+{
+	cJSON *part;
+	const char *type;
+
+	cJSON_ArrayForEach(part, parts) {
+		type = json_str(part, "type");
+		if (type != NULL && strcmp(type, "input_image") == 0)
+			redact_image(part, limit);
+	}
+}
+
+/* Images over limits.vision.max_prompt_image_size in messages and in
+ * function_call_output arrays (v1.10.21+); others are untouched. */
+static void
+redact_oversized_images(cJSON *body, const cJSON *model)
+{
+	double limit = json_num(json_obj(json_obj(json_obj(model, "capabilities"),
+	    "limits"), "vision"), "max_prompt_image_size", 0);
+	cJSON *item;
+
+	if (limit <= 0)
+		return;
+	cJSON_ArrayForEach(item, json_arr(body, "input")) {
+		redact_parts(json_arr(item, "content"), limit);
+		redact_parts(json_arr(item, "output"), limit);
+	}
+}
 
 static void
 filter_tools(cJSON *body, int keep_web_search)
@@ -56,6 +111,7 @@ tr_responses_prepare(cJSON *body, const struct tr_responses_prepare_opts *o)
 
 	filter_tools(body, o->keep_web_search);
 	tr_responses_trim_compaction(body);
+	redact_oversized_images(body, o->model);
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "service_tier");
 	if (o->context_management &&
 	    cJSON_GetObjectItemCaseSensitive(body, "context_management") == NULL &&

@@ -19,7 +19,9 @@ struct tr_responses_prepare_opts {
 
 /*
  * In order: image_generation tools dropped (web_search too unless kept),
- * input trimmed to the latest compaction item, service_tier removed,
+ * input trimmed to the latest compaction item, data-URL images over the
+ * model's limits.vision.max_prompt_image_size replaced by a small "too
+ * large" placeholder (detail low, file_id dropped), service_tier removed,
  * context_management added for configured models when absent, and
  * reasoning.effort set from the configuration when the client set none and
  * the model takes one (an effort the model does not list becomes its last).
