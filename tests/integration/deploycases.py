@@ -23,6 +23,10 @@ from harness import API_KEY
 CHAT = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "deploy check"}]}
 IDLE_TIMEOUT = 3     # the web server's idle limit in these tests, seconds
 STALL = 5            # upstream silence, longer than IDLE_TIMEOUT; pings every 1 s
+# The control (pings off) must be cut: servers sweep their timeouts about
+# once a second, so its silence leaves them a wide margin.  A cut ends the
+# test at once; only a failing control waits this long.
+CONTROL_STALL = 12
 MIB = 1024 * 1024
 GATEWAY_LIMIT = 32 * MIB  # limits.maxBodyBytes default
 
@@ -188,10 +192,11 @@ class DeployCases:
         d = self.variant(self.fake, timeout=IDLE_TIMEOUT,
                          config={"timeouts": {"pingSeconds": 600}})
         try:
-            self.fake.fault(path="/chat/completions", kind="stall", seconds=STALL, events=1)
+            self.fake.fault(path="/chat/completions", kind="stall", seconds=CONTROL_STALL,
+                            events=1)
             data = []
             try:
-                for kind, item in self.open_stream(d=d, timeout=STALL + 20):
+                for kind, item in self.open_stream(d=d, timeout=CONTROL_STALL + 20):
                     if kind != "comment":
                         data.append(item)
             except (http.client.HTTPException, OSError):
