@@ -14,6 +14,7 @@
 #include "state/config.h"
 #include "translate/anthropic_responses.h"
 #include "translate/responses_prepare.h"
+#include "translate/responses_tool_search.h"
 
 /* Codex CLI marks its own sub-agents with headers (v1.10.21+). */
 static int
@@ -52,6 +53,31 @@ request_id(const cJSON *body, const char *machine_id, char out[37])
 	return e;
 }
 
+/* rc_post_json() with the tool_search mapping of a non-streamed answer. */
+static void
+post_bridged(struct rctx *r, const cJSON *body, struct copilot_call call,
+    struct tr_stream *tr, char *bridge)
+{
+	struct copilot_req rq;
+	char *s;
+
+	if ((s = json_print(body)) == NULL) {
+		rc_fail(r, GW_ENOMEM, NULL);
+		return;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.path = "/responses";
+	rq.body = s;
+	rq.body_len = strlen(s);
+	rq.stream = r->stream;
+	rq.call = call;
+	rq.call.json_body = 1;
+	rq.call.accept = r->stream ? "text/event-stream" : "application/json";
+	rc_copilot_to_client(r, &rq, tr, tr_rts_response, bridge);
+	cJSON_free(s);
+}
+
 void
 route_responses(struct rctx *r)
 {
@@ -63,6 +89,7 @@ route_responses(struct rctx *r)
 	cJSON *body = NULL, *models = NULL;
 	const cJSON *model;
 	const char *id, *session = NULL;
+	char *bridge = NULL;     /* set when the tool_search bridge applies */
 	char req_id[37], sess[37];
 	int subagent;
 	enum gw_err e;
@@ -102,6 +129,16 @@ route_responses(struct rctx *r)
 		rc_fail(r, e, NULL);
 		goto out;
 	}
+	if (tr_rts_enabled(body)) {
+		if ((bridge = strdup(tr_rts_bridge_name(body))) == NULL)
+			e = GW_ENOMEM;
+		else
+			e = tr_rts_request(body);
+		if (e != GW_OK) {
+			rc_fail(r, e, NULL);
+			goto out;
+		}
+	}
 	if ((e = request_id(body, r->w->app->ident.machine_id, req_id)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
@@ -118,12 +155,17 @@ route_responses(struct rctx *r)
 	call.initiator = subagent || tr_responses_agent_initiated(body) ?
 	    "agent" : "user";
 	call.vision = tr_responses_has_image(body);
-	if (r->stream && (e = tr_responses_passthrough_new(&tr)) != GW_OK) {
+	if (r->stream && (e = bridge != NULL ? tr_rts_stream_new(bridge, &tr) :
+	    tr_responses_passthrough_new(&tr)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	rc_post_json(r, "/responses", body, call, tr);
+	if (bridge != NULL)
+		post_bridged(r, body, call, tr, bridge);
+	else
+		rc_post_json(r, "/responses", body, call, tr);
 out:
+	free(bridge);
 	tr_stream_free(tr);
 	cJSON_Delete(models);
 	cJSON_Delete(body);

@@ -406,6 +406,12 @@ fail:
 	return GW_ENOMEM;
 }
 
+enum gw_err
+tr_ts_search_tool(const cJSON *deferred_names, cJSON **out)
+{
+	return tool_search_tool(deferred_names, out);
+}
+
 /* Unique deferred tool names, in request order. */
 static enum gw_err
 deferred_names(const cJSON *tools, cJSON **out)

@@ -70,6 +70,10 @@ enum gw_err tr_ts_select_deferred(const cJSON *names,
  * plain functions. */
 enum gw_err tr_ts_convert_tools(const cJSON *anthropic_tools, cJSON **out);
 
+/* The Responses tool_search tool (client-executed) offering the given
+ * deferred names (an array of strings): what the bridge tool becomes. */
+enum gw_err tr_ts_search_tool(const cJSON *deferred_names, cJSON **out);
+
 /* One deferred Anthropic tool as a Responses namespace definition. */
 enum gw_err tr_ts_namespace(const cJSON *anthropic_tool, cJSON **out);
 
