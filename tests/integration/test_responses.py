@@ -127,3 +127,45 @@ class Responses(unittest.TestCase):
         self.assertTrue(r["ok"], r)
         self.assertEqual(r["result"]["status"], "incomplete")
         self.assertEqual(r["result"]["types"][-1], "response.incomplete")
+
+
+class ResponsesToolSearch(unittest.TestCase):
+    """The tool_search bridge (`copilot-api mcp`) on /v1/responses: what
+    Copilot receives for a GPT >= 5.4 model."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = harness.Stack()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def test_bridge_tools_and_history_are_rewritten(self):
+        def fn(name):
+            return {"type": "function", "name": name, "description": name,
+                    "parameters": {"type": "object", "properties": {}}}
+        sentinel = json.dumps({"type": "copilot_api_tool_search", "names": ["Deploy"]})
+        body = {"model": "gpt-5.4", "tools": [fn("Read"), fn("mcp__tool_search__search"),
+                                             fn("Deploy"), fn("Audit")],
+                "input": [{"role": "user", "content": "deploy it"},
+                          {"type": "function_call", "call_id": "c1",
+                           "name": "mcp__tool_search__search",
+                           "arguments": json.dumps({"names": "Deploy"})},
+                          {"type": "function_call_output", "call_id": "c1", "output": sentinel}]}
+        self.s.fake.config(validate_history=False)
+        status, _, out = self.s.json("POST", "/v1/responses", body)
+        self.assertEqual(status, 200, out)
+        sent = self.s.fake.requests("/responses")[-1]["body"]
+        kinds = {t.get("name", t["type"]): t["type"] for t in sent["tools"]}
+        self.assertEqual(kinds["Read"], "function")          # always loaded
+        self.assertEqual(kinds["tool_search"], "tool_search")
+        self.assertEqual(kinds["Deploy"], "namespace")
+        self.assertEqual(kinds["Audit"], "namespace")
+        types = [i.get("type") for i in sent["input"]]
+        self.assertIn("tool_search_call", types)
+        self.assertIn("tool_search_output", types)
+        # A model without tool_search support is left alone.
+        self.s.json("POST", "/v1/responses", dict(body, model="gpt-5-mini"))
+        sent = self.s.fake.requests("/responses")[-1]["body"]
+        self.assertEqual({t["type"] for t in sent["tools"]}, {"function"})
