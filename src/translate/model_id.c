@@ -207,6 +207,7 @@ tr_model_resolve(const cJSON *models, const char *id)
 {
 	char norm[TR_MODEL_ID_MAX + 16];
 	const cJSON *m;
+	size_t len;
 
 	if (cJSON_IsObject(models))
 		models = json_arr(models, "data");
@@ -214,6 +215,14 @@ tr_model_resolve(const cJSON *models, const char *id)
 		return NULL;
 	if ((m = find_id(models, id)) != NULL)
 		return m;
+	/* /v1/models lists 1M-context models as "<id>[1m]" (for Claude
+	 * Code); a client that sends that id back means the model itself. */
+	len = strlen(id);
+	if (len > 4 && len - 4 < sizeof(norm) && strcmp(id + len - 4, "[1m]") == 0) {
+		memcpy(norm, id, len - 4);
+		norm[len - 4] = '\0';
+		return tr_model_resolve(models, norm);
+	}
 	if (!tr_model_normalize(id, norm, sizeof(norm)))
 		return NULL;
 	return find_id(models, norm);
