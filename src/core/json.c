@@ -154,3 +154,15 @@ json_long(const cJSON *obj, const char *key, long def)
 		return d < 0 ? -1000000000000000000L : def;
 	return d < 1e18 ? (long)d : 1000000000000000000L;
 }
+
+int
+json_truthy(const cJSON *v)
+{
+	if (v == NULL || cJSON_IsNull(v) || cJSON_IsFalse(v))
+		return 0;
+	if (cJSON_IsNumber(v))
+		return v->valuedouble == v->valuedouble && v->valuedouble != 0;
+	if (cJSON_IsString(v))
+		return v->valuestring != NULL && v->valuestring[0] != '\0';
+	return 1;
+}

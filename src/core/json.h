@@ -21,6 +21,10 @@ int json_bool(const cJSON *obj, const char *key, int def);
 cJSON *json_obj(const cJSON *obj, const char *key);
 cJSON *json_arr(const cJSON *obj, const char *key);
 
+/* JavaScript truthiness (the reference's checks rely on it): NULL, null,
+ * false, 0, NaN and "" are false. */
+int json_truthy(const cJSON *v);
+
 /* Compact serialisation appended to b. */
 enum gw_err json_append(struct buf *b, const cJSON *v);
 /* Compact serialisation as a malloc'd string (NULL on ENOMEM). */

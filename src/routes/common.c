@@ -263,7 +263,8 @@ rc_relay_to_client(struct rctx *r, enum gw_err e,
 
 void
 rc_post_json(struct rctx *r, const char *path, const cJSON *body,
-    struct copilot_call call, struct tr_stream *tr)
+    struct copilot_call call, struct tr_stream *tr, rc_xlate_fn xlate,
+    void *xlate_arg)
 {
 	struct copilot_req rq;
 	char *s;
@@ -281,7 +282,7 @@ rc_post_json(struct rctx *r, const char *path, const cJSON *body,
 	rq.call = call;
 	rq.call.json_body = 1;
 	rq.call.accept = r->stream ? "text/event-stream" : "application/json";
-	rc_copilot_to_client(r, &rq, tr, NULL, NULL);
+	rc_copilot_to_client(r, &rq, tr, xlate, xlate_arg);
 	cJSON_free(s);
 }
 

@@ -137,7 +137,7 @@ route_chat(struct rctx *r)
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	rc_post_json(r, "/chat/completions", body, call, tr);
+	rc_post_json(r, "/chat/completions", body, call, tr, NULL, NULL);
 out:
 	tr_stream_free(tr);
 	cJSON_Delete(list);

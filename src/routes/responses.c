@@ -53,31 +53,6 @@ request_id(const cJSON *body, const char *machine_id, char out[37])
 	return e;
 }
 
-/* rc_post_json() with the tool_search mapping of a non-streamed answer. */
-static void
-post_bridged(struct rctx *r, const cJSON *body, struct copilot_call call,
-    struct tr_stream *tr, char *bridge)
-{
-	struct copilot_req rq;
-	char *s;
-
-	if ((s = json_print(body)) == NULL) {
-		rc_fail(r, GW_ENOMEM, NULL);
-		return;
-	}
-	memset(&rq, 0, sizeof(rq));
-	rq.method = "POST";
-	rq.path = "/responses";
-	rq.body = s;
-	rq.body_len = strlen(s);
-	rq.stream = r->stream;
-	rq.call = call;
-	rq.call.json_body = 1;
-	rq.call.accept = r->stream ? "text/event-stream" : "application/json";
-	rc_copilot_to_client(r, &rq, tr, tr_rts_response, bridge);
-	cJSON_free(s);
-}
-
 void
 route_responses(struct rctx *r)
 {
@@ -160,10 +135,8 @@ route_responses(struct rctx *r)
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	if (bridge != NULL)
-		post_bridged(r, body, call, tr, bridge);
-	else
-		rc_post_json(r, "/responses", body, call, tr);
+	rc_post_json(r, "/responses", body, call, tr,
+	    bridge != NULL ? tr_rts_response : NULL, bridge);
 out:
 	free(bridge);
 	tr_stream_free(tr);

@@ -80,18 +80,20 @@ void rc_upstream_error(struct rctx *r, const struct relay_result *res);
 /* Writes the usage row for this request (never fails the request). */
 void rc_record(struct rctx *r, int status, const struct tr_usage *u,
     const char *error);
-/*
- * POSTs body (serialised here) to Copilot's path with the headers in call
- * (json_body and accept are set from r->stream), streamed through tr when
- * the client asked for a stream, and answers the client (a passthrough
- * route: no xlate).
- */
-void rc_post_json(struct rctx *r, const char *path, const cJSON *body,
-    struct copilot_call call, struct tr_stream *tr);
-
 /* Turns a non-streamed upstream JSON answer into the client's shape. */
 typedef enum gw_err (*rc_xlate_fn)(const cJSON *upstream, void *arg,
     cJSON **out, struct buf *errmsg);
+
+/*
+ * POSTs body (serialised here) to Copilot's path with the headers in call
+ * (json_body and accept are set from r->stream), streamed through tr when
+ * the client asked for a stream, and answers the client (a non-streamed
+ * answer through xlate when given).
+ */
+void rc_post_json(struct rctx *r, const char *path, const cJSON *body,
+    struct copilot_call call, struct tr_stream *tr, rc_xlate_fn xlate,
+    void *xlate_arg);
+
 /* Reads the usage row's numbers from the client-shaped JSON answer. */
 void rc_usage_from_body(const cJSON *body, struct tr_usage *u);
 

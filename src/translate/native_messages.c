@@ -20,19 +20,6 @@ static const char *const allowed_betas[] = {
 	"advanced-tool-use-2025-11-20",
 };
 
-/* JavaScript truthiness, which the reference's checks rely on. */
-static int
-truthy(const cJSON *v)
-{
-	if (v == NULL || cJSON_IsNull(v) || cJSON_IsFalse(v))
-		return 0;
-	if (cJSON_IsNumber(v))
-		return v->valuedouble == v->valuedouble && v->valuedouble != 0;
-	if (cJSON_IsString(v))
-		return v->valuestring[0] != '\0';
-	return 1;
-}
-
 static int
 str_is(const char *s, const char *want)
 {
@@ -122,10 +109,10 @@ nm_apply_adaptive_thinking(cJSON *payload, const cJSON *model,
 	enum gw_err e = GW_ENOMEM;
 
 	/* forced tool use is incompatible with extended thinking */
-	if (!truthy(cJSON_GetObjectItemCaseSensitive(supports,
+	if (!json_truthy(cJSON_GetObjectItemCaseSensitive(supports,
 	    "adaptive_thinking")) || str_is(tc, "any") || str_is(tc, "tool"))
 		return GW_OK;
-	had_thinking = truthy(cJSON_GetObjectItemCaseSensitive(payload,
+	had_thinking = json_truthy(cJSON_GetObjectItemCaseSensitive(payload,
 	    "thinking"));
 	if ((thinking = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(thinking, "type", "adaptive") == NULL)
@@ -190,7 +177,7 @@ nm_anthropic_beta(const char *client, const cJSON *thinking, char **out)
 		buf_free(&b);
 		return GW_OK;
 	}
-	if (truthy(cJSON_GetObjectItemCaseSensitive(thinking, "budget_tokens")) &&
+	if (json_truthy(cJSON_GetObjectItemCaseSensitive(thinking, "budget_tokens")) &&
 	    !str_is(json_str(thinking, "type"), "adaptive")) {
 		*out = strdup(INTERLEAVED_THINKING_BETA);
 		return *out != NULL ? GW_OK : GW_ENOMEM;

@@ -38,19 +38,6 @@ static const char *const compact_sections[] = { "Pending Tasks:", "Current Work:
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* JavaScript truthiness, which the reference's checks rely on. */
-static int
-truthy(const cJSON *v)
-{
-	if (v == NULL || cJSON_IsNull(v) || cJSON_IsFalse(v))
-		return 0;
-	if (cJSON_IsNumber(v))
-		return v->valuedouble == v->valuedouble && v->valuedouble != 0;
-	if (cJSON_IsString(v))
-		return v->valuestring != NULL && v->valuestring[0] != '\0';
-	return 1;
-}
-
 static const cJSON *
 array_or_null(const cJSON *v)
 {
@@ -551,7 +538,7 @@ pp_sanitize_ide_tools(cJSON *payload)
 		if ((name = json_str(t, "name")) == NULL)
 			continue;
 		if (strcmp(name, IDE_EXECUTE_CODE) == 0 &&
-		    !truthy(cJSON_GetObjectItemCaseSensitive(t, "defer_loading")))
+		    !json_truthy(cJSON_GetObjectItemCaseSensitive(t, "defer_loading")))
 			cJSON_Delete(cJSON_DetachItemViaPointer(tools, t));
 		else if (strcmp(name, IDE_GET_DIAGNOSTICS) == 0 &&
 		    (e = set_str(t, "description",
@@ -776,7 +763,7 @@ pp_session_id(const cJSON *payload, const char *x_session_id, char **out)
 	enum gw_err e;
 
 	*out = NULL;
-	if (truthy(uid)) {
+	if (json_truthy(uid)) {
 		/* a user_id without a session does not fall back to the header */
 		if (!cJSON_IsString(uid))
 			return GW_OK;
@@ -811,7 +798,7 @@ pp_request_id(const cJSON *payload, const char *session_id,
 	    m = m == msgs->child ? NULL : m->prev) {
 		role = json_str(m, "role");
 		c = cJSON_GetObjectItemCaseSensitive(m, "content");
-		if (role == NULL || strcmp(role, "user") != 0 || !truthy(c))
+		if (role == NULL || strcmp(role, "user") != 0 || !json_truthy(c))
 			continue;
 		if (cJSON_IsString(c)) {
 			key = c->valuestring;
@@ -953,7 +940,7 @@ pp_apply_cache_control(cJSON *payload, const cJSON *captured)
 	cJSON *b = last_block(payload), *cc;
 
 	if (!cJSON_IsObject(b) || is_type(b, "thinking") ||
-	    truthy(cJSON_GetObjectItemCaseSensitive(b, "cache_control")))
+	    json_truthy(cJSON_GetObjectItemCaseSensitive(b, "cache_control")))
 		return GW_OK;
 	if (captured != NULL)
 		cc = cJSON_Duplicate(captured, 1);
@@ -1162,7 +1149,7 @@ plan_attachments(struct turn *t)
 	for (i = 0; i < t->natt; i++)
 		t->owner[i] = -1;
 	for (i = 0; i < t->ntr; i++) {
-		if (truthy(cJSON_GetObjectItemCaseSensitive(t->trs[i], "is_error")) ||
+		if (json_truthy(cJSON_GetObjectItemCaseSensitive(t->trs[i], "is_error")) ||
 		    has_tool_ref(t->trs[i]))
 			continue;
 		mergeable[nm++] = i;
