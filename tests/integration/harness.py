@@ -19,6 +19,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.join(ROOT, "build", "bin")
 FAKE = os.path.join(ROOT, "tests", "fake", "fake_upstream.py")
 API_KEY = "sk-test-regular-0123456789"
+# make check exports the sanitizer flags the build used: valgrind cannot run
+# ASan-instrumented programs, so the valgrind soak tests skip then.
+SANITIZED = bool(os.environ.get("GW_SANITIZERS", "").strip())
+VALGRIND_SKIP = ("valgrind is not installed" if not shutil.which("valgrind") else
+                 "an ASan build cannot run under valgrind" if SANITIZED else None)
 ADMIN_KEY = "a" * 64
 
 

@@ -397,7 +397,7 @@ class Providers(unittest.TestCase):
         self.assert_no_client_key()
 
 
-@unittest.skipUnless(shutil.which("valgrind"), "valgrind is not installed")
+@unittest.skipIf(harness.VALGRIND_SKIP, harness.VALGRIND_SKIP)
 class ProvidersValgrind(unittest.TestCase):
     """Every provider flow, streamed and not, failing and not, under
     valgrind: no memory error, no leak."""

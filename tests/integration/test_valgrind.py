@@ -13,7 +13,7 @@ import harness
 CHAT = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "soak"}]}
 
 
-@unittest.skipUnless(shutil.which("valgrind"), "valgrind is not installed")
+@unittest.skipIf(harness.VALGRIND_SKIP, harness.VALGRIND_SKIP)
 class Valgrind(unittest.TestCase):
     def test_many_requests_leak_nothing(self):
         s = harness.Stack(threads=4, wrapper=[
