@@ -136,11 +136,29 @@ worker_init(struct worker *w, struct app *a, struct buf *errmsg)
 	return GW_OK;
 }
 
+const char *
+app_github_login(struct worker *w)
+{
+	char *v = NULL;
+	int64_t now = util_mono_ms();
+
+	if (w->login_read_ms == 0 || now - w->login_read_ms >= 60000) {
+		/* `auth login` may switch accounts while the responder runs. */
+		if (db_kv_get(w->db, "github_login", &v) == GW_OK) {
+			free(w->login);
+			w->login = v;
+		}
+		w->login_read_ms = now;
+	}
+	return w->login != NULL ? w->login : "";
+}
+
 void
 worker_free(struct worker *w)
 {
 	if (w == NULL)
 		return;
+	free(w->login);
 	up_client_free(w->client);
 	db_close(w->db);
 	memset(w, 0, sizeof(*w));

@@ -38,6 +38,8 @@ struct worker {
 	struct db *db;
 	struct up_client *client;
 	struct gh gh;
+	char *login;               /* GitHub login, cached (app_github_login) */
+	int64_t login_read_ms;
 };
 
 /* The data directory ($COPILOT_API_HOME or ~/.local/share/copilot-api). */
@@ -47,6 +49,10 @@ enum gw_err app_init(struct app *a, int ensure_admin_key, struct buf *errmsg);
 void app_free(struct app *a);
 enum gw_err worker_init(struct worker *w, struct app *a, struct buf *errmsg);
 void worker_free(struct worker *w);
+
+/* The signed-in GitHub login for usage rows ("" when unknown): read from
+ * the database at most once a minute per worker, not per request. */
+const char *app_github_login(struct worker *w);
 
 struct auth_env;
 /* The token manager's view of this worker. */

@@ -153,7 +153,6 @@ rc_record(struct rctx *r, int status, const struct tr_usage *u,
     const char *error)
 {
 	struct usage_event ev;
-	char *login = NULL;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.created_at_ms = util_now_ms();
@@ -163,8 +162,7 @@ rc_record(struct rctx *r, int status, const struct tr_usage *u,
 		ev.user_id = ev.provider_name = r->provider;
 		ev.source = "provider";
 	} else {
-		(void)db_kv_get(r->w->db, "github_login", &login);
-		ev.user_id = login != NULL ? login : "";
+		ev.user_id = app_github_login(r->w);
 		ev.source = "copilot";
 	}
 	ev.endpoint = r->endpoint != NULL ? r->endpoint : r->req->path;
@@ -189,7 +187,6 @@ rc_record(struct rctx *r, int status, const struct tr_usage *u,
 	}
 	if (spool_record(r->w->db, r->w->app->spool_path, &ev) != GW_OK)
 		log_warn("could not record usage for %s", r->req->trace_id);
-	free(login);
 }
 
 void
