@@ -19,29 +19,14 @@ static char path[600];
 static void
 setup(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(dir, sizeof(dir), "%s/gw-db-XXXXXX", t != NULL && *t ? t : P_tmpdir);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	test_tmpdir(dir, sizeof(dir), "gw-db");
 	snprintf(path, sizeof(path), "%s/%s", dir, DB_FILE_NAME);
 }
 
 static void
 teardown(void)
 {
-	char p[1200];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(dir);
+	test_rmdir(dir);
 }
 
 /* Runs the raw SQL on its own connection and returns the first column of

@@ -17,10 +17,7 @@ static char dbpath[512], spath[512];
 static void
 setup(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(dir, sizeof(dir), "%s/gw-spool-XXXXXX", t != NULL ? t : P_tmpdir);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	test_tmpdir(dir, sizeof(dir), "gw-spool");
 	snprintf(dbpath, sizeof(dbpath), "%s/copilot-api.db", dir);
 	snprintf(spath, sizeof(spath), "%s/%s", dir, SPOOL_FILE_NAME);
 }
@@ -28,11 +25,7 @@ setup(void)
 static void
 teardown(void)
 {
-	struct buf cmd = BUF_INIT;
-
-	buf_printf(&cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd.data), 0);
-	buf_free(&cmd);
+	test_rmdir(dir);
 }
 
 static long

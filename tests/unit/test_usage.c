@@ -38,12 +38,9 @@ static struct db *db;
 static void
 setup(void)
 {
-	const char *t = getenv("TMPDIR");
-
 	setenv("TZ", TZ_EASTERN, 1);
 	tzset();
-	snprintf(dir, sizeof(dir), "%s/gw-usage-XXXXXX", t != NULL && *t ? t : P_tmpdir);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	test_tmpdir(dir, sizeof(dir), "gw-usage");
 	snprintf(path, sizeof(path), "%s/%s", dir, DB_FILE_NAME);
 	ck_assert_int_eq(db_open(path, &db), GW_OK);
 }
@@ -51,22 +48,9 @@ setup(void)
 static void
 teardown(void)
 {
-	char p[1200];
-	struct dirent *de;
-	DIR *d;
-
 	db_close(db);
 	db = NULL;
-	d = opendir(dir);
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	if (d != NULL)
-		closedir(d);
-	rmdir(dir);
+	test_rmdir(dir);
 }
 
 static long long
