@@ -1,0 +1,20 @@
+/* num: doubling, as spec/demo.md §1.2 says (and §2, the same document). */
+#include <stdio.h>
+
+#include "core/num.h"
+
+static int
+add(int a, int b)
+{
+	return a + b;
+}
+
+int
+num_twice(int n)
+{
+	char b[16];
+
+	/* strcpy(b, "x") in a comment and "sprintf(" in a string are no calls */
+	snprintf(b, sizeof(b), "%s", "sprintf(");
+	return add(n, n);
+}

@@ -1,0 +1,7 @@
+/* conf: types only, included by core (not allowed). */
+#ifndef CONF_H
+#define CONF_H
+
+struct conf { int x; };
+
+#endif

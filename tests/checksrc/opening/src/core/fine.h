@@ -1,0 +1,2 @@
+
+/* fine: a blank line before the opening comment is allowed. */

@@ -1,0 +1,2 @@
+// a C++ comment does not count
+#include "core/late.h"
