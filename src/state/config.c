@@ -1290,94 +1290,10 @@ cfg_account_type_name(enum cfg_account_type t)
 
 /* ---- output ---- */
 
-static enum gw_err
-put_indent(struct buf *b, int depth)
-{
-	enum gw_err e = GW_OK;
-	int i;
-
-	for (i = 0; i < depth && e == GW_OK; i++)
-		e = buf_puts(b, "  ");
-	return e;
-}
-
-static enum gw_err
-put_string(struct buf *b, const char *s)
-{
-	const unsigned char *p;
-	enum gw_err e = buf_putc(b, '"');
-
-	for (p = (const unsigned char *)s; *p != '\0' && e == GW_OK; p++) {
-		switch (*p) {
-		case '"':  e = buf_puts(b, "\\\""); break;
-		case '\\': e = buf_puts(b, "\\\\"); break;
-		case '\b': e = buf_puts(b, "\\b"); break;
-		case '\f': e = buf_puts(b, "\\f"); break;
-		case '\n': e = buf_puts(b, "\\n"); break;
-		case '\r': e = buf_puts(b, "\\r"); break;
-		case '\t': e = buf_puts(b, "\\t"); break;
-		default:
-			if (*p < 0x20)
-				e = buf_printf(b, "\\u%04x", *p);
-			else
-				e = buf_putc(b, (char)*p);
-		}
-	}
-	return e == GW_OK ? buf_putc(b, '"') : e;
-}
-
-static enum gw_err put_value(struct buf *b, const cJSON *v, int depth);
-
-static enum gw_err
-put_container(struct buf *b, const cJSON *v, int depth)
-{
-	int obj = cJSON_IsObject(v);
-	const cJSON *c;
-	enum gw_err e;
-
-	if (v->child == NULL)
-		return buf_puts(b, obj ? "{}" : "[]");
-	e = buf_puts(b, obj ? "{\n" : "[\n");
-	for (c = v->child; c != NULL && e == GW_OK; c = c->next) {
-		e = put_indent(b, depth + 1);
-		if (e == GW_OK && obj) {
-			e = put_string(b, c->string != NULL ? c->string : "");
-			if (e == GW_OK)
-				e = buf_puts(b, ": ");
-		}
-		if (e == GW_OK)
-			e = put_value(b, c, depth + 1);
-		if (e == GW_OK)
-			e = buf_puts(b, c->next != NULL ? ",\n" : "\n");
-	}
-	if (e == GW_OK)
-		e = put_indent(b, depth);
-	return e == GW_OK ? buf_putc(b, obj ? '}' : ']') : e;
-}
-
-static enum gw_err
-put_value(struct buf *b, const cJSON *v, int depth)
-{
-	if (cJSON_IsObject(v) || cJSON_IsArray(v))
-		return put_container(b, v, depth);
-	if (cJSON_IsString(v))
-		return put_string(b, v->valuestring);
-	if (cJSON_IsTrue(v))
-		return buf_puts(b, "true");
-	if (cJSON_IsFalse(v))
-		return buf_puts(b, "false");
-	if (cJSON_IsRaw(v))
-		return buf_puts(b, v->valuestring != NULL ? v->valuestring : "null");
-	/* Numbers via cJSON: shortest round-trip form, NaN/Inf as null. */
-	if (cJSON_IsNumber(v))
-		return json_append(b, v);
-	return buf_puts(b, "null");
-}
-
 enum gw_err
 cfg_format_json(const cJSON *v, struct buf *out)
 {
-	enum gw_err e = put_value(out, v, 0);
+	enum gw_err e = json_format_js(out, v);
 
 	return e == GW_OK ? buf_putc(out, '\n') : e;
 }
