@@ -1437,7 +1437,6 @@ static enum gw_err
 ensure_mutate(cJSON *root, void *arg)
 {
 	char hex[65], *trimmed = NULL;
-	unsigned char rnd[32];
 	cJSON *auth, *key, *m;
 	enum gw_err e;
 
@@ -1461,9 +1460,9 @@ ensure_mutate(cJSON *root, void *arg)
 		return e;
 	}
 	free(trimmed);
-	if ((e = util_random(rnd, sizeof(rnd))) != GW_OK)
+	/* 64 hex digits: 256 random bits */
+	if ((e = util_random_id("", UTIL_ID_HEX, 64, hex, sizeof(hex))) != GW_OK)
 		return e;
-	util_hex(rnd, sizeof(rnd), hex);
 	log_info("config: generated a new admin API key");
 	return json_set(auth, "adminApiKey", cJSON_CreateString(hex));
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/util.h"
 #include "translate/anthropic_chat.h"
 
 #define THINKING_PLACEHOLDER "Thinking..."
@@ -117,7 +118,8 @@ message_start(struct chat_stream *t, const cJSON *chunk, struct tr_sink *out)
 	enum gw_err e;
 
 	if (!nonempty(id)) {
-		if ((e = tr_chat_random_id("msg_", idbuf)) != GW_OK)
+		if ((e = util_random_id("msg_", UTIL_ID_HEX, TR_CHAT_ID_HEX, idbuf,
+		    sizeof(idbuf))) != GW_OK)
 			return e;
 		id = idbuf;
 	}
@@ -268,7 +270,8 @@ open_tool(struct chat_stream *t, size_t slot, struct tr_sink *out)
 	/* No id, or one an earlier call already has: tool_results are matched
 	 * by id, so each tool_use gets its own. */
 	if (tl->id == NULL || id_taken(t, slot)) {
-		if ((e = tr_chat_random_id("toolu_", idbuf)) != GW_OK)
+		if ((e = util_random_id("toolu_", UTIL_ID_HEX, TR_CHAT_ID_HEX,
+		    idbuf, sizeof(idbuf))) != GW_OK)
 			return e;
 		free(tl->id);
 		if ((tl->id = strdup(idbuf)) == NULL)

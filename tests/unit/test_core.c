@@ -216,6 +216,32 @@ START_TEST(json_format_js_matches_javascript)
 }
 END_TEST
 
+START_TEST(random_id_shape)
+{
+	char id[32], again[32];
+	size_t i;
+
+	ck_assert_int_eq(util_random_id("msg_", UTIL_ID_HEX, 24, id, sizeof(id)),
+	    GW_OK);
+	ck_assert_uint_eq(strlen(id), 28);
+	ck_assert(strncmp(id, "msg_", 4) == 0);
+	for (i = 4; i < 28; i++)
+		ck_assert(strchr(UTIL_ID_HEX, id[i]) != NULL);
+	ck_assert_int_eq(util_random_id("msg_", UTIL_ID_HEX, 24, again,
+	    sizeof(again)), GW_OK);
+	ck_assert_str_ne(id, again);
+	ck_assert_int_eq(util_random_id("", UTIL_ID_BASE36, 16, id, 17), GW_OK);
+	ck_assert_uint_eq(strlen(id), 16);
+	for (i = 0; i < 16; i++)
+		ck_assert(strchr(UTIL_ID_BASE36, id[i]) != NULL);
+	/* too small for prefix + characters + NUL: an error, not a short id */
+	ck_assert_int_eq(util_random_id("", UTIL_ID_BASE36, 16, id, 16), GW_EINVAL);
+	ck_assert_str_eq(id, "");
+	ck_assert_int_eq(util_random_id("toolu_", UTIL_ID_HEX, 1, id, 7), GW_EINVAL);
+	ck_assert_int_eq(util_random_id("x", "", 1, id, sizeof(id)), GW_EINVAL);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -232,6 +258,7 @@ core_suite(void)
 	tcase_add_test(tc, json_quote_matches_javascript);
 	tcase_add_test(tc, json_number_matches_javascript);
 	tcase_add_test(tc, json_format_js_matches_javascript);
+	tcase_add_test(tc, random_id_shape);
 	suite_add_tcase(s, tc);
 	return s;
 }
