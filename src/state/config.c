@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/json.h"
@@ -1300,42 +1299,18 @@ cfg_format_json(const cJSON *v, struct buf *out)
 
 /* ---- read-modify-write ---- */
 
+/* The lock sits in a file of its own: the config file is replaced by a
+ * rename, so a lock on it would not outlive the first write. */
 static enum gw_err
 lock_open(const char *path, int *fd, struct buf *errmsg)
 {
-	char *lockpath = dup_printf("%s.lock", path);
-	enum gw_err e = GW_OK;
+	struct buf lockpath = BUF_INIT;
+	enum gw_err e;
 
 	*fd = -1;
-	if (lockpath == NULL)
-		return GW_ENOMEM;
-	*fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (*fd < 0) {
-		if (errmsg != NULL) {
-			buf_reset(errmsg);
-			buf_printf(errmsg, "cannot open %s: %s", lockpath,
-			    strerror(errno));
-		}
-		e = GW_EIO;
-		goto out;
-	}
-	/* flock is per open file description, so it also serialises threads
-	 * of one process that each opened the lock file. */
-	while (flock(*fd, LOCK_EX) != 0) {
-		if (errno == EINTR)
-			continue;
-		if (errmsg != NULL) {
-			buf_reset(errmsg);
-			buf_printf(errmsg, "cannot lock %s: %s", lockpath,
-			    strerror(errno));
-		}
-		close(*fd);
-		*fd = -1;
-		e = GW_EIO;
-		break;
-	}
-out:
-	free(lockpath);
+	if ((e = buf_printf(&lockpath, "%s.lock", path)) == GW_OK)
+		e = paths_lock(lockpath.data, 0, fd, errmsg);
+	buf_free(&lockpath);
 	return e;
 }
 
@@ -1386,8 +1361,7 @@ cfg_update_file(const char *path, enum gw_err (*mutate)(cJSON *, void *),
 		goto out;
 	log_info("%s: written", path);
 out:
-	if (lockfd >= 0)
-		close(lockfd);
+	paths_unlock(lockfd);
 	cfg_free(check);
 	cJSON_Delete(before);
 	cJSON_Delete(root);
