@@ -23,6 +23,7 @@ void strlist_remove_header(struct strlist *l, const char *name);
 const char *strlist_header(const struct strlist *l, const char *name);
 /* A NULL-terminated view that is never NULL itself. */
 const char *const *strlist_view(const struct strlist *l);
+/* Frees the strings and the array, not l itself; l is left empty. */
 void strlist_free(struct strlist *l);
 
 #endif

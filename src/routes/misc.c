@@ -75,7 +75,7 @@ route_token(struct rctx *r)
 	cJSON_AddNumberToObject(doc, "refresh_in", (double)t.refresh_in);
 	http_send_json(r->c, 200, doc);
 	cJSON_Delete(doc);
-	db_copilot_token_free_fields(&t);
+	db_copilot_token_free(&t);
 	buf_free(&err);
 }
 

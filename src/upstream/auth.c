@@ -112,7 +112,7 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 		e = GW_EIO;
 		goto out;
 	}
-	db_copilot_token_free_fields(&cur);
+	db_copilot_token_free(&cur);
 	e = load(env, &cur);
 	if (e != GW_OK && e != GW_ENOTFOUND)
 		goto out;
@@ -137,6 +137,6 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 	}
 out:
 	paths_unlock(fd);
-	db_copilot_token_free_fields(&cur);
+	db_copilot_token_free(&cur);
 	return e;
 }

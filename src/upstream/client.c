@@ -135,7 +135,7 @@ up_client_free(struct up_client *c)
 }
 
 void
-up_response_free_fields(struct up_response *r)
+up_response_free(struct up_response *r)
 {
 	size_t i;
 

@@ -31,11 +31,11 @@ struct relay {
 };
 
 void
-relay_result_free_fields(struct relay_result *r)
+relay_result_free(struct relay_result *r)
 {
 	if (r == NULL)
 		return;
-	up_response_free_fields(&r->resp);
+	up_response_free(&r->resp);
 	free(r->message);
 	memset(r, 0, sizeof(*r));
 }
