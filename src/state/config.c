@@ -89,26 +89,6 @@ bad(const struct pctx *pc, const char *fmt, ...)
 	return GW_ECONFIG;
 }
 
-static char *dup_printf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static char *
-dup_printf(const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-	enum gw_err e;
-
-	va_start(ap, fmt);
-	e = buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (e != GW_OK) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_detach(&b);
-}
-
 static const char *
 base_name(const char *path)
 {
@@ -159,102 +139,6 @@ member(const cJSON *obj, const char *key)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
 	return cJSON_IsNull(v) ? NULL : v;
-}
-
-/* ---- small owned collections ---- */
-
-static void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int
-strv_has(char *const *v, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-/* Takes s (freed on failure). */
-static enum gw_err
-strv_push(char ***v, size_t *n, char *s)
-{
-	char **nv;
-
-	if (s == NULL)
-		return GW_ENOMEM;
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (nv == NULL) {
-		free(s);
-		return GW_ENOMEM;
-	}
-	nv[(*n)++] = s;
-	*v = nv;
-	return GW_OK;
-}
-
-static void
-pairs_free(struct cfg_pair *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].key);
-		free(v[i].value);
-	}
-	free(v);
-}
-
-static const char *
-pairs_get(const struct cfg_pair *v, size_t n, const char *key)
-{
-	size_t i;
-
-	if (key == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i].key, key) == 0)
-			return v[i].value;
-	return NULL;
-}
-
-/* Inserts or replaces key (copies both strings). */
-static enum gw_err
-pairs_set(struct cfg_pair **v, size_t *n, const char *key, const char *value)
-{
-	struct cfg_pair *nv;
-	char *val;
-	size_t i;
-
-	if ((val = strdup(value)) == NULL)
-		return GW_ENOMEM;
-	for (i = 0; i < *n; i++) {
-		if (strcmp((*v)[i].key, key) == 0) {
-			free((*v)[i].value);
-			(*v)[i].value = val;
-			return GW_OK;
-		}
-	}
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (nv == NULL || (nv[*n].key = strdup(key)) == NULL) {
-		if (nv != NULL)
-			*v = nv;
-		free(val);
-		return GW_ENOMEM;
-	}
-	nv[*n].value = val;
-	(*n)++;
-	*v = nv;
-	return GW_OK;
 }
 
 static void
@@ -433,11 +317,10 @@ parse_auth(const struct pctx *pc, struct cfg *c)
 				continue;
 			if ((s = trim_dup(k->valuestring)) == NULL)
 				return GW_ENOMEM;
-			if (*s == '\0' || strv_has(c->api_keys, c->n_api_keys, s)) {
-				free(s);
-				continue;
-			}
-			if ((e = strv_push(&c->api_keys, &c->n_api_keys, s)) != GW_OK)
+			e = *s == '\0' || strlist_has(&c->api_keys, s) ? GW_OK :
+			    strlist_add(&c->api_keys, s);
+			free(s);
+			if (e != GW_OK)
 				return e;
 		}
 	}
@@ -638,7 +521,7 @@ parse_mappings(const struct pctx *pc, struct cfg *c)
 		if (k == NULL || t == NULL)
 			e = GW_ENOMEM;
 		else if (*k != '\0' && *t != '\0')
-			e = pairs_set(&c->model_mappings, &c->n_model_mappings, k, t);
+			e = strlist_map_set(&c->model_mappings, k, t);
 		free(k);
 		free(t);
 		if (e != GW_OK)
@@ -656,9 +539,9 @@ parse_model_maps(const struct pctx *pc, struct cfg *c)
 
 	/* Defaults first so user entries replace them in place. */
 	for (i = 0; i < ARRAY_LEN(model_defaults); i++) {
-		if ((e = pairs_set(&c->extra_prompts, &c->n_extra_prompts,
+		if ((e = strlist_map_set(&c->extra_prompts,
 		    model_defaults[i].model, model_defaults[i].prompt)) != GW_OK ||
-		    (e = pairs_set(&c->reasoning_efforts, &c->n_reasoning_efforts,
+		    (e = strlist_map_set(&c->reasoning_efforts,
 		    model_defaults[i].model, model_defaults[i].effort)) != GW_OK)
 			return e;
 	}
@@ -669,8 +552,8 @@ parse_model_maps(const struct pctx *pc, struct cfg *c)
 		if (!cJSON_IsString(v))
 			return bad(pc, "\"extraPrompts\" entry \"%s\" must be a string",
 			    v->string);
-		if ((e = pairs_set(&c->extra_prompts, &c->n_extra_prompts,
-		    v->string, v->valuestring)) != GW_OK)
+		if ((e = strlist_map_set(&c->extra_prompts, v->string,
+		    v->valuestring)) != GW_OK)
 			return e;
 	}
 	if ((e = get_object(pc, c->root, "modelReasoningEfforts",
@@ -681,8 +564,8 @@ parse_model_maps(const struct pctx *pc, struct cfg *c)
 		    name_index(efforts, ARRAY_LEN(efforts), v->valuestring) < 0)
 			return bad(pc, "\"modelReasoningEfforts\" entry \"%s\" must be "
 			    "one of none, minimal, low, medium, high, xhigh", v->string);
-		if ((e = pairs_set(&c->reasoning_efforts, &c->n_reasoning_efforts,
-		    v->string, v->valuestring)) != GW_OK)
+		if ((e = strlist_map_set(&c->reasoning_efforts, v->string,
+		    v->valuestring)) != GW_OK)
 			return e;
 	}
 	return GW_OK;
@@ -717,8 +600,8 @@ parse_models_misc(const struct pctx *pc, struct cfg *c)
 		if (!cJSON_IsString(v))
 			return bad(pc, "\"responsesApiContextManagementModels\" must be "
 			    "an array of strings");
-		if ((e = strv_push(&c->context_mgmt_models,
-		    &c->n_context_mgmt_models, strdup(v->valuestring))) != GW_OK)
+		if ((e = strlist_add(&c->context_mgmt_models, v->valuestring))
+		    != GW_OK)
 			return e;
 	}
 	return GW_OK;
@@ -864,20 +747,20 @@ derive_urls(struct cfg *c)
 	char *gh, *api, *cop;
 
 	gh = c->upstream_github_url != NULL ? strdup(c->upstream_github_url) :
-	    d != NULL ? dup_printf("https://%s", d) : strdup("https://github.com");
+	    d != NULL ? buf_strdupf("https://%s", d) : strdup("https://github.com");
 	api = c->upstream_github_api_url != NULL ?
 	    strdup(c->upstream_github_api_url) :
-	    d != NULL ? dup_printf("https://api.%s", d) :
+	    d != NULL ? buf_strdupf("https://api.%s", d) :
 	    strdup("https://api.github.com");
 	if (c->upstream_copilot_url != NULL)
 		cop = strdup(c->upstream_copilot_url);
 	else if (d != NULL)
-		cop = dup_printf("https://copilot-api.%s", d);
+		cop = buf_strdupf("https://copilot-api.%s", d);
 	else if (c->oauth_app == CFG_OAUTH_OPENCODE ||
 	    c->account_type == CFG_ACCOUNT_INDIVIDUAL)
 		cop = strdup("https://api.githubcopilot.com");
 	else
-		cop = dup_printf("https://api.%s.githubcopilot.com",
+		cop = buf_strdupf("https://api.%s.githubcopilot.com",
 		    account_names[c->account_type]);
 	if (gh == NULL || api == NULL || cop == NULL) {
 		free(gh);
@@ -1117,15 +1000,15 @@ cfg_free(struct cfg *c)
 	if (c == NULL)
 		return;
 	cJSON_Delete(c->root);
-	strv_free(c->api_keys, c->n_api_keys);
+	strlist_free(&c->api_keys);
 	free(c->admin_api_key);
 	for (i = 0; i < c->n_providers; i++)
 		provider_clear(&c->providers[i]);
 	free(c->providers);
-	pairs_free(c->model_mappings, c->n_model_mappings);
-	pairs_free(c->extra_prompts, c->n_extra_prompts);
-	pairs_free(c->reasoning_efforts, c->n_reasoning_efforts);
-	strv_free(c->context_mgmt_models, c->n_context_mgmt_models);
+	strlist_map_free(&c->model_mappings);
+	strlist_map_free(&c->extra_prompts);
+	strlist_map_free(&c->reasoning_efforts);
+	strlist_free(&c->context_mgmt_models);
 	free(c->small_model);
 	free(c->anthropic_api_key);
 	free(c->upstream_github_url);
@@ -1236,14 +1119,13 @@ cfg_anthropic_api_key(const struct cfg *c)
 const char *
 cfg_model_mapping(const struct cfg *c, const char *model)
 {
-	return pairs_get(c->model_mappings, c->n_model_mappings, model);
+	return strlist_map_get(&c->model_mappings, model);
 }
 
 const char *
 cfg_reasoning_effort(const struct cfg *c, const char *model)
 {
-	const char *v = pairs_get(c->reasoning_efforts, c->n_reasoning_efforts,
-	    model);
+	const char *v = strlist_map_get(&c->reasoning_efforts, model);
 
 	return v != NULL ? v : DEFAULT_EFFORT;
 }
@@ -1251,14 +1133,13 @@ cfg_reasoning_effort(const struct cfg *c, const char *model)
 const char *
 cfg_extra_prompt(const struct cfg *c, const char *model)
 {
-	return pairs_get(c->extra_prompts, c->n_extra_prompts, model);
+	return strlist_map_get(&c->extra_prompts, model);
 }
 
 int
 cfg_is_context_mgmt_model(const struct cfg *c, const char *model)
 {
-	return model != NULL &&
-	    strv_has(c->context_mgmt_models, c->n_context_mgmt_models, model);
+	return model != NULL && strlist_has(&c->context_mgmt_models, model);
 }
 
 const struct cfg_provider *

@@ -1,9 +1,11 @@
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/strlist.h"
 #include "core/util.h"
 
 START_TEST(sha256_vectors)
@@ -242,6 +244,32 @@ START_TEST(random_id_shape)
 }
 END_TEST
 
+START_TEST(strlist_map_replaces_in_place)
+{
+	struct strlist_map m = STRLIST_MAP_INIT;
+	struct strlist l = STRLIST_INIT;
+	char *s = buf_strdupf("%s-%d", "k", 2);
+
+	ck_assert_str_eq(s, "k-2");
+	ck_assert_int_eq(strlist_map_set(&m, "a", "1"), GW_OK);
+	ck_assert_int_eq(strlist_map_set(&m, s, "2"), GW_OK);
+	ck_assert_int_eq(strlist_map_set(&m, "a", "3"), GW_OK);
+	ck_assert_uint_eq(m.n, 2);
+	ck_assert_str_eq(m.v[0].key, "a");
+	ck_assert_str_eq(strlist_map_get(&m, "a"), "3");
+	ck_assert_str_eq(strlist_map_get(&m, "k-2"), "2");
+	ck_assert_ptr_null(strlist_map_get(&m, "b"));
+	ck_assert_ptr_null(strlist_map_get(&m, NULL));
+	strlist_map_free(&m);
+	ck_assert_uint_eq(m.n, 0);
+	ck_assert_int_eq(strlist_add(&l, s), GW_OK);
+	ck_assert(strlist_has(&l, "k-2"));
+	ck_assert(!strlist_has(&l, "k"));
+	strlist_free(&l);
+	free(s);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -259,6 +287,7 @@ core_suite(void)
 	tcase_add_test(tc, json_number_matches_javascript);
 	tcase_add_test(tc, json_format_js_matches_javascript);
 	tcase_add_test(tc, random_id_shape);
+	tcase_add_test(tc, strlist_map_replaces_in_place);
 	suite_add_tcase(s, tc);
 	return s;
 }
