@@ -132,8 +132,8 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	cJSON_Delete(models);
-	db_copilot_token_free_fields(&prev);
-	db_copilot_token_free_fields(&t);
+	db_copilot_token_free(&prev);
+	db_copilot_token_free(&t);
 	free(ghtok);
 	worker_free(&w);
 out_app:

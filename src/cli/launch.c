@@ -230,7 +230,7 @@ prepare(struct launch *l)
 	rc = 0;
 out:
 	cJSON_Delete(models);
-	db_copilot_token_free_fields(&t);
+	db_copilot_token_free(&t);
 	free(tok);
 	buf_free(&err);
 	worker_free(&w);

@@ -1,3 +1,5 @@
+/* Growable byte buffer: appends, formatted appends, detaching. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,30 @@ buf_detach(struct buf *b)
 		p = calloc(1, 1);
 	buf_init(b);
 	return p;
+}
+
+char *
+buf_vstrdupf(const char *fmt, va_list ap)
+{
+	struct buf b = BUF_INIT;
+
+	if (buf_vprintf(&b, fmt, ap) != GW_OK) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+char *
+buf_strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = buf_vstrdupf(fmt, ap);
+	va_end(ap);
+	return s;
 }
 
 const char *

@@ -1,3 +1,4 @@
+/* The error enum's messages. */
 #include "core/err.h"
 
 static const char *const names[GW_ERR__MAX] = {

@@ -1,7 +1,12 @@
+/* JSON helpers: cJSON accessors and builders, and the JavaScript-exact
+ * printers (string quoting, numbers, JSON.stringify(v, null, 2)). */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
+#include "core/util.h"
 
 cJSON *
 json_parse(const char *p, size_t n, int *line, int *col)
@@ -165,4 +170,201 @@ json_truthy(const cJSON *v)
 	if (cJSON_IsString(v))
 		return v->valuestring != NULL && v->valuestring[0] != '\0';
 	return 1;
+}
+
+/* ---- JavaScript-exact printing ---- */
+
+/* The escape JSON.stringify uses for byte c, or NULL when c is printed
+ * as it is; u holds a \u00xx escape. */
+static const char *
+quote_escape(unsigned char c, char u[7])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	switch (c) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\b': return "\\b";
+	case '\f': return "\\f";
+	case '\n': return "\\n";
+	case '\r': return "\\r";
+	case '\t': return "\\t";
+	default:
+		if (c >= 0x20)
+			return NULL;
+		memcpy(u, "\\u00", 4);
+		u[4] = hex[c >> 4];
+		u[5] = hex[c & 15];
+		u[6] = '\0';
+		return u;
+	}
+}
+
+enum gw_err
+json_quote(struct buf *b, const char *s, size_t len)
+{
+	const char *run = s, *end = s + len, *esc;
+	char u[7];
+	enum gw_err e = buf_putc(b, '"');
+
+	/* Unescaped runs are copied whole: most text needs no escape. */
+	for (; e == GW_OK && s < end; s++) {
+		if ((esc = quote_escape((unsigned char)*s, u)) == NULL)
+			continue;
+		if ((e = buf_append(b, run, (size_t)(s - run))) == GW_OK)
+			e = buf_puts(b, esc);
+		run = s + 1;
+	}
+	if (e == GW_OK)
+		e = buf_append(b, run, (size_t)(s - run));
+	return e == GW_OK ? buf_putc(b, '"') : e;
+}
+
+/*
+ * The shortest decimal digits of d > 0 that strtod reads back as d (the
+ * digits ECMAScript's Number::toString picks): dig gets them, *k their
+ * count, *n the position of the decimal point (d = 0.dig * 10^n).
+ */
+static enum gw_err
+shortest_digits(double d, char dig[20], int *k, int *n)
+{
+	char tmp[40];
+	long e10;
+	int prec, i;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	for (*k = 0, i = 0; tmp[i] != '\0' && tmp[i] != 'e'; i++)
+		if (tmp[i] >= '0' && tmp[i] <= '9')
+			dig[(*k)++] = tmp[i];
+	if (tmp[i] != 'e' ||
+	    util_parse_long(tmp + i + 1, -400, 400, &e10) != GW_OK)
+		return GW_EINTERNAL;
+	*n = (int)e10 + 1;
+	return GW_OK;
+}
+
+static enum gw_err
+put_zeros(struct buf *b, int count)
+{
+	enum gw_err e = GW_OK;
+
+	for (; count > 0 && e == GW_OK; count--)
+		e = buf_putc(b, '0');
+	return e;
+}
+
+/* Places k digits with the point at n the way Number::toString does. */
+static enum gw_err
+place_digits(struct buf *b, const char *dig, int k, int n)
+{
+	enum gw_err e;
+
+	if (k <= n && n <= 21) {
+		if ((e = buf_append(b, dig, (size_t)k)) != GW_OK)
+			return e;
+		return put_zeros(b, n - k);
+	}
+	if (n > 0 && n <= 21)
+		return buf_printf(b, "%.*s.%.*s", n, dig, k - n, dig + n);
+	if (n > -6 && n <= 0) {
+		if ((e = buf_puts(b, "0.")) != GW_OK ||
+		    (e = put_zeros(b, -n)) != GW_OK)
+			return e;
+		return buf_append(b, dig, (size_t)k);
+	}
+	return buf_printf(b, "%c%s%.*se%c%d", dig[0], k > 1 ? "." : "", k - 1,
+	    dig + 1, n - 1 >= 0 ? '+' : '-', abs(n - 1));
+}
+
+enum gw_err
+json_number(struct buf *b, double d)
+{
+	char dig[20];
+	int k, n;
+	enum gw_err e;
+
+	if (isnan(d) || isinf(d))
+		return buf_puts(b, "null");
+	if (d == 0)
+		return buf_putc(b, '0');   /* -0 too */
+	if (d < 0 && (e = buf_putc(b, '-')) != GW_OK)
+		return e;
+	if ((e = shortest_digits(fabs(d), dig, &k, &n)) != GW_OK)
+		return e;
+	return place_digits(b, dig, k, n);
+}
+
+static enum gw_err
+put_indent(struct buf *b, int depth)
+{
+	enum gw_err e = GW_OK;
+	int i;
+
+	for (i = 0; i < depth && e == GW_OK; i++)
+		e = buf_puts(b, "  ");
+	return e;
+}
+
+static enum gw_err
+put_cstring(struct buf *b, const char *s)
+{
+	return json_quote(b, s, strlen(s));
+}
+
+static enum gw_err put_value(struct buf *b, const cJSON *v, int depth);
+
+static enum gw_err
+put_container(struct buf *b, const cJSON *v, int depth)
+{
+	int obj = cJSON_IsObject(v);
+	const cJSON *c;
+	enum gw_err e;
+
+	if (v->child == NULL)
+		return buf_puts(b, obj ? "{}" : "[]");
+	e = buf_puts(b, obj ? "{\n" : "[\n");
+	for (c = v->child; c != NULL && e == GW_OK; c = c->next) {
+		e = put_indent(b, depth + 1);
+		if (e == GW_OK && obj) {
+			e = put_cstring(b, c->string != NULL ? c->string : "");
+			if (e == GW_OK)
+				e = buf_puts(b, ": ");
+		}
+		if (e == GW_OK)
+			e = put_value(b, c, depth + 1);
+		if (e == GW_OK)
+			e = buf_puts(b, c->next != NULL ? ",\n" : "\n");
+	}
+	if (e == GW_OK)
+		e = put_indent(b, depth);
+	return e == GW_OK ? buf_putc(b, obj ? '}' : ']') : e;
+}
+
+static enum gw_err
+put_value(struct buf *b, const cJSON *v, int depth)
+{
+	if (cJSON_IsObject(v) || cJSON_IsArray(v))
+		return put_container(b, v, depth);
+	if (cJSON_IsString(v))
+		return put_cstring(b, v->valuestring);
+	if (cJSON_IsTrue(v))
+		return buf_puts(b, "true");
+	if (cJSON_IsFalse(v))
+		return buf_puts(b, "false");
+	if (cJSON_IsRaw(v))
+		return buf_puts(b, v->valuestring != NULL ? v->valuestring : "null");
+	/* Numbers via cJSON: shortest round-trip form, NaN/Inf as null. */
+	if (cJSON_IsNumber(v))
+		return json_append(b, v);
+	return buf_puts(b, "null");
+}
+
+enum gw_err
+json_format_js(struct buf *b, const cJSON *v)
+{
+	return put_value(b, v, 0);
 }

@@ -30,6 +30,30 @@ enum gw_err json_append(struct buf *b, const cJSON *v);
 /* Compact serialisation as a malloc'd string (NULL on ENOMEM). */
 char *json_print(const cJSON *v);
 
+/*
+ * Appends s[0..len) as JSON.stringify prints a string: \" \\ \b \f \n \r
+ * \t, other bytes below 0x20 (NUL included) as \u00xx, every other byte as
+ * it is.  Bytes that are not UTF-8 pass unchanged, as every caller passed
+ * them before: a lone surrogate, which JS prints as \udxxx, cannot reach
+ * here, since cJSON refuses "\ud800" and valid UTF-8 cannot encode one.
+ */
+enum gw_err json_quote(struct buf *b, const char *s, size_t len);
+
+/*
+ * Appends d as JSON.stringify prints a number: the shortest digits that
+ * read back as d, in plain notation when the decimal exponent is in
+ * [-6, 21) ("0.000001", "100000000000000000000") and as "1e-7" /
+ * "1.5e+21" otherwise; -0 is "0", NaN and the infinities are "null".
+ */
+enum gw_err json_number(struct buf *b, double d);
+
+/*
+ * Appends JSON.stringify(v, null, 2) (no trailing newline), keys in tree
+ * order.  Numbers are printed by cJSON (shortest round trip), which is
+ * not yet json_number's form; a raw item is copied as it is.
+ */
+enum gw_err json_format_js(struct buf *b, const cJSON *v);
+
 /* Sets obj[key] = item, replacing any existing value; takes item (it is
  * deleted when that fails, and NULL is GW_ENOMEM). */
 enum gw_err json_set(cJSON *obj, const char *key, cJSON *item);

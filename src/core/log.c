@@ -1,3 +1,4 @@
+/* Levelled logging to stderr (the web server's error log). */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* Owned string lists: NULL-terminated lists and key/value lists. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,18 +40,26 @@ strlist_add(struct strlist *l, const char *s)
 enum gw_err
 strlist_addf(struct strlist *l, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
-	enum gw_err e;
+	char *c;
 
 	va_start(ap, fmt);
-	e = buf_vprintf(&b, fmt, ap);
+	c = buf_vstrdupf(fmt, ap);
 	va_end(ap);
-	if (e != GW_OK) {
-		buf_free(&b);
-		return e;
-	}
-	return strlist_take(l, buf_detach(&b));
+	if (c == NULL)
+		return GW_ENOMEM;
+	return strlist_take(l, c);
+}
+
+int
+strlist_has(const struct strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 1;
+	return 0;
 }
 
 static int
@@ -114,4 +123,69 @@ strlist_free(struct strlist *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
+}
+
+static struct strlist_kv *
+map_find(const struct strlist_map *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; key != NULL && i < m->n; i++)
+		if (strcmp(m->v[i].key, key) == 0)
+			return &m->v[i];
+	return NULL;
+}
+
+enum gw_err
+strlist_map_set(struct strlist_map *m, const char *key, const char *value)
+{
+	struct strlist_kv *kv = map_find(m, key), *v;
+	char *val = strdup(value);
+	size_t cap;
+
+	if (val == NULL)
+		return GW_ENOMEM;
+	if (kv != NULL) {
+		free(kv->value);
+		kv->value = val;
+		return GW_OK;
+	}
+	if (m->n == m->cap) {
+		cap = m->cap ? m->cap * 2 : 8;
+		if ((v = realloc(m->v, cap * sizeof(*v))) == NULL)
+			goto nomem;
+		m->v = v;
+		m->cap = cap;
+	}
+	if ((m->v[m->n].key = strdup(key)) == NULL)
+		goto nomem;
+	m->v[m->n++].value = val;
+	return GW_OK;
+nomem:
+	free(val);
+	return GW_ENOMEM;
+}
+
+const char *
+strlist_map_get(const struct strlist_map *m, const char *key)
+{
+	const struct strlist_kv *kv = map_find(m, key);
+
+	return kv != NULL ? kv->value : NULL;
+}
+
+void
+strlist_map_free(struct strlist_map *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->n; i++) {
+		free(m->v[i].key);
+		free(m->v[i].value);
+	}
+	free(m->v);
+	m->v = NULL;
+	m->n = m->cap = 0;
 }

@@ -1,3 +1,5 @@
+/* Small helpers: clocks, randomness and random ids, hex, SHA-256, UUIDs,
+ * number parsing, strings. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -55,6 +57,32 @@ util_random(void *p, size_t n)
 		c += r;
 		n -= (size_t)r;
 	}
+	return GW_OK;
+}
+
+enum gw_err
+util_random_id(const char *prefix, const char *alphabet, size_t nchars,
+    char *out, size_t outsz)
+{
+	size_t plen = strlen(prefix), alen = strlen(alphabet), i;
+	unsigned char *p;
+	enum gw_err e;
+
+	if (outsz == 0)
+		return GW_EINVAL;
+	out[0] = '\0';
+	if (alen == 0 || alen > 256 || plen >= outsz || nchars >= outsz - plen)
+		return GW_EINVAL;
+	/* The random bytes land where their characters go. */
+	p = (unsigned char *)out + plen;
+	if ((e = util_random(p, nchars)) != GW_OK) {
+		out[0] = '\0';
+		return e;
+	}
+	for (i = 0; i < nchars; i++)
+		p[i] = (unsigned char)alphabet[p[i] % alen];
+	p[nchars] = '\0';
+	memcpy(out, prefix, plen);
 	return GW_OK;
 }
 

@@ -28,6 +28,19 @@ void util_sha256(const void *p, size_t n, uint8_t out[SHA256_LEN]);
 /* 64 hex chars + NUL */
 void util_sha256_hex(const void *p, size_t n, char out[65]);
 
+/* Alphabets for util_random_id. */
+#define UTIL_ID_HEX "0123456789abcdef"
+#define UTIL_ID_BASE36 "0123456789abcdefghijklmnopqrstuvwxyz"
+
+/*
+ * out = prefix + nchars characters drawn from alphabet (1 to 256 chars),
+ * one random byte each (byte % length).  GW_EINVAL when that does not fit
+ * outsz with its NUL; GW_EIO when the CSPRNG fails: out is then "", never
+ * a predictable id.  Thread-safe.
+ */
+enum gw_err util_random_id(const char *prefix, const char *alphabet,
+    size_t nchars, char *out, size_t outsz);
+
 /* Random version-4 UUID, lower case, 36 chars + NUL. */
 enum gw_err util_uuid4(char out[37]);
 /* The reference project's getUUID(): SHA-256 of s, first 16 bytes, version

@@ -224,26 +224,22 @@ http_trace_id_valid(const char *s)
 enum gw_err
 http_trace_id_new(char out[HTTP_TRACE_ID_MAX + 1])
 {
-	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-	char tmp[24];
-	unsigned char rnd[6];
+	static const char digits[] = UTIL_ID_BASE36;
+	char tmp[16], prefix[24];
 	uint64_t ms = (uint64_t)util_now_ms();
 	size_t n = 0, i;
-	enum gw_err e;
 
-	if ((e = util_random(rnd, sizeof(rnd))) != GW_OK)
-		return e;
+	/* "<ms since the epoch in base 36>-<6 random base-36 characters>" */
 	do {
 		tmp[n++] = digits[ms % 36];
 		ms /= 36;
 	} while (ms > 0);
 	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	out[n++] = '-';
-	for (i = 0; i < sizeof(rnd); i++)
-		out[n++] = digits[rnd[i] % 36];
-	out[n] = '\0';
-	return GW_OK;
+		prefix[i] = tmp[n - 1 - i];
+	prefix[n++] = '-';
+	prefix[n] = '\0';
+	return util_random_id(prefix, UTIL_ID_BASE36, 6, out,
+	    HTTP_TRACE_ID_MAX + 1);
 }
 
 static enum gw_err

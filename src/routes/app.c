@@ -249,15 +249,15 @@ app_copilot(struct worker *w, const struct copilot_req *rq,
 		log_info("Copilot answered 401: refreshing the token and retrying");
 		stale = tok.token;
 		tok.token = NULL;
-		db_copilot_token_free_fields(&tok);
+		db_copilot_token_free(&tok);
 		if ((e = auth_copilot_token(&env, stale, 0, &tok, errmsg)) != GW_OK)
 			goto out;
-		relay_result_free_fields(res);
+		relay_result_free(res);
 		e = copilot_once(w, rq, &tok, tr, sink, res);
 	}
 out:
 	free(stale);
-	db_copilot_token_free_fields(&tok);
+	db_copilot_token_free(&tok);
 	return e;
 }
 
@@ -316,7 +316,7 @@ out:
 	cJSON_free(s);
 	cJSON_Delete(keep);
 	cJSON_Delete(doc);
-	relay_result_free_fields(&res);
+	relay_result_free(&res);
 	return e;
 }
 

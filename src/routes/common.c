@@ -296,6 +296,6 @@ rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
 	http_sse_sink(r->c, &sink);
 	e = app_copilot(r->w, rq, tr, &sink, &res, &err);
 	rc_relay_to_client(r, e, &res, tr, err.data, xlate, xlate_arg);
-	relay_result_free_fields(&res);
+	relay_result_free(&res);
 	buf_free(&err);
 }

@@ -90,7 +90,7 @@ routes_handle(void *worker, struct http_conn *c)
 	int64_t t0 = util_mono_ms();
 
 	guard_dispatch(worker, c, table, ARRAY_LEN(table),
-	    (const char *const *)cfg->api_keys, cfg->n_api_keys,
+	    strlist_view(&cfg->api_keys), cfg->api_keys.n,
 	    cfg->admin_api_key);
 	log_debug("%s %s -> %d (%lld ms) %s", c->req->method, c->req->path,
 	    c->status, (long long)(util_mono_ms() - t0), c->req->trace_id);

@@ -333,7 +333,7 @@ count_upstream(struct rctx *r, cJSON *body, const char *model)
 		    resp.status ? "HTTP error" : up_error_message(&resp));
 out:
 	cJSON_Delete(copy);
-	up_response_free_fields(&resp);
+	up_response_free(&resp);
 	strlist_free(&h);
 	buf_free(&url);
 	cJSON_free(s);

@@ -75,7 +75,7 @@ route_token(struct rctx *r)
 	cJSON_AddNumberToObject(doc, "refresh_in", (double)t.refresh_in);
 	http_send_json(r->c, 200, doc);
 	cJSON_Delete(doc);
-	db_copilot_token_free_fields(&t);
+	db_copilot_token_free(&t);
 	buf_free(&err);
 }
 
@@ -153,9 +153,9 @@ send_mappings(struct rctx *r)
 	doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "configPath", r->w->app->config_path);
 	maps = cJSON_AddObjectToObject(doc, "modelMappings");
-	for (i = 0; i < cfg->n_model_mappings; i++)
-		cJSON_AddStringToObject(maps, cfg->model_mappings[i].key,
-		    cfg->model_mappings[i].value);
+	for (i = 0; i < cfg->model_mappings.n; i++)
+		cJSON_AddStringToObject(maps, cfg->model_mappings.v[i].key,
+		    cfg->model_mappings.v[i].value);
 	http_send_json(r->c, 200, doc);
 	cJSON_Delete(doc);
 	cfg_free(cfg);

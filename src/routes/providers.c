@@ -171,7 +171,7 @@ provider_call(struct rctx *r, const struct cfg_provider *p,
 	else
 		rc_relay_to_client(r, e, &res, tr, NULL, po->xlate, po->xlate_arg);
 out:
-	relay_result_free_fields(&res);
+	relay_result_free(&res);
 	strlist_free(&h);
 	buf_free(&url);
 	buf_free(&err);
@@ -511,7 +511,7 @@ route_provider_models(struct rctx *r)
 	    resp.content_type : "application/json", buf_cstr(&resp.body),
 	    resp.body.len, NULL);
 out:
-	up_response_free_fields(&resp);
+	up_response_free(&resp);
 	strlist_free(&h);
 	buf_free(&url);
 	buf_free(&err);

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/json.h"
@@ -90,26 +89,6 @@ bad(const struct pctx *pc, const char *fmt, ...)
 	return GW_ECONFIG;
 }
 
-static char *dup_printf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static char *
-dup_printf(const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-	enum gw_err e;
-
-	va_start(ap, fmt);
-	e = buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (e != GW_OK) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_detach(&b);
-}
-
 static const char *
 base_name(const char *path)
 {
@@ -160,102 +139,6 @@ member(const cJSON *obj, const char *key)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
 	return cJSON_IsNull(v) ? NULL : v;
-}
-
-/* ---- small owned collections ---- */
-
-static void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int
-strv_has(char *const *v, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-/* Takes s (freed on failure). */
-static enum gw_err
-strv_push(char ***v, size_t *n, char *s)
-{
-	char **nv;
-
-	if (s == NULL)
-		return GW_ENOMEM;
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (nv == NULL) {
-		free(s);
-		return GW_ENOMEM;
-	}
-	nv[(*n)++] = s;
-	*v = nv;
-	return GW_OK;
-}
-
-static void
-pairs_free(struct cfg_pair *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].key);
-		free(v[i].value);
-	}
-	free(v);
-}
-
-static const char *
-pairs_get(const struct cfg_pair *v, size_t n, const char *key)
-{
-	size_t i;
-
-	if (key == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i].key, key) == 0)
-			return v[i].value;
-	return NULL;
-}
-
-/* Inserts or replaces key (copies both strings). */
-static enum gw_err
-pairs_set(struct cfg_pair **v, size_t *n, const char *key, const char *value)
-{
-	struct cfg_pair *nv;
-	char *val;
-	size_t i;
-
-	if ((val = strdup(value)) == NULL)
-		return GW_ENOMEM;
-	for (i = 0; i < *n; i++) {
-		if (strcmp((*v)[i].key, key) == 0) {
-			free((*v)[i].value);
-			(*v)[i].value = val;
-			return GW_OK;
-		}
-	}
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (nv == NULL || (nv[*n].key = strdup(key)) == NULL) {
-		if (nv != NULL)
-			*v = nv;
-		free(val);
-		return GW_ENOMEM;
-	}
-	nv[*n].value = val;
-	(*n)++;
-	*v = nv;
-	return GW_OK;
 }
 
 static void
@@ -434,11 +317,10 @@ parse_auth(const struct pctx *pc, struct cfg *c)
 				continue;
 			if ((s = trim_dup(k->valuestring)) == NULL)
 				return GW_ENOMEM;
-			if (*s == '\0' || strv_has(c->api_keys, c->n_api_keys, s)) {
-				free(s);
-				continue;
-			}
-			if ((e = strv_push(&c->api_keys, &c->n_api_keys, s)) != GW_OK)
+			e = *s == '\0' || strlist_has(&c->api_keys, s) ? GW_OK :
+			    strlist_add(&c->api_keys, s);
+			free(s);
+			if (e != GW_OK)
 				return e;
 		}
 	}
@@ -639,7 +521,7 @@ parse_mappings(const struct pctx *pc, struct cfg *c)
 		if (k == NULL || t == NULL)
 			e = GW_ENOMEM;
 		else if (*k != '\0' && *t != '\0')
-			e = pairs_set(&c->model_mappings, &c->n_model_mappings, k, t);
+			e = strlist_map_set(&c->model_mappings, k, t);
 		free(k);
 		free(t);
 		if (e != GW_OK)
@@ -657,9 +539,9 @@ parse_model_maps(const struct pctx *pc, struct cfg *c)
 
 	/* Defaults first so user entries replace them in place. */
 	for (i = 0; i < ARRAY_LEN(model_defaults); i++) {
-		if ((e = pairs_set(&c->extra_prompts, &c->n_extra_prompts,
+		if ((e = strlist_map_set(&c->extra_prompts,
 		    model_defaults[i].model, model_defaults[i].prompt)) != GW_OK ||
-		    (e = pairs_set(&c->reasoning_efforts, &c->n_reasoning_efforts,
+		    (e = strlist_map_set(&c->reasoning_efforts,
 		    model_defaults[i].model, model_defaults[i].effort)) != GW_OK)
 			return e;
 	}
@@ -670,8 +552,8 @@ parse_model_maps(const struct pctx *pc, struct cfg *c)
 		if (!cJSON_IsString(v))
 			return bad(pc, "\"extraPrompts\" entry \"%s\" must be a string",
 			    v->string);
-		if ((e = pairs_set(&c->extra_prompts, &c->n_extra_prompts,
-		    v->string, v->valuestring)) != GW_OK)
+		if ((e = strlist_map_set(&c->extra_prompts, v->string,
+		    v->valuestring)) != GW_OK)
 			return e;
 	}
 	if ((e = get_object(pc, c->root, "modelReasoningEfforts",
@@ -682,8 +564,8 @@ parse_model_maps(const struct pctx *pc, struct cfg *c)
 		    name_index(efforts, ARRAY_LEN(efforts), v->valuestring) < 0)
 			return bad(pc, "\"modelReasoningEfforts\" entry \"%s\" must be "
 			    "one of none, minimal, low, medium, high, xhigh", v->string);
-		if ((e = pairs_set(&c->reasoning_efforts, &c->n_reasoning_efforts,
-		    v->string, v->valuestring)) != GW_OK)
+		if ((e = strlist_map_set(&c->reasoning_efforts, v->string,
+		    v->valuestring)) != GW_OK)
 			return e;
 	}
 	return GW_OK;
@@ -718,8 +600,8 @@ parse_models_misc(const struct pctx *pc, struct cfg *c)
 		if (!cJSON_IsString(v))
 			return bad(pc, "\"responsesApiContextManagementModels\" must be "
 			    "an array of strings");
-		if ((e = strv_push(&c->context_mgmt_models,
-		    &c->n_context_mgmt_models, strdup(v->valuestring))) != GW_OK)
+		if ((e = strlist_add(&c->context_mgmt_models, v->valuestring))
+		    != GW_OK)
 			return e;
 	}
 	return GW_OK;
@@ -865,20 +747,20 @@ derive_urls(struct cfg *c)
 	char *gh, *api, *cop;
 
 	gh = c->upstream_github_url != NULL ? strdup(c->upstream_github_url) :
-	    d != NULL ? dup_printf("https://%s", d) : strdup("https://github.com");
+	    d != NULL ? buf_strdupf("https://%s", d) : strdup("https://github.com");
 	api = c->upstream_github_api_url != NULL ?
 	    strdup(c->upstream_github_api_url) :
-	    d != NULL ? dup_printf("https://api.%s", d) :
+	    d != NULL ? buf_strdupf("https://api.%s", d) :
 	    strdup("https://api.github.com");
 	if (c->upstream_copilot_url != NULL)
 		cop = strdup(c->upstream_copilot_url);
 	else if (d != NULL)
-		cop = dup_printf("https://copilot-api.%s", d);
+		cop = buf_strdupf("https://copilot-api.%s", d);
 	else if (c->oauth_app == CFG_OAUTH_OPENCODE ||
 	    c->account_type == CFG_ACCOUNT_INDIVIDUAL)
 		cop = strdup("https://api.githubcopilot.com");
 	else
-		cop = dup_printf("https://api.%s.githubcopilot.com",
+		cop = buf_strdupf("https://api.%s.githubcopilot.com",
 		    account_names[c->account_type]);
 	if (gh == NULL || api == NULL || cop == NULL) {
 		free(gh);
@@ -1118,15 +1000,15 @@ cfg_free(struct cfg *c)
 	if (c == NULL)
 		return;
 	cJSON_Delete(c->root);
-	strv_free(c->api_keys, c->n_api_keys);
+	strlist_free(&c->api_keys);
 	free(c->admin_api_key);
 	for (i = 0; i < c->n_providers; i++)
 		provider_clear(&c->providers[i]);
 	free(c->providers);
-	pairs_free(c->model_mappings, c->n_model_mappings);
-	pairs_free(c->extra_prompts, c->n_extra_prompts);
-	pairs_free(c->reasoning_efforts, c->n_reasoning_efforts);
-	strv_free(c->context_mgmt_models, c->n_context_mgmt_models);
+	strlist_map_free(&c->model_mappings);
+	strlist_map_free(&c->extra_prompts);
+	strlist_map_free(&c->reasoning_efforts);
+	strlist_free(&c->context_mgmt_models);
 	free(c->small_model);
 	free(c->anthropic_api_key);
 	free(c->upstream_github_url);
@@ -1237,14 +1119,13 @@ cfg_anthropic_api_key(const struct cfg *c)
 const char *
 cfg_model_mapping(const struct cfg *c, const char *model)
 {
-	return pairs_get(c->model_mappings, c->n_model_mappings, model);
+	return strlist_map_get(&c->model_mappings, model);
 }
 
 const char *
 cfg_reasoning_effort(const struct cfg *c, const char *model)
 {
-	const char *v = pairs_get(c->reasoning_efforts, c->n_reasoning_efforts,
-	    model);
+	const char *v = strlist_map_get(&c->reasoning_efforts, model);
 
 	return v != NULL ? v : DEFAULT_EFFORT;
 }
@@ -1252,14 +1133,13 @@ cfg_reasoning_effort(const struct cfg *c, const char *model)
 const char *
 cfg_extra_prompt(const struct cfg *c, const char *model)
 {
-	return pairs_get(c->extra_prompts, c->n_extra_prompts, model);
+	return strlist_map_get(&c->extra_prompts, model);
 }
 
 int
 cfg_is_context_mgmt_model(const struct cfg *c, const char *model)
 {
-	return model != NULL &&
-	    strv_has(c->context_mgmt_models, c->n_context_mgmt_models, model);
+	return model != NULL && strlist_has(&c->context_mgmt_models, model);
 }
 
 const struct cfg_provider *
@@ -1290,136 +1170,28 @@ cfg_account_type_name(enum cfg_account_type t)
 
 /* ---- output ---- */
 
-static enum gw_err
-put_indent(struct buf *b, int depth)
-{
-	enum gw_err e = GW_OK;
-	int i;
-
-	for (i = 0; i < depth && e == GW_OK; i++)
-		e = buf_puts(b, "  ");
-	return e;
-}
-
-static enum gw_err
-put_string(struct buf *b, const char *s)
-{
-	const unsigned char *p;
-	enum gw_err e = buf_putc(b, '"');
-
-	for (p = (const unsigned char *)s; *p != '\0' && e == GW_OK; p++) {
-		switch (*p) {
-		case '"':  e = buf_puts(b, "\\\""); break;
-		case '\\': e = buf_puts(b, "\\\\"); break;
-		case '\b': e = buf_puts(b, "\\b"); break;
-		case '\f': e = buf_puts(b, "\\f"); break;
-		case '\n': e = buf_puts(b, "\\n"); break;
-		case '\r': e = buf_puts(b, "\\r"); break;
-		case '\t': e = buf_puts(b, "\\t"); break;
-		default:
-			if (*p < 0x20)
-				e = buf_printf(b, "\\u%04x", *p);
-			else
-				e = buf_putc(b, (char)*p);
-		}
-	}
-	return e == GW_OK ? buf_putc(b, '"') : e;
-}
-
-static enum gw_err put_value(struct buf *b, const cJSON *v, int depth);
-
-static enum gw_err
-put_container(struct buf *b, const cJSON *v, int depth)
-{
-	int obj = cJSON_IsObject(v);
-	const cJSON *c;
-	enum gw_err e;
-
-	if (v->child == NULL)
-		return buf_puts(b, obj ? "{}" : "[]");
-	e = buf_puts(b, obj ? "{\n" : "[\n");
-	for (c = v->child; c != NULL && e == GW_OK; c = c->next) {
-		e = put_indent(b, depth + 1);
-		if (e == GW_OK && obj) {
-			e = put_string(b, c->string != NULL ? c->string : "");
-			if (e == GW_OK)
-				e = buf_puts(b, ": ");
-		}
-		if (e == GW_OK)
-			e = put_value(b, c, depth + 1);
-		if (e == GW_OK)
-			e = buf_puts(b, c->next != NULL ? ",\n" : "\n");
-	}
-	if (e == GW_OK)
-		e = put_indent(b, depth);
-	return e == GW_OK ? buf_putc(b, obj ? '}' : ']') : e;
-}
-
-static enum gw_err
-put_value(struct buf *b, const cJSON *v, int depth)
-{
-	if (cJSON_IsObject(v) || cJSON_IsArray(v))
-		return put_container(b, v, depth);
-	if (cJSON_IsString(v))
-		return put_string(b, v->valuestring);
-	if (cJSON_IsTrue(v))
-		return buf_puts(b, "true");
-	if (cJSON_IsFalse(v))
-		return buf_puts(b, "false");
-	if (cJSON_IsRaw(v))
-		return buf_puts(b, v->valuestring != NULL ? v->valuestring : "null");
-	/* Numbers via cJSON: shortest round-trip form, NaN/Inf as null. */
-	if (cJSON_IsNumber(v))
-		return json_append(b, v);
-	return buf_puts(b, "null");
-}
-
 enum gw_err
 cfg_format_json(const cJSON *v, struct buf *out)
 {
-	enum gw_err e = put_value(out, v, 0);
+	enum gw_err e = json_format_js(out, v);
 
 	return e == GW_OK ? buf_putc(out, '\n') : e;
 }
 
 /* ---- read-modify-write ---- */
 
+/* The lock sits in a file of its own: the config file is replaced by a
+ * rename, so a lock on it would not outlive the first write. */
 static enum gw_err
 lock_open(const char *path, int *fd, struct buf *errmsg)
 {
-	char *lockpath = dup_printf("%s.lock", path);
-	enum gw_err e = GW_OK;
+	struct buf lockpath = BUF_INIT;
+	enum gw_err e;
 
 	*fd = -1;
-	if (lockpath == NULL)
-		return GW_ENOMEM;
-	*fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (*fd < 0) {
-		if (errmsg != NULL) {
-			buf_reset(errmsg);
-			buf_printf(errmsg, "cannot open %s: %s", lockpath,
-			    strerror(errno));
-		}
-		e = GW_EIO;
-		goto out;
-	}
-	/* flock is per open file description, so it also serialises threads
-	 * of one process that each opened the lock file. */
-	while (flock(*fd, LOCK_EX) != 0) {
-		if (errno == EINTR)
-			continue;
-		if (errmsg != NULL) {
-			buf_reset(errmsg);
-			buf_printf(errmsg, "cannot lock %s: %s", lockpath,
-			    strerror(errno));
-		}
-		close(*fd);
-		*fd = -1;
-		e = GW_EIO;
-		break;
-	}
-out:
-	free(lockpath);
+	if ((e = buf_printf(&lockpath, "%s.lock", path)) == GW_OK)
+		e = paths_lock(lockpath.data, 0, fd, errmsg);
+	buf_free(&lockpath);
 	return e;
 }
 
@@ -1470,8 +1242,7 @@ cfg_update_file(const char *path, enum gw_err (*mutate)(cJSON *, void *),
 		goto out;
 	log_info("%s: written", path);
 out:
-	if (lockfd >= 0)
-		close(lockfd);
+	paths_unlock(lockfd);
 	cfg_free(check);
 	cJSON_Delete(before);
 	cJSON_Delete(root);
@@ -1521,7 +1292,6 @@ static enum gw_err
 ensure_mutate(cJSON *root, void *arg)
 {
 	char hex[65], *trimmed = NULL;
-	unsigned char rnd[32];
 	cJSON *auth, *key, *m;
 	enum gw_err e;
 
@@ -1545,9 +1315,9 @@ ensure_mutate(cJSON *root, void *arg)
 		return e;
 	}
 	free(trimmed);
-	if ((e = util_random(rnd, sizeof(rnd))) != GW_OK)
+	/* 64 hex digits: 256 random bits */
+	if ((e = util_random_id("", UTIL_ID_HEX, 64, hex, sizeof(hex))) != GW_OK)
 		return e;
-	util_hex(rnd, sizeof(rnd), hex);
 	log_info("config: generated a new admin API key");
 	return json_set(auth, "adminApiKey", cJSON_CreateString(hex));
 }

@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/strlist.h"
 
 enum cfg_account_type {
 	CFG_ACCOUNT_INDIVIDUAL,
@@ -52,11 +53,6 @@ struct cfg_provider {
 	const cJSON *models;         /* borrowed from cfg->root; NULL if absent */
 };
 
-struct cfg_pair {
-	char *key;
-	char *value;
-};
-
 #define CFG_MAX_BODY_DEFAULT   33554432L
 #define CFG_MAX_BODY_MIN       1024L
 #define CFG_MAX_BODY_MAX       1073741824L
@@ -64,21 +60,16 @@ struct cfg_pair {
 struct cfg {
 	cJSON *root;                 /* the tree as read; defaults when no file */
 
-	char **api_keys;             /* auth.apiKeys, normalised (spec §2.2) */
-	size_t n_api_keys;
+	struct strlist api_keys;     /* auth.apiKeys, normalised (spec §2.2) */
 	char *admin_api_key;         /* auth.adminApiKey trimmed; NULL if none */
 
 	struct cfg_provider *providers;  /* valid entries, file order */
 	size_t n_providers;
 
-	struct cfg_pair *model_mappings; /* valid entries only */
-	size_t n_model_mappings;
-	struct cfg_pair *extra_prompts;  /* defaults merged under user values */
-	size_t n_extra_prompts;
-	struct cfg_pair *reasoning_efforts; /* likewise */
-	size_t n_reasoning_efforts;
-	char **context_mgmt_models;  /* responsesApiContextManagementModels */
-	size_t n_context_mgmt_models;
+	struct strlist_map model_mappings;    /* valid entries only */
+	struct strlist_map extra_prompts;     /* defaults merged under user values */
+	struct strlist_map reasoning_efforts; /* likewise */
+	struct strlist context_mgmt_models;   /* responsesApiContextManagementModels */
 
 	char *small_model;
 	int use_messages_api;

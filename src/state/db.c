@@ -526,7 +526,7 @@ db_kv_delete(struct db *db, const char *key)
 }
 
 void
-db_copilot_token_free_fields(struct db_copilot_token *t)
+db_copilot_token_free(struct db_copilot_token *t)
 {
 	if (t == NULL)
 		return;
@@ -559,7 +559,7 @@ db_copilot_token_get(struct db *db, struct db_copilot_token *out)
 		out->fetched_at = sqlite3_column_int64(st, 3);
 		if ((e = column_strdup(st, 0, &out->token)) != GW_OK ||
 		    (e = column_strdup(st, 4, &out->api_url)) != GW_OK)
-			db_copilot_token_free_fields(out);
+			db_copilot_token_free(out);
 	}
 	db_done(db, st);
 	return e;

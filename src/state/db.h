@@ -57,8 +57,9 @@ struct db_copilot_token {
 enum gw_err db_copilot_token_get(struct db *db, struct db_copilot_token *out);
 enum gw_err db_copilot_token_put(struct db *db, const struct db_copilot_token *t);
 enum gw_err db_copilot_token_clear(struct db *db);
-/* Frees token and api_url and zeroes the struct; accepts NULL. */
-void db_copilot_token_free_fields(struct db_copilot_token *t);
+/* Frees the contents (token, api_url) of a filled struct, not the struct
+ * itself, and zeroes it; accepts NULL. */
+void db_copilot_token_free(struct db_copilot_token *t);
 
 /* The cached /models document. */
 enum gw_err db_models_get(struct db *db, char **json, int64_t *fetched_at_ms);

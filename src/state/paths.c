@@ -1,8 +1,10 @@
+/* The data directory, atomic file writes and file locks inside it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -242,4 +244,38 @@ out:
 	buf_free(&tmpl);
 	free(dir);
 	return e;
+}
+
+enum gw_err
+paths_lock(const char *path, int flags, int *fd, struct buf *errmsg)
+{
+	int oflags = O_RDWR | O_APPEND | O_CLOEXEC, err;
+
+	if (!(flags & PATHS_LOCK_EXISTING))
+		oflags |= O_CREAT;
+	if ((*fd = open(path, oflags, 0600)) < 0) {
+		if (errno == ENOENT && (flags & PATHS_LOCK_EXISTING))
+			return GW_ENOTFOUND;
+		return io_fail(errmsg, "cannot open", path, errno);
+	}
+	while (flock(*fd, LOCK_EX | (flags & PATHS_LOCK_NB ? LOCK_NB : 0)) != 0) {
+		if (errno == EINTR)
+			continue;
+		err = errno;
+		close(*fd);
+		*fd = -1;
+		if (err == EWOULDBLOCK)
+			return GW_EBUSY;
+		return io_fail(errmsg, "cannot lock", path, err);
+	}
+	return GW_OK;
+}
+
+void
+paths_unlock(int fd)
+{
+	if (fd < 0)
+		return;
+	flock(fd, LOCK_UN);
+	close(fd);
 }

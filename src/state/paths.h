@@ -33,4 +33,22 @@ enum gw_err paths_in_home(const char *name, char **out);
 enum gw_err paths_write_atomic(const char *path, const void *data, size_t len,
     struct buf *errmsg);
 
+#define PATHS_LOCK_NB 1        /* fail with GW_EBUSY instead of waiting */
+#define PATHS_LOCK_EXISTING 2  /* GW_ENOTFOUND when path is missing */
+
+/*
+ * Opens path for reading and appending (creating it 0600 unless
+ * PATHS_LOCK_EXISTING) and takes an exclusive flock on it, retrying when a
+ * signal interrupts the wait.  *fd gets the locked descriptor, which the
+ * caller may read and append through and hands to paths_unlock; -1 on
+ * error.  flock belongs to the open file, so it also excludes threads of
+ * one process that each called this.  Errors: GW_EBUSY (PATHS_LOCK_NB and
+ * held elsewhere), GW_ENOTFOUND (PATHS_LOCK_EXISTING), GW_EIO with the
+ * reason in errmsg (may be NULL).
+ */
+enum gw_err paths_lock(const char *path, int flags, int *fd,
+    struct buf *errmsg);
+/* Releases the lock and closes fd; a negative fd is ignored. */
+void paths_unlock(int fd);
+
 #endif

@@ -1,8 +1,5 @@
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +7,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "state/db.h"
+#include "state/paths.h"
 #include "state/spool.h"
 
 static void
@@ -50,18 +48,12 @@ spool_append(const char *path, const struct usage_event *ev)
 	cJSON_AddNumberToObject(o, "latency_ms", (double)ev->latency_ms);
 	if (json_append(&line, o) != GW_OK || buf_putc(&line, '\n') != GW_OK)
 		goto out;
-	e = GW_EIO;
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		goto out;
 	/* One lock holder at a time: lines never interleave with a replay. */
-	if (flock(fd, LOCK_EX) != 0)
+	if ((e = paths_lock(path, 0, &fd, NULL)) != GW_OK)
 		goto out;
-	if (write(fd, line.data, line.len) == (ssize_t)line.len)
-		e = GW_OK;
-	flock(fd, LOCK_UN);
+	e = write(fd, line.data, line.len) == (ssize_t)line.len ? GW_OK : GW_EIO;
 out:
-	if (fd >= 0)
-		close(fd);
+	paths_unlock(fd);
 	cJSON_Delete(o);
 	buf_free(&line);
 	return e;
@@ -119,10 +111,12 @@ spool_replay(struct db *db, const char *path, long *replayed)
 
 	if (replayed != NULL)
 		*replayed = 0;
-	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? GW_OK : GW_EIO;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
-		goto out;  /* someone else is appending or replaying */
+	e = paths_lock(path, PATHS_LOCK_NB | PATHS_LOCK_EXISTING, &fd, NULL);
+	/* Nothing spooled, or someone else is appending or replaying. */
+	if (e == GW_ENOTFOUND || e == GW_EBUSY)
+		return GW_OK;
+	if (e != GW_OK)
+		return e;
 	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
 		if ((e = buf_append(&all, chunk, (size_t)r)) != GW_OK)
 			goto out_unlock;
@@ -146,9 +140,7 @@ spool_replay(struct db *db, const char *path, long *replayed)
 	} else
 		db_rollback(db);
 out_unlock:
-	flock(fd, LOCK_UN);
-out:
-	close(fd);
+	paths_unlock(fd);
 	buf_free(&all);
 	return e;
 }

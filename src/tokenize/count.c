@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "tokenize/bpe.h"
@@ -155,55 +156,15 @@ is_str(const cJSON *v, const char *s)
 	return cJSON_IsString(v) && strcmp(v->valuestring, s) == 0;
 }
 
-/* Number::toString: the shortest digits that read back as d, placed
- * the way ECMAScript does (plain up to 1e21, exponent otherwise). */
+/* Number::toString, or JSON.stringify's form of it when json is set. */
 static enum gw_err
 js_number(double d, int json, struct buf *b)
 {
-	char tmp[40], dig[24];
-	int prec, k = 0, n, i;
-	long e10;
-
-	if (isnan(d) || isinf(d))
-		return buf_puts(b, json ? "null" : isnan(d) ? "NaN" : d > 0 ?
-		    "Infinity" : "-Infinity");
-	if (d == 0)
-		return buf_putc(b, '0');
-	if (d < 0) {
-		buf_putc(b, '-');
-		d = -d;
-	}
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	for (i = 0; tmp[i] != '\0' && tmp[i] != 'e'; i++)
-		if (tmp[i] >= '0' && tmp[i] <= '9')
-			dig[k++] = tmp[i];
-	if (tmp[i] != 'e' || util_parse_long(tmp + i + 1, -400, 400, &e10) != GW_OK)
-		return GW_EINTERNAL;
-	n = (int)e10 + 1;
-	if (k <= n && n <= 21) {
-		if (buf_append(b, dig, (size_t)k) != GW_OK)
-			return GW_ENOMEM;
-		for (i = k; i < n; i++)
-			if (buf_putc(b, '0') != GW_OK)
-				return GW_ENOMEM;
-		return GW_OK;
-	}
-	if (n > 0 && n <= 21)
-		return buf_printf(b, "%.*s.%.*s", n, dig, k - n, dig + n);
-	if (n > -6 && n <= 0) {
-		if (buf_puts(b, "0.") != GW_OK)
-			return GW_ENOMEM;
-		for (i = n; i < 0; i++)
-			if (buf_putc(b, '0') != GW_OK)
-				return GW_ENOMEM;
-		return buf_append(b, dig, (size_t)k);
-	}
-	return buf_printf(b, "%c%s%.*se%c%d", dig[0], k > 1 ? "." : "", k - 1,
-	    dig + 1, n - 1 >= 0 ? '+' : '-', abs(n - 1));
+	if (!json && isnan(d))
+		return buf_puts(b, "NaN");
+	if (!json && isinf(d))
+		return buf_puts(b, d > 0 ? "Infinity" : "-Infinity");
+	return json_number(b, d);
 }
 
 /* String(v); v NULL is undefined. */
@@ -236,48 +197,6 @@ js_string(const cJSON *v, struct buf *b)
 	return buf_puts(b, "[object Object]");
 }
 
-/* A JSON.stringify string literal. */
-static enum gw_err
-js_quote(const char *s, struct buf *b)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	const unsigned char *run = p;
-	enum gw_err err = buf_putc(b, '"');
-
-	for (; err == GW_OK && *p != '\0'; p++) {
-		const char *esc = NULL;
-		char u[7];
-
-		switch (*p) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		default:
-			if (*p >= 0x20)
-				continue;
-			u[0] = '\\';
-			u[1] = 'u';
-			u[2] = '0';
-			u[3] = '0';
-			u[4] = hex[*p >> 4];
-			u[5] = hex[*p & 15];
-			u[6] = '\0';
-			esc = u;
-		}
-		if ((err = buf_append(b, run, (size_t)(p - run))) == GW_OK)
-			err = buf_puts(b, esc);
-		run = p + 1;
-	}
-	if (err == GW_OK)
-		err = buf_append(b, run, (size_t)(p - run));
-	return err == GW_OK ? buf_putc(b, '"') : err;
-}
-
 /* JSON.stringify(v) with no indentation. */
 static enum gw_err
 js_json(const cJSON *v, struct buf *b)
@@ -290,7 +209,7 @@ js_json(const cJSON *v, struct buf *b)
 	if (v == NULL || cJSON_IsNull(v))
 		return buf_puts(b, "null");
 	if (cJSON_IsString(v))
-		return js_quote(v->valuestring, b);
+		return json_quote(b, v->valuestring, strlen(v->valuestring));
 	if (cJSON_IsNumber(v))
 		return js_number(v->valuedouble, 1, b);
 	if (cJSON_IsBool(v))
@@ -314,7 +233,7 @@ js_json(const cJSON *v, struct buf *b)
 		if (i > 0)
 			err = buf_putc(b, ',');
 		if (err == GW_OK)
-			err = js_quote(p[i].key, b);
+			err = json_quote(b, p[i].key, strlen(p[i].key));
 		if (err == GW_OK)
 			err = buf_putc(b, ':');
 		if (err == GW_OK)

@@ -1049,20 +1049,6 @@ usage_object(const cJSON *usage)
 }
 
 enum gw_err
-tr_chat_random_id(const char *prefix, char out[40])
-{
-	uint8_t r[12];
-	char hex[25];
-	enum gw_err e;
-
-	if ((e = util_random(r, sizeof(r))) != GW_OK)
-		return e;
-	util_hex(r, sizeof(r), hex);
-	snprintf(out, 40, "%.15s%s", prefix, hex);
-	return GW_OK;
-}
-
-enum gw_err
 tr_chat_to_anthropic(const cJSON *r, const char *request_model, cJSON **out,
     struct buf *errmsg)
 {
@@ -1088,7 +1074,8 @@ tr_chat_to_anthropic(const cJSON *r, const char *request_model, cJSON **out,
 		return GW_EUPSTREAM;
 	}
 	if (!nonempty(id)) {
-		if ((e = tr_chat_random_id("msg_", idbuf)) != GW_OK)
+		if ((e = util_random_id("msg_", UTIL_ID_HEX, TR_CHAT_ID_HEX, idbuf,
+		    sizeof(idbuf))) != GW_OK)
 			return e;
 		id = idbuf;
 	}

@@ -73,8 +73,8 @@ void tr_chat_usage_take(const cJSON *chat_usage, struct tr_usage *u);
  * end_turn, NULL -> NULL. */
 const char *tr_chat_stop_reason(const char *finish_reason);
 
-/* prefix (at most 15 chars) + 24 random hex digits, for ids the upstream
- * did not send. */
-enum gw_err tr_chat_random_id(const char *prefix, char out[40]);
+/* Ids the upstream did not send are a prefix ("msg_", "toolu_") and this
+ * many random hex digits (util_random_id). */
+#define TR_CHAT_ID_HEX 24
 
 #endif

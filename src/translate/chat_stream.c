@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/util.h"
 #include "translate/anthropic_chat.h"
 
 #define THINKING_PLACEHOLDER "Thinking..."
@@ -81,50 +82,10 @@ nonempty(const char *s)
 
 /* ---- event building ---- */
 
-/* s[0..n) as a JSON string; UTF-8 passes through, as cJSON prints it. */
-static enum gw_err
-jstrn(struct buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *run = s, *end = s + n;
-	char esc[7];
-	unsigned char c;
-	enum gw_err e = buf_putc(b, '"');
-
-	for (; e == GW_OK && s < end; s++) {
-		c = (unsigned char)*s;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if ((e = buf_append(b, run, (size_t)(s - run))) != GW_OK)
-			break;
-		run = s + 1;
-		esc[0] = '\\';
-		esc[2] = '\0';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			esc[6] = '\0';
-		}
-		e = buf_puts(b, esc);
-	}
-	if (e == GW_OK)
-		e = buf_append(b, run, (size_t)(s - run));
-	return e == GW_OK ? buf_putc(b, '"') : e;
-}
-
 static enum gw_err
 jstr(struct buf *b, const char *s)
 {
-	return jstrn(b, s, strlen(s));
+	return json_quote(b, s, strlen(s));
 }
 
 static enum gw_err
@@ -157,7 +118,8 @@ message_start(struct chat_stream *t, const cJSON *chunk, struct tr_sink *out)
 	enum gw_err e;
 
 	if (!nonempty(id)) {
-		if ((e = tr_chat_random_id("msg_", idbuf)) != GW_OK)
+		if ((e = util_random_id("msg_", UTIL_ID_HEX, TR_CHAT_ID_HEX, idbuf,
+		    sizeof(idbuf))) != GW_OK)
 			return e;
 		id = idbuf;
 	}
@@ -213,7 +175,7 @@ block_delta(struct chat_stream *t, long index, const char *dtype,
 	    "\"index\":%ld,\"delta\":{\"type\":\"%s\",\"%s\":", index, dtype,
 	    key)) != GW_OK)
 		return e;
-	if ((e = jstrn(&t->ev, value, n)) != GW_OK ||
+	if ((e = json_quote(&t->ev, value, n)) != GW_OK ||
 	    (e = buf_puts(&t->ev, "}}")) != GW_OK)
 		return e;
 	return emit_ev(t, out, "content_block_delta");
@@ -308,7 +270,8 @@ open_tool(struct chat_stream *t, size_t slot, struct tr_sink *out)
 	/* No id, or one an earlier call already has: tool_results are matched
 	 * by id, so each tool_use gets its own. */
 	if (tl->id == NULL || id_taken(t, slot)) {
-		if ((e = tr_chat_random_id("toolu_", idbuf)) != GW_OK)
+		if ((e = util_random_id("toolu_", UTIL_ID_HEX, TR_CHAT_ID_HEX,
+		    idbuf, sizeof(idbuf))) != GW_OK)
 			return e;
 		free(tl->id);
 		if ((tl->id = strdup(idbuf)) == NULL)

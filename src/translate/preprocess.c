@@ -551,7 +551,7 @@ pp_sanitize_ide_tools(cJSON *payload)
 /* ---- §9.2 subagent marker -------------------------------------------- */
 
 void
-pp_subagent_clear(struct pp_subagent *s)
+pp_subagent_free(struct pp_subagent *s)
 {
 	if (s == NULL)
 		return;
@@ -590,7 +590,7 @@ marker_json(const char *j, size_t n, struct pp_subagent *out, enum gw_err *e)
 		out->agent_type = strdup(aty);
 		if (out->session_id == NULL || out->agent_id == NULL ||
 		    out->agent_type == NULL) {
-			pp_subagent_clear(out);
+			pp_subagent_free(out);
 			*e = GW_ENOMEM;
 		}
 		ok = 1;
@@ -1310,7 +1310,7 @@ pp_result_free(struct pp_result *r)
 	if (r == NULL)
 		return;
 	free(r->provider);
-	pp_subagent_clear(&r->subagent);
+	pp_subagent_free(&r->subagent);
 	free(r->session_id);
 	free(r->raw_session_id);
 	free(r->request_id);

@@ -95,7 +95,9 @@ enum gw_err pp_sanitize_ide_tools(cJSON *payload);
  * out all NULL when there is none. */
 enum gw_err pp_parse_subagent_marker(const cJSON *payload,
     struct pp_subagent *out);
-void pp_subagent_clear(struct pp_subagent *s);
+/* Frees the contents of a struct pp_parse_subagent_marker filled (not
+ * the struct itself) and NULLs them; accepts NULL. */
+void pp_subagent_free(struct pp_subagent *s);
 
 /* §9.3 parseUserIdMetadata: legacy "user_<X>_account…_session_<Y>" first,
  * then a JSON object {device_id|account_uuid, session_id}.  Either output

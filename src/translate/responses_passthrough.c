@@ -70,18 +70,10 @@ remember(struct rpass *p, long oi, const char *id)
 static enum gw_err
 invent_id(long oi, char *out, size_t size)
 {
-	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-	unsigned char rnd[16];
-	char tail[17];
-	size_t i;
+	char prefix[32];
 
-	if (util_random(rnd, sizeof(rnd)) != GW_OK)
-		return GW_EIO;
-	for (i = 0; i < sizeof(rnd); i++)
-		tail[i] = digits[rnd[i] % 36];
-	tail[16] = '\0';
-	snprintf(out, size, "oi_%ld_%s", oi, tail);
-	return GW_OK;
+	snprintf(prefix, sizeof(prefix), "oi_%ld_", oi);
+	return util_random_id(prefix, UTIL_ID_BASE36, 16, out, size);
 }
 
 /* Sets obj[key] = s unless it already is s; *changed says whether it

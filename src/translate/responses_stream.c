@@ -148,18 +148,18 @@ message_start(struct rstream *s, const cJSON *resp, struct tr_sink *out)
 	double cached = json_num(json_obj(u, "input_tokens_details"),
 	    "cached_tokens", 0);
 	const char *id = json_str(resp, "id"), *model = json_str(resp, "model");
-	cJSON *ev = event("message_start"), *m, *usage;
-	char hex[25], gen[29];
-	unsigned char rnd[12];
+	cJSON *ev, *m, *usage;
+	char gen[29];
+	enum gw_err e;
 
 	if (id == NULL || *id == '\0') {
 		/* no response to name the message after: make an id up */
-		if (util_random(rnd, sizeof(rnd)) != GW_OK)
-			memset(rnd, 0, sizeof(rnd));
-		util_hex(rnd, sizeof(rnd), hex);
-		snprintf(gen, sizeof(gen), "msg_%s", hex);
+		if ((e = util_random_id("msg_", UTIL_ID_HEX, 24, gen,
+		    sizeof(gen))) != GW_OK)
+			return e;
 		id = gen;
 	}
+	ev = event("message_start");
 	if (model == NULL)
 		model = s->model;
 	s->started = 1;

@@ -1,12 +1,10 @@
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include "core/log.h"
 #include "core/util.h"
 #include "state/db.h"
+#include "state/paths.h"
 #include "upstream/auth.h"
 #include "upstream/github.h"
 
@@ -109,13 +107,12 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 	}
 	/* A token that failed is only refreshed once by whoever locks first:
 	 * the others find a different token after the lock and use it. */
-	if ((fd = open(env->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    flock(fd, LOCK_EX) != 0) {
+	if (paths_lock(env->lock_path, 0, &fd, NULL) != GW_OK) {
 		buf_printf(errmsg, "cannot lock %s", env->lock_path);
 		e = GW_EIO;
 		goto out;
 	}
-	db_copilot_token_free_fields(&cur);
+	db_copilot_token_free(&cur);
 	e = load(env, &cur);
 	if (e != GW_OK && e != GW_ENOTFOUND)
 		goto out;
@@ -139,10 +136,7 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 		e = GW_OK;
 	}
 out:
-	if (fd >= 0) {
-		flock(fd, LOCK_UN);
-		close(fd);
-	}
-	db_copilot_token_free_fields(&cur);
+	paths_unlock(fd);
+	db_copilot_token_free(&cur);
 	return e;
 }

@@ -135,7 +135,7 @@ up_client_free(struct up_client *c)
 }
 
 void
-up_response_free_fields(struct up_response *r)
+up_response_free(struct up_response *r)
 {
 	size_t i;
 
@@ -164,16 +164,16 @@ set_error(struct up_response *r, const char *fmt, ...)
 static void
 set_error(struct up_response *r, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
+	char *s;
 
 	va_start(ap, fmt);
-	if (buf_vprintf(&b, fmt, ap) == GW_OK) {
-		free(r->error);
-		r->error = buf_detach(&b);
-	}
+	s = buf_vstrdupf(fmt, ap);
 	va_end(ap);
-	buf_free(&b);
+	if (s != NULL) {   /* out of memory: keep the older message */
+		free(r->error);
+		r->error = s;
+	}
 }
 
 /* Response headers of an earlier (1xx) response are forgotten. */

@@ -85,7 +85,9 @@ struct up_response {
 	int64_t total_ms;
 };
 
-void up_response_free_fields(struct up_response *r);
+/* Frees the contents of an initialised response (it is not itself
+ * freed) and zeroes it; accepts NULL. */
+void up_response_free(struct up_response *r);
 
 /*
  * One-line reason for logs and client error bodies: the transport failure

@@ -132,7 +132,7 @@ gh_device_start(struct gh *g, struct gh_device *out, struct buf *errmsg)
 	    GW_OK : GW_ENOMEM;
 out:
 	cJSON_Delete(v);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	strlist_free(&h);
 	buf_free(&url);
 	buf_free(&body);
@@ -210,7 +210,7 @@ gh_device_poll(struct gh *g, const struct gh_device *d, enum gh_poll *state,
 	}
 out:
 	cJSON_Delete(v);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	strlist_free(&h);
 	buf_free(&url);
 	buf_free(&body);
@@ -262,7 +262,7 @@ gh_user_login(struct gh *g, const char *gh_token, char **login,
 	e = (*login = strdup(json_str(v, "login"))) ? GW_OK : GW_ENOMEM;
 out:
 	cJSON_Delete(v);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	return e;
 }
 
@@ -306,9 +306,9 @@ gh_copilot_token(struct gh *g, const char *gh_token,
 	e = out->token != NULL ? GW_OK : GW_ENOMEM;
 out:
 	cJSON_Delete(v);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	if (e != GW_OK)
-		db_copilot_token_free_fields(out);
+		db_copilot_token_free(out);
 	return e;
 }
 
@@ -325,6 +325,6 @@ gh_copilot_user(struct gh *g, const char *gh_token, long *status,
 		*status = r.status;
 		e = buf_append(body, buf_cstr(&r.body), r.body.len);
 	}
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	return e;
 }

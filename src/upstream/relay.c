@@ -31,11 +31,11 @@ struct relay {
 };
 
 void
-relay_result_free_fields(struct relay_result *r)
+relay_result_free(struct relay_result *r)
 {
 	if (r == NULL)
 		return;
-	up_response_free_fields(&r->resp);
+	up_response_free(&r->resp);
 	free(r->message);
 	memset(r, 0, sizeof(*r));
 }
@@ -47,16 +47,16 @@ set_message(struct relay_result *res, const char *fmt, ...)
 static void
 set_message(struct relay_result *res, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
+	char *s;
 
 	va_start(ap, fmt);
-	if (buf_vprintf(&b, fmt, ap) == GW_OK) {
-		free(res->message);
-		res->message = buf_detach(&b);
-	}
+	s = buf_vstrdupf(fmt, ap);
 	va_end(ap);
-	buf_free(&b);
+	if (s != NULL) {   /* out of memory: keep the older message */
+		free(res->message);
+		res->message = s;
+	}
 }
 
 /* Every write to the client passes here: it tells when the client last

@@ -41,7 +41,9 @@ struct relay_result {
 	int64_t ttfb_ms, total_ms;
 };
 
-void relay_result_free_fields(struct relay_result *r);
+/* Frees the contents of an initialised result (it is not itself freed)
+ * and zeroes it; accepts NULL. */
+void relay_result_free(struct relay_result *r);
 
 /*
  * Sends req and relays the answer.  opts may be NULL (defaults).

@@ -80,7 +80,7 @@ START_TEST(ok_json_and_request_shape)
 	    strcmp(strstr(seen, "\r\n\r\n") + 4, big.data) == 0);
 	free(seen);
 	buf_free(&big);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	mock_stop(m);
 }
 END_TEST
@@ -103,11 +103,11 @@ START_TEST(error_bodies_kept)
 	ck_assert_int_eq(r.status, 404);
 	ck_assert_str_eq(buf_cstr(&r.body), "{\"error\":\"no such model\"}");
 	ck_assert_str_eq(up_error_message(&r), "upstream answered HTTP 404");
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_OK);
 	ck_assert_int_eq(r.status, 503);
 	ck_assert_str_eq(buf_cstr(&r.body), "busy, try later");
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	mock_stop(m);
 }
 END_TEST
@@ -140,7 +140,7 @@ START_TEST(rate_limit_headers_captured)
 	ck_assert_ptr_null(find_pass(&r, "Server: mock"));
 	ck_assert_str_eq(buf_cstr(&r.body),
 	    "{\"error\":{\"message\":\"slow down\"}}");
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	mock_stop(m);
 }
 END_TEST
@@ -166,14 +166,14 @@ START_TEST(refused_is_retried_then_econnect)
 	    "could not connect to 127.0.0.1:%d: Connection refused", port);
 	ck_assert_msg(util_has_prefix(up_error_message(&r), want),
 	    "message: %s", up_error_message(&r));
-	up_response_free_fields(&r);
+	up_response_free(&r);
 
 	q.connect_retries = -1;
 	t0 = util_mono_ms();
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_ECONNECT);
 	ck_assert_int_eq(r.attempts, 1);
 	ck_assert_int_lt(util_mono_ms() - t0, 250);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 }
 END_TEST
 
@@ -197,7 +197,7 @@ START_TEST(no_retry_after_request_sent)
 	ck_assert_int_eq(mock_get(m, &m->requests), 1);
 	ck_assert_ptr_nonnull(strstr(up_error_message(&r),
 	    "closed the connection without answering"));
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	mock_stop(m);
 }
 END_TEST
@@ -221,18 +221,18 @@ START_TEST(connection_reused)
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_OK);
 	ck_assert_str_eq(buf_cstr(&r.body), "one");
 	ck_assert_int_eq(r.num_connects, 1);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	q.body = "x";
 	q.body_len = 1;
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_OK);
 	ck_assert_str_eq(buf_cstr(&r.body), "two");
 	ck_assert_int_eq(r.num_connects, 0);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	q.body = NULL;
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_OK);
 	ck_assert_str_eq(buf_cstr(&r.body), "three");
 	ck_assert_int_eq(r.num_connects, 0);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	ck_assert_int_eq(mock_get(m, &m->accepted), 1);
 	ck_assert_int_eq(mock_get(m, &m->requests), 3);
 	mock_stop(m);
@@ -265,7 +265,7 @@ START_TEST(stall_times_out)
 	ck_assert_str_eq(up_error_message(&r), "upstream sent nothing for 1 s");
 	/* The abandoned transfer's connection is closed, not pooled. */
 	ck_assert_int_eq(mock_wait(m, &m->peer_closed_early, 1, 2000), 1);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	mock_stop(m);
 }
 END_TEST
@@ -288,7 +288,7 @@ START_TEST(stall_before_headers)
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_ETIMEOUT);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_int_eq(r.attempts, 1);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	mock_stop(m);
 }
 END_TEST
@@ -313,12 +313,12 @@ START_TEST(header_injection_rejected)
 		q.headers = bad[i];
 		ck_assert_int_eq(up_perform(cl, &q, &r), GW_EINVAL);
 		ck_assert_ptr_nonnull(r.error);
-		up_response_free_fields(&r);
+		up_response_free(&r);
 	}
 	q.headers = NULL;
 	q.method = "GET\r\nX";
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_EINVAL);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	ck_assert_int_eq(mock_get(m, &m->accepted), 0);
 	mock_stop(m);
 }
@@ -343,7 +343,7 @@ START_TEST(short_body_is_upstream_error)
 	ck_assert_int_eq(r.attempts, 1);
 	ck_assert_ptr_nonnull(strstr(up_error_message(&r),
 	    "closed before the response completed"));
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	mock_stop(m);
 }
 END_TEST
@@ -363,7 +363,7 @@ START_TEST(redirect_not_followed)
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_OK);
 	ck_assert_int_eq(r.status, 302);
 	ck_assert_int_eq(mock_get(m, &m->requests), 1);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	mock_stop(m);
 }
 END_TEST
@@ -388,7 +388,7 @@ START_TEST(gzip_decoded)
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_OK);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(buf_cstr(&r.body), "hello gzip");
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	mock_stop(m);
 }
 END_TEST
@@ -401,10 +401,10 @@ START_TEST(bad_url_and_scheme)
 	q.url = "ftp://127.0.0.1/x";
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_EINVAL);
 	ck_assert_int_eq(r.attempts, 1);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 	q.url = "";
 	ck_assert_int_eq(up_perform(cl, &q, &r), GW_EINVAL);
-	up_response_free_fields(&r);
+	up_response_free(&r);
 }
 END_TEST
 
@@ -429,7 +429,7 @@ worker_main(void *arg)
 		if (up_perform(c, &q, &r) == GW_OK && r.status == 200 &&
 		    strcmp(buf_cstr(&r.body), "pong") == 0)
 			w->ok++;
-		up_response_free_fields(&r);
+		up_response_free(&r);
 	}
 	up_client_free(c);
 	return NULL;

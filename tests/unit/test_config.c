@@ -265,12 +265,12 @@ END_TEST
 static void
 assert_defaults(const struct cfg *c)
 {
-	ck_assert_uint_eq(c->n_api_keys, 0);
+	ck_assert_uint_eq(c->api_keys.n, 0);
 	ck_assert_ptr_null(c->admin_api_key);
 	ck_assert_uint_eq(c->n_providers, 0);
-	ck_assert_uint_eq(c->n_model_mappings, 0);
+	ck_assert_uint_eq(c->model_mappings.n, 0);
 	ck_assert_str_eq(c->small_model, "gpt-5-mini");
-	ck_assert_uint_eq(c->n_context_mgmt_models, 0);
+	ck_assert_uint_eq(c->context_mgmt_models.n, 0);
 	ck_assert_int_eq(c->use_messages_api, 1);
 	ck_assert_int_eq(c->use_responses_ws, 1);
 	ck_assert_int_eq(c->use_responses_web_search, 1);
@@ -293,8 +293,8 @@ assert_defaults(const struct cfg *c)
 	ck_assert_str_eq(cfg_github_api_url(c), "https://api.github.com");
 	ck_assert_str_eq(cfg_copilot_url_fallback(c),
 	    "https://api.githubcopilot.com");
-	ck_assert_uint_eq(c->n_extra_prompts, 5);
-	ck_assert_uint_eq(c->n_reasoning_efforts, 5);
+	ck_assert_uint_eq(c->extra_prompts.n, 5);
+	ck_assert_uint_eq(c->reasoning_efforts.n, 5);
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5-mini"), "low");
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5.3-codex"), "xhigh");
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5.4-mini"), "xhigh");
@@ -365,9 +365,9 @@ START_TEST(load_full)
 	struct cfg *c = NULL;
 
 	ck_assert_msg(cfg_load(p, &c, &err) == GW_OK, "%s", buf_cstr(&err));
-	ck_assert_uint_eq(c->n_api_keys, 2);
-	ck_assert_str_eq(c->api_keys[0], "key-one");
-	ck_assert_str_eq(c->api_keys[1], "key-two");
+	ck_assert_uint_eq(c->api_keys.n, 2);
+	ck_assert_str_eq(c->api_keys.v[0], "key-one");
+	ck_assert_str_eq(c->api_keys.v[1], "key-two");
 	ck_assert_str_eq(c->admin_api_key, "admin-secret");
 	ck_assert_uint_eq(c->n_providers, 1);
 	pr = cfg_provider_find(c, " claude ");
@@ -386,7 +386,7 @@ START_TEST(load_full)
 	/* untouched defaults are still merged in */
 	ck_assert_ptr_nonnull(strstr(cfg_extra_prompt(c, "gpt-5-mini"),
 	    "parallel"));
-	ck_assert_uint_eq(c->n_extra_prompts, 6);
+	ck_assert_uint_eq(c->extra_prompts.n, 6);
 	ck_assert_str_eq(c->small_model, "gpt-4.1-mini");
 	ck_assert(cfg_is_context_mgmt_model(c, "gpt-5.5"));
 	ck_assert(!cfg_is_context_mgmt_model(c, "gpt-5"));
@@ -580,10 +580,10 @@ START_TEST(api_keys_normalised)
 	struct cfg *c = NULL;
 
 	ck_assert_int_eq(cfg_load(p, &c, NULL), GW_OK);
-	ck_assert_uint_eq(c->n_api_keys, 3);
-	ck_assert_str_eq(c->api_keys[0], "alpha");
-	ck_assert_str_eq(c->api_keys[1], "beta");
-	ck_assert_str_eq(c->api_keys[2], "gamma");
+	ck_assert_uint_eq(c->api_keys.n, 3);
+	ck_assert_str_eq(c->api_keys.v[0], "alpha");
+	ck_assert_str_eq(c->api_keys.v[1], "beta");
+	ck_assert_str_eq(c->api_keys.v[2], "gamma");
 	ck_assert_str_eq(c->admin_api_key, "padded-admin");
 	cfg_free(c);
 	free(p);
@@ -600,7 +600,7 @@ START_TEST(api_keys_not_array_warns_and_is_empty)
 	saved = stderr_begin(log);
 	ck_assert_int_eq(cfg_load(p, &c, NULL), GW_OK);
 	text = stderr_end(saved, log);
-	ck_assert_uint_eq(c->n_api_keys, 0);
+	ck_assert_uint_eq(c->api_keys.n, 0);
 	ck_assert_ptr_null(c->admin_api_key);
 	ck_assert_ptr_nonnull(strstr(text, "warn"));
 	ck_assert_ptr_nonnull(strstr(text, "auth.apiKeys"));
@@ -1139,7 +1139,7 @@ START_TEST(model_mappings_read_ignores_invalid)
 	struct cfg *c = load_text("{\"modelMappings\":{\"a\":\"b\",\"\":\"x\","
 	    "\"c\":\"\",\"d\":5,\"e\":null,\" f \":\" g \"}}");
 
-	ck_assert_uint_eq(c->n_model_mappings, 2);
+	ck_assert_uint_eq(c->model_mappings.n, 2);
 	ck_assert_str_eq(cfg_model_mapping(c, "a"), "b");
 	ck_assert_str_eq(cfg_model_mapping(c, "f"), "g");
 	ck_assert_ptr_null(cfg_model_mapping(c, "c"));
@@ -1147,7 +1147,7 @@ START_TEST(model_mappings_read_ignores_invalid)
 	ck_assert_ptr_null(cfg_model_mapping(c, NULL));
 	cfg_free(c);
 	c = load_text("{\"modelMappings\":[\"a\"]}");
-	ck_assert_uint_eq(c->n_model_mappings, 0);
+	ck_assert_uint_eq(c->model_mappings.n, 0);
 	cfg_free(c);
 }
 END_TEST
@@ -1174,7 +1174,7 @@ START_TEST(model_mappings_set_and_replace)
 	ck_assert_int_eq(cfg_set_model_mappings(p, m, &err), GW_OK);
 	cJSON_Delete(m);
 	ck_assert_int_eq(cfg_load(p, &c, &err), GW_OK);
-	ck_assert_uint_eq(c->n_model_mappings, 0);
+	ck_assert_uint_eq(c->model_mappings.n, 0);
 	ck_assert(cJSON_IsObject(json_obj(c->root, "modelMappings")));
 	cfg_free(c);
 

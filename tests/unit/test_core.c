@@ -1,8 +1,11 @@
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/strlist.h"
 #include "core/util.h"
 
 START_TEST(sha256_vectors)
@@ -98,6 +101,175 @@ START_TEST(parse_long_ranges)
 }
 END_TEST
 
+START_TEST(json_quote_matches_javascript)
+{
+	/* expected: node -e 'JSON.stringify("a\"b\\c\b\f\n\r\t\x01\x1f\x7f é 😀 \u2028\0z")' */
+	static const char in[] = "a\"b\\c\b\f\n\r\t\x01\x1f\x7f \xc3\xa9 "
+	    "\xf0\x9f\x98\x80 \xe2\x80\xa8\0z";
+	static const char want[] = "\"a\\\"b\\\\c\\b\\f\\n\\r\\t\\u0001\\u001f"
+	    "\x7f \xc3\xa9 \xf0\x9f\x98\x80 \xe2\x80\xa8\\u0000z\"";
+	struct buf b = BUF_INIT;
+
+	ck_assert_int_eq(json_quote(&b, in, sizeof(in) - 1), GW_OK);
+	ck_assert_str_eq(buf_cstr(&b), want);
+	/* bytes that are not UTF-8 (a stray continuation byte, the WTF-8 form
+	 * of a lone surrogate) pass as they are, as every caller had them */
+	buf_reset(&b);
+	ck_assert_int_eq(json_quote(&b, "\x80\xed\xa0\x80", 4), GW_OK);
+	ck_assert_str_eq(buf_cstr(&b), "\"\x80\xed\xa0\x80\"");
+	buf_reset(&b);
+	ck_assert_int_eq(json_quote(&b, "", 0), GW_OK);
+	ck_assert_str_eq(buf_cstr(&b), "\"\"");
+	buf_free(&b);
+}
+END_TEST
+
+/* Expected strings printed once by node: JSON.stringify(<the C value>). */
+static const struct {
+	double v;
+	const char *js;
+} js_numbers[] = {
+	{ 1e-7, "1e-7" },
+	{ 1.2345678901234567e19, "12345678901234567000" },
+	{ 0.1 + 0.2, "0.30000000000000004" },
+	{ 5e-324, "5e-324" },
+	{ 1.7976931348623157e308, "1.7976931348623157e+308" },
+	{ 123456789012345680000.0, "123456789012345680000" },
+	{ 1e21, "1e+21" },
+	{ -0.0, "0" },
+	{ 0.000001, "0.000001" },
+	{ 1e-6 * 3, "0.000003" },
+	{ 9007199254740992.0, "9007199254740992" },          /* 2**53 */
+	{ 9007199254740994.0, "9007199254740994" },          /* 2**53+2 */
+	{ 100, "100" },
+	{ 1.5, "1.5" },
+	{ -2.5e-8, "-2.5e-8" },
+	{ 0, "0" },
+	{ 1, "1" },
+	{ -1, "-1" },
+	{ 0.1, "0.1" },
+	{ 1.0 / 3, "0.3333333333333333" },
+	{ 2.0 / 3, "0.6666666666666666" },
+	{ 1e20, "100000000000000000000" },
+	{ 1.5e21, "1.5e+21" },
+	{ 9.999999999999999e20, "999999999999999900000" },
+	{ 123456789, "123456789" },
+	{ 0.000123, "0.000123" },
+	{ 1.23e-5, "0.0000123" },
+	{ 4.35, "4.35" },
+	{ 0.5e-6, "5e-7" },
+	{ 1e100, "1e+100" },
+	{ -1e-100, "-1e-100" },
+	{ 2.2250738585072014e-308, "2.2250738585072014e-308" },
+	{ 4.9406564584124654e-324, "5e-324" },
+	{ 1e15 + 0.3, "1000000000000000.2" },
+	{ 12345.6789, "12345.6789" },
+	{ -123.456, "-123.456" },
+	{ 9.95, "9.95" },
+	{ 0.7, "0.7" },
+	{ 3.14159, "3.14159" },
+	{ 1234567890123456789.0, "1234567890123456800" },
+	{ 2147483648.0, "2147483648" },                      /* 2**31 */
+	{ -9223372036854775808.0, "-9223372036854776000" },  /* -(2**63) */
+	{ 25e-8, "2.5e-7" },
+};
+
+START_TEST(json_number_matches_javascript)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(js_numbers); i++) {
+		buf_reset(&b);
+		ck_assert_int_eq(json_number(&b, js_numbers[i].v), GW_OK);
+		ck_assert_msg(strcmp(buf_cstr(&b), js_numbers[i].js) == 0,
+		    "%.17g: got %s, want %s", js_numbers[i].v, buf_cstr(&b),
+		    js_numbers[i].js);
+	}
+	/* JSON.stringify(NaN), JSON.stringify(-Infinity) */
+	buf_reset(&b);
+	ck_assert_int_eq(json_number(&b, NAN), GW_OK);
+	ck_assert_int_eq(json_number(&b, -INFINITY), GW_OK);
+	ck_assert_str_eq(buf_cstr(&b), "nullnull");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(json_format_js_matches_javascript)
+{
+	/* expected: node -e 'JSON.stringify(<the same value>, null, 2)' */
+	static const char in[] = "{\"a\":[1,{},[]],\"k\\n\":\"v\",\"e\":{\"x\":null,"
+	    "\"y\":true,\"z\":false,\"s\":[\"q\"]}}";
+	static const char want[] =
+	    "{\n  \"a\": [\n    1,\n    {},\n    []\n  ],\n  \"k\\n\": \"v\",\n"
+	    "  \"e\": {\n    \"x\": null,\n    \"y\": true,\n    \"z\": false,\n"
+	    "    \"s\": [\n      \"q\"\n    ]\n  }\n}";
+	struct buf b = BUF_INIT;
+	cJSON *v = json_parse(in, strlen(in), NULL, NULL);
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(json_format_js(&b, v), GW_OK);
+	ck_assert_str_eq(buf_cstr(&b), want);
+	buf_reset(&b);
+	ck_assert_int_eq(json_format_js(&b, cJSON_GetObjectItem(v, "k\n")), GW_OK);
+	ck_assert_str_eq(buf_cstr(&b), "\"v\"");
+	cJSON_Delete(v);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(random_id_shape)
+{
+	char id[32], again[32];
+	size_t i;
+
+	ck_assert_int_eq(util_random_id("msg_", UTIL_ID_HEX, 24, id, sizeof(id)),
+	    GW_OK);
+	ck_assert_uint_eq(strlen(id), 28);
+	ck_assert(strncmp(id, "msg_", 4) == 0);
+	for (i = 4; i < 28; i++)
+		ck_assert(strchr(UTIL_ID_HEX, id[i]) != NULL);
+	ck_assert_int_eq(util_random_id("msg_", UTIL_ID_HEX, 24, again,
+	    sizeof(again)), GW_OK);
+	ck_assert_str_ne(id, again);
+	ck_assert_int_eq(util_random_id("", UTIL_ID_BASE36, 16, id, 17), GW_OK);
+	ck_assert_uint_eq(strlen(id), 16);
+	for (i = 0; i < 16; i++)
+		ck_assert(strchr(UTIL_ID_BASE36, id[i]) != NULL);
+	/* too small for prefix + characters + NUL: an error, not a short id */
+	ck_assert_int_eq(util_random_id("", UTIL_ID_BASE36, 16, id, 16), GW_EINVAL);
+	ck_assert_str_eq(id, "");
+	ck_assert_int_eq(util_random_id("toolu_", UTIL_ID_HEX, 1, id, 7), GW_EINVAL);
+	ck_assert_int_eq(util_random_id("x", "", 1, id, sizeof(id)), GW_EINVAL);
+}
+END_TEST
+
+START_TEST(strlist_map_replaces_in_place)
+{
+	struct strlist_map m = STRLIST_MAP_INIT;
+	struct strlist l = STRLIST_INIT;
+	char *s = buf_strdupf("%s-%d", "k", 2);
+
+	ck_assert_str_eq(s, "k-2");
+	ck_assert_int_eq(strlist_map_set(&m, "a", "1"), GW_OK);
+	ck_assert_int_eq(strlist_map_set(&m, s, "2"), GW_OK);
+	ck_assert_int_eq(strlist_map_set(&m, "a", "3"), GW_OK);
+	ck_assert_uint_eq(m.n, 2);
+	ck_assert_str_eq(m.v[0].key, "a");
+	ck_assert_str_eq(strlist_map_get(&m, "a"), "3");
+	ck_assert_str_eq(strlist_map_get(&m, "k-2"), "2");
+	ck_assert_ptr_null(strlist_map_get(&m, "b"));
+	ck_assert_ptr_null(strlist_map_get(&m, NULL));
+	strlist_map_free(&m);
+	ck_assert_uint_eq(m.n, 0);
+	ck_assert_int_eq(strlist_add(&l, s), GW_OK);
+	ck_assert(strlist_has(&l, "k-2"));
+	ck_assert(!strlist_has(&l, "k"));
+	strlist_free(&l);
+	free(s);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -111,6 +283,11 @@ core_suite(void)
 	tcase_add_test(tc, buf_grows_and_prints);
 	tcase_add_test(tc, json_parse_reports_position);
 	tcase_add_test(tc, parse_long_ranges);
+	tcase_add_test(tc, json_quote_matches_javascript);
+	tcase_add_test(tc, json_number_matches_javascript);
+	tcase_add_test(tc, json_format_js_matches_javascript);
+	tcase_add_test(tc, random_id_shape);
+	tcase_add_test(tc, strlist_map_replaces_in_place);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -269,7 +269,7 @@ START_TEST(copilot_token_round_trip)
 	ck_assert_int_eq(t.refresh_in, 1500);
 	ck_assert_int_eq(t.fetched_at, 1700000000);
 	ck_assert_str_eq(t.api_url, "https://api.individual.githubcopilot.com");
-	db_copilot_token_free_fields(&t);
+	db_copilot_token_free(&t);
 	ck_assert_ptr_null(t.token);
 
 	in = (struct db_copilot_token){ "tid=def", 1700003600, 1400, 1700002000, NULL };
@@ -278,8 +278,8 @@ START_TEST(copilot_token_round_trip)
 	ck_assert_str_eq(t.token, "tid=def");
 	ck_assert_int_eq(t.expires_at, 1700003600);
 	ck_assert_ptr_null(t.api_url);
-	db_copilot_token_free_fields(&t);
-	db_copilot_token_free_fields(NULL);
+	db_copilot_token_free(&t);
+	db_copilot_token_free(NULL);
 	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM copilot_token"), 1);
 
 	ck_assert_int_eq(db_copilot_token_clear(db), GW_OK);
@@ -430,7 +430,7 @@ START_TEST(concurrent_processes)
 	ck_assert(strncmp(tok, "tok-", 4) == 0);
 	ck_assert_ptr_nonnull(strstr(tok, "-199"));
 	ck_assert_int_eq(t.expires_at, 1700000199);
-	db_copilot_token_free_fields(&t);
+	db_copilot_token_free(&t);
 	db_close(db);
 }
 END_TEST

@@ -196,7 +196,7 @@ case_marker(const char *what, cJSON *p, const cJSON *opts, const cJSON *expect)
 	ck_assert_msg(want(expect, "subagent") != NULL, "%s: no expectation", what);
 	ck_assert_int_eq(pp_parse_subagent_marker(p, &s), GW_OK);
 	check_subagent(what, &s, want(expect, "subagent"));
-	pp_subagent_clear(&s);
+	pp_subagent_free(&s);
 	return 1;
 }
 
@@ -439,7 +439,7 @@ START_TEST(facts_and_overrides)
 	r.subagent.agent_id = (char *)"a";
 	ck_assert_str_eq(pp_final_initiator("user", &r), "agent");
 	pp_result_free(NULL);
-	pp_subagent_clear(NULL);
+	pp_subagent_free(NULL);
 	cJSON_Delete(empty);
 	cJSON_Delete(doc);
 }

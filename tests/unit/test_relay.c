@@ -106,7 +106,7 @@ run_free(struct run *r)
 {
 	mock_stop(r->m);
 	tr_stream_free(r->tr);
-	relay_result_free_fields(&r->res);
+	relay_result_free(&r->res);
 	buf_free(&r->cap.out);
 }
 
@@ -506,7 +506,7 @@ START_TEST(connect_failure_before_stream)
 	ck_assert_int_eq(res.client_started, 0);
 	ck_assert_uint_eq(cap.out.len, 0);
 	ck_assert(util_has_prefix(res.message, "could not connect to 127.0.0.1:"));
-	relay_result_free_fields(&res);
+	relay_result_free(&res);
 	tr_stream_free(tr);
 	buf_free(&cap.out);
 }
@@ -534,7 +534,7 @@ START_TEST(early_pings_across_retries)
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&cap.out),
 	    "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
 	    "\"api_error\",\"message\":\"could not connect to 127.0.0.1:"));
-	relay_result_free_fields(&res);
+	relay_result_free(&res);
 	tr_stream_free(tr);
 	buf_free(&cap.out);
 }
@@ -559,7 +559,7 @@ START_TEST(non_stream_mode)
 	ck_assert_int_eq(res.status, 200);
 	ck_assert_str_eq(buf_cstr(&res.resp.body), "{\"id\":\"x\"}");
 	ck_assert_int_ge(res.total_ms, 0);
-	relay_result_free_fields(&res);
+	relay_result_free(&res);
 	mock_stop(m);
 }
 END_TEST

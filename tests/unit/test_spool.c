@@ -9,6 +9,7 @@
 #include "testutil.h"
 #include "core/buf.h"
 #include "state/db.h"
+#include "state/paths.h"
 #include "state/spool.h"
 
 static char dir[256];
@@ -137,6 +138,34 @@ START_TEST(replay_skips_a_spool_locked_elsewhere_and_partial_lines)
 }
 END_TEST
 
+/* The lock the spool, the config and the token refresh share: a second
+ * open of the same file cannot take it while the first holds it. */
+START_TEST(paths_lock_excludes_a_second_open)
+{
+	char lpath[600];
+	int a = -1, b = -1;
+	struct buf err = BUF_INIT;
+
+	snprintf(lpath, sizeof(lpath), "%s/some.lock", dir);
+	ck_assert_int_eq(paths_lock(lpath, PATHS_LOCK_EXISTING, &a, NULL),
+	    GW_ENOTFOUND);
+	ck_assert_int_eq(a, -1);
+	ck_assert_int_eq(paths_lock(lpath, 0, &a, &err), GW_OK);
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_eq(paths_lock(lpath, PATHS_LOCK_NB, &b, &err), GW_EBUSY);
+	ck_assert_int_eq(b, -1);
+	paths_unlock(a);
+	ck_assert_int_eq(paths_lock(lpath, PATHS_LOCK_NB | PATHS_LOCK_EXISTING,
+	    &b, &err), GW_OK);
+	paths_unlock(b);
+	paths_unlock(-1);
+	snprintf(lpath, sizeof(lpath), "%s/no/such/dir.lock", dir);
+	ck_assert_int_eq(paths_lock(lpath, 0, &a, &err), GW_EIO);
+	ck_assert(strstr(buf_cstr(&err), "cannot open") != NULL);
+	buf_free(&err);
+}
+END_TEST
+
 static Suite *
 spool_suite(void)
 {
@@ -147,6 +176,7 @@ spool_suite(void)
 	tcase_add_test(tc, append_then_replay);
 	tcase_add_test(tc, busy_database_spools_and_next_write_replays);
 	tcase_add_test(tc, replay_skips_a_spool_locked_elsewhere_and_partial_lines);
+	tcase_add_test(tc, paths_lock_excludes_a_second_open);
 	suite_add_tcase(s, tc);
 	return s;
 }
