@@ -2,7 +2,7 @@
 
 #include "testutil.h"
 #include "core/json.h"
-#include "core/strlist.h"
+#include "core/strlist.c"
 #include "core/util.h"
 #include "upstream/copilot.h"
 

@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "core/buf.h"
+#include "core/buf.c"
 #include "core/json.h"
 #include "core/util.h"
 
