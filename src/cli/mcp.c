@@ -398,7 +398,13 @@ blank(const char *p, size_t n)
 	return 1;
 }
 
-enum gw_err
+/*
+ * One message (a line without its newline) in; its reply appended to out
+ * as one JSON line ending in '\n', or nothing for notifications, client
+ * responses and blank lines.  Protocol errors are replies, so the only
+ * failure is GW_ENOMEM (out then holds whatever came before the call).
+ */
+static enum gw_err
 mcp_handle_line(const char *line, size_t len, struct buf *out)
 {
 	struct rpc_error re = { 0, BUF_INIT };
@@ -522,7 +528,12 @@ write_all(int fd, const char *p, size_t n)
 	return GW_OK;
 }
 
-enum gw_err
+/*
+ * Serves in_fd -> out_fd until end of input: GW_OK at EOF, GW_EIO when a
+ * read or write fails, GW_ECLIENTGONE when out_fd's reader left (EPIPE;
+ * SIGPIPE must be ignored), GW_ENOMEM.
+ */
+static enum gw_err
 mcp_serve(int in_fd, int out_fd, size_t max_line)
 {
 	struct mcp_conn c;

@@ -30,15 +30,10 @@ enum {
 	MCP_INVALID_PARAMS = -32602
 };
 
-/*
- * One message (a line without its newline) in; its reply appended to out
- * as one JSON line ending in '\n', or nothing for notifications, client
- * responses and blank lines.  Protocol errors are replies, so the only
- * failure is GW_ENOMEM (out then holds whatever came before the call).
- */
-enum gw_err mcp_handle_line(const char *line, size_t len, struct buf *out);
-
-/* Splits a byte stream into lines for mcp_handle_line(), across reads. */
+/* Splits a byte stream into lines (each answered by the protocol core in
+ * mcp.c), across reads.  Only mcp.c itself uses it in the gateway; the four
+ * functions stay exported for tests/fuzz/fuzz_mcp.c, whose build links
+ * every source and so cannot include mcp.c. */
 struct mcp_conn {
 	struct buf line;        /* the unterminated tail of the input so far */
 	size_t max_line;
@@ -53,13 +48,6 @@ enum gw_err mcp_conn_feed(struct mcp_conn *c, const char *p, size_t n,
     struct buf *out);
 /* End of input: a last line without a newline still counts. */
 enum gw_err mcp_conn_finish(struct mcp_conn *c, struct buf *out);
-
-/*
- * Serves in_fd -> out_fd until end of input: GW_OK at EOF, GW_EIO when a
- * read or write fails, GW_ECLIENTGONE when out_fd's reader left (EPIPE;
- * SIGPIPE must be ignored), GW_ENOMEM.
- */
-enum gw_err mcp_serve(int in_fd, int out_fd, size_t max_line);
 
 /* The command: `copilot-api mcp` on stdin/stdout; the exit status. */
 int mcp_main(int argc, char **argv);

@@ -26,7 +26,6 @@ enum gw_err buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 enum gw_err buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
-void buf_consume(struct buf *b, size_t n); /* drop the first n bytes */
 char *buf_detach(struct buf *b);         /* returns data (caller frees), b becomes empty */
 /* A malloc'd formatted string (caller frees); NULL on ENOMEM. */
 char *buf_strdupf(const char *fmt, ...)

@@ -19,12 +19,6 @@ log_set_level(enum log_level l)
 	level = l;
 }
 
-enum log_level
-log_get_level(void)
-{
-	return level;
-}
-
 int
 log_level_parse(const char *s)
 {

@@ -7,7 +7,6 @@
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_set_level(enum log_level l);
-enum log_level log_get_level(void);
 /* "error", "warn", "info", "debug"; returns -1 when unknown. */
 int log_level_parse(const char *s);
 void log_msg(enum log_level l, const char *fmt, ...)

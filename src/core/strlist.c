@@ -70,7 +70,9 @@ header_is(const char *entry, const char *name)
 	return strncasecmp(entry, name, n) == 0 && entry[n] == ':';
 }
 
-void
+/* Removes every "Name: value" entry whose name matches (case-insensitive).
+ * No caller in the gateway (test_copilot.c includes this file to reach it). */
+static __attribute__((unused)) void
 strlist_remove_header(struct strlist *l, const char *name)
 {
 	size_t i, j;
@@ -86,7 +88,9 @@ strlist_remove_header(struct strlist *l, const char *name)
 		l->v[j] = NULL;
 }
 
-const char *
+/* Value of the first "Name: value" entry with that name, or NULL.  No
+ * caller in the gateway (test_copilot.c includes this file to reach it). */
+static __attribute__((unused)) const char *
 strlist_header(const struct strlist *l, const char *name)
 {
 	const char *p;

@@ -21,10 +21,6 @@ enum gw_err strlist_addf(struct strlist *l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* 1 when some entry equals s. */
 int strlist_has(const struct strlist *l, const char *s);
-/* Removes every "Name: value" entry whose name matches (case-insensitive). */
-void strlist_remove_header(struct strlist *l, const char *name);
-/* Value of the first "Name: value" entry with that name, or NULL. */
-const char *strlist_header(const struct strlist *l, const char *name);
 /* A NULL-terminated view that is never NULL itself. */
 const char *const *strlist_view(const struct strlist *l);
 /* Frees the strings and the array, not l itself; l is left empty. */

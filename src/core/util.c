@@ -152,7 +152,7 @@ sha256_block(struct sha256 *s, const uint8_t *p)
 	s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
 }
 
-void
+static void
 util_sha256(const void *data, size_t n, uint8_t out[SHA256_LEN])
 {
 	static const uint32_t init[8] = {
@@ -269,17 +269,6 @@ int
 util_streq(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
-int
-util_strcaseeq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return 0;
-	for (; *a != '\0' && *b != '\0'; a++, b++)
-		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-			return 0;
-	return *a == *b;
 }
 
 int

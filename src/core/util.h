@@ -24,7 +24,6 @@ void util_hex(const void *p, size_t n, char *out);
 int util_secret_equal(const char *a, const char *b);
 
 #define SHA256_LEN 32
-void util_sha256(const void *p, size_t n, uint8_t out[SHA256_LEN]);
 /* 64 hex chars + NUL */
 void util_sha256_hex(const void *p, size_t n, char out[65]);
 
@@ -52,8 +51,7 @@ enum gw_err util_parse_long(const char *s, long min, long max, long *out);
 
 /* Both non-NULL and equal. */
 int util_streq(const char *a, const char *b);
-/* Case-insensitive ASCII equality / prefix test. */
-int util_strcaseeq(const char *a, const char *b);
+/* s starts with prefix (case-sensitive). */
 int util_has_prefix(const char *s, const char *prefix);
 
 /* strdup that returns NULL for NULL. */

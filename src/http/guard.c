@@ -51,7 +51,8 @@ out:
 	return e;
 }
 
-enum gw_err
+/* The key the client presented, malloc'd in *out; GW_ENOTFOUND if none. */
+static enum gw_err
 guard_request_key(const struct http_request *req, char **out)
 {
 	const char *v;
@@ -96,7 +97,8 @@ key_in(const char *key, const char *const *keys, size_t n)
 	return hit;
 }
 
-enum guard_result
+/* route may be NULL (unknown path): only the preflight applies then. */
+static enum guard_result
 guard_check(const struct http_request *req, const struct route *route,
     const char *const *keys, size_t nkeys, const char *admin_key)
 {
@@ -175,7 +177,13 @@ out:
 	return e;
 }
 
-enum gw_err
+/*
+ * Writes the answer for GUARD_PREFLIGHT (204 with the CORS headers, the
+ * requested headers echoed) or GUARD_UNAUTHORIZED (401 in the route's
+ * dialect, WWW-Authenticate: Bearer realm="copilot-api").  GW_EINVAL for
+ * GUARD_PASS.
+ */
+static enum gw_err
 guard_respond(struct http_conn *conn, enum guard_result r,
     const struct route *route)
 {

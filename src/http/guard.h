@@ -24,20 +24,6 @@ enum guard_result {
 	GUARD_UNAUTHORIZED       /* answer 401 */
 };
 
-/* route may be NULL (unknown path): only the preflight applies then. */
-enum guard_result guard_check(const struct http_request *req,
-    const struct route *route, const char *const *keys, size_t nkeys,
-    const char *admin_key);
-
-/*
- * Writes the answer for GUARD_PREFLIGHT (204 with the CORS headers, the
- * requested headers echoed) or GUARD_UNAUTHORIZED (401 in the route's
- * dialect, WWW-Authenticate: Bearer realm="copilot-api").  GW_EINVAL for
- * GUARD_PASS.
- */
-enum gw_err guard_respond(struct http_conn *conn, enum guard_result r,
-    const struct route *route);
-
 /*
  * The whole front door, in the reference's order: OPTIONS gets the 204
  * preflight; then the key check (401), which for a path with no route
@@ -48,8 +34,5 @@ enum gw_err guard_respond(struct http_conn *conn, enum guard_result r,
 void guard_dispatch(void *tctx, struct http_conn *conn,
     const struct route *table, size_t n, const char *const *keys,
     size_t nkeys, const char *admin_key);
-
-/* The key the client presented, malloc'd in *out; GW_ENOTFOUND if none. */
-enum gw_err guard_request_key(const struct http_request *req, char **out);
 
 #endif

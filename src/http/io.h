@@ -28,7 +28,9 @@ void http_io_fcgi(struct http_io *io, struct FCGX_Request *r);
 /* stdin (fd 0), stdout and environ: one plain CGI request. */
 void http_io_cgi(struct http_io *io);
 
-/* In-memory transport for tests. */
+/* In-memory transport for tests.  No caller in the gateway: it is exported
+ * as the seam through which tests and tests/fuzz/fuzz_request.c drive the
+ * server in process (with http_server_serve). */
 struct http_mem_io {
 	const char *in;         /* request body bytes, borrowed */
 	size_t in_len;

@@ -206,7 +206,8 @@ collect_headers(struct http_request *r)
 	return GW_OK;
 }
 
-int
+/* 1 when s is an acceptable inbound trace id: <= 64 chars, ^\w[\w.-]*$. */
+static int
 http_trace_id_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -269,7 +270,13 @@ drain_ceiling(size_t limit)
 	return limit * 4 < DRAIN_FLOOR ? DRAIN_FLOOR : limit * 4;
 }
 
-enum gw_err
+/*
+ * Reads and discards what is left of the body, so that the web server does
+ * not see a connection reset (Apache AH00574).  Stops at the declared
+ * length, at the end of input, or at a ceiling of 4x the limit (1 MiB at
+ * least, 1 GiB at most).  Safe to call more than once.
+ */
+static enum gw_err
 http_request_drain(struct http_request *r, struct http_io *io)
 {
 	char tmp[16384];
@@ -440,7 +447,9 @@ http_header(const struct http_request *r, const char *name)
 	return NULL;
 }
 
-const char *
+/* A CGI/FastCGI parameter ("SERVER_NAME"); NULL when absent.  No caller in
+ * the gateway (test_http_request.c includes this file to reach it). */
+static __attribute__((unused)) const char *
 http_request_env(const struct http_request *r, const char *name)
 {
 	return env_get(r->envp, name);

@@ -63,19 +63,8 @@ enum gw_err http_request_parse(struct http_io *io,
     const struct http_limits *lim, struct http_request *out);
 void http_request_free(struct http_request *req);
 
-/*
- * Reads and discards what is left of the body, so that the web server does
- * not see a connection reset (Apache AH00574).  Stops at the declared
- * length, at the end of input, or at a ceiling of 4x the limit (1 MiB at
- * least, 1 GiB at most).  Safe to call more than once.
- */
-enum gw_err http_request_drain(struct http_request *req, struct http_io *io);
-
 /* Header value by lower-case name ("x-api-key"); NULL when absent. */
 const char *http_header(const struct http_request *req, const char *name);
-
-/* A CGI/FastCGI parameter ("SERVER_NAME"); NULL when absent. */
-const char *http_request_env(const struct http_request *req, const char *name);
 
 /*
  * The first query parameter called name, percent-decoded ('+' is a space),
@@ -85,8 +74,6 @@ const char *http_request_env(const struct http_request *req, const char *name);
 enum gw_err http_query_param(const struct http_request *req, const char *name,
     char **out);
 
-/* 1 when s is an acceptable inbound trace id: <= 64 chars, ^\w[\w.-]*$. */
-int http_trace_id_valid(const char *s);
 /* <ms since the epoch, base 36>-<6 random base-36 chars>. */
 enum gw_err http_trace_id_new(char out[HTTP_TRACE_ID_MAX + 1]);
 

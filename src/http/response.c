@@ -6,6 +6,9 @@
 #include "core/util.h"
 #include "http/response.h"
 
+static enum gw_err sse_event(struct http_conn *c, const char *event,
+    const char *data, size_t len);
+
 struct reason {
 	int status;
 	const char *text;
@@ -28,7 +31,8 @@ static const struct reason reasons[] = {
 	{ 529, "Overloaded" },
 };
 
-const char *
+/* "OK", "Not Found", ...; "Unknown" for codes outside the table. */
+static const char *
 http_reason(int status)
 {
 	size_t i;
@@ -170,7 +174,8 @@ http_begin(struct http_conn *c, int status, const char *content_type,
 	return begin(c, status, content_type, -1, NULL, extra);
 }
 
-enum gw_err
+/* Body bytes after http_begin() (GW_EINTERNAL before it). */
+static enum gw_err
 http_write(struct http_conn *c, const char *p, size_t n)
 {
 	if (!c->started)
@@ -217,7 +222,14 @@ http_send_text(struct http_conn *c, int status, const char *text)
 	    strlen(text), NULL);
 }
 
-const char *
+/*
+ * The error type a status has in a dialect: invalid_request_error (400 and
+ * other 4xx), authentication_error (401), permission_error (403),
+ * not_found_error (404), request_too_large (413), rate_limit_error (429),
+ * api_error (5xx); Anthropic also billing_error (402), timeout_error (504)
+ * and overloaded_error (529).
+ */
+static const char *
 http_error_type_for_status(int status, enum http_dialect d)
 {
 	switch (status) {
@@ -245,7 +257,12 @@ http_error_type_for_status(int status, enum http_dialect d)
 	}
 }
 
-enum gw_err
+/*
+ * The error envelope, appended to out:
+ *   OpenAI    {"error":{"message":M,"type":T}}
+ *   Anthropic {"type":"error","error":{"type":T,"message":M}}
+ */
+static enum gw_err
 http_error_body(struct buf *out, enum http_dialect d, const char *type,
     const char *message)
 {
@@ -316,7 +333,9 @@ http_send_error(struct http_conn *c, enum http_dialect d, int status,
 	return e;
 }
 
-enum gw_err
+/* 200 text/event-stream, Cache-Control: no-cache, X-Accel-Buffering: no,
+ * no Content-Length; flushed at once. */
+static enum gw_err
 sse_begin(struct http_conn *c)
 {
 	static const char *const hdrs[] = {
@@ -344,7 +363,12 @@ sse_put(struct http_conn *c)
 	return conn_flush(c);
 }
 
-enum gw_err
+/*
+ * "event: NAME" (when event is not NULL), one "data: " line per line of
+ * data (CR, LF and CRLF all split), a blank line, then a flush.
+ * GW_EINVAL when event contains CR or LF.
+ */
+static enum gw_err
 sse_event(struct http_conn *c, const char *event, const char *data, size_t len)
 {
 	struct buf *b = &c->scratch;
@@ -377,7 +401,8 @@ sse_event(struct http_conn *c, const char *event, const char *data, size_t len)
 	return sse_put(c);
 }
 
-enum gw_err
+/* ": text" and a blank line, then a flush.  GW_EINVAL on CR/LF in text. */
+static enum gw_err
 sse_comment(struct http_conn *c, const char *text)
 {
 	enum gw_err e;

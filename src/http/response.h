@@ -45,9 +45,6 @@ void http_conn_free(struct http_conn *c);
 int http_conn_started(const struct http_conn *c);
 int http_conn_gone(const struct http_conn *c);
 
-/* "OK", "Not Found", ...; "Unknown" for codes outside the table. */
-const char *http_reason(int status);
-
 /*
  * Writes "Status: NNN Reason", Content-Type (omitted when NULL),
  * Access-Control-Allow-Origin: *, x-trace-id, the extra headers and the
@@ -55,8 +52,6 @@ const char *http_reason(int status);
  */
 enum gw_err http_begin(struct http_conn *c, int status,
     const char *content_type, const char *const *extra);
-/* Body bytes after http_begin() (GW_EINTERNAL before it). */
-enum gw_err http_write(struct http_conn *c, const char *p, size_t n);
 enum gw_err http_flush(struct http_conn *c);
 
 /* Whole responses, with Content-Length. */
@@ -68,23 +63,6 @@ enum gw_err http_send_json(struct http_conn *c, int status, const cJSON *v);
 enum gw_err http_send_text(struct http_conn *c, int status, const char *text);
 
 /*
- * The error type a status has in a dialect: invalid_request_error (400 and
- * other 4xx), authentication_error (401), permission_error (403),
- * not_found_error (404), request_too_large (413), rate_limit_error (429),
- * api_error (5xx); Anthropic also billing_error (402), timeout_error (504)
- * and overloaded_error (529).
- */
-const char *http_error_type_for_status(int status, enum http_dialect d);
-
-/*
- * The error envelope, appended to out:
- *   OpenAI    {"error":{"message":M,"type":T}}
- *   Anthropic {"type":"error","error":{"type":T,"message":M}}
- */
-enum gw_err http_error_body(struct buf *out, enum http_dialect d,
-    const char *type, const char *message);
-
-/*
  * Sends an error response; type NULL means http_error_type_for_status().
  * After sse_begin() it writes the dialect's terminal stream error instead
  * (Anthropic "event: error"; OpenAI a data error then "data: [DONE]").
@@ -93,19 +71,6 @@ enum gw_err http_error_body(struct buf *out, enum http_dialect d,
 enum gw_err http_send_error(struct http_conn *c, enum http_dialect d,
     int status, const char *type, const char *message,
     const char *const *extra);
-
-/* 200 text/event-stream, Cache-Control: no-cache, X-Accel-Buffering: no,
- * no Content-Length; flushed at once. */
-enum gw_err sse_begin(struct http_conn *c);
-/*
- * "event: NAME" (when event is not NULL), one "data: " line per line of
- * data (CR, LF and CRLF all split), a blank line, then a flush.
- * GW_EINVAL when event contains CR or LF.
- */
-enum gw_err sse_event(struct http_conn *c, const char *event, const char *data,
-    size_t len);
-/* ": text" and a blank line, then a flush.  GW_EINVAL on CR/LF in text. */
-enum gw_err sse_comment(struct http_conn *c, const char *text);
 
 /*
  * A translator sink writing to c.  Its emit and comment begin the SSE

@@ -81,7 +81,8 @@ router_match(const struct route *table, size_t n, const char *method,
 	return seen ? ROUTER_METHOD_NOT_ALLOWED : ROUTER_NOT_FOUND;
 }
 
-const char *
+/* The value of :name, or NULL. */
+static __attribute__((unused)) const char *
 route_param(const struct route_params *p, const char *name)
 {
 	size_t i, nl = strlen(name);

@@ -57,9 +57,6 @@ struct route_match {
 enum router_result router_match(const struct route *table, size_t n,
     const char *method, const char *path, struct route_match *m);
 
-/* The value of :name, or NULL. */
-const char *route_param(const struct route_params *p, const char *name);
-
 unsigned route_auth(const struct route *r);          /* ROUTE_AUTH_* */
 enum http_dialect route_dialect(const struct route *r); /* NULL: OpenAI */
 

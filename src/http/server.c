@@ -58,7 +58,9 @@ on_wake(int sig)
 	(void)sig;
 }
 
-int
+/* 1 once a stop signal arrived; long streams may check it (they still
+ * finish normally). */
+static __attribute__((unused)) int
 http_server_stop_requested(void)
 {
 	return atomic_load(&stop_requested);
@@ -232,7 +234,7 @@ worker(void *arg)
 }
 
 static int
-run_cgi(const struct http_server_opts *o, const sigset_t *sigs)
+serve_cgi(const struct http_server_opts *o, const sigset_t *sigs)
 {
 	struct http_io io;
 	void *tctx;
@@ -365,6 +367,6 @@ http_server_run(const struct http_server_opts *o)
 	/* a client that left is a write error, not a dead process */
 	signal(SIGPIPE, SIG_IGN);
 	if (cgi)
-		return run_cgi(o, &sigs);
+		return serve_cgi(o, &sigs);
 	return run_pool(o, &sigs);
 }

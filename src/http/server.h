@@ -43,13 +43,11 @@ struct http_server_opts {
 int http_server_run(const struct http_server_opts *o);
 
 /* One request on io: parse (413/400 answered here, the body always
- * drained), o->handle, 500 if nothing was sent, flush, free. */
+ * drained), o->handle, 500 if nothing was sent, flush, free.  Exported as
+ * the in-process entry tests drive with the in-memory transport
+ * (http/io.h); the gateway itself calls it only from server.c. */
 void http_server_serve(const struct http_server_opts *o, void *tctx,
     struct http_io *io);
-
-/* 1 once a stop signal arrived; long streams may check it (they still
- * finish normally). */
-int http_server_stop_requested(void);
 
 /* COPILOT_API_THREADS when valid (1..256), else the default (logged). */
 int http_server_threads_from_env(void);

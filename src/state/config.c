@@ -1093,7 +1093,10 @@ cfg_github_api_url(const struct cfg *c)
 	return c->github_api_url;
 }
 
-const char *
+/* Copilot base when endpoints.api is unknown: opencode and individual →
+ * https://api.githubcopilot.com, else https://api.<type>.githubcopilot.com.
+ * No caller in the gateway (test_config.c includes this file to reach it). */
+static __attribute__((unused)) const char *
 cfg_copilot_url_fallback(const struct cfg *c)
 {
 	return c->copilot_url;
@@ -1162,15 +1165,10 @@ cfg_provider_find(const struct cfg *c, const char *name)
 	return found;
 }
 
-const char *
-cfg_account_type_name(enum cfg_account_type t)
-{
-	return (size_t)t < ARRAY_LEN(account_names) ? account_names[t] : "?";
-}
-
 /* ---- output ---- */
 
-enum gw_err
+/* JSON.stringify(v, null, 2) layout plus a trailing newline. */
+static enum gw_err
 cfg_format_json(const cJSON *v, struct buf *out)
 {
 	enum gw_err e = json_format_js(out, v);
@@ -1266,7 +1264,9 @@ replace_all(cJSON *root, void *arg)
 	return GW_OK;
 }
 
-enum gw_err
+/* Writes cfg->root to path through cfg_update_file (same guarantees).  No
+ * caller in the gateway (test_config.c includes this file to reach it). */
+static __attribute__((unused)) enum gw_err
 cfg_save(const struct cfg *c, const char *path, struct buf *errmsg)
 {
 	return cfg_update_file(path, replace_all, c->root, errmsg);

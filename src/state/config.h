@@ -113,7 +113,9 @@ struct cfg {
 enum gw_err cfg_load(const char *path, struct cfg **out, struct buf *errmsg);
 
 /* Validates a tree already in memory (copied; root stays the caller's).
- * name prefixes the messages, e.g. "config.json". */
+ * name prefixes the messages, e.g. "config.json".  Exported for
+ * tests/fuzz/fuzz_config.c (the fuzz build links every source, so a harness
+ * cannot include the .c). */
 enum gw_err cfg_from_json(const cJSON *root, const char *name,
     struct cfg **out, struct buf *errmsg);
 
@@ -129,9 +131,6 @@ enum gw_err cfg_apply_env(struct cfg *cfg);
  * then the public defaults. */
 const char *cfg_github_url(const struct cfg *cfg);
 const char *cfg_github_api_url(const struct cfg *cfg);
-/* Copilot base when endpoints.api is unknown: opencode and individual →
- * https://api.githubcopilot.com, else https://api.<type>.githubcopilot.com. */
-const char *cfg_copilot_url_fallback(const struct cfg *cfg);
 /* The Copilot base to use given endpoints.api from copilot_internal/user
  * (may be NULL): explicit > enterprise > opencode > endpoints_api > type. */
 const char *cfg_copilot_url(const struct cfg *cfg, const char *endpoints_api);
@@ -149,8 +148,6 @@ int cfg_is_context_mgmt_model(const struct cfg *cfg, const char *model);
 const struct cfg_provider *cfg_provider_find(const struct cfg *cfg,
     const char *name);
 
-const char *cfg_account_type_name(enum cfg_account_type t);
-
 /*
  * Locked read-modify-write of path (exclusive flock on <path>.lock).  The
  * file is re-read (missing or blank → {}); if it does not parse or its top
@@ -161,10 +158,6 @@ const char *cfg_account_type_name(enum cfg_account_type t);
  */
 enum gw_err cfg_update_file(const char *path,
     enum gw_err (*mutate)(cJSON *root, void *arg), void *arg,
-    struct buf *errmsg);
-
-/* Writes cfg->root to path through cfg_update_file (same guarantees). */
-enum gw_err cfg_save(const struct cfg *cfg, const char *path,
     struct buf *errmsg);
 
 /*
@@ -180,8 +173,5 @@ enum gw_err cfg_ensure_admin_key(const char *path, struct buf *errmsg);
  * non-empty, else GW_EINVAL with the reference message). */
 enum gw_err cfg_set_model_mappings(const char *path, const cJSON *mappings,
     struct buf *errmsg);
-
-/* JSON.stringify(v, null, 2) layout plus a trailing newline. */
-enum gw_err cfg_format_json(const cJSON *v, struct buf *out);
 
 #endif

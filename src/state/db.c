@@ -28,13 +28,15 @@ struct db {
 	size_t ncache;
 };
 
+static void db_set_busy_timeout(struct db *db, int ms);
+
 /*
- * Migration N+1 is migrations[N].  Each step runs inside BEGIN IMMEDIATE and
+ * Migration N+1 is migration_sql[N].  Each step runs inside BEGIN IMMEDIATE and
  * ends by setting user_version, so a half-applied step never becomes
  * visible.  Plain CREATE (no IF NOT EXISTS): applying a step twice would be
  * a bug, and this makes it fail loudly instead of passing silently.
  */
-static const char *const migrations[] = {
+static const char *const migration_sql[] = {
 	/* 1 */
 	"CREATE TABLE kv ("
 	"  key TEXT PRIMARY KEY,"
@@ -87,13 +89,16 @@ static const char *const migrations[] = {
 	"PRAGMA user_version = 1;",
 };
 
-int
+/* The schema version this program writes. */
+static int
 db_schema_latest(void)
 {
-	return (int)ARRAY_LEN(migrations);
+	return (int)ARRAY_LEN(migration_sql);
 }
 
-int
+/* How many migration steps this connection applied when it was opened;
+ * no caller in the gateway (test_db.c includes this file to reach it). */
+static __attribute__((unused)) int
 db_migrations_applied(const struct db *db)
 {
 	return db != NULL ? db->migrated : 0;
@@ -254,7 +259,7 @@ migrate(struct db *db)
 				goto fail;
 			break;
 		}
-		rc = sqlite3_exec(db->h, migrations[v], NULL, NULL, NULL);
+		rc = sqlite3_exec(db->h, migration_sql[v], NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			e = db_error(db, rc, "migrating the schema");
 			goto fail;
@@ -398,7 +403,7 @@ db_close(struct db *db)
 	free(db);
 }
 
-void
+static void
 db_set_busy_timeout(struct db *db, int ms)
 {
 	db->busy_ms = ms < 0 ? 0 : ms;
@@ -508,8 +513,9 @@ db_kv_set(struct db *db, const char *key, const char *value)
 	return e;
 }
 
-/* Deleting an absent key is not an error. */
-enum gw_err
+/* Deleting an absent key is not an error.  No caller in the gateway
+ * (test_db.c includes this file to reach it). */
+static __attribute__((unused)) enum gw_err
 db_kv_delete(struct db *db, const char *key)
 {
 	sqlite3_stmt *st;
@@ -648,7 +654,9 @@ db_models_put(struct db *db, const char *json, int64_t fetched_at_ms)
 	return e;
 }
 
-enum gw_err
+/* Per-model 429 cooldown shared by all processes; reason may be NULL.  No
+ * caller in the gateway yet (test_db.c includes this file to reach it). */
+static __attribute__((unused)) enum gw_err
 db_cooldown_get(struct db *db, const char *model, int64_t *until_ms)
 {
 	sqlite3_stmt *st;
@@ -675,7 +683,7 @@ out:
 	return e;
 }
 
-enum gw_err
+static __attribute__((unused)) enum gw_err
 db_cooldown_set(struct db *db, const char *model, int64_t until_ms,
     const char *reason)
 {

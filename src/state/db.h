@@ -32,18 +32,12 @@ struct sqlite3_stmt;
 enum gw_err db_open(const char *path, struct db **out);
 void db_close(struct db *db);
 
-void db_set_busy_timeout(struct db *db, int ms);
 /* PRAGMA user_version of the open database; -1 when it cannot be read. */
 int db_schema_version(struct db *db);
-/* The schema version this program writes. */
-int db_schema_latest(void);
-/* How many migration steps this connection applied when it was opened. */
-int db_migrations_applied(const struct db *db);
 
 /* Small key/value state: github_token, github_login, oauth_app, ... */
 enum gw_err db_kv_get(struct db *db, const char *key, char **value);
 enum gw_err db_kv_set(struct db *db, const char *key, const char *value);
-enum gw_err db_kv_delete(struct db *db, const char *key);
 
 /* The current Copilot token (one row). Times are epoch seconds. */
 struct db_copilot_token {
@@ -64,11 +58,6 @@ void db_copilot_token_free(struct db_copilot_token *t);
 /* The cached /models document. */
 enum gw_err db_models_get(struct db *db, char **json, int64_t *fetched_at_ms);
 enum gw_err db_models_put(struct db *db, const char *json, int64_t fetched_at_ms);
-
-/* Per-model 429 cooldown shared by all processes; reason may be NULL. */
-enum gw_err db_cooldown_get(struct db *db, const char *model, int64_t *until_ms);
-enum gw_err db_cooldown_set(struct db *db, const char *model, int64_t until_ms,
-    const char *reason);
 
 /* Write transactions.  BEGIN IMMEDIATE takes the write lock up front so a
  * reader never has to upgrade (which would fail with SQLITE_BUSY at once).

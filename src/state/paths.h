@@ -21,9 +21,6 @@ enum gw_err paths_ensure_dir(const char *dir);
 /* dir + "/" + name (no doubled slash).  *out is malloc'd. */
 enum gw_err paths_join(const char *dir, const char *name, char **out);
 
-/* paths_home() joined with name, e.g. "config.json". */
-enum gw_err paths_in_home(const char *name, char **out);
-
 /*
  * Replaces path with data[0..len) atomically: temp file in the same
  * directory, write, fsync, fchmod 0600, rename, fsync the directory.  On

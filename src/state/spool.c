@@ -17,7 +17,7 @@ add_str(cJSON *o, const char *k, const char *v)
 		cJSON_AddStringToObject(o, k, v);
 }
 
-enum gw_err
+static enum gw_err
 spool_append(const char *path, const struct usage_event *ev)
 {
 	struct buf line = BUF_INIT;
@@ -99,7 +99,9 @@ replay_line(struct db *db, const char *p, size_t n)
 	return e;
 }
 
-enum gw_err
+/* Writes the spooled rows in one transaction and empties the file; a
+ * spool another process is replaying is left to it.  replayed may be NULL. */
+static enum gw_err
 spool_replay(struct db *db, const char *path, long *replayed)
 {
 	struct buf all = BUF_INIT;

@@ -13,10 +13,6 @@ struct db;
 
 #define SPOOL_FILE_NAME "usage-spool.jsonl"
 
-enum gw_err spool_append(const char *path, const struct usage_event *ev);
-/* Writes the spooled rows in one transaction and empties the file; a
- * spool another process is replaying is left to it.  replayed may be NULL. */
-enum gw_err spool_replay(struct db *db, const char *path, long *replayed);
 /* usage_record, falling back to the spool when the database is busy. */
 enum gw_err spool_record(struct db *db, const char *path,
     const struct usage_event *ev);

@@ -88,7 +88,8 @@ lookup(const struct tok_bpe *b, const uint8_t *p, size_t n)
 	return TOK_NO_RANK;
 }
 
-uint32_t
+/* Rank of p[0..n) as one token, or TOK_NO_RANK (an exact lookup). */
+static uint32_t
 tok_bpe_rank(const struct tok_bpe *b, const void *key, size_t n)
 {
 	const uint8_t *p = key;
@@ -453,7 +454,7 @@ emit_parts(const struct tok_bpe *b, const uint8_t *p, const uint32_t *bnd,
  * pair of lowest rank: a linear scan, cheap for the short pieces that
  * make up nearly all text.
  */
-enum gw_err
+static enum gw_err
 tok_bpe_encode_scan(const struct tok_bpe *b, const uint8_t *p, size_t n,
     uint32_t *ids, size_t *count)
 {
@@ -584,7 +585,7 @@ set_pair(const struct tok_bpe *b, const uint8_t *p, struct heap *h,
  * of candidate pairs keyed by (rank, start); entries made stale by a
  * neighbour's merge are skipped when popped.
  */
-enum gw_err
+static enum gw_err
 tok_bpe_encode_heap(const struct tok_bpe *b, const uint8_t *p, size_t n,
     uint32_t *ids, size_t *count)
 {

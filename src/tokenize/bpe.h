@@ -36,8 +36,6 @@ void tok_bpe_free(struct tok_bpe *b);
 /* 1 when p[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
 int tok_utf8_valid(const void *p, size_t n);
 
-/* Rank of p[0..n) as one token, or TOK_NO_RANK (an exact lookup). */
-uint32_t tok_bpe_rank(const struct tok_bpe *b, const void *p, size_t n);
 /* Bytes of an id (special ids included); NULL when the id is unused. */
 const uint8_t *tok_bpe_bytes(const struct tok_bpe *b, uint32_t id, size_t *n);
 
@@ -49,12 +47,5 @@ const uint8_t *tok_bpe_bytes(const struct tok_bpe *b, uint32_t id, size_t *n);
  */
 enum gw_err tok_bpe_encode(const struct tok_bpe *b, const void *p, size_t n,
     uint32_t *ids, size_t *count);
-
-/* The two merge strategies behind tok_bpe_encode, exposed for tests: the
- * results must be identical for every input. */
-enum gw_err tok_bpe_encode_scan(const struct tok_bpe *b, const uint8_t *p,
-    size_t n, uint32_t *ids, size_t *count);
-enum gw_err tok_bpe_encode_heap(const struct tok_bpe *b, const uint8_t *p,
-    size_t n, uint32_t *ids, size_t *count);
 
 #endif

@@ -23,15 +23,6 @@
 #include "core/err.h"
 #include "tokenize/tokenizer.h"
 
-/*
- * Input tokens (every non-assistant message, plus the tools) and output
- * tokens (assistant messages) of a Chat Completions payload.  The model
- * constants (function-call overheads, gpt-style tool counting) come from
- * chat_payload's "model".
- */
-enum gw_err tok_count_chat(const cJSON *chat_payload, enum tok_encoding enc,
-    long *input_tokens, long *output_tokens);
-
 /* The same with the model id given explicitly: the reference uses the
  * resolved model's id, which may differ from the payload's. */
 enum gw_err tok_count_chat_model(const cJSON *chat_payload, const char *model,

@@ -31,7 +31,10 @@ enum tok_encoding { TOK_O200K, TOK_CL100K };
 /* "o200k_base" / "cl100k_base"; anything else (NULL too) is o200k_base,
  * like the reference's fallback. */
 enum tok_encoding tok_encoding_for_name(const char *name);
-const char *tok_encoding_name(enum tok_encoding enc);
+
+/* tok_load, tok_encode and tok_decode have no caller in the gateway (it
+ * only counts); they stay exported for tests/fuzz/fuzz_tokenize.c, whose
+ * build links every source and so cannot include tokenizer.c. */
 
 /* Loads the encoding now (optional: every call loads on demand).  GW_EIO,
  * with the paths tried in the log, when no usable table is found. */
@@ -46,9 +49,5 @@ enum gw_err tok_count(enum tok_encoding enc, const char *text, size_t len,
 /* Bytes of the ids, NUL-terminated, malloc'd.  GW_EINVAL on an unknown id. */
 enum gw_err tok_decode(enum tok_encoding enc, const uint32_t *ids, size_t n,
     char **text, size_t *len);
-
-/* Frees the loaded tables (at exit, for leak checkers); not safe while
- * other threads still use the tokenizer. */
-void tok_shutdown(void);
 
 #endif

@@ -165,7 +165,9 @@ span_long(struct span s)
 	return v;
 }
 
-int
+/* The version an id normalises to (minor 0 when it has none).  1 when the
+ * id is recognised, else 0.  Numbers too large for a long saturate. */
+static int
 tr_model_claude_version(const char *id, long *major, long *minor)
 {
 	char buf[TR_MODEL_ID_MAX + 1];

@@ -22,12 +22,10 @@
  * → claude-sonnet-4, claude-haiku-4.5 → claude-haiku-4.5.  Returns 1 when
  * the id matched one of the five patterns and fit in out, else 0 (out is
  * then "").  "[1m]" suffixes and non-Claude ids never match.
+ * Exported for tests/fuzz/fuzz_preprocess.c (the fuzz build links every
+ * source, so a harness cannot include the .c).
  */
 int tr_model_normalize(const char *id, char *out, size_t outsz);
-
-/* The version an id normalises to (minor 0 when it has none).  1 when the
- * id is recognised, else 0.  Numbers too large for a long saturate. */
-int tr_model_claude_version(const char *id, long *major, long *minor);
 
 /* 1 when id normalises to a Claude version >= major.minor. */
 int tr_model_version_at_least(const char *id, long major, long minor);

@@ -35,7 +35,7 @@ nm_result_free(struct nm_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void
+static void
 nm_strip_system_cache_scope(cJSON *payload)
 {
 	cJSON *b;
@@ -56,7 +56,7 @@ keep_thinking(const cJSON *b)
 	    sig != NULL && *sig != '\0' && strchr(sig, '@') == NULL;
 }
 
-void
+static void
 nm_filter_thinking(cJSON *payload)
 {
 	cJSON *m, *c, *b, *next;
@@ -96,7 +96,7 @@ pick_effort(const cJSON *supports, const char *configured, const char **out)
 	*out = cJSON_IsString(last) ? last->valuestring : NULL;
 }
 
-enum gw_err
+static enum gw_err
 nm_apply_adaptive_thinking(cJSON *payload, const cJSON *model,
     const char *reasoning_effort)
 {
@@ -146,7 +146,8 @@ beta_allowed(const char *s, size_t n)
 	return 0;
 }
 
-enum gw_err
+/* *out NULL when no header is to be sent. */
+static enum gw_err
 nm_anthropic_beta(const char *client, const cJSON *thinking, char **out)
 {
 	struct buf b = BUF_INIT;
@@ -185,7 +186,9 @@ nm_anthropic_beta(const char *client, const cJSON *thinking, char **out)
 	return GW_OK;
 }
 
-int
+/* metadata.user_id yields a safety id and a session, the model is not
+ * claude-opus-4.8 and the app is not opencode. */
+static int
 nm_messages_proxy(const cJSON *payload, int opencode)
 {
 	const char *uid = json_str(json_obj(payload, "metadata"), "user_id");

@@ -49,16 +49,4 @@ enum gw_err nm_prepare(cJSON *payload, const char *client_anthropic_beta,
     const struct nm_opts *o, struct nm_result *res, struct buf *errmsg);
 void nm_result_free(struct nm_result *r);
 
-/* The individual steps, for tests. */
-void nm_strip_system_cache_scope(cJSON *payload);
-void nm_filter_thinking(cJSON *payload);
-enum gw_err nm_apply_adaptive_thinking(cJSON *payload, const cJSON *model,
-    const char *reasoning_effort);
-/* *out NULL when no header is to be sent. */
-enum gw_err nm_anthropic_beta(const char *client, const cJSON *thinking,
-    char **out);
-/* metadata.user_id yields a safety id and a session, the model is not
- * claude-opus-4.8 and the app is not opencode. */
-int nm_messages_proxy(const cJSON *payload, int opencode);
-
 #endif

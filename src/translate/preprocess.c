@@ -526,7 +526,9 @@ pp_normalize_system(cJSON *payload)
 
 /* ---- §2.2 sanitizeIdeTools ------------------------------------------- */
 
-enum gw_err
+/* §2.2: drops mcp__ide__executeCode (unless defer_loading) and rewrites
+ * mcp__ide__getDiagnostics's description. */
+static enum gw_err
 pp_sanitize_ide_tools(cJSON *payload)
 {
 	cJSON *tools = json_arr(payload, "tools"), *t, *next;
@@ -550,7 +552,7 @@ pp_sanitize_ide_tools(cJSON *payload)
 
 /* ---- §9.2 subagent marker -------------------------------------------- */
 
-void
+static void
 pp_subagent_free(struct pp_subagent *s)
 {
 	if (s == NULL)
@@ -620,7 +622,9 @@ marker_from_text(const char *text, struct pp_subagent *out)
 	return GW_OK;
 }
 
-enum gw_err
+/* §9.2: the marker in the first array-content user message.  GW_OK with
+ * out all NULL when there is none. */
+static enum gw_err
 pp_parse_subagent_marker(const cJSON *payload, struct pp_subagent *out)
 {
 	const cJSON *m, *c, *b;
@@ -754,7 +758,10 @@ user_id_item(const cJSON *payload)
 	    "user_id");
 }
 
-enum gw_err
+/* §9.3 getRootSessionId: getUUID(session of metadata.user_id), or of the
+ * x-session-id header when metadata.user_id is absent.  *out NULL when
+ * there is none. */
+static enum gw_err
 pp_session_id(const cJSON *payload, const char *x_session_id, char **out)
 {
 	const cJSON *uid = user_id_item(payload);
@@ -783,7 +790,9 @@ pp_session_id(const cJSON *payload, const char *x_session_id, char **out)
 	return GW_OK;
 }
 
-enum gw_err
+/* §9.3 generateRequestIdFromPayload: getUUID(session + machine + content of
+ * the last user message with non-tool_result content), or a random UUID. */
+static enum gw_err
 pp_request_id(const cJSON *payload, const char *session_id,
     const char *machine_id, char out[37])
 {
@@ -878,7 +887,8 @@ starts_with_any(const char *s, const char *const *v, size_t n)
 	return 0;
 }
 
-enum pp_compact
+/* §2.5 getCompactType. */
+static enum pp_compact
 pp_compact_type(const cJSON *payload)
 {
 	const cJSON *sys, *b;
@@ -919,7 +929,9 @@ last_block(const cJSON *payload)
 	    "content"));
 }
 
-enum gw_err
+/* §2.6: a copy of the cache_control of the last block of the last
+ * message (not a thinking block), or *out NULL. */
+static enum gw_err
 pp_capture_cache_control(const cJSON *payload, cJSON **out)
 {
 	const cJSON *b = last_block(payload), *cc;
@@ -934,7 +946,9 @@ pp_capture_cache_control(const cJSON *payload, cJSON **out)
 	return *out != NULL ? GW_OK : GW_ENOMEM;
 }
 
-enum gw_err
+/* §2.6: gives the final block of the last message the captured
+ * cache_control (or {"type":"ephemeral"}) unless it has one or is thinking. */
+static enum gw_err
 pp_apply_cache_control(cJSON *payload, const cJSON *captured)
 {
 	cJSON *b = last_block(payload), *cc;
@@ -974,7 +988,9 @@ is_user_array(const cJSON *m, cJSON **content)
 	return role != NULL && strcmp(role, "user") == 0 && *content != NULL;
 }
 
-void
+/* §2.3: removes "Tool loaded." text blocks from user turns whose
+ * tool_result carries a tool_reference. */
+static void
 pp_strip_tool_reference_boundary(cJSON *payload)
 {
 	cJSON *m, *c, *b, *next;
@@ -1241,7 +1257,9 @@ out:
 	return e;
 }
 
-enum gw_err
+/* §2.4 mergeToolResultForClaude; skip_last leaves the last message alone
+ * (compact requests). */
+static enum gw_err
 pp_merge_tool_results(cJSON *payload, int skip_last)
 {
 	cJSON *msgs = json_arr(payload, "messages"), *m, *c;
@@ -1258,7 +1276,8 @@ pp_merge_tool_results(cJSON *payload, int skip_last)
 
 /* ---- §8 facts of the final payload ------------------------------------ */
 
-int
+/* §8: an image block at top level or inside a tool_result. */
+static int
 pp_messages_has_images(const cJSON *payload)
 {
 	const cJSON *m, *b, *inner;
@@ -1276,7 +1295,9 @@ pp_messages_has_images(const cJSON *payload)
 	return 0;
 }
 
-const char *
+/* §7/§6.4: "user" when the last message is a user turn with string content
+ * or any non-tool_result block, else "agent". */
+static const char *
 pp_native_initiator(const cJSON *payload)
 {
 	const cJSON *m = last_child(json_arr(payload, "messages")), *c, *b;

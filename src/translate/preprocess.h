@@ -3,9 +3,10 @@
  * spec §1, §2, §8, §9): pure functions over a parsed Anthropic payload.
  * No I/O and no config reading: config values come in through pp_opts.
  *
- * Each step is exported for tests; pp_messages() runs them in the
- * reference's order.  Functions that mutate may leave the payload half
- * rewritten when they fail with GW_ENOMEM; the request is dead then anyway.
+ * pp_messages() runs the steps in the reference's order; the steps only it
+ * calls are static (tests include preprocess.c to reach them).  Functions
+ * that mutate may leave the payload half rewritten when they fail with
+ * GW_ENOMEM; the request is dead then anyway.
  */
 #ifndef GW_TR_PREPROCESS_H
 #define GW_TR_PREPROCESS_H
@@ -87,60 +88,11 @@ enum gw_err pp_provider_alias(const char *model, char **provider,
  * preceding user turn; drops those that follow an assistant turn. */
 enum gw_err pp_normalize_system(cJSON *payload);
 
-/* §2.2: drops mcp__ide__executeCode (unless defer_loading) and rewrites
- * mcp__ide__getDiagnostics's description. */
-enum gw_err pp_sanitize_ide_tools(cJSON *payload);
-
-/* §9.2: the marker in the first array-content user message.  GW_OK with
- * out all NULL when there is none. */
-enum gw_err pp_parse_subagent_marker(const cJSON *payload,
-    struct pp_subagent *out);
-/* Frees the contents of a struct pp_parse_subagent_marker filled (not
- * the struct itself) and NULLs them; accepts NULL. */
-void pp_subagent_free(struct pp_subagent *s);
-
 /* §9.3 parseUserIdMetadata: legacy "user_<X>_account…_session_<Y>" first,
  * then a JSON object {device_id|account_uuid, session_id}.  Either output
  * may be NULL when not found; pass NULL for what you do not need. */
 enum gw_err pp_parse_user_id(const char *user_id, char **safety_id,
     char **session_id);
-
-/* §9.3 getRootSessionId: getUUID(session of metadata.user_id), or of the
- * x-session-id header when metadata.user_id is absent.  *out NULL when
- * there is none. */
-enum gw_err pp_session_id(const cJSON *payload, const char *x_session_id,
-    char **out);
-
-/* §2.5 getCompactType. */
-enum pp_compact pp_compact_type(const cJSON *payload);
-
-/* §2.6: a copy of the cache_control of the last block of the last
- * message (not a thinking block), or *out NULL. */
-enum gw_err pp_capture_cache_control(const cJSON *payload, cJSON **out);
-
-/* §2.3: removes "Tool loaded." text blocks from user turns whose
- * tool_result carries a tool_reference. */
-void pp_strip_tool_reference_boundary(cJSON *payload);
-
-/* §2.4 mergeToolResultForClaude; skip_last leaves the last message alone
- * (compact requests). */
-enum gw_err pp_merge_tool_results(cJSON *payload, int skip_last);
-
-/* §2.6: gives the final block of the last message the captured
- * cache_control (or {"type":"ephemeral"}) unless it has one or is thinking. */
-enum gw_err pp_apply_cache_control(cJSON *payload, const cJSON *captured);
-
-/* §9.3 generateRequestIdFromPayload: getUUID(session + machine + content of
- * the last user message with non-tool_result content), or a random UUID. */
-enum gw_err pp_request_id(const cJSON *payload, const char *session_id,
-    const char *machine_id, char out[37]);
-
-/* §8: an image block at top level or inside a tool_result. */
-int pp_messages_has_images(const cJSON *payload);
-
-/* §7/§6.4: "user" when the last message is a user turn with string content
- * or any non-tool_result block, else "agent". */
-const char *pp_native_initiator(const cJSON *payload);
 
 /* §8: the x-initiator after the overrides: a subagent marker or any compact
  * type makes it "agent". */

@@ -336,7 +336,14 @@ bridge_arguments(const cJSON *item, char **out)
 	return *out != NULL ? GW_OK : GW_ENOMEM;
 }
 
-enum gw_err
+/*
+ * One output item in place, as the client knows its tools: a
+ * tool_search_call becomes a function_call of bridge with arguments
+ * {"names":"A,B"} (a JSON string; "" when in progress with no names yet),
+ * a namespaced function_call loses its namespace and takes its name.
+ * *changed is set when the item was modified.
+ */
+static enum gw_err
 tr_rts_map_item(cJSON *item, const char *bridge, int *changed)
 {
 	const char *type = json_str(item, "type"), *ns;

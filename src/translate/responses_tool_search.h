@@ -38,15 +38,6 @@ const char *tr_rts_bridge_name(const cJSON *body);
  */
 enum gw_err tr_rts_request(cJSON *body);
 
-/*
- * One output item in place, as the client knows its tools: a
- * tool_search_call becomes a function_call of bridge with arguments
- * {"names":"A,B"} (a JSON string; "" when in progress with no names yet),
- * a namespaced function_call loses its namespace and takes its name.
- * *changed is set when the item was modified.
- */
-enum gw_err tr_rts_map_item(cJSON *item, const char *bridge, int *changed);
-
 /* A non-streamed Responses answer with every output item mapped; the
  * signature of the route's rc_xlate_fn (arg: the bridge name). */
 enum gw_err tr_rts_response(const cJSON *upstream, void *bridge, cJSON **out,

@@ -50,7 +50,8 @@ tr_ts_is_bridge(const char *name)
 	return in_list(name, bridge_names, ARRAY_LEN(bridge_names));
 }
 
-int
+/* A tool Claude Code always loads, so never deferred. */
+static int
 tr_ts_is_always_loaded(const char *name)
 {
 	return in_list(name, always_loaded, ARRAY_LEN(always_loaded));
@@ -217,7 +218,12 @@ names_source(const cJSON *obj)
 	return NULL;
 }
 
-enum gw_err
+/*
+ * Names from bridge arguments: an object's `names`, else `query`, else
+ * `paths`; a string is tried as a JSON object first, then taken as a
+ * comma list.
+ */
+static enum gw_err
 tr_ts_args_names(const cJSON *args, cJSON **out)
 {
 	cJSON *parsed;
@@ -340,7 +346,8 @@ tr_ts_select_deferred(const cJSON *names, const cJSON *tools, cJSON **out)
 	return GW_OK;
 }
 
-enum gw_err
+/* One deferred Anthropic tool as a Responses namespace definition. */
+static enum gw_err
 tr_ts_namespace(const cJSON *tool, cJSON **out)
 {
 	cJSON *ns = cJSON_CreateObject(), *fn = NULL, *arr;

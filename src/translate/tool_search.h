@@ -22,8 +22,6 @@
 int tr_ts_model_supported(const char *model);
 /* One of the bridge tool's names (the default and its two aliases). */
 int tr_ts_is_bridge(const char *name);
-/* A tool Claude Code always loads, so never deferred. */
-int tr_ts_is_always_loaded(const char *name);
 /* Neither the bridge nor always loaded. */
 int tr_ts_is_deferred(const char *name);
 
@@ -41,13 +39,6 @@ const char *tr_ts_bridge_name(const cJSON *anthropic_tools);
  * Anything else gives an empty array.
  */
 enum gw_err tr_ts_parse_names(const cJSON *v, cJSON **names);
-
-/*
- * Names from bridge arguments: an object's `names`, else `query`, else
- * `paths`; a string is tried as a JSON object first, then taken as a
- * comma list.
- */
-enum gw_err tr_ts_args_names(const cJSON *args, cJSON **names);
 
 /* The MCP tool's answer: {"type":"copilot_api_tool_search","names":[...]}
  * built from a names value as tr_ts_parse_names() reads it.  Caller frees
@@ -73,9 +64,6 @@ enum gw_err tr_ts_convert_tools(const cJSON *anthropic_tools, cJSON **out);
 /* The Responses tool_search tool (client-executed) offering the given
  * deferred names (an array of strings): what the bridge tool becomes. */
 enum gw_err tr_ts_search_tool(const cJSON *deferred_names, cJSON **out);
-
-/* One deferred Anthropic tool as a Responses namespace definition. */
-enum gw_err tr_ts_namespace(const cJSON *anthropic_tool, cJSON **out);
 
 /* History: the bridge's tool_use block -> a tool_search_call item. */
 enum gw_err tr_ts_call_item(const cJSON *tool_use, cJSON **out);

@@ -10,7 +10,7 @@
 
 /* Refresh when refresh_in (less a minute) has passed, or a minute before
  * expiry, whichever comes first. */
-int
+static int
 auth_token_due(const struct db_copilot_token *t, int64_t now_s)
 {
 	int64_t by_refresh, by_expiry, lead;

@@ -25,9 +25,6 @@ struct auth_env {
 
 struct db_copilot_token;
 
-/* 1 when the token should be exchanged again now. */
-int auth_token_due(const struct db_copilot_token *t, int64_t now_s);
-
 /*
  * A usable Copilot token.  stale: the token that upstream just rejected
  * with 401 (NULL otherwise); it forces one exchange unless another worker

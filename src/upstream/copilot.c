@@ -11,7 +11,8 @@
 
 static pthread_mutex_t ident_mu = PTHREAD_MUTEX_INITIALIZER;
 
-void
+/* Rotates the session id when due; thread-safe. */
+static void
 copilot_ident_tick(struct copilot_ident *id)
 {
 	char u[37];

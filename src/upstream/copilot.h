@@ -46,8 +46,6 @@ struct copilot_call {
 	const char *anthropic_beta;   /* native Messages only, NULL: none */
 };
 
-/* Rotates the session id when due; thread-safe. */
-void copilot_ident_tick(struct copilot_ident *id);
 /* Machine id from the first non-zero MAC under /sys/class/net, else random. */
 void copilot_machine_id(char out[65]);
 

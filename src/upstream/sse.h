@@ -46,7 +46,4 @@ enum gw_err sse_parser_feed(struct sse_parser *p, const void *bytes, size_t n);
  */
 enum gw_err sse_parser_finish(struct sse_parser *p, int *truncated);
 
-/* Events dispatched so far. */
-long sse_parser_events(const struct sse_parser *p);
-
 #endif

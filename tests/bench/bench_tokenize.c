@@ -16,7 +16,7 @@
 
 #include "core/buf.h"
 #include "core/util.h"
-#include "tokenize/tokenizer.h"
+#include "tokenize/tokenizer.c"
 
 static const char *const english[] = {
 	"the", "of", "and", "to", "in", "is", "that", "for", "it", "was", "on",

@@ -9,7 +9,7 @@
 #include "core/util.h"
 #include "fixture.h"
 #include "translate/anthropic_responses.h"
-#include "translate/tool_search.h"
+#include "translate/tool_search.c"
 
 #define DIR_REQ "anthropic_responses/request"
 #define DIR_RES "anthropic_responses/result"

@@ -11,8 +11,8 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/util.h"
-#include "state/config.h"
-#include "state/paths.h"
+#include "state/config.c"
+#include "state/paths.c"
 
 /* ---- helpers ---- */
 

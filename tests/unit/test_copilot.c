@@ -2,9 +2,9 @@
 
 #include "testutil.h"
 #include "core/json.h"
-#include "core/strlist.h"
+#include "core/strlist.c"
 #include "core/util.h"
-#include "upstream/copilot.h"
+#include "upstream/copilot.c"
 
 static struct copilot_ident
 ident(int opencode)

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "core/buf.h"
+#include "core/buf.c"
 #include "core/json.h"
 #include "core/strlist.h"
 #include "core/util.h"

@@ -10,7 +10,7 @@
 
 #include "testutil.h"
 #include "core/util.h"
-#include "state/db.h"
+#include "state/db.c"
 #include "state/usage.h"
 
 static char dir[512];

@@ -1,7 +1,8 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "http/guard.h"
+#include "http/guard.c"
+#include "http/router.c"
 
 static void
 h(void *tctx, struct http_conn *conn, const struct route_params *p)

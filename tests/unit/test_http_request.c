@@ -6,7 +6,7 @@
 #include "testutil.h"
 #include "core/util.h"
 #include "http/io.h"
-#include "http/request.h"
+#include "http/request.c"
 
 /* Parses a request from env and body; the caller frees r and m. */
 static enum gw_err

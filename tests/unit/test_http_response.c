@@ -3,7 +3,7 @@
 #include "testutil.h"
 #include "http/io.h"
 #include "http/request.h"
-#include "http/response.h"
+#include "http/response.c"
 
 /* A connection over memory with a fixed trace id. */
 struct fixture {

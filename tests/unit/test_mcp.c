@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "cli/mcp.h"
+#include "cli/mcp.c"
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"

@@ -3,7 +3,7 @@
 #include "testutil.h"
 #include "core/json.h"
 #include "core/util.h"
-#include "translate/model_id.h"
+#include "translate/model_id.c"
 
 /* want NULL: the id is not recognised. */
 static const struct {

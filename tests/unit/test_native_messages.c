@@ -7,7 +7,7 @@
 #include "testutil.h"
 #include "fixture.h"
 #include "core/util.h"
-#include "translate/native_messages.h"
+#include "translate/native_messages.c"
 
 static cJSON *
 load_opt(const char *name, const char *suffix)

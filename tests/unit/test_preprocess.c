@@ -8,7 +8,7 @@
 #include "testutil.h"
 #include "fixture.h"
 #include "core/util.h"
-#include "translate/preprocess.h"
+#include "translate/preprocess.c"
 
 /* <dir>/<name><suffix>, or NULL when that optional file does not exist. */
 static cJSON *

@@ -8,7 +8,7 @@
 
 #include "testutil.h"
 #include "fixture.h"
-#include "translate/responses_tool_search.h"
+#include "translate/responses_tool_search.c"
 #include "translate/tool_search.h"
 
 #define DIR "responses_tool_search"

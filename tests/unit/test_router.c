@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "http/router.h"
+#include "http/router.c"
 
 static void
 h_dummy(void *tctx, struct http_conn *conn, const struct route_params *p)

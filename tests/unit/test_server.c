@@ -22,7 +22,8 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "http/server.h"
+#include "http/response.c"
+#include "http/server.c"
 
 #define BARRIER_N 4
 #define BODY_LIMIT 100000

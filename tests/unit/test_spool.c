@@ -8,9 +8,9 @@
 
 #include "testutil.h"
 #include "core/buf.h"
-#include "state/db.h"
 #include "state/paths.h"
-#include "state/spool.h"
+#include "state/db.c"
+#include "state/spool.c"
 
 static char dir[256];
 static char dbpath[512], spath[512];

@@ -4,7 +4,7 @@
 #include "testutil.h"
 #include "core/buf.h"
 #include "core/util.h"
-#include "upstream/sse.h"
+#include "upstream/sse.c"
 
 /* Events serialised as "event|id|len:data\n" ("~" for NULL) so that two
  * parses compare with one string comparison. */

@@ -16,8 +16,8 @@
 #include "fixture.h"
 #include "core/buf.h"
 #include "core/json.h"
-#include "tokenize/bpe.h"
-#include "tokenize/tokenizer.h"
+#include "tokenize/bpe.c"
+#include "tokenize/tokenizer.c"
 #include "tokenize/count.c"
 
 static const enum tok_encoding both[] = { TOK_O200K, TOK_CL100K };
