@@ -669,6 +669,32 @@ START_TEST(stalled_upstream_is_504)
 }
 END_TEST
 
+/* A stream that stalls after it started: the client already has its 200,
+ * so the failure is an error event, and the row says 504. */
+START_TEST(stalled_stream_ends_with_an_error_event)
+{
+	static const struct mock_response s[] = { { .headers = SSE_HDR,
+		.chunked = 1, .end = MOCK_END_HOLD, .pieces = {
+		{ 0, CHUNK("{\"role\":\"assistant\",\"content\":\"Hel\"}", "") },
+	} } };
+	struct buf names = BUF_INIT;
+	struct reply r;
+
+	gw_start(s, 1, "\"timeouts\":{\"stallSeconds\":1,\"pingSeconds\":60}", 0);
+	messages("gpt-4o", 1, &r);
+	ck_assert_int_eq(r.status, 200);
+	sse_event_names(r.body, &names);
+	ck_assert_str_eq(names.data, "message_start content_block_start "
+	    "content_block_delta error");
+	ck_assert_str_eq(strstr(r.body, "event: error\n"), "event: error\n"
+	    "data: {\"type\":\"error\",\"error\":{\"type\":\"timeout_error\","
+	    "\"message\":\"upstream sent nothing for 1 s\"}}\n\n");
+	assert_one_row("504 messages gpt-4o octocat stream=1 ", "\n");
+	buf_free(&names);
+	reply_free(&r);
+}
+END_TEST
+
 START_TEST(rate_limit_passes_retry_after)
 {
 	static const struct mock_response s[] = { { .status = 429,
@@ -764,6 +790,7 @@ routes_suite(void)
 	tc = add_case(s, "error_status");
 	tcase_add_test(tc, unreachable_upstream_is_502);
 	tcase_add_test(tc, stalled_upstream_is_504);
+	tcase_add_test(tc, stalled_stream_ends_with_an_error_event);
 	tcase_add_test(tc, rate_limit_passes_retry_after);
 	tcase_add_test(tc, upstream_5xx_is_passed_through);
 	tcase_add_test(tc, body_too_large_is_413);
