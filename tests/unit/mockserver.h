@@ -76,6 +76,7 @@ struct mock_server {
 	int pieces_sent;
 	int closed;                  /* connections that ended (either side) */
 	struct buf last_request;
+	struct buf request_lines;    /* each request line + "\n", in order */
 };
 
 struct mock_conn {
@@ -182,6 +183,8 @@ mock_next(struct mock_server *m, const struct buf *req)
 	m->requests++;
 	buf_reset(&m->last_request);
 	buf_append(&m->last_request, req->data, req->len);
+	buf_append(&m->request_lines, req->data, strcspn(req->data, "\r\n"));
+	buf_append(&m->request_lines, "\n", 1);
 	pthread_mutex_unlock(&m->mu);
 	return r;
 }
@@ -360,6 +363,7 @@ mock_stop(struct mock_server *m)
 		pthread_join(m->conns[i], NULL);
 	close(m->fd);
 	buf_free(&m->last_request);
+	buf_free(&m->request_lines);
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);
 	free(m);
@@ -405,16 +409,30 @@ mock_wait(struct mock_server *m, const int *field, int want, int ms)
 	return v;
 }
 
-/* A copy of the last request as received (caller frees). */
 MOCK_API char *
-mock_last_request(struct mock_server *m)
+mock_copy(struct mock_server *m, const struct buf *b)
 {
 	char *s;
 
 	pthread_mutex_lock(&m->mu);
-	s = strdup(buf_cstr(&m->last_request));
+	s = strdup(buf_cstr(b));
 	pthread_mutex_unlock(&m->mu);
 	return s;
+}
+
+/* A copy of the last request as received (caller frees). */
+MOCK_API char *
+mock_last_request(struct mock_server *m)
+{
+	return mock_copy(m, &m->last_request);
+}
+
+/* The request lines seen so far, one "METHOD /path HTTP/1.1" a line, in
+ * order (caller frees): which upstream endpoints a client called. */
+MOCK_API char *
+mock_request_lines(struct mock_server *m)
+{
+	return mock_copy(m, &m->request_lines);
 }
 
 /* A loopback port nothing listens on (bound, then closed). */
