@@ -77,7 +77,7 @@ stored_token(void)
 	db_close(db);
 	s = t.token;
 	t.token = NULL;
-	db_copilot_token_free_fields(&t);
+	db_copilot_token_free(&t);
 	return s;
 }
 
@@ -135,7 +135,7 @@ asker_run(void *arg)
 		a->token = t.token;
 		t.token = NULL;
 	}
-	db_copilot_token_free_fields(&t);
+	db_copilot_token_free(&t);
 	return NULL;
 }
 
@@ -281,12 +281,12 @@ START_TEST(rejected_token_is_replaced)
 	ck_assert_int_eq(auth_copilot_token(&a.env, "tid=rejected", 0, &t,
 	    &a.err), GW_OK);
 	ck_assert_str_eq(t.token, "tid=fresh");
-	db_copilot_token_free_fields(&t);
+	db_copilot_token_free(&t);
 	/* another worker that saw the same 401 now finds the new token */
 	ck_assert_int_eq(auth_copilot_token(&a.env, "tid=rejected", 0, &t,
 	    &a.err), GW_OK);
 	ck_assert_str_eq(t.token, "tid=fresh");
-	db_copilot_token_free_fields(&t);
+	db_copilot_token_free(&t);
 	ck_assert_int_eq(token_calls(m), 1);
 	asker_free(&a);
 	mock_stop(m);
