@@ -35,7 +35,7 @@ static const char prompt_commentary[] =
 	"filler openers and acknowledgements. Put the complete answer in the "
 	"`final` channel only when all the work is done.";
 
-/* Default extraPrompts and modelReasoningEfforts entries (spec §5.2). */
+/* Default extraPrompts and modelReasoningEfforts entries (surface.md §5.2). */
 static const struct {
 	const char *model;
 	const char *prompt;
@@ -264,7 +264,7 @@ norm_url(const char *s, char **out)
 	return GW_OK;
 }
 
-/* Spec §3.4: trim, drop a leading http(s)://, drop trailing slashes.
+/* surface.md §3.4: trim, drop a leading http(s)://, drop trailing slashes.
  * *out is NULL when nothing is left. */
 static enum gw_err
 norm_domain(const char *s, char **out)
@@ -306,7 +306,7 @@ parse_auth(const struct pctx *pc, struct cfg *c)
 	    auth == NULL)
 		return e;
 	keys = member(auth, "apiKeys");
-	/* Reference behaviour (spec §2.2): a non-array is a warning and means
+	/* Reference behaviour (surface.md §2.2): a non-array is a warning and means
 	 * "no keys", and bad entries are dropped rather than fatal. */
 	if (keys != NULL && !cJSON_IsArray(keys))
 		log_warn("%s: \"auth.apiKeys\" is not an array; treated as empty "
@@ -378,7 +378,7 @@ provider_auth(const char *name, enum cfg_provider_type type, const cJSON *v)
 	return (enum cfg_auth_type)i;
 }
 
-/* Spec §7.1.  *ok = 0 means "skip this entry"; errors are ENOMEM only. */
+/* surface.md §7.1. *ok = 0 means "skip this entry"; errors are ENOMEM only. */
 static enum gw_err
 parse_provider(const char *key, const cJSON *v, struct cfg_provider *p,
     int *ok)
@@ -472,7 +472,7 @@ parse_providers(const struct pctx *pc, struct cfg *c)
 	if ((e = get_object(pc, c->root, "providers", "providers", &provs)) !=
 	    GW_OK || provs == NULL)
 		return e;
-	/* Per-entry problems are warnings (spec §7.1: "not found"), so one bad
+	/* Per-entry problems are warnings (surface.md §7.1: "not found"), so one bad
 	 * provider never stops the gateway. */
 	cJSON_ArrayForEach(v, provs) {
 		memset(&p, 0, sizeof(p));
@@ -507,7 +507,7 @@ parse_mappings(const struct pctx *pc, struct cfg *c)
 	char *k = NULL, *t = NULL;
 	enum gw_err e = GW_OK;
 
-	/* Reference: invalid entries are ignored on read (spec §5.2); a
+	/* Reference: invalid entries are ignored on read (surface.md §5.2); a
 	 * non-object map is treated the same way. */
 	if (m != NULL && !cJSON_IsObject(m)) {
 		log_warn("%s: \"modelMappings\" is not an object; ignored", pc->name);
@@ -774,7 +774,8 @@ derive_urls(struct cfg *c)
 	c->github_url = gh;
 	c->github_api_url = api;
 	c->copilot_url = cop;
-	/* Spec §3.3: these win over endpoints.api from copilot_internal/user. */
+	/* surface.md §3.3: these win over endpoints.api from
+	 * copilot_internal/user. */
 	c->copilot_url_fixed = c->upstream_copilot_url != NULL || d != NULL ||
 	    c->oauth_app == CFG_OAUTH_OPENCODE;
 	return GW_OK;
@@ -799,9 +800,10 @@ add_model_defaults(cJSON *obj, int effort)
 	return GW_OK;
 }
 
-/* What a new config.json holds: the "Default (written)" column of spec
- * §5.2.  Our own keys stay out so their defaults can still change, and so
- * that written upstream.* values never shadow an enterprise domain. */
+/* What a new config.json holds: the "Default (written)" column of
+ * surface.md §5.2.  Our own keys stay out so their defaults can still
+ * change, and so that written upstream.* values never shadow an enterprise
+ * domain. */
 static enum gw_err
 add_default_tree(cJSON *root)
 {

@@ -41,7 +41,7 @@ enum cfg_auth_type {
 	CFG_AUTH_OAUTH2          /* codex only: credentials file */
 };
 
-/* One validated providers.<name> entry (spec §7.1). */
+/* One validated providers.<name> entry (surface.md §7.1). */
 struct cfg_provider {
 	char *name;                  /* trimmed; never "copilot" */
 	enum cfg_provider_type type;
@@ -60,7 +60,7 @@ struct cfg_provider {
 struct cfg {
 	cJSON *root;                 /* the tree as read; defaults when no file */
 
-	struct strlist api_keys;     /* auth.apiKeys, normalised (spec §2.2) */
+	struct strlist api_keys;     /* auth.apiKeys, normalised (surface.md §2.2) */
 	char *admin_api_key;         /* auth.adminApiKey trimmed; NULL if none */
 
 	struct cfg_provider *providers;  /* valid entries, file order */
@@ -161,7 +161,7 @@ enum gw_err cfg_update_file(const char *path,
     struct buf *errmsg);
 
 /*
- * Startup step (spec §5.3): a missing, non-string or blank
+ * Startup step (surface.md §5.3): a missing, non-string or blank
  * auth.adminApiKey becomes 64 random hex chars, a padded one is trimmed,
  * missing default extraPrompts / modelReasoningEfforts entries are added
  * (user values kept).  A missing or blank file is created with all the
