@@ -218,7 +218,7 @@ http_send_text(struct http_conn *c, int status, const char *text)
 }
 
 const char *
-http_error_type_for_status(int status, enum http_dialect d)
+http_error_type_for_status(int status, enum gw_dialect d)
 {
 	switch (status) {
 	case 400:
@@ -226,7 +226,7 @@ http_error_type_for_status(int status, enum http_dialect d)
 	case 401:
 		return "authentication_error";
 	case 402:
-		return d == HTTP_ANTHROPIC ? "billing_error" : "invalid_request_error";
+		return d == GW_DIALECT_ANTHROPIC ? "billing_error" : "invalid_request_error";
 	case 403:
 		return "permission_error";
 	case 404:
@@ -236,9 +236,9 @@ http_error_type_for_status(int status, enum http_dialect d)
 	case 429:
 		return "rate_limit_error";
 	case 504:
-		return d == HTTP_ANTHROPIC ? "timeout_error" : "api_error";
+		return d == GW_DIALECT_ANTHROPIC ? "timeout_error" : "api_error";
 	case 529:
-		return d == HTTP_ANTHROPIC ? "overloaded_error" : "api_error";
+		return d == GW_DIALECT_ANTHROPIC ? "overloaded_error" : "api_error";
 	default:
 		return status >= 400 && status < 500 ? "invalid_request_error" :
 		    "api_error";
@@ -246,58 +246,35 @@ http_error_type_for_status(int status, enum http_dialect d)
 }
 
 enum gw_err
-http_error_body(struct buf *out, enum http_dialect d, const char *type,
+http_error_body(struct buf *out, enum gw_dialect d, const char *type,
     const char *message)
 {
-	cJSON *root, *err;
-	enum gw_err e = GW_ENOMEM;
-
-	if ((root = cJSON_CreateObject()) == NULL)
-		return GW_ENOMEM;
-	if (d == HTTP_ANTHROPIC &&
-	    cJSON_AddStringToObject(root, "type", "error") == NULL)
-		goto out;
-	if ((err = cJSON_AddObjectToObject(root, "error")) == NULL)
-		goto out;
-	if (d == HTTP_ANTHROPIC) {
-		if (cJSON_AddStringToObject(err, "type", type) == NULL ||
-		    cJSON_AddStringToObject(err, "message", message) == NULL)
-			goto out;
-	} else {
-		if (cJSON_AddStringToObject(err, "message", message) == NULL ||
-		    cJSON_AddStringToObject(err, "type", type) == NULL)
-			goto out;
-	}
-	e = json_append(out, root);
-out:
-	cJSON_Delete(root);
-	return e;
+	return tr_error_body(out, d, type, message);
 }
 
-/* A stream that already started can only end with an error event. */
+/* A stream that already started can only end with an error event: the
+ * translators' Anthropic one, or OpenAI's data-only error and [DONE]. */
 static enum gw_err
-stream_error(struct http_conn *c, enum http_dialect d, const char *type,
+stream_error(struct http_conn *c, enum gw_dialect d, const char *type,
     const char *message)
 {
 	struct buf body = BUF_INIT;
+	struct tr_sink sink;
 	enum gw_err e;
 
-	if ((e = http_error_body(&body, d, type, message)) != GW_OK)
-		goto out;
-	if (d == HTTP_ANTHROPIC) {
-		e = sse_event(c, "error", body.data, body.len);
-	} else {
-		e = sse_event(c, NULL, body.data, body.len);
-		if (e == GW_OK)
-			e = sse_event(c, NULL, "[DONE]", 6);
+	if (d == GW_DIALECT_ANTHROPIC) {
+		http_sse_sink(c, &sink);
+		return tr_emit_error(d, type, message, &sink);
 	}
-out:
+	if ((e = tr_error_body(&body, d, type, message)) == GW_OK &&
+	    (e = sse_event(c, NULL, body.data, body.len)) == GW_OK)
+		e = sse_event(c, NULL, "[DONE]", 6);
 	buf_free(&body);
 	return e;
 }
 
 enum gw_err
-http_send_error(struct http_conn *c, enum http_dialect d, int status,
+http_send_error(struct http_conn *c, enum gw_dialect d, int status,
     const char *type, const char *message, const char *const *extra)
 {
 	struct buf body = BUF_INIT;

@@ -20,11 +20,9 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/stream.h"
 #include "http/io.h"
 #include "http/request.h"
-#include "translate/stream.h"
-
-enum http_dialect { HTTP_OPENAI, HTTP_ANTHROPIC };
 
 struct http_conn {
 	struct http_io *io;
@@ -74,14 +72,10 @@ enum gw_err http_send_text(struct http_conn *c, int status, const char *text);
  * api_error (5xx); Anthropic also billing_error (402), timeout_error (504)
  * and overloaded_error (529).
  */
-const char *http_error_type_for_status(int status, enum http_dialect d);
+const char *http_error_type_for_status(int status, enum gw_dialect d);
 
-/*
- * The error envelope, appended to out:
- *   OpenAI    {"error":{"message":M,"type":T}}
- *   Anthropic {"type":"error","error":{"type":T,"message":M}}
- */
-enum gw_err http_error_body(struct buf *out, enum http_dialect d,
+/* The error envelope, appended to out: tr_error_body() (core/stream.h). */
+enum gw_err http_error_body(struct buf *out, enum gw_dialect d,
     const char *type, const char *message);
 
 /*
@@ -90,7 +84,7 @@ enum gw_err http_error_body(struct buf *out, enum http_dialect d,
  * (Anthropic "event: error"; OpenAI a data error then "data: [DONE]").
  * After a non-SSE begin it can do nothing and returns GW_EINTERNAL.
  */
-enum gw_err http_send_error(struct http_conn *c, enum http_dialect d,
+enum gw_err http_send_error(struct http_conn *c, enum gw_dialect d,
     int status, const char *type, const char *message,
     const char *const *extra);
 

@@ -61,6 +61,6 @@ enum router_result router_match(const struct route *table, size_t n,
 const char *route_param(const struct route_params *p, const char *name);
 
 unsigned route_auth(const struct route *r);          /* ROUTE_AUTH_* */
-enum http_dialect route_dialect(const struct route *r); /* NULL: OpenAI */
+enum gw_dialect route_dialect(const struct route *r); /* NULL: OpenAI */
 
 #endif

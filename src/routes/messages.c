@@ -112,7 +112,7 @@ native_flow(struct msg *m, struct tr_stream **tr, struct buf *err)
 		goto out;
 	}
 	if (m->r->stream)
-		e = tr_passthrough_new(TR_ANTHROPIC, tr);
+		e = tr_passthrough_new(GW_DIALECT_ANTHROPIC, tr);
 out:
 	nm_result_free(&nr);
 	return e;

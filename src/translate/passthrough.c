@@ -6,51 +6,8 @@
 
 struct passthrough {
 	struct tr_stream base;   /* first: the translator is freed through it */
-	enum tr_dialect dialect;
+	enum gw_dialect dialect;
 };
-
-void
-tr_usage_init(struct tr_usage *u)
-{
-	u->input_tokens = u->output_tokens = -1;
-	u->cache_read_tokens = u->cache_creation_tokens = -1;
-	u->total_tokens = -1;
-	u->model[0] = '\0';
-}
-
-static long
-num_or(const cJSON *o, const char *k, long def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? (long)v->valuedouble : def;
-}
-
-/* OpenAI chat usage ({prompt_tokens, completion_tokens, ...}) or Responses
- * usage ({input_tokens, output_tokens, input_tokens_details}). */
-void
-tr_usage_from_json(struct tr_usage *u, const cJSON *usage)
-{
-	const cJSON *d;
-
-	if (cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens") != NULL) {
-		u->input_tokens = num_or(usage, "prompt_tokens", -1);
-		u->output_tokens = num_or(usage, "completion_tokens", -1);
-		d = json_obj(usage, "prompt_tokens_details");
-	} else {
-		u->input_tokens = num_or(usage, "input_tokens", -1);
-		u->output_tokens = num_or(usage, "output_tokens", -1);
-		d = json_obj(usage, "input_tokens_details");
-		u->cache_creation_tokens =
-		    num_or(usage, "cache_creation_input_tokens", -1);
-		if (d == NULL)
-			u->cache_read_tokens =
-			    num_or(usage, "cache_read_input_tokens", -1);
-	}
-	if (d != NULL)
-		u->cache_read_tokens = num_or(d, "cached_tokens", -1);
-	u->total_tokens = num_or(usage, "total_tokens", -1);
-}
 
 static void
 sniff(struct tr_stream *t, const char *data, size_t len)
@@ -100,7 +57,7 @@ pt_ping(struct tr_stream *t, struct tr_sink *out)
 	struct passthrough *p = (struct passthrough *)t;
 	static const char ping[] = "{\"type\":\"ping\"}";
 
-	if (p->dialect == TR_ANTHROPIC)
+	if (p->dialect == GW_DIALECT_ANTHROPIC)
 		return out->emit(out->ctx, "ping", ping, sizeof(ping) - 1);
 	return out->comment(out->ctx, "keep-alive");
 }
@@ -119,7 +76,7 @@ pt_finish(struct tr_stream *t, enum gw_err status, const char *message,
 		return GW_OK;
 	if ((root = cJSON_CreateObject()) == NULL)
 		goto out;
-	if (p->dialect == TR_ANTHROPIC &&
+	if (p->dialect == GW_DIALECT_ANTHROPIC &&
 	    cJSON_AddStringToObject(root, "type", "error") == NULL)
 		goto out;
 	if ((err = cJSON_AddObjectToObject(root, "error")) == NULL)
@@ -133,7 +90,7 @@ pt_finish(struct tr_stream *t, enum gw_err status, const char *message,
 	if ((s = cJSON_PrintUnformatted(root)) == NULL)
 		goto out;
 	e = out->emit(out->ctx, "error", s, strlen(s));
-	if (e == GW_OK && p->dialect == TR_OPENAI && !t->done)
+	if (e == GW_OK && p->dialect == GW_DIALECT_OPENAI && !t->done)
 		e = out->emit(out->ctx, NULL, "[DONE]", 6);
 out:
 	cJSON_free(s);
@@ -152,7 +109,7 @@ static const struct tr_stream_ops passthrough_ops = {
 };
 
 enum gw_err
-tr_passthrough_new(enum tr_dialect d, struct tr_stream **out)
+tr_passthrough_new(enum gw_dialect d, struct tr_stream **out)
 {
 	struct passthrough *p = calloc(1, sizeof(*p));
 
@@ -163,11 +120,4 @@ tr_passthrough_new(enum tr_dialect d, struct tr_stream **out)
 	p->dialect = d;
 	*out = &p->base;
 	return GW_OK;
-}
-
-void
-tr_stream_free(struct tr_stream *t)
-{
-	if (t != NULL)
-		t->ops->free(t);
 }

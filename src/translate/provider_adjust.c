@@ -171,7 +171,7 @@ tr_provider_anthropic_new(int adjust, struct tr_stream **out)
 	*out = NULL;
 	if (p == NULL)
 		return GW_ENOMEM;
-	if ((e = tr_passthrough_new(TR_ANTHROPIC, &p->inner)) != GW_OK) {
+	if ((e = tr_passthrough_new(GW_DIALECT_ANTHROPIC, &p->inner)) != GW_OK) {
 		free(p);
 		return e;
 	}
