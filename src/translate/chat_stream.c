@@ -634,17 +634,8 @@ static enum gw_err
 error_event(struct chat_stream *t, const char *type, const char *message,
     struct tr_sink *out)
 {
-	enum gw_err e;
-
 	t->failed = 1;
-	buf_reset(&t->ev);
-	if ((e = buf_puts(&t->ev, "{\"type\":\"error\",\"error\":{\"type\":")) != GW_OK ||
-	    (e = jstr(&t->ev, type)) != GW_OK ||
-	    (e = buf_puts(&t->ev, ",\"message\":")) != GW_OK ||
-	    (e = jstr(&t->ev, message)) != GW_OK ||
-	    (e = buf_puts(&t->ev, "}}")) != GW_OK)
-		return e;
-	return emit_ev(t, out, "error");
+	return tr_emit_error(GW_DIALECT_ANTHROPIC, type, message, out);
 }
 
 /* Anthropic error types a client acts on (retry, back off): kept when the

@@ -62,39 +62,21 @@ pt_ping(struct tr_stream *t, struct tr_sink *out)
 	return out->comment(out->ctx, "keep-alive");
 }
 
-/* Error event in the client's dialect; message is JSON-escaped by cJSON. */
+/* The dialect's terminal error event; an OpenAI client still waits for
+ * its [DONE] unless the upstream already sent it. */
 static enum gw_err
 pt_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {
 	struct passthrough *p = (struct passthrough *)t;
-	cJSON *root = NULL, *err;
-	char *s = NULL;
-	enum gw_err e = GW_ENOMEM;
+	enum gw_err e;
 
 	if (status == GW_OK)
 		return GW_OK;
-	if ((root = cJSON_CreateObject()) == NULL)
-		goto out;
-	if (p->dialect == GW_DIALECT_ANTHROPIC &&
-	    cJSON_AddStringToObject(root, "type", "error") == NULL)
-		goto out;
-	if ((err = cJSON_AddObjectToObject(root, "error")) == NULL)
-		goto out;
-	if (cJSON_AddStringToObject(err, "type",
-	    status == GW_ETIMEOUT ? "timeout_error" : "api_error") == NULL)
-		goto out;
-	if (cJSON_AddStringToObject(err, "message",
-	    message != NULL ? message : gw_strerror(status)) == NULL)
-		goto out;
-	if ((s = cJSON_PrintUnformatted(root)) == NULL)
-		goto out;
-	e = out->emit(out->ctx, "error", s, strlen(s));
+	e = tr_emit_error(p->dialect, status == GW_ETIMEOUT ? "timeout_error" :
+	    "api_error", message != NULL ? message : gw_strerror(status), out);
 	if (e == GW_OK && p->dialect == GW_DIALECT_OPENAI && !t->done)
 		e = out->emit(out->ctx, NULL, "[DONE]", 6);
-out:
-	cJSON_free(s);
-	cJSON_Delete(root);
 	return e;
 }
 

@@ -108,15 +108,7 @@ event(const char *type)
 static enum gw_err
 emit_error(struct tr_sink *out, const char *message)
 {
-	cJSON *ev = event("error"), *err;
-
-	if (ev == NULL || (err = cJSON_AddObjectToObject(ev, "error")) == NULL ||
-	    cJSON_AddStringToObject(err, "type", "api_error") == NULL ||
-	    cJSON_AddStringToObject(err, "message", message) == NULL) {
-		cJSON_Delete(ev);
-		return GW_ENOMEM;
-	}
-	return emit(out, ev);
+	return tr_emit_error(GW_DIALECT_ANTHROPIC, "api_error", message, out);
 }
 
 /* ---- usage ---- */
