@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "core/json.h"
-#include "translate/anthropic_responses.h"
+#include "translate/responses.h"
 #include "translate/responses_prepare.h"
 
 /* 96x32 grey PNG reading "TOO LARGE / REDACTED" (generated for this

@@ -3,7 +3,7 @@
 
 #include "core/json.h"
 #include "core/util.h"
-#include "translate/anthropic_responses.h"
+#include "translate/responses_passthrough.h"
 #include "translate/responses_tool_search.h"
 #include "translate/tool_search.h"
 

@@ -4,7 +4,7 @@
 
 #include "core/json.h"
 #include "core/util.h"
-#include "translate/anthropic_responses.h"
+#include "translate/responses.h"
 #include "translate/tool_search.h"
 
 static const char *const bridge_names[] = {

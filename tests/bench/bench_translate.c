@@ -15,8 +15,11 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "translate/anthropic_chat.h"
+#include "translate/anthropic_chat_stream.h"
 #include "translate/anthropic_responses.h"
+#include "translate/anthropic_responses_stream.h"
 #include "translate/preprocess.h"
+#include "translate/responses_passthrough.h"
 #include "translate/stream.h"
 #include "upstream/sse.h"
 

@@ -11,6 +11,7 @@
 #include "tokenize/count.h"
 #include "translate/anthropic_chat.h"
 #include "translate/anthropic_responses.h"
+#include "translate/anthropic_responses_stream.h"
 #include "translate/preprocess.h"
 #include "translate/provider_adjust.h"
 #include "upstream/provider.h"

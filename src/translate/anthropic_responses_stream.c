@@ -13,6 +13,8 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "translate/anthropic_responses.h"
+#include "translate/anthropic_responses_stream.h"
+#include "translate/responses.h"
 #include "translate/tool_search.h"
 
 #define THINKING_PLACEHOLDER "Thinking..."
@@ -93,18 +95,6 @@ emit(struct tr_sink *out, cJSON *ev)
 	return e;
 }
 
-static cJSON *
-event(const char *type)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o != NULL && cJSON_AddStringToObject(o, "type", type) == NULL) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
 static enum gw_err
 emit_error(struct tr_sink *out, const char *message)
 {
@@ -140,7 +130,7 @@ message_start(struct rstream *s, const cJSON *resp, struct tr_sink *out)
 	double cached = json_num(json_obj(u, "input_tokens_details"),
 	    "cached_tokens", 0);
 	const char *id = json_str(resp, "id"), *model = json_str(resp, "model");
-	cJSON *ev = event("message_start"), *m, *usage;
+	cJSON *ev = tr_resp_typed("message_start"), *m, *usage;
 	char hex[25], gen[29];
 	unsigned char rnd[12];
 
@@ -194,7 +184,7 @@ close_open(struct rstream *s, struct tr_sink *out)
 	if (b < 0)
 		return GW_OK;
 	s->open = -1;
-	ev = event("content_block_stop");
+	ev = tr_resp_typed("content_block_stop");
 	if (ev != NULL && cJSON_AddNumberToObject(ev, "index", b) == NULL) {
 		cJSON_Delete(ev);
 		ev = NULL;
@@ -240,7 +230,7 @@ open_block(struct rstream *s, int b, cJSON *content_block,
 		cJSON_Delete(content_block);
 		return e;
 	}
-	ev = event("content_block_start");
+	ev = tr_resp_typed("content_block_start");
 	if (ev == NULL || cJSON_AddNumberToObject(ev, "index", b) == NULL ||
 	    !cJSON_AddItemToObject(ev, "content_block", content_block)) {
 		cJSON_Delete(ev);
@@ -276,7 +266,7 @@ keyed_block(struct rstream *s, long oi, long ci, int *b)
 static cJSON *
 start_of(const char *type, const char *field)
 {
-	cJSON *cb = event(type);
+	cJSON *cb = tr_resp_typed(type);
 
 	if (cb != NULL && cJSON_AddStringToObject(cb, field, "") == NULL) {
 		cJSON_Delete(cb);
@@ -376,7 +366,7 @@ open_call(struct rstream *s, long oi, const char *id, const char *name,
 	*cp = c;
 	if (s->open == c->block)
 		return GW_OK;
-	if ((cb = event("tool_use")) == NULL ||
+	if ((cb = tr_resp_typed("tool_use")) == NULL ||
 	    cJSON_AddStringToObject(cb, "id", c->id) == NULL ||
 	    cJSON_AddStringToObject(cb, "name", c->name) == NULL ||
 	    cJSON_AddObjectToObject(cb, "input") == NULL) {
@@ -391,7 +381,7 @@ static enum gw_err
 delta(struct rstream *s, int b, const char *type, const char *field,
     const char *text, struct tr_sink *out)
 {
-	cJSON *ev = event("content_block_delta"), *d;
+	cJSON *ev = tr_resp_typed("content_block_delta"), *d;
 
 	if (ev == NULL || cJSON_AddNumberToObject(ev, "index", b) == NULL ||
 	    (d = cJSON_AddObjectToObject(ev, "delta")) == NULL ||
@@ -675,7 +665,7 @@ on_completed(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	if (e != GW_OK)
 		goto out;
 	e = GW_ENOMEM;
-	if ((md = event("message_delta")) == NULL ||
+	if ((md = tr_resp_typed("message_delta")) == NULL ||
 	    (d = cJSON_AddObjectToObject(md, "delta")) == NULL)
 		goto out;
 	v = cJSON_DetachItemFromObjectCaseSensitive(msg, "stop_reason");
@@ -693,7 +683,7 @@ on_completed(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	e = emit(out, md);
 	md = NULL;
 	if (e == GW_OK)
-		e = emit(out, event("message_stop"));
+		e = emit(out, tr_resp_typed("message_stop"));
 out:
 	buf_free(&why);
 	cJSON_Delete(md);

@@ -18,6 +18,7 @@
 
 #include "core/json.h"
 #include "translate/anthropic_chat.h"
+#include "translate/anthropic_chat_stream.h"
 
 #define THINKING_PLACEHOLDER "Thinking..."
 #define MAX_TOOLS 256
