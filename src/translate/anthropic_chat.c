@@ -12,8 +12,8 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "translate/anthropic_chat.h"
+#include "translate/stream.h"
 
-#define THINKING_PLACEHOLDER "Thinking..."
 
 static const char pdf_unsupported[] =
     "PDF/document content is not supported by this Chat Completions "

@@ -15,9 +15,9 @@
 #include "core/util.h"
 #include "translate/anthropic_responses.h"
 #include "translate/responses.h"
+#include "translate/stream.h"
 #include "translate/tool_search.h"
 
-#define THINKING_PLACEHOLDER "Thinking..."
 #define COMPACTION_PREFIX "cm1#"
 
 /* One request's translation state. */

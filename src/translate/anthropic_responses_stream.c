@@ -17,7 +17,6 @@
 #include "translate/responses.h"
 #include "translate/tool_search.h"
 
-#define THINKING_PLACEHOLDER "Thinking..."
 /* Copilot sometimes streams newlines into tool arguments until it runs
  * out of tokens; past this many in a row the call is abandoned. */
 #define MAX_ARG_WHITESPACE 20
@@ -755,10 +754,8 @@ dispatch(struct rstream *s, const char *type, const cJSON *ev,
 static enum gw_err
 rs_ping(struct tr_stream *t, struct tr_sink *out)
 {
-	static const char ping[] = "{\"type\":\"ping\"}";
-
 	(void)t;
-	return out->emit(out->ctx, "ping", ping, sizeof(ping) - 1);
+	return tr_anthropic_ping(out);
 }
 
 static enum gw_err

@@ -7,9 +7,9 @@
 #include "translate/model_id.h"
 #include "translate/native_messages.h"
 #include "translate/preprocess.h"
+#include "translate/stream.h"
 
 #define INTERLEAVED_THINKING_BETA "interleaved-thinking-2025-05-14"
-#define THINKING_PLACEHOLDER "Thinking..."
 /* Copilot's upstream refuses the Claude Code identity for this model. */
 #define NO_PROXY_MODEL "claude-opus-4.8"
 

@@ -31,9 +31,9 @@ tr_adjust_input_tokens(cJSON *usage)
 
 /* ---- the anthropic provider's stream ----------------------------------- */
 
+/* Pings and ends like the Anthropic passthrough; no inner translator. */
 struct panth {
 	struct tr_stream base;      /* first: freed through it */
-	struct tr_stream *inner;    /* the Anthropic passthrough: ping, finish */
 	int adjust;
 };
 
@@ -102,7 +102,6 @@ pa_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
     struct tr_sink *out)
 {
 	struct panth *p = (struct panth *)t;
-	static const char ping[] = "{\"type\":\"ping\"}";
 	const char *kind = event;
 	cJSON *v = NULL;
 	enum gw_err e = GW_OK;
@@ -115,7 +114,7 @@ pa_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
 		return GW_OK;
 	}
 	if (is(event, "ping"))
-		return out->emit(out->ctx, "ping", ping, sizeof(ping) - 1);
+		return tr_anthropic_ping(out);
 	/* A bare data event says what it is in its type. */
 	if (kind == NULL || is(kind, "message_start") || is(kind, "message_delta")) {
 		v = json_parse(data, len, NULL, NULL);
@@ -135,27 +134,22 @@ pa_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
 static enum gw_err
 pa_ping(struct tr_stream *t, struct tr_sink *out)
 {
-	struct panth *p = (struct panth *)t;
-
-	return p->inner->ops->ping(p->inner, out);
+	(void)t;
+	return tr_anthropic_ping(out);
 }
 
 static enum gw_err
 pa_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {
-	struct panth *p = (struct panth *)t;
-
-	return p->inner->ops->finish(p->inner, status, message, out);
+	return tr_passthrough_end(GW_DIALECT_ANTHROPIC, t->done, status,
+	    message, out);
 }
 
 static void
 pa_free(struct tr_stream *t)
 {
-	struct panth *p = (struct panth *)t;
-
-	tr_stream_free(p->inner);
-	free(p);
+	free(t);
 }
 
 static const struct tr_stream_ops panth_ops = {
@@ -166,15 +160,10 @@ enum gw_err
 tr_provider_anthropic_new(int adjust, struct tr_stream **out)
 {
 	struct panth *p = calloc(1, sizeof(*p));
-	enum gw_err e;
 
 	*out = NULL;
 	if (p == NULL)
 		return GW_ENOMEM;
-	if ((e = tr_passthrough_new(GW_DIALECT_ANTHROPIC, &p->inner)) != GW_OK) {
-		free(p);
-		return e;
-	}
 	p->base.ops = &panth_ops;
 	tr_usage_init(&p->base.usage);
 	p->adjust = adjust;
@@ -185,66 +174,31 @@ tr_provider_anthropic_new(int adjust, struct tr_stream **out)
 /* ---- the named wrapper -------------------------------------------------- */
 
 struct pnamed {
-	struct tr_stream base;
-	struct tr_stream *inner;
+	struct tr_wrap w;           /* first: freed through it */
 	char *message;              /* "<provider> stream ended ..." */
 };
-
-/* The relay reads done and usage from the outer translator. */
-static void
-sync_state(struct pnamed *p)
-{
-	p->base.done = p->inner->done;
-	p->base.usage = p->inner->usage;
-}
-
-static enum gw_err
-pn_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
-    struct tr_sink *out)
-{
-	struct pnamed *p = (struct pnamed *)t;
-	enum gw_err e = p->inner->ops->feed(p->inner, event, data, len, out);
-
-	sync_state(p);
-	return e;
-}
-
-static enum gw_err
-pn_ping(struct tr_stream *t, struct tr_sink *out)
-{
-	struct pnamed *p = (struct pnamed *)t;
-
-	if (p->inner->ops->ping == NULL)
-		return out->comment(out->ctx, "keep-alive");
-	return p->inner->ops->ping(p->inner, out);
-}
 
 static enum gw_err
 pn_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {
 	struct pnamed *p = (struct pnamed *)t;
-	enum gw_err e;
 
-	if (status == GW_EUPSTREAM && !p->inner->done)
+	if (status == GW_EUPSTREAM && !p->w.inner->done)
 		message = p->message;
-	e = p->inner->ops->finish(p->inner, status, message, out);
-	sync_state(p);
-	return e;
+	return tr_wrap_finish(t, status, message, out);
 }
 
 static void
 pn_free(struct tr_stream *t)
 {
-	struct pnamed *p = (struct pnamed *)t;
-
-	tr_stream_free(p->inner);
-	free(p->message);
-	free(p);
+	if (t != NULL)
+		free(((struct pnamed *)t)->message);
+	tr_wrap_free(t);
 }
 
 static const struct tr_stream_ops pnamed_ops = {
-	"provider-named", pn_feed, pn_ping, pn_finish, pn_free,
+	"provider-named", tr_wrap_feed, tr_wrap_ping, pn_finish, pn_free,
 };
 
 enum gw_err
@@ -262,10 +216,8 @@ tr_provider_named_new(struct tr_stream *inner, const char *provider,
 		tr_stream_free(inner);
 		return GW_ENOMEM;
 	}
-	p->base.ops = &pnamed_ops;
-	p->inner = inner;
+	tr_wrap_init(&p->w, &pnamed_ops, inner);
 	p->message = buf_detach(&m);
-	sync_state(p);
-	*out = &p->base;
+	*out = &p->w.base;
 	return GW_OK;
 }

@@ -1,3 +1,9 @@
+/*
+ * The passthrough translator (the identity, with usage sniffing) and the
+ * pieces stream translators share: the Anthropic ping, the end of a
+ * relayed stream, and the wrapper base.
+ */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,10 +35,8 @@ sniff(struct tr_stream *t, const char *data, size_t len)
 	if (usage != NULL)
 		tr_usage_from_json(&t->usage, usage);
 	model = json_str(resp != NULL ? resp : v, "model");
-	if (model != NULL) {
-		strncpy(t->usage.model, model, sizeof(t->usage.model) - 1);
-		t->usage.model[sizeof(t->usage.model) - 1] = '\0';
-	}
+	if (model != NULL)
+		snprintf(t->usage.model, sizeof(t->usage.model), "%s", model);
 	cJSON_Delete(v);
 }
 
@@ -51,33 +55,47 @@ pt_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
 	return out->emit(out->ctx, event, data, len);
 }
 
+enum gw_err
+tr_anthropic_ping(struct tr_sink *out)
+{
+	static const char ping[] = "{\"type\":\"ping\"}";
+
+	return out->emit(out->ctx, "ping", ping, sizeof(ping) - 1);
+}
+
 static enum gw_err
 pt_ping(struct tr_stream *t, struct tr_sink *out)
 {
 	struct passthrough *p = (struct passthrough *)t;
-	static const char ping[] = "{\"type\":\"ping\"}";
 
 	if (p->dialect == GW_DIALECT_ANTHROPIC)
-		return out->emit(out->ctx, "ping", ping, sizeof(ping) - 1);
+		return tr_anthropic_ping(out);
 	return out->comment(out->ctx, "keep-alive");
 }
 
-/* The dialect's terminal error event; an OpenAI client still waits for
- * its [DONE] unless the upstream already sent it. */
+/* An OpenAI client still waits for its [DONE] after the error event. */
+enum gw_err
+tr_passthrough_end(enum gw_dialect d, int done, enum gw_err status,
+    const char *message, struct tr_sink *out)
+{
+	enum gw_err e;
+
+	if (status == GW_OK)
+		return GW_OK;
+	e = tr_emit_error(d, status == GW_ETIMEOUT ? "timeout_error" :
+	    "api_error", message != NULL ? message : gw_strerror(status), out);
+	if (e == GW_OK && d == GW_DIALECT_OPENAI && !done)
+		e = out->emit(out->ctx, NULL, "[DONE]", 6);
+	return e;
+}
+
 static enum gw_err
 pt_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {
 	struct passthrough *p = (struct passthrough *)t;
-	enum gw_err e;
 
-	if (status == GW_OK)
-		return GW_OK;
-	e = tr_emit_error(p->dialect, status == GW_ETIMEOUT ? "timeout_error" :
-	    "api_error", message != NULL ? message : gw_strerror(status), out);
-	if (e == GW_OK && p->dialect == GW_DIALECT_OPENAI && !t->done)
-		e = out->emit(out->ctx, NULL, "[DONE]", 6);
-	return e;
+	return tr_passthrough_end(p->dialect, t->done, status, message, out);
 }
 
 static void
@@ -102,4 +120,67 @@ tr_passthrough_new(enum gw_dialect d, struct tr_stream **out)
 	p->dialect = d;
 	*out = &p->base;
 	return GW_OK;
+}
+
+/* ---- the wrapper base ---- */
+
+void
+tr_wrap_init(struct tr_wrap *w, const struct tr_stream_ops *ops,
+    struct tr_stream *inner)
+{
+	w->base.ops = ops;
+	w->inner = inner;
+	tr_usage_init(&w->base.usage);
+	if (inner != NULL)
+		tr_wrap_sync(w);
+}
+
+void
+tr_wrap_sync(struct tr_wrap *w)
+{
+	w->base.done = w->inner->done;
+	w->base.usage = w->inner->usage;
+}
+
+enum gw_err
+tr_wrap_feed(struct tr_stream *t, const char *event, const char *data,
+    size_t len, struct tr_sink *out)
+{
+	struct tr_wrap *w = (struct tr_wrap *)t;
+	enum gw_err e = w->inner->ops->feed(w->inner, event, data, len, out);
+
+	tr_wrap_sync(w);
+	return e;
+}
+
+enum gw_err
+tr_wrap_ping(struct tr_stream *t, struct tr_sink *out)
+{
+	struct tr_wrap *w = (struct tr_wrap *)t;
+
+	if (w->inner->ops->ping == NULL)
+		return out->comment(out->ctx, "keep-alive");
+	return w->inner->ops->ping(w->inner, out);
+}
+
+enum gw_err
+tr_wrap_finish(struct tr_stream *t, enum gw_err status, const char *message,
+    struct tr_sink *out)
+{
+	struct tr_wrap *w = (struct tr_wrap *)t;
+	enum gw_err e = w->inner->ops->finish(w->inner, status, message, out);
+
+	tr_wrap_sync(w);
+	return e;
+}
+
+void
+tr_wrap_free(struct tr_stream *t)
+{
+	struct tr_wrap *w = (struct tr_wrap *)t;
+
+	if (w == NULL)
+		return;
+	tr_stream_free(w->inner);
+	free(w);
 }
