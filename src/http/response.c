@@ -1,3 +1,7 @@
+/*
+ * The response writer: CGI header block, bodies, errors in the client's
+ * dialect, and the SSE writer (http_sse_*, flushed after every event).
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,8 +271,8 @@ stream_error(struct http_conn *c, enum gw_dialect d, const char *type,
 		return tr_emit_error(d, type, message, &sink);
 	}
 	if ((e = tr_error_body(&body, d, type, message)) == GW_OK &&
-	    (e = sse_event(c, NULL, body.data, body.len)) == GW_OK)
-		e = sse_event(c, NULL, "[DONE]", 6);
+	    (e = http_sse_event(c, NULL, body.data, body.len)) == GW_OK)
+		e = http_sse_event(c, NULL, "[DONE]", 6);
 	buf_free(&body);
 	return e;
 }
@@ -294,7 +298,7 @@ http_send_error(struct http_conn *c, enum gw_dialect d, int status,
 }
 
 enum gw_err
-sse_begin(struct http_conn *c)
+http_sse_begin(struct http_conn *c)
 {
 	static const char *const hdrs[] = {
 		"Cache-Control", "no-cache",
@@ -310,7 +314,7 @@ sse_begin(struct http_conn *c)
 }
 
 static enum gw_err
-sse_put(struct http_conn *c)
+http_sse_put(struct http_conn *c)
 {
 	enum gw_err e;
 
@@ -322,7 +326,8 @@ sse_put(struct http_conn *c)
 }
 
 enum gw_err
-sse_event(struct http_conn *c, const char *event, const char *data, size_t len)
+http_sse_event(struct http_conn *c, const char *event, const char *data,
+    size_t len)
 {
 	struct buf *b = &c->scratch;
 	size_t i, start;
@@ -351,11 +356,11 @@ sse_event(struct http_conn *c, const char *event, const char *data, size_t len)
 		e = buf_putc(b, '\n');
 	if (e != GW_OK)
 		return e;
-	return sse_put(c);
+	return http_sse_put(c);
 }
 
 enum gw_err
-sse_comment(struct http_conn *c, const char *text)
+http_sse_comment(struct http_conn *c, const char *text)
 {
 	enum gw_err e;
 
@@ -368,7 +373,7 @@ sse_comment(struct http_conn *c, const char *text)
 	buf_reset(&c->scratch);
 	if ((e = buf_printf(&c->scratch, ": %s\n\n", text)) != GW_OK)
 		return e;
-	return sse_put(c);
+	return http_sse_put(c);
 }
 
 static enum gw_err
@@ -377,9 +382,9 @@ sink_emit(void *ctx, const char *event, const char *data, size_t len)
 	struct http_conn *c = ctx;
 	enum gw_err e;
 
-	if (!c->started && (e = sse_begin(c)) != GW_OK)
+	if (!c->started && (e = http_sse_begin(c)) != GW_OK)
 		return e;
-	return sse_event(c, event, data, len);
+	return http_sse_event(c, event, data, len);
 }
 
 static enum gw_err
@@ -388,9 +393,9 @@ sink_comment(void *ctx, const char *text)
 	struct http_conn *c = ctx;
 	enum gw_err e;
 
-	if (!c->started && (e = sse_begin(c)) != GW_OK)
+	if (!c->started && (e = http_sse_begin(c)) != GW_OK)
 		return e;
-	return sse_comment(c, text);
+	return http_sse_comment(c, text);
 }
 
 void

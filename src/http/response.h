@@ -29,7 +29,7 @@ struct http_conn {
 	const struct http_request *req;  /* borrowed; may be NULL */
 	int status;             /* 0 until the headers are written */
 	int started;            /* headers written (or being written) */
-	int sse;                /* started by sse_begin() */
+	int sse;                /* started by http_sse_begin() */
 	int gone;               /* a write or flush failed */
 	int head;               /* HEAD request: bodies are not written */
 	struct buf scratch;     /* header block / SSE event being assembled */
@@ -80,8 +80,9 @@ enum gw_err http_error_body(struct buf *out, enum gw_dialect d,
 
 /*
  * Sends an error response; type NULL means http_error_type_for_status().
- * After sse_begin() it writes the dialect's terminal stream error instead
- * (Anthropic "event: error"; OpenAI a data error then "data: [DONE]").
+ * After http_sse_begin() it writes the dialect's terminal stream error
+ * instead (Anthropic "event: error" as tr_emit_error() writes it; OpenAI a
+ * data error then "data: [DONE]").
  * After a non-SSE begin it can do nothing and returns GW_EINTERNAL.
  */
 enum gw_err http_send_error(struct http_conn *c, enum gw_dialect d,
@@ -90,16 +91,16 @@ enum gw_err http_send_error(struct http_conn *c, enum gw_dialect d,
 
 /* 200 text/event-stream, Cache-Control: no-cache, X-Accel-Buffering: no,
  * no Content-Length; flushed at once. */
-enum gw_err sse_begin(struct http_conn *c);
+enum gw_err http_sse_begin(struct http_conn *c);
 /*
  * "event: NAME" (when event is not NULL), one "data: " line per line of
  * data (CR, LF and CRLF all split), a blank line, then a flush.
  * GW_EINVAL when event contains CR or LF.
  */
-enum gw_err sse_event(struct http_conn *c, const char *event, const char *data,
-    size_t len);
+enum gw_err http_sse_event(struct http_conn *c, const char *event,
+    const char *data, size_t len);
 /* ": text" and a blank line, then a flush.  GW_EINVAL on CR/LF in text. */
-enum gw_err sse_comment(struct http_conn *c, const char *text);
+enum gw_err http_sse_comment(struct http_conn *c, const char *text);
 
 /*
  * A translator sink writing to c.  Its emit and comment begin the SSE

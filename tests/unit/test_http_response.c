@@ -73,7 +73,7 @@ START_TEST(begin_once_only)
 	len = f.m.out.len;
 	ck_assert_int_eq(http_begin(&f.c, 500, "text/plain", NULL), GW_EINTERNAL);
 	ck_assert_int_eq(http_send_text(&f.c, 500, "x"), GW_EINTERNAL);
-	ck_assert_int_eq(sse_begin(&f.c), GW_EINTERNAL);
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_EINTERNAL);
 	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_OPENAI, 500, NULL, "x", NULL),
 	    GW_EINTERNAL);
 	ck_assert_uint_eq(f.m.out.len, len);
@@ -219,20 +219,20 @@ START_TEST(sse_framing)
 	const char *ml = "a\nb\r\nc\rd";
 
 	fx_init(&f, "POST");
-	ck_assert_int_eq(sse_event(&f.c, NULL, "x", 1), GW_EINTERNAL);
-	ck_assert_int_eq(sse_begin(&f.c), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "x", 1), GW_EINTERNAL);
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_OK);
 	ck_assert_str_eq(out(&f), SSE_HEAD);
 	ck_assert_int_eq(f.m.flushes, 1);
-	ck_assert_int_eq(sse_event(&f.c, "message_start", "{\"x\":1}", 7), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, "message_start", "{\"x\":1}", 7), GW_OK);
 	ck_assert_int_eq(f.m.flushes, 2);
-	ck_assert_int_eq(sse_event(&f.c, NULL, ml, strlen(ml)), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, ml, strlen(ml)), GW_OK);
 	ck_assert_int_eq(f.m.flushes, 3);
-	ck_assert_int_eq(sse_event(&f.c, NULL, "end\n", 4), GW_OK);
-	ck_assert_int_eq(sse_event(&f.c, "ping", "", 0), GW_OK);
-	ck_assert_int_eq(sse_comment(&f.c, "keep-alive"), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "end\n", 4), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, "ping", "", 0), GW_OK);
+	ck_assert_int_eq(http_sse_comment(&f.c, "keep-alive"), GW_OK);
 	ck_assert_int_eq(f.m.flushes, 6);
-	ck_assert_int_eq(sse_event(&f.c, "bad\nname", "x", 1), GW_EINVAL);
-	ck_assert_int_eq(sse_comment(&f.c, "two\nlines"), GW_EINVAL);
+	ck_assert_int_eq(http_sse_event(&f.c, "bad\nname", "x", 1), GW_EINVAL);
+	ck_assert_int_eq(http_sse_comment(&f.c, "two\nlines"), GW_EINVAL);
 	ck_assert_int_eq(f.m.flushes, 6);
 	ck_assert_str_eq(out(&f), SSE_HEAD
 	    "event: message_start\ndata: {\"x\":1}\n\n"
@@ -252,13 +252,13 @@ START_TEST(write_failure_is_sticky)
 
 	fx_init(&f, "POST");
 	f.m.fail_after = (long)strlen(SSE_HEAD) + 20;
-	ck_assert_int_eq(sse_begin(&f.c), GW_OK);
-	ck_assert_int_eq(sse_event(&f.c, NULL, "1", 1), GW_OK);
-	ck_assert_int_eq(sse_event(&f.c, NULL, "22222222", 8), GW_ECLIENTGONE);
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "1", 1), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "22222222", 8), GW_ECLIENTGONE);
 	ck_assert(http_conn_gone(&f.c));
 	writes = f.m.writes;
-	ck_assert_int_eq(sse_event(&f.c, NULL, "3", 1), GW_ECLIENTGONE);
-	ck_assert_int_eq(sse_comment(&f.c, "x"), GW_ECLIENTGONE);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "3", 1), GW_ECLIENTGONE);
+	ck_assert_int_eq(http_sse_comment(&f.c, "x"), GW_ECLIENTGONE);
 	ck_assert_int_eq(http_write(&f.c, "x", 1), GW_ECLIENTGONE);
 	ck_assert_int_eq(http_flush(&f.c), GW_ECLIENTGONE);
 	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_ANTHROPIC, 500, NULL, "x",
@@ -277,11 +277,11 @@ START_TEST(flush_failure_is_client_gone)
 
 	fx_init(&f, "POST");
 	f.m.fail_flush_at = 3;
-	ck_assert_int_eq(sse_begin(&f.c), GW_OK);
-	ck_assert_int_eq(sse_event(&f.c, NULL, "1", 1), GW_OK);
-	ck_assert_int_eq(sse_event(&f.c, NULL, "2", 1), GW_ECLIENTGONE);
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "1", 1), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "2", 1), GW_ECLIENTGONE);
 	flushes = f.m.flushes;
-	ck_assert_int_eq(sse_event(&f.c, NULL, "3", 1), GW_ECLIENTGONE);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "3", 1), GW_ECLIENTGONE);
 	ck_assert_int_eq(f.m.flushes, flushes);
 	fx_free(&f);
 
@@ -300,7 +300,7 @@ START_TEST(stream_errors_after_start)
 	struct fixture f;
 
 	fx_init(&f, "POST");
-	ck_assert_int_eq(sse_begin(&f.c), GW_OK);
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_OK);
 	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_ANTHROPIC, 502, NULL,
 	    "upstream died", NULL), GW_OK);
 	ck_assert_str_eq(out(&f), SSE_HEAD "event: error\ndata: "
@@ -308,7 +308,7 @@ START_TEST(stream_errors_after_start)
 	fx_free(&f);
 
 	fx_init(&f, "POST");
-	ck_assert_int_eq(sse_begin(&f.c), GW_OK);
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_OK);
 	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_OPENAI, 504, NULL,
 	    "stalled", NULL), GW_OK);
 	ck_assert_str_eq(out(&f), SSE_HEAD "data: "
