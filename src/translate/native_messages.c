@@ -1,3 +1,7 @@
+/*
+ * The native Copilot /v1/messages rewrites (translation spec §7): the
+ * upstream body and the header decisions that depend on it.
+ */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,7 @@
+/*
+ * The rewrites /v1/responses applies to a client's Responses request
+ * before relaying it to Copilot (translation spec §10.2).
+ */
 #include <stdio.h>
 #include <string.h>
 

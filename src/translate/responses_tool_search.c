@@ -1,3 +1,7 @@
+/*
+ * The deferred-tool search bridge on POST /v1/responses: the request
+ * rewrite, the item mapping and its stream wrapper.
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,3 +1,7 @@
+/*
+ * The deferred-tool search bridge between Claude Code's bridge tool and
+ * the Responses API's tool_search and namespaces (translation §6.1.1).
+ */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
