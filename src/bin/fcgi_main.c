@@ -66,7 +66,7 @@ handle_broken(void *tctx, struct http_conn *c)
 	struct buf msg = BUF_INIT;
 
 	buf_printf(&msg, "copilot-api is misconfigured: %s", buf_cstr(&init_error));
-	http_send_error(c, HTTP_OPENAI, 500, "api_error", msg.data, NULL);
+	http_send_error(c, GW_DIALECT_OPENAI, 500, "api_error", msg.data, NULL);
 	buf_free(&msg);
 }
 

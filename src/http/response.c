@@ -1,3 +1,7 @@
+/*
+ * The response writer: CGI header block, bodies, errors in the client's
+ * dialect, and the SSE writer (http_sse_*, flushed after every event).
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,7 +10,7 @@
 #include "core/util.h"
 #include "http/response.h"
 
-static enum gw_err sse_event(struct http_conn *c, const char *event,
+static enum gw_err http_sse_event(struct http_conn *c, const char *event,
     const char *data, size_t len);
 
 struct reason {
@@ -230,7 +234,7 @@ http_send_text(struct http_conn *c, int status, const char *text)
  * and overloaded_error (529).
  */
 static const char *
-http_error_type_for_status(int status, enum http_dialect d)
+http_error_type_for_status(int status, enum gw_dialect d)
 {
 	switch (status) {
 	case 400:
@@ -238,7 +242,7 @@ http_error_type_for_status(int status, enum http_dialect d)
 	case 401:
 		return "authentication_error";
 	case 402:
-		return d == HTTP_ANTHROPIC ? "billing_error" : "invalid_request_error";
+		return d == GW_DIALECT_ANTHROPIC ? "billing_error" : "invalid_request_error";
 	case 403:
 		return "permission_error";
 	case 404:
@@ -248,73 +252,46 @@ http_error_type_for_status(int status, enum http_dialect d)
 	case 429:
 		return "rate_limit_error";
 	case 504:
-		return d == HTTP_ANTHROPIC ? "timeout_error" : "api_error";
+		return d == GW_DIALECT_ANTHROPIC ? "timeout_error" : "api_error";
 	case 529:
-		return d == HTTP_ANTHROPIC ? "overloaded_error" : "api_error";
+		return d == GW_DIALECT_ANTHROPIC ? "overloaded_error" : "api_error";
 	default:
 		return status >= 400 && status < 500 ? "invalid_request_error" :
 		    "api_error";
 	}
 }
 
-/*
- * The error envelope, appended to out:
- *   OpenAI    {"error":{"message":M,"type":T}}
- *   Anthropic {"type":"error","error":{"type":T,"message":M}}
- */
+/* The error envelope, appended to out: tr_error_body() (core/stream.h). */
 static enum gw_err
-http_error_body(struct buf *out, enum http_dialect d, const char *type,
+http_error_body(struct buf *out, enum gw_dialect d, const char *type,
     const char *message)
 {
-	cJSON *root, *err;
-	enum gw_err e = GW_ENOMEM;
-
-	if ((root = cJSON_CreateObject()) == NULL)
-		return GW_ENOMEM;
-	if (d == HTTP_ANTHROPIC &&
-	    cJSON_AddStringToObject(root, "type", "error") == NULL)
-		goto out;
-	if ((err = cJSON_AddObjectToObject(root, "error")) == NULL)
-		goto out;
-	if (d == HTTP_ANTHROPIC) {
-		if (cJSON_AddStringToObject(err, "type", type) == NULL ||
-		    cJSON_AddStringToObject(err, "message", message) == NULL)
-			goto out;
-	} else {
-		if (cJSON_AddStringToObject(err, "message", message) == NULL ||
-		    cJSON_AddStringToObject(err, "type", type) == NULL)
-			goto out;
-	}
-	e = json_append(out, root);
-out:
-	cJSON_Delete(root);
-	return e;
+	return tr_error_body(out, d, type, message);
 }
 
-/* A stream that already started can only end with an error event. */
+/* A stream that already started can only end with an error event: the
+ * translators' Anthropic one, or OpenAI's data-only error and [DONE]. */
 static enum gw_err
-stream_error(struct http_conn *c, enum http_dialect d, const char *type,
+stream_error(struct http_conn *c, enum gw_dialect d, const char *type,
     const char *message)
 {
 	struct buf body = BUF_INIT;
+	struct tr_sink sink;
 	enum gw_err e;
 
-	if ((e = http_error_body(&body, d, type, message)) != GW_OK)
-		goto out;
-	if (d == HTTP_ANTHROPIC) {
-		e = sse_event(c, "error", body.data, body.len);
-	} else {
-		e = sse_event(c, NULL, body.data, body.len);
-		if (e == GW_OK)
-			e = sse_event(c, NULL, "[DONE]", 6);
+	if (d == GW_DIALECT_ANTHROPIC) {
+		http_sse_sink(c, &sink);
+		return tr_emit_error(d, type, message, &sink);
 	}
-out:
+	if ((e = tr_error_body(&body, d, type, message)) == GW_OK &&
+	    (e = http_sse_event(c, NULL, body.data, body.len)) == GW_OK)
+		e = http_sse_event(c, NULL, "[DONE]", 6);
 	buf_free(&body);
 	return e;
 }
 
 enum gw_err
-http_send_error(struct http_conn *c, enum http_dialect d, int status,
+http_send_error(struct http_conn *c, enum gw_dialect d, int status,
     const char *type, const char *message, const char *const *extra)
 {
 	struct buf body = BUF_INIT;
@@ -336,7 +313,7 @@ http_send_error(struct http_conn *c, enum http_dialect d, int status,
 /* 200 text/event-stream, Cache-Control: no-cache, X-Accel-Buffering: no,
  * no Content-Length; flushed at once. */
 static enum gw_err
-sse_begin(struct http_conn *c)
+http_sse_begin(struct http_conn *c)
 {
 	static const char *const hdrs[] = {
 		"Cache-Control", "no-cache",
@@ -352,7 +329,7 @@ sse_begin(struct http_conn *c)
 }
 
 static enum gw_err
-sse_put(struct http_conn *c)
+http_sse_put(struct http_conn *c)
 {
 	enum gw_err e;
 
@@ -369,7 +346,8 @@ sse_put(struct http_conn *c)
  * GW_EINVAL when event contains CR or LF.
  */
 static enum gw_err
-sse_event(struct http_conn *c, const char *event, const char *data, size_t len)
+http_sse_event(struct http_conn *c, const char *event, const char *data,
+    size_t len)
 {
 	struct buf *b = &c->scratch;
 	size_t i, start;
@@ -398,12 +376,12 @@ sse_event(struct http_conn *c, const char *event, const char *data, size_t len)
 		e = buf_putc(b, '\n');
 	if (e != GW_OK)
 		return e;
-	return sse_put(c);
+	return http_sse_put(c);
 }
 
 /* ": text" and a blank line, then a flush.  GW_EINVAL on CR/LF in text. */
 static enum gw_err
-sse_comment(struct http_conn *c, const char *text)
+http_sse_comment(struct http_conn *c, const char *text)
 {
 	enum gw_err e;
 
@@ -416,7 +394,7 @@ sse_comment(struct http_conn *c, const char *text)
 	buf_reset(&c->scratch);
 	if ((e = buf_printf(&c->scratch, ": %s\n\n", text)) != GW_OK)
 		return e;
-	return sse_put(c);
+	return http_sse_put(c);
 }
 
 static enum gw_err
@@ -425,9 +403,9 @@ sink_emit(void *ctx, const char *event, const char *data, size_t len)
 	struct http_conn *c = ctx;
 	enum gw_err e;
 
-	if (!c->started && (e = sse_begin(c)) != GW_OK)
+	if (!c->started && (e = http_sse_begin(c)) != GW_OK)
 		return e;
-	return sse_event(c, event, data, len);
+	return http_sse_event(c, event, data, len);
 }
 
 static enum gw_err
@@ -436,9 +414,9 @@ sink_comment(void *ctx, const char *text)
 	struct http_conn *c = ctx;
 	enum gw_err e;
 
-	if (!c->started && (e = sse_begin(c)) != GW_OK)
+	if (!c->started && (e = http_sse_begin(c)) != GW_OK)
 		return e;
-	return sse_comment(c, text);
+	return http_sse_comment(c, text);
 }
 
 void

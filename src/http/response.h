@@ -20,18 +20,16 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/stream.h"
 #include "http/io.h"
 #include "http/request.h"
-#include "translate/stream.h"
-
-enum http_dialect { HTTP_OPENAI, HTTP_ANTHROPIC };
 
 struct http_conn {
 	struct http_io *io;
 	const struct http_request *req;  /* borrowed; may be NULL */
 	int status;             /* 0 until the headers are written */
 	int started;            /* headers written (or being written) */
-	int sse;                /* started by sse_begin() */
+	int sse;                /* started by http_sse_begin() */
 	int gone;               /* a write or flush failed */
 	int head;               /* HEAD request: bodies are not written */
 	struct buf scratch;     /* header block / SSE event being assembled */
@@ -64,11 +62,12 @@ enum gw_err http_send_text(struct http_conn *c, int status, const char *text);
 
 /*
  * Sends an error response; type NULL means http_error_type_for_status().
- * After sse_begin() it writes the dialect's terminal stream error instead
- * (Anthropic "event: error"; OpenAI a data error then "data: [DONE]").
+ * After http_sse_begin() it writes the dialect's terminal stream error
+ * instead (Anthropic "event: error" as tr_emit_error() writes it; OpenAI a
+ * data error then "data: [DONE]").
  * After a non-SSE begin it can do nothing and returns GW_EINTERNAL.
  */
-enum gw_err http_send_error(struct http_conn *c, enum http_dialect d,
+enum gw_err http_send_error(struct http_conn *c, enum gw_dialect d,
     int status, const char *type, const char *message,
     const char *const *extra);
 

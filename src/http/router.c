@@ -99,9 +99,9 @@ route_auth(const struct route *r)
 	return r != NULL ? r->flags & ROUTE_AUTH_MASK : ROUTE_AUTH_NONE;
 }
 
-enum http_dialect
+enum gw_dialect
 route_dialect(const struct route *r)
 {
-	return r != NULL && (r->flags & ROUTE_ANTHROPIC) ? HTTP_ANTHROPIC :
-	    HTTP_OPENAI;
+	return r != NULL && (r->flags & ROUTE_ANTHROPIC) ? GW_DIALECT_ANTHROPIC :
+	    GW_DIALECT_OPENAI;
 }

@@ -58,6 +58,6 @@ enum router_result router_match(const struct route *table, size_t n,
     const char *method, const char *path, struct route_match *m);
 
 unsigned route_auth(const struct route *r);          /* ROUTE_AUTH_* */
-enum http_dialect route_dialect(const struct route *r); /* NULL: OpenAI */
+enum gw_dialect route_dialect(const struct route *r); /* NULL: OpenAI */
 
 #endif

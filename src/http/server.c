@@ -91,19 +91,19 @@ answer_parse_error(struct http_conn *conn, enum gw_err e, size_t limit)
 	case GW_ETOOBIG:
 		snprintf(msg, sizeof(msg),
 		    "Request body too large: limit is %zu bytes", limit);
-		http_send_error(conn, HTTP_OPENAI, 413, NULL, msg, NULL);
+		http_send_error(conn, GW_DIALECT_OPENAI, 413, NULL, msg, NULL);
 		break;
 	case GW_EINVAL:
-		http_send_error(conn, HTTP_OPENAI, 400, NULL,
+		http_send_error(conn, GW_DIALECT_OPENAI, 400, NULL,
 		    "Malformed request: no method, or control characters in the path",
 		    NULL);
 		break;
 	case GW_EIO:
-		http_send_error(conn, HTTP_OPENAI, 400, NULL,
+		http_send_error(conn, GW_DIALECT_OPENAI, 400, NULL,
 		    "Could not read the request body", NULL);
 		break;
 	default:
-		http_send_error(conn, HTTP_OPENAI, 500, NULL,
+		http_send_error(conn, GW_DIALECT_OPENAI, 500, NULL,
 		    gw_strerror(e), NULL);
 		break;
 	}
@@ -133,7 +133,7 @@ http_server_serve(const struct http_server_opts *o, void *tctx,
 	if (!http_conn_started(&conn)) {
 		log_error("%s %s: the handler sent no response trace=%s",
 		    method, path, req.trace_id);
-		http_send_error(&conn, HTTP_OPENAI, 500, NULL,
+		http_send_error(&conn, GW_DIALECT_OPENAI, 500, NULL,
 		    "The server produced no response", NULL);
 	}
 	http_flush(&conn);

@@ -11,7 +11,7 @@
 
 static void
 run(void *worker, struct http_conn *c, const struct route_params *p,
-    route_fn fn, enum http_dialect d)
+    route_fn fn, enum gw_dialect d)
 {
 	struct rctx r;
 
@@ -29,7 +29,7 @@ run(void *worker, struct http_conn *c, const struct route_params *p,
  * context, and the dialect belongs to the route. */
 #define OPENAI(fn) \
 	static void h_##fn(void *w, struct http_conn *c, const struct route_params *p) \
-	{ run(w, c, p, fn, HTTP_OPENAI); }
+	{ run(w, c, p, fn, GW_DIALECT_OPENAI); }
 
 OPENAI(route_root)
 OPENAI(route_models)
@@ -47,7 +47,7 @@ OPENAI(route_provider_models)
 
 #define ANTHROPIC(fn) \
 	static void h_##fn(void *w, struct http_conn *c, const struct route_params *p) \
-	{ run(w, c, p, fn, HTTP_ANTHROPIC); }
+	{ run(w, c, p, fn, GW_DIALECT_ANTHROPIC); }
 
 ANTHROPIC(route_messages)
 ANTHROPIC(route_count_tokens)

@@ -15,10 +15,13 @@
 #include "routes/routes.h"
 #include "state/config.h"
 #include "translate/anthropic_chat.h"
+#include "translate/anthropic_chat_stream.h"
 #include "translate/anthropic_responses.h"
+#include "translate/anthropic_responses_stream.h"
 #include "translate/model_id.h"
 #include "translate/native_messages.h"
 #include "translate/preprocess.h"
+#include "translate/responses.h"
 #include "translate/tool_search.h"
 #include "tokenize/count.h"
 #include "upstream/client.h"
@@ -112,7 +115,7 @@ native_flow(struct msg *m, struct tr_stream **tr, struct buf *err)
 		goto out;
 	}
 	if (m->r->stream)
-		e = tr_passthrough_new(TR_ANTHROPIC, tr);
+		e = tr_passthrough_new(GW_DIALECT_ANTHROPIC, tr);
 out:
 	nm_result_free(&nr);
 	return e;

@@ -133,7 +133,7 @@ route_chat(struct rctx *r)
 	call.interaction_id = sess;
 	call.initiator = copilot_chat_initiator(body);
 	call.vision = copilot_chat_has_images(body);
-	if (r->stream && (e = tr_passthrough_new(TR_OPENAI, &tr)) != GW_OK) {
+	if (r->stream && (e = tr_passthrough_new(GW_DIALECT_OPENAI, &tr)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}

@@ -19,9 +19,13 @@
 #include "routes/routes.h"
 #include "state/config.h"
 #include "translate/anthropic_chat.h"
+#include "translate/anthropic_chat_stream.h"
 #include "translate/anthropic_responses.h"
+#include "translate/anthropic_responses_stream.h"
 #include "translate/preprocess.h"
-#include "translate/provider_adjust.h"
+#include "translate/provider.h"
+#include "translate/responses.h"
+#include "translate/responses_passthrough.h"
 #include "translate/tool_search.h"
 #include "upstream/client.h"
 #include "upstream/provider.h"
@@ -363,7 +367,9 @@ provider_count(struct rctx *r, const char *name, cJSON *body)
 		    gw_strerror(e));
 		goto out;
 	}
-	if ((e = prov_count_tokens(p, body, &n, &err)) != GW_OK) {
+	if ((e = prov_count_tokens(body, p->type == CFG_PROVIDER_ANTHROPIC ?
+	    NULL : prov_model_options(p, json_str(body, "model")), &n, &err))
+	    != GW_OK) {
 		/* No fake count: a counting failure is an error. */
 		rc_error(r, e == GW_EINVAL && err.len > 0 ? 400 : 500,
 		    err.len > 0 ? err.data : e == GW_EIO ? "the tokenizer tables "

@@ -13,6 +13,8 @@
 #include "routes/routes.h"
 #include "state/config.h"
 #include "translate/anthropic_responses.h"
+#include "translate/responses.h"
+#include "translate/responses_passthrough.h"
 #include "translate/responses_prepare.h"
 #include "translate/responses_tool_search.h"
 

@@ -20,7 +20,7 @@ struct rctx {
 	struct worker *w;
 	struct http_conn *c;
 	const struct http_request *req;
-	enum http_dialect dialect;
+	enum gw_dialect dialect;
 	const char *param;          /* the :param segment of the route, if any */
 	int64_t start_ms;           /* monotonic */
 	/* what the usage row records */

@@ -1,7 +1,7 @@
 /*
  * Anthropic Messages request -> Chat Completions request (spec §3) and
  * Chat Completions response -> Anthropic message (§4).  The stream
- * translator (§5) is in chat_stream.c.
+ * translator (§5) is in anthropic_chat_stream.c.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -12,8 +12,8 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "translate/anthropic_chat.h"
+#include "translate/stream.h"
 
-#define THINKING_PLACEHOLDER "Thinking..."
 
 static const char pdf_unsupported[] =
     "PDF/document content is not supported by this Chat Completions "
@@ -831,7 +831,7 @@ out:
 	return e;
 }
 
-/* ---- usage and stop reason (shared with chat_stream.c) ---- */
+/* ---- usage and stop reason (shared with anthropic_chat_stream.c) ---- */
 
 /* A token count: negative, huge or non-numeric values are not trusted. */
 static long

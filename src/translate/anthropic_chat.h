@@ -1,9 +1,10 @@
 /*
  * Anthropic Messages <-> OpenAI Chat Completions (spec translation.md
- * §3-§5): the request, the non-stream response and the SSE stream.
+ * §3-§4): the request, the non-stream response, and the usage and stop
+ * reason mapping the stream translator shares.
  *
- * All three are pure: JSON in, new JSON out (the input is never touched);
- * the stream translator does no I/O of its own (see stream.h).
+ * Both are pure: JSON in, new JSON out (the input is never touched).  The
+ * stream translator is in anthropic_chat_stream.h.
  */
 #ifndef GW_TR_ANTHROPIC_CHAT_H
 #define GW_TR_ANTHROPIC_CHAT_H
@@ -12,7 +13,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "translate/stream.h"
+#include "core/stream.h"
 
 /* Which rich tool_result parts the upstream accepts inside a tool message
  * (§3.4.1).  Copilot: TR_TOOL_ARRAY | TR_TOOL_IMAGE; providers default 0. */
@@ -44,14 +45,6 @@ enum gw_err tr_anthropic_to_chat(const cJSON *anthropic,
  */
 enum gw_err tr_chat_to_anthropic(const cJSON *chat_response,
     const char *request_model, cJSON **out, struct buf *errmsg);
-
-/*
- * Chat SSE -> Anthropic SSE (§5).  model: the name message_start reports
- * (NULL or "": the upstream chunk's).  Usage lands in t->usage; t->done is
- * set once the message is complete (message_stop sent, or a finish_reason
- * followed by [DONE]).
- */
-enum gw_err tr_chat_stream_new(const char *model, struct tr_stream **out);
 
 /* Anthropic usage from a Chat usage object (§4, §5.4); -1: leave the
  * field out.  A NULL usage gives {0, 0, -1, -1}. */

@@ -14,9 +14,10 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "translate/anthropic_responses.h"
+#include "translate/responses.h"
+#include "translate/stream.h"
 #include "translate/tool_search.h"
 
-#define THINKING_PLACEHOLDER "Thinking..."
 #define COMPACTION_PREFIX "cm1#"
 
 /* One request's translation state. */
@@ -27,23 +28,11 @@ struct req {
 	struct buf *errmsg;
 };
 
-static cJSON *
-typed(const char *type)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o != NULL && cJSON_AddStringToObject(o, "type", type) == NULL) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
 /* {type, text} parts: input_text, output_text. */
 static cJSON *
 text_part(const char *type, const char *text)
 {
-	cJSON *o = typed(type);
+	cJSON *o = tr_resp_typed(type);
 
 	if (o != NULL && json_add_str(o, "text", text != NULL ? text : "") != GW_OK) {
 		cJSON_Delete(o);
@@ -73,7 +62,7 @@ static cJSON *
 image_part(const cJSON *block)
 {
 	const cJSON *src = json_obj(block, "source");
-	cJSON *o = typed("input_image");
+	cJSON *o = tr_resp_typed("input_image");
 	char *url = NULL;
 	enum gw_err e = GW_ENOMEM;
 
@@ -107,7 +96,7 @@ document_part(const cJSON *block)
 
 	if (util_streq(st, "text"))
 		return text_part("input_text", json_str(src, "data"));
-	if ((o = typed("input_file")) == NULL)
+	if ((o = tr_resp_typed("input_file")) == NULL)
 		return NULL;
 	if (util_streq(st, "url")) {
 		e = json_add_str(o, "file_url", json_str(src, "url") ?
@@ -204,7 +193,7 @@ fail:
 static enum gw_err
 function_call_output(const cJSON *block, cJSON **out)
 {
-	cJSON *it = typed("function_call_output"), *output = NULL;
+	cJSON *it = tr_resp_typed("function_call_output"), *output = NULL;
 	const char *id = json_str(block, "tool_use_id");
 	enum gw_err e = GW_ENOMEM;
 
@@ -234,7 +223,7 @@ flush(cJSON *input, cJSON **pending, const char *role, const char *phase)
 		return GW_OK;
 	if ((fresh = cJSON_CreateArray()) == NULL)
 		return GW_ENOMEM;
-	if ((msg = typed("message")) == NULL ||
+	if ((msg = tr_resp_typed("message")) == NULL ||
 	    json_add_str(msg, "role", role) != GW_OK) {
 		cJSON_Delete(msg);
 		cJSON_Delete(fresh);
@@ -255,7 +244,7 @@ static enum gw_err
 string_message(cJSON *input, const char *role, const char *text,
     const char *phase)
 {
-	cJSON *msg = typed("message");
+	cJSON *msg = tr_resp_typed("message");
 
 	if (msg == NULL || json_add_str(msg, "role", role) != GW_OK ||
 	    json_add_str(msg, "content", text) != GW_OK ||
@@ -331,7 +320,7 @@ assistant_phase(const cJSON *content)
 static enum gw_err
 function_call(const struct req *r, const cJSON *block, cJSON **out)
 {
-	cJSON *it = typed("function_call");
+	cJSON *it = tr_resp_typed("function_call");
 	const cJSON *input = cJSON_GetObjectItemCaseSensitive(block, "input");
 	const char *id = json_str(block, "id"), *name = json_str(block, "name");
 	char *args = input != NULL ? json_print(input) : NULL;
@@ -530,52 +519,6 @@ out:
 	return e;
 }
 
-/* The input schema with properties:{} added to an object schema that
- * lacks it (the Responses API insists). */
-static cJSON *
-tool_schema(const cJSON *schema)
-{
-	cJSON *s;
-
-	if (!cJSON_IsObject(schema)) {
-		s = typed("object");
-		if (s != NULL && cJSON_AddObjectToObject(s, "properties") == NULL) {
-			cJSON_Delete(s);
-			return NULL;
-		}
-		return s;
-	}
-	if ((s = cJSON_Duplicate(schema, 1)) == NULL)
-		return NULL;
-	if (util_streq(json_str(s, "type"), "object") &&
-	    cJSON_GetObjectItemCaseSensitive(s, "properties") == NULL &&
-	    cJSON_AddObjectToObject(s, "properties") == NULL) {
-		cJSON_Delete(s);
-		return NULL;
-	}
-	return s;
-}
-
-enum gw_err
-tr_resp_function_tool(const cJSON *tool, int defer_loading, cJSON **out)
-{
-	cJSON *f = typed("function");
-	const char *name = json_str(tool, "name"), *desc;
-
-	desc = json_str(tool, "description");
-	if (f == NULL || json_add_str(f, "name", name ? name : "") != GW_OK ||
-	    json_add(f, "parameters", tool_schema(json_obj(tool, "input_schema")))
-	    != GW_OK || cJSON_AddFalseToObject(f, "strict") == NULL ||
-	    (defer_loading && cJSON_AddTrueToObject(f, "defer_loading") == NULL) ||
-	    (desc != NULL && *desc != '\0' &&
-	    json_add_str(f, "description", desc) != GW_OK)) {
-		cJSON_Delete(f);
-		return GW_ENOMEM;
-	}
-	*out = f;
-	return GW_OK;
-}
-
 /* The client's own tools: server tools (web_search_2025..., bash_2025...)
  * carry a type of their own and cannot run on the Responses API. */
 static enum gw_err
@@ -638,7 +581,7 @@ tool_choice(const struct req *r, const cJSON *choice)
 	if (!util_streq(type, "tool") || name == NULL || *name == '\0' ||
 	    (r->tool_search && tr_ts_is_bridge(name)))
 		return cJSON_CreateString("auto");
-	if ((o = typed("function")) != NULL && json_add_str(o, "name", name) != GW_OK) {
+	if ((o = tr_resp_typed("function")) != NULL && json_add_str(o, "name", name) != GW_OK) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
@@ -814,84 +757,12 @@ out:
 	return e;
 }
 
-/* ---- §6.1.2 helpers, shared with the /v1/responses route ---- */
-
-enum gw_err
-tr_responses_context_management(cJSON *payload, const cJSON *model)
-{
-	const cJSON *limits = json_obj(json_obj(model, "capabilities"), "limits");
-	double max_prompt = json_num(limits, "max_prompt_tokens", 0);
-	double threshold = TR_RESP_DEFAULT_COMPACT_THRESHOLD;
-	cJSON *arr, *c;
-
-	if (cJSON_GetObjectItemCaseSensitive(payload, "context_management") &&
-	    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(payload,
-	    "context_management")))
-		return GW_OK;
-	if (max_prompt > 0)
-		threshold = floor(max_prompt * 0.9);
-	cJSON_DeleteItemFromObjectCaseSensitive(payload, "context_management");
-	if ((arr = cJSON_AddArrayToObject(payload, "context_management")) == NULL ||
-	    (c = typed("compaction")) == NULL)
-		return GW_ENOMEM;
-	if (json_push(arr, c) != GW_OK ||
-	    cJSON_AddNumberToObject(c, "compact_threshold", threshold) == NULL)
-		return GW_ENOMEM;
-	return GW_OK;
-}
-
-void
-tr_responses_trim_compaction(cJSON *payload)
-{
-	cJSON *input = json_arr(payload, "input"), *it;
-	int i, last = -1, n = cJSON_GetArraySize(input);
-
-	for (i = 0, it = input ? input->child : NULL; it; it = it->next, i++)
-		if (util_streq(json_str(it, "type"), "compaction"))
-			last = i;
-	for (i = 0; i < last && i < n; i++)
-		cJSON_DeleteItemFromArray(input, 0);
-}
-
-static int
-has_image(const cJSON *v)
-{
-	const cJSON *c;
-
-	if (cJSON_IsObject(v) && util_streq(json_str(v, "type"), "input_image"))
-		return 1;
-	if (cJSON_IsObject(v) || cJSON_IsArray(v))
-		cJSON_ArrayForEach(c, v)
-			if (has_image(c))
-				return 1;
-	return 0;
-}
-
-int
-tr_responses_has_image(const cJSON *payload)
-{
-	return has_image(cJSON_GetObjectItemCaseSensitive(payload, "input"));
-}
-
-int
-tr_responses_agent_initiated(const cJSON *payload)
-{
-	const cJSON *input = json_arr(payload, "input"), *last;
-	const char *role;
-
-	if (cJSON_GetArraySize(input) == 0)
-		return 0;
-	last = cJSON_GetArrayItem(input, cJSON_GetArraySize(input) - 1);
-	role = json_str(last, "role");
-	return role == NULL || strcmp(role, "assistant") == 0;
-}
-
 /* ---- §6.2: Responses result -> Anthropic message ---- */
 
 static enum gw_err
 thinking_block(cJSON *content, const char *thinking, const char *sig)
 {
-	cJSON *b = typed("thinking");
+	cJSON *b = tr_resp_typed("thinking");
 
 	if (b == NULL || json_add_str(b, "thinking", thinking) != GW_OK ||
 	    json_add_str(b, "signature", sig) != GW_OK) {
@@ -981,7 +852,7 @@ static enum gw_err
 tool_use_block(cJSON *content, const char *id, const char *name,
     cJSON *input)
 {
-	cJSON *b = typed("tool_use");
+	cJSON *b = tr_resp_typed("tool_use");
 
 	if (b == NULL || json_add_str(b, "id", id) != GW_OK ||
 	    json_add_str(b, "name", name) != GW_OK) {
@@ -1054,7 +925,7 @@ parts_text(const cJSON *parts, struct buf *b)
 static enum gw_err
 text_block(cJSON *content, const char *text)
 {
-	cJSON *b = typed("text");
+	cJSON *b = tr_resp_typed("text");
 
 	if (b == NULL || json_add_str(b, "text", text) != GW_OK) {
 		cJSON_Delete(b);

@@ -1,3 +1,6 @@
+/*
+ * Anthropic SDK model ids -> Copilot model ids (translation spec §3.1).
+ */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>

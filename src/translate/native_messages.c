@@ -1,3 +1,7 @@
+/*
+ * The native Copilot /v1/messages rewrites (translation spec §7): the
+ * upstream body and the header decisions that depend on it.
+ */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,9 +11,9 @@
 #include "translate/model_id.h"
 #include "translate/native_messages.h"
 #include "translate/preprocess.h"
+#include "translate/stream.h"
 
 #define INTERLEAVED_THINKING_BETA "interleaved-thinking-2025-05-14"
-#define THINKING_PLACEHOLDER "Thinking..."
 /* Copilot's upstream refuses the Claude Code identity for this model. */
 #define NO_PROXY_MODEL "claude-opus-4.8"
 

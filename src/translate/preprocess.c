@@ -1,3 +1,7 @@
+/*
+ * The /v1/messages preprocessing pipeline on the Copilot path
+ * (translation spec §1, §2, §8, §9).
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -13,7 +13,7 @@
 
 #include "core/json.h"
 #include "core/util.h"
-#include "translate/anthropic_responses.h"
+#include "translate/responses_passthrough.h"
 
 struct item_id {
 	long output_index;

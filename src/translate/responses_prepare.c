@@ -1,8 +1,12 @@
+/*
+ * The rewrites /v1/responses applies to a client's Responses request
+ * before relaying it to Copilot (translation spec §10.2).
+ */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/json.h"
-#include "translate/anthropic_responses.h"
+#include "translate/responses.h"
 #include "translate/responses_prepare.h"
 
 /* 96x32 grey PNG reading "TOO LARGE / REDACTED" (generated for this

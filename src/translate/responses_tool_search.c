@@ -1,9 +1,13 @@
+/*
+ * The deferred-tool search bridge on POST /v1/responses: the request
+ * rewrite, the item mapping and its stream wrapper.
+ */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
 #include "core/util.h"
-#include "translate/anthropic_responses.h"
+#include "translate/responses_passthrough.h"
 #include "translate/responses_tool_search.h"
 #include "translate/tool_search.h"
 
@@ -422,17 +426,9 @@ tr_rts_response(const cJSON *upstream, void *bridge, cJSON **out,
  * handling stay the single implementation.
  */
 struct rts {
-	struct tr_stream base; /* first: the translator is freed through it */
-	struct tr_stream *inner;
+	struct tr_wrap w;      /* first: the translator is freed through it */
 	char *bridge;
 };
-
-static void
-sync_state(struct rts *s)
-{
-	s->base.done = s->inner->done;
-	s->base.usage = s->inner->usage;
-}
 
 /* The event with its items mapped; *changed when it differs. */
 static enum gw_err
@@ -460,7 +456,7 @@ rts_feed(struct tr_stream *t, const char *name, const char *data,
 	enum gw_err e;
 
 	if (!cJSON_IsObject(ev)) {
-		e = s->inner->ops->feed(s->inner, name, data, len, out);
+		e = tr_wrap_feed(t, name, data, len, out);
 		goto out;
 	}
 	type = json_str(ev, "type");
@@ -468,75 +464,50 @@ rts_feed(struct tr_stream *t, const char *name, const char *data,
 	    != GW_OK)
 		goto out;
 	if (!changed)
-		e = s->inner->ops->feed(s->inner, name, data, len, out);
+		e = tr_wrap_feed(t, name, data, len, out);
 	else if ((p = json_print(ev)) == NULL)
 		e = GW_ENOMEM;
 	else
-		e = s->inner->ops->feed(s->inner, name, p, strlen(p), out);
+		e = tr_wrap_feed(t, name, p, strlen(p), out);
 out:
-	sync_state(s);
 	cJSON_free(p);
 	cJSON_Delete(ev);
-	return e;
-}
-
-static enum gw_err
-rts_ping(struct tr_stream *t, struct tr_sink *out)
-{
-	struct rts *s = (struct rts *)t;
-
-	if (s->inner->ops->ping == NULL)
-		return out->comment(out->ctx, "keep-alive");
-	return s->inner->ops->ping(s->inner, out);
-}
-
-static enum gw_err
-rts_finish(struct tr_stream *t, enum gw_err status, const char *message,
-    struct tr_sink *out)
-{
-	struct rts *s = (struct rts *)t;
-	enum gw_err e = s->inner->ops->finish(s->inner, status, message, out);
-
-	sync_state(s);
 	return e;
 }
 
 static void
 rts_free(struct tr_stream *t)
 {
-	struct rts *s = (struct rts *)t;
-
-	if (s == NULL)
-		return;
-	tr_stream_free(s->inner);
-	free(s->bridge);
-	free(s);
+	if (t != NULL)
+		free(((struct rts *)t)->bridge);
+	tr_wrap_free(t);
 }
 
 static const struct tr_stream_ops rts_ops = {
-	"responses-tool-search", rts_feed, rts_ping, rts_finish, rts_free,
+	"responses-tool-search", rts_feed, tr_wrap_ping, tr_wrap_finish,
+	rts_free,
 };
 
 enum gw_err
 tr_rts_stream_new(const char *bridge, struct tr_stream **out)
 {
 	struct rts *s = calloc(1, sizeof(*s));
+	struct tr_stream *inner = NULL;
 	enum gw_err e;
 
 	if (s == NULL)
 		return GW_ENOMEM;
-	s->base.ops = &rts_ops;
-	tr_usage_init(&s->base.usage);
+	tr_wrap_init(&s->w, &rts_ops, NULL);
 	s->bridge = strdup(bridge != NULL ? bridge : TR_TS_BRIDGE_DEFAULT);
 	if (s->bridge == NULL) {
-		rts_free(&s->base);
+		rts_free(&s->w.base);
 		return GW_ENOMEM;
 	}
-	if ((e = tr_responses_passthrough_new(&s->inner)) != GW_OK) {
-		rts_free(&s->base);
+	if ((e = tr_responses_passthrough_new(&inner)) != GW_OK) {
+		rts_free(&s->w.base);
 		return e;
 	}
-	sync_state(s);
-	*out = &s->base;
+	tr_wrap_init(&s->w, &rts_ops, inner);
+	*out = &s->w.base;
 	return GW_OK;
 }

@@ -1,10 +1,18 @@
 /*
- * Stream translators and the sink they write to.
+ * The translate module's stream side: the passthrough translator and the
+ * pieces every stream translator shares (the interface itself is
+ * core/stream.h).
  *
- * A translator is fed upstream SSE events (event name, data) one at a time
- * and emits client SSE events to a sink.  It does no I/O of its own, so it
- * is tested from fixture files and benchmarked alone.  The relay owns the
- * loop; the passthrough translator is the identity.
+ * File names in translate/ say whom a file serves:
+ *   anthropic_*  Anthropic clients (/v1/messages): their requests, answers
+ *                and streams translated to and from an upstream's API;
+ *   responses_*  OpenAI Responses clients (/v1/responses);
+ *   no prefix    shared by both sides (this file, responses.c,
+ *                provider.c, preprocess.c, tool_search.c, ...).
+ * Every header x.h is implemented by x.c.
+ *
+ * Translators do no I/O and hold no global state: one per request, used
+ * by one thread.
  */
 #ifndef GW_TR_STREAM_H
 #define GW_TR_STREAM_H
@@ -12,68 +20,59 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "core/stream.h"
 
-/* Where translated events go: the client's SSE writer, or a buffer in tests. */
-struct tr_sink {
-	void *ctx;
-	/* One event; event may be NULL (a bare "data:" event).  Returns
-	 * GW_ECLIENTGONE when the client is gone. */
-	enum gw_err (*emit)(void *ctx, const char *event, const char *data,
-	    size_t len);
-	/* An SSE comment line (": text"), used for keep-alives. */
-	enum gw_err (*comment)(void *ctx, const char *text);
-};
-
-/* Token counts as the upstream reported them (-1 = not reported). */
-struct tr_usage {
-	long input_tokens;          /* prompt tokens, cached ones included */
-	long output_tokens;
-	long cache_read_tokens;
-	long cache_creation_tokens;
-	long total_tokens;
-	char model[96];             /* model the upstream says it used, if any */
-};
-
-void tr_usage_init(struct tr_usage *u);
-struct cJSON;
-/* Reads an OpenAI ({prompt_tokens,...}), Responses ({input_tokens,
- * input_tokens_details}) or Anthropic usage object. */
-void tr_usage_from_json(struct tr_usage *u, const struct cJSON *usage);
-
-struct tr_stream;
-
-struct tr_stream_ops {
-	const char *name;
-	/* One upstream event.  event may be NULL; data is NUL-terminated. */
-	enum gw_err (*feed)(struct tr_stream *t, const char *event,
-	    const char *data, size_t len, struct tr_sink *out);
-	/* Keep-alive while the upstream is silent (NULL: an SSE comment). */
-	enum gw_err (*ping)(struct tr_stream *t, struct tr_sink *out);
-	/*
-	 * End of the upstream stream.  status GW_OK: the upstream closed
-	 * normally.  Otherwise the upstream failed mid-stream (message says
-	 * why) and the translator must emit its dialect's terminal error
-	 * event: never a silent close.
-	 */
-	enum gw_err (*finish)(struct tr_stream *t, enum gw_err status,
-	    const char *message, struct tr_sink *out);
-	void (*free)(struct tr_stream *t);
-};
-
-struct tr_stream {
-	const struct tr_stream_ops *ops;
-	struct tr_usage usage;      /* filled while feeding */
-	int done;                   /* the upstream sent its terminal event */
-};
-
-enum tr_dialect { TR_OPENAI, TR_ANTHROPIC };
+/* The text of a thinking block that carries only a signature (the
+ * upstream said nothing readable); never sent back as real thinking. */
+#define THINKING_PLACEHOLDER "Thinking..."
 
 /*
  * The identity translator: re-emits every event unchanged.  It watches the
- * data for usage (OpenAI chunks, Responses completion events) and ends a
- * failed stream with an error event in the given dialect.
+ * data for usage (OpenAI chunks, Responses completion events), pings in
+ * the dialect (tr_anthropic_ping() or an SSE comment) and ends a failed
+ * stream with tr_passthrough_end().  GW_ENOMEM, else GW_OK with *out owned
+ * by the caller (tr_stream_free()).
  */
-enum gw_err tr_passthrough_new(enum tr_dialect d, struct tr_stream **out);
-void tr_stream_free(struct tr_stream *t);
+enum gw_err tr_passthrough_new(enum gw_dialect d, struct tr_stream **out);
+
+/*
+ * How a relayed stream in dialect d ends: nothing when status is GW_OK;
+ * else tr_emit_error() with timeout_error (GW_ETIMEOUT) or api_error and
+ * message (NULL: gw_strerror(status)), then for OpenAI a [DONE] unless the
+ * upstream's already went out (done).
+ */
+enum gw_err tr_passthrough_end(enum gw_dialect d, int done,
+    enum gw_err status, const char *message, struct tr_sink *out);
+
+/* Anthropic's keep-alive: event "ping", data {"type":"ping"}. */
+enum gw_err tr_anthropic_ping(struct tr_sink *out);
+
+/*
+ * The base of a translator that wraps another: it owns inner and mirrors
+ * inner's done and usage, which is what the relay reads.  A wrapper puts
+ * it first in its struct and writes its own feed (which may call
+ * tr_wrap_feed() with rewritten data); the rest can be these.
+ */
+struct tr_wrap {
+	struct tr_stream base;
+	struct tr_stream *inner;
+};
+
+/* Sets ops, takes inner (may be NULL until set) and mirrors its state. */
+void tr_wrap_init(struct tr_wrap *w, const struct tr_stream_ops *ops,
+    struct tr_stream *inner);
+/* base.done and base.usage := inner's. */
+void tr_wrap_sync(struct tr_wrap *w);
+/* inner's feed, then tr_wrap_sync(). */
+enum gw_err tr_wrap_feed(struct tr_stream *t, const char *event,
+    const char *data, size_t len, struct tr_sink *out);
+/* inner's ping, or an SSE comment when inner has none. */
+enum gw_err tr_wrap_ping(struct tr_stream *t, struct tr_sink *out);
+/* inner's finish, then tr_wrap_sync(). */
+enum gw_err tr_wrap_finish(struct tr_stream *t, enum gw_err status,
+    const char *message, struct tr_sink *out);
+/* Frees inner and then t itself (free()); a wrapper with fields of its
+ * own frees them first. */
+void tr_wrap_free(struct tr_stream *t);
 
 #endif

@@ -1,10 +1,14 @@
+/*
+ * The deferred-tool search bridge between Claude Code's bridge tool and
+ * the Responses API's tool_search and namespaces (translation §6.1.1).
+ */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
 #include "core/util.h"
-#include "translate/anthropic_responses.h"
+#include "translate/responses.h"
 #include "translate/tool_search.h"
 
 static const char *const bridge_names[] = {

@@ -1,11 +1,13 @@
 /*
- * Third-party providers (spec surface.md §7, translation.md §11): the
- * headers and URLs of a provider call, and the payload each provider type
- * is sent.  No I/O: the routes send what these build through the relay.
+ * Third-party providers (spec surface.md §7): the headers and URL of a
+ * provider call and the per-model options.  No I/O: the routes send what
+ * these build through the relay.  The payload each provider type is sent
+ * is translate/provider.h's.
  *
  * Per-model options come from providers.<name>.models.<model id>:
  * temperature, topP, topK, extraBody, contextCache, supportPdf,
- * toolContentSupportType.
+ * toolContentSupportType.  Pure functions on the read-only config: safe
+ * from any thread.
  */
 #ifndef GW_PROVIDER_H
 #define GW_PROVIDER_H
@@ -42,43 +44,9 @@ enum gw_err prov_headers(const struct cfg_provider *p,
 enum gw_err prov_url(const struct cfg_provider *p, const char *path,
     struct buf *out);
 
-/* providers.<name>.models[model] when it is an object, else NULL. */
+/* providers.<name>.models[model] when it is an object, else NULL;
+ * borrowed from the config. */
 const cJSON *prov_model_options(const struct cfg_provider *p,
     const char *model);
-
-/* Chat translator flags from toolContentSupportType ("array", "image",
- * "pdf"); none by default. */
-unsigned prov_tool_content(const cJSON *mopts);
-/* supportPdf (default false). */
-int prov_support_pdf(const cJSON *mopts);
-
-/* temperature, top_p, top_k from the model's temperature/topP/topK when
- * the request has none (all types, before translation). */
-enum gw_err prov_apply_model_defaults(cJSON *anthropic, const cJSON *mopts);
-
-/* anthropic type: every extraBody key the request lacks is added. */
-enum gw_err prov_anthropic_payload(cJSON *anthropic, const cJSON *mopts);
-
-/*
- * openai-compatible type (translation.md §11.3 steps 1-10): the Chat
- * Completions body for an Anthropic request (defaults already applied).
- * stream_options.include_usage when the request streams.  GW_EINVAL with
- * errmsg for a request the translator refuses.
- */
-enum gw_err prov_chat_payload(const cJSON *anthropic, const cJSON *mopts,
-    cJSON **out, struct buf *errmsg);
-
-/* §11.3 step 10: cache_control {"type":"ephemeral"} on the first two
- * system and the last two other messages with content. */
-enum gw_err prov_context_cache(cJSON *chat);
-
-/*
- * POST /:provider/v1/messages/count_tokens (§11.5): the Chat form (with
- * the model's tool options unless the type is anthropic), counted with
- * o200k_base, input + output, no overhead, no multiplier.  The request's
- * system-role messages must already be folded.
- */
-enum gw_err prov_count_tokens(const struct cfg_provider *p,
-    const cJSON *anthropic, long *out, struct buf *errmsg);
 
 #endif

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-#include "translate/stream.h"
+#include "core/stream.h"
 #include "upstream/client.h"
 
 #define RELAY_PING_INTERVAL_MS 15000

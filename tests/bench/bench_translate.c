@@ -15,8 +15,11 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "translate/anthropic_chat.h"
+#include "translate/anthropic_chat_stream.h"
 #include "translate/anthropic_responses.h"
+#include "translate/anthropic_responses_stream.h"
 #include "translate/preprocess.h"
+#include "translate/responses_passthrough.h"
 #include "translate/stream.h"
 #include "upstream/sse.h"
 
@@ -247,7 +250,7 @@ main(void)
 	bench_requests();
 	chat_stream_bytes(&chat, n);
 	responses_stream_bytes(&resp, n);
-	tr_passthrough_new(TR_OPENAI, &tr);
+	tr_passthrough_new(GW_DIALECT_OPENAI, &tr);
 	bench_stream("passthrough (chat, OpenAI client)", tr, &chat);
 	tr_chat_stream_new("gpt-4.1", &tr);
 	bench_stream("Chat -> Anthropic stream", tr, &chat);

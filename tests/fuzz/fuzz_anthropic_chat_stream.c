@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "translate/anthropic_chat.h"
+#include "translate/anthropic_chat_stream.h"
 #include "upstream/sse.h"
 #include "fuzz_anthropic_chat.h"
 

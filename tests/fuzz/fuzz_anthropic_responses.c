@@ -31,6 +31,9 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "translate/anthropic_responses.h"
+#include "translate/anthropic_responses_stream.h"
+#include "translate/responses.h"
+#include "translate/responses_passthrough.h"
 #include "translate/stream.h"
 #include "upstream/sse.h"
 

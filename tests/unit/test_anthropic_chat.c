@@ -9,6 +9,7 @@
 #include "fixture.h"
 #include "../fuzz/fuzz_anthropic_chat.h"
 #include "translate/anthropic_chat.h"
+#include "translate/anthropic_chat_stream.h"
 
 #define REQ_DIR    "anthropic_chat/request"
 #define RESP_DIR   "anthropic_chat/response"

@@ -9,6 +9,8 @@
 #include "core/util.h"
 #include "fixture.h"
 #include "translate/anthropic_responses.h"
+#include "translate/anthropic_responses_stream.h"
+#include "translate/responses.h"
 #include "translate/tool_search.c"
 
 #define DIR_REQ "anthropic_responses/request"

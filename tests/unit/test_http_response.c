@@ -73,8 +73,8 @@ START_TEST(begin_once_only)
 	len = f.m.out.len;
 	ck_assert_int_eq(http_begin(&f.c, 500, "text/plain", NULL), GW_EINTERNAL);
 	ck_assert_int_eq(http_send_text(&f.c, 500, "x"), GW_EINTERNAL);
-	ck_assert_int_eq(sse_begin(&f.c), GW_EINTERNAL);
-	ck_assert_int_eq(http_send_error(&f.c, HTTP_OPENAI, 500, NULL, "x", NULL),
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_EINTERNAL);
+	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_OPENAI, 500, NULL, "x", NULL),
 	    GW_EINTERNAL);
 	ck_assert_uint_eq(f.m.out.len, len);
 	ck_assert_int_eq(f.c.status, 200);
@@ -151,7 +151,7 @@ START_TEST(error_envelopes)
 	struct fixture f;
 
 	fx_init(&f, "POST");
-	ck_assert_int_eq(http_send_error(&f.c, HTTP_OPENAI, 400, NULL,
+	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_OPENAI, 400, NULL,
 	    "bad \"model\"", NULL), GW_OK);
 	ck_assert_str_eq(out(&f), "Status: 400 Bad Request\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 68\r\n" HDR_TAIL
@@ -159,7 +159,7 @@ START_TEST(error_envelopes)
 	fx_free(&f);
 
 	fx_init(&f, "POST");
-	ck_assert_int_eq(http_send_error(&f.c, HTTP_ANTHROPIC, 529, NULL,
+	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_ANTHROPIC, 529, NULL,
 	    "Overloaded", (const char *const[]){ "retry-after", "3", NULL }), GW_OK);
 	ck_assert_str_eq(out(&f), "Status: 529 Overloaded\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 75\r\n" HDR_TAIL
@@ -168,7 +168,7 @@ START_TEST(error_envelopes)
 	fx_free(&f);
 
 	fx_init(&f, "POST");
-	ck_assert_int_eq(http_send_error(&f.c, HTTP_OPENAI, 502, "error",
+	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_OPENAI, 502, "error",
 	    "{\"message\":\"x\"}", NULL), GW_OK);
 	ck_assert_str_eq(strstr(out(&f), "\r\n\r\n") + 4,
 	    "{\"error\":{\"message\":\"{\\\"message\\\":\\\"x\\\"}\",\"type\":\"error\"}}");
@@ -200,10 +200,10 @@ START_TEST(error_types)
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		ck_assert_str_eq(http_error_type_for_status(t[i].status, HTTP_OPENAI),
+		ck_assert_str_eq(http_error_type_for_status(t[i].status, GW_DIALECT_OPENAI),
 		    t[i].openai);
 		ck_assert_str_eq(http_error_type_for_status(t[i].status,
-		    HTTP_ANTHROPIC), t[i].anthropic);
+		    GW_DIALECT_ANTHROPIC), t[i].anthropic);
 	}
 	ck_assert_str_eq(http_reason(413), "Content Too Large");
 	ck_assert_str_eq(http_reason(799), "Unknown");
@@ -219,20 +219,20 @@ START_TEST(sse_framing)
 	const char *ml = "a\nb\r\nc\rd";
 
 	fx_init(&f, "POST");
-	ck_assert_int_eq(sse_event(&f.c, NULL, "x", 1), GW_EINTERNAL);
-	ck_assert_int_eq(sse_begin(&f.c), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "x", 1), GW_EINTERNAL);
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_OK);
 	ck_assert_str_eq(out(&f), SSE_HEAD);
 	ck_assert_int_eq(f.m.flushes, 1);
-	ck_assert_int_eq(sse_event(&f.c, "message_start", "{\"x\":1}", 7), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, "message_start", "{\"x\":1}", 7), GW_OK);
 	ck_assert_int_eq(f.m.flushes, 2);
-	ck_assert_int_eq(sse_event(&f.c, NULL, ml, strlen(ml)), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, ml, strlen(ml)), GW_OK);
 	ck_assert_int_eq(f.m.flushes, 3);
-	ck_assert_int_eq(sse_event(&f.c, NULL, "end\n", 4), GW_OK);
-	ck_assert_int_eq(sse_event(&f.c, "ping", "", 0), GW_OK);
-	ck_assert_int_eq(sse_comment(&f.c, "keep-alive"), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "end\n", 4), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, "ping", "", 0), GW_OK);
+	ck_assert_int_eq(http_sse_comment(&f.c, "keep-alive"), GW_OK);
 	ck_assert_int_eq(f.m.flushes, 6);
-	ck_assert_int_eq(sse_event(&f.c, "bad\nname", "x", 1), GW_EINVAL);
-	ck_assert_int_eq(sse_comment(&f.c, "two\nlines"), GW_EINVAL);
+	ck_assert_int_eq(http_sse_event(&f.c, "bad\nname", "x", 1), GW_EINVAL);
+	ck_assert_int_eq(http_sse_comment(&f.c, "two\nlines"), GW_EINVAL);
 	ck_assert_int_eq(f.m.flushes, 6);
 	ck_assert_str_eq(out(&f), SSE_HEAD
 	    "event: message_start\ndata: {\"x\":1}\n\n"
@@ -252,16 +252,16 @@ START_TEST(write_failure_is_sticky)
 
 	fx_init(&f, "POST");
 	f.m.fail_after = (long)strlen(SSE_HEAD) + 20;
-	ck_assert_int_eq(sse_begin(&f.c), GW_OK);
-	ck_assert_int_eq(sse_event(&f.c, NULL, "1", 1), GW_OK);
-	ck_assert_int_eq(sse_event(&f.c, NULL, "22222222", 8), GW_ECLIENTGONE);
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "1", 1), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "22222222", 8), GW_ECLIENTGONE);
 	ck_assert(http_conn_gone(&f.c));
 	writes = f.m.writes;
-	ck_assert_int_eq(sse_event(&f.c, NULL, "3", 1), GW_ECLIENTGONE);
-	ck_assert_int_eq(sse_comment(&f.c, "x"), GW_ECLIENTGONE);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "3", 1), GW_ECLIENTGONE);
+	ck_assert_int_eq(http_sse_comment(&f.c, "x"), GW_ECLIENTGONE);
 	ck_assert_int_eq(http_write(&f.c, "x", 1), GW_ECLIENTGONE);
 	ck_assert_int_eq(http_flush(&f.c), GW_ECLIENTGONE);
-	ck_assert_int_eq(http_send_error(&f.c, HTTP_ANTHROPIC, 500, NULL, "x",
+	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_ANTHROPIC, 500, NULL, "x",
 	    NULL), GW_ECLIENTGONE);
 	/* nothing touched the transport after the failure */
 	ck_assert_int_eq(f.m.writes, writes);
@@ -277,11 +277,11 @@ START_TEST(flush_failure_is_client_gone)
 
 	fx_init(&f, "POST");
 	f.m.fail_flush_at = 3;
-	ck_assert_int_eq(sse_begin(&f.c), GW_OK);
-	ck_assert_int_eq(sse_event(&f.c, NULL, "1", 1), GW_OK);
-	ck_assert_int_eq(sse_event(&f.c, NULL, "2", 1), GW_ECLIENTGONE);
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "1", 1), GW_OK);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "2", 1), GW_ECLIENTGONE);
 	flushes = f.m.flushes;
-	ck_assert_int_eq(sse_event(&f.c, NULL, "3", 1), GW_ECLIENTGONE);
+	ck_assert_int_eq(http_sse_event(&f.c, NULL, "3", 1), GW_ECLIENTGONE);
 	ck_assert_int_eq(f.m.flushes, flushes);
 	fx_free(&f);
 
@@ -300,16 +300,16 @@ START_TEST(stream_errors_after_start)
 	struct fixture f;
 
 	fx_init(&f, "POST");
-	ck_assert_int_eq(sse_begin(&f.c), GW_OK);
-	ck_assert_int_eq(http_send_error(&f.c, HTTP_ANTHROPIC, 502, NULL,
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_OK);
+	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_ANTHROPIC, 502, NULL,
 	    "upstream died", NULL), GW_OK);
 	ck_assert_str_eq(out(&f), SSE_HEAD "event: error\ndata: "
 	    "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"upstream died\"}}\n\n");
 	fx_free(&f);
 
 	fx_init(&f, "POST");
-	ck_assert_int_eq(sse_begin(&f.c), GW_OK);
-	ck_assert_int_eq(http_send_error(&f.c, HTTP_OPENAI, 504, NULL,
+	ck_assert_int_eq(http_sse_begin(&f.c), GW_OK);
+	ck_assert_int_eq(http_send_error(&f.c, GW_DIALECT_OPENAI, 504, NULL,
 	    "stalled", NULL), GW_OK);
 	ck_assert_str_eq(out(&f), SSE_HEAD "data: "
 	    "{\"error\":{\"message\":\"stalled\",\"type\":\"api_error\"}}\n\n"

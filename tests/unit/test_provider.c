@@ -11,8 +11,9 @@
 #include "tokenize/count.h"
 #include "translate/anthropic_chat.h"
 #include "translate/anthropic_responses.h"
+#include "translate/anthropic_responses_stream.h"
 #include "translate/preprocess.h"
-#include "translate/provider_adjust.h"
+#include "translate/provider.h"
 #include "upstream/provider.h"
 
 /* A provider parsed the way config.json would give it. */
@@ -312,8 +313,10 @@ START_TEST(count_tokens_local)
 	buf_reset(&s);
 	buf_printf(&s, req, "qwen-plus");
 	qwen = parse(s.data);
-	ck_assert_int_eq(prov_count_tokens(p, claude, &n_claude, &err), GW_OK);
-	ck_assert_int_eq(prov_count_tokens(p, qwen, &n_qwen, &err), GW_OK);
+	ck_assert_int_eq(prov_count_tokens(claude, prov_model_options(p,
+	    json_str(claude, "model")), &n_claude, &err), GW_OK);
+	ck_assert_int_eq(prov_count_tokens(qwen, prov_model_options(p,
+	    json_str(qwen, "model")), &n_qwen, &err), GW_OK);
 	ck_assert_int_eq(tr_anthropic_to_chat(qwen, NULL, &chat, &err), GW_OK);
 	ck_assert_int_eq(tok_count_chat_model(chat, "qwen-plus", TOK_O200K, &in,
 	    &out), GW_OK);

@@ -76,7 +76,7 @@ struct run {
 
 static void
 run_relay(struct run *r, const struct mock_response *script, size_t n,
-    enum tr_dialect d, const struct relay_opts *opts, long stall_s)
+    enum gw_dialect d, const struct relay_opts *opts, long stall_s)
 {
 	struct up_request q = { 0 };
 	static const char *const hdrs[] = { "Content-Type: application/json",
@@ -128,7 +128,7 @@ START_TEST(events_relayed_in_order)
 	} };
 	struct run r = { 0 };
 
-	run_relay(&r, script, 1, TR_OPENAI, NULL, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, NULL, 0);
 	ck_assert_int_eq(r.e, GW_OK);
 	ck_assert_ptr_null(r.res.message);
 	ck_assert_str_eq(buf_cstr(&r.cap.out),
@@ -169,7 +169,7 @@ START_TEST(pings_during_silence)
 	struct run r = { 0 };
 	const char *out, *first, *second, *ping;
 
-	run_relay(&r, script, 1, TR_OPENAI, &o, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 0);
 	ck_assert_int_eq(r.e, GW_OK);
 	out = buf_cstr(&r.cap.out);
 	first = strstr(out, "data: {\"n\":1}");
@@ -197,7 +197,7 @@ START_TEST(anthropic_ping_event)
 	struct relay_opts o = { 100, 0 };
 	struct run r = { 0 };
 
-	run_relay(&r, script, 1, TR_ANTHROPIC, &o, 0);
+	run_relay(&r, script, 1, GW_DIALECT_ANTHROPIC, &o, 0);
 	ck_assert_int_eq(r.e, GW_OK);
 	ck_assert(util_has_prefix(buf_cstr(&r.cap.out),
 	    "event: ping\ndata: {\"type\":\"ping\"}\n\n"));
@@ -222,7 +222,7 @@ START_TEST(early_pings_then_error_status)
 	struct run r = { 0 };
 	const char *out;
 
-	run_relay(&r, script, 1, TR_OPENAI, &o, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 0);
 	out = buf_cstr(&r.cap.out);
 	ck_assert_int_eq(r.e, GW_EUPSTREAM);
 	ck_assert_int_eq(r.res.status, 500);
@@ -248,7 +248,7 @@ START_TEST(early_pings_fast_error_is_status)
 	struct relay_opts o = { 1000, 1 };
 	struct run r = { 0 };
 
-	run_relay(&r, script, 1, TR_OPENAI, &o, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 0);
 	ck_assert_int_eq(r.e, GW_OK);
 	ck_assert_int_eq(r.res.status, 400);
 	ck_assert_int_eq(r.res.client_started, 0);
@@ -267,7 +267,7 @@ START_TEST(drop_mid_stream_ends_with_error)
 	struct run r = { 0 };
 	const char *out;
 
-	run_relay(&r, script, 1, TR_OPENAI, NULL, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, NULL, 0);
 	out = buf_cstr(&r.cap.out);
 	ck_assert_int_eq(r.e, GW_EUPSTREAM);
 	ck_assert(util_has_prefix(out, "data: {\"n\":1}\n\nevent: error\n"));
@@ -289,7 +289,7 @@ START_TEST(clean_close_without_done_is_error)
 	} };
 	struct run r = { 0 };
 
-	run_relay(&r, script, 1, TR_OPENAI, NULL, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, NULL, 0);
 	ck_assert_int_eq(r.e, GW_EUPSTREAM);
 	ck_assert_str_eq(r.res.message,
 	    "upstream stream ended without a terminal event");
@@ -311,7 +311,7 @@ START_TEST(close_mid_event_is_error)
 	} };
 	struct run r = { 0 };
 
-	run_relay(&r, script, 1, TR_ANTHROPIC, NULL, 0);
+	run_relay(&r, script, 1, GW_DIALECT_ANTHROPIC, NULL, 0);
 	ck_assert_int_eq(r.e, GW_EUPSTREAM);
 	ck_assert_str_eq(r.res.message,
 	    "upstream stream ended in the middle of an event");
@@ -331,7 +331,7 @@ START_TEST(stall_ends_with_timeout_error)
 	struct relay_opts o = { -1, 0 };
 	struct run r = { 0 };
 
-	run_relay(&r, script, 1, TR_OPENAI, &o, 1);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 1);
 	ck_assert_int_eq(r.e, GW_ETIMEOUT);
 	ck_assert_int_ge(r.elapsed_ms, 1000);
 	ck_assert_int_lt(r.elapsed_ms, 2500);
@@ -355,7 +355,7 @@ START_TEST(stall_with_pings)
 	struct relay_opts o = { 200, 0 };
 	struct run r = { 0 };
 
-	run_relay(&r, script, 1, TR_OPENAI, &o, 1);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 1);
 	ck_assert_int_eq(r.e, GW_ETIMEOUT);
 	ck_assert_int_ge(r.res.pings, 2);
 	run_free(&r);
@@ -382,7 +382,7 @@ START_TEST(client_gone_aborts_upstream)
 	struct run r = { 0 };
 
 	r.cap.fail_after = 3;
-	run_relay(&r, script, 1, TR_OPENAI, NULL, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, NULL, 0);
 	ck_assert_int_eq(r.e, GW_ECLIENTGONE);
 	ck_assert_int_eq(r.res.events_out, 3);
 	ck_assert_int_eq(r.res.events_in, 4);
@@ -407,7 +407,7 @@ START_TEST(client_gone_on_ping)
 	struct run r = { 0 };
 
 	r.cap.fail_after = 2;
-	run_relay(&r, script, 1, TR_OPENAI, &o, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 0);
 	ck_assert_int_eq(r.e, GW_ECLIENTGONE);
 	ck_assert_int_eq(r.res.pings, 1);
 	ck_assert_int_lt(r.elapsed_ms, 1000);
@@ -426,7 +426,7 @@ START_TEST(error_status_returned_untouched)
 	} };
 	struct run r = { 0 };
 
-	run_relay(&r, script, 1, TR_OPENAI, NULL, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, NULL, 0);
 	ck_assert_int_eq(r.e, GW_OK);
 	ck_assert_int_eq(r.res.status, 429);
 	ck_assert_uint_eq(r.cap.out.len, 0);
@@ -450,7 +450,7 @@ START_TEST(json_instead_of_stream_handed_back)
 	} };
 	struct run r = { 0 };
 
-	run_relay(&r, script, 1, TR_OPENAI, NULL, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, NULL, 0);
 	ck_assert_int_eq(r.e, GW_OK);
 	ck_assert_int_eq(r.res.status, 200);
 	ck_assert_int_eq(r.res.client_started, 0);
@@ -477,7 +477,7 @@ START_TEST(usage_from_final_chunk)
 	} };
 	struct run r = { 0 };
 
-	run_relay(&r, script, 1, TR_OPENAI, NULL, 0);
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, NULL, 0);
 	ck_assert_int_eq(r.e, GW_OK);
 	ck_assert_int_eq(r.tr->usage.input_tokens, 11);
 	ck_assert_int_eq(r.tr->usage.output_tokens, 7);
@@ -501,7 +501,7 @@ START_TEST(connect_failure_before_stream)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", mock_closed_port());
 	q.url = url;
 	q.connect_retries = -1;
-	ck_assert_int_eq(tr_passthrough_new(TR_OPENAI, &tr), GW_OK);
+	ck_assert_int_eq(tr_passthrough_new(GW_DIALECT_OPENAI, &tr), GW_OK);
 	ck_assert_int_eq(relay_run(cl, &q, &o, tr, &sink, &res), GW_ECONNECT);
 	ck_assert_int_eq(res.client_started, 0);
 	ck_assert_uint_eq(cap.out.len, 0);
@@ -525,7 +525,7 @@ START_TEST(early_pings_across_retries)
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", mock_closed_port());
 	q.url = url;
-	ck_assert_int_eq(tr_passthrough_new(TR_ANTHROPIC, &tr), GW_OK);
+	ck_assert_int_eq(tr_passthrough_new(GW_DIALECT_ANTHROPIC, &tr), GW_OK);
 	ck_assert_int_eq(relay_run(cl, &q, &o, tr, &sink, &res), GW_ECONNECT);
 	ck_assert_int_eq(res.resp.attempts, 3);
 	ck_assert_int_eq(res.client_started, 1);

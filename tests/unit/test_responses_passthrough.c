@@ -8,6 +8,7 @@
 #include "testutil.h"
 #include "fixture.h"
 #include "translate/anthropic_responses.h"
+#include "translate/responses_passthrough.h"
 
 #define DIR "responses_passthrough"
 

@@ -139,9 +139,9 @@ START_TEST(flags)
 	ck_assert_uint_eq(route_auth(&table[0]), ROUTE_AUTH_NONE);
 	ck_assert_uint_eq(route_auth(&table[3]), ROUTE_AUTH_REGULAR);
 	ck_assert_uint_eq(route_auth(&table[5]), ROUTE_AUTH_ADMIN);
-	ck_assert_int_eq(route_dialect(&table[3]), HTTP_ANTHROPIC);
-	ck_assert_int_eq(route_dialect(&table[1]), HTTP_OPENAI);
-	ck_assert_int_eq(route_dialect(NULL), HTTP_OPENAI);
+	ck_assert_int_eq(route_dialect(&table[3]), GW_DIALECT_ANTHROPIC);
+	ck_assert_int_eq(route_dialect(&table[1]), GW_DIALECT_OPENAI);
+	ck_assert_int_eq(route_dialect(NULL), GW_DIALECT_OPENAI);
 	ck_assert_uint_eq(route_auth(NULL), ROUTE_AUTH_NONE);
 }
 END_TEST

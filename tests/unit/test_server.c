@@ -108,15 +108,15 @@ t_handle(void *p, struct http_conn *c)
 		    r->body.len, r->query, ct != NULL ? ct : "-");
 		http_send_text(c, 200, buf_cstr(&b));
 	} else if (strcmp(r->path, "/sse") == 0) {
-		sse_begin(c);
+		http_sse_begin(c);
 		for (i = 0; i < 5; i++) {
 			util_sleep_ms(150);
 			snprintf(data, sizeof(data), "{\"n\":%d}", i);
-			sse_event(c, "tick", data, strlen(data));
+			http_sse_event(c, "tick", data, strlen(data));
 		}
 		snprintf(data, sizeof(data), "stop=%d", http_server_stop_requested());
-		sse_event(c, "end", data, strlen(data));
-		sse_event(c, NULL, "[DONE]", 6);
+		http_sse_event(c, "end", data, strlen(data));
+		http_sse_event(c, NULL, "[DONE]", 6);
 	} else if (strcmp(r->path, "/barrier") == 0) {
 		http_send_text(c, 200, barrier() ? "met" : "timeout");
 	} else if (strcmp(r->path, "/nothing") == 0) {
@@ -560,7 +560,7 @@ START_TEST(fcgi_sigterm_lets_stream_finish)
 	srv_start(&s, 2, 0);
 	fd = srv_connect(&s);
 	fcgi_send(fd, 1, 0, sse, NULL, 0);
-	/* headers arrive at once (flushed by sse_begin), then the first tick */
+	/* headers arrive at once (flushed by http_sse_begin), then the first tick */
 	while (strstr(buf_cstr(&out), "event: tick") == NULL)
 		ck_assert_int_eq(fcgi_record(fd, &out, &type, &app, 20000), 1);
 	ck_assert(util_has_prefix(out.data, "Status: 200 OK\r\n"

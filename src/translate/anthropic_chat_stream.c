@@ -13,14 +13,15 @@
  *   instead of starting a second, placeholder one.
  * - The stream always ends with message_stop or an error event (below).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
 #include "core/util.h"
 #include "translate/anthropic_chat.h"
+#include "translate/anthropic_chat_stream.h"
 
-#define THINKING_PLACEHOLDER "Thinking..."
 #define MAX_TOOLS 256
 /* Deferred text plus held tool arguments: far above any real answer, low
  * enough that a runaway upstream cannot eat the worker's memory. */
@@ -477,10 +478,8 @@ static void
 combine_finish(struct chat_stream *t, const char *fr)
 {
 	if (t->finish[0] == '\0' || strcmp(fr, "tool_calls") == 0 ||
-	    strcmp(t->finish, "stop") == 0) {
-		strncpy(t->finish, fr, sizeof(t->finish) - 1);
-		t->finish[sizeof(t->finish) - 1] = '\0';
-	}
+	    strcmp(t->finish, "stop") == 0)
+		snprintf(t->finish, sizeof(t->finish), "%s", fr);
 }
 
 static enum gw_err
@@ -597,17 +596,8 @@ static enum gw_err
 error_event(struct chat_stream *t, const char *type, const char *message,
     struct tr_sink *out)
 {
-	enum gw_err e;
-
 	t->failed = 1;
-	buf_reset(&t->ev);
-	if ((e = buf_puts(&t->ev, "{\"type\":\"error\",\"error\":{\"type\":")) != GW_OK ||
-	    (e = jstr(&t->ev, type)) != GW_OK ||
-	    (e = buf_puts(&t->ev, ",\"message\":")) != GW_OK ||
-	    (e = jstr(&t->ev, message)) != GW_OK ||
-	    (e = buf_puts(&t->ev, "}}")) != GW_OK)
-		return e;
-	return emit_ev(t, out, "error");
+	return tr_emit_error(GW_DIALECT_ANTHROPIC, type, message, out);
 }
 
 /* Anthropic error types a client acts on (retry, back off): kept when the
@@ -657,10 +647,9 @@ take_usage(struct chat_stream *t, const cJSON *chunk)
 		tr_chat_usage_to_anthropic(usage, &t->au);
 		tr_chat_usage_take(usage, &t->base.usage);
 	}
-	if (nonempty(model)) {
-		strncpy(t->base.usage.model, model, sizeof(t->base.usage.model) - 1);
-		t->base.usage.model[sizeof(t->base.usage.model) - 1] = '\0';
-	}
+	if (nonempty(model))
+		snprintf(t->base.usage.model, sizeof(t->base.usage.model), "%s",
+		    model);
 }
 
 static enum gw_err
@@ -715,13 +704,12 @@ static enum gw_err
 cs_ping(struct tr_stream *base, struct tr_sink *out)
 {
 	struct chat_stream *t = (struct chat_stream *)base;
-	static const char ping[] = "{\"type\":\"ping\"}";
 
 	/* The SDKs skip pings wherever they come, even before message_start;
 	 * after the last event nothing is sent. */
 	if (t->stopped || t->failed)
 		return GW_OK;
-	return out->emit(out->ctx, "ping", ping, sizeof(ping) - 1);
+	return tr_anthropic_ping(out);
 }
 
 /*

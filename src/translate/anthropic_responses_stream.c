@@ -13,9 +13,10 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "translate/anthropic_responses.h"
+#include "translate/anthropic_responses_stream.h"
+#include "translate/responses.h"
 #include "translate/tool_search.h"
 
-#define THINKING_PLACEHOLDER "Thinking..."
 /* Copilot sometimes streams newlines into tool arguments until it runs
  * out of tokens; past this many in a row the call is abandoned. */
 #define MAX_ARG_WHITESPACE 20
@@ -93,30 +94,10 @@ emit(struct tr_sink *out, cJSON *ev)
 	return e;
 }
 
-static cJSON *
-event(const char *type)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o != NULL && cJSON_AddStringToObject(o, "type", type) == NULL) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
 static enum gw_err
 emit_error(struct tr_sink *out, const char *message)
 {
-	cJSON *ev = event("error"), *err;
-
-	if (ev == NULL || (err = cJSON_AddObjectToObject(ev, "error")) == NULL ||
-	    cJSON_AddStringToObject(err, "type", "api_error") == NULL ||
-	    cJSON_AddStringToObject(err, "message", message) == NULL) {
-		cJSON_Delete(ev);
-		return GW_ENOMEM;
-	}
-	return emit(out, ev);
+	return tr_emit_error(GW_DIALECT_ANTHROPIC, "api_error", message, out);
 }
 
 /* ---- usage ---- */
@@ -159,7 +140,7 @@ message_start(struct rstream *s, const cJSON *resp, struct tr_sink *out)
 			return e;
 		id = gen;
 	}
-	ev = event("message_start");
+	ev = tr_resp_typed("message_start");
 	if (model == NULL)
 		model = s->model;
 	s->started = 1;
@@ -202,7 +183,7 @@ close_open(struct rstream *s, struct tr_sink *out)
 	if (b < 0)
 		return GW_OK;
 	s->open = -1;
-	ev = event("content_block_stop");
+	ev = tr_resp_typed("content_block_stop");
 	if (ev != NULL && cJSON_AddNumberToObject(ev, "index", b) == NULL) {
 		cJSON_Delete(ev);
 		ev = NULL;
@@ -248,7 +229,7 @@ open_block(struct rstream *s, int b, cJSON *content_block,
 		cJSON_Delete(content_block);
 		return e;
 	}
-	ev = event("content_block_start");
+	ev = tr_resp_typed("content_block_start");
 	if (ev == NULL || cJSON_AddNumberToObject(ev, "index", b) == NULL ||
 	    !cJSON_AddItemToObject(ev, "content_block", content_block)) {
 		cJSON_Delete(ev);
@@ -284,7 +265,7 @@ keyed_block(struct rstream *s, long oi, long ci, int *b)
 static cJSON *
 start_of(const char *type, const char *field)
 {
-	cJSON *cb = event(type);
+	cJSON *cb = tr_resp_typed(type);
 
 	if (cb != NULL && cJSON_AddStringToObject(cb, field, "") == NULL) {
 		cJSON_Delete(cb);
@@ -384,7 +365,7 @@ open_call(struct rstream *s, long oi, const char *id, const char *name,
 	*cp = c;
 	if (s->open == c->block)
 		return GW_OK;
-	if ((cb = event("tool_use")) == NULL ||
+	if ((cb = tr_resp_typed("tool_use")) == NULL ||
 	    cJSON_AddStringToObject(cb, "id", c->id) == NULL ||
 	    cJSON_AddStringToObject(cb, "name", c->name) == NULL ||
 	    cJSON_AddObjectToObject(cb, "input") == NULL) {
@@ -399,7 +380,7 @@ static enum gw_err
 delta(struct rstream *s, int b, const char *type, const char *field,
     const char *text, struct tr_sink *out)
 {
-	cJSON *ev = event("content_block_delta"), *d;
+	cJSON *ev = tr_resp_typed("content_block_delta"), *d;
 
 	if (ev == NULL || cJSON_AddNumberToObject(ev, "index", b) == NULL ||
 	    (d = cJSON_AddObjectToObject(ev, "delta")) == NULL ||
@@ -683,7 +664,7 @@ on_completed(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	if (e != GW_OK)
 		goto out;
 	e = GW_ENOMEM;
-	if ((md = event("message_delta")) == NULL ||
+	if ((md = tr_resp_typed("message_delta")) == NULL ||
 	    (d = cJSON_AddObjectToObject(md, "delta")) == NULL)
 		goto out;
 	v = cJSON_DetachItemFromObjectCaseSensitive(msg, "stop_reason");
@@ -701,7 +682,7 @@ on_completed(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	e = emit(out, md);
 	md = NULL;
 	if (e == GW_OK)
-		e = emit(out, event("message_stop"));
+		e = emit(out, tr_resp_typed("message_stop"));
 out:
 	buf_free(&why);
 	cJSON_Delete(md);
@@ -773,10 +754,8 @@ dispatch(struct rstream *s, const char *type, const cJSON *ev,
 static enum gw_err
 rs_ping(struct tr_stream *t, struct tr_sink *out)
 {
-	static const char ping[] = "{\"type\":\"ping\"}";
-
 	(void)t;
-	return out->emit(out->ctx, "ping", ping, sizeof(ping) - 1);
+	return tr_anthropic_ping(out);
 }
 
 static enum gw_err

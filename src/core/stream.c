@@ -1,0 +1,110 @@
+/*
+ * The translator interface's shared pieces: usage reading, freeing a
+ * translator, and the one builder of the error envelope that HTTP error
+ * bodies and translators' terminal error events both use.
+ */
+#include <string.h>
+
+#include "core/json.h"
+#include "core/stream.h"
+
+void
+tr_usage_init(struct tr_usage *u)
+{
+	u->input_tokens = u->output_tokens = -1;
+	u->cache_read_tokens = u->cache_creation_tokens = -1;
+	u->total_tokens = -1;
+	u->model[0] = '\0';
+}
+
+static long
+num_or(const cJSON *o, const char *k, long def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? (long)v->valuedouble : def;
+}
+
+/* OpenAI chat usage ({prompt_tokens, completion_tokens, ...}) or Responses
+ * usage ({input_tokens, output_tokens, input_tokens_details}). */
+void
+tr_usage_from_json(struct tr_usage *u, const cJSON *usage)
+{
+	const cJSON *d;
+
+	if (cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens") != NULL) {
+		u->input_tokens = num_or(usage, "prompt_tokens", -1);
+		u->output_tokens = num_or(usage, "completion_tokens", -1);
+		d = json_obj(usage, "prompt_tokens_details");
+	} else {
+		u->input_tokens = num_or(usage, "input_tokens", -1);
+		u->output_tokens = num_or(usage, "output_tokens", -1);
+		d = json_obj(usage, "input_tokens_details");
+		u->cache_creation_tokens =
+		    num_or(usage, "cache_creation_input_tokens", -1);
+		if (d == NULL)
+			u->cache_read_tokens =
+			    num_or(usage, "cache_read_input_tokens", -1);
+	}
+	if (d != NULL)
+		u->cache_read_tokens = num_or(d, "cached_tokens", -1);
+	u->total_tokens = num_or(usage, "total_tokens", -1);
+}
+
+void
+tr_stream_free(struct tr_stream *t)
+{
+	if (t != NULL)
+		t->ops->free(t);
+}
+
+/* Anthropic always names the type first; OpenAI's own bodies name the
+ * message first, while our OpenAI stream error events have always named
+ * the type first (clients read both; the bytes stay as they were). */
+static enum gw_err
+envelope(struct buf *out, enum gw_dialect d, const char *type,
+    const char *message, int type_first)
+{
+	cJSON *root, *err;
+	enum gw_err e = GW_ENOMEM;
+
+	if ((root = cJSON_CreateObject()) == NULL)
+		return GW_ENOMEM;
+	if (d == GW_DIALECT_ANTHROPIC) {
+		type_first = 1;
+		if (cJSON_AddStringToObject(root, "type", "error") == NULL)
+			goto out;
+	}
+	if ((err = cJSON_AddObjectToObject(root, "error")) == NULL)
+		goto out;
+	if (type_first && cJSON_AddStringToObject(err, "type", type) == NULL)
+		goto out;
+	if (cJSON_AddStringToObject(err, "message", message) == NULL)
+		goto out;
+	if (!type_first && cJSON_AddStringToObject(err, "type", type) == NULL)
+		goto out;
+	e = json_append(out, root);
+out:
+	cJSON_Delete(root);
+	return e;
+}
+
+enum gw_err
+tr_error_body(struct buf *out, enum gw_dialect d, const char *type,
+    const char *message)
+{
+	return envelope(out, d, type, message, 0);
+}
+
+enum gw_err
+tr_emit_error(enum gw_dialect d, const char *type, const char *message,
+    struct tr_sink *out)
+{
+	struct buf body = BUF_INIT;
+	enum gw_err e;
+
+	if ((e = envelope(&body, d, type, message, 1)) == GW_OK)
+		e = out->emit(out->ctx, "error", body.data, body.len);
+	buf_free(&body);
+	return e;
+}
