@@ -294,7 +294,7 @@ rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
 
 	memset(&res, 0, sizeof(res));
 	http_sse_sink(r->c, &sink);
-	e = app_copilot(r->w, rq, tr, &sink, &res, &err);
+	e = app_copilot_call(r->w, rq, tr, &sink, &res, &err);
 	rc_relay_to_client(r, e, &res, tr, err.data, xlate, xlate_arg);
 	relay_result_free_fields(&res);
 	buf_free(&err);

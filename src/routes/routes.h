@@ -10,7 +10,9 @@
 #include "core/err.h"
 #include "http/request.h"
 #include "http/response.h"
-#include "routes/app.h"
+#include "app/app.h"
+#include "app/copilot_call.h"
+#include "app/models.h"
 #include "translate/stream.h"
 
 struct relay_result;
