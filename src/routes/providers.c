@@ -133,7 +133,6 @@ provider_call(struct rctx *r, const struct cfg_provider *p,
     const char *method, const char *path, const char *body,
     const struct pout *po)
 {
-	const struct cfg *cfg = r->w->app->cfg;
 	struct strlist h = STRLIST_INIT;
 	struct prov_inbound in;
 	struct relay_result res;
@@ -151,16 +150,12 @@ provider_call(struct rctx *r, const struct cfg_provider *p,
 		rc_fail(r, e, err.data);
 		goto out;
 	}
-	memset(&ur, 0, sizeof(ur));
+	app_up_request(r->w, &ur, &ro);
 	ur.method = method;
 	ur.url = url.data;
 	ur.headers = strlist_view(&h);
 	ur.body = body;
 	ur.body_len = body != NULL ? strlen(body) : 0;
-	ur.connect_timeout_s = cfg->connect_timeout_s;
-	ur.stall_timeout_s = cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : -1;
-	memset(&ro, 0, sizeof(ro));
-	ro.ping_interval_ms = cfg->ping_interval_s * 1000;
 	http_sse_sink(r->c, &sink);
 	log_debug("provider %s: %s %s (%s)", p->name, method, url.data,
 	    tr != NULL ? "stream" : "json");
@@ -476,7 +471,6 @@ out:
 void
 route_provider_models(struct rctx *r)
 {
-	const struct cfg *cfg = r->w->app->cfg;
 	const struct cfg_provider *p;
 	struct strlist h = STRLIST_INIT;
 	struct prov_inbound in;
@@ -495,12 +489,10 @@ route_provider_models(struct rctx *r)
 		    gw_strerror(e));
 		goto out;
 	}
-	memset(&ur, 0, sizeof(ur));
+	app_up_request(r->w, &ur, NULL);
 	ur.method = "GET";
 	ur.url = url.data;
 	ur.headers = strlist_view(&h);
-	ur.connect_timeout_s = cfg->connect_timeout_s;
-	ur.stall_timeout_s = cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : -1;
 	if ((e = up_perform(r->w->client, &ur, &resp)) != GW_OK) {
 		log_warn("provider %s: GET /v1/models: %s", p->name,
 		    up_error_message(&resp));
