@@ -1,10 +1,15 @@
+/*
+ * The request-context helpers of routes/common.h: the body, the error
+ * replies, the usage row, and an upstream answer relayed to the client.
+ */
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/copilot_call.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/common.h"
 #include "state/spool.h"
 #include "state/usage.h"
 #include "upstream/client.h"

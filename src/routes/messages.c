@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/models.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/strlist.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/messages.h"
+#include "routes/providers.h"
+#include "routes/ratelimit.h"
 #include "state/config.h"
 #include "translate/anthropic_chat.h"
 #include "translate/anthropic_responses.h"

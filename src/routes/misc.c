@@ -6,7 +6,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/misc.h"
 #include "state/config.h"
 #include "state/db.h"
 #include "state/usage.h"

@@ -3,10 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/models.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/openai.h"
+#include "routes/ratelimit.h"
 #include "state/config.h"
 
 static void

@@ -16,7 +16,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/strlist.h"
-#include "routes/routes.h"
+#include "routes/providers.h"
 #include "state/config.h"
 #include "translate/anthropic_chat.h"
 #include "translate/anthropic_responses.h"

@@ -11,7 +11,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/ratelimit.h"
 #include "state/config.h"
 #include "state/ratelimit.h"
 

@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/models.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/providers.h"
+#include "routes/ratelimit.h"
+#include "routes/responses.h"
 #include "state/config.h"
 #include "translate/anthropic_responses.h"
 #include "translate/responses_prepare.h"
