@@ -43,6 +43,24 @@ rc_body_json(struct rctx *r)
 	return v;
 }
 
+const char *
+rc_header(struct rctx *r, const char *name)
+{
+	const char *v = http_header(r->req, name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+const char *
+rc_cache_key(struct rctx *r, const char *session)
+{
+	if (session != NULL)
+		return session;
+	if (rc_header(r, "x-session-affinity") != NULL)
+		return rc_header(r, "x-session-affinity");
+	return rc_header(r, "x-client-request-id");
+}
+
 void
 rc_error(struct rctx *r, int status, const char *message)
 {

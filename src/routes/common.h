@@ -43,6 +43,14 @@ struct rctx {
 /* Parses the request body as a JSON object (the caller owns it); on
  * failure answers 400 and returns NULL. */
 cJSON *rc_body_json(struct rctx *r);
+/* The request header's value, or NULL when absent or empty (borrowed). */
+const char *rc_header(struct rctx *r, const char *name);
+/*
+ * The prompt-cache / session key: session when not NULL (the session of
+ * the body's metadata.user_id), else the x-session-affinity header, else
+ * x-client-request-id; NULL when none (borrowed).
+ */
+const char *rc_cache_key(struct rctx *r, const char *session);
 /* An error response in the route's dialect. */
 void rc_error(struct rctx *r, int status, const char *message);
 /* Maps a gateway failure (no upstream status) to a response and a row;
