@@ -41,7 +41,7 @@ struct rctx {
 };
 
 /* Parses the request body as a JSON object (the caller owns it); on
- * failure answers 400 and returns NULL. */
+ * failure answers 400 (rc_reject) and returns NULL. */
 cJSON *rc_body_json(struct rctx *r);
 /* The request header's value, or NULL when absent or empty (borrowed). */
 const char *rc_header(struct rctx *r, const char *name);
@@ -51,10 +51,28 @@ const char *rc_header(struct rctx *r, const char *name);
  * x-client-request-id; NULL when none (borrowed).
  */
 const char *rc_cache_key(struct rctx *r, const char *session);
-/* An error response in the route's dialect. */
-void rc_error(struct rctx *r, int status, const char *message);
-/* Maps a gateway failure (no upstream status) to a response and a row;
- * message NULL: the error's own words. */
+
+/* The HTTP status of a gateway failure that has no upstream status. */
+int rc_status(enum gw_err e);
+/* The status of a failure while talking to the upstream (the stream may
+ * be out): 499 when the client left, 504 for a stall, else 502. */
+int rc_upstream_status(enum gw_err e);
+/*
+ * An error reply in the route's dialect with no usage row: a 4xx before
+ * any upstream work.  The routes that never record usage (count_tokens,
+ * /usage, the admin mappings, provider lookups) answer their other
+ * failures this way too.
+ */
+void rc_reject(struct rctx *r, int status, const char *message);
+/*
+ * Every other failure: the error reply in the route's dialect (type and
+ * extra, a NULL-terminated name/value list, may be NULL) and its usage
+ * row, which records row_error.
+ */
+void rc_fail_reply(struct rctx *r, int status, const char *type,
+    const char *message, const char *const *extra, const char *row_error);
+/* A gateway failure (no upstream status): rc_status(e), message (NULL:
+ * the error's own words) in the reply and the row. */
 void rc_fail(struct rctx *r, enum gw_err e, const char *message);
 /* Relays an upstream non-2xx answer: its status, its message, and on 429
  * its Retry-After and x-* headers; records the row. */

@@ -309,7 +309,7 @@ route_count_tokens(struct rctx *r)
 	if ((body = rc_body_json(r)) == NULL)
 		return;
 	if ((e = pp_validate(body, &err)) != GW_OK) {
-		rc_error(r, 400, err.data);
+		rc_reject(r, 400, err.data);
 		goto out;
 	}
 	model = json_str(body, "model");
@@ -348,7 +348,7 @@ route_count_tokens(struct rctx *r)
 	    rc_header(r, "anthropic-beta") != NULL, names, names ? ntools : 0,
 	    cfg->claude_token_multiplier, &n)) != GW_OK) {
 		/* No fake count: a counting failure is an error (spec §10.4). */
-		rc_error(r, 500, e == GW_EIO ? "the tokenizer tables could not be "
+		rc_reject(r, 500, e == GW_EIO ? "the tokenizer tables could not be "
 		    "loaded (see the server log)" : "the request could not be counted");
 		goto out;
 	}

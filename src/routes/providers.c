@@ -51,10 +51,12 @@ resolve(struct rctx *r, const char *name, int responses_only)
 		    "supported here: give it an apiKey and authType "
 		    "\"authorization\" instead)");
 	r->provider = name;
-	http_send_error(r->c, r->dialect, status, "invalid_request_error",
-	    msg.data, NULL);
 	if (r->endpoint != NULL)     /* model calls get a row; lookups do not */
-		rc_record(r, status, NULL, msg.data);
+		rc_fail_reply(r, status, "invalid_request_error", msg.data, NULL,
+		    msg.data);
+	else
+		http_send_error(r->c, r->dialect, status, "invalid_request_error",
+		    msg.data, NULL);
 	buf_free(&msg);
 	return NULL;
 }
@@ -296,20 +298,20 @@ provider_count(struct rctx *r, const char *name, cJSON *body)
 		goto out;
 	if ((e = pp_validate(body, &err)) != GW_OK ||
 	    (e = pp_normalize_system(body)) != GW_OK) {
-		rc_error(r, e == GW_EINVAL ? 400 : 500, err.len > 0 ? err.data :
+		rc_reject(r, rc_status(e), err.len > 0 ? err.data :
 		    gw_strerror(e));
 		goto out;
 	}
 	if ((e = prov_count_tokens(p, body, &n, &err)) != GW_OK) {
 		/* No fake count: a counting failure is an error. */
-		rc_error(r, e == GW_EINVAL && err.len > 0 ? 400 : 500,
+		rc_reject(r, e == GW_EINVAL && err.len > 0 ? 400 : 500,
 		    err.len > 0 ? err.data : e == GW_EIO ? "the tokenizer tables "
 		    "could not be loaded (see the server log)" : "tokenizer failed");
 		goto out;
 	}
 	if ((doc = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddNumberToObject(doc, "input_tokens", (double)n) == NULL) {
-		rc_error(r, 500, gw_strerror(GW_ENOMEM));
+		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
 		goto out;
 	}
 	http_send_json(r->c, 200, doc);
@@ -426,7 +428,7 @@ route_provider_models(struct rctx *r)
 	inbound(r, &in);
 	if ((e = prov_headers(p, &in, &h, &err)) != GW_OK ||
 	    (e = prov_url(p, "/v1/models", &url)) != GW_OK) {
-		rc_error(r, e == GW_EINVAL ? 400 : 500, err.len > 0 ? err.data :
+		rc_reject(r, rc_status(e), err.len > 0 ? err.data :
 		    gw_strerror(e));
 		goto out;
 	}
@@ -437,7 +439,7 @@ route_provider_models(struct rctx *r)
 	if ((e = up_perform(r->w->client, &ur, &resp)) != GW_OK) {
 		log_warn("provider %s: GET /v1/models: %s", p->name,
 		    up_error_message(&resp));
-		rc_error(r, e == GW_ETIMEOUT ? 504 : 502, up_error_message(&resp));
+		rc_reject(r, rc_upstream_status(e), up_error_message(&resp));
 		goto out;
 	}
 	http_send(r->c, (int)resp.status, resp.content_type != NULL ?
