@@ -96,6 +96,8 @@ open_all(struct app *a, struct worker *w, int ensure_admin)
 	    worker_init(w, a, &err) != GW_OK) {
 		fprintf(stderr, "copilot-api: %s\n", buf_cstr(&err));
 		buf_free(&err);
+		worker_free(w);     /* both contracts: free whatever the outcome */
+		app_free(a);
 		return 1;
 	}
 	buf_free(&err);

@@ -96,6 +96,7 @@ main(int argc, char **argv)
 	log_set_level(quiet ? LOG_ERROR : LOG_WARN);
 	memset(&t, 0, sizeof(t));
 	memset(&prev, 0, sizeof(prev));
+	memset(&w, 0, sizeof(w));
 	up_global_init();
 	if (app_init(&a, 0, &err) != GW_OK || worker_init(&w, &a, &err) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
@@ -136,8 +137,8 @@ out:
 	db_copilot_token_free_fields(&prev);
 	db_copilot_token_free_fields(&t);
 	free(ghtok);
-	worker_free(&w);
 out_app:
+	worker_free(&w);    /* both: whatever app_init/worker_init said */
 	app_free(&a);
 	buf_free(&err);
 	up_global_cleanup();
