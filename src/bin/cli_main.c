@@ -24,7 +24,8 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/app.h"
+#include "app/app.h"
+#include "app/copilot_call.h"
 #include "cli/launch.h"
 #include "cli/mcp.h"
 #include "state/config.h"
@@ -95,6 +96,8 @@ open_all(struct app *a, struct worker *w, int ensure_admin)
 	    worker_init(w, a, &err) != GW_OK) {
 		fprintf(stderr, "copilot-api: %s\n", buf_cstr(&err));
 		buf_free(&err);
+		worker_free(w);     /* both contracts: free whatever the outcome */
+		app_free(a);
 		return 1;
 	}
 	buf_free(&err);

@@ -21,7 +21,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/server.h"
-#include "routes/app.h"
+#include "app/app.h"
 #include "routes/routes.h"
 #include "state/config.h"
 #include "upstream/client.h"

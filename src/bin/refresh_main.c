@@ -14,7 +14,8 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/app.h"
+#include "app/app.h"
+#include "app/models.h"
 #include "state/config.h"
 #include "state/db.h"
 #include "upstream/auth.h"
@@ -95,6 +96,7 @@ main(int argc, char **argv)
 	log_set_level(quiet ? LOG_ERROR : LOG_WARN);
 	memset(&t, 0, sizeof(t));
 	memset(&prev, 0, sizeof(prev));
+	memset(&w, 0, sizeof(w));
 	up_global_init();
 	if (app_init(&a, 0, &err) != GW_OK || worker_init(&w, &a, &err) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
@@ -135,8 +137,8 @@ out:
 	db_copilot_token_free(&prev);
 	db_copilot_token_free(&t);
 	free(ghtok);
-	worker_free(&w);
 out_app:
+	worker_free(&w);    /* both: whatever app_init/worker_init said */
 	app_free(&a);
 	buf_free(&err);
 	up_global_cleanup();

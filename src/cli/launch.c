@@ -21,7 +21,8 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/app.h"
+#include "app/app.h"
+#include "app/models.h"
 #include "state/db.h"
 #include "upstream/auth.h"
 

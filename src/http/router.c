@@ -71,6 +71,7 @@ router_match(const struct route *table, size_t n, const char *method,
 		if (method_ok(table[i].method, method)) {
 			m->route = &table[i];
 			m->params = pp;
+			m->params.route = &table[i];
 			return ROUTER_FOUND;
 		}
 		seen = 1;

@@ -25,7 +25,10 @@ enum route_flag {
 	ROUTE_ANTHROPIC = 4      /* errors in Anthropic's envelope (default OpenAI) */
 };
 
+struct route;
+
 struct route_params {
+	const struct route *route;  /* the matched row of the table */
 	size_t n;
 	struct {
 		const char *name;   /* points into the pattern, after ':' */

@@ -1,10 +1,15 @@
+/*
+ * The request-context helpers of routes/common.h: the body, the error
+ * replies, the usage row, and an upstream answer relayed to the client.
+ */
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/copilot_call.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/common.h"
 #include "state/spool.h"
 #include "state/usage.h"
 #include "upstream/client.h"
@@ -19,54 +24,92 @@ rc_body_json(struct rctx *r)
 	cJSON *v;
 
 	if (b->len == 0) {
-		rc_error(r, 400, "Request body is empty: a JSON object is required");
+		rc_reject(r, 400, "Request body is empty: a JSON object is required");
 		return NULL;
 	}
 	v = json_parse(b->data, b->len, &line, &col);
 	if (v == NULL) {
 		buf_printf(&msg, "Invalid JSON in request body at line %d, column %d",
 		    line, col);
-		rc_error(r, 400, msg.data);
+		rc_reject(r, 400, msg.data);
 		buf_free(&msg);
 		return NULL;
 	}
 	if (!cJSON_IsObject(v)) {
 		cJSON_Delete(v);
-		rc_error(r, 400, "Request body must be a JSON object");
+		rc_reject(r, 400, "Request body must be a JSON object");
 		return NULL;
 	}
 	return v;
 }
 
+const char *
+rc_header(struct rctx *r, const char *name)
+{
+	const char *v = http_header(r->req, name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+const char *
+rc_cache_key(struct rctx *r, const char *session)
+{
+	if (session != NULL)
+		return session;
+	if (rc_header(r, "x-session-affinity") != NULL)
+		return rc_header(r, "x-session-affinity");
+	return rc_header(r, "x-client-request-id");
+}
+
+int
+rc_status(enum gw_err e)
+{
+	switch (e) {
+	case GW_EINVAL:      return 400;
+	case GW_ENOTFOUND:   return 404;
+	case GW_ETOOBIG:     return 413;
+	case GW_ECLIENTGONE: return 499;  /* nobody reads it: for the row */
+	case GW_ECONNECT:    return 502;
+	case GW_EUPSTREAM:   return 502;
+	case GW_EAUTH:       return 503;  /* the gateway is not signed in */
+	case GW_EBUSY:       return 503;
+	case GW_ETIMEOUT:    return 504;
+	default:             return 500;
+	}
+}
+
+int
+rc_upstream_status(enum gw_err e)
+{
+	int status = rc_status(e);
+
+	/* Whatever broke mid-transfer, the client sees a bad gateway. */
+	return status == 499 || status == 504 ? status : 502;
+}
+
 void
-rc_error(struct rctx *r, int status, const char *message)
+rc_reject(struct rctx *r, int status, const char *message)
 {
 	http_send_error(r->c, r->dialect, status, NULL, message, NULL);
 }
 
 void
+rc_fail_reply(struct rctx *r, int status, const char *type,
+    const char *message, const char *const *extra, const char *row_error)
+{
+	http_send_error(r->c, r->dialect, status, type, message, extra);
+	rc_record(r, status, NULL, row_error);
+}
+
+void
 rc_fail(struct rctx *r, enum gw_err e, const char *message)
 {
-	int status;
-
-	switch (e) {
-	case GW_EAUTH:      status = 503; break;  /* the gateway is not signed in */
-	case GW_ECONNECT:   status = 502; break;
-	case GW_EUPSTREAM:  status = 502; break;
-	case GW_ETIMEOUT:   status = 504; break;
-	case GW_EBUSY:      status = 503; break;
-	case GW_ETOOBIG:    status = 413; break;
-	case GW_EINVAL:     status = 400; break;
-	case GW_ENOTFOUND:  status = 404; break;
-	default:            status = 500; break;
-	}
 	if (message == NULL || *message == '\0')
 		message = e == GW_EBUSY ? "database is locked; try again" :
 		    gw_strerror(e);
 	log_warn("%s %s: %s (%s)", r->req->method, r->req->path, message,
 	    gw_strerror(e));
-	rc_error(r, status, message);
-	rc_record(r, status, NULL, message);
+	rc_fail_reply(r, rc_status(e), NULL, message, NULL, message);
 }
 
 /*
@@ -138,9 +181,7 @@ rc_upstream_error(struct rctx *r, const struct relay_result *res)
 		}
 		extra[n] = NULL;
 	}
-	http_send_error(r->c, r->dialect, status, type, msg ? msg : "upstream error",
-	    extra);
-	rc_record(r, status, NULL, msg);
+	rc_fail_reply(r, status, type, msg ? msg : "upstream error", extra, msg);
 	for (i = 0; i < n; i += 2)
 		free((char *)extra[i]);
 	free(extra);
@@ -220,8 +261,7 @@ send_body(struct rctx *r, const struct relay_result *res, rc_xlate_fn xlate,
 	} else if (v == NULL || xlate(v, arg, &out, &err) != GW_OK) {
 		if (err.len == 0)
 			buf_puts(&err, "upstream answered with a body that is not JSON");
-		rc_error(r, 502, err.data);
-		rc_record(r, 502, NULL, err.data);
+		rc_fail_reply(r, 502, NULL, err.data, NULL, err.data);
 	} else {
 		http_send_json(r->c, 200, out);
 		http_flush(r->c);
@@ -246,8 +286,7 @@ rc_relay_to_client(struct rctx *r, enum gw_err e,
 	if (res->client_started) {
 		/* The stream went out; the relay ended it (with an error event
 		 * when the upstream failed). */
-		rc_record(r, e == GW_OK ? 200 : e == GW_ECLIENTGONE ? 499 :
-		    e == GW_ETIMEOUT ? 504 : 502,
+		rc_record(r, e == GW_OK ? 200 : rc_upstream_status(e),
 		    tr != NULL ? &tr->usage : NULL,
 		    e == GW_OK ? NULL : (res->message ? res->message : gw_strerror(e)));
 		return;
@@ -294,7 +333,7 @@ rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
 
 	memset(&res, 0, sizeof(res));
 	http_sse_sink(r->c, &sink);
-	e = app_copilot(r->w, rq, tr, &sink, &res, &err);
+	e = app_copilot_call(r->w, rq, tr, &sink, &res, &err);
 	rc_relay_to_client(r, e, &res, tr, err.data, xlate, xlate_arg);
 	relay_result_free(&res);
 	buf_free(&err);

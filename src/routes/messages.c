@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/models.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/strlist.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/flows.h"
+#include "routes/messages.h"
+#include "routes/providers.h"
+#include "routes/ratelimit.h"
 #include "state/config.h"
 #include "translate/anthropic_chat.h"
 #include "translate/anthropic_chat_stream.h"
@@ -26,7 +30,7 @@
 #include "tokenize/count.h"
 #include "upstream/client.h"
 
-enum flow { FLOW_NATIVE, FLOW_RESPONSES, FLOW_CHAT };
+enum msg_flow { FLOW_NATIVE, FLOW_RESPONSES, FLOW_CHAT };
 
 struct msg {
 	struct rctx *r;
@@ -35,20 +39,12 @@ struct msg {
 	const cJSON *model;        /* its entry for this request, or NULL */
 	struct pp_result pp;
 	struct copilot_req rq;
-	char *upstream_body;
+	struct flow f;             /* the upstream body, stream and xlate */
 	char model_id[128];
 	char random_id[37];
 };
 
-static const char *
-header_or_null(struct rctx *r, const char *name)
-{
-	const char *v = http_header(r->req, name);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
-
-static enum flow
+static enum msg_flow
 pick_flow(const struct msg *m)
 {
 	const struct cfg *cfg = m->r->w->app->cfg;
@@ -84,7 +80,7 @@ common_call(struct msg *m, const char *base_initiator)
 }
 
 static enum gw_err
-native_flow(struct msg *m, struct tr_stream **tr, struct buf *err)
+native_flow(struct msg *m, struct buf *err)
 {
 	struct nm_opts o = { m->model, cfg_reasoning_effort(m->r->w->app->cfg,
 	    m->model_id), m->r->w->app->ident.opencode };
@@ -92,7 +88,7 @@ native_flow(struct msg *m, struct tr_stream **tr, struct buf *err)
 	enum gw_err e;
 
 	memset(&nr, 0, sizeof(nr));
-	if ((e = nm_prepare(m->body, header_or_null(m->r, "anthropic-beta"), &o,
+	if ((e = nm_prepare(m->body, rc_header(m->r, "anthropic-beta"), &o,
 	    &nr, err)) != GW_OK)
 		return e;
 	common_call(m, m->pp.initiator);
@@ -110,69 +106,37 @@ native_flow(struct msg *m, struct tr_stream **tr, struct buf *err)
 		m->rq.call.no_integration_id = 1;
 	}
 	m->rq.path = "/v1/messages";
-	if ((m->upstream_body = json_print(m->body)) == NULL) {
+	if ((m->f.body = json_print(m->body)) == NULL) {
 		e = GW_ENOMEM;
 		goto out;
 	}
 	if (m->r->stream)
-		e = tr_passthrough_new(GW_DIALECT_ANTHROPIC, tr);
+		e = tr_passthrough_new(GW_DIALECT_ANTHROPIC, &m->f.tr);
 out:
 	nm_result_free(&nr);
 	return e;
 }
 
 static enum gw_err
-xlate_responses(const cJSON *in, void *arg, cJSON **out, struct buf *err)
+responses_flow(struct msg *m, struct buf *err)
 {
-	return tr_responses_to_anthropic(in, arg, out, err);
-}
-
-static enum gw_err
-xlate_chat(const cJSON *in, void *arg, cJSON **out, struct buf *err)
-{
-	return tr_chat_to_anthropic(in, arg, out, err);
-}
-
-static enum gw_err
-responses_flow(struct msg *m, struct tr_stream **tr,
-    struct tr_resp_result_opts *ro, struct buf *err)
-{
-	const struct cfg *cfg = m->r->w->app->cfg;
-	struct tr_resp_opts o;
-	const char *cache_key;
 	cJSON *payload = NULL;
 	enum gw_err e;
 
-	cache_key = m->pp.raw_session_id != NULL ? m->pp.raw_session_id :
-	    header_or_null(m->r, "x-session-affinity") != NULL ?
-	    header_or_null(m->r, "x-session-affinity") :
-	    header_or_null(m->r, "x-client-request-id");
-	memset(&o, 0, sizeof(o));
-	o.model = m->model;
-	o.reasoning_effort = cfg_reasoning_effort(cfg, m->model_id);
-	o.extra_prompt = cfg_extra_prompt(cfg, m->model_id);
-	o.context_management = cfg_is_context_mgmt_model(cfg, m->model_id);
-	o.prompt_cache_key = cache_key;
-	o.subagent_agent_id = m->pp.subagent.agent_id;
-	if ((e = tr_anthropic_to_responses(m->body, &o, &payload, err)) != GW_OK)
-		return e;
-	if (m->r->stream)
-		json_set(payload, "stream", cJSON_CreateTrue());
-	common_call(m, tr_responses_agent_initiated(payload) ? "agent" : "user");
-	m->rq.call.vision = tr_responses_has_image(payload);
-	m->rq.path = "/responses";
-	ro->model = m->model_id;
-	ro->tool_search_name = tr_ts_bridge_name(json_arr(m->body, "tools"));
-	if ((m->upstream_body = json_print(payload)) == NULL)
-		e = GW_ENOMEM;
-	else if (m->r->stream)
-		e = tr_responses_stream_new(m->model_id, ro->tool_search_name, tr);
+	m->f.cache_key = rc_cache_key(m->r, m->pp.raw_session_id);
+	m->f.subagent_id = m->pp.subagent.agent_id;
+	if ((e = flow_responses(m->r, m->body, &m->f, &payload, err)) == GW_OK) {
+		common_call(m, tr_responses_agent_initiated(payload) ? "agent" :
+		    "user");
+		m->rq.call.vision = tr_responses_has_image(payload);
+		m->rq.path = "/responses";
+	}
 	cJSON_Delete(payload);
 	return e;
 }
 
 static enum gw_err
-chat_flow(struct msg *m, struct tr_stream **tr, struct buf *err)
+chat_flow(struct msg *m, struct buf *err)
 {
 	struct tr_chat_opts o = { m->model, 1, TR_TOOL_ARRAY | TR_TOOL_IMAGE, 0 };
 	cJSON *payload = NULL;
@@ -190,10 +154,7 @@ chat_flow(struct msg *m, struct tr_stream **tr, struct buf *err)
 	common_call(m, copilot_chat_initiator(payload));
 	m->rq.call.vision = copilot_chat_has_images(payload);
 	m->rq.path = "/chat/completions";
-	if ((m->upstream_body = json_print(payload)) == NULL)
-		e = GW_ENOMEM;
-	else if (m->r->stream)
-		e = tr_chat_stream_new(m->model_id, tr);
+	e = flow_chat(m->r, payload, &m->f);
 	cJSON_Delete(payload);
 	return e;
 }
@@ -202,18 +163,13 @@ void
 route_messages(struct rctx *r)
 {
 	const struct cfg *cfg = r->w->app->cfg;
-	struct tr_resp_result_opts ro;
-	struct tr_stream *tr = NULL;
 	struct pp_opts po;
 	struct buf err = BUF_INIT;
 	struct msg m;
-	rc_xlate_fn xlate = NULL;
-	void *xarg = NULL;
 	const char *model;
 	enum gw_err e;
 
 	memset(&m, 0, sizeof(m));
-	memset(&ro, 0, sizeof(ro));
 	m.r = r;
 	r->endpoint = "messages";
 	if ((m.body = rc_body_json(r)) == NULL)
@@ -222,8 +178,8 @@ route_messages(struct rctx *r)
 	memset(&po, 0, sizeof(po));
 	po.model_mapping = model != NULL ? cfg_model_mapping(cfg, model) : NULL;
 	po.small_model = cfg->small_model;
-	po.anthropic_beta_present = header_or_null(r, "anthropic-beta") != NULL;
-	po.x_session_id = header_or_null(r, "x-session-id");
+	po.anthropic_beta_present = rc_header(r, "anthropic-beta") != NULL;
+	po.x_session_id = rc_header(r, "x-session-id");
 	po.machine_id = r->w->app->ident.machine_id;
 	if ((e = pp_messages(m.body, &po, &m.pp, &err)) != GW_OK) {
 		rc_fail(r, e, err.data);
@@ -251,34 +207,31 @@ route_messages(struct rctx *r)
 	snprintf(r->model, sizeof(r->model), "%s", m.model_id);
 	m.rq.method = "POST";
 	m.rq.stream = r->stream;
+	m.f.model = m.model;
+	m.f.model_id = m.model_id;
 	switch (pick_flow(&m)) {
 	case FLOW_NATIVE:
-		e = native_flow(&m, &tr, &err);
+		e = native_flow(&m, &err);
 		break;
 	case FLOW_RESPONSES:
-		e = responses_flow(&m, &tr, &ro, &err);
-		xlate = xlate_responses;
-		xarg = &ro;
+		e = responses_flow(&m, &err);
 		break;
 	default:
-		e = chat_flow(&m, &tr, &err);
-		xlate = xlate_chat;
-		xarg = m.model_id;
+		e = chat_flow(&m, &err);
 		break;
 	}
 	if (e != GW_OK) {
 		rc_fail(r, e, err.data);
 		goto out;
 	}
-	m.rq.body = m.upstream_body;
-	m.rq.body_len = strlen(m.upstream_body);
+	m.rq.body = m.f.body;
+	m.rq.body_len = strlen(m.f.body);
 	log_debug("messages %s -> %s (%s)", m.model_id, m.rq.path,
 	    r->stream ? "stream" : "json");
-	rc_copilot_to_client(r, &m.rq, tr, xlate, xarg);
+	rc_copilot_to_client(r, &m.rq, m.f.tr, m.f.xlate, m.f.xlate_arg);
 out:
-	tr_stream_free(tr);
+	flow_free(&m.f);
 	free((char *)m.rq.call.anthropic_beta);
-	cJSON_free(m.upstream_body);
 	pp_result_free(&m.pp);
 	cJSON_Delete(m.models);
 	cJSON_Delete(m.body);
@@ -360,7 +313,7 @@ route_count_tokens(struct rctx *r)
 	if ((body = rc_body_json(r)) == NULL)
 		return;
 	if ((e = pp_validate(body, &err)) != GW_OK) {
-		rc_error(r, 400, err.data);
+		rc_reject(r, 400, err.data);
 		goto out;
 	}
 	model = json_str(body, "model");
@@ -396,10 +349,10 @@ route_count_tokens(struct rctx *r)
 			names[i++] = json_str(t, "name") ? json_str(t, "name") : "";
 	}
 	if ((e = tok_estimate(chat, model, tokname,
-	    header_or_null(r, "anthropic-beta") != NULL, names, names ? ntools : 0,
+	    rc_header(r, "anthropic-beta") != NULL, names, names ? ntools : 0,
 	    cfg->claude_token_multiplier, &n)) != GW_OK) {
 		/* No fake count: a counting failure is an error (spec §10.4). */
-		rc_error(r, 500, e == GW_EIO ? "the tokenizer tables could not be "
+		rc_reject(r, 500, e == GW_EIO ? "the tokenizer tables could not be "
 		    "loaded (see the server log)" : "the request could not be counted");
 		goto out;
 	}

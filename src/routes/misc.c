@@ -6,7 +6,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/misc.h"
 #include "state/config.h"
 #include "state/db.h"
 #include "state/usage.h"
@@ -30,7 +30,7 @@ route_usage(struct rctx *r)
 
 	app_auth_env(r->w, &env);
 	if ((e = auth_github_token(&env, &tok)) != GW_OK) {
-		rc_error(r, 503, "the gateway is not signed in to GitHub: run "
+		rc_reject(r, 503, "the gateway is not signed in to GitHub: run "
 		    "`copilot-api auth login`");
 		goto out;
 	}
@@ -42,7 +42,7 @@ route_usage(struct rctx *r)
 		buf_reset(&err);
 		buf_printf(&err, "Failed to fetch Copilot usage: GitHub answered "
 		    "HTTP %ld: %.300s", status, buf_cstr(&body));
-		rc_error(r, status >= 400 && status < 600 ? (int)status : 502, err.data);
+		rc_reject(r, status >= 400 && status < 600 ? (int)status : 502, err.data);
 		goto out;
 	}
 	http_send(r->c, 200, "application/json", buf_cstr(&body), body.len, NULL);
@@ -180,18 +180,18 @@ route_admin_mappings_post(struct rctx *r)
 		return;
 	maps = cJSON_GetObjectItemCaseSensitive(body, "modelMappings");
 	if (!cJSON_IsObject(maps)) {
-		rc_error(r, 400, "\"modelMappings\" must be an object of strings");
+		rc_reject(r, 400, "\"modelMappings\" must be an object of strings");
 		goto out;
 	}
 	cJSON_ArrayForEach(m, maps) {
 		if (!cJSON_IsString(m)) {
 			buf_printf(&err, "modelMappings.%s must be a string", m->string);
-			rc_error(r, 400, err.data);
+			rc_reject(r, 400, err.data);
 			goto out;
 		}
 	}
 	if ((e = cfg_set_model_mappings(r->w->app->config_path, maps, &err)) != GW_OK) {
-		rc_error(r, e == GW_EINVAL ? 400 : 500, buf_cstr(&err));
+		rc_reject(r, rc_status(e), buf_cstr(&err));
 		goto out;
 	}
 	log_info("model mappings replaced by an admin request (%s)",

@@ -3,10 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/models.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/openai.h"
+#include "routes/ratelimit.h"
 #include "state/config.h"
 
 static void
@@ -92,12 +94,12 @@ route_chat(struct rctx *r)
 	if ((body = rc_body_json(r)) == NULL)
 		goto out;
 	if ((id = json_str(body, "model")) == NULL || *id == '\0') {
-		rc_error(r, 400, "\"model\" is required and must be a string");
+		rc_reject(r, 400, "\"model\" is required and must be a string");
 		goto out;
 	}
 	set_model(r, id);
 	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(body, "messages"))) {
-		rc_error(r, 400, "\"messages\" is required and must be an array");
+		rc_reject(r, 400, "\"messages\" is required and must be an array");
 		goto out;
 	}
 	r->stream = json_bool(body, "stream", 0);
@@ -110,9 +112,9 @@ route_chat(struct rctx *r)
 	}
 	model = models_find(list, id);
 	if (chat_unsupported(model)) {
-		rc_error(r, 400, "Please use `/v1/responses` or `/v1/messages` API: "
-		    "this model does not support chat completions");
-		rc_record(r, 400, NULL, "model does not support chat completions");
+		rc_fail_reply(r, 400, NULL, "Please use `/v1/responses` or "
+		    "`/v1/messages` API: this model does not support chat "
+		    "completions", NULL, "model does not support chat completions");
 		goto out;
 	}
 	mt = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
@@ -157,12 +159,12 @@ route_embeddings(struct rctx *r)
 		return;
 	set_model(r, json_str(body, "model"));
 	if (r->model[0] == '\0') {
-		rc_error(r, 400, "\"model\" is required and must be a string");
+		rc_reject(r, 400, "\"model\" is required and must be a string");
 		cJSON_Delete(body);
 		return;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(body, "input") == NULL) {
-		rc_error(r, 400, "\"input\" is required");
+		rc_reject(r, 400, "\"input\" is required");
 		cJSON_Delete(body);
 		return;
 	}

@@ -16,7 +16,8 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/strlist.h"
-#include "routes/routes.h"
+#include "routes/flows.h"
+#include "routes/providers.h"
 #include "state/config.h"
 #include "translate/anthropic_chat.h"
 #include "translate/anthropic_chat_stream.h"
@@ -30,23 +31,6 @@
 #include "upstream/client.h"
 #include "upstream/provider.h"
 #include "upstream/relay.h"
-
-/* How a provider answer goes back: xlate for a JSON body, adjust for the
- * anthropic type's adjustInputTokens on a JSON body. */
-struct pout {
-	struct tr_stream *tr;
-	rc_xlate_fn xlate;
-	void *xlate_arg;
-	int adjust;
-};
-
-static const char *
-header_or_null(struct rctx *r, const char *name)
-{
-	const char *v = http_header(r->req, name);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
 
 /*
  * The enabled provider called name, or NULL after answering: 404 (status
@@ -73,10 +57,12 @@ resolve(struct rctx *r, const char *name, int responses_only)
 		    "supported here: give it an apiKey and authType "
 		    "\"authorization\" instead)");
 	r->provider = name;
-	http_send_error(r->c, r->dialect, status, "invalid_request_error",
-	    msg.data, NULL);
 	if (r->endpoint != NULL)     /* model calls get a row; lookups do not */
-		rc_record(r, status, NULL, msg.data);
+		rc_fail_reply(r, status, "invalid_request_error", msg.data, NULL,
+		    msg.data);
+	else
+		http_send_error(r->c, r->dialect, status, "invalid_request_error",
+		    msg.data, NULL);
 	buf_free(&msg);
 	return NULL;
 }
@@ -85,22 +71,21 @@ resolve(struct rctx *r, const char *name, int responses_only)
 static void
 inbound(struct rctx *r, struct prov_inbound *in)
 {
-	in->accept = header_or_null(r, "accept");
-	in->user_agent = header_or_null(r, "user-agent");
-	in->anthropic_version = header_or_null(r, "anthropic-version");
-	in->anthropic_beta = header_or_null(r, "anthropic-beta");
+	in->accept = rc_header(r, "accept");
+	in->user_agent = rc_header(r, "user-agent");
+	in->anthropic_version = rc_header(r, "anthropic-version");
+	in->anthropic_beta = rc_header(r, "anthropic-beta");
 }
 
 /* The usage row's session: the session-affinity headers, else the
- * session of metadata.user_id; none otherwise (spec §8.3). */
+ * session of metadata.user_id; none otherwise (spec §8.3).  Unlike the
+ * prompt cache key, the headers come first here. */
 static void
 row_session(struct rctx *r, const cJSON *body)
 {
-	const char *s = header_or_null(r, "x-session-affinity");
+	const char *s = rc_cache_key(r, NULL);
 	char *parsed = NULL;
 
-	if (s == NULL)
-		s = header_or_null(r, "x-client-request-id");
 	if (s == NULL && pp_parse_user_id(json_str(json_obj(body, "metadata"),
 	    "user_id"), NULL, &parsed) == GW_OK)
 		s = parsed;
@@ -131,13 +116,14 @@ send_adjusted(struct rctx *r, const struct relay_result *res)
 	cJSON_Delete(v);
 }
 
-/* One provider call through the relay, answered to the client. */
+/* One provider call through the relay (f: the body, the stream, the JSON
+ * answer's translation), answered to the client; adjust: the anthropic
+ * type's adjustInputTokens on a JSON answer. */
 static void
 provider_call(struct rctx *r, const struct cfg_provider *p,
-    const char *method, const char *path, const char *body,
-    const struct pout *po)
+    const char *method, const char *path, const struct flow *f, int adjust)
 {
-	const struct cfg *cfg = r->w->app->cfg;
+	const char *body = f->body;
 	struct strlist h = STRLIST_INIT;
 	struct prov_inbound in;
 	struct relay_result res;
@@ -145,7 +131,7 @@ provider_call(struct rctx *r, const struct cfg_provider *p,
 	struct up_request ur;
 	struct tr_sink sink;
 	struct buf url = BUF_INIT, err = BUF_INIT;
-	struct tr_stream *tr = r->stream ? po->tr : NULL;
+	struct tr_stream *tr = r->stream ? f->tr : NULL;
 	enum gw_err e;
 
 	memset(&res, 0, sizeof(res));
@@ -155,25 +141,21 @@ provider_call(struct rctx *r, const struct cfg_provider *p,
 		rc_fail(r, e, err.data);
 		goto out;
 	}
-	memset(&ur, 0, sizeof(ur));
+	app_up_request(r->w, &ur, &ro);
 	ur.method = method;
 	ur.url = url.data;
 	ur.headers = strlist_view(&h);
 	ur.body = body;
 	ur.body_len = body != NULL ? strlen(body) : 0;
-	ur.connect_timeout_s = cfg->connect_timeout_s;
-	ur.stall_timeout_s = cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : -1;
-	memset(&ro, 0, sizeof(ro));
-	ro.ping_interval_ms = cfg->ping_interval_s * 1000;
 	http_sse_sink(r->c, &sink);
 	log_debug("provider %s: %s %s (%s)", p->name, method, url.data,
 	    tr != NULL ? "stream" : "json");
 	e = relay_run(r->w->client, &ur, &ro, tr, tr != NULL ? &sink : NULL, &res);
 	if (e == GW_OK && !res.client_started && res.status / 100 == 2 &&
-	    po->adjust)
+	    adjust)
 		send_adjusted(r, &res);
 	else
-		rc_relay_to_client(r, e, &res, tr, NULL, po->xlate, po->xlate_arg);
+		rc_relay_to_client(r, e, &res, tr, NULL, f->xlate, f->xlate_arg);
 out:
 	relay_result_free(&res);
 	strlist_free(&h);
@@ -183,59 +165,38 @@ out:
 
 /* ---- POST /:provider/v1/messages --------------------------------------- */
 
-static enum gw_err
-xlate_chat(const cJSON *in, void *arg, cJSON **out, struct buf *err)
-{
-	return tr_chat_to_anthropic(in, arg, out, err);
-}
-
-static enum gw_err
-xlate_responses(const cJSON *in, void *arg, cJSON **out, struct buf *err)
-{
-	return tr_responses_to_anthropic(in, arg, out, err);
-}
-
+/* The anthropic type: the body relayed, its stream through the adjusting
+ * relay. */
 static enum gw_err
 anthropic_flow(const struct cfg_provider *p, cJSON *body, const cJSON *mopts,
-    char **upstream, struct pout *po)
+    struct flow *f)
 {
 	enum gw_err e;
 
 	if ((e = prov_anthropic_payload(body, mopts)) != GW_OK)
 		return e;
-	if ((*upstream = json_print(body)) == NULL)
+	if ((f->body = json_print(body)) == NULL)
 		return GW_ENOMEM;
-	po->adjust = p->adjust_input_tokens;
-	return tr_provider_anthropic_new(p->adjust_input_tokens, &po->tr);
+	return tr_provider_anthropic_new(p->adjust_input_tokens, &f->tr);
 }
 
 static enum gw_err
-chat_flow(const cJSON *body, const cJSON *mopts, const char *model,
-    char **upstream, struct pout *po, struct buf *err)
+chat_flow(struct rctx *r, const cJSON *body, const cJSON *mopts,
+    struct flow *f, struct buf *err)
 {
 	cJSON *chat = NULL;
 	enum gw_err e;
 
 	if ((e = prov_chat_payload(body, mopts, &chat, err)) != GW_OK)
 		return e;
-	if ((*upstream = json_print(chat)) == NULL)
-		e = GW_ENOMEM;
-	else
-		e = tr_chat_stream_new(model, &po->tr);
-	po->xlate = xlate_chat;
-	po->xlate_arg = (void *)model;
+	e = flow_chat(r, chat, f);
 	cJSON_Delete(chat);
 	return e;
 }
 
 static enum gw_err
-responses_flow(struct rctx *r, const struct cfg_provider *p, cJSON *body,
-    const char *model, struct tr_resp_result_opts *ro, char **upstream,
-    struct pout *po, struct buf *err)
+responses_flow(struct rctx *r, cJSON *body, struct flow *f, struct buf *err)
 {
-	const struct cfg *cfg = r->w->app->cfg;
-	struct tr_resp_opts o;
-	struct tr_stream *inner = NULL;
 	cJSON *payload = NULL;
 	char *session = NULL;
 	enum gw_err e;
@@ -243,29 +204,9 @@ responses_flow(struct rctx *r, const struct cfg_provider *p, cJSON *body,
 	if ((e = pp_parse_user_id(json_str(json_obj(body, "metadata"), "user_id"),
 	    NULL, &session)) != GW_OK)
 		return e;
-	memset(&o, 0, sizeof(o));
-	o.reasoning_effort = cfg_reasoning_effort(cfg, model);
-	o.extra_prompt = cfg_extra_prompt(cfg, model);
-	o.context_management = cfg_is_context_mgmt_model(cfg, model);
-	o.prompt_cache_key = session != NULL ? session :
-	    header_or_null(r, "x-session-affinity") != NULL ?
-	    header_or_null(r, "x-session-affinity") :
-	    header_or_null(r, "x-client-request-id");
-	if ((e = tr_anthropic_to_responses(body, &o, &payload, err)) != GW_OK)
-		goto out;
-	if (r->stream && (e = json_set(payload, "stream", cJSON_CreateTrue())) != GW_OK)
-		goto out;
-	ro->model = model;
-	ro->tool_search_name = tr_ts_bridge_name(json_arr(body, "tools"));
-	po->xlate = xlate_responses;
-	po->xlate_arg = ro;
-	if ((*upstream = json_print(payload)) == NULL) {
-		e = GW_ENOMEM;
-		goto out;
-	}
-	if ((e = tr_responses_stream_new(model, ro->tool_search_name, &inner)) == GW_OK)
-		e = tr_provider_named_new(inner, p->name, &po->tr);
-out:
+	f->cache_key = rc_cache_key(r, session);
+	e = flow_responses(r, body, f, &payload, err);
+	f->cache_key = NULL;         /* it may point into session */
 	cJSON_Delete(payload);
 	free(session);
 	return e;
@@ -275,16 +216,14 @@ static void
 provider_messages(struct rctx *r, const char *name, cJSON *body)
 {
 	const struct cfg_provider *p;
-	struct tr_resp_result_opts ro;
 	struct buf err = BUF_INIT;
-	struct pout po;
+	struct flow f;
 	const cJSON *mopts;
-	char *upstream = NULL, model[128];
+	char model[128];
 	const char *path;
 	enum gw_err e;
 
-	memset(&po, 0, sizeof(po));
-	memset(&ro, 0, sizeof(ro));
+	memset(&f, 0, sizeof(f));
 	r->endpoint = "provider_messages";
 	snprintf(model, sizeof(model), "%s", json_str(body, "model") != NULL ?
 	    json_str(body, "model") : "");
@@ -304,28 +243,30 @@ provider_messages(struct rctx *r, const char *name, cJSON *body)
 		rc_fail(r, e, NULL);
 		goto out;
 	}
+	f.model_id = model;
+	f.provider = p->name;
 	switch (p->type) {
 	case CFG_PROVIDER_ANTHROPIC:
 		path = "/v1/messages";
-		e = anthropic_flow(p, body, mopts, &upstream, &po);
+		e = anthropic_flow(p, body, mopts, &f);
 		break;
 	case CFG_PROVIDER_OPENAI_COMPATIBLE:
 		path = "/v1/chat/completions";
-		e = chat_flow(body, mopts, model, &upstream, &po, &err);
+		e = chat_flow(r, body, mopts, &f, &err);
 		break;
 	default:
 		path = "/v1/responses";
-		e = responses_flow(r, p, body, model, &ro, &upstream, &po, &err);
+		e = responses_flow(r, body, &f, &err);
 		break;
 	}
 	if (e != GW_OK) {
 		rc_fail(r, e, err.data);
 		goto out;
 	}
-	provider_call(r, p, "POST", path, upstream, &po);
+	provider_call(r, p, "POST", path, &f,
+	    p->type == CFG_PROVIDER_ANTHROPIC && p->adjust_input_tokens);
 out:
-	tr_stream_free(po.tr);
-	cJSON_free(upstream);
+	flow_free(&f);
 	buf_free(&err);
 }
 
@@ -363,7 +304,7 @@ provider_count(struct rctx *r, const char *name, cJSON *body)
 		goto out;
 	if ((e = pp_validate(body, &err)) != GW_OK ||
 	    (e = pp_normalize_system(body)) != GW_OK) {
-		rc_error(r, e == GW_EINVAL ? 400 : 500, err.len > 0 ? err.data :
+		rc_reject(r, rc_status(e), err.len > 0 ? err.data :
 		    gw_strerror(e));
 		goto out;
 	}
@@ -371,14 +312,14 @@ provider_count(struct rctx *r, const char *name, cJSON *body)
 	    NULL : prov_model_options(p, json_str(body, "model")), &n, &err))
 	    != GW_OK) {
 		/* No fake count: a counting failure is an error. */
-		rc_error(r, e == GW_EINVAL && err.len > 0 ? 400 : 500,
+		rc_reject(r, e == GW_EINVAL && err.len > 0 ? 400 : 500,
 		    err.len > 0 ? err.data : e == GW_EIO ? "the tokenizer tables "
 		    "could not be loaded (see the server log)" : "tokenizer failed");
 		goto out;
 	}
 	if ((doc = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddNumberToObject(doc, "input_tokens", (double)n) == NULL) {
-		rc_error(r, 500, gw_strerror(GW_ENOMEM));
+		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
 		goto out;
 	}
 	http_send_json(r->c, 200, doc);
@@ -440,14 +381,14 @@ route_provider_alias_responses(struct rctx *r, cJSON *body)
 {
 	const struct cfg *cfg = r->w->app->cfg;
 	const struct cfg_provider *p;
-	struct pout po;
-	char *provider, *upstream = NULL;
+	struct flow f;
+	char *provider;
 	const char *model;
 	enum gw_err e;
 
 	if (!take_alias(r, body, &provider))
 		return 0;
-	memset(&po, 0, sizeof(po));
+	memset(&f, 0, sizeof(f));
 	model = json_str(body, "model");
 	r->endpoint = "responses";
 	snprintf(r->model, sizeof(r->model), "%s", model != NULL ? model : "");
@@ -462,15 +403,14 @@ route_provider_alias_responses(struct rctx *r, cJSON *body)
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	if ((upstream = json_print(body)) == NULL ||
-	    (r->stream && tr_responses_passthrough_new(&po.tr) != GW_OK)) {
+	if ((f.body = json_print(body)) == NULL ||
+	    (r->stream && tr_responses_passthrough_new(&f.tr) != GW_OK)) {
 		rc_fail(r, GW_ENOMEM, NULL);
 		goto out;
 	}
-	provider_call(r, p, "POST", "/v1/responses", upstream, &po);
+	provider_call(r, p, "POST", "/v1/responses", &f, 0);
 out:
-	tr_stream_free(po.tr);
-	cJSON_free(upstream);
+	flow_free(&f);
 	free(provider);
 	return 1;
 }
@@ -482,7 +422,6 @@ out:
 void
 route_provider_models(struct rctx *r)
 {
-	const struct cfg *cfg = r->w->app->cfg;
 	const struct cfg_provider *p;
 	struct strlist h = STRLIST_INIT;
 	struct prov_inbound in;
@@ -497,20 +436,18 @@ route_provider_models(struct rctx *r)
 	inbound(r, &in);
 	if ((e = prov_headers(p, &in, &h, &err)) != GW_OK ||
 	    (e = prov_url(p, "/v1/models", &url)) != GW_OK) {
-		rc_error(r, e == GW_EINVAL ? 400 : 500, err.len > 0 ? err.data :
+		rc_reject(r, rc_status(e), err.len > 0 ? err.data :
 		    gw_strerror(e));
 		goto out;
 	}
-	memset(&ur, 0, sizeof(ur));
+	app_up_request(r->w, &ur, NULL);
 	ur.method = "GET";
 	ur.url = url.data;
 	ur.headers = strlist_view(&h);
-	ur.connect_timeout_s = cfg->connect_timeout_s;
-	ur.stall_timeout_s = cfg->stall_timeout_s > 0 ? cfg->stall_timeout_s : -1;
 	if ((e = up_perform(r->w->client, &ur, &resp)) != GW_OK) {
 		log_warn("provider %s: GET /v1/models: %s", p->name,
 		    up_error_message(&resp));
-		rc_error(r, e == GW_ETIMEOUT ? 504 : 502, up_error_message(&resp));
+		rc_reject(r, rc_upstream_status(e), up_error_message(&resp));
 		goto out;
 	}
 	http_send(r->c, (int)resp.status, resp.content_type != NULL ?

@@ -11,11 +11,9 @@
 
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/ratelimit.h"
 #include "state/config.h"
-#include "state/db.h"
-
-#define RL_KEY "rate_limit_last_ms"
+#include "state/ratelimit.h"
 
 static long
 limit_seconds(const struct cfg *cfg, int *wait)
@@ -28,35 +26,6 @@ limit_seconds(const struct cfg *cfg, int *wait)
 	if (s != NULL && *s != '\0' && util_parse_long(s, 0, 86400, &n) != GW_OK)
 		n = cfg->rate_limit_s;
 	return n;
-}
-
-/* Takes the slot when it is free; else says how long until it is. */
-static enum gw_err
-take_slot(struct db *db, int64_t now, int64_t gap_ms, int64_t *wait_ms)
-{
-	char *v = NULL, buf[32];
-	int64_t last = 0;
-	enum gw_err e;
-
-	*wait_ms = 0;
-	if ((e = db_begin_immediate(db)) != GW_OK)
-		return e;
-	if (db_kv_get(db, RL_KEY, &v) == GW_OK)
-		last = strtoll(v, NULL, 10);
-	free(v);
-	/* Strictly inside the gap: a request exactly one gap later takes the
-	 * slot (a zero wait must never pass without storing its arrival). */
-	if (last > 0 && now >= last && now - last < gap_ms) {
-		*wait_ms = gap_ms - (now - last);
-		db_rollback(db);
-		return GW_OK;
-	}
-	snprintf(buf, sizeof(buf), "%lld", (long long)now);
-	if ((e = db_kv_set(db, RL_KEY, buf)) != GW_OK) {
-		db_rollback(db);
-		return e;
-	}
-	return db_commit(db);
 }
 
 int
@@ -72,7 +41,7 @@ rc_rate_limit(struct rctx *r)
 		return 1;
 	gap_ms = (int64_t)n * 1000;
 	for (;;) {
-		if ((e = take_slot(r->w->db, util_now_ms(), gap_ms, &wait_ms)) != GW_OK) {
+		if ((e = rl_claim(r->w->db, gap_ms, util_now_ms(), &wait_ms)) != GW_OK) {
 			rc_fail(r, e, NULL);
 			return 0;
 		}
@@ -81,10 +50,9 @@ rc_rate_limit(struct rctx *r)
 		if (!wait) {
 			snprintf(secs, sizeof(secs), "%lld",
 			    (long long)((wait_ms + 999) / 1000));
-			http_send_error(r->c, r->dialect, 429, "rate_limit_error",
+			rc_fail_reply(r, 429, "rate_limit_error",
 			    "Rate limit exceeded", (const char *const[]){
-			    "Retry-After", secs, NULL });
-			rc_record(r, 429, NULL, "rate limit (--rate-limit)");
+			    "Retry-After", secs, NULL }, "rate limit (--rate-limit)");
 			return 0;
 		}
 		log_debug("rate limit: request %s waits %lld ms", r->req->trace_id,

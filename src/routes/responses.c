@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/models.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "routes/routes.h"
+#include "routes/providers.h"
+#include "routes/ratelimit.h"
+#include "routes/responses.h"
 #include "state/config.h"
 #include "translate/anthropic_responses.h"
 #include "translate/responses.h"
@@ -75,14 +78,14 @@ route_responses(struct rctx *r)
 	if ((body = rc_body_json(r)) == NULL)
 		goto out;
 	if ((id = json_str(body, "model")) == NULL || *id == '\0') {
-		rc_error(r, 400, "\"model\" is required and must be a string");
+		rc_reject(r, 400, "\"model\" is required and must be a string");
 		goto out;
 	}
 	snprintf(r->model, sizeof(r->model), "%s", id);
 	if (route_provider_alias_responses(r, body))
 		goto out;
 	if (cJSON_GetObjectItemCaseSensitive(body, "input") == NULL) {
-		rc_error(r, 400, "\"input\" is required");
+		rc_reject(r, 400, "\"input\" is required");
 		goto out;
 	}
 	r->stream = json_bool(body, "stream", 0);
@@ -93,9 +96,9 @@ route_responses(struct rctx *r)
 	model = models_find(models, id);
 	if (model == NULL || (!models_supports(model, "/responses") &&
 	    !models_supports(model, "ws:/responses"))) {
-		rc_error(r, 400, "This model does not support the responses endpoint. "
-		    "Please choose a different model.");
-		rc_record(r, 400, NULL, "model does not support /responses");
+		rc_fail_reply(r, 400, NULL, "This model does not support the "
+		    "responses endpoint. Please choose a different model.", NULL,
+		    "model does not support /responses");
 		goto out;
 	}
 	po.model = model;

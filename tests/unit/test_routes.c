@@ -18,7 +18,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/server.h"
-#include "routes/app.h"        /* struct app, struct worker */
+#include "app/app.h"           /* struct app, struct worker */
 #include "routes/routes.h"     /* routes_handle */
 #include "state/config.h"
 #include "state/db.h"

@@ -1,0 +1,99 @@
+/*
+ * One Copilot API call: the token, the identity headers, and the one
+ * retry a stale token earns.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "app/copilot_call.h"
+#include "core/log.h"
+#include "core/strlist.h"
+#include "core/util.h"
+#include "state/config.h"
+#include "state/db.h"
+#include "upstream/auth.h"
+#include "upstream/client.h"
+#include "upstream/relay.h"
+
+char *
+app_copilot_base(struct worker *w, const char *token_api_url)
+{
+	char *kv = NULL, *r;
+
+	if (token_api_url == NULL)
+		(void)db_kv_get(w->db, "copilot_api_url", &kv);
+	r = util_strdup(cfg_copilot_url(w->app->cfg,
+	    token_api_url != NULL ? token_api_url : kv));
+	free(kv);
+	return r;
+}
+
+/* One attempt with a given token. */
+static enum gw_err
+copilot_once(struct worker *w, const struct copilot_req *rq,
+    const struct db_copilot_token *tok, struct tr_stream *tr, struct tr_sink *sink,
+    struct relay_result *res)
+{
+	struct copilot_call call = rq->call;
+	struct strlist h = STRLIST_INIT;
+	struct up_request ur;
+	struct relay_opts ro;
+	struct buf url = BUF_INIT;
+	char *base = NULL;
+	enum gw_err e;
+
+	call.token = tok->token;
+	if ((base = app_copilot_base(w, tok->api_url)) == NULL ||
+	    (e = buf_printf(&url, "%s%s", base, rq->path)) != GW_OK ||
+	    (e = copilot_headers(&w->app->ident, &call, &h)) != GW_OK) {
+		e = GW_ENOMEM;
+		goto out;
+	}
+	app_up_request(w, &ur, &ro);
+	ur.method = rq->method;
+	ur.url = url.data;
+	ur.headers = strlist_view(&h);
+	ur.body = rq->body;
+	ur.body_len = rq->body_len;
+	e = relay_run(w->client, &ur, &ro, rq->stream ? tr : NULL,
+	    rq->stream ? sink : NULL, res);
+out:
+	free(base);
+	buf_free(&url);
+	strlist_free(&h);
+	return e;
+}
+
+enum gw_err
+app_copilot_call(struct worker *w, const struct copilot_req *rq,
+    struct tr_stream *tr, struct tr_sink *sink, struct relay_result *res,
+    struct buf *errmsg)
+{
+	struct auth_env env;
+	struct db_copilot_token tok;
+	char *stale = NULL;
+	enum gw_err e;
+
+	memset(&tok, 0, sizeof(tok));
+	app_auth_env(w, &env);
+	if ((e = auth_copilot_token(&env, NULL, 0, &tok, errmsg)) != GW_OK)
+		return e;
+	e = copilot_once(w, rq, &tok, tr, sink, res);
+	if (e == GW_OK && res->status == 401 && !res->client_started) {
+		/* The token expired under us: refresh once, retry once. */
+		log_info("Copilot answered 401: refreshing the token and retrying");
+		stale = tok.token;
+		tok.token = NULL;
+		db_copilot_token_free(&tok);
+		if ((e = auth_copilot_token(&env, stale, 0, &tok, errmsg)) != GW_OK)
+			goto out;
+		relay_result_free(res);
+		e = copilot_once(w, rq, &tok, tr, sink, res);
+	}
+out:
+	free(stale);
+	db_copilot_token_free(&tok);
+	return e;
+}
+

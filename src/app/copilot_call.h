@@ -1,0 +1,50 @@
+/*
+ * One Copilot API call, the only way the gateway talks to Copilot.
+ *
+ * The rule, in one place: take the Copilot token (refreshing it when
+ * due), add the identity headers, send through the relay; on a 401 that
+ * reached no client byte, refresh the token once and retry once.
+ *
+ * Thread-safety: uses only the calling worker's connections.
+ */
+#ifndef GW_APP_COPILOT_CALL_H
+#define GW_APP_COPILOT_CALL_H
+
+#include <stddef.h>
+
+#include "app/app.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "upstream/copilot.h"
+
+struct relay_result;
+struct tr_stream;
+struct tr_sink;
+
+/* What the caller asks for; every pointer is borrowed for the call. */
+struct copilot_req {
+	const char *method;
+	const char *path;            /* "/chat/completions" */
+	const char *body;
+	size_t body_len;
+	struct copilot_call call;    /* token is filled in here */
+	int stream;
+};
+
+/*
+ * Sends rq (streamed through tr to sink when rq->stream, else collected in
+ * res).  res is filled whatever the outcome; free it with
+ * relay_result_free.  A non-2xx upstream status is GW_OK with
+ * res->status set; errmsg explains a failure that is not an upstream
+ * status (no token, no connection).
+ */
+enum gw_err app_copilot_call(struct worker *w, const struct copilot_req *rq,
+    struct tr_stream *tr, struct tr_sink *sink, struct relay_result *res,
+    struct buf *errmsg);
+
+/* The Copilot API base URL: config, then the account's endpoints.api
+ * (token_api_url, or the stored one when NULL), then the account-type
+ * default.  Malloc'd; NULL when out of memory. */
+char *app_copilot_base(struct worker *w, const char *token_api_url);
+
+#endif

@@ -1,0 +1,131 @@
+/* The cached Copilot model list: fetched, stored, looked up. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/copilot_call.h"
+#include "app/models.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "state/db.h"
+#include "upstream/relay.h"
+
+/* Fetches GET /models and keeps picker-enabled and embedding models. */
+static enum gw_err
+models_fetch(struct worker *w, cJSON **out, struct buf *errmsg)
+{
+	struct copilot_req rq;
+	struct relay_result res;
+	cJSON *doc = NULL, *data, *keep = NULL, *m;
+	const char *type;
+	char *s = NULL;
+	enum gw_err e;
+
+	memset(&rq, 0, sizeof(rq));
+	memset(&res, 0, sizeof(res));
+	rq.method = "GET";
+	rq.path = "/models";
+	rq.call.interaction_type = "model-access";
+	rq.call.intent = "model-access";
+	if ((e = app_copilot_call(w, &rq, NULL, NULL, &res, errmsg)) != GW_OK)
+		goto out;
+	if (res.status / 100 != 2) {
+		e = GW_EUPSTREAM;
+		buf_printf(errmsg, "GET /models: HTTP %ld: %.300s", res.status,
+		    buf_cstr(&res.resp.body));
+		goto out;
+	}
+	doc = json_parse(res.resp.body.data, res.resp.body.len, NULL, NULL);
+	if ((data = json_arr(doc, "data")) == NULL) {
+		e = GW_EUPSTREAM;
+		buf_puts(errmsg, "GET /models: the answer has no data array");
+		goto out;
+	}
+	if ((keep = cJSON_CreateArray()) == NULL) {
+		e = GW_ENOMEM;
+		goto out;
+	}
+	while ((m = cJSON_DetachItemFromArray(data, 0)) != NULL) {
+		type = json_str(json_obj(m, "capabilities"), "type");
+		if (json_bool(m, "model_picker_enabled", 0) ||
+		    (type != NULL && strcmp(type, "embeddings") == 0))
+			cJSON_AddItemToArray(keep, m);
+		else
+			cJSON_Delete(m);
+	}
+	if ((s = json_print(keep)) == NULL) {
+		e = GW_ENOMEM;
+		goto out;
+	}
+	if (db_models_put(w->db, s, util_now_ms()) != GW_OK)
+		log_warn("could not store the model list in the database");
+	*out = keep;
+	keep = NULL;
+out:
+	cJSON_free(s);
+	cJSON_Delete(keep);
+	cJSON_Delete(doc);
+	relay_result_free(&res);
+	return e;
+}
+
+enum gw_err
+models_get(struct worker *w, int force, cJSON **out, int *fetched,
+    struct buf *errmsg)
+{
+	char *json = NULL;
+	int64_t at = 0;
+	cJSON *cached = NULL;
+	enum gw_err e;
+
+	*out = NULL;
+	if (fetched != NULL)
+		*fetched = 0;
+	if (db_models_get(w->db, &json, &at) == GW_OK)
+		cached = json_parse(json, strlen(json), NULL, NULL);
+	free(json);
+	if (cached != NULL && !force && util_now_ms() - at < MODELS_MAX_AGE_MS) {
+		*out = cached;
+		return GW_OK;
+	}
+	e = models_fetch(w, out, errmsg);
+	if (e == GW_OK && fetched != NULL)
+		*fetched = 1;
+	if (e != GW_OK && cached != NULL) {
+		/* A failed refresh keeps serving the old list. */
+		log_warn("model list refresh failed (%s); using the cached list",
+		    buf_cstr(errmsg));
+		buf_reset(errmsg);
+		*out = cached;
+		return GW_OK;
+	}
+	cJSON_Delete(cached);
+	return e;
+}
+
+const cJSON *
+models_find(const cJSON *list, const char *id)
+{
+	const cJSON *m;
+	const char *mid;
+
+	if (id == NULL)
+		return NULL;
+	cJSON_ArrayForEach(m, list) {
+		mid = json_str(m, "id");
+		if (mid != NULL && strcmp(mid, id) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+int
+models_supports(const cJSON *model, const char *ep)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, json_arr(model, "supported_endpoints"))
+		if (cJSON_IsString(e) && strcmp(e->valuestring, ep) == 0)
+			return 1;
+	return 0;
+}

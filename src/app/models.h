@@ -1,0 +1,30 @@
+/*
+ * The cached Copilot model list (spec/surface.md §6.1): picker-enabled and
+ * embedding models, kept in the database so every worker and process
+ * shares one copy.
+ */
+#ifndef GW_APP_MODELS_H
+#define GW_APP_MODELS_H
+
+#include <cjson/cJSON.h>
+
+#include "app/app.h"
+#include "core/buf.h"
+#include "core/err.h"
+
+#define MODELS_MAX_AGE_MS (30LL * 60 * 1000)
+
+/*
+ * The list, fetched when missing or older than MODELS_MAX_AGE_MS (force:
+ * always); a failed refresh keeps serving the cached list.  *out is a new
+ * cJSON array owned by the caller; *fetched (may be NULL) says whether it
+ * came from Copilot just now.  errmsg explains a failure.
+ */
+enum gw_err models_get(struct worker *w, int force, cJSON **out,
+    int *fetched, struct buf *errmsg);
+/* Borrowed entry of list with that id, or NULL. */
+const cJSON *models_find(const cJSON *list, const char *id);
+/* 1 when the model's supported_endpoints lists ep ("/responses"). */
+int models_supports(const cJSON *model, const char *ep);
+
+#endif

@@ -1,0 +1,93 @@
+/* The Responses and Chat Completions flows of an Anthropic request
+ * (routes/flows.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "routes/flows.h"
+#include "state/config.h"
+#include "translate/anthropic_chat.h"
+#include "translate/anthropic_chat_stream.h"
+#include "translate/anthropic_responses_stream.h"
+#include "translate/provider.h"
+#include "translate/tool_search.h"
+
+static enum gw_err
+xlate_responses(const cJSON *in, void *arg, cJSON **out, struct buf *err)
+{
+	return tr_responses_to_anthropic(in, arg, out, err);
+}
+
+static enum gw_err
+xlate_chat(const cJSON *in, void *arg, cJSON **out, struct buf *err)
+{
+	return tr_chat_to_anthropic(in, arg, out, err);
+}
+
+/* The Responses stream translator, named after the provider if any. */
+static enum gw_err
+responses_stream(struct flow *f)
+{
+	struct tr_stream *inner = NULL;
+	enum gw_err e;
+
+	if ((e = tr_responses_stream_new(f->model_id, f->ro.tool_search_name,
+	    &inner)) != GW_OK)
+		return e;
+	if (f->provider == NULL) {
+		f->tr = inner;
+		return GW_OK;
+	}
+	return tr_provider_named_new(inner, f->provider, &f->tr);
+}
+
+enum gw_err
+flow_responses(struct rctx *r, const cJSON *body, struct flow *f,
+    cJSON **payload, struct buf *err)
+{
+	const struct cfg *cfg = r->w->app->cfg;
+	struct tr_resp_opts o;
+	enum gw_err e;
+
+	*payload = NULL;
+	memset(&o, 0, sizeof(o));
+	o.model = f->model;
+	o.reasoning_effort = cfg_reasoning_effort(cfg, f->model_id);
+	o.extra_prompt = cfg_extra_prompt(cfg, f->model_id);
+	o.context_management = cfg_is_context_mgmt_model(cfg, f->model_id);
+	o.prompt_cache_key = f->cache_key;
+	o.subagent_agent_id = f->subagent_id;
+	if ((e = tr_anthropic_to_responses(body, &o, payload, err)) != GW_OK)
+		return e;
+	if (r->stream &&
+	    (e = json_set(*payload, "stream", cJSON_CreateTrue())) != GW_OK)
+		return e;
+	f->ro.model = f->model_id;
+	f->ro.tool_search_name = tr_ts_bridge_name(json_arr(body, "tools"));
+	f->xlate = xlate_responses;
+	f->xlate_arg = &f->ro;
+	if ((f->body = json_print(*payload)) == NULL)
+		return GW_ENOMEM;
+	return r->stream ? responses_stream(f) : GW_OK;
+}
+
+enum gw_err
+flow_chat(struct rctx *r, const cJSON *payload, struct flow *f)
+{
+	f->xlate = xlate_chat;
+	f->xlate_arg = (void *)f->model_id;
+	if ((f->body = json_print(payload)) == NULL)
+		return GW_ENOMEM;
+	return r->stream ? tr_chat_stream_new(f->model_id, &f->tr) : GW_OK;
+}
+
+void
+flow_free(struct flow *f)
+{
+	if (f == NULL)
+		return;
+	tr_stream_free(f->tr);
+	cJSON_free(f->body);
+	f->tr = NULL;
+	f->body = NULL;
+}

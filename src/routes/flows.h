@@ -1,0 +1,51 @@
+/*
+ * The two translated flows an Anthropic request can take upstream, one
+ * copy shared by /v1/messages on Copilot (routes/messages.c) and by the
+ * providers (routes/providers.c): Responses and Chat Completions.
+ *
+ * A flow turns the request into the upstream body, the stream translator
+ * (only when the client streams) and the translation of a JSON answer.
+ * The differences between the two callers are the inputs of struct flow.
+ */
+#ifndef GW_ROUTES_FLOWS_H
+#define GW_ROUTES_FLOWS_H
+
+#include <cjson/cJSON.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "routes/common.h"
+#include "translate/anthropic_responses.h"
+
+struct flow {
+	/* Set by the caller; borrowed, and read only during the flow call
+	 * except model_id, which the answer's translation keeps using. */
+	const cJSON *model;          /* the Copilot model entry, or NULL */
+	const char *model_id;        /* the model the answer names */
+	const char *cache_key;       /* Responses prompt_cache_key, or NULL */
+	const char *subagent_id;     /* Responses subagent agent id, or NULL */
+	const char *provider;        /* set: a stream ending early names it */
+	/* Filled by the flow; flow_free releases body and tr. */
+	char *body;                  /* the upstream JSON body (cJSON_free) */
+	struct tr_stream *tr;        /* NULL unless the client streams */
+	rc_xlate_fn xlate;           /* the JSON answer to the client's shape */
+	void *xlate_arg;
+	struct tr_resp_result_opts ro;  /* xlate_arg of the Responses flow */
+};
+
+/*
+ * Anthropic request body -> Responses.  *payload is the Responses payload
+ * (NULL when the conversion failed), the caller's whatever the outcome:
+ * Copilot reads its headers from it.  err explains a GW_EINVAL.
+ */
+enum gw_err flow_responses(struct rctx *r, const cJSON *body,
+    struct flow *f, cJSON **payload, struct buf *err);
+
+/* A Chat Completions payload (borrowed) -> the body, the stream and the
+ * answer's translation. */
+enum gw_err flow_chat(struct rctx *r, const cJSON *payload, struct flow *f);
+
+/* Frees what a flow filled in; f itself is the caller's.  NULL is fine. */
+void flow_free(struct flow *f);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * The route table and routes_handle.  guard_dispatch (src/http/guard.c)
+ * runs the front door: preflight, keys, 404/405, then run(), which calls
+ * the row's handler with a fresh request context.
+ */
+#include <string.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "http/guard.h"
+#include "http/router.h"
+#include "routes/common.h"
+#include "routes/messages.h"
+#include "routes/misc.h"
+#include "routes/openai.h"
+#include "routes/providers.h"
+#include "routes/responses.h"
+#include "routes/routes.h"
+#include "state/config.h"
+
+typedef void (*route_fn)(struct rctx *r);
+
+/* One row: the router's method, pattern and flags (ROUTE_ANTHROPIC: the
+ * Anthropic dialect), and the handler. */
+struct row {
+	const char *method;
+	const char *pattern;
+	route_fn fn;
+	unsigned flags;
+};
+
+/* Order is precedence: fixed paths before patterns. */
+static const struct row rows[] = {
+	{ "GET", "/", route_root, ROUTE_AUTH_NONE },
+	{ "GET", "/v1/models", route_models, ROUTE_AUTH_REGULAR },
+	{ "GET", "/models", route_models, ROUTE_AUTH_REGULAR },
+	{ "POST", "/v1/chat/completions", route_chat, ROUTE_AUTH_REGULAR },
+	{ "POST", "/chat/completions", route_chat, ROUTE_AUTH_REGULAR },
+	{ "POST", "/v1/embeddings", route_embeddings, ROUTE_AUTH_REGULAR },
+	{ "POST", "/embeddings", route_embeddings, ROUTE_AUTH_REGULAR },
+	{ "POST", "/v1/responses", route_responses, ROUTE_AUTH_REGULAR },
+	{ "POST", "/responses", route_responses, ROUTE_AUTH_REGULAR },
+	{ "POST", "/v1/messages", route_messages, ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
+	{ "POST", "/v1/messages/count_tokens", route_count_tokens,
+	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
+	{ "GET", "/usage", route_usage, ROUTE_AUTH_REGULAR },
+	{ "GET", "/token", route_token, ROUTE_AUTH_ADMIN },
+	{ "GET", "/token-usage", route_token_usage, ROUTE_AUTH_REGULAR },
+	{ "GET", "/token-usage/daily", route_token_usage_daily, ROUTE_AUTH_REGULAR },
+	{ "GET", "/token-usage/events", route_token_usage_events, ROUTE_AUTH_REGULAR },
+	{ "GET", "/admin/config/model-mappings", route_admin_mappings_get, ROUTE_AUTH_ADMIN },
+	{ "POST", "/admin/config/model-mappings", route_admin_mappings_post, ROUTE_AUTH_ADMIN },
+	/* Patterns last: /v1/models stays Copilot's list. */
+	{ "POST", "/:provider/v1/messages", route_provider_messages,
+	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
+	{ "POST", "/:provider/v1/messages/count_tokens",
+	    route_provider_count_tokens, ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
+	{ "GET", "/:provider/v1/models", route_provider_models, ROUTE_AUTH_REGULAR },
+};
+
+/* What guard_dispatch hands run(): the router's table is built from rows
+ * per request, so the matched route's index is its row's. */
+struct pass {
+	struct worker *w;
+	const struct route *table;
+};
+
+static void
+run(void *tctx, struct http_conn *c, const struct route_params *p)
+{
+	const struct pass *ps = tctx;
+	const struct row *row = &rows[p->route - ps->table];
+	struct rctx r;
+
+	memset(&r, 0, sizeof(r));
+	r.w = ps->w;
+	r.c = c;
+	r.req = c->req;
+	r.dialect = route_dialect(p->route);
+	r.param = p->n > 0 ? p->p[0].value : NULL;
+	r.start_ms = util_mono_ms();
+	row->fn(&r);
+}
+
+void
+routes_handle(void *worker, struct http_conn *c)
+{
+	const struct cfg *cfg = ((struct worker *)worker)->app->cfg;
+	struct route table[ARRAY_LEN(rows)];
+	struct pass ps = { worker, table };
+	int64_t t0 = util_mono_ms();
+	size_t i;
+
+	/* The router's handler type carries no per-route context: every
+	 * route goes through run(), which finds its row. */
+	for (i = 0; i < ARRAY_LEN(rows); i++) {
+		table[i].method = rows[i].method;
+		table[i].pattern = rows[i].pattern;
+		table[i].handler = run;
+		table[i].flags = rows[i].flags;
+	}
+	guard_dispatch(&ps, c, table, ARRAY_LEN(table),
+	    strlist_view(&cfg->api_keys), cfg->api_keys.n,
+	    cfg->admin_api_key);
+	log_debug("%s %s -> %d (%lld ms) %s", c->req->method, c->req->path,
+	    c->status, (long long)(util_mono_ms() - t0), c->req->trace_id);
+}
