@@ -150,7 +150,8 @@ def strip_attributes(s):
     for m in ATTRIBUTE.finditer(s):
         if m.start() < pos:
             continue
-        end = match_close(s, m.end() - 1, "(", ")")
+        # from the outer of the two opening parentheses
+        end = match_close(s, m.end() - 2, "(", ")")
         out.append(s[pos:m.start()])
         out.append(blank(s[m.start():end]))
         pos = end

@@ -9,6 +9,13 @@ add(int a, int b)
 	return a + b;
 }
 
+/* Reached only by a test that includes this file: static all the same. */
+static __attribute__((unused)) int
+num_spare(int n)
+{
+	return n;
+}
+
 int
 num_twice(int n)
 {
