@@ -86,7 +86,8 @@ util_random_id(const char *prefix, const char *alphabet, size_t nchars,
 	return GW_OK;
 }
 
-void
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+static void
 util_hex(const void *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -16,9 +16,6 @@ void util_sleep_ms(int64_t ms);
 /* Fills p with n bytes from the kernel CSPRNG. */
 enum gw_err util_random(void *p, size_t n);
 
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-void util_hex(const void *p, size_t n, char *out);
-
 /* Constant-time comparison of two NUL-terminated secrets: compares their
  * SHA-256 digests so neither the content nor the length leaks. 1 if equal. */
 int util_secret_equal(const char *a, const char *b);

@@ -1,3 +1,7 @@
+/*
+ * The front door before any handler: CORS preflight, API and admin keys,
+ * then the router's 404/405 (contract in guard.h).
+ */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>

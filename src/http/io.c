@@ -1,3 +1,7 @@
+/*
+ * The byte transports under the HTTP layer: FastCGI streams, CGI stdio and
+ * the in-memory pair the tests use (contract in io.h).
+ */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>

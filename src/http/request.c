@@ -1,3 +1,7 @@
+/*
+ * Parsing one inbound request from the CGI/FastCGI parameters and its
+ * body read to EOF under the size cap (contract in request.h).
+ */
 #include <ctype.h>
 #include <limits.h>
 #include <pthread.h>
@@ -222,7 +226,8 @@ http_trace_id_valid(const char *s)
 	return 1;
 }
 
-enum gw_err
+/* <ms since the epoch, base 36>-<6 random base-36 chars>. */
+static enum gw_err
 http_trace_id_new(char out[HTTP_TRACE_ID_MAX + 1])
 {
 	static const char digits[] = UTIL_ID_BASE36;

@@ -74,7 +74,4 @@ const char *http_header(const struct http_request *req, const char *name);
 enum gw_err http_query_param(const struct http_request *req, const char *name,
     char **out);
 
-/* <ms since the epoch, base 36>-<6 random base-36 chars>. */
-enum gw_err http_trace_id_new(char out[HTTP_TRACE_ID_MAX + 1]);
-
 #endif

@@ -1,3 +1,7 @@
+/*
+ * Matching a method and path against the route table, exact paths and
+ * :name segments (contract in router.h).
+ */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,3 +1,7 @@
+/*
+ * The responder loop: the FastCGI worker pool with graceful stop, or one
+ * plain CGI request (contract in server.h).
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

@@ -152,7 +152,9 @@ upstream_message(const struct up_response *resp, const char **type)
 	return out;
 }
 
-void
+/* Relays an upstream non-2xx answer: its status, its message, and on 429
+ * its Retry-After and x-* headers; records the row. */
+static void
 rc_upstream_error(struct rctx *r, const struct relay_result *res)
 {
 	const char **extra = NULL;

@@ -74,9 +74,6 @@ void rc_fail_reply(struct rctx *r, int status, const char *type,
 /* A gateway failure (no upstream status): rc_status(e), message (NULL:
  * the error's own words) in the reply and the row. */
 void rc_fail(struct rctx *r, enum gw_err e, const char *message);
-/* Relays an upstream non-2xx answer: its status, its message, and on 429
- * its Retry-After and x-* headers; records the row. */
-void rc_upstream_error(struct rctx *r, const struct relay_result *res);
 /* Writes the usage row for this request (never fails the request). */
 void rc_record(struct rctx *r, int status, const struct tr_usage *u,
     const char *error);

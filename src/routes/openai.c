@@ -17,7 +17,7 @@ set_model(struct rctx *r, const char *model)
 	snprintf(r->model, sizeof(r->model), "%s", model != NULL ? model : "");
 }
 
-/* The model list in the OpenAI/Anthropic list envelope (spec §2.5). */
+/* The model list in the OpenAI/Anthropic list envelope (surface.md §2.5). */
 void
 route_models(struct rctx *r)
 {

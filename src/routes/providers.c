@@ -78,7 +78,7 @@ inbound(struct rctx *r, struct prov_inbound *in)
 }
 
 /* The usage row's session: the session-affinity headers, else the
- * session of metadata.user_id; none otherwise (spec §8.3).  Unlike the
+ * session of metadata.user_id; none otherwise (surface.md §8.3).  Unlike the
  * prompt cache key, the headers come first here. */
 static void
 row_session(struct rctx *r, const cJSON *body)

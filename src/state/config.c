@@ -1,3 +1,7 @@
+/*
+ * config.json: parse and validate every key, environment overrides,
+ * derived upstream URLs, locked atomic rewrites (contract in config.h).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>

@@ -1,3 +1,7 @@
+/*
+ * The usage spool: rows that met a locked database wait in a JSON-lines
+ * file and the next writer replays them (contract in spool.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

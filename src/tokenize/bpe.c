@@ -1,3 +1,7 @@
+/*
+ * Byte-pair encoding: loading a rank table and merging one pre-token into
+ * ids (contract in bpe.h).
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

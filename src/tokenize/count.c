@@ -1,3 +1,7 @@
+/*
+ * Token counts of Chat payloads and the local count_tokens estimate, as
+ * the reference computes them (contract in count.h).
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

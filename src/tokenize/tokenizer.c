@@ -1,3 +1,7 @@
+/*
+ * The o200k_base / cl100k_base tokenizers: pre-tokenizing regexes over
+ * the BPE tables, ids as gpt-tokenizer gives them (contract in tokenizer.h).
+ */
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>

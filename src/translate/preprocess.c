@@ -1299,8 +1299,9 @@ pp_messages_has_images(const cJSON *payload)
 	return 0;
 }
 
-/* §7/§6.4: "user" when the last message is a user turn with string content
- * or any non-tool_result block, else "agent". */
+/* translation.md §7, surface.md §6.4: "user" when the last message is a
+ * user turn with string content or any non-tool_result block, else
+ * "agent". */
 static const char *
 pp_native_initiator(const cJSON *payload)
 {

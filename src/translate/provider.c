@@ -231,7 +231,9 @@ tr_provider_named_new(struct tr_stream *inner, const char *provider,
 
 /* ---- per-model options and payloads (spec translation.md §11) ---------- */
 
-unsigned
+/* Chat translator flags from toolContentSupportType ("array", "image",
+ * "pdf"); none by default. */
+static unsigned
 prov_tool_content(const cJSON *mopts)
 {
 	const cJSON *v;
@@ -250,7 +252,8 @@ prov_tool_content(const cJSON *mopts)
 	return f;
 }
 
-int
+/* supportPdf (default false). */
+static int
 prov_support_pdf(const cJSON *mopts)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mopts, "supportPdf"));
@@ -365,7 +368,9 @@ mark_message(cJSON *m)
 	return json_set(m, "content", arr);
 }
 
-enum gw_err
+/* §11.3 step 10: cache_control {"type":"ephemeral"} on the first two
+ * system and the last two other messages with content. */
+static enum gw_err
 prov_context_cache(cJSON *chat)
 {
 	cJSON *msgs = json_arr(chat, "messages");

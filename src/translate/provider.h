@@ -19,12 +19,6 @@
 #include "core/err.h"
 #include "translate/stream.h"
 
-/* Chat translator flags from toolContentSupportType ("array", "image",
- * "pdf"); none by default. */
-unsigned prov_tool_content(const cJSON *mopts);
-/* supportPdf (default false). */
-int prov_support_pdf(const cJSON *mopts);
-
 /* temperature, top_p, top_k from the model's temperature/topP/topK when
  * the request has none (all types, before translation). */
 enum gw_err prov_apply_model_defaults(cJSON *anthropic, const cJSON *mopts);
@@ -40,10 +34,6 @@ enum gw_err prov_anthropic_payload(cJSON *anthropic, const cJSON *mopts);
  */
 enum gw_err prov_chat_payload(const cJSON *anthropic, const cJSON *mopts,
     cJSON **out, struct buf *errmsg);
-
-/* §11.3 step 10: cache_control {"type":"ephemeral"} on the first two
- * system and the last two other messages with content. */
-enum gw_err prov_context_cache(cJSON *chat);
 
 /*
  * POST /:provider/v1/messages/count_tokens (§11.5): the Chat form with

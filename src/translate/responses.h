@@ -25,12 +25,13 @@ cJSON *tr_resp_typed(const char *type);
 enum gw_err tr_resp_function_tool(const cJSON *anthropic_tool,
     int defer_loading, cJSON **out);
 
-/* §6.1.2 step 1: adds context_management (compaction at 0.9 x the model's
- * max_prompt_tokens) unless the payload already has one.  model may be
- * NULL.  GW_ENOMEM. */
+/* translation.md §6.1.2 step 1: adds context_management (compaction at
+ * 0.9 x the model's max_prompt_tokens) unless the payload already has one.
+ * model may be NULL.  GW_ENOMEM. */
 enum gw_err tr_responses_context_management(cJSON *payload,
     const cJSON *model);
-/* §6.1.2 step 2: drops the input items before the last compaction item. */
+/* translation.md §6.1.2 step 2: drops the input items before the last
+ * compaction item. */
 void tr_responses_trim_compaction(cJSON *payload);
 /* An input_image anywhere in input (copilot-vision-request). */
 int tr_responses_has_image(const cJSON *payload);

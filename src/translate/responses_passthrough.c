@@ -1,5 +1,6 @@
 /*
- * /v1/responses passthrough (spec §10.2 step 6, surface §2.8 step 11).
+ * /v1/responses passthrough (translation.md §10.2 step 6, surface §2.8
+ * step 11).
  *
  * Copilot gives one output item a different id in nearly every event
  * (added, deltas, done), which breaks clients that track items by id

@@ -1,6 +1,6 @@
 /*
- * The /v1/responses passthrough for OpenAI Responses clients (spec §10.2
- * step 6): Copilot's Responses stream relayed with its output item ids
+ * The /v1/responses passthrough for OpenAI Responses clients
+ * (translation.md §10.2 step 6): Copilot's Responses stream relayed with its output item ids
  * made consistent.
  *
  * The translator follows translate/stream.h: no I/O, one per request.

@@ -10,6 +10,8 @@
 #include "core/json.h"
 #include "translate/stream.h"
 
+static void tr_wrap_sync(struct tr_wrap *w);
+
 struct passthrough {
 	struct tr_stream base;   /* first: the translator is freed through it */
 	enum gw_dialect dialect;
@@ -135,7 +137,8 @@ tr_wrap_init(struct tr_wrap *w, const struct tr_stream_ops *ops,
 		tr_wrap_sync(w);
 }
 
-void
+/* base.done and base.usage := inner's. */
+static void
 tr_wrap_sync(struct tr_wrap *w)
 {
 	w->base.done = w->inner->done;

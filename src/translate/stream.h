@@ -61,14 +61,12 @@ struct tr_wrap {
 /* Sets ops, takes inner (may be NULL until set) and mirrors its state. */
 void tr_wrap_init(struct tr_wrap *w, const struct tr_stream_ops *ops,
     struct tr_stream *inner);
-/* base.done and base.usage := inner's. */
-void tr_wrap_sync(struct tr_wrap *w);
-/* inner's feed, then tr_wrap_sync(). */
+/* inner's feed, then base.done and base.usage := inner's. */
 enum gw_err tr_wrap_feed(struct tr_stream *t, const char *event,
     const char *data, size_t len, struct tr_sink *out);
 /* inner's ping, or an SSE comment when inner has none. */
 enum gw_err tr_wrap_ping(struct tr_stream *t, struct tr_sink *out);
-/* inner's finish, then tr_wrap_sync(). */
+/* inner's finish, then base.done and base.usage := inner's. */
 enum gw_err tr_wrap_finish(struct tr_stream *t, enum gw_err status,
     const char *message, struct tr_sink *out);
 /* Frees inner and then t itself (free()); a wrapper with fields of its

@@ -1,3 +1,7 @@
+/*
+ * The Copilot token for workers: read from the database, refreshed under
+ * the lock file when due, one refresher at a time (contract in auth.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 

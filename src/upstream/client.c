@@ -1,3 +1,7 @@
+/*
+ * The libcurl client: one easy + multi handle per worker, timeouts, the
+ * stall guard, retries only before a byte was sent (contract in client.h).
+ */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>

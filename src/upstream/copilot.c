@@ -1,3 +1,7 @@
+/*
+ * Copilot's identity headers and the per-request facts taken from a
+ * payload: x-initiator, vision, request and session ids (copilot.h).
+ */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>

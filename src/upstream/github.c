@@ -1,3 +1,7 @@
+/*
+ * GitHub calls: device flow, user lookup, Copilot token exchange and
+ * copilot_internal/user (contract in github.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,3 +1,7 @@
+/*
+ * The relay: upstream bytes -> SSE parser -> stream translator -> client
+ * sink, with pings, stall and disconnect handling (contract in relay.h).
+ */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>

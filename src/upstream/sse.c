@@ -1,3 +1,7 @@
+/*
+ * The incremental Server-Sent Events parser: chunks split anywhere, one
+ * callback per dispatched event (contract in sse.h).
+ */
 #include <stdlib.h>
 #include <string.h>
 

@@ -13,7 +13,7 @@
 #include "translate/anthropic_responses.h"
 #include "translate/anthropic_responses_stream.h"
 #include "translate/preprocess.h"
-#include "translate/provider.h"
+#include "translate/provider.c"
 #include "upstream/provider.h"
 
 /* A provider parsed the way config.json would give it. */
