@@ -27,7 +27,7 @@ app_home(char **out)
 
 /* device_id and machine_id are stored once so every process and every run
  * presents the same "VS Code install" to Copilot. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 load_ident(struct app *a, struct db *db)
 {
 	char *v = NULL, u[37], mid[65];

@@ -46,17 +46,17 @@ struct worker {
 };
 
 /* The data directory ($COPILOT_API_HOME or ~/.local/share/copilot-api). */
-enum gw_err app_home(char **out);
+GW_MUST_CHECK enum gw_err app_home(char **out);
 /*
  * Loads paths and config.json; admin: also ensure the admin key (writes).
  * errmsg explains a failure.  Call app_free whatever the outcome: a
  * failure can leave part of *a filled.
  */
-enum gw_err app_init(struct app *a, int ensure_admin_key, struct buf *errmsg);
+GW_MUST_CHECK enum gw_err app_init(struct app *a, int ensure_admin_key, struct buf *errmsg);
 void app_free(struct app *a);
 /* Opens the worker's database and client; call worker_free whatever the
  * outcome. */
-enum gw_err worker_init(struct worker *w, struct app *a, struct buf *errmsg);
+GW_MUST_CHECK enum gw_err worker_init(struct worker *w, struct app *a, struct buf *errmsg);
 void worker_free(struct worker *w);
 
 /* The signed-in GitHub login for usage rows ("" when unknown): read from

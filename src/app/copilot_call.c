@@ -30,7 +30,7 @@ app_copilot_base(struct worker *w, const char *token_api_url)
 }
 
 /* One attempt with a given token. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 copilot_once(struct worker *w, const struct copilot_req *rq,
     const struct db_copilot_token *tok, struct tr_stream *tr, struct tr_sink *sink,
     struct relay_result *res)

@@ -38,7 +38,7 @@ struct copilot_req {
  * res->status set; errmsg explains a failure that is not an upstream
  * status (no token, no connection).
  */
-enum gw_err app_copilot_call(struct worker *w, const struct copilot_req *rq,
+GW_MUST_CHECK enum gw_err app_copilot_call(struct worker *w, const struct copilot_req *rq,
     struct tr_stream *tr, struct tr_sink *sink, struct relay_result *res,
     struct buf *errmsg);
 

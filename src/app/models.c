@@ -11,7 +11,7 @@
 #include "upstream/relay.h"
 
 /* Fetches GET /models and keeps picker-enabled and embedding models. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 models_fetch(struct worker *w, cJSON **out, struct buf *errmsg)
 {
 	struct copilot_req rq;

@@ -20,7 +20,7 @@
  * cJSON array owned by the caller; *fetched (may be NULL) says whether it
  * came from Copilot just now.  errmsg explains a failure.
  */
-enum gw_err models_get(struct worker *w, int force, cJSON **out,
+GW_MUST_CHECK enum gw_err models_get(struct worker *w, int force, cJSON **out,
     int *fetched, struct buf *errmsg);
 /* Borrowed entry of list with that id, or NULL. */
 const cJSON *models_find(const cJSON *list, const char *id);

@@ -203,7 +203,7 @@ out:
 	return rc;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 set_account_type(cJSON *root, void *arg)
 {
 	return json_set(root, "accountType", cJSON_CreateString(arg));

@@ -40,10 +40,10 @@ struct rpc_error {
 	struct buf msg;
 };
 
-static enum gw_err rpc_fail(struct rpc_error *re, int code, const char *fmt, ...)
+static GW_MUST_CHECK enum gw_err rpc_fail(struct rpc_error *re, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rpc_fail(struct rpc_error *re, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -58,7 +58,7 @@ rpc_fail(struct rpc_error *re, int code, const char *fmt, ...)
 }
 
 /* {"jsonrpc":"2.0","id":...,"result"|"error":...}; takes result. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 envelope(const cJSON *id, cJSON *result, const struct rpc_error *re,
     cJSON **out)
 {
@@ -88,7 +88,7 @@ nomem:
 	return GW_ENOMEM;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 append_line(struct buf *out, const cJSON *v)
 {
 	enum gw_err e;
@@ -99,7 +99,7 @@ append_line(struct buf *out, const cJSON *v)
 }
 
 /* An error reply with a null id, as one line. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 error_line(struct buf *out, const struct rpc_error *re)
 {
 	cJSON *reply = NULL;
@@ -112,7 +112,7 @@ error_line(struct buf *out, const struct rpc_error *re)
 }
 
 /* A tools/call result: one text item, flagged when it reports an error. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 text_result(const char *text, int is_error, cJSON **result)
 {
 	cJSON *r, *content, *item;
@@ -136,7 +136,7 @@ nomem:
 	return GW_ENOMEM;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 m_initialize(const cJSON *params, cJSON **result, struct rpc_error *re)
 {
 	const char *asked = json_str(params, "protocolVersion");
@@ -166,7 +166,7 @@ m_initialize(const cJSON *params, cJSON **result, struct rpc_error *re)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 m_ping(const cJSON *params, cJSON **result, struct rpc_error *re)
 {
 	return (*result = cJSON_CreateObject()) != NULL ? GW_OK : GW_ENOMEM;
@@ -198,7 +198,7 @@ search_tool(void)
 }
 
 /* One page holds every tool, so a cursor is ignored. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 m_tools_list(const cJSON *params, cJSON **result, struct rpc_error *re)
 {
 	cJSON *r, *tools, *t = NULL;
@@ -231,7 +231,7 @@ names_valid(const cJSON *v)
 	return 1;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 m_tools_call(const cJSON *params, cJSON **result, struct rpc_error *re)
 {
 	const char *name = json_str(params, "name");
@@ -277,7 +277,7 @@ static const struct method {
 	{ "tools/call", m_tools_call },
 };
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 dispatch(const char *method, const cJSON *params, int in_batch,
     cJSON **result, struct rpc_error *re)
 {
@@ -294,7 +294,7 @@ dispatch(const char *method, const cJSON *params, int in_batch,
 }
 
 /* A response needs no answer; neither does a valid notification. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 handle_message(const cJSON *msg, int in_batch, cJSON **reply)
 {
 	struct rpc_error re = { 0, BUF_INIT };
@@ -356,7 +356,7 @@ out:
 
 /* JSON-RPC 2.0 batch: one array of the replies, none when all were
  * notifications; an empty batch is itself an invalid request. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 handle_batch(const cJSON *batch, struct buf *out)
 {
 	struct rpc_error re = { 0, BUF_INIT };
@@ -404,7 +404,7 @@ blank(const char *p, size_t n)
  * responses and blank lines.  Protocol errors are replies, so the only
  * failure is GW_ENOMEM (out then holds whatever came before the call).
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 mcp_handle_line(const char *line, size_t len, struct buf *out)
 {
 	struct rpc_error re = { 0, BUF_INIT };
@@ -453,7 +453,7 @@ mcp_conn_free(struct mcp_conn *c)
 	buf_free(&c->line);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 too_long(const struct mcp_conn *c, struct buf *out)
 {
 	struct rpc_error re = { 0, BUF_INIT };
@@ -511,7 +511,7 @@ mcp_conn_finish(struct mcp_conn *c, struct buf *out)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 write_all(int fd, const char *p, size_t n)
 {
 	ssize_t w;
@@ -533,7 +533,7 @@ write_all(int fd, const char *p, size_t n)
  * read or write fails, GW_ECLIENTGONE when out_fd's reader left (EPIPE;
  * SIGPIPE must be ignored), GW_ENOMEM.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 mcp_serve(int in_fd, int out_fd, size_t max_line)
 {
 	struct mcp_conn c;

@@ -44,10 +44,10 @@ struct mcp_conn {
 void mcp_conn_init(struct mcp_conn *c, size_t max_line);
 void mcp_conn_free(struct mcp_conn *c);
 /* n more bytes of input; replies to the lines they complete go to out. */
-enum gw_err mcp_conn_feed(struct mcp_conn *c, const char *p, size_t n,
+GW_MUST_CHECK enum gw_err mcp_conn_feed(struct mcp_conn *c, const char *p, size_t n,
     struct buf *out);
 /* End of input: a last line without a newline still counts. */
-enum gw_err mcp_conn_finish(struct mcp_conn *c, struct buf *out);
+GW_MUST_CHECK enum gw_err mcp_conn_finish(struct mcp_conn *c, struct buf *out);
 
 /* The command: `copilot-api mcp` on stdin/stdout; the exit status. */
 int mcp_main(int argc, char **argv);

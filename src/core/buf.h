@@ -18,13 +18,13 @@ struct buf {
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);            /* frees the contents; b itself is not freed */
 void buf_reset(struct buf *b);           /* len = 0, keeps the allocation */
-enum gw_err buf_reserve(struct buf *b, size_t extra);
-enum gw_err buf_append(struct buf *b, const void *p, size_t n);
-enum gw_err buf_puts(struct buf *b, const char *s);
-enum gw_err buf_putc(struct buf *b, char c);
-enum gw_err buf_printf(struct buf *b, const char *fmt, ...)
+GW_MUST_CHECK enum gw_err buf_reserve(struct buf *b, size_t extra);
+GW_MUST_CHECK enum gw_err buf_append(struct buf *b, const void *p, size_t n);
+GW_MUST_CHECK enum gw_err buf_puts(struct buf *b, const char *s);
+GW_MUST_CHECK enum gw_err buf_putc(struct buf *b, char c);
+GW_MUST_CHECK enum gw_err buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-enum gw_err buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+GW_MUST_CHECK enum gw_err buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 char *buf_detach(struct buf *b);         /* returns data (caller frees), b becomes empty */
 /* A malloc'd formatted string (caller frees); NULL on ENOMEM. */

@@ -24,4 +24,13 @@ enum gw_err {
 
 const char *gw_strerror(enum gw_err e);
 
+/*
+ * Every function returning enum gw_err carries GW_MUST_CHECK: a result
+ * dropped by accident does not compile.  A result dropped on purpose goes
+ * through GW_IGNORE, with a comment saying why (gcc does not accept a
+ * plain (void) cast for warn_unused_result).
+ */
+#define GW_MUST_CHECK __attribute__((warn_unused_result))
+#define GW_IGNORE(call) ((void)((call) == GW_OK))
+
 #endif

@@ -225,7 +225,7 @@ json_quote(struct buf *b, const char *s, size_t len)
  * digits ECMAScript's Number::toString picks): dig gets them, *k their
  * count, *n the position of the decimal point (d = 0.dig * 10^n).
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 shortest_digits(double d, char dig[20], int *k, int *n)
 {
 	char tmp[40];
@@ -247,7 +247,7 @@ shortest_digits(double d, char dig[20], int *k, int *n)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 put_zeros(struct buf *b, int count)
 {
 	enum gw_err e = GW_OK;
@@ -258,7 +258,7 @@ put_zeros(struct buf *b, int count)
 }
 
 /* Places k digits with the point at n the way Number::toString does. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 place_digits(struct buf *b, const char *dig, int k, int n)
 {
 	enum gw_err e;
@@ -298,7 +298,7 @@ json_number(struct buf *b, double d)
 	return place_digits(b, dig, k, n);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 put_indent(struct buf *b, int depth)
 {
 	enum gw_err e = GW_OK;
@@ -309,15 +309,15 @@ put_indent(struct buf *b, int depth)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 put_cstring(struct buf *b, const char *s)
 {
 	return json_quote(b, s, strlen(s));
 }
 
-static enum gw_err put_value(struct buf *b, const cJSON *v, int depth);
+static GW_MUST_CHECK enum gw_err put_value(struct buf *b, const cJSON *v, int depth);
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 put_container(struct buf *b, const cJSON *v, int depth)
 {
 	int obj = cJSON_IsObject(v);
@@ -344,7 +344,7 @@ put_container(struct buf *b, const cJSON *v, int depth)
 	return e == GW_OK ? buf_putc(b, obj ? '}' : ']') : e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 put_value(struct buf *b, const cJSON *v, int depth)
 {
 	if (cJSON_IsObject(v) || cJSON_IsArray(v))

@@ -26,7 +26,7 @@ cJSON *json_arr(const cJSON *obj, const char *key);
 int json_truthy(const cJSON *v);
 
 /* Compact serialisation appended to b. */
-enum gw_err json_append(struct buf *b, const cJSON *v);
+GW_MUST_CHECK enum gw_err json_append(struct buf *b, const cJSON *v);
 /* Compact serialisation as a malloc'd string (NULL on ENOMEM). */
 char *json_print(const cJSON *v);
 
@@ -37,7 +37,7 @@ char *json_print(const cJSON *v);
  * them before: a lone surrogate, which JS prints as \udxxx, cannot reach
  * here, since cJSON refuses "\ud800" and valid UTF-8 cannot encode one.
  */
-enum gw_err json_quote(struct buf *b, const char *s, size_t len);
+GW_MUST_CHECK enum gw_err json_quote(struct buf *b, const char *s, size_t len);
 
 /*
  * Appends d as JSON.stringify prints a number: the shortest digits that
@@ -45,24 +45,24 @@ enum gw_err json_quote(struct buf *b, const char *s, size_t len);
  * [-6, 21) ("0.000001", "100000000000000000000") and as "1e-7" /
  * "1.5e+21" otherwise; -0 is "0", NaN and the infinities are "null".
  */
-enum gw_err json_number(struct buf *b, double d);
+GW_MUST_CHECK enum gw_err json_number(struct buf *b, double d);
 
 /*
  * Appends JSON.stringify(v, null, 2) (no trailing newline), keys in tree
  * order.  Numbers are printed by cJSON (shortest round trip), which is
  * not yet json_number's form; a raw item is copied as it is.
  */
-enum gw_err json_format_js(struct buf *b, const cJSON *v);
+GW_MUST_CHECK enum gw_err json_format_js(struct buf *b, const cJSON *v);
 
 /* Sets obj[key] = item, replacing any existing value; takes item (it is
  * deleted when that fails, and NULL is GW_ENOMEM). */
-enum gw_err json_set(cJSON *obj, const char *key, cJSON *item);
+GW_MUST_CHECK enum gw_err json_set(cJSON *obj, const char *key, cJSON *item);
 /* Appends obj[key] = item without looking for an existing key (building
  * new objects); takes item like json_set. */
-enum gw_err json_add(cJSON *obj, const char *key, cJSON *item);
-enum gw_err json_add_str(cJSON *obj, const char *key, const char *s);
+GW_MUST_CHECK enum gw_err json_add(cJSON *obj, const char *key, cJSON *item);
+GW_MUST_CHECK enum gw_err json_add_str(cJSON *obj, const char *key, const char *s);
 /* Appends item to arr; takes item. */
-enum gw_err json_push(cJSON *arr, cJSON *item);
+GW_MUST_CHECK enum gw_err json_push(cJSON *arr, cJSON *item);
 /* obj[key] as a long, clamped to +-1e18 (a double past LONG_MAX does not
  * convert); def when absent or not a number. */
 long json_long(const cJSON *obj, const char *key, long def);

@@ -61,7 +61,7 @@ tr_stream_free(struct tr_stream *t)
 /* Anthropic always names the type first; OpenAI's own bodies name the
  * message first, while our OpenAI stream error events have always named
  * the type first (clients read both; the bytes stay as they were). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 envelope(struct buf *out, enum gw_dialect d, const char *type,
     const char *message, int type_first)
 {

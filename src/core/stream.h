@@ -89,7 +89,7 @@ void tr_stream_free(struct tr_stream *t);
  *   Anthropic {"type":"error","error":{"type":T,"message":M}}
  * message is JSON-escaped.
  */
-enum gw_err tr_error_body(struct buf *out, enum gw_dialect d,
+GW_MUST_CHECK enum gw_err tr_error_body(struct buf *out, enum gw_dialect d,
     const char *type, const char *message);
 
 /*
@@ -100,7 +100,7 @@ enum gw_err tr_error_body(struct buf *out, enum gw_dialect d,
  * which knows whether the upstream already sent one.  Returns the sink's
  * error, or GW_ENOMEM.
  */
-enum gw_err tr_emit_error(enum gw_dialect d, const char *type,
+GW_MUST_CHECK enum gw_err tr_emit_error(enum gw_dialect d, const char *type,
     const char *message, struct tr_sink *out);
 
 #endif

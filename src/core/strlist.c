@@ -7,7 +7,7 @@
 #include "core/buf.h"
 #include "core/strlist.h"
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 strlist_take(struct strlist *l, char *s)
 {
 	char **v;

@@ -16,8 +16,8 @@ struct strlist {
 
 #define STRLIST_INIT { NULL, 0, 0 }
 
-enum gw_err strlist_add(struct strlist *l, const char *s);
-enum gw_err strlist_addf(struct strlist *l, const char *fmt, ...)
+GW_MUST_CHECK enum gw_err strlist_add(struct strlist *l, const char *s);
+GW_MUST_CHECK enum gw_err strlist_addf(struct strlist *l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* 1 when some entry equals s. */
 int strlist_has(const struct strlist *l, const char *s);
@@ -41,7 +41,7 @@ struct strlist_map {
 #define STRLIST_MAP_INIT { NULL, 0, 0 }
 
 /* Sets key to a copy of value: an existing key keeps its place. */
-enum gw_err strlist_map_set(struct strlist_map *m, const char *key,
+GW_MUST_CHECK enum gw_err strlist_map_set(struct strlist_map *m, const char *key,
     const char *value);
 /* The value of key, or NULL (also for a NULL key). */
 const char *strlist_map_get(const struct strlist_map *m, const char *key);

@@ -14,7 +14,7 @@ int64_t util_mono_ms(void);       /* monotonic clock, ms */
 void util_sleep_ms(int64_t ms);
 
 /* Fills p with n bytes from the kernel CSPRNG. */
-enum gw_err util_random(void *p, size_t n);
+GW_MUST_CHECK enum gw_err util_random(void *p, size_t n);
 
 /* Constant-time comparison of two NUL-terminated secrets: compares their
  * SHA-256 digests so neither the content nor the length leaks. 1 if equal. */
@@ -34,17 +34,17 @@ void util_sha256_hex(const void *p, size_t n, char out[65]);
  * outsz with its NUL; GW_EIO when the CSPRNG fails: out is then "", never
  * a predictable id.  Thread-safe.
  */
-enum gw_err util_random_id(const char *prefix, const char *alphabet,
+GW_MUST_CHECK enum gw_err util_random_id(const char *prefix, const char *alphabet,
     size_t nchars, char *out, size_t outsz);
 
 /* Random version-4 UUID, lower case, 36 chars + NUL. */
-enum gw_err util_uuid4(char out[37]);
+GW_MUST_CHECK enum gw_err util_uuid4(char out[37]);
 /* The reference project's getUUID(): SHA-256 of s, first 16 bytes, version
  * nibble 4, variant 10, formatted 8-4-4-4-12. */
 void util_uuid_from_string(const char *s, size_t n, char out[37]);
 
 /* Parse a decimal integer in [min, max]; the whole string must be used. */
-enum gw_err util_parse_long(const char *s, long min, long max, long *out);
+GW_MUST_CHECK enum gw_err util_parse_long(const char *s, long min, long max, long *out);
 
 /* Both non-NULL and equal. */
 int util_streq(const char *a, const char *b);

@@ -18,7 +18,7 @@ is_space(char c)
 }
 
 /* "Bearer  a  b " -> "a b": the words after the scheme, single-spaced. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 bearer_key(const char *auth, char **out)
 {
 	struct buf b = BUF_INIT;
@@ -56,7 +56,7 @@ out:
 }
 
 /* The key the client presented, malloc'd in *out; GW_ENOTFOUND if none. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 guard_request_key(const struct http_request *req, char **out)
 {
 	const char *v;
@@ -128,7 +128,7 @@ guard_check(const struct http_request *req, const struct route *route,
 }
 
 /* "a , b,,c" -> "a,b,c", the way Hono's cors() echoes the list. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 normalise_list(const char *s, struct buf *out)
 {
 	const char *p = s, *end;
@@ -151,7 +151,7 @@ normalise_list(const char *s, struct buf *out)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 preflight(struct http_conn *conn)
 {
 	const char *hdrs[9];
@@ -187,7 +187,7 @@ out:
  * dialect, WWW-Authenticate: Bearer realm="copilot-api").  GW_EINVAL for
  * GUARD_PASS.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 guard_respond(struct http_conn *conn, enum guard_result r,
     const struct route *route)
 {

@@ -106,7 +106,7 @@ is_this_program(const char *file)
  * cannot tell: lighttpd mounted at "/" splits "/acme/v1/messages" into
  * SCRIPT_NAME "/acme" and PATH_INFO "/v1/messages".
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 derive_path(struct http_request *r, const struct http_limits *lim)
 {
 	const char *uri = env_get(r->envp, "REQUEST_URI");
@@ -155,7 +155,7 @@ out:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 add_header(struct http_request *r, const char *name, size_t nlen,
     const char *value)
 {
@@ -187,7 +187,7 @@ add_header(struct http_request *r, const char *name, size_t nlen,
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 collect_headers(struct http_request *r)
 {
 	static const char *const cgi[] = { "CONTENT_TYPE", "CONTENT_LENGTH" };
@@ -227,7 +227,7 @@ http_trace_id_valid(const char *s)
 }
 
 /* <ms since the epoch, base 36>-<6 random base-36 chars>. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 http_trace_id_new(char out[HTTP_TRACE_ID_MAX + 1])
 {
 	static const char digits[] = UTIL_ID_BASE36;
@@ -248,7 +248,7 @@ http_trace_id_new(char out[HTTP_TRACE_ID_MAX + 1])
 	    HTTP_TRACE_ID_MAX + 1);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 set_trace_id(struct http_request *r)
 {
 	const char *in = http_header(r, "x-trace-id");
@@ -281,7 +281,7 @@ drain_ceiling(size_t limit)
  * length, at the end of input, or at a ceiling of 4x the limit (1 MiB at
  * least, 1 GiB at most).  Safe to call more than once.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 http_request_drain(struct http_request *r, struct http_io *io)
 {
 	char tmp[16384];
@@ -316,7 +316,7 @@ http_request_drain(struct http_request *r, struct http_io *io)
  * (a CGI script must not read past CONTENT_LENGTH).  Caddy sends -1 for a
  * chunked body, so an absent or negative length means "until EOF".
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 read_body(struct http_request *r, struct http_io *io)
 {
 	size_t want;
@@ -470,7 +470,7 @@ hexval(int c)
 }
 
 /* Decodes s[0..n) ('+' and %XX) into b; a malformed escape stays literal. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 form_decode(struct buf *b, const char *s, size_t n)
 {
 	size_t i;

@@ -59,7 +59,7 @@ struct http_request {
  * was parsed (trace_id is always set); out must be released with
  * http_request_free() in every case.
  */
-enum gw_err http_request_parse(struct http_io *io,
+GW_MUST_CHECK enum gw_err http_request_parse(struct http_io *io,
     const struct http_limits *lim, struct http_request *out);
 void http_request_free(struct http_request *req);
 
@@ -71,7 +71,7 @@ const char *http_header(const struct http_request *req, const char *name);
  * as a malloc'd string in *out.  GW_ENOTFOUND when absent, GW_EINVAL when
  * the decoded value would contain a NUL byte.
  */
-enum gw_err http_query_param(const struct http_request *req, const char *name,
+GW_MUST_CHECK enum gw_err http_query_param(const struct http_request *req, const char *name,
     char **out);
 
 #endif

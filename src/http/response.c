@@ -10,7 +10,7 @@
 #include "core/util.h"
 #include "http/response.h"
 
-static enum gw_err http_sse_event(struct http_conn *c, const char *event,
+static GW_MUST_CHECK enum gw_err http_sse_event(struct http_conn *c, const char *event,
     const char *data, size_t len);
 
 struct reason {
@@ -79,7 +79,7 @@ http_conn_gone(const struct http_conn *c)
 	return c->gone;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 conn_write(struct http_conn *c, const char *p, size_t n)
 {
 	if (c->gone)
@@ -93,7 +93,7 @@ conn_write(struct http_conn *c, const char *p, size_t n)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 conn_flush(struct http_conn *c)
 {
 	if (c->gone)
@@ -118,7 +118,7 @@ valid_header_name(const char *s)
 	return 1;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 put_header(struct buf *b, const char *name, const char *value)
 {
 	if (!valid_header_name(name) || value == NULL ||
@@ -131,7 +131,7 @@ put_header(struct buf *b, const char *name, const char *value)
 }
 
 /* The whole header block is assembled first and written in one go. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 begin(struct http_conn *c, int status, const char *ctype, long long clen,
     const char *const *fixed, const char *const *extra)
 {
@@ -179,7 +179,7 @@ http_begin(struct http_conn *c, int status, const char *content_type,
 }
 
 /* Body bytes after http_begin() (GW_EINTERNAL before it). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 http_write(struct http_conn *c, const char *p, size_t n)
 {
 	if (!c->started)
@@ -262,7 +262,7 @@ http_error_type_for_status(int status, enum gw_dialect d)
 }
 
 /* The error envelope, appended to out: tr_error_body() (core/stream.h). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 http_error_body(struct buf *out, enum gw_dialect d, const char *type,
     const char *message)
 {
@@ -271,7 +271,7 @@ http_error_body(struct buf *out, enum gw_dialect d, const char *type,
 
 /* A stream that already started can only end with an error event: the
  * translators' Anthropic one, or OpenAI's data-only error and [DONE]. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 stream_error(struct http_conn *c, enum gw_dialect d, const char *type,
     const char *message)
 {
@@ -312,7 +312,7 @@ http_send_error(struct http_conn *c, enum gw_dialect d, int status,
 
 /* 200 text/event-stream, Cache-Control: no-cache, X-Accel-Buffering: no,
  * no Content-Length; flushed at once. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 http_sse_begin(struct http_conn *c)
 {
 	static const char *const hdrs[] = {
@@ -328,7 +328,7 @@ http_sse_begin(struct http_conn *c)
 	return conn_flush(c);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 http_sse_put(struct http_conn *c)
 {
 	enum gw_err e;
@@ -345,7 +345,7 @@ http_sse_put(struct http_conn *c)
  * data (CR, LF and CRLF all split), a blank line, then a flush.
  * GW_EINVAL when event contains CR or LF.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 http_sse_event(struct http_conn *c, const char *event, const char *data,
     size_t len)
 {
@@ -380,7 +380,7 @@ http_sse_event(struct http_conn *c, const char *event, const char *data,
 }
 
 /* ": text" and a blank line, then a flush.  GW_EINVAL on CR/LF in text. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 http_sse_comment(struct http_conn *c, const char *text)
 {
 	enum gw_err e;
@@ -397,7 +397,7 @@ http_sse_comment(struct http_conn *c, const char *text)
 	return http_sse_put(c);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 sink_emit(void *ctx, const char *event, const char *data, size_t len)
 {
 	struct http_conn *c = ctx;
@@ -408,7 +408,7 @@ sink_emit(void *ctx, const char *event, const char *data, size_t len)
 	return http_sse_event(c, event, data, len);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 sink_comment(void *ctx, const char *text)
 {
 	struct http_conn *c = ctx;

@@ -48,17 +48,17 @@ int http_conn_gone(const struct http_conn *c);
  * Access-Control-Allow-Origin: *, x-trace-id, the extra headers and the
  * blank line.  Once per connection: a second call is GW_EINTERNAL.
  */
-enum gw_err http_begin(struct http_conn *c, int status,
+GW_MUST_CHECK enum gw_err http_begin(struct http_conn *c, int status,
     const char *content_type, const char *const *extra);
-enum gw_err http_flush(struct http_conn *c);
+GW_MUST_CHECK enum gw_err http_flush(struct http_conn *c);
 
 /* Whole responses, with Content-Length. */
-enum gw_err http_send(struct http_conn *c, int status, const char *ctype,
+GW_MUST_CHECK enum gw_err http_send(struct http_conn *c, int status, const char *ctype,
     const char *body, size_t len, const char *const *extra);
 /* application/json, compact. */
-enum gw_err http_send_json(struct http_conn *c, int status, const cJSON *v);
+GW_MUST_CHECK enum gw_err http_send_json(struct http_conn *c, int status, const cJSON *v);
 /* text/plain; charset=utf-8 */
-enum gw_err http_send_text(struct http_conn *c, int status, const char *text);
+GW_MUST_CHECK enum gw_err http_send_text(struct http_conn *c, int status, const char *text);
 
 /*
  * Sends an error response; type NULL means http_error_type_for_status().
@@ -67,7 +67,7 @@ enum gw_err http_send_text(struct http_conn *c, int status, const char *text);
  * data error then "data: [DONE]").
  * After a non-SSE begin it can do nothing and returns GW_EINTERNAL.
  */
-enum gw_err http_send_error(struct http_conn *c, enum gw_dialect d,
+GW_MUST_CHECK enum gw_err http_send_error(struct http_conn *c, enum gw_dialect d,
     int status, const char *type, const char *message,
     const char *const *extra);
 

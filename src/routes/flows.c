@@ -12,20 +12,20 @@
 #include "translate/provider.h"
 #include "translate/tool_search.h"
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 xlate_responses(const cJSON *in, void *arg, cJSON **out, struct buf *err)
 {
 	return tr_responses_to_anthropic(in, arg, out, err);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 xlate_chat(const cJSON *in, void *arg, cJSON **out, struct buf *err)
 {
 	return tr_chat_to_anthropic(in, arg, out, err);
 }
 
 /* The Responses stream translator, named after the provider if any. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 responses_stream(struct flow *f)
 {
 	struct tr_stream *inner = NULL;

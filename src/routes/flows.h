@@ -38,12 +38,12 @@ struct flow {
  * (NULL when the conversion failed), the caller's whatever the outcome:
  * Copilot reads its headers from it.  err explains a GW_EINVAL.
  */
-enum gw_err flow_responses(struct rctx *r, const cJSON *body,
+GW_MUST_CHECK enum gw_err flow_responses(struct rctx *r, const cJSON *body,
     struct flow *f, cJSON **payload, struct buf *err);
 
 /* A Chat Completions payload (borrowed) -> the body, the stream and the
  * answer's translation. */
-enum gw_err flow_chat(struct rctx *r, const cJSON *payload, struct flow *f);
+GW_MUST_CHECK enum gw_err flow_chat(struct rctx *r, const cJSON *payload, struct flow *f);
 
 /* Frees what a flow filled in; f itself is the caller's.  NULL is fine. */
 void flow_free(struct flow *f);

@@ -79,7 +79,7 @@ common_call(struct msg *m, const char *base_initiator)
 	}
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 native_flow(struct msg *m, struct buf *err)
 {
 	struct nm_opts o = { m->model, cfg_reasoning_effort(m->r->w->app->cfg,
@@ -117,7 +117,7 @@ out:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 responses_flow(struct msg *m, struct buf *err)
 {
 	cJSON *payload = NULL;
@@ -135,7 +135,7 @@ responses_flow(struct msg *m, struct buf *err)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 chat_flow(struct msg *m, struct buf *err)
 {
 	struct tr_chat_opts o = { m->model, 1, TR_TOOL_ARRAY | TR_TOOL_IMAGE, 0 };

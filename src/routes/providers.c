@@ -167,7 +167,7 @@ out:
 
 /* The anthropic type: the body relayed, its stream through the adjusting
  * relay. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 anthropic_flow(const struct cfg_provider *p, cJSON *body, const cJSON *mopts,
     struct flow *f)
 {
@@ -180,7 +180,7 @@ anthropic_flow(const struct cfg_provider *p, cJSON *body, const cJSON *mopts,
 	return tr_provider_anthropic_new(p->adjust_input_tokens, &f->tr);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 chat_flow(struct rctx *r, const cJSON *body, const cJSON *mopts,
     struct flow *f, struct buf *err)
 {
@@ -194,7 +194,7 @@ chat_flow(struct rctx *r, const cJSON *body, const cJSON *mopts,
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 responses_flow(struct rctx *r, cJSON *body, struct flow *f, struct buf *err)
 {
 	cJSON *payload = NULL;

@@ -43,7 +43,7 @@ codex_subagent(struct rctx *r, const char **session)
 	return 0;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 request_id(const cJSON *body, const char *machine_id, char out[37])
 {
 	const cJSON *input = cJSON_GetObjectItemCaseSensitive(body, "input");

@@ -75,10 +75,10 @@ struct pctx {
 	struct buf *errmsg;
 };
 
-static enum gw_err bad(const struct pctx *pc, const char *fmt, ...)
+static GW_MUST_CHECK enum gw_err bad(const struct pctx *pc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 bad(const struct pctx *pc, const char *fmt, ...)
 {
 	va_list ap;
@@ -156,7 +156,7 @@ provider_clear(struct cfg_provider *p)
 
 /* ---- typed readers: each leaves *out alone when the key is absent ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 get_object(const struct pctx *pc, const cJSON *obj, const char *key,
     const char *path, const cJSON **out)
 {
@@ -171,7 +171,7 @@ get_object(const struct pctx *pc, const cJSON *obj, const char *key,
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 get_bool(const struct pctx *pc, const cJSON *obj, const char *key,
     const char *path, int *out)
 {
@@ -185,7 +185,7 @@ get_bool(const struct pctx *pc, const cJSON *obj, const char *key,
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 get_long(const struct pctx *pc, const cJSON *obj, const char *key,
     const char *path, long min, long max, long *out)
 {
@@ -204,7 +204,7 @@ get_long(const struct pctx *pc, const cJSON *obj, const char *key,
 }
 
 /* Borrowed string value. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 get_string(const struct pctx *pc, const cJSON *obj, const char *key,
     const char *path, const char **out)
 {
@@ -219,7 +219,7 @@ get_string(const struct pctx *pc, const cJSON *obj, const char *key,
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 get_enum(const struct pctx *pc, const cJSON *obj, const char *key,
     const char *const *names, size_t n, const char *expect, int *out)
 {
@@ -249,7 +249,7 @@ scheme_len(const char *s)
 }
 
 /* Trimmed http(s) URL without trailing slashes. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 norm_url(const char *s, char **out)
 {
 	char *u = trim_dup(s);
@@ -270,7 +270,7 @@ norm_url(const char *s, char **out)
 
 /* surface.md §3.4: trim, drop a leading http(s)://, drop trailing slashes.
  * *out is NULL when nothing is left. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 norm_domain(const char *s, char **out)
 {
 	char *t = trim_dup(s), *d;
@@ -299,7 +299,7 @@ norm_domain(const char *s, char **out)
 
 /* ---- sections ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_auth(const struct pctx *pc, struct cfg *c)
 {
 	const cJSON *auth, *keys, *k;
@@ -383,7 +383,7 @@ provider_auth(const char *name, enum cfg_provider_type type, const cJSON *v)
 }
 
 /* surface.md §7.1. *ok = 0 means "skip this entry"; errors are ENOMEM only. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_provider(const char *key, const cJSON *v, struct cfg_provider *p,
     int *ok)
 {
@@ -465,7 +465,7 @@ provider_known(const struct cfg *c, const char *name)
 	return 0;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_providers(const struct pctx *pc, struct cfg *c)
 {
 	const cJSON *provs, *v;
@@ -504,7 +504,7 @@ fail:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_mappings(const struct pctx *pc, struct cfg *c)
 {
 	const cJSON *m = member(c->root, "modelMappings"), *v;
@@ -534,7 +534,7 @@ parse_mappings(const struct pctx *pc, struct cfg *c)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_model_maps(const struct pctx *pc, struct cfg *c)
 {
 	const cJSON *m, *v;
@@ -575,7 +575,7 @@ parse_model_maps(const struct pctx *pc, struct cfg *c)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_models_misc(const struct pctx *pc, struct cfg *c)
 {
 	const cJSON *a, *v;
@@ -611,7 +611,7 @@ parse_models_misc(const struct pctx *pc, struct cfg *c)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_flags(const struct pctx *pc, struct cfg *c)
 {
 	const cJSON *v;
@@ -647,7 +647,7 @@ parse_flags(const struct pctx *pc, struct cfg *c)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 upstream_url(const struct pctx *pc, const cJSON *up, const char *key,
     char **dst)
 {
@@ -668,7 +668,7 @@ upstream_url(const struct pctx *pc, const cJSON *up, const char *key,
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_upstream(const struct pctx *pc, struct cfg *c)
 {
 	const cJSON *up;
@@ -708,7 +708,7 @@ parse_upstream(const struct pctx *pc, struct cfg *c)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_limits(const struct pctx *pc, struct cfg *c)
 {
 	const cJSON *o;
@@ -744,7 +744,7 @@ parse_limits(const struct pctx *pc, struct cfg *c)
 
 /* ---- derived URLs ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 derive_urls(struct cfg *c)
 {
 	const char *d = c->enterprise_domain;
@@ -789,7 +789,7 @@ derive_urls(struct cfg *c)
 
 /* Adds the missing default entries of extraPrompts (effort = 0) or
  * modelReasoningEfforts (effort = 1) to obj. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 add_model_defaults(cJSON *obj, int effort)
 {
 	size_t i;
@@ -808,7 +808,7 @@ add_model_defaults(cJSON *obj, int effort)
  * surface.md §5.2.  Our own keys stay out so their defaults can still
  * change, and so that written upstream.* values never shadow an enterprise
  * domain. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 add_default_tree(cJSON *root)
 {
 	cJSON *auth, *prompts, *eff;
@@ -835,7 +835,7 @@ add_default_tree(cJSON *root)
 /* ---- load ---- */
 
 /* Takes root, valid or not. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
     struct buf *errmsg)
 {
@@ -913,7 +913,7 @@ is_blank(const struct buf *b)
 }
 
 /* Whole file into b; *missing = 1 (and GW_OK) when it does not exist. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 read_file(const char *path, const char *name, struct buf *b, int *missing,
     struct buf *errmsg)
 {
@@ -955,7 +955,7 @@ read_file(const char *path, const char *name, struct buf *b, int *missing,
 }
 
 /* The tree in raw, or {} when blank/missing. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_raw(const struct buf *raw, int missing, const char *name,
     cJSON **out, struct buf *errmsg)
 {
@@ -1038,7 +1038,7 @@ env_nonempty(const char *name)
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 env_enum(const char *var, const char *const *names, size_t n, int *out)
 {
 	const char *v = env_nonempty(var);
@@ -1174,7 +1174,7 @@ cfg_provider_find(const struct cfg *c, const char *name)
 /* ---- output ---- */
 
 /* JSON.stringify(v, null, 2) layout plus a trailing newline. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 cfg_format_json(const cJSON *v, struct buf *out)
 {
 	enum gw_err e = json_format_js(out, v);
@@ -1186,7 +1186,7 @@ cfg_format_json(const cJSON *v, struct buf *out)
 
 /* The lock sits in a file of its own: the config file is replaced by a
  * rename, so a lock on it would not outlive the first write. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 lock_open(const char *path, int *fd, struct buf *errmsg)
 {
 	struct buf lockpath = BUF_INIT;
@@ -1256,7 +1256,7 @@ out:
 }
 
 /* Swaps the children: root becomes a copy of arg. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 replace_all(cJSON *root, void *arg)
 {
 	cJSON *copy = cJSON_Duplicate(arg, 1), *old;
@@ -1294,7 +1294,7 @@ ensure_object(cJSON *obj, const char *key, enum gw_err *e)
 	return v;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 ensure_mutate(cJSON *root, void *arg)
 {
 	char hex[65], *trimmed = NULL;
@@ -1334,7 +1334,7 @@ cfg_ensure_admin_key(const char *path, struct buf *errmsg)
 	return cfg_update_file(path, ensure_mutate, NULL, errmsg);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 set_mappings_mutate(cJSON *root, void *arg)
 {
 	return json_set(root, "modelMappings", cJSON_Duplicate(arg, 1));

@@ -110,13 +110,13 @@ struct cfg {
  * known key of the wrong type or out of range.  Environment overrides are
  * not applied: call cfg_apply_env() next.
  */
-enum gw_err cfg_load(const char *path, struct cfg **out, struct buf *errmsg);
+GW_MUST_CHECK enum gw_err cfg_load(const char *path, struct cfg **out, struct buf *errmsg);
 
 /* Validates a tree already in memory (copied; root stays the caller's).
  * name prefixes the messages, e.g. "config.json".  Exported for
  * tests/fuzz/fuzz_config.c (the fuzz build links every source, so a harness
  * cannot include the .c). */
-enum gw_err cfg_from_json(const cJSON *root, const char *name,
+GW_MUST_CHECK enum gw_err cfg_from_json(const cJSON *root, const char *name,
     struct cfg **out, struct buf *errmsg);
 
 void cfg_free(struct cfg *cfg);
@@ -124,7 +124,7 @@ void cfg_free(struct cfg *cfg);
 /* COPILOT_API_ENTERPRISE_URL, COPILOT_API_OAUTH_APP and
  * COPILOT_API_ACCOUNT_TYPE win over the file.  GW_ECONFIG (logged) on an
  * invalid value; the cfg is then unchanged. */
-enum gw_err cfg_apply_env(struct cfg *cfg);
+GW_MUST_CHECK enum gw_err cfg_apply_env(struct cfg *cfg);
 
 /* Base URLs without trailing slash.  Explicit upstream.* wins, then the
  * enterprise domain D (https://D, https://api.D, https://copilot-api.D),
@@ -156,7 +156,7 @@ const struct cfg_provider *cfg_provider_find(const struct cfg *cfg,
  * is written.  Written atomically (0600, 2-space JSON + newline, key order
  * and unknown keys kept), and only when the tree actually changed.
  */
-enum gw_err cfg_update_file(const char *path,
+GW_MUST_CHECK enum gw_err cfg_update_file(const char *path,
     enum gw_err (*mutate)(cJSON *root, void *arg), void *arg,
     struct buf *errmsg);
 
@@ -167,11 +167,11 @@ enum gw_err cfg_update_file(const char *path,
  * (user values kept).  A missing or blank file is created with all the
  * defaults.  Writes only when something changed.
  */
-enum gw_err cfg_ensure_admin_key(const char *path, struct buf *errmsg);
+GW_MUST_CHECK enum gw_err cfg_ensure_admin_key(const char *path, struct buf *errmsg);
 
 /* Replaces modelMappings with mappings ({"src":"dst",...}, both trimmed and
  * non-empty, else GW_EINVAL with the reference message). */
-enum gw_err cfg_set_model_mappings(const char *path, const cJSON *mappings,
+GW_MUST_CHECK enum gw_err cfg_set_model_mappings(const char *path, const cJSON *mappings,
     struct buf *errmsg);
 
 #endif

@@ -181,7 +181,7 @@ db_done(struct db *db, sqlite3_stmt *st)
 }
 
 /* Runs a statement without parameters that returns no rows. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 run_simple(struct db *db, const char *sql, const char *what)
 {
 	sqlite3_stmt *st;
@@ -196,7 +196,7 @@ run_simple(struct db *db, const char *sql, const char *what)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 read_user_version(struct db *db, int *v)
 {
 	sqlite3_stmt *st;
@@ -224,7 +224,7 @@ db_schema_version(struct db *db)
 	return read_user_version(db, &v) == GW_OK ? v : -1;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 newer_schema(struct db *db, int v)
 {
 	log_error("database %s: database schema %d is newer than this program (%d)",
@@ -234,7 +234,7 @@ newer_schema(struct db *db, int v)
 
 /* One step per BEGIN IMMEDIATE; the version is read again under the write
  * lock because another process may have migrated while we waited. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 migrate(struct db *db)
 {
 	enum gw_err e;
@@ -279,7 +279,7 @@ fail:
 /* Creating the file ourselves gives it mode 0600 without touching the
  * process umask, which other threads share.  sqlite gives the -wal and -shm
  * files the mode of the database file. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 precreate(const char *path)
 {
 	char msg[128];
@@ -310,7 +310,7 @@ precreate(const char *path)
  * once instead of calling the busy handler (it would deadlock), so retry
  * here for as long as the busy timeout allows.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 set_wal(struct db *db)
 {
 	int64_t deadline = util_mono_ms() + db->busy_ms;
@@ -441,7 +441,7 @@ db_checkpoint(struct db *db)
 }
 
 /* Copies a text column; NULL column → NULL with GW_OK. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 column_strdup(sqlite3_stmt *st, int col, char **out)
 {
 	const unsigned char *s = sqlite3_column_text(st, col);

@@ -29,15 +29,15 @@ struct sqlite3_stmt;
  * on WAL, foreign keys, synchronous=NORMAL and the default busy timeout, and
  * brings the schema up to date.  A schema newer than this program is refused.
  */
-enum gw_err db_open(const char *path, struct db **out);
+GW_MUST_CHECK enum gw_err db_open(const char *path, struct db **out);
 void db_close(struct db *db);
 
 /* PRAGMA user_version of the open database; -1 when it cannot be read. */
 int db_schema_version(struct db *db);
 
 /* Small key/value state: github_token, github_login, oauth_app, ... */
-enum gw_err db_kv_get(struct db *db, const char *key, char **value);
-enum gw_err db_kv_set(struct db *db, const char *key, const char *value);
+GW_MUST_CHECK enum gw_err db_kv_get(struct db *db, const char *key, char **value);
+GW_MUST_CHECK enum gw_err db_kv_set(struct db *db, const char *key, const char *value);
 
 /* The current Copilot token (one row). Times are epoch seconds. */
 struct db_copilot_token {
@@ -48,28 +48,28 @@ struct db_copilot_token {
 	char *api_url;          /* endpoints.api, or NULL */
 };
 
-enum gw_err db_copilot_token_get(struct db *db, struct db_copilot_token *out);
-enum gw_err db_copilot_token_put(struct db *db, const struct db_copilot_token *t);
-enum gw_err db_copilot_token_clear(struct db *db);
+GW_MUST_CHECK enum gw_err db_copilot_token_get(struct db *db, struct db_copilot_token *out);
+GW_MUST_CHECK enum gw_err db_copilot_token_put(struct db *db, const struct db_copilot_token *t);
+GW_MUST_CHECK enum gw_err db_copilot_token_clear(struct db *db);
 /* Frees the contents (token, api_url) of a filled struct, not the struct
  * itself, and zeroes it; accepts NULL. */
 void db_copilot_token_free(struct db_copilot_token *t);
 
 /* The cached /models document. */
-enum gw_err db_models_get(struct db *db, char **json, int64_t *fetched_at_ms);
-enum gw_err db_models_put(struct db *db, const char *json, int64_t fetched_at_ms);
+GW_MUST_CHECK enum gw_err db_models_get(struct db *db, char **json, int64_t *fetched_at_ms);
+GW_MUST_CHECK enum gw_err db_models_put(struct db *db, const char *json, int64_t fetched_at_ms);
 
 /* Write transactions.  BEGIN IMMEDIATE takes the write lock up front so a
  * reader never has to upgrade (which would fail with SQLITE_BUSY at once).
  * db_rollback is a no-op outside a transaction. */
-enum gw_err db_begin_immediate(struct db *db);
-enum gw_err db_commit(struct db *db);
-enum gw_err db_rollback(struct db *db);
+GW_MUST_CHECK enum gw_err db_begin_immediate(struct db *db);
+GW_MUST_CHECK enum gw_err db_commit(struct db *db);
+GW_MUST_CHECK enum gw_err db_rollback(struct db *db);
 
 /* wal_checkpoint(TRUNCATE); GW_EBUSY when readers kept it from finishing. */
-enum gw_err db_checkpoint(struct db *db);
+GW_MUST_CHECK enum gw_err db_checkpoint(struct db *db);
 /* Deletes usage rows created before older_than_ms; deleted may be NULL. */
-enum gw_err db_prune_usage(struct db *db, int64_t older_than_ms, long *deleted);
+GW_MUST_CHECK enum gw_err db_prune_usage(struct db *db, int64_t older_than_ms, long *deleted);
 
 /*
  * For the other state modules that run their own SQL.  db_prepare hands out
@@ -78,8 +78,8 @@ enum gw_err db_prune_usage(struct db *db, int64_t older_than_ms, long *deleted);
  * read transaction is left open.  db_error maps a sqlite result code to
  * GW_EBUSY/GW_ENOMEM/GW_EDB and logs it with what was being done.
  */
-enum gw_err db_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st);
+GW_MUST_CHECK enum gw_err db_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st);
 void db_done(struct db *db, struct sqlite3_stmt *st);
-enum gw_err db_error(struct db *db, int rc, const char *what);
+GW_MUST_CHECK enum gw_err db_error(struct db *db, int rc, const char *what);
 
 #endif

@@ -65,7 +65,7 @@ paths_home(char **out)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 mkdir_one(const char *dir)
 {
 	struct stat st;
@@ -144,7 +144,7 @@ paths_in_home(const char *name, char **out)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 io_fail(struct buf *errmsg, const char *what, const char *path, int err)
 {
 	if (errmsg != NULL) {
@@ -154,7 +154,7 @@ io_fail(struct buf *errmsg, const char *what, const char *path, int err)
 	return GW_EIO;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 write_all(int fd, const char *p, size_t n)
 {
 	ssize_t w;
@@ -174,7 +174,7 @@ write_all(int fd, const char *p, size_t n)
 
 /* Makes the rename durable.  Some filesystems cannot fsync a directory
  * (EINVAL); the rename itself has happened, so that is not a failure. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 sync_dir(const char *dir, struct buf *errmsg)
 {
 	int fd, err;

@@ -12,14 +12,14 @@
  * /var/lib/copilot-api) when it exists and is writable, else
  * $HOME/.local/share/copilot-api.  GW_EINVAL when neither is
  * usable.  *out is malloc'd. */
-enum gw_err paths_home(char **out);
+GW_MUST_CHECK enum gw_err paths_home(char **out);
 
 /* mkdir -p; missing components are created with mode 0700.  An existing
  * directory is fine; an existing non-directory is GW_EIO. */
-enum gw_err paths_ensure_dir(const char *dir);
+GW_MUST_CHECK enum gw_err paths_ensure_dir(const char *dir);
 
 /* dir + "/" + name (no doubled slash).  *out is malloc'd. */
-enum gw_err paths_join(const char *dir, const char *name, char **out);
+GW_MUST_CHECK enum gw_err paths_join(const char *dir, const char *name, char **out);
 
 /*
  * Replaces path with data[0..len) atomically: temp file in the same
@@ -27,7 +27,7 @@ enum gw_err paths_join(const char *dir, const char *name, char **out);
  * failure the old file is untouched and no temp file is left behind; the
  * reason goes to errmsg (may be NULL).
  */
-enum gw_err paths_write_atomic(const char *path, const void *data, size_t len,
+GW_MUST_CHECK enum gw_err paths_write_atomic(const char *path, const void *data, size_t len,
     struct buf *errmsg);
 
 #define PATHS_LOCK_NB 1        /* fail with GW_EBUSY instead of waiting */
@@ -43,7 +43,7 @@ enum gw_err paths_write_atomic(const char *path, const void *data, size_t len,
  * held elsewhere), GW_ENOTFOUND (PATHS_LOCK_EXISTING), GW_EIO with the
  * reason in errmsg (may be NULL).
  */
-enum gw_err paths_lock(const char *path, int flags, int *fd,
+GW_MUST_CHECK enum gw_err paths_lock(const char *path, int flags, int *fd,
     struct buf *errmsg);
 /* Releases the lock and closes fd; a negative fd is ignored. */
 void paths_unlock(int fd);

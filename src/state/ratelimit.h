@@ -22,7 +22,7 @@ struct db;
  * and sets *wait_ms to the time until it is free.  GW_EBUSY/GW_EDB when
  * the database fails (nothing claimed).
  */
-enum gw_err rl_claim(struct db *db, int64_t gap_ms, int64_t now,
+GW_MUST_CHECK enum gw_err rl_claim(struct db *db, int64_t gap_ms, int64_t now,
     int64_t *wait_ms);
 
 #endif

@@ -21,7 +21,7 @@ add_str(cJSON *o, const char *k, const char *v)
 		cJSON_AddStringToObject(o, k, v);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 spool_append(const char *path, const struct usage_event *ev)
 {
 	struct buf line = BUF_INIT;
@@ -69,7 +69,7 @@ num(const cJSON *o, const char *k)
 	return (long)json_num(o, k, -1);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 replay_line(struct db *db, const char *p, size_t n)
 {
 	struct usage_event ev;
@@ -105,7 +105,7 @@ replay_line(struct db *db, const char *p, size_t n)
 
 /* Writes the spooled rows in one transaction and empties the file; a
  * spool another process is replaying is left to it.  replayed may be NULL. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 spool_replay(struct db *db, const char *path, long *replayed)
 {
 	struct buf all = BUF_INIT;

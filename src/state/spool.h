@@ -14,7 +14,7 @@ struct db;
 #define SPOOL_FILE_NAME "usage-spool.jsonl"
 
 /* usage_record, falling back to the spool when the database is busy. */
-enum gw_err spool_record(struct db *db, const char *path,
+GW_MUST_CHECK enum gw_err spool_record(struct db *db, const char *path,
     const struct usage_event *ev);
 
 #endif

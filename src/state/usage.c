@@ -265,7 +265,7 @@ totals_add(struct totals *sum, const struct totals *t)
 }
 
 /* byModel for [start, end): total desc, model asc; *sum gets the totals. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 {
 	static const char sql[] =
@@ -325,7 +325,7 @@ out:
 
 /* byModel, period, range and totals, appended to doc in that order with
  * days (when given) after byModel, as the reference lays them out. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 summary_common(struct db *db, cJSON *doc, const char *period,
     const struct range *r, cJSON **days_slot)
 {
@@ -369,7 +369,7 @@ usage_summary_json(struct db *db, const char *period, int64_t now_ms,
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 day_bucket(struct db *db, const struct range *day, cJSON *days)
 {
 	struct totals sum;
@@ -489,7 +489,7 @@ event_json(sqlite3_stmt *st)
 	return o;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 count_events(struct db *db, const struct range *r, int64_t *total)
 {
 	sqlite3_stmt *st;
@@ -510,7 +510,7 @@ count_events(struct db *db, const struct range *r, int64_t *total)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 list_events(struct db *db, const struct range *r, int64_t limit,
     int64_t offset, cJSON *items)
 {

@@ -38,7 +38,7 @@ struct usage_event {
 	int64_t latency_ms;             /* < 0: unknown */
 };
 
-enum gw_err usage_record(struct db *db, const struct usage_event *ev);
+GW_MUST_CHECK enum gw_err usage_record(struct db *db, const struct usage_event *ev);
 
 /*
  * period is "day" (from local midnight today), "week" (the last 7 local
@@ -46,13 +46,13 @@ enum gw_err usage_record(struct db *db, const struct usage_event *ev);
  * "day".  Days are local days as localtime_r sees them (TZ), each range
  * ending at the next local midnight.  *out is a new tree the caller frees.
  */
-enum gw_err usage_summary_json(struct db *db, const char *period,
+GW_MUST_CHECK enum gw_err usage_summary_json(struct db *db, const char *period,
     int64_t now_ms, cJSON **out);
-enum gw_err usage_daily_json(struct db *db, const char *period,
+GW_MUST_CHECK enum gw_err usage_daily_json(struct db *db, const char *period,
     int64_t now_ms, cJSON **out);
 /* Newest first.  page < 1 means 1; page_size < 1 means the default (20),
  * above 100 means 100. */
-enum gw_err usage_events_json(struct db *db, const char *period, long page,
+GW_MUST_CHECK enum gw_err usage_events_json(struct db *db, const char *period, long page,
     long page_size, int64_t now_ms, cJSON **out);
 
 #endif

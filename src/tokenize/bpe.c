@@ -224,7 +224,7 @@ struct entry {
 	uint32_t off, len, id;
 };
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 read_file(const char *path, char **data, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -254,7 +254,7 @@ out:
 }
 
 /* Parses every "base64 rank" line into e[] and the bytes into blob. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parse_lines(const char *path, const char *text, size_t n, uint8_t *blob,
     struct entry *e, size_t *ne, uint32_t *blob_len)
 {
@@ -300,7 +300,7 @@ bad:
 	return GW_EIO;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 build_index(const char *path, struct tok_bpe *b, const struct entry *e, size_t ne)
 {
 	size_t cap = 1024, k;
@@ -436,7 +436,7 @@ out:
 
 /* ---- merging ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 emit_parts(const struct tok_bpe *b, const uint8_t *p, const uint32_t *bnd,
     size_t m, uint32_t *ids)
 {
@@ -458,7 +458,7 @@ emit_parts(const struct tok_bpe *b, const uint8_t *p, const uint32_t *bnd,
  * pair of lowest rank: a linear scan, cheap for the short pieces that
  * make up nearly all text.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tok_bpe_encode_scan(const struct tok_bpe *b, const uint8_t *p, size_t n,
     uint32_t *ids, size_t *count)
 {
@@ -527,7 +527,7 @@ hent_less(const struct hent *a, const struct hent *c)
 	return a->rank < c->rank || (a->rank == c->rank && a->start < c->start);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 heap_push(struct heap *h, struct hent v)
 {
 	struct hent *nv;
@@ -574,7 +574,7 @@ heap_pop(struct heap *h)
 /* Records the pair that now starts at `start` (bytes up to `end`): pr[]
  * always holds the current pair rank of each part, so an entry is live
  * exactly when it still matches pr[] (a longer span has another rank). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 set_pair(const struct tok_bpe *b, const uint8_t *p, struct heap *h,
     uint32_t *pr, uint32_t start, uint32_t end)
 {
@@ -589,7 +589,7 @@ set_pair(const struct tok_bpe *b, const uint8_t *p, struct heap *h,
  * of candidate pairs keyed by (rank, start); entries made stale by a
  * neighbour's merge are skipped when popped.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tok_bpe_encode_heap(const struct tok_bpe *b, const uint8_t *p, size_t n,
     uint32_t *ids, size_t *count)
 {

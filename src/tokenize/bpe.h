@@ -29,7 +29,7 @@ struct tok_bpe;
  * (the reason is logged with the path).  Specials are only decoded, never
  * produced by tok_bpe_encode.
  */
-enum gw_err tok_bpe_load(const char *path, const struct tok_special *sp,
+GW_MUST_CHECK enum gw_err tok_bpe_load(const char *path, const struct tok_special *sp,
     size_t nsp, struct tok_bpe **out);
 void tok_bpe_free(struct tok_bpe *b);
 
@@ -45,7 +45,7 @@ const uint8_t *tok_bpe_bytes(const struct tok_bpe *b, uint32_t id, size_t *n);
  * differs from tiktoken only on spans that start with U+FEFF (bpe.c).  Pieces longer than a few dozen bytes
  * use a heap so that one long run costs O(n log n), not O(n^2).
  */
-enum gw_err tok_bpe_encode(const struct tok_bpe *b, const void *p, size_t n,
+GW_MUST_CHECK enum gw_err tok_bpe_encode(const struct tok_bpe *b, const void *p, size_t n,
     uint32_t *ids, size_t *count);
 
 #endif

@@ -79,7 +79,7 @@ prop_by_js_order(const void *a, const void *b)
  * holding its last value (what JSON.parse builds).  *out is malloc'd;
  * anything else than an object or array has no entries.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 js_props(const cJSON *v, struct js_prop **out, size_t *count)
 {
 	const cJSON *c;
@@ -161,7 +161,7 @@ is_str(const cJSON *v, const char *s)
 }
 
 /* Number::toString, or JSON.stringify's form of it when json is set. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 js_number(double d, int json, struct buf *b)
 {
 	if (!json && isnan(d))
@@ -172,7 +172,7 @@ js_number(double d, int json, struct buf *b)
 }
 
 /* String(v); v NULL is undefined. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 js_string(const cJSON *v, struct buf *b)
 {
 	const cJSON *c;
@@ -202,7 +202,7 @@ js_string(const cJSON *v, struct buf *b)
 }
 
 /* JSON.stringify(v) with no indentation. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 js_json(const cJSON *v, struct buf *b)
 {
 	struct js_prop *p = NULL;
@@ -251,7 +251,7 @@ js_json(const cJSON *v, struct buf *b)
  * What a WHATWG UTF-8 decoder (the reference's body parser) makes of
  * bytes that are not UTF-8: one U+FFFD per maximal invalid subpart.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 utf8_repair(const char *s, size_t n, struct buf *b)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -324,14 +324,14 @@ struct cc {
 	struct buf fixed;          /* U+FFFD-repaired copy of a text */
 };
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 bad(const char *why)
 {
 	log_debug("count_tokens: %s (the reference would throw)", why);
 	return GW_EINVAL;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 repaired(struct cc *c, const char **s, size_t *n)
 {
 	enum gw_err err;
@@ -346,7 +346,7 @@ repaired(struct cc *c, const char **s, size_t *n)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 count_text(struct cc *c, const char *s, size_t n, long *acc)
 {
 	size_t k = 0;
@@ -359,13 +359,13 @@ count_text(struct cc *c, const char *s, size_t n, long *acc)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 count_str(struct cc *c, const char *s, long *acc)
 {
 	return count_text(c, s, strlen(s), acc);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 count_line(struct cc *c, long *acc)
 {
 	return count_text(c, buf_cstr(&c->line), c->line.len, acc);
@@ -373,7 +373,7 @@ count_line(struct cc *c, long *acc)
 
 /* Appends a description the way `(d || "")` then slicing one trailing "."
  * works; a truthy non-string has no endsWith() and throws. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 put_desc(const cJSON *d, struct buf *b)
 {
 	size_t n;
@@ -389,7 +389,7 @@ put_desc(const cJSON *d, struct buf *b)
 }
 
 /* `${k}:${typeof v === "string" ? v : JSON.stringify(v)}` */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 count_key_value(struct cc *c, const char *k, const cJSON *v, long *acc)
 {
 	enum gw_err err;
@@ -402,9 +402,9 @@ count_key_value(struct cc *c, const char *k, const cJSON *v, long *acc)
 	return count_line(c, acc);
 }
 
-static enum gw_err parameters_tokens(struct cc *c, const cJSON *params, long *acc);
+static GW_MUST_CHECK enum gw_err parameters_tokens(struct cc *c, const cJSON *params, long *acc);
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parameter_tokens(struct cc *c, const char *key, const cJSON *prop, long *acc)
 {
 	static const char *const std[] = { "type", "description", "enum", "items" };
@@ -451,7 +451,7 @@ parameter_tokens(struct cc *c, const char *key, const cJSON *prop, long *acc)
 	return err;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 properties_tokens(struct cc *c, const cJSON *props, long *acc)
 {
 	struct js_prop *p = NULL;
@@ -483,7 +483,7 @@ properties_tokens(struct cc *c, const cJSON *props, long *acc)
 	return err;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parameters_tokens(struct cc *c, const cJSON *params, long *acc)
 {
 	struct js_prop *p = NULL;
@@ -505,7 +505,7 @@ parameters_tokens(struct cc *c, const cJSON *params, long *acc)
 	return err;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_tokens(struct cc *c, const cJSON *tool, long *acc)
 {
 	const cJSON *fn = js_get(tool, "function"), *params;
@@ -526,7 +526,7 @@ tool_tokens(struct cc *c, const cJSON *tool, long *acc)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tools_tokens(struct cc *c, const cJSON *tools, long *acc)
 {
 	const cJSON *t;
@@ -550,7 +550,7 @@ tools_tokens(struct cc *c, const cJSON *tools, long *acc)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_calls_tokens(struct cc *c, const cJSON *v, long *acc)
 {
 	const cJSON *tc, *fn, *id, *name, *args, *list = v;
@@ -578,7 +578,7 @@ tool_calls_tokens(struct cc *c, const cJSON *v, long *acc)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parts_tokens(struct cc *c, const cJSON *parts, long *acc)
 {
 	const cJSON *part, *type, *v, *file;
@@ -616,7 +616,7 @@ parts_tokens(struct cc *c, const cJSON *parts, long *acc)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 message_tokens(struct cc *c, const cJSON *msg, long *acc)
 {
 	struct js_prop *p = NULL;
@@ -650,7 +650,7 @@ message_tokens(struct cc *c, const cJSON *msg, long *acc)
 
 /* Sum over the messages of one side, plus 3 for the reply priming; 0
  * when that side has no message. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 messages_tokens(struct cc *c, const cJSON *msgs, int assistant, long *out)
 {
 	const cJSON *m;

@@ -25,7 +25,7 @@
 
 /* The same with the model id given explicitly: the reference uses the
  * resolved model's id, which may differ from the payload's. */
-enum gw_err tok_count_chat_model(const cJSON *chat_payload, const char *model,
+GW_MUST_CHECK enum gw_err tok_count_chat_model(const cJSON *chat_payload, const char *model,
     enum tok_encoding enc, long *input_tokens, long *output_tokens);
 
 /*
@@ -36,7 +36,7 @@ enum gw_err tok_count_chat_model(const cJSON *chat_payload, const char *model,
  * +346 for claude* models or +120 for grok* models; then input + output,
  * times claude_multiplier and rounded (half up) for claude* models.
  */
-enum gw_err tok_estimate(const cJSON *chat_payload, const char *model,
+GW_MUST_CHECK enum gw_err tok_estimate(const cJSON *chat_payload, const char *model,
     const char *tokenizer_name, int anthropic_beta_present,
     const char *const *tool_names, size_t ntools, double claude_multiplier,
     long *out);

@@ -117,7 +117,7 @@ enc_free(struct tok_enc *e)
 	free(e);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 compile_pattern(const struct enc_def *d, struct tok_enc *e)
 {
 	PCRE2_UCHAR msg[160];
@@ -145,7 +145,7 @@ compile_pattern(const struct enc_def *d, struct tok_enc *e)
 
 /* Tries <dir>/tokenizer/<name>.tiktoken; GW_ENOTFOUND moves on to the
  * next candidate, any other failure stops the search. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 try_dir(const struct enc_def *d, const char *dir, const char *sub,
     struct buf *tried, struct tok_bpe **out)
 {
@@ -162,7 +162,7 @@ try_dir(const struct enc_def *d, const char *dir, const char *sub,
 	return err;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 find_table(const struct enc_def *d, struct tok_bpe **out)
 {
 	static const char *const rel[] = { "/../../share", "/../share" };
@@ -210,7 +210,7 @@ out:
 	return err;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 get_enc(enum tok_encoding enc, const struct tok_enc **out)
 {
 	int k = enc == TOK_CL100K ? TOK_CL100K : TOK_O200K;
@@ -270,7 +270,7 @@ struct sink {
 	size_t n, cap;
 };
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 add_piece(const struct tok_enc *e, const char *p, size_t len, struct sink *s)
 {
 	size_t c = 0, cap;
@@ -316,7 +316,7 @@ next_match(const struct tok_enc *e, const char *text, size_t len, size_t at,
  * is matched by some alternative of the pattern, so a gap between matches
  * holds only invalid bytes: it is encoded as a piece of its own.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 run(enum tok_encoding enc, const char *text, size_t len, struct sink *s)
 {
 	const struct tok_enc *e;

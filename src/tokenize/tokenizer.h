@@ -38,16 +38,16 @@ enum tok_encoding tok_encoding_for_name(const char *name);
 
 /* Loads the encoding now (optional: every call loads on demand).  GW_EIO,
  * with the paths tried in the log, when no usable table is found. */
-enum gw_err tok_load(enum tok_encoding enc);
+GW_MUST_CHECK enum gw_err tok_load(enum tok_encoding enc);
 
 /* *ids is malloc'd (NULL when *n is 0); the caller frees it. */
-enum gw_err tok_encode(enum tok_encoding enc, const char *text, size_t len,
+GW_MUST_CHECK enum gw_err tok_encode(enum tok_encoding enc, const char *text, size_t len,
     uint32_t **ids, size_t *n);
 /* Number of tokens tok_encode would give, without building the ids. */
-enum gw_err tok_count(enum tok_encoding enc, const char *text, size_t len,
+GW_MUST_CHECK enum gw_err tok_count(enum tok_encoding enc, const char *text, size_t len,
     size_t *n);
 /* Bytes of the ids, NUL-terminated, malloc'd.  GW_EINVAL on an unknown id. */
-enum gw_err tok_decode(enum tok_encoding enc, const uint32_t *ids, size_t n,
+GW_MUST_CHECK enum gw_err tok_decode(enum tok_encoding enc, const uint32_t *ids, size_t n,
     char **text, size_t *len);
 
 #endif

@@ -26,7 +26,7 @@ static const char rich_moved[] =
 
 /* obj[key] = a copy of src[key], when src has that key (any JSON value:
  * the reference copies without coercion). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 copy_key(cJSON *obj, const char *key, const cJSON *src, const char *srckey)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, srckey);
@@ -73,11 +73,11 @@ nonempty(const char *s)
 	return s != NULL && *s != '\0';
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 bad(struct buf *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 bad(struct buf *err, const char *fmt, ...)
 {
 	va_list ap;
@@ -93,7 +93,7 @@ bad(struct buf *err, const char *fmt, ...)
 
 /* ---- validation (§14.1 item 14) ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 check_block(const cJSON *b, int i, int j, struct buf *err)
 {
 	const char *type = json_str(b, "type");
@@ -112,7 +112,7 @@ check_block(const cJSON *b, int i, int j, struct buf *err)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 check_message(const cJSON *m, int i, struct buf *err)
 {
 	const cJSON *role, *content, *b;
@@ -144,7 +144,7 @@ check_message(const cJSON *m, int i, struct buf *err)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 validate(const cJSON *a, struct buf *err)
 {
 	const cJSON *model, *msgs, *m, *sys, *tools, *t;
@@ -192,7 +192,7 @@ validate(const cJSON *a, struct buf *err)
 
 /* The URL of an image: a data URL for base64 sources, the URL itself for
  * url sources (the reference builds a broken data URL for those). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 image_url(const cJSON *src, struct buf *b)
 {
 	const char *type = json_str(src, "type");
@@ -263,7 +263,7 @@ document_part(const cJSON *blk, const struct tr_chat_opts *o)
 
 /* Appends the part for one block to parts; kinds Chat has no use for
  * (thinking, tool_use, redacted_thinking, ...) add nothing. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 map_block(const cJSON *blk, const struct tr_chat_opts *o, cJSON *parts)
 {
 	const char *type = json_str(blk, "type");
@@ -294,7 +294,7 @@ map_block(const cJSON *blk, const struct tr_chat_opts *o, cJSON *parts)
 
 /* mapContent: a block array becomes a part array, or "" when nothing maps.
  * skip_results leaves tool_result blocks out (they become tool messages). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 map_content(const cJSON *blocks, const struct tr_chat_opts *o,
     int skip_results, cJSON **out)
 {
@@ -325,7 +325,7 @@ map_content(const cJSON *blocks, const struct tr_chat_opts *o,
 }
 
 /* Joins the non-empty texts of text parts (or text blocks) with sep. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 join_texts(const cJSON *arr, const char *sep, struct buf *b)
 {
 	const cJSON *p;
@@ -345,7 +345,7 @@ join_texts(const cJSON *arr, const char *sep, struct buf *b)
 
 /* ---- messages (§3.3-§3.5) ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 system_message(const cJSON *sys, cJSON *msgs)
 {
 	struct buf b = BUF_INIT;
@@ -379,7 +379,7 @@ out:
 
 /* The user message that carries a tool result's rich parts when the
  * upstream cannot take them in a tool message (§3.4.1). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 moved_message(const char *id, const cJSON *parts, cJSON *moved)
 {
 	struct buf b = BUF_INIT;
@@ -406,7 +406,7 @@ out:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_message(const cJSON *blk, const struct tr_chat_opts *o, cJSON *msgs,
     cJSON *moved)
 {
@@ -467,7 +467,7 @@ out:
 
 /* One Anthropic user message: its tool results, then the rich parts they
  * could not carry, then one user message for everything else (§3.4). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 user_messages(const cJSON *content, const struct tr_chat_opts *o,
     cJSON *msgs)
 {
@@ -542,7 +542,7 @@ fail:
  * survive: a signature with '@' carries GPT reasoning, and a foreign or
  * missing one makes Claude reject the turn ("Invalid signature").
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 reasoning(const cJSON *content, const char *model, cJSON *m)
 {
 	int claude = util_has_prefix(model, "claude");
@@ -578,7 +578,7 @@ out:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 assistant_message(const cJSON *content, const struct tr_chat_opts *o,
     const char *model, cJSON *msgs)
 {
@@ -618,7 +618,7 @@ out:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 messages(const cJSON *a, const struct tr_chat_opts *o, cJSON *msgs)
 {
 	const char *model = json_str(a, "model");
@@ -681,7 +681,7 @@ fail:
 	return NULL;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tools(const cJSON *a, cJSON *out)
 {
 	const cJSON *t, *in = json_arr(a, "tools");
@@ -698,7 +698,7 @@ tools(const cJSON *a, cJSON *out)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_choice(const cJSON *a, cJSON *out)
 {
 	const cJSON *tc = json_obj(a, "tool_choice");
@@ -722,7 +722,7 @@ tool_choice(const cJSON *a, cJSON *out)
 
 /* §3.6.  Deliberately unlike the reference, thinking {type:"disabled"}
  * sends no budget: the client asked for no thinking. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 thinking_budget(const cJSON *a, const cJSON *model, cJSON *out)
 {
 	const cJSON *th = json_obj(a, "thinking");
@@ -758,7 +758,7 @@ cache_eligible(const cJSON *m)
 	    (cJSON_IsArray(c) && cJSON_GetArraySize(c) > 0);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 mark(cJSON *m)
 {
 	cJSON *cc = cJSON_AddObjectToObject(m, "copilot_cache_control");
@@ -767,7 +767,7 @@ mark(cJSON *m)
 }
 
 /* §3.7: the first two system messages and the last two others. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 cache_markers(cJSON *msgs)
 {
 	int n = cJSON_GetArraySize(msgs), i, sys = 0, other = 0;
@@ -907,7 +907,7 @@ block(const char *type)
 	return b;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 thinking_block(const cJSON *msg, cJSON *content)
 {
 	const char *r = json_str(msg, "reasoning_text");
@@ -929,7 +929,7 @@ thinking_block(const cJSON *msg, cJSON *content)
 	return json_push(content, b);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 text_blocks(const cJSON *msg, cJSON *content)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(msg, "content"), *p;
@@ -986,7 +986,7 @@ tool_input(const cJSON *fn, const char *id)
 	return cJSON_CreateObject();
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_blocks(const cJSON *msg, cJSON *content)
 {
 	const cJSON *tc, *fn;

@@ -35,7 +35,7 @@ struct tr_chat_opts {
  * object, no model, no or empty messages, a bad role or block, ...) gives
  * GW_EINVAL with a one-line reason in errmsg (for a 400); GW_ENOMEM else.
  */
-enum gw_err tr_anthropic_to_chat(const cJSON *anthropic,
+GW_MUST_CHECK enum gw_err tr_anthropic_to_chat(const cJSON *anthropic,
     const struct tr_chat_opts *opts, cJSON **out, struct buf *errmsg);
 
 /*
@@ -43,7 +43,7 @@ enum gw_err tr_anthropic_to_chat(const cJSON *anthropic,
  * reported when the upstream gives no model.  A body that is not a JSON
  * object gives GW_EUPSTREAM with errmsg set.
  */
-enum gw_err tr_chat_to_anthropic(const cJSON *chat_response,
+GW_MUST_CHECK enum gw_err tr_chat_to_anthropic(const cJSON *chat_response,
     const char *request_model, cJSON **out, struct buf *errmsg);
 
 /* Anthropic usage from a Chat usage object (§4, §5.4); -1: leave the

@@ -83,19 +83,19 @@ nonempty(const char *s)
 
 /* ---- event building ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 jstr(struct buf *b, const char *s)
 {
 	return json_quote(b, s, strlen(s));
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 emit_ev(struct chat_stream *t, struct tr_sink *out, const char *type)
 {
 	return out->emit(out->ctx, type, t->ev.data, t->ev.len);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 usage_json(struct buf *b, const struct tr_anthropic_usage *au, long output)
 {
 	enum gw_err e = buf_printf(b, "{\"input_tokens\":%ld,\"output_tokens\":%ld",
@@ -110,7 +110,7 @@ usage_json(struct buf *b, const struct tr_anthropic_usage *au, long output)
 	return e == GW_OK ? buf_putc(b, '}') : e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 message_start(struct chat_stream *t, const cJSON *chunk, struct tr_sink *out)
 {
 	const char *id = json_str(chunk, "id");
@@ -139,7 +139,7 @@ message_start(struct chat_stream *t, const cJSON *chunk, struct tr_sink *out)
 }
 
 /* content_block_start; for tool_use, tool gives id and name. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 block_start(struct chat_stream *t, enum blk kind, const struct tool *tool,
     struct tr_sink *out)
 {
@@ -165,7 +165,7 @@ block_start(struct chat_stream *t, enum blk kind, const struct tool *tool,
 }
 
 /* content_block_delta at index: {"type":dtype, key:value}. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 block_delta(struct chat_stream *t, long index, const char *dtype,
     const char *key, const char *value, size_t n, struct tr_sink *out)
 {
@@ -182,7 +182,7 @@ block_delta(struct chat_stream *t, long index, const char *dtype,
 	return emit_ev(t, out, "content_block_delta");
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 block_stop(struct chat_stream *t, struct tr_sink *out)
 {
 	enum gw_err e;
@@ -198,7 +198,7 @@ block_stop(struct chat_stream *t, struct tr_sink *out)
 	return emit_ev(t, out, "content_block_stop");
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 close_thinking(struct chat_stream *t, const char *signature,
     struct tr_sink *out)
 {
@@ -209,7 +209,7 @@ close_thinking(struct chat_stream *t, const char *signature,
 }
 
 /* A thinking block that only carries a signature (§5.3 step 4). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 opaque_block(struct chat_stream *t, const char *signature,
     struct tr_sink *out)
 {
@@ -231,7 +231,7 @@ take_opaque(struct delta *d)
 	return d->opaque;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 hold(struct chat_stream *t, struct buf *b, const char *s, size_t n)
 {
 	if (n > MAX_HELD - t->held)
@@ -261,7 +261,7 @@ id_taken(const struct chat_stream *t, size_t slot)
 	return 0;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 open_tool(struct chat_stream *t, size_t slot, struct tr_sink *out)
 {
 	struct tool *tl = &t->tools[slot];
@@ -302,7 +302,7 @@ find_tool(struct chat_stream *t, long idx)
 	return NULL;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 new_tool(struct chat_stream *t, long idx, struct tool **out)
 {
 	struct tool *v;
@@ -320,7 +320,7 @@ new_tool(struct chat_stream *t, long idx, struct tool **out)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_fragment(struct chat_stream *t, const cJSON *tc, long pos,
     struct tr_sink *out)
 {
@@ -366,7 +366,7 @@ tool_fragment(struct chat_stream *t, const cJSON *tc, long pos,
 
 /* At the finish: the held tools, each whole, in the order they began; a
  * call that never got a name cannot become a tool_use and is dropped. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 flush_tools(struct chat_stream *t, struct tr_sink *out)
 {
 	enum gw_err e;
@@ -389,7 +389,7 @@ flush_tools(struct chat_stream *t, struct tr_sink *out)
 
 /* Step 2: reasoning opens or extends a thinking block, unless a text or
  * tool block is open: then Copilot sent it out of order and it is text. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 step_reasoning(struct chat_stream *t, struct delta *d, struct buf *joined,
     struct tr_sink *out)
 {
@@ -418,7 +418,7 @@ step_reasoning(struct chat_stream *t, struct delta *d, struct buf *joined,
 
 /* Step 3: text.  While a tool block is open (or this very delta carries
  * tool calls) it is deferred to the finish, so blocks never interleave. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 step_text(struct chat_stream *t, struct delta *d, struct tr_sink *out)
 {
 	enum gw_err e;
@@ -443,7 +443,7 @@ step_text(struct chat_stream *t, struct delta *d, struct tr_sink *out)
 }
 
 /* Step 4: tool calls. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 step_tools(struct chat_stream *t, struct delta *d, struct tr_sink *out)
 {
 	const cJSON *tc;
@@ -482,7 +482,7 @@ combine_finish(struct chat_stream *t, const char *fr)
 		snprintf(t->finish, sizeof(t->finish), "%s", fr);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 complete(struct chat_stream *t, struct tr_sink *out)
 {
 	enum gw_err e;
@@ -507,7 +507,7 @@ complete(struct chat_stream *t, struct tr_sink *out)
 }
 
 /* Step 5: the finish closes everything, then emits what was held back. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 step_finish(struct chat_stream *t, struct delta *d, int has_usage,
     struct tr_sink *out)
 {
@@ -556,7 +556,7 @@ reasoning_of(const cJSON *delta)
 	return NULL;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_choice(struct chat_stream *t, const cJSON *chunk, const cJSON *choice,
     int has_usage, struct tr_sink *out)
 {
@@ -592,7 +592,7 @@ out:
 
 /* ---- the translator ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 error_event(struct chat_stream *t, const char *type, const char *message,
     struct tr_sink *out)
 {
@@ -623,7 +623,7 @@ error_type(const cJSON *err)
 /* {"error":{"message":...}} in the stream (Copilot reports some failures
  * this way), or an "error" event: the upstream's own words reach the
  * client. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 upstream_error(struct chat_stream *t, const cJSON *v, const char *raw,
     struct tr_sink *out)
 {
@@ -652,7 +652,7 @@ take_usage(struct chat_stream *t, const cJSON *chunk)
 		    model);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 cs_feed(struct tr_stream *base, const char *event, const char *data,
     size_t len, struct tr_sink *out)
 {
@@ -700,7 +700,7 @@ out:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 cs_ping(struct tr_stream *base, struct tr_sink *out)
 {
 	struct chat_stream *t = (struct chat_stream *)base;
@@ -721,7 +721,7 @@ cs_ping(struct tr_stream *base, struct tr_sink *out)
  * own API does on a mid-stream overload, so no client mistakes a cut tool
  * input or text for a finished one.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 cs_finish(struct tr_stream *base, enum gw_err status, const char *message,
     struct tr_sink *out)
 {

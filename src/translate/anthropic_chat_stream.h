@@ -17,6 +17,6 @@
  * finish() on an unfinished message writes an Anthropic error event.
  * GW_ENOMEM, else GW_OK with *out owned by the caller (tr_stream_free()).
  */
-enum gw_err tr_chat_stream_new(const char *model, struct tr_stream **out);
+GW_MUST_CHECK enum gw_err tr_chat_stream_new(const char *model, struct tr_stream **out);
 
 #endif

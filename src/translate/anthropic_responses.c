@@ -119,7 +119,7 @@ document_part(const cJSON *block)
 
 /* A user content block as a Responses input part.  *part is NULL for
  * blocks the Responses input has no place for (they are dropped). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 user_part(const cJSON *block, cJSON **part)
 {
 	const char *type = json_str(block, "type");
@@ -138,7 +138,7 @@ user_part(const cJSON *block, cJSON **part)
 
 /* A tool_result's content as function_call_output.output: a string stays
  * a string; blocks become input parts. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_output(const cJSON *content, cJSON **out)
 {
 	const cJSON *b;
@@ -190,7 +190,7 @@ fail:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 function_call_output(const cJSON *block, cJSON **out)
 {
 	cJSON *it = tr_resp_typed("function_call_output"), *output = NULL;
@@ -213,7 +213,7 @@ fail:
 }
 
 /* Moves the pending parts, if any, into one message item. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 flush(cJSON *input, cJSON **pending, const char *role, const char *phase)
 {
 	cJSON *msg, *fresh;
@@ -240,7 +240,7 @@ flush(cJSON *input, cJSON **pending, const char *role, const char *phase)
 	return json_push(input, msg);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 string_message(cJSON *input, const char *role, const char *text,
     const char *phase)
 {
@@ -255,7 +255,7 @@ string_message(cJSON *input, const char *role, const char *text,
 	return json_push(input, msg);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 user_message(struct req *r, const cJSON *content, cJSON *input)
 {
 	cJSON *pending, *item = NULL;
@@ -317,7 +317,7 @@ assistant_phase(const cJSON *content)
 	return tool ? "commentary" : "final_answer";
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 function_call(const struct req *r, const cJSON *block, cJSON **out)
 {
 	cJSON *it = tr_resp_typed("function_call");
@@ -395,7 +395,7 @@ fail:
 
 /* A signed thinking block as the compaction or reasoning item it carries;
  * *out NULL when it carries none (a Claude signature has no '@'). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 thinking_item(const cJSON *block, cJSON **out)
 {
 	const char *sig = json_str(block, "signature"), *at;
@@ -422,7 +422,7 @@ thinking_item(const cJSON *block, cJSON **out)
 	return *out != NULL ? GW_OK : GW_ENOMEM;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 assistant_message(struct req *r, const cJSON *content, cJSON *input)
 {
 	const char *phase = assistant_phase(content);
@@ -486,7 +486,7 @@ out:
 }
 
 /* instructions: the system prompt plus the configured extra prompt. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 instructions(const cJSON *system, const char *extra, cJSON **out)
 {
 	struct buf b = BUF_INIT;
@@ -521,7 +521,7 @@ out:
 
 /* The client's own tools: server tools (web_search_2025..., bash_2025...)
  * carry a type of their own and cannot run on the Responses API. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 client_tools(const cJSON *tools, cJSON **out)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -545,7 +545,7 @@ client_tools(const cJSON *tools, cJSON **out)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 convert_tools(const struct req *r, cJSON **out)
 {
 	cJSON *arr, *f;
@@ -637,7 +637,7 @@ is_bool(const cJSON *v)
 	return cJSON_IsBool(v);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 translate_messages(struct req *r, const cJSON *messages, cJSON *input)
 {
 	const cJSON *m;
@@ -659,7 +659,7 @@ translate_messages(struct req *r, const cJSON *messages, cJSON *input)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 reasoning(cJSON *p, const struct tr_resp_opts *o)
 {
 	cJSON *rs = cJSON_AddObjectToObject(p, "reasoning"), *inc;
@@ -675,7 +675,7 @@ reasoning(cJSON *p, const struct tr_resp_opts *o)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 build_payload(struct req *r, const cJSON *a, const struct tr_resp_opts *o,
     cJSON *p)
 {
@@ -759,7 +759,7 @@ out:
 
 /* ---- §6.2: Responses result -> Anthropic message ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 thinking_block(cJSON *content, const char *thinking, const char *sig)
 {
 	cJSON *b = tr_resp_typed("thinking");
@@ -774,7 +774,7 @@ thinking_block(cJSON *content, const char *thinking, const char *sig)
 
 /* Summary parts joined as they are, then trimmed; no summary at all gives
  * the placeholder, so that clients that drop empty thinking keep it. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 reasoning_block(const cJSON *item, cJSON *content)
 {
 	const cJSON *summary = json_arr(item, "summary"), *s;
@@ -848,7 +848,7 @@ tool_input(const cJSON *args)
 	return NULL;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_use_block(cJSON *content, const char *id, const char *name,
     cJSON *input)
 {
@@ -877,7 +877,7 @@ call_name(const cJSON *item)
 	return ns != NULL && *ns != '\0' ? ns : json_str(item, "name");
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 function_call_block(const cJSON *item, cJSON *content)
 {
 	const char *id = json_str(item, "call_id"), *name = call_name(item);
@@ -888,7 +888,7 @@ function_call_block(const cJSON *item, cJSON *content)
 	    tool_input(cJSON_GetObjectItemCaseSensitive(item, "arguments")));
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_search_block(const cJSON *item, const char *bridge, cJSON *content)
 {
 	const char *id = json_str(item, "call_id");
@@ -905,7 +905,7 @@ tool_search_block(const cJSON *item, const char *bridge, cJSON *content)
 
 /* The text of a message's parts: output_text, refusal, or any part with a
  * string text or reasoning. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 parts_text(const cJSON *parts, struct buf *b)
 {
 	const cJSON *p;
@@ -922,7 +922,7 @@ parts_text(const cJSON *parts, struct buf *b)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 text_block(cJSON *content, const char *text)
 {
 	cJSON *b = tr_resp_typed("text");
@@ -934,7 +934,7 @@ text_block(cJSON *content, const char *text)
 	return json_push(content, b);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 message_block(const cJSON *item, cJSON *content)
 {
 	struct buf b = BUF_INIT;
@@ -947,7 +947,7 @@ message_block(const cJSON *item, cJSON *content)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 compaction_block(const cJSON *item, cJSON *content)
 {
 	const char *id = json_str(item, "id");
@@ -963,7 +963,7 @@ compaction_block(const cJSON *item, cJSON *content)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 output_blocks(const cJSON *output, const char *bridge, cJSON *content)
 {
 	const cJSON *item;

@@ -38,7 +38,7 @@ struct tr_resp_opts {
  * NULL.  GW_EINVAL (errmsg set) for a request we cannot translate, e.g. a
  * tool_reference to an unknown deferred tool.
  */
-enum gw_err tr_anthropic_to_responses(const cJSON *anthropic,
+GW_MUST_CHECK enum gw_err tr_anthropic_to_responses(const cJSON *anthropic,
     const struct tr_resp_opts *opts, cJSON **out, struct buf *errmsg);
 
 struct tr_resp_result_opts {
@@ -55,7 +55,7 @@ struct tr_resp_result_opts {
  * GW_EUPSTREAM (errmsg set) when result is not an object or has status
  * "failed".
  */
-enum gw_err tr_responses_to_anthropic(const cJSON *result,
+GW_MUST_CHECK enum gw_err tr_responses_to_anthropic(const cJSON *result,
     const struct tr_resp_result_opts *opts, cJSON **out, struct buf *errmsg);
 
 #endif

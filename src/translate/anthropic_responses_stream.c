@@ -57,7 +57,7 @@ index_of(const cJSON *ev, const char *key)
 	return json_long(ev, key, 0);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 grow(void **p, size_t *cap, size_t need, size_t size)
 {
 	size_t n = *cap ? *cap : 8;
@@ -76,7 +76,7 @@ grow(void **p, size_t *cap, size_t need, size_t size)
 }
 
 /* Emits ev (taken) as an event named after its type. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 emit(struct tr_sink *out, cJSON *ev)
 {
 	char *s;
@@ -94,7 +94,7 @@ emit(struct tr_sink *out, cJSON *ev)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 emit_error(struct tr_sink *out, const char *message)
 {
 	return tr_emit_error(GW_DIALECT_ANTHROPIC, "api_error", message, out);
@@ -122,7 +122,7 @@ take_usage(struct rstream *s, const cJSON *resp)
 
 /* ---- message_start ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 message_start(struct rstream *s, const cJSON *resp, struct tr_sink *out)
 {
 	const cJSON *u = json_obj(resp, "usage");
@@ -166,7 +166,7 @@ message_start(struct rstream *s, const cJSON *resp, struct tr_sink *out)
 
 /* Content before any response.created: Anthropic clients need a
  * message_start first, so one is made from what we know. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 ensure_started(struct rstream *s, struct tr_sink *out)
 {
 	return s->started ? GW_OK : message_start(s, NULL, out);
@@ -174,7 +174,7 @@ ensure_started(struct rstream *s, struct tr_sink *out)
 
 /* ---- blocks ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 close_open(struct rstream *s, struct tr_sink *out)
 {
 	cJSON *ev;
@@ -197,7 +197,7 @@ has_delta(const struct rstream *s, int b)
 	return (size_t)b < s->has_delta_cap && s->has_delta[b];
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 mark_delta(struct rstream *s, int b)
 {
 	void *p = s->has_delta;
@@ -211,7 +211,7 @@ mark_delta(struct rstream *s, int b)
 
 /* Opens block b unless it is the open one: content_block_start with the
  * given content_block (taken). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 open_block(struct rstream *s, int b, cJSON *content_block,
     struct tr_sink *out)
 {
@@ -242,7 +242,7 @@ open_block(struct rstream *s, int b, cJSON *content_block,
 
 /* The block of a text or thinking key, made when first seen.  Searched
  * newest first: events nearly always concern the latest item. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 keyed_block(struct rstream *s, long oi, long ci, int *b)
 {
 	void *p = s->keys;
@@ -274,7 +274,7 @@ start_of(const char *type, const char *field)
 	return cb;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 open_text(struct rstream *s, long oi, long ci, int *b, struct tr_sink *out)
 {
 	if (keyed_block(s, oi, ci, b) != GW_OK)
@@ -284,7 +284,7 @@ open_text(struct rstream *s, long oi, long ci, int *b, struct tr_sink *out)
 }
 
 /* All summary parts of a reasoning item share one thinking block. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 open_thinking(struct rstream *s, long oi, int *b, struct tr_sink *out)
 {
 	if (keyed_block(s, oi, 0, b) != GW_OK)
@@ -328,7 +328,7 @@ forget_calls(struct rstream *s)
  * first seen through an arguments event (no output_item.added) is named
  * "function" with a made-up id, as the client must get some tool_use.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 open_call(struct rstream *s, long oi, const char *id, const char *name,
     struct call **cp, struct tr_sink *out)
 {
@@ -376,7 +376,7 @@ open_call(struct rstream *s, long oi, const char *id, const char *name,
 }
 
 /* content_block_delta {index b, delta {type, field: text}}. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 delta(struct rstream *s, int b, const char *type, const char *field,
     const char *text, struct tr_sink *out)
 {
@@ -403,7 +403,7 @@ delta(struct rstream *s, int b, const char *type, const char *field,
 
 /* ---- events ---- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_item_added(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const cJSON *item = json_obj(ev, "item");
@@ -428,7 +428,7 @@ on_item_added(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	return JSON_DELTA(s, c->block, args, out);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_text_delta(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const char *d = json_str(ev, "delta");
@@ -444,7 +444,7 @@ on_text_delta(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 }
 
 /* The full text, for a block that got no delta. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_text_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const char *t = json_str(ev, "text");
@@ -459,7 +459,7 @@ on_text_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	return TEXT_DELTA(s, b, t, out);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_summary_delta(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const char *d = json_str(ev, "delta");
@@ -472,7 +472,7 @@ on_summary_delta(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	return THINKING_DELTA(s, b, d != NULL ? d : "", out);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_summary_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const char *t = json_str(ev, "text");
@@ -487,7 +487,7 @@ on_summary_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	return THINKING_DELTA(s, b, t, out);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_search_done(struct rstream *s, long oi, const cJSON *item,
     struct tr_sink *out)
 {
@@ -516,7 +516,7 @@ tool_search_done(struct rstream *s, long oi, const cJSON *item,
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 compaction_done(struct rstream *s, long oi, const cJSON *item,
     struct tr_sink *out)
 {
@@ -539,7 +539,7 @@ compaction_done(struct rstream *s, long oi, const cJSON *item,
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 reasoning_done(struct rstream *s, long oi, const cJSON *item,
     struct tr_sink *out)
 {
@@ -561,7 +561,7 @@ reasoning_done(struct rstream *s, long oi, const cJSON *item,
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_item_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const cJSON *item = json_obj(ev, "item");
@@ -577,7 +577,7 @@ on_item_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 abandon(struct rstream *s, const char *message, struct tr_sink *out)
 {
 	enum gw_err e = close_open(s, out);
@@ -602,7 +602,7 @@ whitespace_run_exceeded(struct call *c, const char *d)
 	return 0;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_args_delta(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const char *d = json_str(ev, "delta");
@@ -621,7 +621,7 @@ on_args_delta(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	return JSON_DELTA(s, c->block, d, out);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_args_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const char *args = json_str(ev, "arguments");
@@ -641,7 +641,7 @@ on_args_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 
 /* message_delta {stop_reason, usage} and message_stop, from the final
  * response translated as a whole (§6.2). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_completed(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const cJSON *resp = json_obj(ev, "response");
@@ -690,7 +690,7 @@ out:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_failed(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const cJSON *resp = json_obj(ev, "response");
@@ -702,7 +702,7 @@ on_failed(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 }
 
 /* The upstream's own error event: reported as is; blocks stay open. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_error(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const char *msg = json_str(ev, "message");
@@ -715,7 +715,7 @@ on_error(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	    "An unexpected error occurred during streaming.");
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 dispatch(struct rstream *s, const char *type, const cJSON *ev,
     struct tr_sink *out)
 {
@@ -751,14 +751,14 @@ dispatch(struct rstream *s, const char *type, const cJSON *ev,
 	return GW_OK;           /* in_progress, content_part.*, ... */
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rs_ping(struct tr_stream *t, struct tr_sink *out)
 {
 	(void)t;
 	return tr_anthropic_ping(out);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rs_feed(struct tr_stream *t, const char *name, const char *data, size_t len,
     struct tr_sink *out)
 {
@@ -782,7 +782,7 @@ rs_feed(struct tr_stream *t, const char *name, const char *data, size_t len,
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rs_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {

@@ -20,7 +20,7 @@
  * unfinished stream writes an Anthropic `error` event.  GW_ENOMEM, else
  * GW_OK with *out owned by the caller (tr_stream_free()).
  */
-enum gw_err tr_responses_stream_new(const char *model,
+GW_MUST_CHECK enum gw_err tr_responses_stream_new(const char *model,
     const char *tool_search_name, struct tr_stream **out);
 
 #endif

@@ -100,7 +100,7 @@ pick_effort(const cJSON *supports, const char *configured, const char **out)
 	*out = cJSON_IsString(last) ? last->valuestring : NULL;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 nm_apply_adaptive_thinking(cJSON *payload, const cJSON *model,
     const char *reasoning_effort)
 {
@@ -151,7 +151,7 @@ beta_allowed(const char *s, size_t n)
 }
 
 /* *out NULL when no header is to be sent. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 nm_anthropic_beta(const char *client, const cJSON *thinking, char **out)
 {
 	struct buf b = BUF_INIT;

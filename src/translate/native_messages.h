@@ -45,7 +45,7 @@ struct nm_result {
  * thinking beta for budgeted non-adaptive thinking) and the messages-proxy
  * decision.  res is zeroed first; free with nm_result_free() always.
  */
-enum gw_err nm_prepare(cJSON *payload, const char *client_anthropic_beta,
+GW_MUST_CHECK enum gw_err nm_prepare(cJSON *payload, const char *client_anthropic_beta,
     const struct nm_opts *o, struct nm_result *res, struct buf *errmsg);
 void nm_result_free(struct nm_result *r);
 

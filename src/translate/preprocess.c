@@ -120,7 +120,7 @@ text_block(const char *text)
 	return b;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 set_str(cJSON *obj, const char *key, const char *s)
 {
 	return json_set(obj, key, cJSON_CreateString(s));
@@ -167,11 +167,11 @@ join_segment(const char *base, const char *add)
 
 /* ---- validation ------------------------------------------------------- */
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 invalid(struct buf *errmsg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 invalid(struct buf *errmsg, const char *fmt, ...)
 {
 	va_list ap;
@@ -185,7 +185,7 @@ invalid(struct buf *errmsg, const char *fmt, ...)
 	return GW_EINVAL;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 validate_blocks(const cJSON *arr, int i, struct buf *errmsg)
 {
 	const cJSON *b, *c, *inner;
@@ -321,7 +321,7 @@ wrap_reminder(const char *text, size_t n)
 	return buf_detach(&b);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 add_wrapped_block(cJSON *arr, const char *text, size_t n)
 {
 	char *w = wrap_reminder(text, n);
@@ -335,7 +335,7 @@ add_wrapped_block(cJSON *arr, const char *text, size_t n)
 }
 
 /* The content of a system message, wrapped: a new string or block array. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 system_addition(const cJSON *content, cJSON **out)
 {
 	const char *s, *nl;
@@ -395,7 +395,7 @@ nomem:
 }
 
 /* Appends copies of content as blocks: a string becomes one text block. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 append_blocks(cJSON *dst, const cJSON *content)
 {
 	const cJSON *c;
@@ -415,7 +415,7 @@ append_blocks(cJSON *dst, const cJSON *content)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 merge_into_system(cJSON *payload, const cJSON *add)
 {
 	cJSON *cur = cJSON_GetObjectItemCaseSensitive(payload, "system"), *arr;
@@ -441,7 +441,7 @@ merge_into_system(cJSON *payload, const cJSON *add)
 	return json_set(payload, "system", arr);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 prepend_to_user(cJSON *msg, const cJSON *add)
 {
 	cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
@@ -532,7 +532,7 @@ pp_normalize_system(cJSON *payload)
 
 /* §2.2: drops mcp__ide__executeCode (unless defer_loading) and rewrites
  * mcp__ide__getDiagnostics's description. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pp_sanitize_ide_tools(cJSON *payload)
 {
 	cJSON *tools = json_arr(payload, "tools"), *t, *next;
@@ -606,7 +606,7 @@ marker_json(const char *j, size_t n, struct pp_subagent *out, enum gw_err *e)
 }
 
 /* Scans each <system-reminder>…</system-reminder> segment of text. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 marker_from_text(const char *text, struct pp_subagent *out)
 {
 	const char *from = text, *rs, *cs, *re, *mk;
@@ -628,7 +628,7 @@ marker_from_text(const char *text, struct pp_subagent *out)
 
 /* §9.2: the marker in the first array-content user message.  GW_OK with
  * out all NULL when there is none. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pp_parse_subagent_marker(const cJSON *payload, struct pp_subagent *out)
 {
 	const cJSON *m, *c, *b;
@@ -765,7 +765,7 @@ user_id_item(const cJSON *payload)
 /* §9.3 getRootSessionId: getUUID(session of metadata.user_id), or of the
  * x-session-id header when metadata.user_id is absent.  *out NULL when
  * there is none. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pp_session_id(const cJSON *payload, const char *x_session_id, char **out)
 {
 	const cJSON *uid = user_id_item(payload);
@@ -796,7 +796,7 @@ pp_session_id(const cJSON *payload, const char *x_session_id, char **out)
 
 /* §9.3 generateRequestIdFromPayload: getUUID(session + machine + content of
  * the last user message with non-tool_result content), or a random UUID. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pp_request_id(const cJSON *payload, const char *session_id,
     const char *machine_id, char out[37])
 {
@@ -935,7 +935,7 @@ last_block(const cJSON *payload)
 
 /* §2.6: a copy of the cache_control of the last block of the last
  * message (not a thinking block), or *out NULL. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pp_capture_cache_control(const cJSON *payload, cJSON **out)
 {
 	const cJSON *b = last_block(payload), *cc;
@@ -952,7 +952,7 @@ pp_capture_cache_control(const cJSON *payload, cJSON **out)
 
 /* §2.6: gives the final block of the last message the captured
  * cache_control (or {"type":"ephemeral"}) unless it has one or is thinking. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pp_apply_cache_control(cJSON *payload, const cJSON *captured)
 {
 	cJSON *b = last_block(payload), *cc;
@@ -1093,7 +1093,7 @@ content_array(cJSON *tr, int string_as_text)
 	return json_set(tr, "content", arr) == GW_OK ? arr : NULL;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 append_stripped(cJSON *arr, const cJSON *block)
 {
 	cJSON *d = cJSON_Duplicate(block, 1);
@@ -1106,7 +1106,7 @@ append_stripped(cJSON *arr, const cJSON *block)
 }
 
 /* Folds n text blocks into one tool_result (§2.4 "text merging"). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 merge_texts(cJSON *tr, cJSON **texts, size_t n)
 {
 	cJSON *c = cJSON_GetObjectItemCaseSensitive(tr, "content"), *arr;
@@ -1153,7 +1153,7 @@ is_pdf_read(const cJSON *tr)
  * then the rest pair by count with the other mergeable results, else all
  * go to the last mergeable one.  Fills t->owner.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 plan_attachments(struct turn *t)
 {
 	size_t *mergeable, *pdf, *cm, *rem, nm = 0, np = 0, ncm = 0, nrem = 0;
@@ -1207,7 +1207,7 @@ out:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 apply_attachments(struct turn *t)
 {
 	cJSON *arr;
@@ -1228,7 +1228,7 @@ apply_attachments(struct turn *t)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 merge_turn(cJSON *msg, cJSON *content)
 {
 	struct turn t;
@@ -1263,7 +1263,7 @@ out:
 
 /* §2.4 mergeToolResultForClaude; skip_last leaves the last message alone
  * (compact requests). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pp_merge_tool_results(cJSON *payload, int skip_last)
 {
 	cJSON *msgs = json_arr(payload, "messages"), *m, *c;
@@ -1343,7 +1343,7 @@ pp_result_free(struct pp_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 raw_session(const cJSON *payload, char **out)
 {
 	const cJSON *uid = user_id_item(payload);

@@ -70,28 +70,28 @@ struct pp_opts {
  * payload is not a usable Anthropic request.  res is zeroed first; free it
  * with pp_result_free() whatever the outcome.
  */
-enum gw_err pp_messages(cJSON *payload, const struct pp_opts *o,
+GW_MUST_CHECK enum gw_err pp_messages(cJSON *payload, const struct pp_opts *o,
     struct pp_result *res, struct buf *errmsg);
 void pp_result_free(struct pp_result *r);
 
 /* Shape checks the pipeline relies on (objects where it walks, strings
  * where it reads text); the message names the offending path. */
-enum gw_err pp_validate(const cJSON *payload, struct buf *errmsg);
+GW_MUST_CHECK enum gw_err pp_validate(const cJSON *payload, struct buf *errmsg);
 
 /* "prov/model" → provider "prov", model "model" (split at the first '/',
  * both parts trimmed and non-empty).  GW_OK with *provider NULL when model
  * is not such an alias. */
-enum gw_err pp_provider_alias(const char *model, char **provider,
+GW_MUST_CHECK enum gw_err pp_provider_alias(const char *model, char **provider,
     char **provider_model);
 
 /* §2.1: folds role:"system" entries of messages into system or the
  * preceding user turn; drops those that follow an assistant turn. */
-enum gw_err pp_normalize_system(cJSON *payload);
+GW_MUST_CHECK enum gw_err pp_normalize_system(cJSON *payload);
 
 /* §9.3 parseUserIdMetadata: legacy "user_<X>_account…_session_<Y>" first,
  * then a JSON object {device_id|account_uuid, session_id}.  Either output
  * may be NULL when not found; pass NULL for what you do not need. */
-enum gw_err pp_parse_user_id(const char *user_id, char **safety_id,
+GW_MUST_CHECK enum gw_err pp_parse_user_id(const char *user_id, char **safety_id,
     char **session_id);
 
 /* §8: the x-initiator after the overrides: a subagent marker or any compact

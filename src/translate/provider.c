@@ -74,7 +74,7 @@ is(const char *a, const char *b)
 
 /* message_start / message_delta: usage read (and adjusted), re-serialised
  * only when adjusting changed what the client sees. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 usage_event(struct panth *p, const char *event, const char *kind, cJSON *v,
     struct tr_sink *out, int *sent)
 {
@@ -104,7 +104,7 @@ usage_event(struct panth *p, const char *event, const char *kind, cJSON *v,
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pa_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
     struct tr_sink *out)
 {
@@ -138,14 +138,14 @@ pa_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pa_ping(struct tr_stream *t, struct tr_sink *out)
 {
 	(void)t;
 	return tr_anthropic_ping(out);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pa_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {
@@ -185,7 +185,7 @@ struct pnamed {
 	char *message;              /* "<provider> stream ended ..." */
 };
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pn_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {
@@ -266,7 +266,7 @@ has(const cJSON *o, const char *key)
 }
 
 /* obj[key] = copy of v. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 set_copy(cJSON *obj, const char *key, const cJSON *v)
 {
 	cJSON *c = cJSON_Duplicate(v, 1);
@@ -332,7 +332,7 @@ cache_eligible(const cJSON *m)
 	    (cJSON_IsArray(c) && cJSON_GetArraySize(c) > 0);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 add_marker(cJSON *part)
 {
 	cJSON *cc = cJSON_CreateObject();
@@ -346,7 +346,7 @@ add_marker(cJSON *part)
 
 /* A string becomes one marked text part; an array gets its last part
  * marked. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 mark_message(cJSON *m)
 {
 	cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
@@ -370,7 +370,7 @@ mark_message(cJSON *m)
 
 /* §11.3 step 10: cache_control {"type":"ephemeral"} on the first two
  * system and the last two other messages with content. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 prov_context_cache(cJSON *chat)
 {
 	cJSON *msgs = json_arr(chat, "messages");
@@ -403,7 +403,7 @@ prov_context_cache(cJSON *chat)
 }
 
 /* §11.3 step 5: Chat upstreams other than Copilot read reasoning_content. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 reasoning_history(cJSON *chat)
 {
 	cJSON *m, *rt;
@@ -424,7 +424,7 @@ reasoning_history(cJSON *chat)
 }
 
 /* Steps 2-9 on the translated body c, from the request a. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 chat_options(const cJSON *a, const cJSON *mopts, cJSON *c)
 {
 	const cJSON *extra = json_obj(mopts, "extraBody");
@@ -473,7 +473,7 @@ chat_options(const cJSON *a, const cJSON *mopts, cJSON *c)
 }
 
 /* The Chat form with the model's tool content options. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 to_chat(const cJSON *a, const cJSON *mopts, cJSON **out, struct buf *errmsg)
 {
 	struct tr_chat_opts o;

@@ -21,10 +21,10 @@
 
 /* temperature, top_p, top_k from the model's temperature/topP/topK when
  * the request has none (all types, before translation). */
-enum gw_err prov_apply_model_defaults(cJSON *anthropic, const cJSON *mopts);
+GW_MUST_CHECK enum gw_err prov_apply_model_defaults(cJSON *anthropic, const cJSON *mopts);
 
 /* anthropic type: every extraBody key the request lacks is added. */
-enum gw_err prov_anthropic_payload(cJSON *anthropic, const cJSON *mopts);
+GW_MUST_CHECK enum gw_err prov_anthropic_payload(cJSON *anthropic, const cJSON *mopts);
 
 /*
  * openai-compatible type (translation.md §11.3 steps 1-10): the Chat
@@ -32,7 +32,7 @@ enum gw_err prov_anthropic_payload(cJSON *anthropic, const cJSON *mopts);
  * stream_options.include_usage when the request streams.  GW_EINVAL with
  * errmsg for a request the translator refuses.
  */
-enum gw_err prov_chat_payload(const cJSON *anthropic, const cJSON *mopts,
+GW_MUST_CHECK enum gw_err prov_chat_payload(const cJSON *anthropic, const cJSON *mopts,
     cJSON **out, struct buf *errmsg);
 
 /*
@@ -43,7 +43,7 @@ enum gw_err prov_chat_payload(const cJSON *anthropic, const cJSON *mopts,
  * messages must already be folded.  GW_EINVAL (errmsg set) for a request
  * the translator refuses; GW_EIO when the tokenizer tables are missing.
  */
-enum gw_err prov_count_tokens(const cJSON *anthropic, const cJSON *mopts,
+GW_MUST_CHECK enum gw_err prov_count_tokens(const cJSON *anthropic, const cJSON *mopts,
     long *out, struct buf *errmsg);
 
 /*
@@ -64,7 +64,7 @@ void tr_adjust_input_tokens(cJSON *usage);
  * message_delta.  message_stop and error are terminal.  A failed stream
  * ends with the passthrough's Anthropic error event.
  */
-enum gw_err tr_provider_anthropic_new(int adjust, struct tr_stream **out);
+GW_MUST_CHECK enum gw_err tr_provider_anthropic_new(int adjust, struct tr_stream **out);
 
 /*
  * Wraps inner (ownership passes, also on failure): every call goes to
@@ -73,7 +73,7 @@ enum gw_err tr_provider_anthropic_new(int adjust, struct tr_stream **out);
  * "<provider> stream ended without a completion event".  Other failures
  * (a stall, a translator error) keep their message.
  */
-enum gw_err tr_provider_named_new(struct tr_stream *inner,
+GW_MUST_CHECK enum gw_err tr_provider_named_new(struct tr_stream *inner,
     const char *provider, struct tr_stream **out);
 
 #endif

@@ -22,13 +22,13 @@ cJSON *tr_resp_typed(const char *type);
 /* An Anthropic tool as a Responses function tool (*out owned by the
  * caller); defer_loading adds "defer_loading":true (namespaced deferred
  * tools).  GW_ENOMEM. */
-enum gw_err tr_resp_function_tool(const cJSON *anthropic_tool,
+GW_MUST_CHECK enum gw_err tr_resp_function_tool(const cJSON *anthropic_tool,
     int defer_loading, cJSON **out);
 
 /* translation.md §6.1.2 step 1: adds context_management (compaction at
  * 0.9 x the model's max_prompt_tokens) unless the payload already has one.
  * model may be NULL.  GW_ENOMEM. */
-enum gw_err tr_responses_context_management(cJSON *payload,
+GW_MUST_CHECK enum gw_err tr_responses_context_management(cJSON *payload,
     const cJSON *model);
 /* translation.md §6.1.2 step 2: drops the input items before the last
  * compaction item. */

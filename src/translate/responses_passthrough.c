@@ -40,7 +40,7 @@ find_id(struct rpass *p, long oi)
 	return NULL;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 remember(struct rpass *p, long oi, const char *id)
 {
 	struct item_id *it = find_id(p, oi), *n;
@@ -68,7 +68,7 @@ remember(struct rpass *p, long oi, const char *id)
 }
 
 /* "oi_<output_index>_<16 random base-36 characters>" */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 invent_id(long oi, char *out, size_t size)
 {
 	char prefix[32];
@@ -79,7 +79,7 @@ invent_id(long oi, char *out, size_t size)
 
 /* Sets obj[key] = s unless it already is s; *changed says whether it
  * did. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 set_str(cJSON *obj, const char *key, const char *s, int *changed)
 {
 	cJSON *v;
@@ -93,7 +93,7 @@ set_str(cJSON *obj, const char *key, const char *s, int *changed)
 }
 
 /* The id repair; *changed when ev was modified. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 repair(struct rpass *p, const char *type, cJSON *ev, int *changed)
 {
 	const cJSON *oiv = cJSON_GetObjectItemCaseSensitive(ev, "output_index");
@@ -142,7 +142,7 @@ sniff_usage(struct rpass *p, const cJSON *resp)
 	us->cache_read_tokens = json_long(d, "cached_tokens", -1);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rp_feed(struct tr_stream *t, const char *name, const char *data, size_t len,
     struct tr_sink *out)
 {
@@ -187,7 +187,7 @@ out:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rp_ping(struct tr_stream *t, struct tr_sink *out)
 {
 	(void)t;
@@ -200,7 +200,7 @@ rp_ping(struct tr_stream *t, struct tr_sink *out)
  * validates, with a string code) and an `error` object (what the openai
  * SDK reads for its APIError message; it throws on any `event: error`).
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rp_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {

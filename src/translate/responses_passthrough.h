@@ -18,6 +18,6 @@
  * event that both the openai SDK and @ai-sdk/openai surface as an error.
  * GW_ENOMEM, else GW_OK with *out owned by the caller (tr_stream_free()).
  */
-enum gw_err tr_responses_passthrough_new(struct tr_stream **out);
+GW_MUST_CHECK enum gw_err tr_responses_passthrough_new(struct tr_stream **out);
 
 #endif

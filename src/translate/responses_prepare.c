@@ -80,7 +80,7 @@ filter_tools(cJSON *body, int keep_web_search)
 	}
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 default_effort(cJSON *body, const cJSON *model, const char *effort)
 {
 	const cJSON *efforts, *e, *last = NULL;

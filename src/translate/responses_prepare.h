@@ -26,7 +26,7 @@ struct tr_responses_prepare_opts {
  * reasoning.effort set from the configuration when the client set none and
  * the model takes one (an effort the model does not list becomes its last).
  */
-enum gw_err tr_responses_prepare(cJSON *body,
+GW_MUST_CHECK enum gw_err tr_responses_prepare(cJSON *body,
     const struct tr_responses_prepare_opts *o);
 
 #endif

@@ -50,7 +50,7 @@ tr_rts_bridge_name(const cJSON *body)
 
 /* The deferred function tools (later definitions of a name win when
  * selected) and their unique names, in request order.  Borrowed copies. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 deferred_tools(const cJSON *tools, cJSON **defs, cJSON **names)
 {
 	const cJSON *t, *s;
@@ -77,7 +77,7 @@ deferred_tools(const cJSON *tools, cJSON **defs, cJSON **names)
 
 /* A client function tool as its own namespace, the function marked
  * defer_loading (the Messages path's shape, the client's definition). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 namespace_of(const cJSON *fn, cJSON **out)
 {
 	cJSON *ns = cJSON_CreateObject(), *copy = cJSON_Duplicate(fn, 1), *arr;
@@ -104,7 +104,7 @@ fail:
 	return GW_ENOMEM;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rewrite_tools(cJSON *body, const cJSON *names)
 {
 	cJSON *tools = json_arr(body, "tools"), *res = cJSON_CreateArray();
@@ -140,7 +140,7 @@ fail:
 
 /* tool_choice {"type":"function","name":<bridge>} cannot name a
  * tool_search tool: the model is left to choose. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rewrite_choice(cJSON *body)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "tool_choice");
@@ -169,7 +169,7 @@ bridge_call(const cJSON *input, const char *call_id)
 
 /* The sentinel's names in a function_call_output's output: a string, or
  * the first text part holding one. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 output_names(const cJSON *output, cJSON **names)
 {
 	const cJSON *p;
@@ -193,7 +193,7 @@ output_names(const cJSON *output, cJSON **names)
 /* A bridge function_call_output -> tool_search_output loading the
  * namespaces of the tools its sentinel names (none when it holds no
  * sentinel, as on the Messages path). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 search_output(const cJSON *it, const cJSON *defs, cJSON **out)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *names = NULL, *sel = NULL, *ns;
@@ -232,7 +232,7 @@ out:
 
 /* A bridge function_call -> tool_search_call, through the Messages
  * path's converter (arguments read as its tool_use input). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 search_call(const cJSON *it, cJSON **out)
 {
 	cJSON *use = cJSON_CreateObject();
@@ -251,7 +251,7 @@ out:
 }
 
 /* One item of the history, replaced or changed in place. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rewrite_item(cJSON *input, cJSON *it, const cJSON *defs, int calls)
 {
 	const char *type = json_str(it, "type"), *name = json_str(it, "name");
@@ -280,7 +280,7 @@ rewrite_item(cJSON *input, cJSON *it, const cJSON *defs, int calls)
 
 /* Outputs first, while the bridge calls they answer are still function
  * calls to recognise them by; then the calls. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rewrite_input(cJSON *body, const cJSON *defs)
 {
 	cJSON *input = json_arr(body, "input"), *it, *next;
@@ -320,7 +320,7 @@ out:
 }
 
 /* tool_search_call arguments as the bridge's function arguments text. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 bridge_arguments(const cJSON *item, char **out)
 {
 	cJSON *in = NULL;
@@ -347,7 +347,7 @@ bridge_arguments(const cJSON *item, char **out)
  * a namespaced function_call loses its namespace and takes its name.
  * *changed is set when the item was modified.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tr_rts_map_item(cJSON *item, const char *bridge, int *changed)
 {
 	const char *type = json_str(item, "type"), *ns;
@@ -384,7 +384,7 @@ tr_rts_map_item(cJSON *item, const char *bridge, int *changed)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 map_output(cJSON *resp, const char *bridge, int *changed)
 {
 	cJSON *it;
@@ -431,7 +431,7 @@ struct rts {
 };
 
 /* The event with its items mapped; *changed when it differs. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 map_event(struct rts *s, cJSON *ev, const char *type, int *changed)
 {
 	cJSON *item = json_obj(ev, "item");
@@ -444,7 +444,7 @@ map_event(struct rts *s, cJSON *ev, const char *type, int *changed)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 rts_feed(struct tr_stream *t, const char *name, const char *data,
     size_t len, struct tr_sink *out)
 {

@@ -36,11 +36,11 @@ const char *tr_rts_bridge_name(const cJSON *body);
  * calls and their outputs -> tool_search_call / tool_search_output,
  * calls to deferred tools namespaced).
  */
-enum gw_err tr_rts_request(cJSON *body);
+GW_MUST_CHECK enum gw_err tr_rts_request(cJSON *body);
 
 /* A non-streamed Responses answer with every output item mapped; the
  * signature of the route's rc_xlate_fn (arg: the bridge name). */
-enum gw_err tr_rts_response(const cJSON *upstream, void *bridge, cJSON **out,
+GW_MUST_CHECK enum gw_err tr_rts_response(const cJSON *upstream, void *bridge, cJSON **out,
     struct buf *errmsg);
 
 /*
@@ -48,6 +48,6 @@ enum gw_err tr_rts_response(const cJSON *upstream, void *bridge, cJSON **out,
  * and the output of the final response events, then hands every event to
  * the /v1/responses passthrough (id repair, usage, terminal events).
  */
-enum gw_err tr_rts_stream_new(const char *bridge, struct tr_stream **out);
+GW_MUST_CHECK enum gw_err tr_rts_stream_new(const char *bridge, struct tr_stream **out);
 
 #endif

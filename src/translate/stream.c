@@ -42,7 +42,7 @@ sniff(struct tr_stream *t, const char *data, size_t len)
 	cJSON_Delete(v);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pt_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
     struct tr_sink *out)
 {
@@ -65,7 +65,7 @@ tr_anthropic_ping(struct tr_sink *out)
 	return out->emit(out->ctx, "ping", ping, sizeof(ping) - 1);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pt_ping(struct tr_stream *t, struct tr_sink *out)
 {
 	struct passthrough *p = (struct passthrough *)t;
@@ -91,7 +91,7 @@ tr_passthrough_end(enum gw_dialect d, int done, enum gw_err status,
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 pt_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {

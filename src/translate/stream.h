@@ -33,7 +33,7 @@
  * stream with tr_passthrough_end().  GW_ENOMEM, else GW_OK with *out owned
  * by the caller (tr_stream_free()).
  */
-enum gw_err tr_passthrough_new(enum gw_dialect d, struct tr_stream **out);
+GW_MUST_CHECK enum gw_err tr_passthrough_new(enum gw_dialect d, struct tr_stream **out);
 
 /*
  * How a relayed stream in dialect d ends: nothing when status is GW_OK;
@@ -41,11 +41,11 @@ enum gw_err tr_passthrough_new(enum gw_dialect d, struct tr_stream **out);
  * message (NULL: gw_strerror(status)), then for OpenAI a [DONE] unless the
  * upstream's already went out (done).
  */
-enum gw_err tr_passthrough_end(enum gw_dialect d, int done,
+GW_MUST_CHECK enum gw_err tr_passthrough_end(enum gw_dialect d, int done,
     enum gw_err status, const char *message, struct tr_sink *out);
 
 /* Anthropic's keep-alive: event "ping", data {"type":"ping"}. */
-enum gw_err tr_anthropic_ping(struct tr_sink *out);
+GW_MUST_CHECK enum gw_err tr_anthropic_ping(struct tr_sink *out);
 
 /*
  * The base of a translator that wraps another: it owns inner and mirrors
@@ -62,12 +62,12 @@ struct tr_wrap {
 void tr_wrap_init(struct tr_wrap *w, const struct tr_stream_ops *ops,
     struct tr_stream *inner);
 /* inner's feed, then base.done and base.usage := inner's. */
-enum gw_err tr_wrap_feed(struct tr_stream *t, const char *event,
+GW_MUST_CHECK enum gw_err tr_wrap_feed(struct tr_stream *t, const char *event,
     const char *data, size_t len, struct tr_sink *out);
 /* inner's ping, or an SSE comment when inner has none. */
-enum gw_err tr_wrap_ping(struct tr_stream *t, struct tr_sink *out);
+GW_MUST_CHECK enum gw_err tr_wrap_ping(struct tr_stream *t, struct tr_sink *out);
 /* inner's finish, then base.done and base.usage := inner's. */
-enum gw_err tr_wrap_finish(struct tr_stream *t, enum gw_err status,
+GW_MUST_CHECK enum gw_err tr_wrap_finish(struct tr_stream *t, enum gw_err status,
     const char *message, struct tr_sink *out);
 /* Frees inner and then t itself (free()); a wrapper with fields of its
  * own frees them first. */

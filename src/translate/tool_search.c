@@ -148,7 +148,7 @@ has_string(const cJSON *arr, const char *s, size_t n)
 }
 
 /* Appends the trimmed, non-empty, new comma-separated parts of s. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 add_comma_list(cJSON *names, const char *s)
 {
 	const char *p = s, *end, *a, *b;
@@ -227,7 +227,7 @@ names_source(const cJSON *obj)
  * `paths`; a string is tried as a JSON object first, then taken as a
  * comma list.
  */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tr_ts_args_names(const cJSON *args, cJSON **out)
 {
 	cJSON *parsed;
@@ -351,7 +351,7 @@ tr_ts_select_deferred(const cJSON *names, const cJSON *tools, cJSON **out)
 }
 
 /* One deferred Anthropic tool as a Responses namespace definition. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tr_ts_namespace(const cJSON *tool, cJSON **out)
 {
 	cJSON *ns = cJSON_CreateObject(), *fn = NULL, *arr;
@@ -379,7 +379,7 @@ fail:
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tool_search_tool(const cJSON *deferred_names, cJSON **out)
 {
 	cJSON *t = cJSON_CreateObject(), *params, *props, *names, *items, *req;
@@ -424,7 +424,7 @@ tr_ts_search_tool(const cJSON *deferred_names, cJSON **out)
 }
 
 /* Unique deferred tool names, in request order. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 deferred_names(const cJSON *tools, cJSON **out)
 {
 	cJSON *names = cJSON_CreateArray(), *s;
@@ -524,7 +524,7 @@ fail:
 }
 
 /* Unique tool_reference names of a tool_result's content array. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 reference_names(const cJSON *content, cJSON **out)
 {
 	cJSON *names = cJSON_CreateArray(), *s;
@@ -553,7 +553,7 @@ reference_names(const cJSON *content, cJSON **out)
 
 /* The sentinel in a string content or in the first text block holding
  * one; GW_ENOTFOUND when none. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 content_sentinel(const cJSON *content, cJSON **names)
 {
 	const cJSON *b;
@@ -575,7 +575,7 @@ content_sentinel(const cJSON *content, cJSON **names)
 }
 
 /* The tools a bridge result loaded, as namespaces. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 loaded_namespaces(const cJSON *content, const cJSON *tools, cJSON *dst,
     struct buf *errmsg)
 {

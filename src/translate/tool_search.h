@@ -38,35 +38,35 @@ const char *tr_ts_bridge_name(const cJSON *anthropic_tools);
  * on commas, trimmed, empties dropped, de-duplicated in first-seen order.
  * Anything else gives an empty array.
  */
-enum gw_err tr_ts_parse_names(const cJSON *v, cJSON **names);
+GW_MUST_CHECK enum gw_err tr_ts_parse_names(const cJSON *v, cJSON **names);
 
 /* The MCP tool's answer: {"type":"copilot_api_tool_search","names":[...]}
  * built from a names value as tr_ts_parse_names() reads it.  Caller frees
  * *out with cJSON_free(). */
-enum gw_err tr_ts_sentinel_make(const cJSON *names_value, char **out);
+GW_MUST_CHECK enum gw_err tr_ts_sentinel_make(const cJSON *names_value, char **out);
 /* The names of a sentinel text; GW_ENOTFOUND when text is not one (or
  * names none). */
-enum gw_err tr_ts_sentinel_parse(const char *text, cJSON **names);
+GW_MUST_CHECK enum gw_err tr_ts_sentinel_parse(const char *text, cJSON **names);
 
 /*
  * The deferred tools of anthropic_tools named in names, in the order of
  * names; unknown and non-deferred names are skipped.  *out is an array of
  * copies of the Anthropic tool definitions.
  */
-enum gw_err tr_ts_select_deferred(const cJSON *names,
+GW_MUST_CHECK enum gw_err tr_ts_select_deferred(const cJSON *names,
     const cJSON *anthropic_tools, cJSON **out);
 
 /* Anthropic tools -> Responses tools with the bridge active: the bridge
  * becomes one tool_search tool, deferred tools become namespaces, the rest
  * plain functions. */
-enum gw_err tr_ts_convert_tools(const cJSON *anthropic_tools, cJSON **out);
+GW_MUST_CHECK enum gw_err tr_ts_convert_tools(const cJSON *anthropic_tools, cJSON **out);
 
 /* The Responses tool_search tool (client-executed) offering the given
  * deferred names (an array of strings): what the bridge tool becomes. */
-enum gw_err tr_ts_search_tool(const cJSON *deferred_names, cJSON **out);
+GW_MUST_CHECK enum gw_err tr_ts_search_tool(const cJSON *deferred_names, cJSON **out);
 
 /* History: the bridge's tool_use block -> a tool_search_call item. */
-enum gw_err tr_ts_call_item(const cJSON *tool_use, cJSON **out);
+GW_MUST_CHECK enum gw_err tr_ts_call_item(const cJSON *tool_use, cJSON **out);
 
 /*
  * History: the bridge's tool_result block -> a tool_search_output item
@@ -75,11 +75,11 @@ enum gw_err tr_ts_call_item(const cJSON *tool_use, cJSON **out);
  * definition among anthropic_tools is the client's error: GW_EINVAL with
  * errmsg set.
  */
-enum gw_err tr_ts_output_item(const cJSON *tool_result,
+GW_MUST_CHECK enum gw_err tr_ts_output_item(const cJSON *tool_result,
     const cJSON *anthropic_tools, cJSON **out, struct buf *errmsg);
 
 /* Model output: tool_search_call arguments -> the bridge's Anthropic input,
  * {"names":"a,b"}, or {} when no names. */
-enum gw_err tr_ts_anthropic_input(const cJSON *arguments, cJSON **out);
+GW_MUST_CHECK enum gw_err tr_ts_anthropic_input(const cJSON *arguments, cJSON **out);
 
 #endif

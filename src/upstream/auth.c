@@ -35,7 +35,7 @@ auth_github_token(struct auth_env *env, char **out)
 	return db_kv_get(env->db, "github_token", out);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 load(struct auth_env *env, struct db_copilot_token *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -43,7 +43,7 @@ load(struct auth_env *env, struct db_copilot_token *t)
 }
 
 /* Exchanges the GitHub token and stores the result. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 exchange(struct auth_env *env, struct db_copilot_token *out,
     struct buf *errmsg)
 {

@@ -30,10 +30,10 @@ struct db_copilot_token;
  * with 401 (NULL otherwise); it forces one exchange unless another worker
  * already stored a different token.  force: exchange regardless.
  */
-enum gw_err auth_copilot_token(struct auth_env *env, const char *stale,
+GW_MUST_CHECK enum gw_err auth_copilot_token(struct auth_env *env, const char *stale,
     int force, struct db_copilot_token *out, struct buf *errmsg);
 
 /* The stored GitHub token (or the override). */
-enum gw_err auth_github_token(struct auth_env *env, char **out);
+GW_MUST_CHECK enum gw_err auth_github_token(struct auth_env *env, char **out);
 
 #endif

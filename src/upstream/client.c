@@ -196,7 +196,7 @@ drop_headers(struct up_response *r)
 	r->npass_headers = 0;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 add_pass_header(struct up_response *r, const char *name, size_t nn,
     const char *value)
 {
@@ -216,7 +216,7 @@ add_pass_header(struct up_response *r, const char *name, size_t nn,
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 keep_header(struct up_response *r, const char *line, size_t n)
 {
 	const char *colon = memchr(line, ':', n);
@@ -318,7 +318,7 @@ header_ok(const char *h)
 	return !util_unsafe_header_value(h);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 build_headers(const struct up_request *req, struct curl_slist **out)
 {
 	struct curl_slist *l = NULL, *t;
@@ -410,7 +410,7 @@ setup_easy(struct xfer *x, struct curl_slist *headers)
 	set_method(h, x->req);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 tick(struct xfer *x, int64_t now)
 {
 	const struct up_hooks *h = x->hooks;
@@ -434,7 +434,7 @@ poll_wait(const struct xfer *x, int64_t now)
 }
 
 /* Drives one attempt to its end, or until we abort it (x->err). */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 run_attempt(struct xfer *x)
 {
 	struct up_client *c = x->c;
@@ -501,7 +501,7 @@ retryable(const struct xfer *x)
 	}
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 map_curl(const struct xfer *x)
 {
 	switch (x->code) {
@@ -604,7 +604,7 @@ result_message(const struct xfer *x, enum gw_err e)
 		set_error(r, "upstream answered HTTP %ld", r->status);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 backoff(struct xfer *x, int64_t ms)
 {
 	int64_t now, end = util_mono_ms() + ms, next;
@@ -621,7 +621,7 @@ backoff(struct xfer *x, int64_t ms)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 check_request(const struct up_request *req)
 {
 	if (req == NULL || req->url == NULL || req->url[0] == '\0')

@@ -44,12 +44,12 @@
 
 /* Process-wide: curl_global_init and the share handle.  Call once from
  * main() before any thread starts; cleanup after they have all ended. */
-enum gw_err up_global_init(void);
+GW_MUST_CHECK enum gw_err up_global_init(void);
 void up_global_cleanup(void);
 
 struct up_client;
 
-enum gw_err up_client_new(struct up_client **out);
+GW_MUST_CHECK enum gw_err up_client_new(struct up_client **out);
 void up_client_free(struct up_client *c);
 
 /*
@@ -105,7 +105,7 @@ const char *up_error_message(const struct up_response *r);
  * GW_ETOOBIG (body over UP_MAX_BODY), GW_EINVAL (bad request, e.g. a
  * header with CR or LF), GW_ENOMEM.  resp->error says why.
  */
-enum gw_err up_perform(struct up_client *c, const struct up_request *req,
+GW_MUST_CHECK enum gw_err up_perform(struct up_client *c, const struct up_request *req,
     struct up_response *resp);
 
 /*
@@ -127,7 +127,7 @@ struct up_hooks {
 	enum gw_err (*on_tick)(void *ctx, int64_t now_ms, int64_t *next_ms);
 };
 
-enum gw_err up_transfer(struct up_client *c, const struct up_request *req,
+GW_MUST_CHECK enum gw_err up_transfer(struct up_client *c, const struct up_request *req,
     const struct up_hooks *hooks, struct up_response *resp);
 
 #endif

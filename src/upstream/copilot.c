@@ -72,7 +72,7 @@ copilot_machine_id(char out[65])
 	}
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 add_opencode(const struct copilot_call *c, struct strlist *out)
 {
 	enum gw_err e = GW_OK;
@@ -185,7 +185,7 @@ copilot_chat_has_images(const cJSON *payload)
 
 /* The content key of one user message: the string itself, or its
  * non-tool_result blocks serialised with cache_control removed. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 content_key(const cJSON *content, struct buf *key)
 {
 	const cJSON *block;

@@ -49,7 +49,7 @@ struct copilot_call {
 /* Machine id from the first non-zero MAC under /sys/class/net, else random. */
 void copilot_machine_id(char out[65]);
 
-enum gw_err copilot_headers(struct copilot_ident *id,
+GW_MUST_CHECK enum gw_err copilot_headers(struct copilot_ident *id,
     const struct copilot_call *c, struct strlist *out);
 
 /* Chat Completions payload facts. */
@@ -59,7 +59,7 @@ int copilot_chat_has_images(const cJSON *payload);
  * Request id of spec/translation.md §9.3: uuid-hash of session id + machine
  * id + the last user message's content key; random when there is none.
  */
-enum gw_err copilot_request_id(const cJSON *messages, const char *session_id,
+GW_MUST_CHECK enum gw_err copilot_request_id(const cJSON *messages, const char *session_id,
     const char *machine_id, char out[37]);
 
 #endif

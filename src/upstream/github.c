@@ -15,7 +15,7 @@
 #include "upstream/github.h"
 
 /* Headers for github.com's OAuth endpoints. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 oauth_headers(struct gh *g, struct strlist *h)
 {
 	enum gw_err e;
@@ -29,7 +29,7 @@ oauth_headers(struct gh *g, struct strlist *h)
 }
 
 /* Headers for api.github.com calls made with the GitHub token. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 api_headers(struct gh *g, const char *tok, const char *api_version,
     struct strlist *h)
 {
@@ -53,7 +53,7 @@ api_headers(struct gh *g, const char *tok, const char *api_version,
 }
 
 /* One call; the response body is parsed as JSON when it is 2xx. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 call(struct gh *g, const char *method, const char *url, struct strlist *h,
     const char *body, struct up_response *resp, struct buf *errmsg)
 {
@@ -75,7 +75,7 @@ call(struct gh *g, const char *method, const char *url, struct strlist *h,
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 url_join(struct buf *u, const char *base, const char *path)
 {
 	size_t n = strlen(base);
@@ -222,7 +222,7 @@ out:
 }
 
 /* GET on api.github.com with the GitHub token; the body stays in r. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 api_get(struct gh *g, const char *path, const char *tok, const char *apiver,
     struct up_response *r, struct buf *errmsg)
 {

@@ -41,21 +41,21 @@ enum gh_poll {
 	GH_POLL_ERROR,       /* anything else: message says what */
 };
 
-enum gw_err gh_device_start(struct gh *g, struct gh_device *out,
+GW_MUST_CHECK enum gw_err gh_device_start(struct gh *g, struct gh_device *out,
     struct buf *errmsg);
 void gh_device_free(struct gh_device *d);
 /* One poll of the token endpoint.  *token is set for GH_POLL_TOKEN. */
-enum gw_err gh_device_poll(struct gh *g, const struct gh_device *d,
+GW_MUST_CHECK enum gw_err gh_device_poll(struct gh *g, const struct gh_device *d,
     enum gh_poll *state, char **token, long *new_interval, struct buf *errmsg);
 /* GET /user: login name; GW_EAUTH when GitHub rejects the token. */
-enum gw_err gh_user_login(struct gh *g, const char *gh_token, char **login,
+GW_MUST_CHECK enum gw_err gh_user_login(struct gh *g, const char *gh_token, char **login,
     struct buf *errmsg);
 /* GET /copilot_internal/v2/token; fetched_at is now, api_url is
  * endpoints.api when present. */
-enum gw_err gh_copilot_token(struct gh *g, const char *gh_token,
+GW_MUST_CHECK enum gw_err gh_copilot_token(struct gh *g, const char *gh_token,
     struct db_copilot_token *out, struct buf *errmsg);
 /* GET /copilot_internal/user: the raw JSON body (status kept). */
-enum gw_err gh_copilot_user(struct gh *g, const char *gh_token, long *status,
+GW_MUST_CHECK enum gw_err gh_copilot_user(struct gh *g, const char *gh_token, long *status,
     struct buf *body, struct buf *errmsg);
 
 #endif

@@ -16,7 +16,7 @@ has_line_break(const char *s)
 }
 
 /* A client header worth forwarding: present and not empty. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 add_inbound(struct strlist *h, const char *name, const char *value,
     struct buf *errmsg)
 {

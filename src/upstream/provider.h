@@ -37,11 +37,11 @@ struct prov_inbound {
  * header, with the reason in errmsg.  The key must be set (not codex's
  * oauth2): GW_ECONFIG otherwise.
  */
-enum gw_err prov_headers(const struct cfg_provider *p,
+GW_MUST_CHECK enum gw_err prov_headers(const struct cfg_provider *p,
     const struct prov_inbound *in, struct strlist *out, struct buf *errmsg);
 
 /* {baseUrl}{path}, path like "/v1/messages". */
-enum gw_err prov_url(const struct cfg_provider *p, const char *path,
+GW_MUST_CHECK enum gw_err prov_url(const struct cfg_provider *p, const char *path,
     struct buf *out);
 
 /* providers.<name>.models[model] when it is an object, else NULL;

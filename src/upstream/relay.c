@@ -79,7 +79,7 @@ note_write(struct relay *r, enum gw_err e, int is_event)
 		r->res->events_out++;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 wrap_emit(void *ctx, const char *event, const char *data, size_t len)
 {
 	struct relay *r = ctx;
@@ -91,7 +91,7 @@ wrap_emit(void *ctx, const char *event, const char *data, size_t len)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 wrap_comment(void *ctx, const char *text)
 {
 	struct relay *r = ctx;
@@ -103,7 +103,7 @@ wrap_comment(void *ctx, const char *text)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_event(void *ctx, const char *event, const char *data, size_t len,
     const char *id)
 {
@@ -134,7 +134,7 @@ is_event_stream(const char *ct)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_headers(void *ctx, const struct up_response *resp, int *take_body)
 {
 	struct relay *r = ctx;
@@ -154,7 +154,7 @@ on_headers(void *ctx, const struct up_response *resp, int *take_body)
 	return GW_OK;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_body(void *ctx, const char *p, size_t n)
 {
 	struct relay *r = ctx;
@@ -174,7 +174,7 @@ pings_allowed(const struct relay *r)
 	return r->early && (!r->headers_seen || r->res->client_started);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 ping(struct relay *r)
 {
 	enum gw_err e;
@@ -190,7 +190,7 @@ ping(struct relay *r)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 on_tick(void *ctx, int64_t now, int64_t *next)
 {
 	struct relay *r = ctx;
@@ -240,7 +240,7 @@ upstream_says(const struct up_response *resp, struct buf *out)
 }
 
 /* Early pings started the client stream, but no event stream came. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 end_started_without_stream(struct relay *r, enum gw_err e)
 {
 	struct relay_result *res = r->res;
@@ -266,7 +266,7 @@ end_started_without_stream(struct relay *r, enum gw_err e)
 }
 
 /* What went wrong with a stream that had started, in a client's words. */
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 stream_outcome(struct relay *r, enum gw_err e)
 {
 	struct relay_result *res = r->res;
@@ -307,7 +307,7 @@ stream_outcome(struct relay *r, enum gw_err e)
 	return e;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 end_stream(struct relay *r, enum gw_err e)
 {
 	enum gw_err fe;

@@ -66,7 +66,7 @@ void relay_result_free(struct relay_result *r);
  * tr == NULL: no streaming, no pings; the same as up_perform() with the
  * result in res->resp (sink unused, may be NULL).
  */
-enum gw_err relay_run(struct up_client *c, const struct up_request *req,
+GW_MUST_CHECK enum gw_err relay_run(struct up_client *c, const struct up_request *req,
     const struct relay_opts *opts, struct tr_stream *tr,
     struct tr_sink *sink, struct relay_result *res);
 

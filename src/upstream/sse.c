@@ -66,7 +66,7 @@ sse_parser_events(const struct sse_parser *p)
 	return p->events;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 dispatch(struct sse_parser *p)
 {
 	enum gw_err e = GW_OK;
@@ -91,14 +91,14 @@ field_is(const char *f, size_t n, const char *name)
 	return strlen(name) == n && memcmp(f, name, n) == 0;
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 set_buf(struct buf *b, const char *v, size_t n)
 {
 	buf_reset(b);
 	return buf_append(b, v, n);
 }
 
-static enum gw_err
+static GW_MUST_CHECK enum gw_err
 process_line(struct sse_parser *p, const char *s, size_t n)
 {
 	const char *colon, *v;

@@ -28,7 +28,7 @@ typedef enum gw_err sse_event_fn(void *ctx, const char *event,
 struct sse_parser;
 
 /* max_event 0 means SSE_MAX_EVENT_DEFAULT. */
-enum gw_err sse_parser_new(size_t max_event, sse_event_fn *cb, void *ctx,
+GW_MUST_CHECK enum gw_err sse_parser_new(size_t max_event, sse_event_fn *cb, void *ctx,
     struct sse_parser **out);
 void sse_parser_free(struct sse_parser *p);
 
@@ -36,7 +36,7 @@ void sse_parser_free(struct sse_parser *p);
  * Parses n more bytes.  Returns GW_OK, the callback's error, GW_ETOOBIG or
  * GW_ENOMEM; after an error the parser is stuck and returns it again.
  */
-enum gw_err sse_parser_feed(struct sse_parser *p, const void *bytes, size_t n);
+GW_MUST_CHECK enum gw_err sse_parser_feed(struct sse_parser *p, const void *bytes, size_t n);
 
 /*
  * End of stream.  A trailing event without its blank line is not
@@ -44,6 +44,6 @@ enum gw_err sse_parser_feed(struct sse_parser *p, const void *bytes, size_t n);
  * unterminated bytes were left: a partial line, or fields with no blank
  * line after them.  Returns the sticky error, if any.
  */
-enum gw_err sse_parser_finish(struct sse_parser *p, int *truncated);
+GW_MUST_CHECK enum gw_err sse_parser_finish(struct sse_parser *p, int *truncated);
 
 #endif
