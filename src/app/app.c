@@ -63,13 +63,16 @@ app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 	enum gw_err e;
 
 	memset(a, 0, sizeof(*a));
+	/* best effort (errmsg below): the error is returned whatever the
+	 * message says. */
 	if ((e = paths_home(&a->home)) != GW_OK) {
-		buf_puts(errmsg, "cannot find the data directory: set "
-		    "COPILOT_API_HOME or HOME");
+		GW_IGNORE(buf_puts(errmsg, "cannot find the data directory: set "
+		    "COPILOT_API_HOME or HOME"));
 		return e;
 	}
 	if ((e = paths_ensure_dir(a->home)) != GW_OK) {
-		buf_printf(errmsg, "cannot create the data directory %s", a->home);
+		GW_IGNORE(buf_printf(errmsg, "cannot create the data directory %s",
+		    a->home));
 		return e;
 	}
 	if ((e = paths_join(a->home, "config.json", &a->config_path)) != GW_OK ||
@@ -83,21 +86,22 @@ app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 	if ((e = cfg_load(a->config_path, &a->cfg, errmsg)) != GW_OK)
 		return e;
 	if ((e = cfg_apply_env(a->cfg)) != GW_OK) {
-		buf_puts(errmsg, "invalid COPILOT_API_* environment value");
+		GW_IGNORE(buf_puts(errmsg,
+		    "invalid COPILOT_API_* environment value"));
 		return e;
 	}
 	a->ident.opencode = a->cfg->oauth_app == CFG_OAUTH_OPENCODE;
 	gt = getenv("COPILOT_API_GITHUB_TOKEN");
 	a->github_token = gt != NULL && *gt != '\0' ? gt : NULL;
 	if ((e = db_open(a->db_path, &db)) != GW_OK) {
-		buf_printf(errmsg, "cannot open the database %s: %s", a->db_path,
-		    gw_strerror(e));
+		GW_IGNORE(buf_printf(errmsg, "cannot open the database %s: %s",
+		    a->db_path, gw_strerror(e)));
 		return e;
 	}
 	e = load_ident(a, db);
 	if (e != GW_OK)
-		buf_printf(errmsg, "cannot read the database %s: %s", a->db_path,
-		    gw_strerror(e));
+		GW_IGNORE(buf_printf(errmsg, "cannot read the database %s: %s",
+		    a->db_path, gw_strerror(e)));
 	db_close(db);
 	return e;
 }
@@ -123,13 +127,15 @@ worker_init(struct worker *w, struct app *a, struct buf *errmsg)
 
 	memset(w, 0, sizeof(*w));
 	w->app = a;
+	/* best effort (errmsg below): the error is returned whatever the
+	 * message says. */
 	if ((e = db_open(a->db_path, &w->db)) != GW_OK) {
-		buf_printf(errmsg, "cannot open the database %s: %s", a->db_path,
-		    gw_strerror(e));
+		GW_IGNORE(buf_printf(errmsg, "cannot open the database %s: %s",
+		    a->db_path, gw_strerror(e)));
 		return e;
 	}
 	if ((e = up_client_new(&w->client)) != GW_OK) {
-		buf_puts(errmsg, "cannot create the HTTP client");
+		GW_IGNORE(buf_puts(errmsg, "cannot create the HTTP client"));
 		return e;
 	}
 	w->gh.client = w->client;

@@ -21,8 +21,10 @@ app_copilot_base(struct worker *w, const char *token_api_url)
 {
 	char *kv = NULL, *r;
 
+	/* No stored URL (missing or unreadable): kv stays NULL and the
+	 * configured one is used. */
 	if (token_api_url == NULL)
-		(void)db_kv_get(w->db, "copilot_api_url", &kv);
+		GW_IGNORE(db_kv_get(w->db, "copilot_api_url", &kv));
 	r = util_strdup(cfg_copilot_url(w->app->cfg,
 	    token_api_url != NULL ? token_api_url : kv));
 	free(kv);

@@ -31,14 +31,17 @@ models_fetch(struct worker *w, cJSON **out, struct buf *errmsg)
 		goto out;
 	if (res.status / 100 != 2) {
 		e = GW_EUPSTREAM;
-		buf_printf(errmsg, "GET /models: HTTP %ld: %.300s", res.status,
-		    buf_cstr(&res.resp.body));
+		/* best effort: e is returned whatever the message says */
+		GW_IGNORE(buf_printf(errmsg, "GET /models: HTTP %ld: %.300s",
+		    res.status, buf_cstr(&res.resp.body)));
 		goto out;
 	}
 	doc = json_parse(res.resp.body.data, res.resp.body.len, NULL, NULL);
 	if ((data = json_arr(doc, "data")) == NULL) {
 		e = GW_EUPSTREAM;
-		buf_puts(errmsg, "GET /models: the answer has no data array");
+		/* best effort: e is returned whatever the message says */
+		GW_IGNORE(buf_puts(errmsg,
+		    "GET /models: the answer has no data array"));
 		goto out;
 	}
 	if ((keep = cJSON_CreateArray()) == NULL) {

@@ -29,8 +29,9 @@ rc_body_json(struct rctx *r)
 	}
 	v = json_parse(b->data, b->len, &line, &col);
 	if (v == NULL) {
-		buf_printf(&msg, "Invalid JSON in request body at line %d, column %d",
-		    line, col);
+		/* best effort: without the message the 400 says its reason phrase */
+		GW_IGNORE(buf_printf(&msg, "Invalid JSON in request body at line %d, "
+		    "column %d", line, col));
 		rc_reject(r, 400, msg.data);
 		buf_free(&msg);
 		return NULL;
@@ -90,14 +91,16 @@ rc_upstream_status(enum gw_err e)
 void
 rc_reject(struct rctx *r, int status, const char *message)
 {
-	http_send_error(r->c, r->dialect, status, NULL, message, NULL);
+	/* The answer is decided: a failed write means the client left. */
+	GW_IGNORE(http_send_error(r->c, r->dialect, status, NULL, message, NULL));
 }
 
 void
 rc_fail_reply(struct rctx *r, int status, const char *type,
     const char *message, const char *const *extra, const char *row_error)
 {
-	http_send_error(r->c, r->dialect, status, type, message, extra);
+	/* The answer is decided: a failed write means the client left. */
+	GW_IGNORE(http_send_error(r->c, r->dialect, status, type, message, extra));
 	rc_record(r, status, NULL, row_error);
 }
 
@@ -139,8 +142,9 @@ upstream_message(const struct up_response *resp, const char **type)
 	else {
 		struct buf t = BUF_INIT;
 
-		buf_printf(&t, "upstream answered HTTP %ld with an empty body",
-		    resp->status);
+		/* best effort: a NULL message becomes "upstream error" */
+		GW_IGNORE(buf_printf(&t, "upstream answered HTTP %ld with an "
+		    "empty body", resp->status));
 		out = buf_detach(&t);
 	}
 	/* The type is only kept when it is a plain token. */
@@ -255,18 +259,23 @@ send_body(struct rctx *r, const struct relay_result *res, rc_xlate_fn xlate,
 	if (xlate == NULL) {
 		ctype = res->resp.content_type != NULL ? res->resp.content_type :
 		    "application/json";
-		http_send(r->c, (int)res->status, ctype, buf_cstr(&res->resp.body),
-		    res->resp.body.len, NULL);
-		http_flush(r->c);  /* the client has its answer before the row */
+		/* The answer is decided: a failed write means the client left
+		 * (here and below). */
+		GW_IGNORE(http_send(r->c, (int)res->status, ctype,
+		    buf_cstr(&res->resp.body), res->resp.body.len, NULL));
+		/* the client has its answer before the row */
+		GW_IGNORE(http_flush(r->c));
 		rc_usage_from_body(v, &u);
 		rc_record(r, (int)res->status, &u, NULL);
 	} else if (v == NULL || xlate(v, arg, &out, &err) != GW_OK) {
+		/* best effort: without the message the 502 says its reason phrase */
 		if (err.len == 0)
-			buf_puts(&err, "upstream answered with a body that is not JSON");
+			GW_IGNORE(buf_puts(&err, "upstream answered with a body that "
+			    "is not JSON"));
 		rc_fail_reply(r, 502, NULL, err.data, NULL, err.data);
 	} else {
-		http_send_json(r->c, 200, out);
-		http_flush(r->c);
+		GW_IGNORE(http_send_json(r->c, 200, out));
+		GW_IGNORE(http_flush(r->c));
 		rc_usage_from_body(v, &u);
 		rc_record(r, 200, &u, NULL);
 	}

@@ -149,7 +149,10 @@ chat_flow(struct msg *m, struct buf *err)
 		cJSON *so = cJSON_CreateObject();
 
 		cJSON_AddTrueToObject(so, "include_usage");
-		json_set(payload, "stream_options", so);
+		if ((e = json_set(payload, "stream_options", so)) != GW_OK) {
+			cJSON_Delete(payload);
+			return e;
+		}
 	}
 	common_call(m, copilot_chat_initiator(payload));
 	m->rq.call.vision = copilot_chat_has_images(payload);
@@ -203,7 +206,11 @@ route_messages(struct rctx *r)
 	if ((m.model = tr_model_resolve(m.models, model)) != NULL)
 		model = json_str(m.model, "id");
 	snprintf(m.model_id, sizeof(m.model_id), "%s", model ? model : "");
-	json_set(m.body, "model", cJSON_CreateString(m.model_id));
+	if ((e = json_set(m.body, "model",
+	    cJSON_CreateString(m.model_id))) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
 	snprintf(r->model, sizeof(r->model), "%s", m.model_id);
 	m.rq.method = "POST";
 	m.rq.stream = r->stream;
@@ -281,8 +288,10 @@ count_upstream(struct rctx *r, cJSON *body, const char *model)
 	rq.connect_timeout_s = cfg->connect_timeout_s;
 	rq.stall_timeout_s = 30;
 	if (up_perform(r->w->client, &rq, &resp) == GW_OK && resp.status / 100 == 2) {
-		http_send(r->c, 200, "application/json", buf_cstr(&resp.body),
-		    resp.body.len, NULL);
+		/* Answered: a failed write means the client left, and no
+		 * second answer would reach it. */
+		GW_IGNORE(http_send(r->c, 200, "application/json",
+		    buf_cstr(&resp.body), resp.body.len, NULL));
 		done = 1;
 	} else
 		log_warn("Anthropic count_tokens failed (%s); using the local estimate",
@@ -318,7 +327,11 @@ route_count_tokens(struct rctx *r)
 	}
 	model = json_str(body, "model");
 	if ((mapped = cfg_model_mapping(cfg, model)) != NULL) {
-		json_set(body, "model", cJSON_CreateString(mapped));
+		if ((e = json_set(body, "model",
+		    cJSON_CreateString(mapped))) != GW_OK) {
+			rc_fail(r, e, NULL);
+			goto out;
+		}
 		model = json_str(body, "model");
 	}
 	if ((e = pp_normalize_system(body)) != GW_OK) {
@@ -328,7 +341,8 @@ route_count_tokens(struct rctx *r)
 	if (route_provider_alias_count_tokens(r, body) ||
 	    count_upstream(r, body, model))
 		goto out;
-	(void)models_get(r->w, 0, &models, NULL, &err);
+	/* No model list: the model counts as unknown (o200k_base below). */
+	GW_IGNORE(models_get(r->w, 0, &models, NULL, &err));
 	buf_reset(&err);
 	entry = tr_model_resolve(models, model);
 	if (entry != NULL)
@@ -358,7 +372,8 @@ route_count_tokens(struct rctx *r)
 	}
 	doc = cJSON_CreateObject();
 	cJSON_AddNumberToObject(doc, "input_tokens", (double)n);
-	http_send_json(r->c, 200, doc);
+	/* The answer is decided: a failed write means the client left. */
+	GW_IGNORE(http_send_json(r->c, 200, doc));
 	cJSON_Delete(doc);
 out:
 	free(names);

@@ -15,7 +15,9 @@
 void
 route_root(struct rctx *r)
 {
-	http_send_text(r->c, 200, "Server running");
+	/* The answer is decided: a failed write means the client left (so
+	 * for every http_send* below). */
+	GW_IGNORE(http_send_text(r->c, 200, "Server running"));
 }
 
 /* Pass-through of GitHub's copilot_internal/user (quotas, plan). */
@@ -40,12 +42,14 @@ route_usage(struct rctx *r)
 	}
 	if (status / 100 != 2) {
 		buf_reset(&err);
-		buf_printf(&err, "Failed to fetch Copilot usage: GitHub answered "
-		    "HTTP %ld: %.300s", status, buf_cstr(&body));
+		/* best effort: without the message the error says its reason phrase */
+		GW_IGNORE(buf_printf(&err, "Failed to fetch Copilot usage: GitHub "
+		    "answered HTTP %ld: %.300s", status, buf_cstr(&body)));
 		rc_reject(r, status >= 400 && status < 600 ? (int)status : 502, err.data);
 		goto out;
 	}
-	http_send(r->c, 200, "application/json", buf_cstr(&body), body.len, NULL);
+	GW_IGNORE(http_send(r->c, 200, "application/json", buf_cstr(&body),
+	    body.len, NULL));
 out:
 	free(tok);
 	buf_free(&body);
@@ -73,7 +77,7 @@ route_token(struct rctx *r)
 	cJSON_AddStringToObject(doc, "token", t.token);
 	cJSON_AddNumberToObject(doc, "expires_at", (double)t.expires_at);
 	cJSON_AddNumberToObject(doc, "refresh_in", (double)t.refresh_in);
-	http_send_json(r->c, 200, doc);
+	GW_IGNORE(http_send_json(r->c, 200, doc));
 	cJSON_Delete(doc);
 	db_copilot_token_free(&t);
 	buf_free(&err);
@@ -127,7 +131,7 @@ token_usage(struct rctx *r, enum tu_kind kind)
 		rc_fail(r, e, e == GW_EBUSY ? "database is locked; try again" :
 		    "could not read the usage database");
 	else
-		http_send_json(r->c, 200, doc);
+		GW_IGNORE(http_send_json(r->c, 200, doc));
 	cJSON_Delete(doc);
 	free(period);
 }
@@ -156,7 +160,7 @@ send_mappings(struct rctx *r)
 	for (i = 0; i < cfg->model_mappings.n; i++)
 		cJSON_AddStringToObject(maps, cfg->model_mappings.v[i].key,
 		    cfg->model_mappings.v[i].value);
-	http_send_json(r->c, 200, doc);
+	GW_IGNORE(http_send_json(r->c, 200, doc));
 	cJSON_Delete(doc);
 	cfg_free(cfg);
 	buf_free(&err);
@@ -185,7 +189,9 @@ route_admin_mappings_post(struct rctx *r)
 	}
 	cJSON_ArrayForEach(m, maps) {
 		if (!cJSON_IsString(m)) {
-			buf_printf(&err, "modelMappings.%s must be a string", m->string);
+			/* best effort: without it the 400 says its reason phrase */
+			GW_IGNORE(buf_printf(&err, "modelMappings.%s must be a "
+			    "string", m->string));
 			rc_reject(r, 400, err.data);
 			goto out;
 		}

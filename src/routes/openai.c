@@ -41,24 +41,29 @@ route_models(struct rctx *r)
 		cJSON_AddItemToArray(data, item);
 		vendor = json_str(m, "vendor");
 		name = json_str(m, "name");
-		json_set(item, "object", cJSON_CreateString("model"));
-		json_set(item, "type", cJSON_CreateString("model"));
-		json_set(item, "created", cJSON_CreateNumber(0));
-		json_set(item, "created_at",
-		    cJSON_CreateString("1970-01-01T00:00:00.000Z"));
-		json_set(item, "owned_by", cJSON_CreateString(vendor ? vendor : ""));
-		json_set(item, "display_name",
-		    cJSON_CreateString(name ? name : json_str(m, "id")));
+		if (json_set(item, "object", cJSON_CreateString("model")) != GW_OK ||
+		    json_set(item, "type", cJSON_CreateString("model")) != GW_OK ||
+		    json_set(item, "created", cJSON_CreateNumber(0)) != GW_OK ||
+		    json_set(item, "created_at",
+		    cJSON_CreateString("1970-01-01T00:00:00.000Z")) != GW_OK ||
+		    json_set(item, "owned_by",
+		    cJSON_CreateString(vendor ? vendor : "")) != GW_OK ||
+		    json_set(item, "display_name",
+		    cJSON_CreateString(name ? name : json_str(m, "id"))) != GW_OK)
+			goto oom;
 		limits = json_obj(json_obj(m, "capabilities"), "limits");
 		/* Claude Code turns on its 1M-context path for "[1m]" ids. */
 		if (json_num(limits, "max_context_window_tokens", 0) == 1000000) {
 			buf_reset(&id);
-			buf_printf(&id, "%s[1m]", json_str(m, "id"));
-			json_set(item, "id", cJSON_CreateString(id.data));
+			if (buf_printf(&id, "%s[1m]", json_str(m, "id")) != GW_OK ||
+			    json_set(item, "id",
+			    cJSON_CreateString(id.data)) != GW_OK)
+				goto oom;
 		}
 	}
 	cJSON_AddBoolToObject(doc, "has_more", 0);
-	http_send_json(r->c, 200, doc);
+	/* The answer is decided: a failed write means the client left. */
+	GW_IGNORE(http_send_json(r->c, 200, doc));
 	goto out;
 oom:
 	rc_fail(r, GW_ENOMEM, NULL);
@@ -120,9 +125,13 @@ route_chat(struct rctx *r)
 	mt = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
 	if ((mt == NULL || cJSON_IsNull(mt)) && model != NULL &&
 	    json_num(json_obj(json_obj(model, "capabilities"), "limits"),
-	    "max_output_tokens", 0) > 0)
-		json_set(body, "max_tokens", cJSON_CreateNumber(json_num(json_obj(
-		    json_obj(model, "capabilities"), "limits"), "max_output_tokens", 0)));
+	    "max_output_tokens", 0) > 0 &&
+	    (e = json_set(body, "max_tokens", cJSON_CreateNumber(json_num(json_obj(
+	    json_obj(model, "capabilities"), "limits"), "max_output_tokens", 0))))
+	    != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
 	if ((e = copilot_request_id(json_arr(body, "messages"), NULL,
 	    r->w->app->ident.machine_id, req_id)) != GW_OK) {
 		rc_fail(r, e, NULL);

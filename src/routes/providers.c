@@ -47,22 +47,25 @@ resolve(struct rctx *r, const char *name, int responses_only)
 	if (p != NULL && p->auth_type != CFG_AUTH_OAUTH2 &&
 	    (!responses_only || p->type == CFG_PROVIDER_OPENAI_RESPONSES))
 		return p;
+	/* best effort: the status is the answer whatever the message says
+	 * (without one, its reason phrase). */
 	if (responses_only)
-		buf_printf(&msg, "Provider '%s' does not support the /v1/responses "
-		    "endpoint", name);
+		GW_IGNORE(buf_printf(&msg, "Provider '%s' does not support the "
+		    "/v1/responses endpoint", name));
 	else
-		buf_printf(&msg, "Provider '%s' not found or disabled", name);
+		GW_IGNORE(buf_printf(&msg, "Provider '%s' not found or disabled",
+		    name));
 	if (p != NULL && p->auth_type == CFG_AUTH_OAUTH2)
-		buf_puts(&msg, " (the built-in codex OAuth provider is not "
-		    "supported here: give it an apiKey and authType "
-		    "\"authorization\" instead)");
+		GW_IGNORE(buf_puts(&msg, " (the built-in codex OAuth provider is "
+		    "not supported here: give it an apiKey and authType "
+		    "\"authorization\" instead)"));
 	r->provider = name;
 	if (r->endpoint != NULL)     /* model calls get a row; lookups do not */
 		rc_fail_reply(r, status, "invalid_request_error", msg.data, NULL,
 		    msg.data);
-	else
-		http_send_error(r->c, r->dialect, status, "invalid_request_error",
-		    msg.data, NULL);
+	else    /* decided: a failed write means the client left */
+		GW_IGNORE(http_send_error(r->c, r->dialect, status,
+		    "invalid_request_error", msg.data, NULL));
 	buf_free(&msg);
 	return NULL;
 }
@@ -101,16 +104,18 @@ send_adjusted(struct rctx *r, const struct relay_result *res)
 	cJSON *v = json_parse(res->resp.body.data, res->resp.body.len, NULL, NULL);
 	struct tr_usage u;
 
+	/* The answer is decided: a failed write means the client left. */
 	if (v == NULL) {
-		http_send(r->c, (int)res->status, res->resp.content_type != NULL ?
-		    res->resp.content_type : "application/json",
-		    buf_cstr(&res->resp.body), res->resp.body.len, NULL);
+		GW_IGNORE(http_send(r->c, (int)res->status,
+		    res->resp.content_type != NULL ? res->resp.content_type :
+		    "application/json", buf_cstr(&res->resp.body),
+		    res->resp.body.len, NULL));
 		rc_record(r, (int)res->status, NULL, NULL);
 		return;
 	}
 	tr_adjust_input_tokens(json_obj(v, "usage"));
-	http_send_json(r->c, (int)res->status, v);
-	http_flush(r->c);
+	GW_IGNORE(http_send_json(r->c, (int)res->status, v));
+	GW_IGNORE(http_flush(r->c));
 	rc_usage_from_body(v, &u);
 	rc_record(r, (int)res->status, &u, NULL);
 	cJSON_Delete(v);
@@ -322,7 +327,8 @@ provider_count(struct rctx *r, const char *name, cJSON *body)
 		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
 		goto out;
 	}
-	http_send_json(r->c, 200, doc);
+	/* The answer is decided: a failed write means the client left. */
+	GW_IGNORE(http_send_json(r->c, 200, doc));
 out:
 	cJSON_Delete(doc);
 	buf_free(&err);
@@ -450,9 +456,10 @@ route_provider_models(struct rctx *r)
 		rc_reject(r, rc_upstream_status(e), up_error_message(&resp));
 		goto out;
 	}
-	http_send(r->c, (int)resp.status, resp.content_type != NULL ?
+	/* The answer is decided: a failed write means the client left. */
+	GW_IGNORE(http_send(r->c, (int)resp.status, resp.content_type != NULL ?
 	    resp.content_type : "application/json", buf_cstr(&resp.body),
-	    resp.body.len, NULL);
+	    resp.body.len, NULL));
 out:
 	up_response_free(&resp);
 	strlist_free(&h);
