@@ -226,16 +226,18 @@ guard_dispatch(void *tctx, struct http_conn *conn, const struct route *table,
 		rt = &unmatched;
 	}
 	g = guard_check(req, rt, keys, nkeys, admin_key);
+	/* The answer is decided: a failed write means the client is gone,
+	 * which the server's log line reports. */
 	if (g != GUARD_PASS) {
-		guard_respond(conn, g, rt);
+		GW_IGNORE(guard_respond(conn, g, rt));
 		return;
 	}
 	if (rr == ROUTER_NOT_FOUND) {
-		http_send_text(conn, 404, "404 Not Found");
+		GW_IGNORE(http_send_text(conn, 404, "404 Not Found"));
 	} else if (rr == ROUTER_METHOD_NOT_ALLOWED) {
-		http_send(conn, 405, "text/plain; charset=utf-8",
+		GW_IGNORE(http_send(conn, 405, "text/plain; charset=utf-8",
 		    "405 Method Not Allowed", 22,
-		    (const char *const[]){ "Allow", m.allow, NULL });
+		    (const char *const[]){ "Allow", m.allow, NULL }));
 	} else {
 		m.route->handler(tctx, conn, &m.params);
 	}

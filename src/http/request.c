@@ -413,9 +413,10 @@ http_request_parse(struct http_io *io, const struct http_limits *lim,
 		goto fail;
 	return GW_OK;
 fail:
-	/* the body is of no use now, but the server must see it consumed */
+	/* the body is of no use now, but the server must see it consumed;
+	 * best effort: e is returned whatever the drain says */
 	buf_free(&out->body);
-	http_request_drain(out, io);
+	GW_IGNORE(http_request_drain(out, io));
 	return e;
 }
 

@@ -91,24 +91,27 @@ answer_parse_error(struct http_conn *conn, enum gw_err e, size_t limit)
 {
 	char msg[96];
 
+	/* Best effort: the request has failed whatever the client gets; a
+	 * failed write means it is gone, which the log line reports. */
 	switch (e) {
 	case GW_ETOOBIG:
 		snprintf(msg, sizeof(msg),
 		    "Request body too large: limit is %zu bytes", limit);
-		http_send_error(conn, GW_DIALECT_OPENAI, 413, NULL, msg, NULL);
+		GW_IGNORE(http_send_error(conn, GW_DIALECT_OPENAI, 413, NULL,
+		    msg, NULL));
 		break;
 	case GW_EINVAL:
-		http_send_error(conn, GW_DIALECT_OPENAI, 400, NULL,
+		GW_IGNORE(http_send_error(conn, GW_DIALECT_OPENAI, 400, NULL,
 		    "Malformed request: no method, or control characters in the path",
-		    NULL);
+		    NULL));
 		break;
 	case GW_EIO:
-		http_send_error(conn, GW_DIALECT_OPENAI, 400, NULL,
-		    "Could not read the request body", NULL);
+		GW_IGNORE(http_send_error(conn, GW_DIALECT_OPENAI, 400, NULL,
+		    "Could not read the request body", NULL));
 		break;
 	default:
-		http_send_error(conn, GW_DIALECT_OPENAI, 500, NULL,
-		    gw_strerror(e), NULL);
+		GW_IGNORE(http_send_error(conn, GW_DIALECT_OPENAI, 500, NULL,
+		    gw_strerror(e), NULL));
 		break;
 	}
 }
@@ -137,10 +140,12 @@ http_server_serve(const struct http_server_opts *o, void *tctx,
 	if (!http_conn_started(&conn)) {
 		log_error("%s %s: the handler sent no response trace=%s",
 		    method, path, req.trace_id);
-		http_send_error(&conn, GW_DIALECT_OPENAI, 500, NULL,
-		    "The server produced no response", NULL);
+		GW_IGNORE(http_send_error(&conn, GW_DIALECT_OPENAI, 500, NULL,
+		    "The server produced no response", NULL));
 	}
-	http_flush(&conn);
+	/* A failed write means the client is gone: http_conn_gone() below
+	 * logs it, and there is no one left to tell. */
+	GW_IGNORE(http_flush(&conn));
 	log_debug("%s %s %d %lldms%s trace=%s", method, path, conn.status,
 	    (long long)(util_mono_ms() - t0), http_conn_gone(&conn) ?
 	    " (client gone)" : "", req.trace_id);

@@ -85,10 +85,11 @@ bad(const struct pctx *pc, const char *fmt, ...)
 
 	if (pc->errmsg == NULL)
 		return GW_ECONFIG;
+	/* best effort: GW_ECONFIG is returned whatever the message says */
 	buf_reset(pc->errmsg);
-	buf_printf(pc->errmsg, "%s: ", pc->name);
+	GW_IGNORE(buf_printf(pc->errmsg, "%s: ", pc->name));
 	va_start(ap, fmt);
-	buf_vprintf(pc->errmsg, fmt, ap);
+	GW_IGNORE(buf_vprintf(pc->errmsg, fmt, ap));
 	va_end(ap);
 	return GW_ECONFIG;
 }
@@ -887,8 +888,9 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	return GW_OK;
 fail:
 	if (e == GW_ENOMEM && errmsg != NULL) {
+		/* best effort: e is returned whatever the message says */
 		buf_reset(errmsg);
-		buf_printf(errmsg, "%s: out of memory", name);
+		GW_IGNORE(buf_printf(errmsg, "%s: out of memory", name));
 	}
 	cfg_free(c);
 	return e;
@@ -1218,8 +1220,10 @@ cfg_update_file(const char *path, enum gw_err (*mutate)(cJSON *, void *),
 		goto out;
 	/* A file that does not parse is left exactly as it is. */
 	if ((e = parse_raw(&raw, missing, name, &root, errmsg)) != GW_OK) {
+		/* best effort: e is returned whatever the message says */
 		if (e == GW_ECONFIG && errmsg != NULL)
-			buf_puts(errmsg, "; the file was not modified");
+			GW_IGNORE(buf_puts(errmsg,
+			    "; the file was not modified"));
 		goto out;
 	}
 	if (!cJSON_IsObject(root)) {
@@ -1232,9 +1236,10 @@ cfg_update_file(const char *path, enum gw_err (*mutate)(cJSON *, void *),
 		goto out;
 	}
 	if ((e = mutate(root, arg)) != GW_OK) {
+		/* best effort: e is returned whatever the message says */
 		if (errmsg != NULL && errmsg->len == 0)
-			buf_printf(errmsg, "%s: update failed: %s", name,
-			    gw_strerror(e));
+			GW_IGNORE(buf_printf(errmsg, "%s: update failed: %s",
+			    name, gw_strerror(e)));
 		goto out;
 	}
 	if ((e = cfg_from_json(root, name, &check, errmsg)) != GW_OK)
@@ -1353,8 +1358,10 @@ cfg_set_model_mappings(const char *path, const cJSON *mappings,
 
 	if (!cJSON_IsObject(mappings)) {
 		if (errmsg != NULL) {
+			/* best effort: GW_EINVAL is returned anyway */
 			buf_reset(errmsg);
-			buf_puts(errmsg, "modelMappings must be an object of strings");
+			GW_IGNORE(buf_puts(errmsg,
+			    "modelMappings must be an object of strings"));
 		}
 		return GW_EINVAL;
 	}
@@ -1379,8 +1386,9 @@ cfg_set_model_mappings(const char *path, const cJSON *mappings,
 			break;
 	}
 	if (e == GW_EINVAL && errmsg != NULL) {
+		/* best effort: e is returned whatever the message says */
 		buf_reset(errmsg);
-		buf_puts(errmsg, msg);
+		GW_IGNORE(buf_puts(errmsg, msg));
 	}
 	if (e == GW_OK)
 		e = cfg_update_file(path, set_mappings_mutate, clean, errmsg);

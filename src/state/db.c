@@ -272,7 +272,8 @@ migrate(struct db *db)
 	}
 	return GW_OK;
 fail:
-	db_rollback(db);
+	/* best effort: e is returned whatever the rollback says */
+	GW_IGNORE(db_rollback(db));
 	return e;
 }
 

@@ -148,8 +148,10 @@ static GW_MUST_CHECK enum gw_err
 io_fail(struct buf *errmsg, const char *what, const char *path, int err)
 {
 	if (errmsg != NULL) {
+		/* best effort: GW_EIO is returned whatever the message says */
 		buf_reset(errmsg);
-		buf_printf(errmsg, "%s %s: %s", what, path, strerror(err));
+		GW_IGNORE(buf_printf(errmsg, "%s %s: %s", what, path,
+		    strerror(err)));
 	}
 	return GW_EIO;
 }

@@ -40,12 +40,14 @@ rl_claim(struct db *db, int64_t gap_ms, int64_t now, int64_t *wait_ms)
 	 * slot (a zero wait must never pass without storing its arrival). */
 	if (last > 0 && now >= last && now - last < gap_ms) {
 		*wait_ms = gap_ms - (now - last);
-		db_rollback(db);
-		return GW_OK;
+		/* Ends the transaction, as db_commit does below: a failure
+		 * would leave the write lock held. */
+		return db_rollback(db);
 	}
 	snprintf(buf, sizeof(buf), "%lld", (long long)now);
 	if ((e = db_kv_set(db, RL_KEY, buf)) != GW_OK) {
-		db_rollback(db);
+		/* best effort: e is returned, and nothing was written */
+		GW_IGNORE(db_rollback(db));
 		return e;
 	}
 	return db_commit(db);

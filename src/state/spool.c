@@ -144,7 +144,7 @@ spool_replay(struct db *db, const char *path, long *replayed)
 		if (replayed != NULL)
 			*replayed = count;
 	} else
-		db_rollback(db);
+		GW_IGNORE(db_rollback(db));  /* best effort: e is returned */
 out_unlock:
 	paths_unlock(fd);
 	buf_free(&all);
@@ -166,7 +166,9 @@ spool_record(struct db *db, const char *path, const struct usage_event *ev)
 		}
 		return e;
 	}
+	/* best effort: the row is recorded; a failed replay is retried
+	 * after the next one */
 	if (e == GW_OK && stat(path, &st) == 0 && st.st_size > 0)
-		(void)spool_replay(db, path, NULL);
+		GW_IGNORE(spool_replay(db, path, NULL));
 	return e;
 }

@@ -154,7 +154,9 @@ try_dir(const struct enc_def *d, const char *dir, const char *sub,
 
 	if (buf_printf(&path, "%s%s/tokenizer/%s.tiktoken", dir, sub, d->name) != GW_OK)
 		return GW_ENOMEM;
-	buf_printf(tried, "%s%s", tried->len > 0 ? ", " : "", path.data);
+	/* best effort: the list of paths tried only feeds a log line */
+	GW_IGNORE(buf_printf(tried, "%s%s", tried->len > 0 ? ", " : "",
+	    path.data));
 	err = tok_bpe_load(path.data, d->specials, d->nspecials, out);
 	if (err == GW_OK)
 		log_debug("tokenizer: loaded %s", path.data);

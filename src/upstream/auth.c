@@ -54,8 +54,9 @@ exchange(struct auth_env *env, struct db_copilot_token *out,
 	if ((e = auth_github_token(env, &ghtok)) != GW_OK) {
 		if (e == GW_ENOTFOUND) {
 			e = GW_EAUTH;
-			buf_puts(errmsg, "not signed in to GitHub: run "
-			    "`copilot-api auth login`");
+			/* best effort: e is returned whatever it says */
+			GW_IGNORE(buf_puts(errmsg, "not signed in to GitHub: "
+			    "run `copilot-api auth login`"));
 		}
 		goto out;
 	}
@@ -112,7 +113,8 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 	/* A token that failed is only refreshed once by whoever locks first:
 	 * the others find a different token after the lock and use it. */
 	if (paths_lock(env->lock_path, 0, &fd, NULL) != GW_OK) {
-		buf_printf(errmsg, "cannot lock %s", env->lock_path);
+		/* best effort: e is returned whatever the message says */
+		GW_IGNORE(buf_printf(errmsg, "cannot lock %s", env->lock_path));
 		e = GW_EIO;
 		goto out;
 	}

@@ -668,7 +668,8 @@ up_transfer(struct up_client *c, const struct up_request *req,
 		c->errbuf[0] = '\0';
 		setup_easy(&x, headers);
 		resp->attempts++;
-		run_attempt(&x);
+		/* its x->err, or why the attempt could not start */
+		x.err = run_attempt(&x);
 		if (!retryable(&x) || resp->attempts > retries)
 			break;
 		log_info("upstream: attempt %d failed (%s), retrying",

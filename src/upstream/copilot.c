@@ -28,7 +28,8 @@ copilot_ident_tick(struct copilot_ident *id)
 		if (util_uuid4(u) == GW_OK) {
 			snprintf(id->session_id, sizeof(id->session_id), "%s%lld",
 			    u, (long long)now);
-			(void)util_random(&r, sizeof(r));
+			/* best effort: r stays 0 on failure (no jitter) */
+			GW_IGNORE(util_random(&r, sizeof(r)));
 			/* VS Code rotates its session every 60 to 80 minutes. */
 			id->session_expires_ms = now + 3600000 + (r % 1200000);
 		}

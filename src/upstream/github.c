@@ -70,8 +70,10 @@ call(struct gh *g, const char *method, const char *url, struct strlist *h,
 	rq.stall_timeout_s = 60;
 	rq.connect_retries = 2;
 	e = up_perform(g->client, &rq, resp);
+	/* best effort: e is returned whatever the message says */
 	if (e != GW_OK && errmsg != NULL)
-		buf_printf(errmsg, "%s %s: %s", method, url, gw_strerror(e));
+		GW_IGNORE(buf_printf(errmsg, "%s %s: %s", method, url,
+		    gw_strerror(e)));
 	return e;
 }
 
@@ -88,11 +90,14 @@ url_join(struct buf *u, const char *base, const char *path)
 	return buf_puts(u, path);
 }
 
-/* A short, single-line excerpt of an upstream body for messages. */
+/* A short, single-line excerpt of an upstream body for messages.  Best
+ * effort: the caller's outcome is decided whatever the message says (so
+ * are the buf_puts that open each message below). */
 static void
 excerpt(struct buf *errmsg, const struct up_response *r)
 {
-	buf_printf(errmsg, "HTTP %ld: %.300s", r->status, buf_cstr(&r->body));
+	GW_IGNORE(buf_printf(errmsg, "HTTP %ld: %.300s", r->status,
+	    buf_cstr(&r->body)));
 }
 
 enum gw_err
@@ -115,7 +120,7 @@ gh_device_start(struct gh *g, struct gh_device *out, struct buf *errmsg)
 		goto out;
 	e = GW_EUPSTREAM;
 	if (r.status / 100 != 2) {
-		buf_puts(errmsg, "device code request failed: ");
+		GW_IGNORE(buf_puts(errmsg, "device code request failed: "));
 		excerpt(errmsg, &r);
 		goto out;
 	}
@@ -123,7 +128,8 @@ gh_device_start(struct gh *g, struct gh_device *out, struct buf *errmsg)
 	if (v == NULL || json_str(v, "device_code") == NULL ||
 	    json_str(v, "user_code") == NULL ||
 	    json_str(v, "verification_uri") == NULL) {
-		buf_puts(errmsg, "device code response is missing fields: ");
+		GW_IGNORE(buf_puts(errmsg,
+		    "device code response is missing fields: "));
 		excerpt(errmsg, &r);
 		goto out;
 	}
@@ -208,9 +214,11 @@ gh_device_poll(struct gh *g, const struct gh_device *d, enum gh_poll *state,
 	else if (strcmp(err, "access_denied") == 0)
 		*state = GH_POLL_DENIED;
 	else {
-		buf_printf(errmsg, "%s: %s", *err ? err : "unexpected response",
+		/* best effort: GH_POLL_ERROR whatever the message says */
+		GW_IGNORE(buf_printf(errmsg, "%s: %s",
+		    *err ? err : "unexpected response",
 		    json_str(v, "error_description") ?
-		    json_str(v, "error_description") : buf_cstr(&r.body));
+		    json_str(v, "error_description") : buf_cstr(&r.body)));
 	}
 out:
 	cJSON_Delete(v);
@@ -252,14 +260,14 @@ gh_user_login(struct gh *g, const char *gh_token, char **login,
 		goto out;
 	if (r.status == 401 || r.status == 403) {
 		e = GW_EAUTH;
-		buf_puts(errmsg, "GitHub rejected the token: ");
+		GW_IGNORE(buf_puts(errmsg, "GitHub rejected the token: "));
 		excerpt(errmsg, &r);
 		goto out;
 	}
 	v = json_parse(r.body.data, r.body.len, NULL, NULL);
 	if (r.status / 100 != 2 || json_str(v, "login") == NULL) {
 		e = GW_EUPSTREAM;
-		buf_puts(errmsg, "GitHub /user failed: ");
+		GW_IGNORE(buf_puts(errmsg, "GitHub /user failed: "));
 		excerpt(errmsg, &r);
 		goto out;
 	}
@@ -288,13 +296,13 @@ gh_copilot_token(struct gh *g, const char *gh_token,
 	if (r.status == 401 || r.status == 403 || r.status == 404) {
 		/* 404: the account has no Copilot seat or the token is a PAT. */
 		e = GW_EAUTH;
-		buf_puts(errmsg, "Copilot token exchange refused: ");
+		GW_IGNORE(buf_puts(errmsg, "Copilot token exchange refused: "));
 		excerpt(errmsg, &r);
 		goto out;
 	}
 	if (r.status / 100 != 2 || json_str(v, "token") == NULL) {
 		e = GW_EUPSTREAM;
-		buf_puts(errmsg, "Copilot token exchange failed: ");
+		GW_IGNORE(buf_puts(errmsg, "Copilot token exchange failed: "));
 		excerpt(errmsg, &r);
 		goto out;
 	}

@@ -23,7 +23,9 @@ add_inbound(struct strlist *h, const char *name, const char *value,
 	if (value == NULL || *value == '\0')
 		return GW_OK;
 	if (has_line_break(value)) {
-		buf_printf(errmsg, "the %s header holds a line break", name);
+		/* best effort: GW_EINVAL is returned whatever it says */
+		GW_IGNORE(buf_printf(errmsg, "the %s header holds a line break",
+		    name));
 		return GW_EINVAL;
 	}
 	return strlist_addf(h, "%s: %s", name, value);
@@ -38,13 +40,15 @@ prov_headers(const struct cfg_provider *p, const struct prov_inbound *in,
 
 	if (in == NULL)
 		in = &none;
+	/* best effort: GW_ECONFIG is returned whatever the message says */
 	if (p->api_key == NULL || p->auth_type == CFG_AUTH_OAUTH2) {
-		buf_printf(errmsg, "provider '%s' has no API key", p->name);
+		GW_IGNORE(buf_printf(errmsg, "provider '%s' has no API key",
+		    p->name));
 		return GW_ECONFIG;
 	}
 	if (has_line_break(p->api_key)) {
-		buf_printf(errmsg, "provider '%s': apiKey holds a line break",
-		    p->name);
+		GW_IGNORE(buf_printf(errmsg,
+		    "provider '%s': apiKey holds a line break", p->name));
 		return GW_ECONFIG;
 	}
 	if ((e = strlist_add(out, "content-type: application/json")) != GW_OK ||

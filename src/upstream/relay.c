@@ -235,7 +235,8 @@ upstream_says(const struct up_response *resp, struct buf *out)
 	if (s == NULL)
 		s = buf_cstr(&resp->body);
 	n = strlen(s);
-	buf_append(out, s, n > QUOTE_MAX ? QUOTE_MAX : n);
+	/* best effort: a quote that does not fit leaves the message short */
+	GW_IGNORE(buf_append(out, s, n > QUOTE_MAX ? QUOTE_MAX : n));
 	cJSON_Delete(v);
 }
 
@@ -272,8 +273,9 @@ stream_outcome(struct relay *r, enum gw_err e)
 	struct relay_result *res = r->res;
 	int truncated = 0;
 
+	if (e == GW_OK)
+		e = sse_parser_finish(r->sse, &truncated);
 	if (e == GW_OK) {
-		sse_parser_finish(r->sse, &truncated);
 		if (r->tr->done)
 			return GW_OK;
 		set_message(res, truncated ? "upstream stream ended in the "
