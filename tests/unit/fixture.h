@@ -29,8 +29,10 @@ fx_path(const char *rel)
 	const char *root = getenv("GW_TEST_DATA");
 	struct buf b = BUF_INIT;
 
-	ck_assert_int_eq(buf_printf(&b, "%s/%s",
-	    root != NULL ? root : "tests/fixtures", rel), GW_OK);
+	/* abort, not ck_assert: suites count their cases before Check runs */
+	if (buf_printf(&b, "%s/%s", root != NULL ? root : "tests/fixtures",
+	    rel) != GW_OK)
+		abort();
 	return buf_detach(&b);
 }
 
