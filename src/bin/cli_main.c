@@ -192,7 +192,11 @@ store_github_token(struct worker *w, const char *token, int show)
 		goto out;
 	}
 	/* A new account invalidates the previous account's Copilot token. */
-	db_copilot_token_clear(w->db);
+	if (db_copilot_token_clear(w->db) != GW_OK) {
+		fprintf(stderr, "copilot-api: could not clear the previous "
+		    "Copilot token in %s\n", w->app->db_path);
+		goto out;
+	}
 	log_fingerprint(token, fp);
 	printf("Signed in to GitHub as %s (token %s stored in %s)\n", login,
 	    show ? token : fp, w->app->db_path);
@@ -447,7 +451,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	up_global_init();
+	if (up_global_init() != GW_OK) {
+		fprintf(stderr, "copilot-api: cannot initialise libcurl\n");
+		return 1;
+	}
 	cmd = argv[0];
 	if (strcmp(cmd, "auth") == 0)
 		rc = cmd_auth(argc, argv);

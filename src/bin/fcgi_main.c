@@ -64,9 +64,13 @@ static void
 handle_broken(void *tctx, struct http_conn *c)
 {
 	struct buf msg = BUF_INIT;
+	const char *text = "copilot-api is misconfigured";
 
-	buf_printf(&msg, "copilot-api is misconfigured: %s", buf_cstr(&init_error));
-	http_send_error(c, GW_DIALECT_OPENAI, 500, "api_error", msg.data, NULL);
+	if (buf_printf(&msg, "%s: %s", text, buf_cstr(&init_error)) == GW_OK)
+		text = msg.data;
+	/* best effort: the client may be gone; nothing else to do */
+	GW_IGNORE(http_send_error(c, GW_DIALECT_OPENAI, 500, "api_error", text,
+	    NULL));
 	buf_free(&msg);
 }
 
@@ -176,11 +180,20 @@ main(void)
 	int procs, rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	up_global_init();
+	if (up_global_init() != GW_OK) {
+		log_error("cannot initialise libcurl");
+		return 1;
+	}
 	memset(&o, 0, sizeof(o));
 	if (app_init(&app, 1, &init_error) != GW_OK) {
-		if (init_error.len == 0)
-			buf_puts(&init_error, "initialisation failed");
+		/* broken mode needs a reason (thread_init tests its length) */
+		if (init_error.len == 0 &&
+		    buf_puts(&init_error, "initialisation failed") != GW_OK) {
+			log_error("initialisation failed");
+			app_free(&app);
+			up_global_cleanup();
+			return 1;
+		}
 		log_error("%s", init_error.data);
 		o.handle = handle_broken;
 	} else {

@@ -45,8 +45,10 @@ store_api_endpoint(struct worker *w, const char *ghtok)
 	    status / 100 == 2 &&
 	    (v = json_parse(body.data, body.len, NULL, NULL)) != NULL) {
 		api = json_str(json_obj(v, "endpoints"), "api");
-		if (api != NULL && *api != '\0')
-			db_kv_set(w->db, "copilot_api_url", api);
+		if (api != NULL && *api != '\0' &&
+		    db_kv_set(w->db, "copilot_api_url", api) != GW_OK)
+			log_error("copilot-refresh: cannot store the Copilot "
+			    "API endpoint %s", api);
 		cJSON_Delete(v);
 	}
 	buf_free(&body);
@@ -69,6 +71,7 @@ main(int argc, char **argv)
 	struct db_copilot_token t;
 	struct buf err = BUF_INIT;
 	struct db_copilot_token prev;
+	enum gw_err e;
 	char *ghtok = NULL, until[32];
 	cJSON *models = NULL;
 
@@ -97,7 +100,10 @@ main(int argc, char **argv)
 	memset(&t, 0, sizeof(t));
 	memset(&prev, 0, sizeof(prev));
 	memset(&w, 0, sizeof(w));
-	up_global_init();
+	if (up_global_init() != GW_OK) {
+		fprintf(stderr, "copilot-refresh: cannot initialise libcurl\n");
+		return 1;
+	}
 	if (app_init(&a, 0, &err) != GW_OK || worker_init(&w, &a, &err) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
 		goto out_app;
@@ -108,7 +114,8 @@ main(int argc, char **argv)
 		    "`copilot-api auth login` as this user (data dir %s)\n", a.home);
 		goto out;
 	}
-	(void)db_copilot_token_get(w.db, &prev);
+	/* none (or an unreadable one) leaves prev empty: "refreshed" */
+	GW_IGNORE(db_copilot_token_get(w.db, &prev));
 	if (auth_copilot_token(&env, NULL, force, &t, &err) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
 		goto out;
@@ -120,9 +127,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "copilot-refresh: model list: %s\n", buf_cstr(&err));
 		goto out;
 	}
-	if (prune_days > 0)
-		db_prune_usage(w.db, util_now_ms() - prune_days * 86400000LL, &pruned);
-	db_checkpoint(w.db);
+	if (prune_days > 0 && (e = db_prune_usage(w.db,
+	    util_now_ms() - prune_days * 86400000LL, &pruned)) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: pruning usage rows: %s\n",
+		    gw_strerror(e));
+		goto out;
+	}
+	/* best effort: the WAL keeps the rows for the next checkpoint */
+	GW_IGNORE(db_checkpoint(w.db));
 	iso_time(t.expires_at, until);
 	if (!quiet)
 		printf("ok: Copilot token %s, valid until %s; %d models%s; "

@@ -85,7 +85,8 @@ bad(struct buf *err, const char *fmt, ...)
 	if (err != NULL) {
 		buf_reset(err);
 		va_start(ap, fmt);
-		buf_vprintf(err, fmt, ap);
+		/* best effort: GW_EINVAL is returned whatever it says */
+		GW_IGNORE(buf_vprintf(err, fmt, ap));
 		va_end(ap);
 	}
 	return GW_EINVAL;
@@ -1060,17 +1061,19 @@ tr_chat_to_anthropic(const cJSON *r, const char *request_model, cJSON **out,
 	enum gw_err e;
 
 	*out = NULL;
+	/* best effort (errmsg): GW_EUPSTREAM is returned whatever it says */
 	if (!cJSON_IsObject(r)) {
 		if (errmsg != NULL)
-			buf_puts(errmsg, "upstream response is not a JSON object");
+			GW_IGNORE(buf_puts(errmsg,
+			    "upstream response is not a JSON object"));
 		return GW_EUPSTREAM;
 	}
 	if (choices == NULL && json_obj(r, "error") != NULL) {
 		const char *m = json_str(json_obj(r, "error"), "message");
 
 		if (errmsg != NULL)
-			buf_puts(errmsg, nonempty(m) ? m :
-			    "upstream error without a message");
+			GW_IGNORE(buf_puts(errmsg, nonempty(m) ? m :
+			    "upstream error without a message"));
 		return GW_EUPSTREAM;
 	}
 	if (!nonempty(id)) {

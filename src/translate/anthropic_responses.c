@@ -734,8 +734,10 @@ tr_anthropic_to_responses(const cJSON *a, const struct tr_resp_opts *o,
 	enum gw_err e;
 
 	if (!cJSON_IsObject(a) || !cJSON_IsArray(json_arr(a, "messages"))) {
+		/* best effort: GW_EINVAL is returned whatever errmsg says */
 		if (errmsg != NULL)
-			buf_puts(errmsg, "messages: an array is required");
+			GW_IGNORE(buf_puts(errmsg,
+			    "messages: an array is required"));
 		return GW_EINVAL;
 	}
 	e = GW_ENOMEM;
@@ -749,8 +751,9 @@ tr_anthropic_to_responses(const cJSON *a, const struct tr_resp_opts *o,
 	*out = p;
 	p = NULL;
 out:
+	/* best effort: e is returned whatever errmsg says */
 	if (e == GW_ENOMEM && errmsg != NULL && errmsg->len == 0)
-		buf_puts(errmsg, gw_strerror(e));
+		GW_IGNORE(buf_puts(errmsg, gw_strerror(e)));
 	cJSON_Delete(p);
 	cJSON_Delete(r.tools);
 	cJSON_Delete(r.names_by_id);
@@ -1050,16 +1053,18 @@ tr_responses_to_anthropic(const cJSON *result,
 	cJSON *m = NULL, *content;
 	enum gw_err e = GW_ENOMEM;
 
+	/* best effort (errmsg): GW_EUPSTREAM is returned whatever it says */
 	if (!cJSON_IsObject(result)) {
 		if (errmsg != NULL)
-			buf_puts(errmsg, "upstream sent no response object");
+			GW_IGNORE(buf_puts(errmsg,
+			    "upstream sent no response object"));
 		return GW_EUPSTREAM;
 	}
 	if (util_streq(json_str(result, "status"), "failed")) {
 		msg = json_str(json_obj(result, "error"), "message");
 		if (errmsg != NULL)
-			buf_puts(errmsg, msg != NULL ? msg :
-			    "The response failed due to an unknown error.");
+			GW_IGNORE(buf_puts(errmsg, msg != NULL ? msg :
+			    "The response failed due to an unknown error."));
 		return GW_EUPSTREAM;
 	}
 	if (model == NULL)

@@ -224,7 +224,9 @@ nm_prepare(cJSON *payload, const char *client_anthropic_beta,
 	if (!cJSON_IsObject(payload) || json_arr(payload, "messages") == NULL) {
 		if (errmsg != NULL) {
 			buf_reset(errmsg);
-			buf_puts(errmsg, "messages: must be an array");
+			/* best effort: GW_EINVAL whatever it says */
+			GW_IGNORE(buf_puts(errmsg,
+			    "messages: must be an array"));
 		}
 		return GW_EINVAL;
 	}

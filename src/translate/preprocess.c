@@ -179,7 +179,8 @@ invalid(struct buf *errmsg, const char *fmt, ...)
 	if (errmsg != NULL) {
 		buf_reset(errmsg);
 		va_start(ap, fmt);
-		buf_vprintf(errmsg, fmt, ap);
+		/* best effort: GW_EINVAL is returned whatever it says */
+		GW_IGNORE(buf_vprintf(errmsg, fmt, ap));
 		va_end(ap);
 	}
 	return GW_EINVAL;
@@ -873,9 +874,12 @@ compact_candidate(const cJSON *payload)
 		if (!is_type(b, "text") || (t = json_str(b, "text")) == NULL ||
 		    *t == '\0' || starts_with(t, REMINDER_OPEN))
 			continue;
-		if (out.len > 0)
-			buf_puts(&out, "\n\n");
-		buf_puts(&out, t);
+		/* a partial text could be misread: none, as when strdup fails */
+		if ((out.len > 0 && buf_puts(&out, "\n\n") != GW_OK) ||
+		    buf_puts(&out, t) != GW_OK) {
+			buf_free(&out);
+			return NULL;
+		}
 	}
 	if (out.data == NULL)
 		return strdup("");
@@ -1115,10 +1119,13 @@ merge_texts(cJSON *tr, cJSON **texts, size_t n)
 	size_t i;
 
 	if (cJSON_IsString(c)) {
-		buf_puts(&b, c->valuestring);
-		for (i = 0; i < n; i++)
-			buf_printf(&b, "\n\n%s", json_str(texts[i], "text"));
-		e = b.data != NULL ? set_str(tr, "content", b.data) : GW_ENOMEM;
+		e = buf_puts(&b, c->valuestring);
+		for (i = 0; i < n && e == GW_OK; i++)
+			e = buf_printf(&b, "\n\n%s",
+			    json_str(texts[i], "text"));
+		if (e == GW_OK)
+			e = b.data != NULL ? set_str(tr, "content", b.data) :
+			    GW_ENOMEM;
 		buf_free(&b);
 		return e;
 	}

@@ -20,47 +20,58 @@ static const char too_large_png[] =
 
 /* Estimated bytes of a data URL as the reference measures it: the whole
  * string, prefix included, times 3/4. */
-static void
+static GW_MUST_CHECK enum gw_err
 redact_image(cJSON *part, double limit)
 {
 	const char *url = json_str(part, "image_url");
+	enum gw_err e;
 
 	if (url == NULL || strncmp(url, "data:", 5) != 0 ||
 	    (double)(strlen(url) * 3 / 4) <= limit)
-		return;
-	json_set(part, "image_url", cJSON_CreateString(too_large_png));
-	json_set(part, "detail", cJSON_CreateString("low"));
+		return GW_OK;
+	if ((e = json_set(part, "image_url",
+	    cJSON_CreateString(too_large_png))) != GW_OK ||
+	    (e = json_set(part, "detail", cJSON_CreateString("low"))) != GW_OK)
+		return e;
 	cJSON_DeleteItemFromObjectCaseSensitive(part, "file_id");
+	return GW_OK;
 }
 
-static void
+static GW_MUST_CHECK enum gw_err
 redact_parts(cJSON *parts, double limit)
 {
 	cJSON *part;
 	const char *type;
+	enum gw_err e;
 
 	cJSON_ArrayForEach(part, parts) {
 		type = json_str(part, "type");
-		if (type != NULL && strcmp(type, "input_image") == 0)
-			redact_image(part, limit);
+		if (type != NULL && strcmp(type, "input_image") == 0 &&
+		    (e = redact_image(part, limit)) != GW_OK)
+			return e;
 	}
+	return GW_OK;
 }
 
 /* Images over limits.vision.max_prompt_image_size in messages and in
  * function_call_output arrays (v1.10.21+); others are untouched. */
-static void
+static GW_MUST_CHECK enum gw_err
 redact_oversized_images(cJSON *body, const cJSON *model)
 {
 	double limit = json_num(json_obj(json_obj(json_obj(model, "capabilities"),
 	    "limits"), "vision"), "max_prompt_image_size", 0);
 	cJSON *item;
+	enum gw_err e;
 
 	if (limit <= 0)
-		return;
+		return GW_OK;
 	cJSON_ArrayForEach(item, json_arr(body, "input")) {
-		redact_parts(json_arr(item, "content"), limit);
-		redact_parts(json_arr(item, "output"), limit);
+		if ((e = redact_parts(json_arr(item, "content"),
+		    limit)) != GW_OK ||
+		    (e = redact_parts(json_arr(item, "output"), limit)) != GW_OK)
+			return e;
 	}
+	return GW_OK;
 }
 
 static void
@@ -115,7 +126,8 @@ tr_responses_prepare(cJSON *body, const struct tr_responses_prepare_opts *o)
 
 	filter_tools(body, o->keep_web_search);
 	tr_responses_trim_compaction(body);
-	redact_oversized_images(body, o->model);
+	if ((e = redact_oversized_images(body, o->model)) != GW_OK)
+		return e;
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "service_tier");
 	if (o->context_management &&
 	    cJSON_GetObjectItemCaseSensitive(body, "context_management") == NULL &&

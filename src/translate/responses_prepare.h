@@ -25,6 +25,8 @@ struct tr_responses_prepare_opts {
  * context_management added for configured models when absent, and
  * reasoning.effort set from the configuration when the client set none and
  * the model takes one (an effort the model does not list becomes its last).
+ * Returns GW_OK, or GW_ENOMEM when a rewrite cannot be made (body is then
+ * partly rewritten and must not be sent).
  */
 GW_MUST_CHECK enum gw_err tr_responses_prepare(cJSON *body,
     const struct tr_responses_prepare_opts *o);

@@ -590,10 +590,12 @@ loaded_namespaces(const cJSON *content, const cJSON *tools, cJSON *dst,
 		cJSON_ArrayForEach(n, names)
 			if (!tr_ts_is_deferred(n->valuestring) ||
 			    find_first(tools, n->valuestring) == NULL) {
+				/* best effort: GW_EINVAL whatever it says */
 				if (errmsg != NULL)
-					buf_printf(errmsg, "Tool reference '%s' has no "
-					    "corresponding deferred tool definition",
-					    n->valuestring);
+					GW_IGNORE(buf_printf(errmsg,
+					    "Tool reference '%s' has no "
+					    "corresponding deferred tool "
+					    "definition", n->valuestring));
 				e = GW_EINVAL;
 				goto out;
 			}

@@ -23,6 +23,14 @@
 #include "translate/stream.h"
 #include "upstream/sse.h"
 
+/* The input cannot be built (out of memory): no number would mean anything. */
+static void
+must(enum gw_err e)
+{
+	if (e != GW_OK)
+		abort();
+}
+
 static double
 now(void)
 {
@@ -41,7 +49,7 @@ words(struct buf *b, unsigned *seed, int n)
 
 	while (n-- > 0) {
 		*seed = *seed * 1103515245u + 12345u;
-		buf_printf(b, "%s ", w[(*seed >> 16) % 20]);
+		must(buf_printf(b, "%s ", w[(*seed >> 16) % 20]));
 	}
 }
 
@@ -52,44 +60,51 @@ claude_code_request(void)
 	unsigned seed = 7;
 	int i, j;
 
-	buf_puts(&b, "{\"model\":\"claude-opus-4-7-20260101\",\"max_tokens\":64000,"
+	must(buf_puts(&b,
+	    "{\"model\":\"claude-opus-4-7-20260101\",\"max_tokens\":64000,"
 	    "\"stream\":true,\"metadata\":{\"user_id\":\"{\\\"device_id\\\":\\\"d\\\","
 	    "\\\"account_uuid\\\":\\\"\\\",\\\"session_id\\\":\\\"s-1\\\"}\"},"
 	    "\"thinking\":{\"type\":\"adaptive\"},\"system\":[{\"type\":\"text\","
-	    "\"text\":\"x-anthropic-billing-header: cc_version=1;\"},");
+	    "\"text\":\"x-anthropic-billing-header: cc_version=1;\"},"));
 	for (i = 0; i < 2; i++) {
-		buf_puts(&b, "{\"type\":\"text\",\"text\":\"");
+		must(buf_puts(&b, "{\"type\":\"text\",\"text\":\""));
 		words(&b, &seed, i ? 2600 : 20);
-		buf_puts(&b, "\",\"cache_control\":{\"type\":\"ephemeral\"}}");
-		buf_puts(&b, i ? "]," : ",");
+		must(buf_puts(&b,
+		    "\",\"cache_control\":{\"type\":\"ephemeral\"}}"));
+		must(buf_puts(&b, i ? "]," : ","));
 	}
-	buf_puts(&b, "\"tools\":[");
+	must(buf_puts(&b, "\"tools\":["));
 	for (i = 0; i < 24; i++) {
-		buf_printf(&b, "%s{\"name\":\"Tool%d\",\"description\":\"", i ? "," : "", i);
+		must(buf_printf(&b, "%s{\"name\":\"Tool%d\",\"description\":\"",
+		    i ? "," : "", i));
 		words(&b, &seed, 180);
-		buf_puts(&b, "\",\"input_schema\":{\"type\":\"object\",\"properties\":{");
+		must(buf_puts(&b,
+		    "\",\"input_schema\":{\"type\":\"object\",\"properties\":{"));
 		for (j = 0; j < 6; j++) {
-			buf_printf(&b, "%s\"p%d\":{\"type\":\"string\",\"description\":\"",
-			    j ? "," : "", j);
+			must(buf_printf(&b,
+			    "%s\"p%d\":{\"type\":\"string\",\"description\":\"",
+			    j ? "," : "", j));
 			words(&b, &seed, 12);
-			buf_puts(&b, "\"}");
+			must(buf_puts(&b, "\"}"));
 		}
-		buf_puts(&b, "},\"required\":[\"p0\"]}}");
+		must(buf_puts(&b, "},\"required\":[\"p0\"]}}"));
 	}
-	buf_puts(&b, "],\"messages\":[");
+	must(buf_puts(&b, "],\"messages\":["));
 	for (i = 0; i < 6; i++) {
-		buf_printf(&b, "%s{\"role\":\"user\",\"content\":[{\"type\":\"text\","
-		    "\"text\":\"", i ? "," : "");
+		must(buf_printf(&b,
+		    "%s{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+		    "\"text\":\"", i ? "," : ""));
 		words(&b, &seed, 120);
-		buf_printf(&b, "\"}]},{\"role\":\"assistant\",\"content\":[{\"type\":"
+		must(buf_printf(&b,
+		    "\"}]},{\"role\":\"assistant\",\"content\":[{\"type\":"
 		    "\"text\",\"text\":\"ok\"},{\"type\":\"tool_use\",\"id\":\"t%d\","
 		    "\"name\":\"Tool%d\",\"input\":{\"p0\":\"x\"}}]},{\"role\":\"user\","
 		    "\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t%d\","
-		    "\"content\":\"", i, i, i);
+		    "\"content\":\"", i, i, i));
 		words(&b, &seed, 200);
-		buf_puts(&b, "\"}]}");
+		must(buf_puts(&b, "\"}]}"));
 	}
-	buf_puts(&b, "]}");
+	must(buf_puts(&b, "]}"));
 	cJSON *v = json_parse(b.data, b.len, NULL, NULL);
 	fprintf(stdout, "request: %zu bytes, 24 tools, 18 messages\n", b.len);
 	buf_free(&b);
@@ -184,13 +199,16 @@ chat_stream_bytes(struct buf *b, int n)
 	int i;
 
 	for (i = 0; i < n; i++)
-		buf_printf(b, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion."
+		must(buf_printf(b,
+		    "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion."
 		    "chunk\",\"created\":1,\"model\":\"gpt-4.1\",\"choices\":[{\"index\":0,"
-		    "\"delta\":{\"content\":\"word%d héllo \"},\"finish_reason\":null}]}\n\n", i);
-	buf_puts(b, "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{},"
+		    "\"delta\":{\"content\":\"word%d héllo \"},\"finish_reason\":null}]}\n\n",
+		    i));
+	must(buf_puts(b,
+	    "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{},"
 	    "\"finish_reason\":\"stop\"}]}\n\ndata: {\"id\":\"chatcmpl-1\",\"choices\":[],"
 	    "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}"
-	    "\n\ndata: [DONE]\n\n");
+	    "\n\ndata: [DONE]\n\n"));
 }
 
 static void
@@ -198,22 +216,26 @@ responses_stream_bytes(struct buf *b, int n)
 {
 	int i, seq = 0;
 
-	buf_printf(b, "event: response.created\ndata: {\"type\":\"response.created\","
+	must(buf_printf(b,
+	    "event: response.created\ndata: {\"type\":\"response.created\","
 	    "\"sequence_number\":%d,\"response\":{\"id\":\"resp_1\",\"status\":"
-	    "\"in_progress\",\"model\":\"gpt-5.4\",\"output\":[]}}\n\n", seq++);
-	buf_printf(b, "event: response.output_item.added\ndata: {\"type\":"
+	    "\"in_progress\",\"model\":\"gpt-5.4\",\"output\":[]}}\n\n",
+	    seq++));
+	must(buf_printf(b, "event: response.output_item.added\ndata: {\"type\":"
 	    "\"response.output_item.added\",\"sequence_number\":%d,\"output_index\":0,"
 	    "\"item\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
-	    "\"content\":[]}}\n\n", seq++);
+	    "\"content\":[]}}\n\n", seq++));
 	for (i = 0; i < n; i++)
-		buf_printf(b, "event: response.output_text.delta\ndata: {\"type\":"
+		must(buf_printf(b,
+		    "event: response.output_text.delta\ndata: {\"type\":"
 		    "\"response.output_text.delta\",\"sequence_number\":%d,\"item_id\":"
 		    "\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"word%d "
-		    "héllo \"}\n\n", seq++, i);
-	buf_printf(b, "event: response.completed\ndata: {\"type\":\"response.completed\","
+		    "héllo \"}\n\n", seq++, i));
+	must(buf_printf(b,
+	    "event: response.completed\ndata: {\"type\":\"response.completed\","
 	    "\"sequence_number\":%d,\"response\":{\"id\":\"resp_1\",\"status\":"
 	    "\"completed\",\"model\":\"gpt-5.4\",\"output\":[],\"usage\":{\"input_tokens\""
-	    ":10,\"output_tokens\":5,\"total_tokens\":15}}}\n\n", seq++);
+	    ":10,\"output_tokens\":5,\"total_tokens\":15}}}\n\n", seq++));
 }
 
 static void
@@ -225,13 +247,13 @@ bench_stream(const char *name, struct tr_stream *tr, const struct buf *in)
 	double t0, dt;
 	size_t off;
 
-	sse_parser_new(0, on_event, &r, &p);
+	must(sse_parser_new(0, on_event, &r, &p));
 	t0 = now();
 	for (off = 0; off < in->len; off += 1400)
 		if (sse_parser_feed(p, in->data + off,
 		    in->len - off < 1400 ? in->len - off : 1400) != GW_OK)
 			abort();
-	sse_parser_finish(p, NULL);
+	must(sse_parser_finish(p, NULL));
 	tr->ops->finish(tr, GW_OK, NULL, &r.sink);
 	dt = now() - t0;
 	printf("%-34s %10.0f upstream events/s  (%ld in, %ld out, %.1f MB/s)\n",
@@ -250,13 +272,13 @@ main(void)
 	bench_requests();
 	chat_stream_bytes(&chat, n);
 	responses_stream_bytes(&resp, n);
-	tr_passthrough_new(GW_DIALECT_OPENAI, &tr);
+	must(tr_passthrough_new(GW_DIALECT_OPENAI, &tr));
 	bench_stream("passthrough (chat, OpenAI client)", tr, &chat);
-	tr_chat_stream_new("gpt-4.1", &tr);
+	must(tr_chat_stream_new("gpt-4.1", &tr));
 	bench_stream("Chat -> Anthropic stream", tr, &chat);
-	tr_responses_stream_new("gpt-5.4", NULL, &tr);
+	must(tr_responses_stream_new("gpt-5.4", NULL, &tr));
 	bench_stream("Responses -> Anthropic stream", tr, &resp);
-	tr_responses_passthrough_new(&tr);
+	must(tr_responses_passthrough_new(&tr));
 	bench_stream("Responses passthrough (id repair)", tr, &resp);
 	buf_free(&chat);
 	buf_free(&resp);

@@ -26,11 +26,13 @@ static enum gw_err
 emit(void *ctx, const char *event, const char *d, size_t len)
 {
 	struct buf *b = ctx;
+	enum gw_err e;
 
-	if (event != NULL)
-		buf_printf(b, "event: %s\n", event);
-	buf_puts(b, "data: ");
-	buf_append(b, d, len);
+	if ((event != NULL &&
+	    (e = buf_printf(b, "event: %s\n", event)) != GW_OK) ||
+	    (e = buf_puts(b, "data: ")) != GW_OK ||
+	    (e = buf_append(b, d, len)) != GW_OK)
+		return e;
 	return buf_puts(b, "\n\n");
 }
 

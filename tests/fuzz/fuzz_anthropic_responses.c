@@ -43,12 +43,13 @@ static enum gw_err
 sink_emit(void *ctx, const char *event, const char *d, size_t len)
 {
 	struct buf *b = ctx;
+	enum gw_err e;
 
 	/* what an SSE writer would do with it, bounded */
 	if (b->len > (1u << 20))
 		buf_reset(b);
-	if (event != NULL)
-		buf_puts(b, event);
+	if (event != NULL && (e = buf_puts(b, event)) != GW_OK)
+		return e;
 	return buf_append(b, d, len);
 }
 
@@ -85,9 +86,10 @@ stream(struct tr_stream *tr, const uint8_t *data, size_t size)
 
 	if (sse_parser_new(1u << 20, on_event, &r, &p) != GW_OK)
 		goto out;
+	/* errors are fine (a bad stream is refused); crashes are not */
 	if (sse_parser_feed(p, data, cut) == GW_OK &&
 	    sse_parser_feed(p, data + cut, size - cut) == GW_OK)
-		sse_parser_finish(p, &truncated);
+		GW_IGNORE(sse_parser_finish(p, &truncated));
 	tr->ops->ping(tr, &sink);
 	tr->ops->finish(tr, tr->done && !truncated ? GW_OK : GW_EUPSTREAM,
 	    "fuzz: upstream ended", &sink);
@@ -120,7 +122,8 @@ json_translators(const uint8_t *data, size_t size)
 	if (tr_responses_to_anthropic(in, &ro, &out, &msg) == GW_OK)
 		cJSON_Delete(out);
 	if (cJSON_IsObject(in)) {
-		tr_responses_context_management(in, model);
+		/* errors are fine; crashes are not */
+		GW_IGNORE(tr_responses_context_management(in, model));
 		tr_responses_trim_compaction(in);
 	}
 out:

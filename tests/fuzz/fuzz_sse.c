@@ -19,14 +19,15 @@ static enum gw_err
 rec(void *ctx, const char *event, const char *d, size_t len, const char *id)
 {
 	struct buf *b = ctx;
+	enum gw_err e;
 
 	if (strlen(d) > len)            /* the NUL must sit at len (or data has NULs) */
 		abort();
-	buf_printf(b, "%s|%s|%zu:", event != NULL ? event : "~",
-	    id != NULL ? id : "~", len);
-	buf_append(b, d, len);
-	buf_putc(b, '\n');
-	return GW_OK;
+	if ((e = buf_printf(b, "%s|%s|%zu:", event != NULL ? event : "~",
+	    id != NULL ? id : "~", len)) != GW_OK ||
+	    (e = buf_append(b, d, len)) != GW_OK)
+		return e;
+	return buf_putc(b, '\n');
 }
 
 static enum gw_err

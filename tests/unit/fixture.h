@@ -29,7 +29,10 @@ fx_path(const char *rel)
 	const char *root = getenv("GW_TEST_DATA");
 	struct buf b = BUF_INIT;
 
-	buf_printf(&b, "%s/%s", root != NULL ? root : "tests/fixtures", rel);
+	/* abort, not ck_assert: suites count their cases before Check runs */
+	if (buf_printf(&b, "%s/%s", root != NULL ? root : "tests/fixtures",
+	    rel) != GW_OK)
+		abort();
 	return buf_detach(&b);
 }
 
@@ -44,7 +47,7 @@ fx_read(const char *rel, size_t *len)
 
 	ck_assert_msg(f != NULL, "cannot open fixture %s", p);
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
+		ck_assert_int_eq(buf_append(&b, chunk, n), GW_OK);
 	fclose(f);
 	free(p);
 	if (len != NULL)
@@ -138,14 +141,17 @@ fx_emit(void *ctx, const char *event, const char *data, size_t len)
 {
 	struct buf *b = ctx;
 	const char *p = data, *end = data + len, *nl;
+	enum gw_err e;
 
-	if (event != NULL)
-		buf_printf(b, "event: %s\n", event);
+	if (event != NULL && (e = buf_printf(b, "event: %s\n", event)) != GW_OK)
+		return e;
 	for (;;) {
 		nl = memchr(p, '\n', (size_t)(end - p));
-		buf_puts(b, "data: ");
-		buf_append(b, p, nl != NULL ? (size_t)(nl - p) : (size_t)(end - p));
-		buf_putc(b, '\n');
+		if ((e = buf_puts(b, "data: ")) != GW_OK ||
+		    (e = buf_append(b, p, nl != NULL ? (size_t)(nl - p) :
+		    (size_t)(end - p))) != GW_OK ||
+		    (e = buf_putc(b, '\n')) != GW_OK)
+			return e;
 		if (nl == NULL)
 			break;
 		p = nl + 1;
@@ -234,10 +240,10 @@ fx_check_stream(const char *dir, const char *name, fx_tr_factory make)
 	char *in, *want;
 	size_t n, wn, m;
 
-	buf_printf(&rel, "%s/%s.in.sse", dir, name);
+	ck_assert_int_eq(buf_printf(&rel, "%s/%s.in.sse", dir, name), GW_OK);
 	in = fx_read(rel.data, &n);
 	buf_reset(&rel);
-	buf_printf(&rel, "%s/%s.out.sse", dir, name);
+	ck_assert_int_eq(buf_printf(&rel, "%s/%s.out.sse", dir, name), GW_OK);
 	want = fx_read(rel.data, &wn);
 	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
 		struct tr_stream *tr = make(dir, name);

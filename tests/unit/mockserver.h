@@ -166,9 +166,8 @@ mock_read_request(struct mock_server *m, int fd, struct buf *req)
 		if (!mock_wait_readable(m, fd, 10000))
 			return -1;
 		r = recv(fd, tmp, sizeof(tmp), 0);
-		if (r <= 0)
+		if (r <= 0 || buf_append(req, tmp, (size_t)r) != GW_OK)
 			return -1;
-		buf_append(req, tmp, (size_t)r);
 	}
 }
 
@@ -182,9 +181,12 @@ mock_next(struct mock_server *m, const struct buf *req)
 	    m->nscript - 1];
 	m->requests++;
 	buf_reset(&m->last_request);
-	buf_append(&m->last_request, req->data, req->len);
-	buf_append(&m->request_lines, req->data, strcspn(req->data, "\r\n"));
-	buf_append(&m->request_lines, "\n", 1);
+	/* a request it cannot record closes the connection: the test fails */
+	if (buf_append(&m->last_request, req->data, req->len) != GW_OK ||
+	    buf_append(&m->request_lines, req->data,
+	    strcspn(req->data, "\r\n")) != GW_OK ||
+	    buf_append(&m->request_lines, "\n", 1) != GW_OK)
+		r = NULL;
 	pthread_mutex_unlock(&m->mu);
 	return r;
 }
@@ -216,6 +218,7 @@ mock_respond(struct mock_server *m, int fd, const struct mock_response *r)
 {
 	struct buf out = BUF_INIT;
 	size_t i, total = 0, np;
+	enum gw_err e;
 	int rc = -1;
 
 	for (np = 0; np < MOCK_MAX_PIECES && (r->pieces[np].data != NULL ||
@@ -223,16 +226,20 @@ mock_respond(struct mock_server *m, int fd, const struct mock_response *r)
 		total += mock_piece_len(r, np);
 	if (r->header_delay_ms > 0 && mock_delay(m, fd, r->header_delay_ms))
 		goto early;
-	buf_printf(&out, "HTTP/1.1 %d X\r\n%s", r->status ? r->status : 200,
+	/* a response it cannot build closes the connection: the test fails */
+	e = buf_printf(&out, "HTTP/1.1 %d X\r\n%s", r->status ? r->status : 200,
 	    r->headers != NULL ? r->headers : "");
-	if (r->chunked)
-		buf_puts(&out, "Transfer-Encoding: chunked\r\n");
-	else if (r->close_delimited)
-		buf_puts(&out, "Connection: close\r\n");
-	else
-		buf_printf(&out, "Content-Length: %ld\r\n",
+	if (e == GW_OK && r->chunked)
+		e = buf_puts(&out, "Transfer-Encoding: chunked\r\n");
+	else if (e == GW_OK && r->close_delimited)
+		e = buf_puts(&out, "Connection: close\r\n");
+	else if (e == GW_OK)
+		e = buf_printf(&out, "Content-Length: %ld\r\n",
 		    r->content_length > 0 ? r->content_length : (long)total);
-	buf_puts(&out, "\r\n");
+	if (e == GW_OK)
+		e = buf_puts(&out, "\r\n");
+	if (e != GW_OK)
+		goto done;
 	if (mock_send_all(fd, out.data, out.len) < 0)
 		goto early;
 	for (i = 0; i < np; i++) {
@@ -240,11 +247,16 @@ mock_respond(struct mock_server *m, int fd, const struct mock_response *r)
 		    mock_delay(m, fd, r->pieces[i].delay_ms))
 			goto early;
 		buf_reset(&out);
+		e = GW_OK;
 		if (r->chunked)
-			buf_printf(&out, "%zx\r\n", mock_piece_len(r, i));
-		buf_append(&out, mock_piece_data(r, i), mock_piece_len(r, i));
-		if (r->chunked)
-			buf_puts(&out, "\r\n");
+			e = buf_printf(&out, "%zx\r\n", mock_piece_len(r, i));
+		if (e == GW_OK)
+			e = buf_append(&out, mock_piece_data(r, i),
+			    mock_piece_len(r, i));
+		if (e == GW_OK && r->chunked)
+			e = buf_puts(&out, "\r\n");
+		if (e != GW_OK)
+			goto done;
 		if (mock_send_all(fd, out.data, out.len) < 0)
 			goto early;
 		mock_note(m, &m->pieces_sent, 1);
@@ -259,6 +271,7 @@ mock_respond(struct mock_server *m, int fd, const struct mock_response *r)
 			goto early;
 		rc = r->close_delimited ? -1 : 0;
 	}
+done:
 	buf_free(&out);
 	return rc;
 early:
@@ -277,7 +290,7 @@ mock_conn_main(void *arg)
 
 	while (!mock_stopping(m) && mock_read_request(m, c->fd, &req) == 0) {
 		r = mock_next(m, &req);
-		if (r->hang_up || mock_respond(m, c->fd, r) < 0)
+		if (r == NULL || r->hang_up || mock_respond(m, c->fd, r) < 0)
 			break;
 	}
 	buf_free(&req);

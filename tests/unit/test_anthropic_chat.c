@@ -56,7 +56,7 @@ case_opts(const char *dir, const char *name)
 	struct buf rel = BUF_INIT;
 	cJSON *v = NULL;
 
-	buf_printf(&rel, "%s/%s.opts.json", dir, name);
+	ck_assert_int_eq(buf_printf(&rel, "%s/%s.opts.json", dir, name), GW_OK);
 	if (fx_exists(rel.data))
 		v = fx_json(rel.data);
 	buf_free(&rel);
@@ -69,7 +69,7 @@ case_json(const char *dir, const char *name, const char *suffix)
 	struct buf rel = BUF_INIT;
 	cJSON *v;
 
-	buf_printf(&rel, "%s/%s%s", dir, name, suffix);
+	ck_assert_int_eq(buf_printf(&rel, "%s/%s%s", dir, name, suffix), GW_OK);
 	v = fx_json(rel.data);
 	buf_free(&rel);
 	return v;
@@ -198,7 +198,8 @@ START_TEST(stream_fixture)
 	case_name(STREAM_DIR, ".in.sse", _i, name, sizeof(name));
 	fx_check_stream(STREAM_DIR, name, make_stream);
 	/* and the expected output keeps every guarantee */
-	buf_printf(&rel, "%s/%s.in.sse", STREAM_DIR, name);
+	ck_assert_int_eq(buf_printf(&rel, "%s/%s.in.sse", STREAM_DIR, name),
+	    GW_OK);
 	in = fx_read(rel.data, &n);
 	t = make_stream(STREAM_DIR, name);
 	fx_feed(t, in, n, FX_WHOLE, 0, &got);
@@ -221,7 +222,8 @@ feed_case(const char *name, struct buf *out)
 	size_t n;
 	char *in;
 
-	buf_printf(&rel, "%s/%s.in.sse", STREAM_DIR, name);
+	ck_assert_int_eq(buf_printf(&rel, "%s/%s.in.sse", STREAM_DIR, name),
+	    GW_OK);
 	in = fx_read(rel.data, &n);
 	ck_assert_int_eq(tr_chat_stream_new(NULL, &t), GW_OK);
 	fx_feed(t, in, n, FX_WHOLE, 0, out);
@@ -415,9 +417,11 @@ START_TEST(stream_limits)
 	ck_assert_int_eq(tr_chat_stream_new(NULL, &t), GW_OK);
 	for (i = 0; i < 300 && e == GW_OK; i++) {
 		buf_reset(&chunk);
-		buf_printf(&chunk, "{\"choices\":[{\"index\":0,\"delta\":"
+		ck_assert_int_eq(buf_printf(&chunk,
+		    "{\"choices\":[{\"index\":0,\"delta\":"
 		    "{\"tool_calls\":[{\"index\":%d,\"id\":\"c%d\",\"function\":"
-		    "{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}", i, i);
+		    "{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}", i, i),
+		    GW_OK);
 		e = t->ops->feed(t, NULL, chunk.data, chunk.len, &s);
 	}
 	ck_assert_int_eq(e, GW_ETOOBIG);

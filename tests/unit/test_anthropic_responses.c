@@ -30,7 +30,7 @@ case_json(const char *dir, const char *name, const char *suffix)
 	struct buf rel = BUF_INIT;
 	cJSON *v = NULL;
 
-	buf_printf(&rel, "%s/%s%s", dir, name, suffix);
+	ck_assert_int_eq(buf_printf(&rel, "%s/%s%s", dir, name, suffix), GW_OK);
 	if (fx_exists(rel.data))
 		v = fx_json(rel.data);
 	buf_free(&rel);
@@ -180,7 +180,8 @@ run_case(const char *name, struct buf *out)
 	size_t n;
 	char *in;
 
-	buf_printf(&rel, "%s/%s.in.sse", DIR_STREAM, name);
+	ck_assert_int_eq(buf_printf(&rel, "%s/%s.in.sse", DIR_STREAM, name),
+	    GW_OK);
 	in = fx_read(rel.data, &n);
 	fx_feed(t, in, n, FX_WHOLE, 0, out);
 	free(in);
@@ -421,10 +422,11 @@ START_TEST(tool_choice_variants)
 		cJSON *req, *out = NULL;
 		char *p;
 
-		buf_printf(&b, "{\"model\":\"gpt-5.4\",\"max_tokens\":1,"
+		ck_assert_int_eq(buf_printf(&b,
+		    "{\"model\":\"gpt-5.4\",\"max_tokens\":1,"
 		    "\"messages\":[],\"tools\":[{\"name\":\"Read\"},"
 		    "{\"name\":\"mcp__tool_search__search\"},{\"name\":\"mcp__x\"}],"
-		    "\"tool_choice\":%s}", v[i].choice);
+		    "\"tool_choice\":%s}", v[i].choice), GW_OK);
 		req = cJSON_Parse(b.data);
 		ck_assert_int_eq(tr_anthropic_to_responses(req, NULL, &out, NULL),
 		    GW_OK);

@@ -47,14 +47,17 @@ START_TEST(ok_json_and_request_shape)
 	char url[128], *seen;
 	const char *body = "{\"model\":\"gpt\",\"pad\":\"";
 	struct buf big = BUF_INIT;
+	enum gw_err e;
 	int i;
 
 	/* Over 1 MiB: libcurl would add "Expect: 100-continue" by default
 	 * (big contexts, base64 images) and wait for it. */
-	buf_puts(&big, body);
-	for (i = 0; i < 1200000; i++)
-		buf_putc(&big, 'x');
-	buf_puts(&big, "\"}");
+	e = buf_puts(&big, body);
+	for (i = 0; i < 1200000 && e == GW_OK; i++)
+		e = buf_putc(&big, 'x');
+	if (e == GW_OK)
+		e = buf_puts(&big, "\"}");
+	ck_assert_int_eq(e, GW_OK);
 	mock_url(m, "/v1/chat/completions", url, sizeof(url));
 	q.url = url;
 	q.headers = hdrs;

@@ -65,7 +65,8 @@ fixture(const char *name)
 	const char *d = getenv("GW_TEST_DATA");
 	struct buf b = BUF_INIT;
 
-	buf_printf(&b, "%s/config/%s", d != NULL ? d : "tests/fixtures", name);
+	ck_assert_int_eq(buf_printf(&b, "%s/config/%s",
+	    d != NULL ? d : "tests/fixtures", name), GW_OK);
 	return buf_detach(&b);
 }
 
@@ -91,10 +92,10 @@ read_text(const char *path)
 	if (f == NULL)
 		return NULL;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
+		ck_assert_int_eq(buf_append(&b, chunk, n), GW_OK);
 	fclose(f);
 	if (b.data == NULL)
-		buf_puts(&b, "");
+		ck_assert_int_eq(buf_puts(&b, ""), GW_OK);
 	return buf_detach(&b);
 }
 

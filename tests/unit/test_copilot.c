@@ -192,9 +192,9 @@ START_TEST(strlist_headers)
 	struct strlist l = STRLIST_INIT;
 
 	ck_assert_ptr_null(strlist_view(&l)[0]);
-	strlist_add(&l, "A: 1");
-	strlist_addf(&l, "x-Thing: %d", 2);
-	strlist_add(&l, "a: 3");
+	ck_assert_int_eq(strlist_add(&l, "A: 1"), GW_OK);
+	ck_assert_int_eq(strlist_addf(&l, "x-Thing: %d", 2), GW_OK);
+	ck_assert_int_eq(strlist_add(&l, "a: 3"), GW_OK);
 	ck_assert_str_eq(strlist_header(&l, "X-THING"), "2");
 	ck_assert_str_eq(strlist_header(&l, "a"), "1");
 	strlist_remove_header(&l, "A");

@@ -250,7 +250,7 @@ h_named(void *tctx, struct http_conn *conn, const struct route_params *p)
 
 	snprintf(body, sizeof(body), "%s provider=%s", (const char *)tctx,
 	    prov != NULL ? prov : "-");
-	http_send_text(conn, 200, body);
+	ck_assert_int_eq(http_send_text(conn, 200, body), GW_OK);
 }
 
 static const struct route dispatch_table[] = {
@@ -284,10 +284,10 @@ dispatch(const char *method, const char *path, const char *xkey,
 	ck_assert(http_conn_started(&c));
 	body = strstr(buf_cstr(&m.out), "\r\n\r\n");
 	ck_assert_ptr_nonnull(body);
-	buf_printf(&res, "%d|%s", c.status, body + 4);
+	ck_assert_int_eq(buf_printf(&res, "%d|%s", c.status, body + 4), GW_OK);
 	if ((allow = strstr(m.out.data, "\r\nAllow: ")) != NULL)
-		buf_printf(&res, "|allow=%.*s", (int)strcspn(allow + 9, "\r"),
-		    allow + 9);
+		ck_assert_int_eq(buf_printf(&res, "|allow=%.*s",
+		    (int)strcspn(allow + 9, "\r"), allow + 9), GW_OK);
 	http_conn_free(&c);
 	http_mem_io_free(&m);
 	return buf_detach(&res);

@@ -57,10 +57,12 @@ initialize_with(const char *asked, const char *answered)
 {
 	struct buf line = BUF_INIT, want = BUF_INIT;
 
-	buf_printf(&line, RPC "\"id\":1,\"method\":\"initialize\",\"params\":"
+	ck_assert_int_eq(buf_printf(&line,
+	    RPC "\"id\":1,\"method\":\"initialize\",\"params\":"
 	    "{\"protocolVersion\":\"%s\",\"capabilities\":{},\"clientInfo\":"
-	    "{\"name\":\"t\",\"version\":\"0\"}}}", asked);
-	buf_printf(&want, OK_("1", INIT_RESULT("%s")), answered);
+	    "{\"name\":\"t\",\"version\":\"0\"}}}", asked), GW_OK);
+	ck_assert_int_eq(buf_printf(&want, OK_("1", INIT_RESULT("%s")),
+	    answered), GW_OK);
 	expect(buf_cstr(&line), buf_cstr(&want));
 	buf_free(&line);
 	buf_free(&want);
@@ -330,7 +332,7 @@ START_TEST(handle_line_appends)
 	struct buf out = BUF_INIT;
 	const char *ping = RPC "\"id\":1,\"method\":\"ping\"}";
 
-	buf_puts(&out, "before\n");
+	ck_assert_int_eq(buf_puts(&out, "before\n"), GW_OK);
 	ck_assert_int_eq(mcp_handle_line(ping, strlen(ping), &out), GW_OK);
 	ck_assert_int_eq(mcp_handle_line(ping, strlen(ping), &out), GW_OK);
 	ck_assert_str_eq(buf_cstr(&out), "before\n" OK_("1", "{}") OK_("1", "{}"));
@@ -370,7 +372,7 @@ out_of_memory_with(const char *line)
 	cJSON_InitHooks(&hooks);
 	for (n = 0; n < 100000; n++) {
 		buf_reset(&out);
-		buf_puts(&out, "before\n");
+		ck_assert_int_eq(buf_puts(&out, "before\n"), GW_OK);
 		alloc_budget = n;
 		e = mcp_handle_line(line, strlen(line), &out);
 		alloc_budget = -1;
@@ -522,7 +524,7 @@ read_all(int fd)
 	ssize_t n;
 
 	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
-		buf_append(&b, tmp, (size_t)n);
+		ck_assert_int_eq(buf_append(&b, tmp, (size_t)n), GW_OK);
 	return buf_detach(&b);
 }
 
@@ -555,18 +557,21 @@ START_TEST(serve_big_line_with_small_limit)
 	const char *t = getenv("TMPDIR");
 	int fd, out[2];
 	char path[4096], *file = NULL, *got;
+	enum gw_err e;
 	size_t i;
 
 	/* a file on disk as stdin: reads of 64 KiB, a line much longer */
 	snprintf(path, sizeof(path), "%s/gw-mcp-XXXXXX",
 	    t != NULL && *t != '\0' ? t : P_tmpdir);
 	ck_assert_ptr_nonnull(mkdtemp(path));
-	buf_printf(&in, "%s/in", path);
+	ck_assert_int_eq(buf_printf(&in, "%s/in", path), GW_OK);
 	file = buf_detach(&in);
-	buf_puts(&in, "{\"pad\":\"");
-	for (i = 0; i < 300000; i++)
-		buf_putc(&in, 'a' + (char)(i % 26));
-	buf_puts(&in, "\"}\n" PING(1) "\n");
+	e = buf_puts(&in, "{\"pad\":\"");
+	for (i = 0; i < 300000 && e == GW_OK; i++)
+		e = buf_putc(&in, 'a' + (char)(i % 26));
+	if (e == GW_OK)
+		e = buf_puts(&in, "\"}\n" PING(1) "\n");
+	ck_assert_int_eq(e, GW_OK);
 	fd = open(file, O_CREAT | O_WRONLY | O_TRUNC, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, in.data, in.len), (ssize_t)in.len);

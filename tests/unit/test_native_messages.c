@@ -15,7 +15,8 @@ load_opt(const char *name, const char *suffix)
 	struct buf rel = BUF_INIT;
 	cJSON *v = NULL;
 
-	buf_printf(&rel, "native_messages/%s%s", name, suffix);
+	ck_assert_int_eq(buf_printf(&rel, "native_messages/%s%s", name, suffix),
+	    GW_OK);
 	if (fx_exists(rel.data))
 		v = fx_json(rel.data);
 	buf_free(&rel);

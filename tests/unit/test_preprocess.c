@@ -17,7 +17,7 @@ load_opt(const char *dir, const char *name, const char *suffix)
 	struct buf rel = BUF_INIT;
 	cJSON *v = NULL;
 
-	buf_printf(&rel, "%s/%s%s", dir, name, suffix);
+	ck_assert_int_eq(buf_printf(&rel, "%s/%s%s", dir, name, suffix), GW_OK);
 	if (fx_exists(rel.data))
 		v = fx_json(rel.data);
 	buf_free(&rel);
@@ -126,7 +126,8 @@ run_dir(const char *dir, case_fn fn)
 		cJSON *orig = cJSON_Duplicate(in, 1);
 
 		buf_reset(&what);
-		buf_printf(&what, "%s/%s", dir, names[i]);
+		ck_assert_int_eq(buf_printf(&what, "%s/%s", dir, names[i]),
+		    GW_OK);
 		if (fn(what.data, in, opts, expect))
 			fx_assert_json_eq(in, out != NULL ? out : orig, what.data);
 		cJSON_Delete(in);

@@ -24,7 +24,8 @@ load_cfg(const char *providers_json)
 	struct cfg *cfg = NULL;
 	cJSON *root;
 
-	buf_printf(&doc, "{\"providers\":%s}", providers_json);
+	ck_assert_int_eq(buf_printf(&doc, "{\"providers\":%s}", providers_json),
+	    GW_OK);
 	root = json_parse(doc.data, doc.len, NULL, NULL);
 	ck_assert_ptr_nonnull(root);
 	ck_assert_int_eq(cfg_from_json(root, "test", &cfg, &err), GW_OK);
@@ -42,7 +43,8 @@ joined(const struct strlist *h)
 	size_t i;
 
 	for (i = 0; i < h->n; i++)
-		buf_printf(&b, "%s%s", i ? "|" : "", h->v[i]);
+		ck_assert_int_eq(buf_printf(&b, "%s%s", i ? "|" : "", h->v[i]),
+		    GW_OK);
 	return buf_detach(&b);
 }
 
@@ -251,14 +253,17 @@ START_TEST(chat_payload_fixtures)
 		cJSON *in, *mopts = NULL, *want, *got = NULL;
 
 		buf_reset(&rel);
-		buf_printf(&rel, "provider/chat/%s.in.json", names[i]);
+		ck_assert_int_eq(buf_printf(&rel, "provider/chat/%s.in.json",
+		    names[i]), GW_OK);
 		in = fx_json(rel.data);
 		buf_reset(&rel);
-		buf_printf(&rel, "provider/chat/%s.model.json", names[i]);
+		ck_assert_int_eq(buf_printf(&rel, "provider/chat/%s.model.json",
+		    names[i]), GW_OK);
 		if (fx_exists(rel.data))
 			mopts = fx_json(rel.data);
 		buf_reset(&rel);
-		buf_printf(&rel, "provider/chat/%s.out.json", names[i]);
+		ck_assert_int_eq(buf_printf(&rel, "provider/chat/%s.out.json",
+		    names[i]), GW_OK);
 		want = fx_json(rel.data);
 		buf_reset(&err);
 		ck_assert_int_eq(pp_normalize_system(in), GW_OK);
@@ -308,10 +313,10 @@ START_TEST(count_tokens_local)
 	cJSON *claude, *qwen, *chat = NULL;
 	long n_claude = 0, n_qwen = 0, in = 0, out = 0, est = 0;
 
-	buf_printf(&s, req, "claude-sonnet-4.6");
+	ck_assert_int_eq(buf_printf(&s, req, "claude-sonnet-4.6"), GW_OK);
 	claude = parse(s.data);
 	buf_reset(&s);
-	buf_printf(&s, req, "qwen-plus");
+	ck_assert_int_eq(buf_printf(&s, req, "qwen-plus"), GW_OK);
 	qwen = parse(s.data);
 	ck_assert_int_eq(prov_count_tokens(claude, prov_model_options(p,
 	    json_str(claude, "model")), &n_claude, &err), GW_OK);
@@ -375,7 +380,8 @@ feed_case(const char *name, int adjust, struct tr_usage *u, int *done)
 	char *in;
 	size_t n;
 
-	buf_printf(&rel, "provider/stream/%s.in.sse", name);
+	ck_assert_int_eq(buf_printf(&rel, "provider/stream/%s.in.sse", name),
+	    GW_OK);
 	in = fx_read(rel.data, &n);
 	ck_assert_int_eq(tr_provider_anthropic_new(adjust, &t), GW_OK);
 	fx_feed(t, in, n, FX_WHOLE, 0, &out);

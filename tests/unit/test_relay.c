@@ -36,18 +36,20 @@ static enum gw_err
 cap_emit(void *ctx, const char *event, const char *data, size_t len)
 {
 	struct cap *c = ctx;
+	enum gw_err e;
 
 	if (c->fail_after > 0 && c->writes >= c->fail_after) {
 		c->failed++;
 		return GW_ECLIENTGONE;
 	}
 	c->writes++;
-	if (event != NULL)
-		buf_printf(&c->out, "event: %s\n", event);
-	buf_puts(&c->out, "data: ");
-	buf_append(&c->out, data, len);
-	buf_puts(&c->out, "\n\n");
-	return GW_OK;
+	if (event != NULL &&
+	    (e = buf_printf(&c->out, "event: %s\n", event)) != GW_OK)
+		return e;
+	if ((e = buf_puts(&c->out, "data: ")) != GW_OK ||
+	    (e = buf_append(&c->out, data, len)) != GW_OK)
+		return e;
+	return buf_puts(&c->out, "\n\n");
 }
 
 static enum gw_err
@@ -60,8 +62,7 @@ cap_comment(void *ctx, const char *text)
 		return GW_ECLIENTGONE;
 	}
 	c->writes++;
-	buf_printf(&c->out, ": %s\n\n", text);
-	return GW_OK;
+	return buf_printf(&c->out, ": %s\n\n", text);
 }
 
 struct run {

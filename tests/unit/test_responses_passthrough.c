@@ -43,7 +43,7 @@ run_case(const char *name, struct buf *out)
 	size_t n;
 	char *in;
 
-	buf_printf(&rel, "%s/%s.in.sse", DIR, name);
+	ck_assert_int_eq(buf_printf(&rel, "%s/%s.in.sse", DIR, name), GW_OK);
 	in = fx_read(rel.data, &n);
 	fx_feed(t, in, n, FX_WHOLE, 0, out);
 	free(in);

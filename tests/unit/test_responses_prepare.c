@@ -18,13 +18,16 @@ START_TEST(golden)
 		cJSON *in, *opts, *want;
 
 		buf_reset(&rel);
-		buf_printf(&rel, DIR "/%s.in.json", cases[i]);
+		ck_assert_int_eq(buf_printf(&rel, DIR "/%s.in.json", cases[i]),
+		    GW_OK);
 		in = fx_json(rel.data);
 		buf_reset(&rel);
-		buf_printf(&rel, DIR "/%s.opts.json", cases[i]);
+		ck_assert_int_eq(buf_printf(&rel, DIR "/%s.opts.json",
+		    cases[i]), GW_OK);
 		opts = fx_json(rel.data);
 		buf_reset(&rel);
-		buf_printf(&rel, DIR "/%s.out.json", cases[i]);
+		ck_assert_int_eq(buf_printf(&rel, DIR "/%s.out.json", cases[i]),
+		    GW_OK);
 		want = fx_json(rel.data);
 		o.model = json_obj(opts, "model");
 		o.keep_web_search = json_bool(opts, "keep_web_search", 0);

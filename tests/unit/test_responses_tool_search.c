@@ -28,7 +28,8 @@ case_json(const char *sub, const char *name, const char *suffix)
 	struct buf rel = BUF_INIT;
 	cJSON *v;
 
-	buf_printf(&rel, DIR "/%s/%s%s", sub, name, suffix);
+	ck_assert_int_eq(buf_printf(&rel, DIR "/%s/%s%s", sub, name, suffix),
+	    GW_OK);
 	v = fx_exists(rel.data) ? fx_json(rel.data) : NULL;
 	buf_free(&rel);
 	return v;
@@ -194,15 +195,19 @@ START_TEST(enabled)
 	ck_assert(tr_rts_enabled(b));
 	ck_assert_str_eq(tr_rts_bridge_name(b),
 	    "mcp__plugin_tool-search_tool_search__search");
-	json_set(b, "model", cJSON_CreateString("GPT-5.10"));
+	ck_assert_int_eq(json_set(b, "model", cJSON_CreateString("GPT-5.10")),
+	    GW_OK);
 	ck_assert(tr_rts_enabled(b));
-	json_set(b, "model", cJSON_CreateString("gpt-5.3-codex"));
+	ck_assert_int_eq(json_set(b, "model",
+	    cJSON_CreateString("gpt-5.3-codex")), GW_OK);
 	ck_assert(!tr_rts_enabled(b));
-	json_set(b, "model", cJSON_CreateString("gpt-6"));
+	ck_assert_int_eq(json_set(b, "model", cJSON_CreateString("gpt-6")),
+	    GW_OK);
 	ck_assert(tr_rts_enabled(b));
 	/* a bridge that is not a function tool is not the bridge */
 	t = cJSON_GetArrayItem(json_arr(b, "tools"), 0);
-	json_set(t, "type", cJSON_CreateString("custom"));
+	ck_assert_int_eq(json_set(t, "type", cJSON_CreateString("custom")),
+	    GW_OK);
 	ck_assert(!tr_rts_enabled(b));
 	ck_assert_str_eq(tr_rts_bridge_name(b), TR_TS_BRIDGE_DEFAULT);
 	cJSON_Delete(b);

@@ -149,12 +149,13 @@ write_config(const char *extra, int copilot_port)
 
 	mock_url(g.m, "", url, sizeof(url));
 	snprintf(copilot, sizeof(copilot), "http://127.0.0.1:%d", copilot_port);
-	buf_printf(&cfg, "{\"auth\":{\"apiKeys\":[\"" API_KEY "\"]},"
+	ck_assert_int_eq(buf_printf(&cfg,
+	    "{\"auth\":{\"apiKeys\":[\"" API_KEY "\"]},"
 	    "\"upstream\":{\"githubUrl\":\"%s\",\"githubApiUrl\":\"%s\","
 	    "\"copilotApiUrl\":\"%s\",\"anthropicApiUrl\":\"%s\"},"
 	    "\"useMessagesApi\":true%s%s}", url, url, copilot, url,
-	    extra != NULL ? "," : "", extra != NULL ? extra : "");
-	buf_printf(&path, "%s/config.json", g.home);
+	    extra != NULL ? "," : "", extra != NULL ? extra : ""), GW_OK);
+	ck_assert_int_eq(buf_printf(&path, "%s/config.json", g.home), GW_OK);
 	ck_assert_ptr_nonnull(f = fopen(path.data, "w"));
 	ck_assert_uint_eq(fwrite(cfg.data, 1, cfg.len, f), cfg.len);
 	ck_assert_int_eq(fclose(f), 0);
@@ -225,7 +226,7 @@ reply_header(const struct reply *r, const char *name, char *out, size_t n)
 	const char *p;
 	size_t len;
 
-	buf_printf(&key, "\r\n%s: ", name);
+	ck_assert_int_eq(buf_printf(&key, "\r\n%s: ", name), GW_OK);
 	p = strcasestr(r->raw, key.data);
 	if (p == NULL || p > r->body) {
 		buf_free(&key);
@@ -285,9 +286,10 @@ messages(const char *model, int stream, struct reply *out)
 {
 	struct buf b = BUF_INIT;
 
-	buf_printf(&b, "{\"model\":\"%s\",\"max_tokens\":100,%s"
+	ck_assert_int_eq(buf_printf(&b,
+	    "{\"model\":\"%s\",\"max_tokens\":100,%s"
 	    "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", model,
-	    stream ? "\"stream\":true," : "");
+	    stream ? "\"stream\":true," : ""), GW_OK);
 	serve("POST", "/v1/messages", b.data, out);
 	buf_free(&b);
 }
@@ -318,7 +320,8 @@ usage_rows(void)
 
 	ck_assert_int_eq(db_prepare(g.w.db, sql, &st), GW_OK);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		buf_printf(&out, "%d %s %s %s stream=%d in=%lld out=%lld %s\n",
+		ck_assert_int_eq(buf_printf(&out,
+		    "%d %s %s %s stream=%d in=%lld out=%lld %s\n",
 		    sqlite3_column_int(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2),
@@ -326,7 +329,7 @@ usage_rows(void)
 		    sqlite3_column_int(st, 4),
 		    (long long)sqlite3_column_int64(st, 5),
 		    (long long)sqlite3_column_int64(st, 6),
-		    (const char *)sqlite3_column_text(st, 7));
+		    (const char *)sqlite3_column_text(st, 7)), GW_OK);
 	ck_assert_int_eq(rc, SQLITE_DONE);
 	db_done(g.w.db, st);
 	return buf_detach(&out);
@@ -459,8 +462,8 @@ sse_event_names(const char *body, struct buf *out)
 	while ((p = strstr(p, "event: ")) != NULL) {
 		p += 7;
 		if (out->len > 0)
-			buf_puts(out, " ");
-		buf_append(out, p, strcspn(p, "\n"));
+			ck_assert_int_eq(buf_puts(out, " "), GW_OK);
+		ck_assert_int_eq(buf_append(out, p, strcspn(p, "\n")), GW_OK);
 	}
 }
 
@@ -741,11 +744,12 @@ START_TEST(body_too_large_is_413)
 	struct reply r;
 
 	gw_start(&answer_chat, 1, "\"limits\":{\"maxBodyBytes\":1024}", 0);
-	buf_puts(&b, "{\"model\":\"gpt-4o\",\"max_tokens\":10,\"messages\":"
-	    "[{\"role\":\"user\",\"content\":\"");
+	ck_assert_int_eq(buf_puts(&b,
+	    "{\"model\":\"gpt-4o\",\"max_tokens\":10,\"messages\":"
+	    "[{\"role\":\"user\",\"content\":\""), GW_OK);
 	while (b.len < 2000)
-		buf_puts(&b, "xxxxxxxxxxxxxxxx");
-	buf_puts(&b, "\"}]}");
+		ck_assert_int_eq(buf_puts(&b, "xxxxxxxxxxxxxxxx"), GW_OK);
+	ck_assert_int_eq(buf_puts(&b, "\"}]}"), GW_OK);
 	serve("POST", "/v1/messages", b.data, &r);
 	ck_assert_int_eq(r.status, 413);
 	ck_assert_str_eq(json_str(json_obj(r.json, "error"), "message"),

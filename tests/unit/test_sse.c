@@ -22,10 +22,10 @@ rec_cb(void *ctx, const char *event, const char *data, size_t len,
 
 	r->calls++;
 	ck_assert_uint_eq(strlen(data), len);   /* NUL-terminated at len */
-	buf_printf(&r->out, "%s|%s|%zu:", event != NULL ? event : "~",
-	    id != NULL ? id : "~", len);
-	buf_append(&r->out, data, len);
-	buf_putc(&r->out, '\n');
+	ck_assert_int_eq(buf_printf(&r->out, "%s|%s|%zu:",
+	    event != NULL ? event : "~", id != NULL ? id : "~", len), GW_OK);
+	ck_assert_int_eq(buf_append(&r->out, data, len), GW_OK);
+	ck_assert_int_eq(buf_putc(&r->out, '\n'), GW_OK);
 	return r->calls == r->fail_at ? GW_ECLIENTGONE : GW_OK;
 }
 
@@ -186,7 +186,8 @@ START_TEST(many_events_one_chunk)
 	int i;
 
 	for (i = 0; i < 1000; i++)
-		buf_printf(&in, "data: {\"i\":%d}\n\n", i);
+		ck_assert_int_eq(buf_printf(&in, "data: {\"i\":%d}\n\n", i),
+		    GW_OK);
 	ck_assert_int_eq(sse_parser_new(0, rec_cb, &r, &p), GW_OK);
 	ck_assert_int_eq(sse_parser_feed(p, in.data, in.len), GW_OK);
 	ck_assert_int_eq(r.calls, 1000);

@@ -38,7 +38,8 @@ load_bpe(const char *name)
 	struct buf p = BUF_INIT;
 	struct tok_bpe *b = NULL;
 
-	buf_printf(&p, "%s/tokenizer/%s.tiktoken", share_dir(), name);
+	ck_assert_int_eq(buf_printf(&p, "%s/tokenizer/%s.tiktoken", share_dir(),
+	    name), GW_OK);
 	ck_assert_int_eq(tok_bpe_load(p.data, NULL, 0, &b), GW_OK);
 	buf_free(&p);
 	return b;
@@ -112,12 +113,15 @@ START_TEST(reference_vectors)
 
 		buf_reset(&text);
 		if (json_str(c, "text") != NULL) {
-			buf_puts(&text, json_str(c, "text"));
+			ck_assert_int_eq(buf_puts(&text, json_str(c, "text")),
+			    GW_OK);
 		} else {
 			for (i = 0; i < (long)json_num(c, "count", 0); i++)
-				buf_puts(&text, json_str(c, "unit"));
+				ck_assert_int_eq(buf_puts(&text, json_str(c,
+				    "unit")), GW_OK);
 			if (json_str(c, "tail") != NULL)
-				buf_puts(&text, json_str(c, "tail"));
+				ck_assert_int_eq(buf_puts(&text, json_str(c,
+				    "tail")), GW_OK);
 		}
 		ck_assert_int_eq(tok_encode(enc, buf_cstr(&text), text.len, &ids, &n), GW_OK);
 		ck_assert_msg(n == (size_t)cJSON_GetArraySize(json_arr(c, "ids")),
@@ -247,12 +251,15 @@ START_TEST(long_runs)
 {
 	static const char *const units[] = { "a", " ", "\n", "1", "!", "\xe4\xb8\xad", "ab" };
 	struct buf t = BUF_INIT;
+	enum gw_err err;
 	size_t u, e, n;
 
 	for (u = 0; u < ARRAY_LEN(units); u++) {
 		buf_reset(&t);
-		while (t.len < 100 * 1024)
-			buf_puts(&t, units[u]);
+		err = GW_OK;
+		while (t.len < 100 * 1024 && err == GW_OK)
+			err = buf_puts(&t, units[u]);
+		ck_assert_int_eq(err, GW_OK);
 		for (e = 0; e < 2; e++) {
 			ck_assert_int_eq(tok_count(both[e], t.data, t.len, &n), GW_OK);
 			ck_assert_uint_gt(n, 0);
@@ -272,13 +279,15 @@ START_TEST(mixed_text_round_trip)
 	    " \xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87",
 	    " \xf0\x9f\x98\x80", " 12345", " it's", "\tx", "{\"k\": [1]}", "\r\n" };
 	struct buf t = BUF_INIT;
+	enum gw_err err = GW_OK;
 	unsigned seed = 3;
 	size_t e;
 
-	while (t.len < 200 * 1024) {
+	while (t.len < 200 * 1024 && err == GW_OK) {
 		seed = seed * 1103515245u + 12345u;
-		buf_puts(&t, words[(seed >> 16) % ARRAY_LEN(words)]);
+		err = buf_puts(&t, words[(seed >> 16) % ARRAY_LEN(words)]);
 	}
+	ck_assert_int_eq(err, GW_OK);
 	for (e = 0; e < 2; e++)
 		check_round_trip(both[e], t.data, t.len);
 	buf_free(&t);
@@ -338,7 +347,7 @@ write_file(const char *dir, const char *name, const char *content)
 	struct buf p = BUF_INIT;
 	FILE *f;
 
-	buf_printf(&p, "%s/%s", dir, name);
+	ck_assert_int_eq(buf_printf(&p, "%s/%s", dir, name), GW_OK);
 	f = fopen(p.data, "wb");
 	ck_assert_ptr_nonnull(f);
 	fputs(content, f);
@@ -358,9 +367,10 @@ write_small_table(const char *dir, const char *name, const char *extra, int skip
 	for (c = 0; c < 256; c++) {
 		if (c == skip_byte)
 			continue;
-		buf_printf(&t, "%c%c== %d\n", b64[c >> 2], b64[(c & 3) << 4], c);
+		ck_assert_int_eq(buf_printf(&t, "%c%c== %d\n", b64[c >> 2],
+		    b64[(c & 3) << 4], c), GW_OK);
 	}
-	buf_puts(&t, extra);
+	ck_assert_int_eq(buf_puts(&t, extra), GW_OK);
 	write_file(dir, name, t.data);
 	buf_free(&t);
 }
@@ -390,15 +400,16 @@ START_TEST(table_loading_errors)
 	size_t n;
 
 	/* the rank-table parser */
-	buf_printf(&p, "%s/none.tiktoken", tmp_root);
+	ck_assert_int_eq(buf_printf(&p, "%s/none.tiktoken", tmp_root), GW_OK);
 	ck_assert_int_eq(tok_bpe_load(p.data, NULL, 0, &b), GW_ENOTFOUND);
 	write_file(tmp_root, "garbage.tiktoken", "this is not a table\n");
 	buf_reset(&p);
-	buf_printf(&p, "%s/garbage.tiktoken", tmp_root);
+	ck_assert_int_eq(buf_printf(&p, "%s/garbage.tiktoken", tmp_root),
+	    GW_OK);
 	ck_assert_int_eq(tok_bpe_load(p.data, NULL, 0, &b), GW_EIO);
 	write_small_table(tmp_root, "ok.tiktoken", "YWI= 256\n", -1);
 	buf_reset(&p);
-	buf_printf(&p, "%s/ok.tiktoken", tmp_root);
+	ck_assert_int_eq(buf_printf(&p, "%s/ok.tiktoken", tmp_root), GW_OK);
 	ck_assert_int_eq(tok_bpe_load(p.data, NULL, 0, &b), GW_OK);
 	ck_assert_uint_eq(tok_bpe_rank(b, "ab", 2), 256);
 	ck_assert_uint_eq(tok_bpe_rank(b, "a", 1), 'a');
@@ -406,19 +417,20 @@ START_TEST(table_loading_errors)
 	tok_bpe_free(b);
 	write_small_table(tmp_root, "dup.tiktoken", "YWI= 256\nYWI= 257\n", -1);
 	buf_reset(&p);
-	buf_printf(&p, "%s/dup.tiktoken", tmp_root);
+	ck_assert_int_eq(buf_printf(&p, "%s/dup.tiktoken", tmp_root), GW_OK);
 	ck_assert_int_eq(tok_bpe_load(p.data, NULL, 0, &b), GW_EIO);
 	write_small_table(tmp_root, "duprank.tiktoken", "YWI= 256\nYWM= 256\n", -1);
 	buf_reset(&p);
-	buf_printf(&p, "%s/duprank.tiktoken", tmp_root);
+	ck_assert_int_eq(buf_printf(&p, "%s/duprank.tiktoken", tmp_root),
+	    GW_OK);
 	ck_assert_int_eq(tok_bpe_load(p.data, NULL, 0, &b), GW_EIO);
 	write_small_table(tmp_root, "crlf.tiktoken", "YWI= 256\r\n", -1);
 	buf_reset(&p);
-	buf_printf(&p, "%s/crlf.tiktoken", tmp_root);
+	ck_assert_int_eq(buf_printf(&p, "%s/crlf.tiktoken", tmp_root), GW_OK);
 	ck_assert_int_eq(tok_bpe_load(p.data, NULL, 0, &b), GW_EIO);
 	write_small_table(tmp_root, "nobyte.tiktoken", "YWI= 256\n", 200);
 	buf_reset(&p);
-	buf_printf(&p, "%s/nobyte.tiktoken", tmp_root);
+	ck_assert_int_eq(buf_printf(&p, "%s/nobyte.tiktoken", tmp_root), GW_OK);
 	ck_assert_int_eq(tok_bpe_load(p.data, NULL, 0, &b), GW_EIO);
 	ck_assert_ptr_null(b);
 
@@ -429,7 +441,7 @@ START_TEST(table_loading_errors)
 	ck_assert_int_eq(tok_count(TOK_CL100K, "x", 1, &n), GW_EIO);
 	/* a corrupt table there too */
 	buf_reset(&p);
-	buf_printf(&p, "%s/tokenizer", tmp_root);
+	ck_assert_int_eq(buf_printf(&p, "%s/tokenizer", tmp_root), GW_OK);
 	ck_assert_int_eq(mkdir(p.data, 0700), 0);
 	write_file(p.data, "o200k_base.tiktoken", "!!!! 0\n");
 	ck_assert_int_eq(tok_load(TOK_O200K), GW_EIO);
@@ -649,7 +661,8 @@ START_TEST(chat_fixtures)
 		long in, out, est;
 
 		buf_reset(&rel);
-		buf_printf(&rel, "tokenize/chat/%s.json", cases[i]);
+		ck_assert_int_eq(buf_printf(&rel, "tokenize/chat/%s.json",
+		    cases[i]), GW_OK);
 		doc = fx_json(rel.data);
 		model = json_str(doc, "model");
 		tk = json_str(doc, "tokenizer");
