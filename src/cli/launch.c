@@ -80,6 +80,7 @@ find_program(const char *prog, int beside_self)
 				return buf_detach(&b);
 		}
 	}
+	buf_reset(&b);   /* the attempts above may have left a path in b */
 	if (buf_printf(&b, "%s:/usr/sbin:/sbin:/usr/local/sbin",
 	    getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin") != GW_OK) {
 		buf_free(&b);
