@@ -27,3 +27,20 @@ gw_strerror(enum gw_err e)
 		return "unknown error";
 	return names[e];
 }
+
+int
+gw_http_status(enum gw_err e)
+{
+	switch (e) {
+	case GW_EINVAL:      return 400;
+	case GW_ENOTFOUND:   return 404;
+	case GW_ETOOBIG:     return 413;
+	case GW_ECLIENTGONE: return 499;
+	case GW_ECONNECT:    return 502;
+	case GW_EUPSTREAM:   return 502;
+	case GW_EAUTH:       return 503;
+	case GW_EBUSY:       return 503;
+	case GW_ETIMEOUT:    return 504;
+	default:             return 500;
+	}
+}

@@ -25,6 +25,15 @@ enum gw_err {
 const char *gw_strerror(enum gw_err e);
 
 /*
+ * The one mapping from a gateway failure that has no upstream status to the
+ * HTTP status the client gets: EINVAL 400, ENOTFOUND 404, ETOOBIG 413,
+ * ECLIENTGONE 499 (nobody reads it: for the usage row), ECONNECT and
+ * EUPSTREAM 502, EAUTH (the gateway is not signed in) and EBUSY 503,
+ * ETIMEOUT 504, anything else 500.
+ */
+int gw_http_status(enum gw_err e);
+
+/*
  * Every function returning enum gw_err carries GW_MUST_CHECK: a result
  * dropped by accident does not compile.  A result dropped on purpose goes
  * through GW_IGNORE, with a comment saying why (gcc does not accept a

@@ -90,30 +90,31 @@ static void
 answer_parse_error(struct http_conn *conn, enum gw_err e, size_t limit)
 {
 	char msg[96];
+	const char *text = msg;
+	/* A body the client did not finish sending is its fault (400), where
+	 * a local EIO elsewhere is ours (gw_http_status: 500). */
+	int status = e == GW_EIO ? 400 : gw_http_status(e);
 
-	/* Best effort: the request has failed whatever the client gets; a
-	 * failed write means it is gone, which the log line reports. */
 	switch (e) {
 	case GW_ETOOBIG:
 		snprintf(msg, sizeof(msg),
 		    "Request body too large: limit is %zu bytes", limit);
-		GW_IGNORE(http_send_error(conn, GW_DIALECT_OPENAI, 413, NULL,
-		    msg, NULL));
 		break;
 	case GW_EINVAL:
-		GW_IGNORE(http_send_error(conn, GW_DIALECT_OPENAI, 400, NULL,
-		    "Malformed request: no method, or control characters in the path",
-		    NULL));
+		text = "Malformed request: no method, or control characters "
+		    "in the path";
 		break;
 	case GW_EIO:
-		GW_IGNORE(http_send_error(conn, GW_DIALECT_OPENAI, 400, NULL,
-		    "Could not read the request body", NULL));
+		text = "Could not read the request body";
 		break;
 	default:
-		GW_IGNORE(http_send_error(conn, GW_DIALECT_OPENAI, 500, NULL,
-		    gw_strerror(e), NULL));
+		text = gw_strerror(e);
 		break;
 	}
+	/* Best effort: the request has failed whatever the client gets; a
+	 * failed write means it is gone, which the log line reports. */
+	GW_IGNORE(http_send_error(conn, GW_DIALECT_OPENAI, status, NULL, text,
+	    NULL));
 }
 
 void

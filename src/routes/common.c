@@ -63,26 +63,9 @@ rc_cache_key(struct rctx *r, const char *session)
 }
 
 int
-rc_status(enum gw_err e)
-{
-	switch (e) {
-	case GW_EINVAL:      return 400;
-	case GW_ENOTFOUND:   return 404;
-	case GW_ETOOBIG:     return 413;
-	case GW_ECLIENTGONE: return 499;  /* nobody reads it: for the row */
-	case GW_ECONNECT:    return 502;
-	case GW_EUPSTREAM:   return 502;
-	case GW_EAUTH:       return 503;  /* the gateway is not signed in */
-	case GW_EBUSY:       return 503;
-	case GW_ETIMEOUT:    return 504;
-	default:             return 500;
-	}
-}
-
-int
 rc_upstream_status(enum gw_err e)
 {
-	int status = rc_status(e);
+	int status = gw_http_status(e);
 
 	/* Whatever broke mid-transfer, the client sees a bad gateway. */
 	return status == 499 || status == 504 ? status : 502;
@@ -112,7 +95,7 @@ rc_fail(struct rctx *r, enum gw_err e, const char *message)
 		    gw_strerror(e);
 	log_warn("%s %s: %s (%s)", r->req->method, r->req->path, message,
 	    gw_strerror(e));
-	rc_fail_reply(r, rc_status(e), NULL, message, NULL, message);
+	rc_fail_reply(r, gw_http_status(e), NULL, message, NULL, message);
 }
 
 /*

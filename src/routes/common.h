@@ -52,8 +52,6 @@ const char *rc_header(struct rctx *r, const char *name);
  */
 const char *rc_cache_key(struct rctx *r, const char *session);
 
-/* The HTTP status of a gateway failure that has no upstream status. */
-int rc_status(enum gw_err e);
 /* The status of a failure while talking to the upstream (the stream may
  * be out): 499 when the client left, 504 for a stall, else 502. */
 int rc_upstream_status(enum gw_err e);
@@ -71,7 +69,7 @@ void rc_reject(struct rctx *r, int status, const char *message);
  */
 void rc_fail_reply(struct rctx *r, int status, const char *type,
     const char *message, const char *const *extra, const char *row_error);
-/* A gateway failure (no upstream status): rc_status(e), message (NULL:
+/* A gateway failure (no upstream status): gw_http_status(e), message (NULL:
  * the error's own words) in the reply and the row. */
 void rc_fail(struct rctx *r, enum gw_err e, const char *message);
 /* Writes the usage row for this request (never fails the request). */

@@ -197,7 +197,7 @@ route_admin_mappings_post(struct rctx *r)
 		}
 	}
 	if ((e = cfg_set_model_mappings(r->w->app->config_path, maps, &err)) != GW_OK) {
-		rc_reject(r, rc_status(e), buf_cstr(&err));
+		rc_reject(r, gw_http_status(e), buf_cstr(&err));
 		goto out;
 	}
 	log_info("model mappings replaced by an admin request (%s)",

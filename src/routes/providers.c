@@ -309,7 +309,7 @@ provider_count(struct rctx *r, const char *name, cJSON *body)
 		goto out;
 	if ((e = pp_validate(body, &err)) != GW_OK ||
 	    (e = pp_normalize_system(body)) != GW_OK) {
-		rc_reject(r, rc_status(e), err.len > 0 ? err.data :
+		rc_reject(r, gw_http_status(e), err.len > 0 ? err.data :
 		    gw_strerror(e));
 		goto out;
 	}
@@ -442,7 +442,7 @@ route_provider_models(struct rctx *r)
 	inbound(r, &in);
 	if ((e = prov_headers(p, &in, &h, &err)) != GW_OK ||
 	    (e = prov_url(p, "/v1/models", &url)) != GW_OK) {
-		rc_reject(r, rc_status(e), err.len > 0 ? err.data :
+		rc_reject(r, gw_http_status(e), err.len > 0 ? err.data :
 		    gw_strerror(e));
 		goto out;
 	}

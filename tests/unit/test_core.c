@@ -8,6 +8,25 @@
 #include "core/strlist.h"
 #include "core/util.h"
 
+/* The one gw_err -> HTTP status table (core/err.h). */
+START_TEST(http_status_of_each_error)
+{
+	ck_assert_int_eq(gw_http_status(GW_EINVAL), 400);
+	ck_assert_int_eq(gw_http_status(GW_ENOTFOUND), 404);
+	ck_assert_int_eq(gw_http_status(GW_ETOOBIG), 413);
+	ck_assert_int_eq(gw_http_status(GW_ECLIENTGONE), 499);
+	ck_assert_int_eq(gw_http_status(GW_ECONNECT), 502);
+	ck_assert_int_eq(gw_http_status(GW_EUPSTREAM), 502);
+	ck_assert_int_eq(gw_http_status(GW_EAUTH), 503);
+	ck_assert_int_eq(gw_http_status(GW_EBUSY), 503);
+	ck_assert_int_eq(gw_http_status(GW_ETIMEOUT), 504);
+	ck_assert_int_eq(gw_http_status(GW_ENOMEM), 500);
+	ck_assert_int_eq(gw_http_status(GW_EIO), 500);
+	ck_assert_int_eq(gw_http_status(GW_EDB), 500);
+	ck_assert_int_eq(gw_http_status(GW_EINTERNAL), 500);
+}
+END_TEST
+
 START_TEST(sha256_vectors)
 {
 	char hex[65];
@@ -276,6 +295,7 @@ core_suite(void)
 	Suite *s = suite_create("core");
 	TCase *tc = tcase_create("core");
 
+	tcase_add_test(tc, http_status_of_each_error);
 	tcase_add_test(tc, sha256_vectors);
 	tcase_add_test(tc, uuid_from_string_matches_reference);
 	tcase_add_test(tc, uuid4_shape);
