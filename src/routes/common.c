@@ -74,8 +74,16 @@ rc_upstream_status(enum gw_err e)
 void
 rc_reject(struct rctx *r, int status, const char *message)
 {
+	rc_reject_with(r, status, NULL, message, NULL);
+}
+
+void
+rc_reject_with(struct rctx *r, int status, const char *type,
+    const char *message, const char *const *extra)
+{
 	/* The answer is decided: a failed write means the client left. */
-	GW_IGNORE(http_send_error(r->c, r->dialect, status, NULL, message, NULL));
+	GW_IGNORE(http_send_error(r->c, r->dialect, status, type, message,
+	    extra));
 }
 
 void

@@ -56,12 +56,20 @@ const char *rc_cache_key(struct rctx *r, const char *session);
  * be out): 499 when the client left, 504 for a stall, else 502. */
 int rc_upstream_status(enum gw_err e);
 /*
- * An error reply in the route's dialect with no usage row: a 4xx before
- * any upstream work.  The routes that never record usage (count_tokens,
- * /usage, the admin mappings, provider lookups) answer their other
- * failures this way too.
+ * THE USAGE-ROW RULE.  A request refused before any upstream work (bad
+ * JSON, a missing or invalid field, an unknown provider, the gateway's own
+ * rate limit) is a reject: rc_reject / rc_reject_with, no usage row.  Every
+ * other failure of a route that records usage (a token, model-list or
+ * upstream failure, a refusal that depends on Copilot's model list) goes
+ * through rc_fail / rc_fail_reply and writes exactly one row; so does every
+ * success.  The routes that never record usage (count_tokens, /usage, the
+ * admin mappings, provider model lists) answer every failure as a reject.
  */
 void rc_reject(struct rctx *r, int status, const char *message);
+/* rc_reject with an error type (NULL: the status's) and extra headers (a
+ * NULL-terminated name/value list, may be NULL). */
+void rc_reject_with(struct rctx *r, int status, const char *type,
+    const char *message, const char *const *extra);
 /*
  * Every other failure: the error reply in the route's dialect (type and
  * extra, a NULL-terminated name/value list, may be NULL) and its usage

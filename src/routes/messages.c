@@ -185,7 +185,10 @@ route_messages(struct rctx *r)
 	po.x_session_id = rc_header(r, "x-session-id");
 	po.machine_id = r->w->app->ident.machine_id;
 	if ((e = pp_messages(m.body, &po, &m.pp, &err)) != GW_OK) {
-		rc_fail(r, e, err.data);
+		if (e == GW_EINVAL)     /* the request itself: a reject */
+			rc_reject(r, 400, err.data);
+		else
+			rc_fail(r, e, err.data);
 		goto out;
 	}
 	snprintf(r->session_id, sizeof(r->session_id), "%s",

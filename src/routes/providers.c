@@ -60,12 +60,7 @@ resolve(struct rctx *r, const char *name, int responses_only)
 		    "not supported here: give it an apiKey and authType "
 		    "\"authorization\" instead)"));
 	r->provider = name;
-	if (r->endpoint != NULL)     /* model calls get a row; lookups do not */
-		rc_fail_reply(r, status, "invalid_request_error", msg.data, NULL,
-		    msg.data);
-	else    /* decided: a failed write means the client left */
-		GW_IGNORE(http_send_error(r->c, r->dialect, status,
-		    "invalid_request_error", msg.data, NULL));
+	rc_reject_with(r, status, "invalid_request_error", msg.data, NULL);
 	buf_free(&msg);
 	return NULL;
 }

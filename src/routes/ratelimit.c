@@ -50,9 +50,9 @@ rc_rate_limit(struct rctx *r)
 		if (!wait) {
 			snprintf(secs, sizeof(secs), "%lld",
 			    (long long)((wait_ms + 999) / 1000));
-			rc_fail_reply(r, 429, "rate_limit_error",
+			rc_reject_with(r, 429, "rate_limit_error",
 			    "Rate limit exceeded", (const char *const[]){
-			    "Retry-After", secs, NULL }, "rate limit (--rate-limit)");
+			    "Retry-After", secs, NULL });
 			return 0;
 		}
 		log_debug("rate limit: request %s waits %lld ms", r->req->trace_id,

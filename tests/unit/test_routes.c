@@ -598,25 +598,38 @@ START_TEST(rejects_before_upstream_write_no_row)
 }
 END_TEST
 
-/*
- * Today a body that parses but fails validation (no model) is answered
- * through rc_fail, which records a row.  The planned rule ("a 4xx before
- * any upstream work writes no row") would make this row go away: this test
- * pins the current behaviour so that change is seen, not silent.
- */
-START_TEST(validation_failure_row_today)
+/* A body that parses but fails validation (no model), the gateway's own
+ * rate limit and an unknown provider are rejects too: no row, no call. */
+START_TEST(validation_rate_limit_and_unknown_provider_write_no_row)
 {
 	struct reply r;
+	char v[16];
 
-	gw_start(&answer_chat, 1, NULL, 0);
+	gw_start(&answer_chat, 1, "\"rateLimit\":{\"seconds\":60}", 0);
 	serve("POST", "/v1/messages", "{\"max_tokens\":5,\"messages\":[]}", &r);
 	ck_assert_int_eq(r.status, 400);
 	ck_assert_str_eq(json_str(json_obj(r.json, "error"), "message"),
 	    "model: must be a non-empty string");
-	assert_calls("");
-	assert_rows("400 messages unknown octocat stream=0 in=0 out=0 "
-	    "model: must be a non-empty string\n");
 	reply_free(&r);
+	messages("nope/gpt-4o", 0, &r);
+	assert_anthropic_error(&r, 404, "invalid_request_error",
+	    "Provider 'nope' not found or disabled");
+	reply_free(&r);
+	assert_calls("");
+	assert_rows("");
+	/* the first model call takes the slot and writes its row ... */
+	messages("gpt-4o", 0, &r);
+	ck_assert_int_eq(r.status, 200);
+	reply_free(&r);
+	/* ... the next one inside the gap is refused without one */
+	messages("gpt-4o", 0, &r);
+	assert_anthropic_error(&r, 429, "rate_limit_error",
+	    "Rate limit exceeded");
+	ck_assert_ptr_nonnull(reply_header(&r, "Retry-After", v, sizeof(v)));
+	ck_assert_int_gt(strtol(v, NULL, 10), 0);
+	reply_free(&r);
+	assert_calls(LINE_CHAT);
+	assert_rows("200 messages gpt-4o octocat stream=0 in=4 out=1 -\n");
 }
 END_TEST
 
@@ -789,7 +802,7 @@ routes_suite(void)
 	tcase_add_test(tc, second_unauthorized_reaches_the_client);
 	tc = add_case(s, "usage_rows");
 	tcase_add_test(tc, rejects_before_upstream_write_no_row);
-	tcase_add_test(tc, validation_failure_row_today);
+	tcase_add_test(tc, validation_rate_limit_and_unknown_provider_write_no_row);
 	tcase_add_test(tc, upstream_failure_writes_one_row);
 	tc = add_case(s, "error_status");
 	tcase_add_test(tc, unreachable_upstream_is_502);
