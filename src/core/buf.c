@@ -145,6 +145,21 @@ buf_vstrdupf(const char *fmt, va_list ap)
 	return buf_detach(&b);
 }
 
+void
+buf_replacef(char **slot, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = buf_vstrdupf(fmt, ap);
+	va_end(ap);
+	if (s != NULL) {
+		free(*slot);
+		*slot = s;
+	}
+}
+
 char *
 buf_strdupf(const char *fmt, ...)
 {

@@ -32,6 +32,10 @@ char *buf_strdupf(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 char *buf_vstrdupf(const char *fmt, va_list ap)
 	__attribute__((format(printf, 1, 0)));
+/* Replaces the malloc'd string *slot (may be NULL) with a formatted one;
+ * out of memory, *slot keeps its older text (for best-effort messages). */
+void buf_replacef(char **slot, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Returns "" rather than NULL for an empty buffer. */
 const char *buf_cstr(const struct buf *b);
 

@@ -161,25 +161,6 @@ up_error_message(const struct up_response *r)
 	return r != NULL && r->error != NULL ? r->error : "";
 }
 
-static void
-set_error(struct up_response *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_error(struct up_response *r, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	s = buf_vstrdupf(fmt, ap);
-	va_end(ap);
-	if (s != NULL) {   /* out of memory: keep the older message */
-		free(r->error);
-		r->error = s;
-	}
-}
-
 /* Response headers of an earlier (1xx) response are forgotten. */
 static void
 drop_headers(struct up_response *r)
@@ -557,32 +538,36 @@ transport_message(const struct xfer *x, enum gw_err e)
 	struct up_response *r = x->resp;
 	const char *detail = x->c->errbuf[0] != '\0' ? x->c->errbuf :
 	    curl_easy_strerror(x->code);
-	char hp[300], ebuf[128], tries[32] = "";
+	char hp[300], ebuf[128], tries[32] = "", **msg = &r->error;
 
 	url_hostport(x->req->url, hp, sizeof(hp));
 	if (r->attempts > 1)
 		snprintf(tries, sizeof(tries), " (%d attempts)", r->attempts);
 	if (e == GW_ECONNECT && (x->code == CURLE_COULDNT_RESOLVE_HOST ||
 	    x->code == CURLE_COULDNT_RESOLVE_PROXY))
-		set_error(r, "could not resolve %s: %s%s", hp, detail, tries);
+		buf_replacef(msg, "could not resolve %s: %s%s",
+		    hp, detail, tries);
 	else if (e == GW_ECONNECT && x->code == CURLE_COULDNT_CONNECT &&
 	    x->os_errno != 0)
-		set_error(r, "could not connect to %s: %s%s", hp,
+		buf_replacef(msg, "could not connect to %s: %s%s", hp,
 		    strerror_r((int)x->os_errno, ebuf, sizeof(ebuf)), tries);
 	else if (e == GW_ECONNECT && x->code == CURLE_OPERATION_TIMEDOUT)
-		set_error(r, "could not connect to %s: no answer within %ld s%s",
-		    hp, x->req->connect_timeout_s > 0 ?
+		buf_replacef(msg, "could not connect to %s: no answer within "
+		    "%ld s%s", hp, x->req->connect_timeout_s > 0 ?
 		    x->req->connect_timeout_s : (long)UP_CONNECT_TIMEOUT_S,
 		    tries);
 	else if (e == GW_ECONNECT)
-		set_error(r, "could not connect to %s: %s%s", hp, detail, tries);
+		buf_replacef(msg, "could not connect to %s: %s%s",
+		    hp, detail, tries);
 	else if (x->code == CURLE_GOT_NOTHING)
-		set_error(r, "%s closed the connection without answering", hp);
+		buf_replacef(msg, "%s closed the connection without answering",
+		    hp);
 	else if (e == GW_EUPSTREAM && x->headers_done)
-		set_error(r, "upstream connection closed before the response "
-		    "completed: %s", detail);
+		buf_replacef(msg, "upstream connection closed before the "
+		    "response completed: %s", detail);
 	else
-		set_error(r, "upstream request to %s failed: %s", hp, detail);
+		buf_replacef(msg, "upstream request to %s failed: %s",
+		    hp, detail);
 }
 
 static void
@@ -590,18 +575,19 @@ result_message(const struct xfer *x, enum gw_err e)
 {
 	struct up_response *r = x->resp;
 	long stall = x->stall_ms / 1000;
+	char **msg = &r->error;
 
 	if (x->err == GW_OK && e != GW_OK)
 		transport_message(x, e);
 	else if (e == GW_ETIMEOUT)
-		set_error(r, "upstream sent nothing for %ld s", stall);
+		buf_replacef(msg, "upstream sent nothing for %ld s", stall);
 	else if (e == GW_ETOOBIG && !x->take_body)
-		set_error(r, "upstream response larger than %zu bytes",
+		buf_replacef(msg, "upstream response larger than %zu bytes",
 		    UP_MAX_BODY);
 	else if (e != GW_OK)
-		set_error(r, "%s", gw_strerror(e));
+		buf_replacef(msg, "%s", gw_strerror(e));
 	else if (r->status < 200 || r->status > 299)
-		set_error(r, "upstream answered HTTP %ld", r->status);
+		buf_replacef(msg, "upstream answered HTTP %ld", r->status);
 }
 
 static GW_MUST_CHECK enum gw_err
@@ -650,7 +636,7 @@ up_transfer(struct up_client *c, const struct up_request *req,
 	x.start_ms = util_mono_ms();
 	if ((e = check_request(req)) != GW_OK ||
 	    (e = build_headers(req, &headers)) != GW_OK) {
-		set_error(resp, "invalid upstream request: %s",
+		buf_replacef(&resp->error, "invalid upstream request: %s",
 		    e == GW_EINVAL ? "bad method, URL or header" :
 		    gw_strerror(e));
 		goto out;

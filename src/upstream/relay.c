@@ -44,25 +44,6 @@ relay_result_free(struct relay_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void
-set_message(struct relay_result *res, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_message(struct relay_result *res, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	s = buf_vstrdupf(fmt, ap);
-	va_end(ap);
-	if (s != NULL) {   /* out of memory: keep the older message */
-		free(res->message);
-		res->message = s;
-	}
-}
-
 /* Every write to the client passes here: it tells when the client last
  * heard from us and whether it is still there. */
 static void
@@ -245,20 +226,21 @@ static GW_MUST_CHECK enum gw_err
 end_started_without_stream(struct relay *r, enum gw_err e)
 {
 	struct relay_result *res = r->res;
+	char **msg = &res->message;
 	struct buf said = BUF_INIT;
 
 	if (e != GW_OK) {
-		set_message(res, "%s", up_error_message(&res->resp));
+		buf_replacef(msg, "%s", up_error_message(&res->resp));
 	} else if (res->resp.status >= 200 && res->resp.status <= 299) {
 		e = GW_EUPSTREAM;
-		set_message(res, "upstream answered HTTP %ld with %s instead of "
-		    "an event stream", res->resp.status,
+		buf_replacef(msg, "upstream answered HTTP %ld with %s instead "
+		    "of an event stream", res->resp.status,
 		    res->resp.content_type != NULL ? res->resp.content_type :
 		    "no content type");
 	} else {
 		e = GW_EUPSTREAM;
 		upstream_says(&res->resp, &said);
-		set_message(res, "upstream answered HTTP %ld%s%s",
+		buf_replacef(msg, "upstream answered HTTP %ld%s%s",
 		    res->resp.status, said.len > 0 ? ": " : "", buf_cstr(&said));
 		buf_free(&said);
 	}
@@ -271,6 +253,7 @@ static GW_MUST_CHECK enum gw_err
 stream_outcome(struct relay *r, enum gw_err e)
 {
 	struct relay_result *res = r->res;
+	char **msg = &res->message;
 	int truncated = 0;
 
 	if (e == GW_OK)
@@ -278,18 +261,18 @@ stream_outcome(struct relay *r, enum gw_err e)
 	if (e == GW_OK) {
 		if (r->tr->done)
 			return GW_OK;
-		set_message(res, truncated ? "upstream stream ended in the "
-		    "middle of an event" : "upstream stream ended without a "
-		    "terminal event");
+		buf_replacef(msg, truncated ? "upstream stream ended in "
+		    "the middle of an event" : "upstream stream ended without "
+		    "a terminal event");
 		return GW_EUPSTREAM;
 	}
 	if (r->tr_err != GW_OK) {
-		set_message(res, "could not translate an upstream event: %s",
+		buf_replacef(msg, "could not translate an upstream event: %s",
 		    gw_strerror(r->tr_err));
 		return e;
 	}
 	if (e == GW_ETOOBIG) {
-		set_message(res, "upstream event larger than %zu bytes",
+		buf_replacef(msg, "upstream event larger than %zu bytes",
 		    (size_t)SSE_MAX_EVENT_DEFAULT);
 		return e;
 	}
@@ -301,10 +284,10 @@ stream_outcome(struct relay *r, enum gw_err e)
 		return GW_OK;
 	}
 	if (e == GW_EUPSTREAM)
-		set_message(res, "upstream connection closed before the stream "
-		    "completed");
+		buf_replacef(msg, "upstream connection closed before the "
+		    "stream completed");
 	else
-		set_message(res, "%s", res->resp.error != NULL ?
+		buf_replacef(msg, "%s", res->resp.error != NULL ?
 		    res->resp.error : gw_strerror(e));
 	return e;
 }
@@ -321,7 +304,7 @@ end_stream(struct relay *r, enum gw_err e)
 	fe = r->tr->ops->finish(r->tr, e, r->res->message, &r->wrap);
 	if (e == GW_OK && (fe != GW_OK || r->client_gone)) {
 		e = r->client_gone ? GW_ECLIENTGONE : fe;
-		set_message(r->res, "%s", gw_strerror(e));
+		buf_replacef(&r->res->message, "%s", gw_strerror(e));
 	}
 	return e;
 }
@@ -344,7 +327,7 @@ relay_run(struct up_client *c, const struct up_request *req,
 	}
 	if (sink == NULL || sink->emit == NULL || sink->comment == NULL) {
 		e = GW_EINVAL;
-		set_message(res, "relay: no sink");
+		buf_replacef(&res->message, "relay: no sink");
 		goto done;
 	}
 	r.tr = tr;
@@ -365,7 +348,7 @@ relay_run(struct up_client *c, const struct up_request *req,
 	e = up_transfer(c, req, &hooks, &res->resp);
 	if (r.client_gone || e == GW_ECLIENTGONE) {
 		e = GW_ECLIENTGONE;
-		set_message(res, "%s", gw_strerror(e));
+		buf_replacef(&res->message, "%s", gw_strerror(e));
 	} else if (r.streaming) {
 		e = end_stream(&r, e);
 	} else if (res->client_started) {
@@ -373,7 +356,7 @@ relay_run(struct up_client *c, const struct up_request *req,
 	}
 done:
 	if (e != GW_OK && res->message == NULL)
-		set_message(res, "%s", res->resp.error != NULL ?
+		buf_replacef(&res->message, "%s", res->resp.error != NULL ?
 		    res->resp.error : gw_strerror(e));
 	sse_parser_free(r.sse);
 	res->err = e;

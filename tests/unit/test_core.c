@@ -27,6 +27,18 @@ START_TEST(http_status_of_each_error)
 }
 END_TEST
 
+START_TEST(replacef_replaces_the_message)
+{
+	char *m = NULL;
+
+	buf_replacef(&m, "first %d", 1);
+	ck_assert_str_eq(m, "first 1");
+	buf_replacef(&m, "%s then %s", "a", "b");
+	ck_assert_str_eq(m, "a then b");
+	free(m);
+}
+END_TEST
+
 START_TEST(sha256_vectors)
 {
 	char hex[65];
@@ -296,6 +308,7 @@ core_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, http_status_of_each_error);
+	tcase_add_test(tc, replacef_replaces_the_message);
 	tcase_add_test(tc, sha256_vectors);
 	tcase_add_test(tc, uuid_from_string_matches_reference);
 	tcase_add_test(tc, uuid4_shape);
