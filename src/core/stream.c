@@ -3,6 +3,7 @@
  * translator, and the one builder of the error envelope that HTTP error
  * bodies and translators' terminal error events both use.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/json.h"
@@ -15,6 +16,23 @@ tr_usage_init(struct tr_usage *u)
 	u->cache_read_tokens = u->cache_creation_tokens = -1;
 	u->total_tokens = -1;
 	u->model[0] = '\0';
+}
+
+void
+tr_usage_merge(struct tr_usage *u, const struct tr_usage *next)
+{
+	if (next->input_tokens >= 0)
+		u->input_tokens = next->input_tokens;
+	if (next->output_tokens >= 0)
+		u->output_tokens = next->output_tokens;
+	if (next->cache_read_tokens >= 0)
+		u->cache_read_tokens = next->cache_read_tokens;
+	if (next->cache_creation_tokens >= 0)
+		u->cache_creation_tokens = next->cache_creation_tokens;
+	if (next->total_tokens >= 0)
+		u->total_tokens = next->total_tokens;
+	if (next->model[0] != '\0')
+		snprintf(u->model, sizeof(u->model), "%s", next->model);
 }
 
 static long

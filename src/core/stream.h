@@ -47,6 +47,10 @@ struct tr_usage {
 
 /* Every count -1, no model. */
 void tr_usage_init(struct tr_usage *u);
+/* Every count next reports (>= 0) and its model, if any, replace u's; what
+ * next does not report stays (a stream's message_start and message_delta
+ * merged, as the reference merges them). */
+void tr_usage_merge(struct tr_usage *u, const struct tr_usage *next);
 struct cJSON;
 /* Reads an OpenAI ({prompt_tokens,...}), Responses ({input_tokens,
  * input_tokens_details}) or Anthropic usage object (borrowed, not kept). */

@@ -22,6 +22,7 @@ sniff(struct tr_stream *t, const char *data, size_t len)
 {
 	const cJSON *usage, *resp;
 	const char *model;
+	struct tr_usage u;
 	cJSON *v;
 
 	/* Parsing every chunk would double the relay's cost: only chunks that
@@ -34,8 +35,13 @@ sniff(struct tr_stream *t, const char *data, size_t len)
 	usage = json_obj(resp != NULL ? resp : v, "usage");
 	if (usage == NULL)
 		usage = json_obj(json_obj(v, "message"), "usage"); /* Anthropic */
-	if (usage != NULL)
-		tr_usage_from_json(&t->usage, usage);
+	if (usage != NULL) {
+		/* a later event's usage may report only some counts
+		 * (message_delta: output_tokens): merge, do not replace */
+		tr_usage_init(&u);
+		tr_usage_from_json(&u, usage);
+		tr_usage_merge(&t->usage, &u);
+	}
 	model = json_str(resp != NULL ? resp : v, "model");
 	if (model != NULL)
 		snprintf(t->usage.model, sizeof(t->usage.model), "%s", model);

@@ -522,11 +522,10 @@ START_TEST(claude_stream_is_relayed)
 	assert_calls(LINE_MESSAGES);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(r.body, events);
-	/* in= is left unchecked: the passthrough keeps the last usage object
-	 * it saw (message_delta's), so message_start's input_tokens is lost
-	 * where the spec asks for the two to be merged. */
-	assert_one_row("200 messages claude-sonnet-4 octocat stream=1 in=",
-	    " out=3 -\n");
+	/* message_start's input_tokens and message_delta's output_tokens,
+	 * merged (surface.md §8.3): the later event reports no input count */
+	assert_rows("200 messages claude-sonnet-4 octocat stream=1 in=6 out=3 "
+	    "-\n");
 	reply_free(&r);
 }
 END_TEST
