@@ -267,7 +267,8 @@ count_upstream(struct rctx *r, cJSON *body, const char *model)
 
 	if (key == NULL || strncmp(model, "claude", 6) != 0)
 		return 0;
-	memset(&rq, 0, sizeof(rq));
+	app_up_request(r->w, &rq, NULL);
+	rq.stall_timeout_s = 30;    /* a count, not a generation */
 	memset(&resp, 0, sizeof(resp));
 	if ((dashed = strdup(model)) == NULL ||
 	    (copy = cJSON_Duplicate(body, 1)) == NULL)
@@ -288,8 +289,6 @@ count_upstream(struct rctx *r, cJSON *body, const char *model)
 	rq.headers = strlist_view(&h);
 	rq.body = s;
 	rq.body_len = strlen(s);
-	rq.connect_timeout_s = cfg->connect_timeout_s;
-	rq.stall_timeout_s = 30;
 	if (up_perform(r->w->client, &rq, &resp) == GW_OK && resp.status / 100 == 2) {
 		/* Answered: a failed write means the client left, and no
 		 * second answer would reach it. */
