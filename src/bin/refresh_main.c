@@ -55,8 +55,14 @@ store_api_endpoint(struct worker *w, const char *ghtok)
 	buf_free(&err);
 }
 
-int
-main(int argc, char **argv)
+struct refresh_opts {
+	int force, quiet;
+	long prune_days;
+};
+
+/* -1 to go on, else the exit status. */
+static int
+parse_args(int argc, char **argv, struct refresh_opts *o)
 {
 	static const struct option opts[] = {
 		{ "force", no_argument, NULL, 'f' },
@@ -65,25 +71,17 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct app a;
-	struct worker w;
-	struct auth_env env;
-	struct db_copilot_token t;
-	struct buf err = BUF_INIT;
-	struct db_copilot_token prev;
-	enum gw_err e;
-	char *ghtok = NULL, until[32];
-	cJSON *models = NULL;
+	int c;
 
-	long prune_days = 90, pruned = 0;
-	int c, force = 0, quiet = 0, rc = 1, refreshed, fetched = 0;
-
+	o->force = o->quiet = 0;
+	o->prune_days = 90;
 	while ((c = getopt_long(argc, argv, "fqp:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': force = 1; break;
-		case 'q': quiet = 1; break;
+		case 'f': o->force = 1; break;
+		case 'q': o->quiet = 1; break;
 		case 'p':
-			if (util_parse_long(optarg, 0, 36500, &prune_days) != GW_OK) {
+			if (util_parse_long(optarg, 0, 36500, &o->prune_days) !=
+			    GW_OK) {
 				fprintf(stderr, "copilot-refresh: bad --prune-days\n");
 				return 2;
 			}
@@ -96,47 +94,55 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	log_set_level(quiet ? LOG_ERROR : LOG_WARN);
+	return -1;
+}
+
+/* The token, the API endpoint, the model list, old rows pruned: the exit
+ * status, after printing what happened. */
+static int
+refresh(struct worker *w, const struct refresh_opts *o)
+{
+	struct auth_env env;
+	struct db_copilot_token t, prev;
+	struct buf err = BUF_INIT;
+	enum gw_err e;
+	char *ghtok = NULL, until[32];
+	cJSON *models = NULL;
+	long pruned = 0;
+	int rc = 1, refreshed, fetched = 0;
+
 	memset(&t, 0, sizeof(t));
 	memset(&prev, 0, sizeof(prev));
-	memset(&w, 0, sizeof(w));
-	if (up_global_init() != GW_OK) {
-		fprintf(stderr, "copilot-refresh: cannot initialise libcurl\n");
-		return 1;
-	}
-	if (app_init(&a, 0, &err) != GW_OK || worker_init(&w, &a, &err) != GW_OK) {
-		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
-		goto out_app;
-	}
-	app_auth_env(&w, &env);
+	app_auth_env(w, &env);
 	if (auth_github_token(&env, &ghtok) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: not signed in to GitHub: run "
-		    "`copilot-api auth login` as this user (data dir %s)\n", a.home);
+		    "`copilot-api auth login` as this user (data dir %s)\n",
+		    w->app->home);
 		goto out;
 	}
 	/* none (or an unreadable one) leaves prev empty: "refreshed" */
-	GW_IGNORE(db_copilot_token_get(w.db, &prev));
-	if (auth_copilot_token(&env, NULL, force, &t, &err) != GW_OK) {
+	GW_IGNORE(db_copilot_token_get(w->db, &prev));
+	if (auth_copilot_token(&env, NULL, o->force, &t, &err) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
 		goto out;
 	}
 	refreshed = prev.token == NULL || strcmp(prev.token, t.token) != 0;
-	if (!a.ident.opencode && (refreshed || force))
-		store_api_endpoint(&w, ghtok);
-	if (models_get(&w, force, &models, &fetched, &err) != GW_OK) {
+	if (!w->app->ident.opencode && (refreshed || o->force))
+		store_api_endpoint(w, ghtok);
+	if (models_get(w, o->force, &models, &fetched, &err) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: model list: %s\n", buf_cstr(&err));
 		goto out;
 	}
-	if (prune_days > 0 && (e = db_prune_usage(w.db,
-	    util_now_ms() - prune_days * 86400000LL, &pruned)) != GW_OK) {
+	if (o->prune_days > 0 && (e = db_prune_usage(w->db,
+	    util_now_ms() - o->prune_days * 86400000LL, &pruned)) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: pruning usage rows: %s\n",
 		    gw_strerror(e));
 		goto out;
 	}
 	/* best effort: the WAL keeps the rows for the next checkpoint */
-	GW_IGNORE(db_checkpoint(w.db));
+	GW_IGNORE(db_checkpoint(w->db));
 	iso_time(t.expires_at, until);
-	if (!quiet)
+	if (!o->quiet)
 		printf("ok: Copilot token %s, valid until %s; %d models%s; "
 		    "%ld old usage rows pruned\n",
 		    refreshed ? "refreshed" : "still fresh", until,
@@ -149,7 +155,32 @@ out:
 	db_copilot_token_free(&prev);
 	db_copilot_token_free(&t);
 	free(ghtok);
-out_app:
+	buf_free(&err);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct refresh_opts o;
+	struct app a;
+	struct worker w;
+	struct buf err = BUF_INIT;
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &o)) >= 0)
+		return rc;
+	log_set_level(o.quiet ? LOG_ERROR : LOG_WARN);
+	memset(&w, 0, sizeof(w));
+	if (up_global_init() != GW_OK) {
+		fprintf(stderr, "copilot-refresh: cannot initialise libcurl\n");
+		return 1;
+	}
+	if (app_init(&a, 0, &err) != GW_OK || worker_init(&w, &a, &err) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
+		rc = 1;
+	} else
+		rc = refresh(&w, &o);
 	worker_free(&w);    /* both: whatever app_init/worker_init said */
 	app_free(&a);
 	buf_free(&err);

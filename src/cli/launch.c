@@ -367,17 +367,82 @@ bad:
 	return -1;
 }
 
+/* <home>/run with the FastCGI socket's path and the lighttpd config
+ * written in it; 0, or -1 after saying why. */
+static int
+write_run_files(struct launch *l, const char *home)
+{
+	struct buf b = BUF_INIT;
+	enum gw_err e;
+	int rc = -1;
+
+	if ((e = buf_printf(&b, "%s/run", home)) != GW_OK)
+		goto oom;
+	l->rundir = buf_detach(&b);
+	if (mkdir(l->rundir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "copilot-api: cannot create %s: %s\n", l->rundir,
+		    strerror(errno));
+		goto out;
+	}
+	if ((e = buf_printf(&b, "%s/fcgi.sock", l->rundir)) != GW_OK)
+		goto oom;
+	l->sock = buf_detach(&b);
+	if ((e = buf_printf(&b, "%s/lighttpd.conf", l->rundir)) != GW_OK)
+		goto oom;
+	l->conf = buf_detach(&b);
+	if (write_lighttpd_conf(l) != 0) {
+		fprintf(stderr, "copilot-api: cannot write %s\n", l->conf);
+		goto out;
+	}
+	rc = 0;
+	goto out;
+oom:
+	fprintf(stderr, "copilot-api: %s\n", gw_strerror(e));
+out:
+	buf_free(&b);
+	return rc;
+}
+
+/* Waits for a stop signal or a child's death; the exit status. */
+static int
+watch_children(struct launch *l, const sigset_t *mask)
+{
+	int sig, status;
+	pid_t p;
+
+	for (;;) {
+		if (sigwait(mask, &sig) != 0)
+			continue;
+		if (sig != SIGCHLD)
+			break;
+		p = waitpid(-1, &status, WNOHANG);
+		if (p == l->httpd || p == l->fcgi) {
+			fprintf(stderr, "copilot-api: %s exited unexpectedly (%s %d)\n",
+			    p == l->httpd ? "lighttpd" : "the responder",
+			    WIFEXITED(status) ? "status" : "signal",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			if (p == l->httpd)
+				l->httpd = 0;
+			else
+				l->fcgi = 0;
+			stop_children(l);
+			return 1;
+		}
+	}
+	printf("\nStopping...\n");
+	status = stop_children(l);
+	printf("Stopped.\n");
+	return status;
+}
+
 int
 launch_start(int argc, char **argv)
 {
 	struct launch l;
-	struct buf b = BUF_INIT;
 	char *fcgi_bin = NULL, *spawn_bin = NULL, *httpd_bin = NULL, *home = NULL;
 	char threads[16], workers[16];
 	sigset_t mask, old;
-	enum gw_err e;
-	int sig, status, rc = 1;
-	pid_t p;
+	int rc = 1;
 
 	memset(&l, 0, sizeof(l));
 	l.host = "127.0.0.1";
@@ -395,33 +460,9 @@ launch_start(int argc, char **argv)
 		    spawn_bin == NULL ? "spawn-fcgi" : "lighttpd");
 		goto out;
 	}
-	if (prepare(&l) != 0)
+	if (prepare(&l) != 0 || app_home(&home) != GW_OK ||
+	    write_run_files(&l, home) != 0)
 		goto out;
-	if (app_home(&home) != GW_OK)
-		goto out;
-	if ((e = buf_printf(&b, "%s/run", home)) != GW_OK) {
-		fprintf(stderr, "copilot-api: %s\n", gw_strerror(e));
-		goto out;
-	}
-	l.rundir = buf_detach(&b);
-	if (mkdir(l.rundir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "copilot-api: cannot create %s: %s\n", l.rundir,
-		    strerror(errno));
-		goto out;
-	}
-	if ((e = buf_printf(&b, "%s/fcgi.sock", l.rundir)) == GW_OK) {
-		l.sock = buf_detach(&b);
-		e = buf_printf(&b, "%s/lighttpd.conf", l.rundir);
-	}
-	if (e != GW_OK) {
-		fprintf(stderr, "copilot-api: %s\n", gw_strerror(e));
-		goto out;
-	}
-	l.conf = buf_detach(&b);
-	if (write_lighttpd_conf(&l) != 0) {
-		fprintf(stderr, "copilot-api: cannot write %s\n", l.conf);
-		goto out;
-	}
 	snprintf(threads, sizeof(threads), "%ld", l.threads);
 	snprintf(workers, sizeof(workers), "%ld", l.workers);
 	setenv("COPILOT_API_HOME", home, 1);
@@ -451,28 +492,7 @@ launch_start(int argc, char **argv)
 			goto out_sig;
 	}
 	banner(&l);
-	for (;;) {
-		if (sigwait(&mask, &sig) != 0)
-			continue;
-		if (sig != SIGCHLD)
-			break;
-		p = waitpid(-1, &status, WNOHANG);
-		if (p == l.httpd || p == l.fcgi) {
-			fprintf(stderr, "copilot-api: %s exited unexpectedly (%s %d)\n",
-			    p == l.httpd ? "lighttpd" : "the responder",
-			    WIFEXITED(status) ? "status" : "signal",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-			if (p == l.httpd)
-				l.httpd = 0;
-			else
-				l.fcgi = 0;
-			stop_children(&l);
-			goto out_sig;
-		}
-	}
-	printf("\nStopping...\n");
-	rc = stop_children(&l);
-	printf("Stopped.\n");
+	rc = watch_children(&l, &mask);
 out_sig:
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
@@ -485,6 +505,5 @@ out:
 	free(spawn_bin);
 	free(httpd_bin);
 	free(home);
-	buf_free(&b);
 	return rc;
 }
