@@ -3,7 +3,6 @@
  * Chat Completions response -> Anthropic message (§4).  The stream
  * translator (§5) is in anthropic_chat_stream.c.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,27 +33,47 @@ copy_key(cJSON *obj, const char *key, const cJSON *src, const char *srckey)
 	return v == NULL ? GW_OK : json_add(obj, key, cJSON_Duplicate(v, 1));
 }
 
+/* {k1: v1, k2: v2}; NULL when out of memory. */
+static cJSON *
+str_pair(const char *k1, const char *v1, const char *k2, const char *v2)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || json_add_str(o, k1, v1) != GW_OK ||
+	    json_add_str(o, k2, v2) != GW_OK) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* {type: text, text} */
 static cJSON *
 text_part(const char *text)
 {
-	cJSON *p = cJSON_CreateObject();
-
-	if (p == NULL || json_add_str(p, "type", "text") != GW_OK ||
-	    json_add_str(p, "text", text) != GW_OK) {
-		cJSON_Delete(p);
-		return NULL;
-	}
-	return p;
+	return str_pair("type", "text", "text", text);
 }
 
 /* {role, content: a string} */
 static cJSON *
 str_message(const char *role, const char *content)
 {
+	return str_pair("role", role, "content", content);
+}
+
+/* {role, content: parts}; takes parts (deleted when that fails).  NULL
+ * when out of memory. */
+static cJSON *
+parts_message(const char *role, cJSON *parts)
+{
 	cJSON *m = cJSON_CreateObject();
 
-	if (m == NULL || json_add_str(m, "role", role) != GW_OK ||
-	    json_add_str(m, "content", content) != GW_OK) {
+	if (m == NULL || json_add_str(m, "role", role) != GW_OK) {
+		cJSON_Delete(m);
+		cJSON_Delete(parts);
+		return NULL;
+	}
+	if (json_add(m, "content", parts) != GW_OK) {
 		cJSON_Delete(m);
 		return NULL;
 	}
@@ -73,25 +92,6 @@ nonempty(const char *s)
 	return s != NULL && *s != '\0';
 }
 
-static GW_MUST_CHECK enum gw_err
-bad(struct buf *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static GW_MUST_CHECK enum gw_err
-bad(struct buf *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		buf_reset(err);
-		va_start(ap, fmt);
-		/* best effort: GW_EINVAL is returned whatever it says */
-		GW_IGNORE(buf_vprintf(err, fmt, ap));
-		va_end(ap);
-	}
-	return GW_EINVAL;
-}
-
 /* ---- validation (§14.1 item 14) ---- */
 
 static GW_MUST_CHECK enum gw_err
@@ -100,15 +100,18 @@ check_block(const cJSON *b, int i, int j, struct buf *err)
 	const char *type = json_str(b, "type");
 
 	if (!cJSON_IsObject(b) || type == NULL)
-		return bad(err, "messages[%d].content[%d]: must be an object "
+		return tr_invalid(err,
+		    "messages[%d].content[%d]: must be an object "
 		    "with a string \"type\"", i, j);
 	if (strcmp(type, "tool_use") == 0 &&
 	    (!nonempty(json_str(b, "id")) || !nonempty(json_str(b, "name"))))
-		return bad(err, "messages[%d].content[%d]: tool_use needs a "
+		return tr_invalid(err,
+		    "messages[%d].content[%d]: tool_use needs a "
 		    "string \"id\" and \"name\"", i, j);
 	if (strcmp(type, "tool_result") == 0 &&
 	    !nonempty(json_str(b, "tool_use_id")))
-		return bad(err, "messages[%d].content[%d]: tool_result needs a "
+		return tr_invalid(err,
+		    "messages[%d].content[%d]: tool_result needs a "
 		    "string \"tool_use_id\"", i, j);
 	return GW_OK;
 }
@@ -121,22 +124,23 @@ check_message(const cJSON *m, int i, struct buf *err)
 	int j = 0;
 
 	if (!cJSON_IsObject(m))
-		return bad(err, "messages[%d]: must be an object", i);
+		return tr_invalid(err, "messages[%d]: must be an object", i);
 	role = cJSON_GetObjectItemCaseSensitive(m, "role");
 	if (role == NULL || cJSON_IsNull(role))
-		return bad(err, "messages[%d].role: required", i);
+		return tr_invalid(err, "messages[%d].role: required", i);
 	if (!cJSON_IsString(role) || (strcmp(role->valuestring, "user") != 0 &&
 	    strcmp(role->valuestring, "assistant") != 0 &&
 	    strcmp(role->valuestring, "system") != 0))
-		return bad(err, "messages[%d].role: must be \"user\" or "
+		return tr_invalid(err, "messages[%d].role: must be \"user\" or "
 		    "\"assistant\"", i);
 	content = cJSON_GetObjectItemCaseSensitive(m, "content");
 	if (content == NULL || cJSON_IsNull(content))
-		return bad(err, "messages[%d].content: required", i);
+		return tr_invalid(err, "messages[%d].content: required", i);
 	if (cJSON_IsString(content))
 		return GW_OK;
 	if (!cJSON_IsArray(content))
-		return bad(err, "messages[%d].content: must be a string or an "
+		return tr_invalid(err,
+		    "messages[%d].content: must be a string or an "
 		    "array of content blocks", i);
 	cJSON_ArrayForEach(b, content) {
 		if ((e = check_block(b, i, j++, err)) != GW_OK)
@@ -153,19 +157,20 @@ validate(const cJSON *a, struct buf *err)
 	int i = 0;
 
 	if (!cJSON_IsObject(a))
-		return bad(err, "request body must be a JSON object");
+		return tr_invalid(err, "request body must be a JSON object");
 	model = cJSON_GetObjectItemCaseSensitive(a, "model");
 	if (model == NULL || cJSON_IsNull(model))
-		return bad(err, "model: required");
+		return tr_invalid(err, "model: required");
 	if (!cJSON_IsString(model) || *model->valuestring == '\0')
-		return bad(err, "model: must be a non-empty string");
+		return tr_invalid(err, "model: must be a non-empty string");
 	msgs = cJSON_GetObjectItemCaseSensitive(a, "messages");
 	if (msgs == NULL || cJSON_IsNull(msgs))
-		return bad(err, "messages: required");
+		return tr_invalid(err, "messages: required");
 	if (!cJSON_IsArray(msgs))
-		return bad(err, "messages: must be an array");
+		return tr_invalid(err, "messages: must be an array");
 	if (cJSON_GetArraySize(msgs) == 0)
-		return bad(err, "messages: must contain at least one message");
+		return tr_invalid(err,
+		    "messages: must contain at least one message");
 	cJSON_ArrayForEach(m, msgs) {
 		if ((e = check_message(m, i++, err)) != GW_OK)
 			return e;
@@ -173,17 +178,18 @@ validate(const cJSON *a, struct buf *err)
 	sys = cJSON_GetObjectItemCaseSensitive(a, "system");
 	if (sys != NULL && !cJSON_IsNull(sys) && !cJSON_IsString(sys) &&
 	    !cJSON_IsArray(sys))
-		return bad(err, "system: must be a string or an array of text "
+		return tr_invalid(err,
+		    "system: must be a string or an array of text "
 		    "blocks");
 	tools = cJSON_GetObjectItemCaseSensitive(a, "tools");
 	if (tools == NULL || cJSON_IsNull(tools))
 		return GW_OK;
 	if (!cJSON_IsArray(tools))
-		return bad(err, "tools: must be an array");
+		return tr_invalid(err, "tools: must be an array");
 	i = 0;
 	cJSON_ArrayForEach(t, tools) {
 		if (!nonempty(json_str(t, "name")))
-			return bad(err, "tools[%d].name: required", i);
+			return tr_invalid(err, "tools[%d].name: required", i);
 		i++;
 	}
 	return GW_OK;
@@ -473,7 +479,7 @@ user_messages(const cJSON *content, const struct tr_chat_opts *o,
     cJSON *msgs)
 {
 	const cJSON *blk;
-	cJSON *moved = NULL, *m = NULL, *rest = NULL, *mm;
+	cJSON *moved = NULL, *rest = NULL, *mm;
 	enum gw_err e = GW_ENOMEM;
 	int others = 0;
 
@@ -496,19 +502,10 @@ user_messages(const cJSON *content, const struct tr_chat_opts *o,
 		goto out;
 	if ((e = map_content(content, o, 1, &rest)) != GW_OK)
 		goto out;
-	e = GW_ENOMEM;
-	if ((m = cJSON_CreateObject()) == NULL ||
-	    json_add_str(m, "role", "user") != GW_OK)
-		goto out;
-	e = json_add(m, "content", rest);
+	e = json_push(msgs, parts_message("user", rest));
 	rest = NULL;
-	if (e == GW_OK) {
-		e = json_push(msgs, m);
-		m = NULL;
-	}
 out:
 	cJSON_Delete(moved);
-	cJSON_Delete(m);
 	cJSON_Delete(rest);
 	return e;
 }
@@ -591,14 +588,8 @@ assistant_message(const cJSON *content, const struct tr_chat_opts *o,
 		return json_push(msgs, str_message("assistant", content->valuestring));
 	if ((e = map_content(content, o, 0, &parts)) != GW_OK)
 		return e;
-	e = GW_ENOMEM;
-	if ((m = cJSON_CreateObject()) == NULL ||
-	    json_add_str(m, "role", "assistant") != GW_OK)
-		goto out;
-	e = json_add(m, "content", parts);
-	parts = NULL;
-	if (e != GW_OK)
-		goto out;
+	if ((m = parts_message("assistant", parts)) == NULL)
+		return GW_ENOMEM;
 	e = GW_ENOMEM;
 	cJSON_ArrayForEach(blk, content) {
 		if (!str_eq(json_str(blk, "type"), "tool_use"))
@@ -615,7 +606,6 @@ assistant_message(const cJSON *content, const struct tr_chat_opts *o,
 	m = NULL;
 out:
 	cJSON_Delete(m);
-	cJSON_Delete(parts);
 	return e;
 }
 
@@ -896,24 +886,11 @@ tr_chat_stop_reason(const char *fr)
 
 /* ---- Chat response -> Anthropic message (§4) ---- */
 
-static cJSON *
-block(const char *type)
-{
-	cJSON *b = cJSON_CreateObject();
-
-	if (b != NULL && json_add_str(b, "type", type) != GW_OK) {
-		cJSON_Delete(b);
-		return NULL;
-	}
-	return b;
-}
-
 static GW_MUST_CHECK enum gw_err
 thinking_block(const cJSON *msg, cJSON *content)
 {
 	const char *r = json_str(msg, "reasoning_text");
 	const char *sig = json_str(msg, "reasoning_opaque");
-	cJSON *b;
 
 	if (!nonempty(r))
 		r = json_str(msg, "reasoning_content");
@@ -921,40 +898,25 @@ thinking_block(const cJSON *msg, cJSON *content)
 		return GW_OK;
 	/* Some clients (opencode) drop a thinking block with no text: the
 	 * placeholder keeps the signature alive for the next turn. */
-	if ((b = block("thinking")) == NULL ||
-	    json_add_str(b, "thinking", nonempty(r) ? r : THINKING_PLACEHOLDER) != GW_OK ||
-	    json_add_str(b, "signature", sig != NULL ? sig : "") != GW_OK) {
-		cJSON_Delete(b);
-		return GW_ENOMEM;
-	}
-	return json_push(content, b);
+	return tr_thinking_block(content,
+	    nonempty(r) ? r : THINKING_PLACEHOLDER,
+	    sig != NULL ? sig : "");
 }
 
 static GW_MUST_CHECK enum gw_err
 text_blocks(const cJSON *msg, cJSON *content)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(msg, "content"), *p;
-	cJSON *b;
 
 	if (cJSON_IsString(c)) {
 		if (*c->valuestring == '\0')
 			return GW_OK;
-		if ((b = block("text")) == NULL ||
-		    json_add_str(b, "text", c->valuestring) != GW_OK) {
-			cJSON_Delete(b);
-			return GW_ENOMEM;
-		}
-		return json_push(content, b);
+		return tr_text_block(content, c->valuestring);
 	}
 	cJSON_ArrayForEach(p, c) {
 		if (!str_eq(json_str(p, "type"), "text") || json_str(p, "text") == NULL)
 			continue;
-		if ((b = block("text")) == NULL ||
-		    json_add_str(b, "text", json_str(p, "text")) != GW_OK) {
-			cJSON_Delete(b);
-			return GW_ENOMEM;
-		}
-		if (json_push(content, b) != GW_OK)
+		if (tr_text_block(content, json_str(p, "text")) != GW_OK)
 			return GW_ENOMEM;
 	}
 	return GW_OK;
@@ -992,21 +954,15 @@ tool_blocks(const cJSON *msg, cJSON *content)
 {
 	const cJSON *tc, *fn;
 	const char *id, *name;
-	cJSON *b;
+	enum gw_err e;
 
 	cJSON_ArrayForEach(tc, json_arr(msg, "tool_calls")) {
 		fn = json_obj(tc, "function");
 		id = json_str(tc, "id");
 		name = json_str(fn, "name");
-		if ((b = block("tool_use")) == NULL ||
-		    json_add_str(b, "id", id != NULL ? id : "") != GW_OK ||
-		    json_add_str(b, "name", name != NULL ? name : "") != GW_OK ||
-		    json_add(b, "input", tool_input(fn, id)) != GW_OK) {
-			cJSON_Delete(b);
-			return GW_ENOMEM;
-		}
-		if (json_push(content, b) != GW_OK)
-			return GW_ENOMEM;
+		if ((e = tr_tool_use_block(content, id != NULL ? id : "",
+		    name != NULL ? name : "", tool_input(fn, id))) != GW_OK)
+			return e;
 	}
 	return GW_OK;
 }

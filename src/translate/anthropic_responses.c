@@ -762,19 +762,6 @@ out:
 
 /* ---- §6.2: Responses result -> Anthropic message ---- */
 
-static GW_MUST_CHECK enum gw_err
-thinking_block(cJSON *content, const char *thinking, const char *sig)
-{
-	cJSON *b = tr_resp_typed("thinking");
-
-	if (b == NULL || json_add_str(b, "thinking", thinking) != GW_OK ||
-	    json_add_str(b, "signature", sig) != GW_OK) {
-		cJSON_Delete(b);
-		return GW_ENOMEM;
-	}
-	return json_push(content, b);
-}
-
 /* Summary parts joined as they are, then trimmed; no summary at all gives
  * the placeholder, so that clients that drop empty thinking keep it. */
 static GW_MUST_CHECK enum gw_err
@@ -803,7 +790,7 @@ reasoning_block(const cJSON *item, cJSON *content)
 	if ((e = buf_printf(&sig, "%s@%s", enc ? enc : "", id ? id : ""))
 	    != GW_OK)
 		goto out;
-	e = thinking_block(content, trimmed, buf_cstr(&sig));
+	e = tr_thinking_block(content, trimmed, buf_cstr(&sig));
 out:
 	free(trimmed);
 	buf_free(&text);
@@ -851,25 +838,6 @@ tool_input(const cJSON *args)
 	return NULL;
 }
 
-static GW_MUST_CHECK enum gw_err
-tool_use_block(cJSON *content, const char *id, const char *name,
-    cJSON *input)
-{
-	cJSON *b = tr_resp_typed("tool_use");
-
-	if (b == NULL || json_add_str(b, "id", id) != GW_OK ||
-	    json_add_str(b, "name", name) != GW_OK) {
-		cJSON_Delete(b);
-		cJSON_Delete(input);
-		return GW_ENOMEM;
-	}
-	if (json_add(b, "input", input) != GW_OK) {
-		cJSON_Delete(b);
-		return GW_ENOMEM;
-	}
-	return json_push(content, b);
-}
-
 /* A namespaced call (a deferred tool) is named after its namespace, which
  * is the client's tool name. */
 static const char *
@@ -887,7 +855,7 @@ function_call_block(const cJSON *item, cJSON *content)
 
 	if (id == NULL || *id == '\0' || name == NULL || *name == '\0')
 		return GW_OK;
-	return tool_use_block(content, id, name,
+	return tr_tool_use_block(content, id, name,
 	    tool_input(cJSON_GetObjectItemCaseSensitive(item, "arguments")));
 }
 
@@ -903,7 +871,7 @@ tool_search_block(const cJSON *item, const char *bridge, cJSON *content)
 	if ((e = tr_ts_anthropic_input(cJSON_GetObjectItemCaseSensitive(item,
 	    "arguments"), &input)) != GW_OK)
 		return e;
-	return tool_use_block(content, id, bridge, input);
+	return tr_tool_use_block(content, id, bridge, input);
 }
 
 /* The text of a message's parts: output_text, refusal, or any part with a
@@ -926,18 +894,6 @@ parts_text(const cJSON *parts, struct buf *b)
 }
 
 static GW_MUST_CHECK enum gw_err
-text_block(cJSON *content, const char *text)
-{
-	cJSON *b = tr_resp_typed("text");
-
-	if (b == NULL || json_add_str(b, "text", text) != GW_OK) {
-		cJSON_Delete(b);
-		return GW_ENOMEM;
-	}
-	return json_push(content, b);
-}
-
-static GW_MUST_CHECK enum gw_err
 message_block(const cJSON *item, cJSON *content)
 {
 	struct buf b = BUF_INIT;
@@ -945,7 +901,7 @@ message_block(const cJSON *item, cJSON *content)
 
 	if ((e = parts_text(json_arr(item, "content"), &b)) == GW_OK &&
 	    b.len > 0)
-		e = text_block(content, buf_cstr(&b));
+		e = tr_text_block(content, buf_cstr(&b));
 	buf_free(&b);
 	return e;
 }
@@ -961,7 +917,8 @@ compaction_block(const cJSON *item, cJSON *content)
 	if (id == NULL || *id == '\0' || enc == NULL || *enc == '\0')
 		return GW_OK;
 	if ((e = buf_printf(&sig, COMPACTION_PREFIX "%s@%s", enc, id)) == GW_OK)
-		e = thinking_block(content, THINKING_PLACEHOLDER, buf_cstr(&sig));
+		e = tr_thinking_block(content,
+		    THINKING_PLACEHOLDER, buf_cstr(&sig));
 	buf_free(&sig);
 	return e;
 }
@@ -1082,7 +1039,7 @@ tr_responses_to_anthropic(const cJSON *result,
 	e = GW_ENOMEM;
 	text = json_str(result, "output_text");
 	if (cJSON_GetArraySize(content) == 0 && text != NULL && *text != '\0' &&
-	    text_block(content, text) != GW_OK)
+	    tr_text_block(content, text) != GW_OK)
 		goto out;
 	stop = stop_reason(result, o != NULL && o->has_tool_call);
 	if (json_add_str(m, "model", model) != GW_OK ||

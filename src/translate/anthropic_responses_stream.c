@@ -403,6 +403,17 @@ delta(struct rstream *s, int b, const char *type, const char *field,
 
 /* ---- events ---- */
 
+/* A *.done event's full text goes out only for a block that got no delta:
+ * one that did has had it all already. */
+static GW_MUST_CHECK enum gw_err
+full_text(struct rstream *s, int b, const char *dtype, const char *key,
+    const char *t, struct tr_sink *out)
+{
+	if (t == NULL || *t == '\0' || has_delta(s, b))
+		return GW_OK;
+	return delta(s, b, dtype, key, t, out);
+}
+
 static GW_MUST_CHECK enum gw_err
 on_item_added(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
@@ -454,9 +465,7 @@ on_text_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	if ((e = open_text(s, index_of(ev, "output_index"),
 	    index_of(ev, "content_index"), &b, out)) != GW_OK)
 		return e;
-	if (t == NULL || *t == '\0' || has_delta(s, b))
-		return GW_OK;
-	return TEXT_DELTA(s, b, t, out);
+	return full_text(s, b, "text_delta", "text", t, out);
 }
 
 static GW_MUST_CHECK enum gw_err
@@ -482,9 +491,7 @@ on_summary_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	if ((e = open_thinking(s, index_of(ev, "output_index"), &b, out))
 	    != GW_OK)
 		return e;
-	if (t == NULL || *t == '\0' || has_delta(s, b))
-		return GW_OK;
-	return THINKING_DELTA(s, b, t, out);
+	return full_text(s, b, "thinking_delta", "thinking", t, out);
 }
 
 static GW_MUST_CHECK enum gw_err
@@ -516,13 +523,31 @@ tool_search_done(struct rstream *s, long oi, const cJSON *item,
 	return e;
 }
 
+/* The end of a thinking block: a placeholder when it would otherwise be
+ * empty (clients drop those, and the signature with them), then the
+ * signature "<tag><enc>@<id>" that brings the item back next turn. */
+static GW_MUST_CHECK enum gw_err
+sign_thinking(struct rstream *s, int b, int empty, const char *tag,
+    const char *enc, const char *id, struct tr_sink *out)
+{
+	struct buf sig = BUF_INIT;
+	enum gw_err e;
+
+	if (empty &&
+	    (e = THINKING_DELTA(s, b, THINKING_PLACEHOLDER, out)) != GW_OK)
+		return e;
+	if ((e = buf_printf(&sig, "%s%s@%s", tag, enc, id)) == GW_OK)
+		e = SIGNATURE_DELTA(s, b, buf_cstr(&sig), out);
+	buf_free(&sig);
+	return e;
+}
+
 static GW_MUST_CHECK enum gw_err
 compaction_done(struct rstream *s, long oi, const cJSON *item,
     struct tr_sink *out)
 {
 	const char *id = json_str(item, "id");
 	const char *enc = json_str(item, "encrypted_content");
-	struct buf sig = BUF_INIT;
 	int b;
 	enum gw_err e;
 
@@ -530,13 +555,7 @@ compaction_done(struct rstream *s, long oi, const cJSON *item,
 		return GW_OK;
 	if ((e = open_thinking(s, oi, &b, out)) != GW_OK)
 		return e;
-	if (!has_delta(s, b) &&
-	    (e = THINKING_DELTA(s, b, THINKING_PLACEHOLDER, out)) != GW_OK)
-		return e;
-	if ((e = buf_printf(&sig, "cm1#%s@%s", enc, id)) == GW_OK)
-		e = SIGNATURE_DELTA(s, b, buf_cstr(&sig), out);
-	buf_free(&sig);
-	return e;
+	return sign_thinking(s, b, !has_delta(s, b), "cm1#", enc, id, out);
 }
 
 static GW_MUST_CHECK enum gw_err
@@ -545,20 +564,14 @@ reasoning_done(struct rstream *s, long oi, const cJSON *item,
 {
 	const char *id = json_str(item, "id");
 	const char *enc = json_str(item, "encrypted_content");
-	struct buf sig = BUF_INIT;
 	int b;
 	enum gw_err e;
 
 	if ((e = open_thinking(s, oi, &b, out)) != GW_OK)
 		return e;
-	if (cJSON_GetArraySize(json_arr(item, "summary")) == 0 &&
-	    (e = THINKING_DELTA(s, b, THINKING_PLACEHOLDER, out)) != GW_OK)
-		return e;
-	if ((e = buf_printf(&sig, "%s@%s", enc ? enc : "", id ? id : ""))
-	    == GW_OK)
-		e = SIGNATURE_DELTA(s, b, buf_cstr(&sig), out);
-	buf_free(&sig);
-	return e;
+	return sign_thinking(s, b,
+	    cJSON_GetArraySize(json_arr(item, "summary")) == 0, "",
+	    enc != NULL ? enc : "", id != NULL ? id : "", out);
 }
 
 static GW_MUST_CHECK enum gw_err

@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "translate/preprocess.h"
+#include "translate/stream.h"
 
 #define REMINDER_OPEN "<system-reminder>"
 #define REMINDER_CLOSE "</system-reminder>"
@@ -148,43 +149,25 @@ move_children(cJSON *dst, cJSON *src)
 		cJSON_AddItemToArray(dst, cJSON_DetachItemViaPointer(src, c));
 }
 
-/* base + "\n\n" + add, with either side left out when empty. */
-static char *
-join_segment(const char *base, const char *add)
+/* obj[key] := base + "\n\n" + add, with either side left out when empty
+ * (base may be obj[key]'s own text: it is copied before the replacing). */
+static GW_MUST_CHECK enum gw_err
+set_joined(cJSON *obj, const char *key, const char *base, const char *add)
 {
 	struct buf b = BUF_INIT;
+	enum gw_err e;
 
 	if (*base == '\0')
-		return strdup(add);
+		return set_str(obj, key, add);
 	if (*add == '\0')
-		return strdup(base);
-	if (buf_printf(&b, "%s\n\n%s", base, add) != GW_OK) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_detach(&b);
+		return set_str(obj, key, base);
+	if ((e = buf_printf(&b, "%s\n\n%s", base, add)) == GW_OK)
+		e = set_str(obj, key, buf_cstr(&b));
+	buf_free(&b);
+	return e;
 }
 
 /* ---- validation ------------------------------------------------------- */
-
-static GW_MUST_CHECK enum gw_err
-invalid(struct buf *errmsg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static GW_MUST_CHECK enum gw_err
-invalid(struct buf *errmsg, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errmsg != NULL) {
-		buf_reset(errmsg);
-		va_start(ap, fmt);
-		/* best effort: GW_EINVAL is returned whatever it says */
-		GW_IGNORE(buf_vprintf(errmsg, fmt, ap));
-		va_end(ap);
-	}
-	return GW_EINVAL;
-}
 
 static GW_MUST_CHECK enum gw_err
 validate_blocks(const cJSON *arr, int i, struct buf *errmsg)
@@ -194,26 +177,31 @@ validate_blocks(const cJSON *arr, int i, struct buf *errmsg)
 
 	cJSON_ArrayForEach(b, arr) {
 		if (!cJSON_IsObject(b) || json_str(b, "type") == NULL)
-			return invalid(errmsg, "messages[%d].content[%d]: must be "
+			return tr_invalid(errmsg,
+			    "messages[%d].content[%d]: must be "
 			    "an object with a string type", i, j);
 		if (is_type(b, "text") && json_str(b, "text") == NULL)
-			return invalid(errmsg, "messages[%d].content[%d].text: "
+			return tr_invalid(errmsg,
+			    "messages[%d].content[%d].text: "
 			    "must be a string", i, j);
 		if (is_type(b, "tool_result")) {
 			c = cJSON_GetObjectItemCaseSensitive(b, "content");
 			if (c != NULL && !cJSON_IsNull(c) && !cJSON_IsString(c) &&
 			    !cJSON_IsArray(c))
-				return invalid(errmsg, "messages[%d].content[%d]."
+				return tr_invalid(errmsg,
+				    "messages[%d].content[%d]."
 				    "content: must be a string or an array", i, j);
 			k = 0;
 			cJSON_ArrayForEach(inner, array_or_null(c)) {
 				if (!cJSON_IsObject(inner))
-					return invalid(errmsg, "messages[%d].content[%d]."
+					return tr_invalid(errmsg,
+					    "messages[%d].content[%d]."
 					    "content[%d]: must be an object", i, j,
 					    k);
 				if (is_type(inner, "text") &&
 				    json_str(inner, "text") == NULL)
-					return invalid(errmsg, "messages[%d].content[%d]."
+					return tr_invalid(errmsg,
+					    "messages[%d].content[%d]."
 					    "content[%d].text: must be a string",
 					    i, j, k);
 				k++;
@@ -233,24 +221,27 @@ pp_validate(const cJSON *payload, struct buf *errmsg)
 	int i = 0, j = 0;
 
 	if (!cJSON_IsObject(payload))
-		return invalid(errmsg, "request body must be a JSON object");
+		return tr_invalid(errmsg, "request body must be a JSON object");
 	model = json_str(payload, "model");
 	if (model == NULL || *model == '\0')
-		return invalid(errmsg, "model: must be a non-empty string");
+		return tr_invalid(errmsg, "model: must be a non-empty string");
 	msgs = cJSON_GetObjectItemCaseSensitive(payload, "messages");
 	if (!cJSON_IsArray(msgs))
-		return invalid(errmsg, "messages: must be an array");
+		return tr_invalid(errmsg, "messages: must be an array");
 	cJSON_ArrayForEach(m, msgs) {
 		if (!cJSON_IsObject(m))
-			return invalid(errmsg, "messages[%d]: must be an object", i);
+			return tr_invalid(errmsg,
+			    "messages[%d]: must be an object", i);
 		role = json_str(m, "role");
 		if (role == NULL || (strcmp(role, "user") != 0 &&
 		    strcmp(role, "assistant") != 0 && strcmp(role, "system") != 0))
-			return invalid(errmsg, "messages[%d].role: must be user, "
+			return tr_invalid(errmsg,
+			    "messages[%d].role: must be user, "
 			    "assistant or system", i);
 		c = cJSON_GetObjectItemCaseSensitive(m, "content");
 		if (!cJSON_IsString(c) && !cJSON_IsArray(c))
-			return invalid(errmsg, "messages[%d].content: must be a "
+			return tr_invalid(errmsg,
+			    "messages[%d].content: must be a "
 			    "string or an array", i);
 		if (cJSON_IsArray(c) &&
 		    (e = validate_blocks(c, i, errmsg)) != GW_OK)
@@ -260,15 +251,17 @@ pp_validate(const cJSON *payload, struct buf *errmsg)
 	sys = cJSON_GetObjectItemCaseSensitive(payload, "system");
 	if (sys != NULL && !cJSON_IsNull(sys) && !cJSON_IsString(sys) &&
 	    !cJSON_IsArray(sys))
-		return invalid(errmsg, "system: must be a string or an array");
+		return tr_invalid(errmsg,
+		    "system: must be a string or an array");
 	cJSON_ArrayForEach(b, array_or_null(sys)) {
 		if (!cJSON_IsObject(b))
-			return invalid(errmsg, "system[%d]: must be an object", j);
+			return tr_invalid(errmsg,
+			    "system[%d]: must be an object", j);
 		j++;
 	}
 	tools = cJSON_GetObjectItemCaseSensitive(payload, "tools");
 	if (tools != NULL && !cJSON_IsNull(tools) && !cJSON_IsArray(tools))
-		return invalid(errmsg, "tools: must be an array");
+		return tr_invalid(errmsg, "tools: must be an array");
 	return GW_OK;
 }
 
@@ -420,18 +413,13 @@ static GW_MUST_CHECK enum gw_err
 merge_into_system(cJSON *payload, const cJSON *add)
 {
 	cJSON *cur = cJSON_GetObjectItemCaseSensitive(payload, "system"), *arr;
-	char *s;
 	enum gw_err e;
 
 	if (cur == NULL || cJSON_IsNull(cur))
 		return json_set(payload, "system", cJSON_Duplicate(add, 1));
-	if (cJSON_IsString(cur) && cJSON_IsString(add)) {
-		if ((s = join_segment(cur->valuestring, add->valuestring)) == NULL)
-			return GW_ENOMEM;
-		e = set_str(payload, "system", s);
-		free(s);
-		return e;
-	}
+	if (cJSON_IsString(cur) && cJSON_IsString(add))
+		return set_joined(payload, "system", cur->valuestring,
+		    add->valuestring);
 	if ((arr = cJSON_CreateArray()) == NULL)
 		return GW_ENOMEM;
 	if ((e = append_blocks(arr, cur)) != GW_OK ||
@@ -448,15 +436,10 @@ prepend_to_user(cJSON *msg, const cJSON *add)
 	cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
 	cJSON *arr = NULL, *b, *last_tr = NULL, *next;
 	enum gw_err e = GW_ENOMEM;
-	char *s;
 
-	if (cJSON_IsString(content) && cJSON_IsString(add)) {
-		if ((s = join_segment(add->valuestring, content->valuestring)) == NULL)
-			return GW_ENOMEM;
-		e = set_str(msg, "content", s);
-		free(s);
-		return e;
-	}
+	if (cJSON_IsString(content) && cJSON_IsString(add))
+		return set_joined(msg, "content", add->valuestring,
+		    content->valuestring);
 	if ((arr = cJSON_CreateArray()) == NULL)
 		return GW_ENOMEM;
 	if (cJSON_IsArray(content))

@@ -23,29 +23,15 @@ function_name(const cJSON *tool)
 int
 tr_rts_enabled(const cJSON *body)
 {
-	const cJSON *t;
-	int bridge = 0, deferred = 0;
-
-	if (!tr_ts_model_supported(json_str(body, "model")))
-		return 0;
-	cJSON_ArrayForEach(t, json_arr(body, "tools")) {
-		const char *n = function_name(t);
-
-		bridge |= tr_ts_is_bridge(n);
-		deferred |= tr_ts_is_deferred(n);
-	}
-	return bridge && deferred;
+	return tr_ts_enabled_in(json_str(body,
+	    "model"), json_arr(body, "tools"),
+	    function_name);
 }
 
 const char *
 tr_rts_bridge_name(const cJSON *body)
 {
-	const cJSON *t;
-
-	cJSON_ArrayForEach(t, json_arr(body, "tools"))
-		if (tr_ts_is_bridge(function_name(t)))
-			return function_name(t);
-	return TR_TS_BRIDGE_DEFAULT;
+	return tr_ts_bridge_in(json_arr(body, "tools"), function_name);
 }
 
 /* The deferred function tools (later definitions of a name win when

@@ -1,8 +1,10 @@
 /*
  * The passthrough translator (the identity, with usage sniffing) and the
  * pieces stream translators share: the Anthropic ping, the end of a
- * relayed stream, and the wrapper base.
+ * relayed stream, and the wrapper base; and what the other translate files
+ * share: the Anthropic content blocks and the validation error.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,68 @@
 #include "translate/stream.h"
 
 static void tr_wrap_sync(struct tr_wrap *w);
+
+enum gw_err
+tr_invalid(struct buf *errmsg, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errmsg != NULL) {
+		buf_reset(errmsg);
+		va_start(ap, fmt);
+		/* best effort: GW_EINVAL is returned whatever it says */
+		GW_IGNORE(buf_vprintf(errmsg, fmt, ap));
+		va_end(ap);
+	}
+	return GW_EINVAL;
+}
+
+enum gw_err
+tr_text_block(cJSON *content, const char *text)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	if (b == NULL || json_add_str(b, "type", "text") != GW_OK ||
+	    json_add_str(b, "text", text) != GW_OK) {
+		cJSON_Delete(b);
+		return GW_ENOMEM;
+	}
+	return json_push(content, b);
+}
+
+enum gw_err
+tr_thinking_block(cJSON *content, const char *thinking, const char *sig)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	if (b == NULL || json_add_str(b, "type", "thinking") != GW_OK ||
+	    json_add_str(b, "thinking", thinking) != GW_OK ||
+	    json_add_str(b, "signature", sig) != GW_OK) {
+		cJSON_Delete(b);
+		return GW_ENOMEM;
+	}
+	return json_push(content, b);
+}
+
+enum gw_err
+tr_tool_use_block(cJSON *content, const char *id, const char *name,
+    cJSON *input)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	if (b == NULL || json_add_str(b, "type", "tool_use") != GW_OK ||
+	    json_add_str(b, "id", id) != GW_OK ||
+	    json_add_str(b, "name", name) != GW_OK) {
+		cJSON_Delete(b);
+		cJSON_Delete(input);
+		return GW_ENOMEM;
+	}
+	if (json_add(b, "input", input) != GW_OK) {
+		cJSON_Delete(b);
+		return GW_ENOMEM;
+	}
+	return json_push(content, b);
+}
 
 struct passthrough {
 	struct tr_stream base;   /* first: the translator is freed through it */

@@ -1,7 +1,8 @@
 /*
- * The translate module's stream side: the passthrough translator and the
- * pieces every stream translator shares (the interface itself is
- * core/stream.h).
+ * What the translate module's files share: the passthrough translator and
+ * the pieces every stream translator uses (the interface itself is
+ * core/stream.h), the Anthropic content blocks the one-piece translators
+ * build, and the request-validation error.
  *
  * File names in translate/ say whom a file serves:
  *   anthropic_*  Anthropic clients (/v1/messages): their requests, answers
@@ -19,12 +20,35 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/stream.h"
 
 /* The text of a thinking block that carries only a signature (the
  * upstream said nothing readable); never sent back as real thinking. */
 #define THINKING_PLACEHOLDER "Thinking..."
+
+/*
+ * The Anthropic content blocks that the translators answering in one piece
+ * (Chat and Responses results) both build, appended to the content array.
+ * GW_ENOMEM.
+ *
+ * {type: text, text}; {type: thinking, thinking, signature}
+ */
+GW_MUST_CHECK enum gw_err tr_text_block(cJSON *content, const char *text);
+GW_MUST_CHECK enum gw_err tr_thinking_block(cJSON *content,
+    const char *thinking, const char *sig);
+/* {type: tool_use, id, name, input}; takes input (deleted when that
+ * fails; NULL is GW_ENOMEM). */
+GW_MUST_CHECK enum gw_err tr_tool_use_block(cJSON *content, const char *id,
+    const char *name, cJSON *input);
+
+/* A request refused by validation: errmsg (when not NULL) := the printf
+ * message, best effort.  Always GW_EINVAL. */
+GW_MUST_CHECK enum gw_err tr_invalid(struct buf *errmsg, const char *fmt,
+    ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * The identity translator: re-emits every event unchanged.  It watches the

@@ -82,7 +82,8 @@ digits(const char **p)
 	return v;
 }
 
-int
+/* gpt-<major>[.<minor>] with version >= 5.4 (case-insensitive prefix). */
+static int
 tr_ts_model_supported(const char *model)
 {
 	const char *p;
@@ -108,7 +109,8 @@ tool_name(const cJSON *tool)
 }
 
 int
-tr_ts_enabled(const char *model, const cJSON *tools)
+tr_ts_enabled_in(const char *model, const cJSON *tools,
+    const char *(*name)(const cJSON *tool))
 {
 	const cJSON *t;
 	int bridge = 0, deferred = 0;
@@ -116,7 +118,7 @@ tr_ts_enabled(const char *model, const cJSON *tools)
 	if (!tr_ts_model_supported(model) || !cJSON_IsArray(tools))
 		return 0;
 	cJSON_ArrayForEach(t, tools) {
-		const char *n = tool_name(t);
+		const char *n = name(t);
 
 		bridge |= tr_ts_is_bridge(n);
 		deferred |= tr_ts_is_deferred(n);
@@ -124,16 +126,28 @@ tr_ts_enabled(const char *model, const cJSON *tools)
 	return bridge && deferred;
 }
 
+int
+tr_ts_enabled(const char *model, const cJSON *tools)
+{
+	return tr_ts_enabled_in(model, tools, tool_name);
+}
+
 const char *
-tr_ts_bridge_name(const cJSON *tools)
+tr_ts_bridge_in(const cJSON *tools, const char *(*name)(const cJSON *tool))
 {
 	const cJSON *t;
 
 	if (cJSON_IsArray(tools))
 		cJSON_ArrayForEach(t, tools)
-			if (tr_ts_is_bridge(tool_name(t)))
-				return tool_name(t);
+			if (tr_ts_is_bridge(name(t)))
+				return name(t);
 	return TR_TS_BRIDGE_DEFAULT;
+}
+
+const char *
+tr_ts_bridge_name(const cJSON *tools)
+{
+	return tr_ts_bridge_in(tools, tool_name);
 }
 
 static int
@@ -147,13 +161,33 @@ has_string(const cJSON *arr, const char *s, size_t n)
 	return 0;
 }
 
+/* Appends the n bytes at s to names unless names holds them already: the
+ * name lists keep each name once, in the order first seen. */
+static GW_MUST_CHECK enum gw_err
+add_name(cJSON *names, const char *s, size_t n)
+{
+	char *copy;
+	cJSON *v;
+
+	if (has_string(names, s, n))
+		return GW_OK;
+	if ((copy = strndup(s, n)) == NULL)
+		return GW_ENOMEM;
+	v = cJSON_CreateString(copy);
+	free(copy);
+	if (v == NULL || !cJSON_AddItemToArray(names, v)) {
+		cJSON_Delete(v);
+		return GW_ENOMEM;
+	}
+	return GW_OK;
+}
+
 /* Appends the trimmed, non-empty, new comma-separated parts of s. */
 static GW_MUST_CHECK enum gw_err
 add_comma_list(cJSON *names, const char *s)
 {
 	const char *p = s, *end, *a, *b;
-	char *part;
-	cJSON *v;
+	enum gw_err e;
 
 	for (;;) {
 		end = strchr(p, ',');
@@ -165,16 +199,8 @@ add_comma_list(cJSON *names, const char *s)
 			a++;
 		while (b > a && isspace((unsigned char)b[-1]))
 			b--;
-		if (b > a && !has_string(names, a, (size_t)(b - a))) {
-			if ((part = strndup(a, (size_t)(b - a))) == NULL)
-				return GW_ENOMEM;
-			v = cJSON_CreateString(part);
-			free(part);
-			if (v == NULL || !cJSON_AddItemToArray(names, v)) {
-				cJSON_Delete(v);
-				return GW_ENOMEM;
-			}
-		}
+		if (b > a && (e = add_name(names, a, (size_t)(b - a))) != GW_OK)
+			return e;
 		if (*end == '\0')
 			return GW_OK;
 		p = end + 1;
@@ -423,29 +449,42 @@ tr_ts_search_tool(const cJSON *deferred_names, cJSON **out)
 	return tool_search_tool(deferred_names, out);
 }
 
+/* The names pick() finds in the items of arr, each once, in order; pick
+ * returns NULL for an item that names nothing. */
+static GW_MUST_CHECK enum gw_err
+collect_names(const cJSON *arr, const char *(*pick)(const cJSON *),
+    cJSON **out)
+{
+	cJSON *names = cJSON_CreateArray();
+	const cJSON *it;
+	const char *n;
+	enum gw_err e;
+
+	if (names == NULL)
+		return GW_ENOMEM;
+	cJSON_ArrayForEach(it, arr)
+		if ((n = pick(it)) != NULL &&
+		    (e = add_name(names, n, strlen(n))) != GW_OK) {
+			cJSON_Delete(names);
+			return e;
+		}
+	*out = names;
+	return GW_OK;
+}
+
+static const char *
+deferred_name(const cJSON *tool)
+{
+	const char *n = tool_name(tool);
+
+	return tr_ts_is_deferred(n) ? n : NULL;
+}
+
 /* Unique deferred tool names, in request order. */
 static GW_MUST_CHECK enum gw_err
 deferred_names(const cJSON *tools, cJSON **out)
 {
-	cJSON *names = cJSON_CreateArray(), *s;
-	const cJSON *t;
-
-	if (names == NULL)
-		return GW_ENOMEM;
-	cJSON_ArrayForEach(t, tools) {
-		const char *n = tool_name(t);
-
-		if (!tr_ts_is_deferred(n) || has_string(names, n, strlen(n)))
-			continue;
-		if ((s = cJSON_CreateString(n)) == NULL ||
-		    !cJSON_AddItemToArray(names, s)) {
-			cJSON_Delete(s);
-			cJSON_Delete(names);
-			return GW_ENOMEM;
-		}
-	}
-	*out = names;
-	return GW_OK;
+	return collect_names(tools, deferred_name, out);
 }
 
 enum gw_err
@@ -523,32 +562,22 @@ fail:
 	return e;
 }
 
+static const char *
+reference_name(const cJSON *block)
+{
+	const char *type = json_str(block, "type");
+
+	if (type == NULL || strcmp(type, "tool_reference") != 0)
+		return NULL;
+	return json_str(block, "tool_name");
+}
+
 /* Unique tool_reference names of a tool_result's content array. */
 static GW_MUST_CHECK enum gw_err
 reference_names(const cJSON *content, cJSON **out)
 {
-	cJSON *names = cJSON_CreateArray(), *s;
-	const cJSON *b;
-
-	if (names == NULL)
-		return GW_ENOMEM;
-	if (cJSON_IsArray(content))
-		cJSON_ArrayForEach(b, content) {
-			const char *type = json_str(b, "type");
-			const char *n = json_str(b, "tool_name");
-
-			if (type == NULL || strcmp(type, "tool_reference") != 0 ||
-			    n == NULL || has_string(names, n, strlen(n)))
-				continue;
-			if ((s = cJSON_CreateString(n)) == NULL ||
-			    !cJSON_AddItemToArray(names, s)) {
-				cJSON_Delete(s);
-				cJSON_Delete(names);
-				return GW_ENOMEM;
-			}
-		}
-	*out = names;
-	return GW_OK;
+	return collect_names(cJSON_IsArray(content) ? content : NULL,
+	    reference_name, out);
 }
 
 /* The sentinel in a string content or in the first text block holding
@@ -574,12 +603,28 @@ content_sentinel(const cJSON *content, cJSON **names)
 	return GW_ENOTFOUND;
 }
 
+/* Appends deferred tool t to dst as a namespace. */
+static GW_MUST_CHECK enum gw_err
+add_namespace(cJSON *dst, const cJSON *t)
+{
+	cJSON *ns;
+	enum gw_err e;
+
+	if ((e = tr_ts_namespace(t, &ns)) != GW_OK)
+		return e;
+	if (!cJSON_AddItemToArray(dst, ns)) {
+		cJSON_Delete(ns);
+		return GW_ENOMEM;
+	}
+	return GW_OK;
+}
+
 /* The tools a bridge result loaded, as namespaces. */
 static GW_MUST_CHECK enum gw_err
 loaded_namespaces(const cJSON *content, const cJSON *tools, cJSON *dst,
     struct buf *errmsg)
 {
-	cJSON *names = NULL, *sel = NULL, *ns;
+	cJSON *names = NULL, *sel = NULL;
 	const cJSON *n, *t;
 	enum gw_err e;
 
@@ -599,16 +644,10 @@ loaded_namespaces(const cJSON *content, const cJSON *tools, cJSON *dst,
 				e = GW_EINVAL;
 				goto out;
 			}
-		cJSON_ArrayForEach(n, names) {
-			t = find_first(tools, n->valuestring);
-			if ((e = tr_ts_namespace(t, &ns)) != GW_OK)
+		cJSON_ArrayForEach(n, names)
+			if ((e = add_namespace(dst,
+			    find_first(tools, n->valuestring))) != GW_OK)
 				goto out;
-			if (!cJSON_AddItemToArray(dst, ns)) {
-				cJSON_Delete(ns);
-				e = GW_ENOMEM;
-				goto out;
-			}
-		}
 		goto out;
 	}
 	cJSON_Delete(names);
@@ -620,15 +659,9 @@ loaded_namespaces(const cJSON *content, const cJSON *tools, cJSON *dst,
 	}
 	if (e != GW_OK || (e = tr_ts_select_deferred(names, tools, &sel)) != GW_OK)
 		goto out;
-	cJSON_ArrayForEach(t, sel) {
-		if ((e = tr_ts_namespace(t, &ns)) != GW_OK)
+	cJSON_ArrayForEach(t, sel)
+		if ((e = add_namespace(dst, t)) != GW_OK)
 			goto out;
-		if (!cJSON_AddItemToArray(dst, ns)) {
-			cJSON_Delete(ns);
-			e = GW_ENOMEM;
-			goto out;
-		}
-	}
 out:
 	cJSON_Delete(sel);
 	cJSON_Delete(names);

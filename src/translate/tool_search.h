@@ -18,8 +18,6 @@
 #define TR_TS_BRIDGE_DEFAULT "mcp__tool_search__search"
 #define TR_TS_SENTINEL_TYPE "copilot_api_tool_search"
 
-/* gpt-<major>[.<minor>] with version >= 5.4 (case-insensitive prefix). */
-int tr_ts_model_supported(const char *model);
 /* One of the bridge tool's names (the default and its two aliases). */
 int tr_ts_is_bridge(const char *name);
 /* Neither the bridge nor always loaded. */
@@ -32,6 +30,14 @@ int tr_ts_enabled(const char *model, const cJSON *anthropic_tools);
 /* The bridge's name as the client spelled it in its tools, else the
  * default.  Borrowed from tools (or static). */
 const char *tr_ts_bridge_name(const cJSON *anthropic_tools);
+
+/* The two above for any tools array: name reads a tool's name (NULL for
+ * a tool that has none), so that the Responses side applies the same
+ * rules to its function tools. */
+int tr_ts_enabled_in(const char *model, const cJSON *tools,
+    const char *(*name)(const cJSON *tool));
+const char *tr_ts_bridge_in(const cJSON *tools,
+    const char *(*name)(const cJSON *tool));
 
 /*
  * Tool names from a string ("a, b,a") or an array of such strings: split
