@@ -94,6 +94,8 @@ DEFAULT_CONFIG = {
     "usage": None,               # overrides: prompt_tokens, completion_tokens,
                                  # cached_tokens, cache_creation_input_tokens
     "prompt_filter_chunk": False,  # leading choices:[] prompt_filter_results chunk
+    "refusal": None,             # chat and /responses: the model refuses with this text
+                                 # (message.refusal / a refusal part; no tool calls)
     # /v1/messages and /responses content.
     "tool_result_template": DEFAULT_TOOL_RESULT_TEMPLATE,  # "{result}" = tool outputs
     "stop_reason": None,         # /v1/messages stop_reason override
@@ -924,6 +926,9 @@ def chat_answer(req):
         cfg = copy.deepcopy(req.state.config)
     answer = answer_for(cfg, messages)
     calls = scripted_tool_calls(cfg, body)
+    refusal = cfg["refusal"]
+    if refusal is not None:
+        answer, calls = "", None
     if calls is not None:
         answer = cfg["tool_calls_text"] or ""
     reasoning = cfg["reasoning_text"]
@@ -935,15 +940,17 @@ def chat_answer(req):
     model = body["model"]
     if body.get("stream"):
         return _chat_stream(cfg, body, cid, created, model, answer, reasoning, calls, finish)
-    message = {"content": answer if (answer or not calls) else None, "refusal": None,
+    message = {"content": answer if (answer or not calls) else None, "refusal": refusal,
                "role": "assistant"}
+    if refusal is not None:
+        message["content"] = None
     if reasoning:
         message["reasoning_text"] = reasoning
         message["reasoning_opaque"] = "opaque-" + hashlib.sha1(reasoning.encode()).hexdigest()
     if calls:
         message["tool_calls"] = [{"function": {"arguments": c["arguments"], "name": c["name"]},
                                   "id": c["id"], "type": "function"} for c in calls]
-    completion = len(split_words(answer)) + sum(estimate_tokens(c["arguments"]) for c in calls or [])
+    completion = len(split_words(answer or refusal or "")) + sum(estimate_tokens(c["arguments"]) for c in calls or [])
     return json_response(200, {
         "choices": [{"finish_reason": finish, "index": 0, "logprobs": None, "message": message}],
         "created": created, "id": cid, "model": model, "object": "chat.completion",
@@ -963,8 +970,15 @@ def _chat_stream(cfg, body, cid, created, model, answer, reasoning, calls, finis
     if cfg["prompt_filter_chunk"]:
         events.append(sse_event({"choices": [], "created": 0, "id": "",
                                  "prompt_filter_results": PROMPT_FILTER}))
-    events.append(chunk({"content": "", "role": "assistant"}))
+    refusal = cfg["refusal"]
+    if refusal is not None:   # OpenAI: content null throughout, the text in delta.refusal
+        events.append(chunk({"content": None, "refusal": "", "role": "assistant"}))
+    else:
+        events.append(chunk({"content": "", "role": "assistant"}))
     pieces = 0
+    for piece in split_words(refusal or ""):
+        events.append(chunk({"content": None, "refusal": piece}))
+        pieces += 1
     if reasoning:
         for piece in split_words(reasoning):
             events.append(chunk({"content": None, "reasoning_text": piece}))
@@ -1562,7 +1576,11 @@ def responses_plan(cfg, body, model):
                 next((t.get("name") for t in tools if isinstance(t, dict) and t.get("name")), "tool")
             calls = [{"id": "call_fake_0", "name": name, "arguments": "{}"}]
         calls = calls or None
+    if cfg["refusal"] is not None:
+        calls = None
     answer = (cfg["tool_calls_text"] or "") if calls else native_answer(cfg, user, results)
+    if cfg["refusal"] is not None:
+        answer = cfg["refusal"]
 
     req_reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
     supports = model.get("capabilities", {}).get("supports", {})
@@ -1604,7 +1622,9 @@ def responses_plan(cfg, body, model):
     if answer or not (calls or truncated):
         output.append({"id": new_id("msg_"), "type": "message",
                        "status": "completed" if status == "completed" else "incomplete",
-                       "content": [{"type": "output_text", "annotations": [], "logprobs": [],
+                       "content": [{"type": "refusal", "refusal": answer}
+                                   if cfg["refusal"] is not None else
+                                   {"type": "output_text", "annotations": [], "logprobs": [],
                                     "text": answer}],
                        "role": "assistant"})
     for c in calls or []:
@@ -1714,13 +1734,27 @@ def responses_stream_events(cfg, plan):
                      "part": {"type": "summary_text", "text": text}}, item))
         elif kind == "message":
             part = item["content"][0]
-            add("response.content_part.added", **with_ref(
-                {"output_index": oi, "content_index": 0, "part": dict(part, text="")}, item))
-            for piece in split_words(part["text"]):
-                add("response.output_text.delta", "text", **with_ref(
-                    {"output_index": oi, "content_index": 0, "delta": piece, "logprobs": []}, item))
-            add("response.output_text.done", **with_ref(
-                {"output_index": oi, "content_index": 0, "text": part["text"], "logprobs": []}, item))
+            if part["type"] == "refusal":
+                # OpenAI's refusal events: no logprobs, the full text in "refusal"
+                add("response.content_part.added", **with_ref(
+                    {"output_index": oi, "content_index": 0, "part": dict(part, refusal="")},
+                    item))
+                for piece in split_words(part["refusal"]):
+                    add("response.refusal.delta", "text", **with_ref(
+                        {"output_index": oi, "content_index": 0, "delta": piece}, item))
+                add("response.refusal.done", **with_ref(
+                    {"output_index": oi, "content_index": 0, "refusal": part["refusal"]}, item))
+            else:
+                add("response.content_part.added", **with_ref(
+                    {"output_index": oi, "content_index": 0, "part": dict(part, text="")},
+                    item))
+                for piece in split_words(part["text"]):
+                    add("response.output_text.delta", "text", **with_ref(
+                        {"output_index": oi, "content_index": 0, "delta": piece,
+                         "logprobs": []}, item))
+                add("response.output_text.done", **with_ref(
+                    {"output_index": oi, "content_index": 0, "text": part["text"],
+                     "logprobs": []}, item))
             add("response.content_part.done", **with_ref(
                 {"output_index": oi, "content_index": 0, "part": part}, item))
         elif kind == "function_call":
@@ -1879,7 +1913,7 @@ def validate_config(changes):
                 not isinstance(value, str):
             return "%s must be a string" % key
         if key in ("answer_text", "tool_calls_text", "stop_reason", "incomplete_reason",
-                   "finish_reason") and value is not None and not isinstance(value, str):
+                   "finish_reason", "refusal") and value is not None and not isinstance(value, str):
             return "%s must be null or a string" % key
         if key in ("redacted_thinking", "compaction", "validate_history",
                    "prompt_filter_chunk") and not isinstance(value, bool):

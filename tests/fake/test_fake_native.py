@@ -529,6 +529,35 @@ class TestResponses(NativeTestCase):
                 self.assertEqual(resp["output"], [i["done"] for i in items])
                 self.assertEqual(resp["output"][1]["content"][0]["text"], self.answer(text))
 
+    def test_refusal(self):
+        # OpenAI's refusal: a "refusal" content part; streamed as
+        # response.refusal.delta / response.refusal.done (no logprobs).
+        text = "I'm sorry, I can't help with that. " + NON_ASCII
+        self.config(refusal=text, tool_calls=[{"name": "get_weather", "arguments": {}}])
+        body = self.body("x", tools=self.TOOLS)
+        _, _, out = self.post(self.PATH, body)
+        self.assertEqual(out["status"], "completed")
+        self.assertEqual([i["type"] for i in out["output"]], ["reasoning", "message"])
+        self.assertEqual(out["output"][1]["content"], [{"type": "refusal", "refusal": text}])
+        events, _, terminated = self.stream(self.PATH, body)
+        self.assertTrue(terminated)
+        names = [n for n, _ in events]
+        self.assertNotIn("response.output_text.delta", names)
+        self.assertNotIn("response.function_call_arguments.delta", names)
+        added = [d for n, d in events if n == "response.content_part.added"]
+        self.assertEqual(added[0]["part"], {"type": "refusal", "refusal": ""})
+        deltas = [d for n, d in events if n == "response.refusal.delta"]
+        self.assertGreaterEqual(len(deltas), 3)
+        self.assertEqual("".join(d["delta"] for d in deltas), text)
+        self.assertEqual(set(deltas[0]), {"type", "sequence_number", "item_id", "output_index",
+                                          "content_index", "delta"})
+        done = [d for n, d in events if n == "response.refusal.done"]
+        self.assertEqual((done[0]["refusal"], done[0]["content_index"]), (text, 0))
+        part_done = [d for n, d in events if n == "response.content_part.done"]
+        self.assertEqual(part_done[0]["part"], {"type": "refusal", "refusal": text})
+        final = events[-1][1]["response"]
+        self.assertEqual(final["output"][1]["content"], [{"type": "refusal", "refusal": text}])
+
     def test_reasoning_summary_and_encrypted_content(self):
         self.config(reasoning_text=["**Plan** first ✓", "Then answer."])
         body = self.body("r", include=["reasoning.encrypted_content"],

@@ -510,6 +510,29 @@ class TestCopilot(FakeTestCase):
         self.assertTrue(any(p["choices"] and p["choices"][0]["delta"].get("reasoning_opaque")
                             for p in parsed))
 
+    def test_refusal(self):
+        # OpenAI's shape: message.content null and message.refusal the text;
+        # streamed as delta.refusal pieces after a role chunk with content null.
+        self.ctl("POST", "/_fake/config", {"refusal": "I can't help with that. " + NON_ASCII,
+                                           "tool_calls": [{"name": "t", "arguments": {}}]})
+        tools = [{"type": "function", "function": {"name": "t", "parameters": {}}}]
+        _, _, body = self.call("POST", "/chat/completions", self.chat_body(tools=tools),
+                               self.auth())
+        choice = body["choices"][0]
+        self.assertEqual(choice["message"]["content"], None)
+        self.assertEqual(choice["message"]["refusal"], "I can't help with that. " + NON_ASCII)
+        self.assertNotIn("tool_calls", choice["message"])
+        self.assertEqual(choice["finish_reason"], "stop")
+        chunks, _ = self.stream_chat()
+        parsed = [json.loads(e) for e in parse_sse(b"".join(chunks))[:-1]]
+        deltas = [p["choices"][0]["delta"] for p in parsed if p["choices"]]
+        self.assertEqual(deltas[0], {"content": None, "refusal": "", "role": "assistant"})
+        self.assertEqual("".join(d.get("refusal") or "" for d in deltas),
+                         "I can't help with that. " + NON_ASCII)
+        self.assertFalse(any(d.get("content") for d in deltas))
+        self.assertGreaterEqual(sum(1 for d in deltas if d.get("refusal")), 3)
+        self.assertEqual(parsed[-2]["choices"][0]["finish_reason"], "stop")
+
     def test_tool_calls(self):
         self.ctl("POST", "/_fake/config", {"tool_calls": [
             {"name": "get_weather", "arguments": {"location": "Paris"}, "id": "call_weather"}]})
