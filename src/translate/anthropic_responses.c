@@ -950,8 +950,24 @@ output_blocks(const cJSON *output, const char *bridge, cJSON *content)
 	return GW_OK;
 }
 
+/* Whether an output item holds a refusal part with text. */
+static int
+refuses(const cJSON *item)
+{
+	const cJSON *p;
+	const char *t;
+
+	cJSON_ArrayForEach(p, json_arr(item, "content"))
+		if (util_streq(json_str(p, "type"), "refusal") &&
+		    (t = json_str(p, "refusal")) != NULL && *t != '\0')
+			return 1;
+	return 0;
+}
+
+/* A completed answer that refused ends with Anthropic's "refusal" (ours:
+ * the reference says end_turn); a tool call still wins. */
 static const char *
-stop_reason(const cJSON *result, int has_tool_call)
+stop_reason(const cJSON *result, int has_tool_call, int refused)
 {
 	const char *status = json_str(result, "status");
 	const char *why = json_str(json_obj(result, "incomplete_details"),
@@ -960,12 +976,15 @@ stop_reason(const cJSON *result, int has_tool_call)
 
 	if (util_streq(status, "completed")) {
 		if (cJSON_GetArraySize(output) == 0)
-			return has_tool_call ? "tool_use" : "end_turn";
-		cJSON_ArrayForEach(it, output)
+			return has_tool_call ? "tool_use" :
+			    refused ? "refusal" : "end_turn";
+		cJSON_ArrayForEach(it, output) {
 			if (util_streq(json_str(it, "type"), "function_call") ||
 			    util_streq(json_str(it, "type"), "tool_search_call"))
 				return "tool_use";
-		return "end_turn";
+			refused |= refuses(it);
+		}
+		return refused ? "refusal" : "end_turn";
 	}
 	if (util_streq(status, "incomplete")) {
 		if (util_streq(why, "max_output_tokens"))
@@ -1041,7 +1060,8 @@ tr_responses_to_anthropic(const cJSON *result,
 	if (cJSON_GetArraySize(content) == 0 && text != NULL && *text != '\0' &&
 	    tr_text_block(content, text) != GW_OK)
 		goto out;
-	stop = stop_reason(result, o != NULL && o->has_tool_call);
+	stop = stop_reason(result, o != NULL && o->has_tool_call,
+	    o != NULL && o->refused);
 	if (json_add_str(m, "model", model) != GW_OK ||
 	    json_add(m, "stop_reason", stop ? cJSON_CreateString(stop) :
 	    cJSON_CreateNull()) != GW_OK ||

@@ -47,6 +47,7 @@ struct tr_resp_result_opts {
 	 * the default name. */
 	const char *tool_search_name;
 	int has_tool_call;              /* streaming saw a tool call */
+	int refused;                    /* streaming saw refusal text */
 };
 
 /*

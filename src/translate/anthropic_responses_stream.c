@@ -45,6 +45,7 @@ struct rstream {
 	unsigned char *has_delta; /* per block: a delta was emitted */
 	size_t has_delta_cap;
 	int has_tool_call;
+	int refused;           /* refusal text was streamed */
 	struct block_key *keys;
 	size_t nkeys, keys_cap;
 	struct call *calls;
@@ -439,6 +440,8 @@ on_item_added(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	return JSON_DELTA(s, c->block, args, out);
 }
 
+/* Output text and refusal text alike become a text block (the refusal:
+ * ours, the reference drops it); a refusal also sets the stop_reason. */
 static GW_MUST_CHECK enum gw_err
 on_text_delta(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
@@ -448,13 +451,15 @@ on_text_delta(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 
 	if (d == NULL || *d == '\0')
 		return GW_OK;
+	if (util_streq(json_str(ev, "type"), "response.refusal.delta"))
+		s->refused = 1;
 	if ((e = open_text(s, index_of(ev, "output_index"),
 	    index_of(ev, "content_index"), &b, out)) != GW_OK)
 		return e;
 	return TEXT_DELTA(s, b, d, out);
 }
 
-/* The full text, for a block that got no delta. */
+/* The full text (or refusal), for a block that got no delta. */
 static GW_MUST_CHECK enum gw_err
 on_text_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
@@ -462,6 +467,9 @@ on_text_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	int b;
 	enum gw_err e;
 
+	if (util_streq(json_str(ev, "type"), "response.refusal.done") &&
+	    (t = json_str(ev, "refusal")) != NULL && *t != '\0')
+		s->refused = 1;
 	if ((e = open_text(s, index_of(ev, "output_index"),
 	    index_of(ev, "content_index"), &b, out)) != GW_OK)
 		return e;
@@ -658,7 +666,8 @@ static GW_MUST_CHECK enum gw_err
 on_completed(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const cJSON *resp = json_obj(ev, "response");
-	struct tr_resp_result_opts o = { s->model, s->bridge, s->has_tool_call };
+	struct tr_resp_result_opts o = { s->model, s->bridge, s->has_tool_call,
+	    s->refused };
 	struct buf why = BUF_INIT;
 	cJSON *msg = NULL, *md = NULL, *d, *v;
 	enum gw_err e;
@@ -742,9 +751,11 @@ dispatch(struct rstream *s, const char *type, const cJSON *ev,
 		return on_item_added(s, ev, out);
 	if (util_streq(type, "response.output_item.done"))
 		return on_item_done(s, ev, out);
-	if (util_streq(type, "response.output_text.delta"))
+	if (util_streq(type, "response.output_text.delta") ||
+	    util_streq(type, "response.refusal.delta"))
 		return on_text_delta(s, ev, out);
-	if (util_streq(type, "response.output_text.done"))
+	if (util_streq(type, "response.output_text.done") ||
+	    util_streq(type, "response.refusal.done"))
 		return on_text_done(s, ev, out);
 	if (util_streq(type, "response.reasoning_summary_text.delta"))
 		return on_summary_delta(s, ev, out);
