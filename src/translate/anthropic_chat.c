@@ -871,7 +871,7 @@ tr_chat_usage_take(const cJSON *usage, struct tr_usage *u)
 }
 
 const char *
-tr_chat_stop_reason(const char *fr)
+tr_chat_stop_reason(const char *fr, int refused)
 {
 	if (fr == NULL)
 		return NULL;
@@ -881,7 +881,7 @@ tr_chat_stop_reason(const char *fr)
 		return "tool_use";
 	/* stop, content_filter, and whatever a new upstream invents: a
 	 * message_delta without a stop_reason would break clients. */
-	return "end_turn";
+	return refused ? "refusal" : "end_turn";
 }
 
 /* ---- Chat response -> Anthropic message (§4) ---- */
@@ -903,23 +903,32 @@ thinking_block(const cJSON *msg, cJSON *content)
 	    sig != NULL ? sig : "");
 }
 
+/* The content's text, and a refusal (message.refusal, or a refusal part)
+ * as text too: the client sees why the answer is empty (*refused set). */
 static GW_MUST_CHECK enum gw_err
-text_blocks(const cJSON *msg, cJSON *content)
+text_blocks(const cJSON *msg, cJSON *content, int *refused)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(msg, "content"), *p;
+	const char *t;
 
-	if (cJSON_IsString(c)) {
-		if (*c->valuestring == '\0')
-			return GW_OK;
-		return tr_text_block(content, c->valuestring);
-	}
+	if (cJSON_IsString(c) && *c->valuestring != '\0' &&
+	    tr_text_block(content, c->valuestring) != GW_OK)
+		return GW_ENOMEM;
 	cJSON_ArrayForEach(p, c) {
-		if (!str_eq(json_str(p, "type"), "text") || json_str(p, "text") == NULL)
+		if (str_eq(json_str(p, "type"), "refusal")) {
+			if (!nonempty(t = json_str(p, "refusal")))
+				continue;
+			*refused = 1;
+		} else if (!str_eq(json_str(p, "type"), "text") ||
+		    (t = json_str(p, "text")) == NULL)
 			continue;
-		if (tr_text_block(content, json_str(p, "text")) != GW_OK)
+		if (tr_text_block(content, t) != GW_OK)
 			return GW_ENOMEM;
 	}
-	return GW_OK;
+	if (!nonempty(t = json_str(msg, "refusal")))
+		return GW_OK;
+	*refused = 1;
+	return tr_text_block(content, t);
 }
 
 /*
@@ -1014,6 +1023,7 @@ tr_chat_to_anthropic(const cJSON *r, const char *request_model, cJSON **out,
 	const char *stop;
 	cJSON *a = NULL, *content;
 	char idbuf[40];
+	int refused = 0;
 	enum gw_err e;
 
 	*out = NULL;
@@ -1050,11 +1060,11 @@ tr_chat_to_anthropic(const cJSON *r, const char *request_model, cJSON **out,
 	cJSON_ArrayForEach(ch, choices) {
 		msg = json_obj(ch, "message");
 		if (thinking_block(msg, content) != GW_OK ||
-		    text_blocks(msg, content) != GW_OK ||
+		    text_blocks(msg, content, &refused) != GW_OK ||
 		    tool_blocks(msg, content) != GW_OK)
 			goto out;
 	}
-	stop = tr_chat_stop_reason(combined_finish(choices));
+	stop = tr_chat_stop_reason(combined_finish(choices), refused);
 	if (json_add(a, "stop_reason", stop != NULL ? cJSON_CreateString(stop) :
 	    cJSON_CreateNull()) != GW_OK ||
 	    json_add(a, "stop_sequence", cJSON_CreateNull()) != GW_OK ||

@@ -63,8 +63,10 @@ void tr_chat_usage_take(const cJSON *chat_usage, struct tr_usage *u);
 
 /* finish_reason -> stop_reason: stop/content_filter -> end_turn, length ->
  * max_tokens, tool_calls/function_call -> tool_use, any other string ->
- * end_turn, NULL -> NULL. */
-const char *tr_chat_stop_reason(const char *finish_reason);
+ * end_turn, NULL -> NULL.  An answer that carried refusal text (refused:
+ * message.refusal, delta.refusal, a refusal part) gets "refusal" where it
+ * would be end_turn (ours: the reference drops the refusal, end_turn). */
+const char *tr_chat_stop_reason(const char *finish_reason, int refused);
 
 /* Ids the upstream did not send are a prefix ("msg_", "toolu_") and this
  * many random hex digits (util_random_id). */

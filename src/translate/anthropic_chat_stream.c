@@ -60,6 +60,7 @@ struct chat_stream {
 	int stopped;             /* message_stop sent */
 	int failed;              /* error event sent */
 	int saw_done;            /* [DONE] arrived */
+	int refused;             /* delta.refusal text arrived */
 	char finish[32];         /* finish_reasons combined as in §4 */
 	char *opaque;            /* reasoning_opaque waiting for the finish */
 	struct tr_anthropic_usage au;
@@ -492,7 +493,8 @@ complete(struct chat_stream *t, struct tr_sink *out)
 	buf_reset(&t->ev);
 	if ((e = buf_puts(&t->ev, "{\"type\":\"message_delta\",\"delta\":"
 	    "{\"stop_reason\":")) != GW_OK ||
-	    (e = jstr(&t->ev, tr_chat_stop_reason(t->finish))) != GW_OK ||
+	    (e = jstr(&t->ev, tr_chat_stop_reason(t->finish,
+	    t->refused))) != GW_OK ||
 	    (e = buf_puts(&t->ev, ",\"stop_sequence\":null},\"usage\":")) != GW_OK ||
 	    (e = usage_json(&t->ev, &t->au, t->au.output_tokens)) != GW_OK ||
 	    (e = buf_putc(&t->ev, '}')) != GW_OK ||
@@ -561,13 +563,22 @@ on_choice(struct chat_stream *t, const cJSON *chunk, const cJSON *choice,
     int has_usage, struct tr_sink *out)
 {
 	const cJSON *delta = json_obj(choice, "delta");
-	struct buf joined = BUF_INIT;
+	const char *refusal = json_str(delta, "refusal");
+	struct buf joined = BUF_INIT, text = BUF_INIT;
 	struct delta d;
 	enum gw_err e;
 
 	memset(&d, 0, sizeof(d));
 	d.reasoning = reasoning_of(delta);
 	d.text = json_str(delta, "content");
+	/* refusal text streams as text (ours: the reference drops it) */
+	if (nonempty(refusal)) {
+		t->refused = 1;
+		if (nonempty(d.text) && ((e = buf_puts(&text, d.text)) != GW_OK ||
+		    (e = buf_puts(&text, refusal)) != GW_OK))
+			goto out;
+		d.text = nonempty(d.text) ? buf_cstr(&text) : refusal;
+	}
 	d.opaque = json_str(delta, "reasoning_opaque");
 	d.opaque = nonempty(d.opaque) ? d.opaque : NULL;
 	d.tool_calls = json_arr(delta, "tool_calls");
@@ -587,6 +598,7 @@ on_choice(struct chat_stream *t, const cJSON *chunk, const cJSON *choice,
 	e = step_finish(t, &d, has_usage, out);
 out:
 	buf_free(&joined);
+	buf_free(&text);
 	return e;
 }
 

@@ -472,13 +472,19 @@ END_TEST
 
 START_TEST(stop_reason_map)
 {
-	ck_assert_ptr_null(tr_chat_stop_reason(NULL));
-	ck_assert_str_eq(tr_chat_stop_reason("stop"), "end_turn");
-	ck_assert_str_eq(tr_chat_stop_reason("content_filter"), "end_turn");
-	ck_assert_str_eq(tr_chat_stop_reason("length"), "max_tokens");
-	ck_assert_str_eq(tr_chat_stop_reason("tool_calls"), "tool_use");
-	ck_assert_str_eq(tr_chat_stop_reason("function_call"), "tool_use");
-	ck_assert_str_eq(tr_chat_stop_reason("something_new"), "end_turn");
+	ck_assert_ptr_null(tr_chat_stop_reason(NULL, 0));
+	ck_assert_str_eq(tr_chat_stop_reason("stop", 0), "end_turn");
+	ck_assert_str_eq(tr_chat_stop_reason("content_filter", 0), "end_turn");
+	ck_assert_str_eq(tr_chat_stop_reason("length", 0), "max_tokens");
+	ck_assert_str_eq(tr_chat_stop_reason("tool_calls", 0), "tool_use");
+	ck_assert_str_eq(tr_chat_stop_reason("function_call", 0), "tool_use");
+	ck_assert_str_eq(tr_chat_stop_reason("something_new", 0), "end_turn");
+	ck_assert_str_eq(tr_chat_stop_reason("stop", 1), "refusal");
+	ck_assert_str_eq(tr_chat_stop_reason("content_filter", 1),
+	    "refusal");
+	ck_assert_str_eq(tr_chat_stop_reason("length", 1), "max_tokens");
+	ck_assert_str_eq(tr_chat_stop_reason("tool_calls", 1), "tool_use");
+	ck_assert_ptr_null(tr_chat_stop_reason(NULL, 1));
 }
 END_TEST
 
