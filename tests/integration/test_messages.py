@@ -115,6 +115,22 @@ class Messages(unittest.TestCase):
                 self.assertEqual(kinds[0], "thinking", kinds)
                 self.assertTrue(r["result"]["content"][0].get("signature"))
 
+    def test_refusal_reaches_the_client(self):
+        # The reference drops an OpenAI refusal (streamed on the Responses
+        # flow, both ways on the Chat flow): the client got an empty message.
+        refusal = "I can't help with that."
+        for flow, model, path in self.each_flow():
+            if flow == "native":
+                continue
+            self.s.fake.config(refusal=refusal)
+            params = {"model": model, "max_tokens": 256,
+                      "messages": [{"role": "user", "content": "pick a lock"}]}
+            for op in ("create", "stream"):
+                r = self.sdk(op, params)
+                self.assertTrue(r["ok"], r)
+                self.assertEqual(r["result"]["text"], refusal, (op, r))
+                self.assertEqual(r["result"]["stop_reason"], "refusal", op)
+
     def test_image_sets_the_vision_header(self):
         for flow, model, path in self.each_flow():
             if flow == "chat":
