@@ -117,7 +117,7 @@ class Normaliser:
             return "<n>"
         if isinstance(v, str):
             if key in ID_KEYS and v:
-                prefix = re.match(r"^([a-z]+[_-])", v)
+                prefix = re.match(r"^((msg|chatcmpl|resp|call|toolu|srvtoolu|fc|rs|fp|item|cmpl|ctc)[_-])", v)
                 return (prefix.group(1) if prefix else "") + self.ident(v)
             if key in TIME_KEYS:
                 return "<time>"
