@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Records the reference's side of the corpus.  Run by hand, never in CI:
+
+    python3 tests/reference/record.py --refseed DIR [--missing] [CASE-ID-PREFIX ...]
+
+DIR is the refseed kit that runs caozhiyuan/copilot-api v1.10.10 (commit
+8e73c65) against a loopback fake (its start.sh / stop.sh); the environment
+variable COPILOT_API_REFSEED may name it instead.  One fake upstream
+(tests/fake/fake_upstream.py) and one reference instance serve every case;
+each case's fake configuration is applied before it runs.  The reference's
+side (the upstream requests it made and what its client received, normalised)
+is written into the case file under "reference"."""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import corpus
+
+ROOT = os.path.dirname(os.path.dirname(corpus.HERE))
+FAKE = os.path.join(ROOT, "tests", "fake", "fake_upstream.py")
+
+
+def free_port(lo=25000, hi=26999):
+    for port in range(lo + os.getpid() % 1000, hi):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free port")
+
+
+def start_fake(workdir):
+    portfile = os.path.join(workdir, "fake.port")
+    log = open(os.path.join(workdir, "fake.log"), "wb")
+    proc = subprocess.Popen([sys.executable, FAKE, "--port", "0", "--portfile", portfile],
+                            stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(200):
+        if os.path.exists(portfile) and os.path.getsize(portfile) > 0:
+            break
+        time.sleep(0.05)
+    with open(portfile) as f:
+        return proc, "http://127.0.0.1:%d" % int(f.read().strip())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--refseed", default=os.environ.get("COPILOT_API_REFSEED"))
+    ap.add_argument("--missing", action="store_true",
+                    help="only cases that have no recorded side yet")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("prefixes", nargs="*")
+    args = ap.parse_args()
+    if not args.refseed:
+        sys.exit("record.py: give --refseed DIR or COPILOT_API_REFSEED")
+    cases = [(cid, path) for cid, path in corpus.case_files()
+             if not args.prefixes or any(cid.startswith(p) for p in args.prefixes)]
+    if args.missing:
+        cases = [(cid, p) for cid, p in cases if "reference" not in corpus.load(p)]
+    if not cases:
+        print("record.py: nothing to record")
+        return
+    workdir = tempfile.mkdtemp(prefix="corpus-record-")
+    fake, fake_url = start_fake(workdir)
+    port = args.port or free_port()
+    cfgfile = os.path.join(workdir, "config.json")
+    with open(cfgfile, "w") as f:
+        json.dump(corpus.corpus_config(fake_url), f, indent=1)
+    env = dict(os.environ, REFSEED_CONFIG=cfgfile, REFSEED_API_KEY=corpus.API_KEY)
+    try:
+        subprocess.run([os.path.join(args.refseed, "start.sh"), fake_url, str(port)],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        base = "http://127.0.0.1:%d" % port
+        for cid, path in cases:
+            case = corpus.load(path)
+            obs = corpus.run(base, fake_url, case)
+            case["reference"] = dict(corpus.REF_VERSION, **obs)
+            corpus.save(path, case)
+            r = obs["response"]
+            print("%-50s %s %d upstream" % (cid, r["status"], len(obs["upstream"])))
+    finally:
+        subprocess.run([os.path.join(args.refseed, "stop.sh"), str(port)],
+                       stdout=subprocess.DEVNULL)
+        fake.terminate()
+        fake.wait()
+
+
+if __name__ == "__main__":
+    main()

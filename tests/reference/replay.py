@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Replays the corpus against OUR gateway alone (make check; no reference
+needed): one Stack (fake + responder + lighttpd, tests/integration/harness.py)
+for every case, each case's observation normalised as when it was recorded
+and compared with the reference's recorded side.
+
+    python3 tests/reference/replay.py [-v] [CASE-ID-PREFIX ...]
+
+A case may differ only if it is listed under a deviation in doc/deviations.md
+(its "- cases:" line) or in pending.json (a known bug being fixed elsewhere,
+an expected failure).  The run fails on:
+  * a difference listed nowhere;
+  * a deviation none of whose cases differs any more (the entry is stale);
+  * a pending case that now matches (the bug is fixed: drop it from the list);
+  * a case id in either list that does not exist.
+With prefixes, only those cases run and the stale checks are skipped."""
+
+import json
+import os
+import re
+import sys
+import time
+
+import corpus
+
+ROOT = os.path.dirname(os.path.dirname(corpus.HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import harness  # noqa: E402
+
+DEVIATIONS = os.path.join(ROOT, "doc", "deviations.md")
+PENDING = os.path.join(corpus.HERE, "pending.json")
+
+
+def deviations():
+    """({deviation id: [case ids]}, [(deviation id, ours, reference)]) from
+    doc/deviations.md: its "- cases:" lines, and its "- substitute:" lines
+    (`ours` -> `reference`, a string of our observation the replay turns into
+    the reference's before comparing; for a difference every case would show)."""
+    out, subs, current = {}, [], None
+    with open(DEVIATIONS, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"^## (D\d+)\b", line)
+            if m:
+                current = m.group(1)
+                out[current] = []
+            elif current and line.startswith("- cases:"):
+                out[current] += re.findall(r"`([^`]+)`", line)
+            elif current and line.startswith("- substitute:"):
+                pair = re.findall(r"`([^`]+)`", line)
+                if len(pair) == 2:
+                    subs.append((current, pair[0], pair[1]))
+    return out, subs
+
+
+def substitute(obs, subs, shown):
+    text = json.dumps(obs, ensure_ascii=False)
+    for dev, ours, ref in subs:
+        if json.dumps(ours)[1:-1] in text:
+            shown.add(dev)
+            text = text.replace(json.dumps(ours)[1:-1], json.dumps(ref)[1:-1])
+    return json.loads(text)
+
+
+def pending():
+    with open(PENDING, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def main():
+    args = sys.argv[1:]
+    verbose = "-v" in args
+    prefixes = [a for a in args if a != "-v"]
+    (devs, subs), pend = deviations(), pending()
+    allowed = {}
+    for dev, ids in devs.items():
+        for cid in ids:
+            allowed.setdefault(cid, []).append(dev)
+    cases = corpus.case_files()
+    known = {cid for cid, _ in cases}
+    problems = []
+    for cid in list(allowed) + list(pend):
+        if cid not in known:
+            problems.append("listed case %s does not exist" % cid)
+    if prefixes:
+        cases = [(c, p) for c, p in cases if any(c.startswith(x) for x in prefixes)]
+    t0 = time.monotonic()
+    stack = harness.Stack()
+    counts = {"identical": 0, "deviation": 0, "pending": 0, "unrecorded": 0}
+    shown = set()
+    try:
+        cfg = corpus.corpus_config(stack.fake.url)
+        restart(stack, cfg)
+        for cid, path in cases:
+            case = corpus.load(path)
+            if "reference" not in case:
+                counts["unrecorded"] += 1
+                print("UNRECORDED %s" % cid)
+                continue
+            got = substitute(corpus.run(stack.url, stack.fake.url, case), subs, shown)
+            d = corpus.diff(case["reference"], got)
+            if not d:
+                counts["identical"] += 1
+                if cid in pend:
+                    problems.append("%s matches the reference now: drop it from "
+                                    "pending.json (%s)" % (cid, pend[cid]))
+                continue
+            if cid in allowed:
+                counts["deviation"] += 1
+                for dev in allowed[cid]:
+                    shown.add(dev)
+                if verbose:
+                    print("DEVIATION %s (%s)\n%s" % (cid, ", ".join(allowed[cid]), d))
+            elif cid in pend:
+                counts["pending"] += 1
+                if verbose:
+                    print("PENDING %s: %s\n%s" % (cid, pend[cid], d))
+            else:
+                problems.append("%s differs from the reference:\n%s" % (cid, d))
+    finally:
+        if os.environ.get("CORPUS_KEEP"):
+            print("kept", stack.workdir)
+        stack.close()
+    if not prefixes:
+        for dev, ids in devs.items():
+            if dev not in shown:
+                problems.append("deviation %s: none of its cases (%s) differs any "
+                                "more" % (dev, ", ".join(ids) or "none listed"))
+    for p in problems:
+        print("FAIL " + p)
+    print("reference corpus: %d cases, %d identical, %d listed deviations, "
+          "%d known-pending, %d unrecorded, %d problems (%.1f s)"
+          % (len(cases), counts["identical"], counts["deviation"], counts["pending"],
+             counts["unrecorded"], len(problems), time.monotonic() - t0))
+    sys.exit(1 if problems else 0)
+
+
+def restart(stack, cfg):
+    """Gives the running responder the corpus config (providers point at
+    this Stack's fake): written to config.json, then the responder restarts."""
+    merged = dict(stack.config)
+    for k, v in cfg.items():
+        if isinstance(v, dict) and isinstance(merged.get(k), dict):
+            merged[k] = dict(merged[k], **v)
+        else:
+            merged[k] = v
+    stack.config = merged
+    with open(os.path.join(stack.home, "config.json"), "w") as f:
+        json.dump(merged, f, indent=2)
+    harness.stop(stack.fcgi)
+    stack.start_fcgi()
+    harness.wait_until(lambda: stack.get("/")[0] == 200, timeout=60,
+                       what="responder with the corpus config")
+
+
+if __name__ == "__main__":
+    main()
