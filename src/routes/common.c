@@ -2,6 +2,7 @@
  * The request-context helpers of routes/common.h: the body, the error
  * replies, the usage row, and an upstream answer relayed to the client.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,31 @@ rc_cache_key(struct rctx *r, const char *session)
 	if (rc_header(r, "x-session-affinity") != NULL)
 		return rc_header(r, "x-session-affinity");
 	return rc_header(r, "x-client-request-id");
+}
+
+void
+rc_row_session(struct rctx *r, const char *fallback)
+{
+	const char *v = http_header(r->req, "x-session-affinity");
+	size_t n;
+
+	if (v == NULL)
+		v = http_header(r->req, "x-client-request-id");
+	if (v != NULL) {
+		while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+			v++;
+		n = strlen(v);
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
+		    v[n - 1] == '\r' || v[n - 1] == '\n'))
+			n--;
+		if (n > 0) {
+			snprintf(r->session_id, sizeof(r->session_id), "%.*s",
+			    (int)n, v);
+			return;
+		}
+	}
+	snprintf(r->session_id, sizeof(r->session_id), "%s",
+	    fallback != NULL ? fallback : "");
 }
 
 int

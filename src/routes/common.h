@@ -51,6 +51,13 @@ const char *rc_header(struct rctx *r, const char *name);
  * x-client-request-id; NULL when none (borrowed).
  */
 const char *rc_cache_key(struct rctx *r, const char *session);
+/*
+ * Sets r->session_id, the usage row's session, as the reference resolves
+ * it (surface.md §8.3): the x-session-affinity header when present (else
+ * x-client-request-id), trimmed; when that is empty, fallback (the
+ * route's own session id; NULL: none).
+ */
+void rc_row_session(struct rctx *r, const char *fallback);
 
 /* The status of a failure while talking to the upstream (the stream may
  * be out): 499 when the client left, 504 for a stall, else 502. */

@@ -162,6 +162,38 @@ chat_flow(struct msg *m, struct buf *err)
 	return e;
 }
 
+/*
+ * "<id>[1m]" for a listed model whose window is under 1M tokens: a 400
+ * that says why, and its usage row (the refusal depends on the model
+ * list).  The reference sends such an id upstream unchanged.  Returns 1
+ * when it answered.
+ */
+static int
+refuse_1m(struct rctx *r, const cJSON *models, const char *id)
+{
+	const cJSON *base = tr_model_1m_base(models, id);
+	const char *name = json_str(base, "id");
+	long window = tr_model_context_window(base);
+	struct buf msg = BUF_INIT;
+
+	if (base == NULL || name == NULL)
+		return 0;
+	snprintf(r->model, sizeof(r->model), "%s", id);
+	/* best effort: without the text the 400 says its reason phrase */
+	if (window > 0)
+		GW_IGNORE(buf_printf(&msg, "The model \"%s\" asks for a 1M-token "
+		    "context window, but %s has a context window of %ld tokens "
+		    "on Copilot; use \"%s\"", id, name, window, name));
+	else
+		GW_IGNORE(buf_printf(&msg, "The model \"%s\" asks for a 1M-token "
+		    "context window, but Copilot lists none for %s; use \"%s\"",
+		    id, name, name));
+	rc_fail_reply(r, 400, "invalid_request_error", buf_cstr(&msg), NULL,
+	    "no 1M-token context window for this model");
+	buf_free(&msg);
+	return 1;
+}
+
 void
 route_messages(struct rctx *r)
 {
@@ -191,9 +223,8 @@ route_messages(struct rctx *r)
 			rc_fail(r, e, err.data);
 		goto out;
 	}
-	snprintf(r->session_id, sizeof(r->session_id), "%s",
-	    m.pp.raw_session_id ? m.pp.raw_session_id :
-	    m.pp.session_id ? m.pp.session_id : "");
+	rc_row_session(r, m.pp.raw_session_id ? m.pp.raw_session_id :
+	    m.pp.session_id);
 	if (m.pp.provider != NULL) {
 		route_provider_alias_messages(r, m.pp.provider, m.body);
 		goto out;
@@ -208,6 +239,8 @@ route_messages(struct rctx *r)
 	model = json_str(m.body, "model");
 	if ((m.model = tr_model_resolve(m.models, model)) != NULL)
 		model = json_str(m.model, "id");
+	else if (refuse_1m(r, m.models, model))
+		goto out;
 	snprintf(m.model_id, sizeof(m.model_id), "%s", model ? model : "");
 	if ((e = json_set(m.body, "model",
 	    cJSON_CreateString(m.model_id))) != GW_OK) {
@@ -219,14 +252,18 @@ route_messages(struct rctx *r)
 	m.rq.stream = r->stream;
 	m.f.model = m.model;
 	m.f.model_id = m.model_id;
+	/* the row names the Copilot endpoint that served it, as the
+	 * reference does */
 	switch (pick_flow(&m)) {
 	case FLOW_NATIVE:
 		e = native_flow(&m, &err);
 		break;
 	case FLOW_RESPONSES:
+		r->endpoint = "responses";
 		e = responses_flow(&m, &err);
 		break;
 	default:
+		r->endpoint = "chat_completions";
 		e = chat_flow(&m, &err);
 		break;
 	}

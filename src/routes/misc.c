@@ -1,5 +1,6 @@
 /* Small routes: health, account usage, the token, local usage statistics,
  * and the admin model mappings. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,15 +94,39 @@ query_or(struct rctx *r, const char *name, const char *def)
 	return v;
 }
 
+/*
+ * A positive integer query value read as the reference reads it
+ * (Number.parseInt(v, 10), kept when finite and > 0): leading whitespace,
+ * a sign, then the digits up to the first other character ("10abc" is
+ * 10); anything else is def.  Saturates at LONG_MAX.
+ */
 static long
-query_long(struct rctx *r, const char *name, long def, long lo, long hi)
+query_positive(struct rctx *r, const char *name, long def)
 {
 	char *v = query_or(r, name, NULL);
-	long n = def;
+	const char *p = v;
+	long n = 0;
+	size_t sig = 0;
+	int neg = 0, digits = 0;
 
-	if (v != NULL && util_parse_long(v, lo, hi, &n) != GW_OK)
-		n = def;
+	if (p == NULL)
+		return def;
+	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		p++;
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	for (; *p >= '0' && *p <= '9'; p++) {
+		digits = 1;
+		if (n == 0 && *p == '0')
+			continue;
+		sig++;
+		n = n > (LONG_MAX - (*p - '0')) / 10 ? LONG_MAX :
+		    n * 10 + (*p - '0');
+	}
 	free(v);
+	/* over 309 digits parseInt gives Infinity, which is not finite */
+	if (!digits || neg || n == 0 || sig > 309)
+		return def;
 	return n;
 }
 
@@ -123,8 +148,9 @@ token_usage(struct rctx *r, enum tu_kind kind)
 		break;
 	default:
 		e = usage_events_json(r->w->db, period,
-		    query_long(r, "page", 1, 1, 1000000),
-		    query_long(r, "page_size", 20, 1, 100), util_now_ms(), &doc);
+		    query_positive(r, "page", 1),
+		    query_positive(r, "page_size", USAGE_DEFAULT_PAGE_SIZE),
+		    util_now_ms(), &doc);
 		break;
 	}
 	if (e != GW_OK)

@@ -138,7 +138,7 @@ route_chat(struct rctx *r)
 		goto out;
 	}
 	util_uuid_from_string(req_id, strlen(req_id), sess);
-	snprintf(r->session_id, sizeof(r->session_id), "%s", sess);
+	rc_row_session(r, sess);
 	memset(&call, 0, sizeof(call));
 	call.request_id = req_id;
 	call.interaction_id = sess;

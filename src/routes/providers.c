@@ -81,13 +81,12 @@ inbound(struct rctx *r, struct prov_inbound *in)
 static void
 row_session(struct rctx *r, const cJSON *body)
 {
-	const char *s = rc_cache_key(r, NULL);
 	char *parsed = NULL;
 
-	if (s == NULL && pp_parse_user_id(json_str(json_obj(body, "metadata"),
-	    "user_id"), NULL, &parsed) == GW_OK)
-		s = parsed;
-	snprintf(r->session_id, sizeof(r->session_id), "%s", s ? s : "");
+	if (pp_parse_user_id(json_str(json_obj(body, "metadata"), "user_id"),
+	    NULL, &parsed) != GW_OK)
+		parsed = NULL;
+	rc_row_session(r, parsed);
 	free(parsed);
 }
 

@@ -128,7 +128,7 @@ route_responses(struct rctx *r)
 		util_uuid_from_string(session, strlen(session), sess);
 	else
 		util_uuid_from_string(req_id, strlen(req_id), sess);
-	snprintf(r->session_id, sizeof(r->session_id), "%s", sess);
+	rc_row_session(r, sess);
 	memset(&call, 0, sizeof(call));
 	call.request_id = req_id;
 	call.interaction_id = sess;

@@ -11,6 +11,12 @@
 /* An error reason is a short label, not a dump of the upstream body. */
 #define ERROR_MAX 512
 
+/* The rows the documents count: those with a token, as the reference
+ * (which stores no other) counts them.  A failure's row has none. */
+#define WITH_TOKENS "(input_tokens > 0 OR output_tokens > 0 OR " \
+    "cache_read_input_tokens > 0 OR cache_creation_input_tokens > 0 OR " \
+    "total_tokens > 0)"
+
 struct totals {
 	int64_t requests;
 	int64_t input;
@@ -275,8 +281,8 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 	    "COALESCE(SUM(cache_creation_input_tokens), 0), "
 	    "COALESCE(SUM(total_tokens), 0) AS total "
 	    "FROM token_usage_events "
-	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 "
-	    "GROUP BY model ORDER BY total DESC, model ASC";
+	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS
+	    " GROUP BY model ORDER BY total DESC, model ASC";
 	sqlite3_stmt *st = NULL;
 	struct totals t;
 	const char *model;
@@ -498,7 +504,8 @@ count_events(struct db *db, const struct range *r, int64_t *total)
 
 	*total = 0;
 	if ((e = db_prepare(db, "SELECT COUNT(*) FROM token_usage_events "
-	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2", &st)) != GW_OK)
+	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS,
+	    &st)) != GW_OK)
 		return e;
 	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK ||
@@ -520,8 +527,8 @@ list_events(struct db *db, const struct range *r, int64_t limit,
 	    "output_tokens, cache_read_input_tokens, cache_creation_input_tokens, "
 	    "total_tokens, status, latency_ms, stream, error "
 	    "FROM token_usage_events "
-	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 "
-	    "ORDER BY created_at_ms DESC, id DESC LIMIT ?3 OFFSET ?4";
+	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS
+	    " ORDER BY created_at_ms DESC, id DESC LIMIT ?3 OFFSET ?4";
 	sqlite3_stmt *st;
 	cJSON *item;
 	enum gw_err e;

@@ -1,6 +1,8 @@
 /*
  * Token-usage rows (one per request, failures included) and the documents
  * behind GET /token-usage, /token-usage/daily and /token-usage/events.
+ * The documents count and list only rows with a token (a failure's row
+ * has none), as the reference, which stores no other row, does.
  */
 #ifndef GW_USAGE_H
 #define GW_USAGE_H

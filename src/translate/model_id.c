@@ -207,12 +207,34 @@ find_id(const cJSON *arr, const char *id)
 	return NULL;
 }
 
+/* The entry named by id without its "[1m]" suffix, whatever its window;
+ * NULL when id has no such suffix or the rest names no entry. */
+const cJSON *
+tr_model_1m_base(const cJSON *models, const char *id)
+{
+	char base[TR_MODEL_ID_MAX + 16];
+	size_t len = id != NULL ? strlen(id) : 0;
+
+	if (len <= 4 || len - 4 >= sizeof(base) ||
+	    strcmp(id + len - 4, "[1m]") != 0)
+		return NULL;
+	memcpy(base, id, len - 4);
+	base[len - 4] = '\0';
+	return tr_model_resolve(models, base);
+}
+
+long
+tr_model_context_window(const cJSON *entry)
+{
+	return json_long(json_obj(json_obj(entry, "capabilities"), "limits"),
+	    "max_context_window_tokens", 0);
+}
+
 const cJSON *
 tr_model_resolve(const cJSON *models, const char *id)
 {
 	char norm[TR_MODEL_ID_MAX + 16];
 	const cJSON *m;
-	size_t len;
 
 	if (cJSON_IsObject(models))
 		models = json_arr(models, "data");
@@ -221,13 +243,10 @@ tr_model_resolve(const cJSON *models, const char *id)
 	if ((m = find_id(models, id)) != NULL)
 		return m;
 	/* /v1/models lists 1M-context models as "<id>[1m]" (for Claude
-	 * Code); a client that sends that id back means the model itself. */
-	len = strlen(id);
-	if (len > 4 && len - 4 < sizeof(norm) && strcmp(id + len - 4, "[1m]") == 0) {
-		memcpy(norm, id, len - 4);
-		norm[len - 4] = '\0';
-		return tr_model_resolve(models, norm);
-	}
+	 * Code); a client that sends that id back means the model itself,
+	 * but only one whose window is that large. */
+	if ((m = tr_model_1m_base(models, id)) != NULL)
+		return tr_model_context_window(m) >= TR_MODEL_1M_TOKENS ? m : NULL;
 	if (!tr_model_normalize(id, norm, sizeof(norm)))
 		return NULL;
 	return find_id(models, norm);

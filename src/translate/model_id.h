@@ -37,5 +37,15 @@ int tr_model_version_at_least(const char *id, long major, long minor);
  * Borrowed from models.
  */
 const cJSON *tr_model_resolve(const cJSON *models, const char *id);
+/*
+ * "<id>[1m]" resolves (above) to <id>'s entry only when that entry's
+ * capabilities.limits.max_context_window_tokens is at least this; for
+ * another, tr_model_1m_base gives the entry all the same (so that the
+ * caller can say why it refuses), NULL for ids without the suffix.
+ */
+#define TR_MODEL_1M_TOKENS 1000000L
+const cJSON *tr_model_1m_base(const cJSON *models, const char *id);
+/* capabilities.limits.max_context_window_tokens, 0 when absent. */
+long tr_model_context_window(const cJSON *entry);
 
 #endif

@@ -28,26 +28,38 @@ oauth_headers(struct gh *g, struct strlist *h)
 	return strlist_add(h, "User-Agent: " COPILOT_USER_AGENT);
 }
 
-/* Headers for api.github.com calls made with the GitHub token. */
+/* Which api.github.com call: /user, or the copilot_internal ones. */
+enum api_kind { API_USER, API_INTERNAL };
+
+/*
+ * Headers for api.github.com calls made with the GitHub token, as the
+ * reference sends them (observed against it): /user asks for GitHub's
+ * media type with API version 2022-11-28; copilot_internal/{user,v2/token}
+ * carry no Accept and no editor ids, API version 2025-04-01.  The opencode
+ * app: a Bearer token, and JSON Accept/Content-Type on copilot_internal.
+ */
 static GW_MUST_CHECK enum gw_err
-api_headers(struct gh *g, const char *tok, const char *api_version,
+api_headers(struct gh *g, const char *tok, enum api_kind kind,
     struct strlist *h)
 {
 	enum gw_err e;
 
 	if (g->opencode) {
-		if ((e = strlist_addf(h, "Authorization: Bearer %s", tok)) != GW_OK ||
-		    (e = strlist_add(h, "Accept: application/json")) != GW_OK)
+		if ((e = strlist_addf(h, "Authorization: Bearer %s", tok)) != GW_OK)
+			return e;
+		if (kind == API_INTERNAL &&
+		    ((e = strlist_add(h, "Accept: application/json")) != GW_OK ||
+		    (e = strlist_add(h, "Content-Type: application/json")) != GW_OK))
 			return e;
 		return strlist_add(h, "User-Agent: opencode/" OPENCODE_VERSION);
 	}
+	if (kind == API_USER &&
+	    (e = strlist_add(h, "accept: application/vnd.github+json")) != GW_OK)
+		return e;
 	if ((e = strlist_addf(h, "authorization: token %s", tok)) != GW_OK ||
-	    (e = strlist_add(h, "accept: application/json")) != GW_OK ||
-	    (e = strlist_add(h, "editor-version: vscode/" COPILOT_VSCODE_VERSION)) != GW_OK ||
-	    (e = strlist_add(h, "editor-plugin-version: copilot-chat/"
-	    COPILOT_PLUGIN_VERSION)) != GW_OK ||
 	    (e = strlist_add(h, "user-agent: " COPILOT_USER_AGENT)) != GW_OK ||
-	    (e = strlist_addf(h, "x-github-api-version: %s", api_version)) != GW_OK)
+	    (e = strlist_addf(h, "x-github-api-version: %s", kind == API_USER ?
+	    "2022-11-28" : COPILOT_GH_API_VERSION)) != GW_OK)
 		return e;
 	return strlist_add(h, "x-vscode-user-agent-library-version: electron-fetch");
 }
@@ -231,14 +243,14 @@ out:
 
 /* GET on api.github.com with the GitHub token; the body stays in r. */
 static GW_MUST_CHECK enum gw_err
-api_get(struct gh *g, const char *path, const char *tok, const char *apiver,
+api_get(struct gh *g, const char *path, const char *tok, enum api_kind kind,
     struct up_response *r, struct buf *errmsg)
 {
 	struct strlist h = STRLIST_INIT;
 	struct buf url = BUF_INIT;
 	enum gw_err e;
 
-	if ((e = api_headers(g, tok, apiver, &h)) == GW_OK &&
+	if ((e = api_headers(g, tok, kind, &h)) == GW_OK &&
 	    (e = url_join(&url, g->api_url, path)) == GW_OK)
 		e = call(g, "GET", url.data, &h, NULL, r, errmsg);
 	strlist_free(&h);
@@ -256,7 +268,7 @@ gh_user_login(struct gh *g, const char *gh_token, char **login,
 
 	*login = NULL;
 	memset(&r, 0, sizeof(r));
-	if ((e = api_get(g, "/user", gh_token, "2022-11-28", &r, errmsg)) != GW_OK)
+	if ((e = api_get(g, "/user", gh_token, API_USER, &r, errmsg)) != GW_OK)
 		goto out;
 	if (r.status == 401 || r.status == 403) {
 		e = GW_EAUTH;
@@ -290,7 +302,7 @@ gh_copilot_token(struct gh *g, const char *gh_token,
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
 	if ((e = api_get(g, "/copilot_internal/v2/token", gh_token,
-	    COPILOT_GH_API_VERSION, &r, errmsg)) != GW_OK)
+	    API_INTERNAL, &r, errmsg)) != GW_OK)
 		goto out;
 	v = json_parse(r.body.data, r.body.len, NULL, NULL);
 	if (r.status == 401 || r.status == 403 || r.status == 404) {
@@ -333,7 +345,7 @@ gh_copilot_user(struct gh *g, const char *gh_token, long *status,
 
 	memset(&r, 0, sizeof(r));
 	if ((e = api_get(g, "/copilot_internal/user", gh_token,
-	    COPILOT_GH_API_VERSION, &r, errmsg)) == GW_OK) {
+	    API_INTERNAL, &r, errmsg)) == GW_OK) {
 		*status = r.status;
 		e = buf_append(body, buf_cstr(&r.body), r.body.len);
 	}

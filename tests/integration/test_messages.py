@@ -191,7 +191,7 @@ class Messages(unittest.TestCase):
                             "messages": [{"role": "user", "content": "row"}]})
         row = self.s.usage_rows(at_least=n + 1)[-1]
         self.assertEqual((row["endpoint"], row["model"], row["status"]),
-                         ("messages", "gpt-5.4", 200))
+                         ("responses", "gpt-5.4", 200))   # the flow that served it
         self.assertGreater(row["output_tokens"], 0)
 
 

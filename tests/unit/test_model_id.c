@@ -131,8 +131,10 @@ END_TEST
 static const char models_doc[] =
     "{\"object\":\"list\",\"data\":["
     "{\"id\":\"claude-sonnet-4\"},"
-    "{\"id\":\"claude-opus-4.6\",\"supported_endpoints\":[\"/v1/messages\"]},"
-    "{\"id\":\"claude-opus-4-6\",\"note\":\"exact wins\"},"
+    "{\"id\":\"claude-opus-4.6\",\"supported_endpoints\":[\"/v1/messages\"],"
+    "\"capabilities\":{\"limits\":{\"max_context_window_tokens\":1000000}}},"
+    "{\"id\":\"claude-opus-4-6\",\"note\":\"exact wins\","
+    "\"capabilities\":{\"limits\":{\"max_context_window_tokens\":1000000}}},"
     "{\"id\":\"claude-sonnet-3.5\"},"
     "{\"id\":\"claude-haiku-4.5\"},"
     "{\"id\":\"gpt-5-mini\"},"
@@ -161,10 +163,22 @@ START_TEST(resolve)
 	/* the whole /models document works too */
 	ck_assert_str_eq(resolved(doc, "claude-opus-4-6-20250820"), "claude-opus-4.6");
 	/* the "[1m]" ids /v1/models lists come back as the model itself
-	 * (the reference forwards them unresolved; we do better) */
+	 * (the reference forwards them unresolved; we do better), but only
+	 * for a model with a 1M-token window */
 	ck_assert_str_eq(resolved(arr, "claude-opus-4-6[1m]"), "claude-opus-4-6");
 	ck_assert_str_eq(resolved(arr, "claude-opus-4-6-20250820[1m]"), "claude-opus-4.6");
 	ck_assert_ptr_null(tr_model_resolve(arr, "[1m]"));
+	ck_assert_ptr_null(tr_model_resolve(arr, "claude-sonnet-4[1m]"));
+	ck_assert_ptr_null(tr_model_resolve(arr, "claude-sonnet-4-20250514[1m]"));
+	/* ... whose base entry is still found, to say why */
+	ck_assert_str_eq(json_str(tr_model_1m_base(arr, "claude-sonnet-4[1m]"),
+	    "id"), "claude-sonnet-4");
+	ck_assert_int_eq(tr_model_context_window(tr_model_1m_base(arr,
+	    "claude-opus-4-6[1m]")), 1000000);
+	ck_assert_int_eq(tr_model_context_window(tr_model_1m_base(arr,
+	    "claude-sonnet-4[1m]")), 0);
+	ck_assert_ptr_null(tr_model_1m_base(arr, "claude-sonnet-4"));
+	ck_assert_ptr_null(tr_model_1m_base(arr, "unknown[1m]"));
 	/* misses: unknown, case-sensitive exact ids, no list */
 	ck_assert_ptr_null(tr_model_resolve(arr, "claude-opus-4-7-20250514"));
 	ck_assert_ptr_null(tr_model_resolve(arr, "GPT-5-MINI"));

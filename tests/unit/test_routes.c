@@ -239,16 +239,18 @@ reply_header(const struct reply *r, const char *name, char *out, size_t n)
 	return out;
 }
 
-/* One request with the given Authorization header value. */
+/* One request with the given Authorization header value and one more
+ * header, extra ("HTTP_NAME=value"), or NULL. */
 static void
-serve_key(const char *method, const char *uri, const char *body,
-    const char *auth, struct reply *out)
+serve_env(const char *method, const char *uri, const char *body,
+    const char *auth, const char *extra, struct reply *out)
 {
 	struct http_server_opts o;
 	struct http_mem_io mio;
 	struct http_io io;
 	char m[64], u[256], cl[64], a[128];
-	char *env[] = { m, u, "CONTENT_TYPE=application/json", cl, a, NULL };
+	char *env[] = { m, u, "CONTENT_TYPE=application/json", cl, a,
+		(char *)extra, NULL };
 	size_t blen = body != NULL ? strlen(body) : 0;
 	const char *sep;
 
@@ -271,6 +273,13 @@ serve_key(const char *method, const char *uri, const char *body,
 	ck_assert_ptr_nonnull(sep = strstr(out->raw, "\r\n\r\n"));
 	out->body = sep + 4;
 	out->json = json_parse(out->body, strlen(out->body), NULL, NULL);
+}
+
+static void
+serve_key(const char *method, const char *uri, const char *body,
+    const char *auth, struct reply *out)
+{
+	serve_env(method, uri, body, auth, NULL, out);
 }
 
 static void
@@ -431,7 +440,7 @@ START_TEST(gpt_with_responses_goes_to_responses)
 	req = mock_last_request(g.m);
 	ck_assert_ptr_nonnull(strstr(req, "\"input\":["));
 	free(req);
-	assert_rows("200 messages gpt-5 octocat stream=0 in=7 out=3 -\n");
+	assert_rows("200 responses gpt-5 octocat stream=0 in=7 out=3 -\n");
 	reply_free(&r);
 }
 END_TEST
@@ -448,7 +457,7 @@ START_TEST(other_model_goes_to_chat)
 	req = mock_last_request(g.m);
 	ck_assert_ptr_nonnull(strstr(req, "\"messages\":["));
 	free(req);
-	assert_rows("200 messages gpt-4o octocat stream=0 in=4 out=1 -\n");
+	assert_rows("200 chat_completions gpt-4o octocat stream=0 in=4 out=1 -\n");
 	reply_free(&r);
 }
 END_TEST
@@ -490,7 +499,7 @@ START_TEST(chat_stream_becomes_anthropic_events)
 	    "\"end_turn\""));
 	ck_assert_str_eq(strstr(r.body, "event: message_stop\n"),
 	    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
-	assert_rows("200 messages gpt-4o octocat stream=1 in=9 out=2 -\n");
+	assert_rows("200 chat_completions gpt-4o octocat stream=1 in=9 out=2 -\n");
 	buf_free(&names);
 	reply_free(&r);
 }
@@ -546,7 +555,7 @@ START_TEST(unauthorized_refreshes_and_retries_once)
 	ck_assert_ptr_nonnull(strcasestr(req, "\r\nauthorization: Bearer "
 	    "tid=fresh\r\n"));
 	free(req);
-	assert_rows("200 messages gpt-4o octocat stream=0 in=4 out=1 -\n");
+	assert_rows("200 chat_completions gpt-4o octocat stream=0 in=4 out=1 -\n");
 	reply_free(&r);
 }
 END_TEST
@@ -561,7 +570,7 @@ START_TEST(second_unauthorized_reaches_the_client)
 	messages("gpt-4o", 0, &r);
 	assert_calls(LINE_CHAT LINE_TOKEN LINE_CHAT);
 	assert_anthropic_error(&r, 401, "authentication_error", "token expired");
-	assert_rows("401 messages gpt-4o octocat stream=0 in=0 out=0 "
+	assert_rows("401 chat_completions gpt-4o octocat stream=0 in=0 out=0 "
 	    "token expired\n");
 	reply_free(&r);
 }
@@ -628,7 +637,7 @@ START_TEST(validation_rate_limit_and_unknown_provider_write_no_row)
 	ck_assert_int_gt(strtol(v, NULL, 10), 0);
 	reply_free(&r);
 	assert_calls(LINE_CHAT);
-	assert_rows("200 messages gpt-4o octocat stream=0 in=4 out=1 -\n");
+	assert_rows("200 chat_completions gpt-4o octocat stream=0 in=4 out=1 -\n");
 }
 END_TEST
 
@@ -643,7 +652,7 @@ START_TEST(upstream_failure_writes_one_row)
 	messages("gpt-4o", 0, &r);
 	assert_calls(LINE_CHAT);
 	assert_anthropic_error(&r, 500, "api_error", "boom");
-	assert_rows("500 messages gpt-4o octocat stream=0 in=0 out=0 boom\n");
+	assert_rows("500 chat_completions gpt-4o octocat stream=0 in=0 out=0 boom\n");
 	reply_free(&r);
 }
 END_TEST
@@ -659,7 +668,7 @@ START_TEST(unreachable_upstream_is_502)
 	ck_assert_msg(r.status == 502, "%d %s", r.status, r.body);
 	ck_assert_str_eq(json_str(json_obj(r.json, "error"), "type"), "api_error");
 	assert_calls("");
-	assert_one_row("502 messages gpt-4o octocat stream=0 in=0 out=0 ",
+	assert_one_row("502 chat_completions gpt-4o octocat stream=0 in=0 out=0 ",
 	    "\n");
 	reply_free(&r);
 }
@@ -678,7 +687,7 @@ START_TEST(stalled_upstream_is_504)
 	ck_assert_int_lt(util_mono_ms() - t0, 4000);
 	assert_anthropic_error(&r, 504, "timeout_error", "");
 	assert_calls(LINE_CHAT);
-	assert_one_row("504 messages gpt-4o octocat stream=0 in=0 out=0 ",
+	assert_one_row("504 chat_completions gpt-4o octocat stream=0 in=0 out=0 ",
 	    "\n");
 	reply_free(&r);
 }
@@ -704,7 +713,7 @@ START_TEST(stalled_stream_ends_with_an_error_event)
 	ck_assert_str_eq(strstr(r.body, "event: error\n"), "event: error\n"
 	    "data: {\"type\":\"error\",\"error\":{\"type\":\"timeout_error\","
 	    "\"message\":\"upstream sent nothing for 1 s\"}}\n\n");
-	assert_one_row("504 messages gpt-4o octocat stream=1 ", "\n");
+	assert_one_row("504 chat_completions gpt-4o octocat stream=1 ", "\n");
 	buf_free(&names);
 	reply_free(&r);
 }
@@ -728,7 +737,7 @@ START_TEST(rate_limit_passes_retry_after)
 	ck_assert_str_eq(json_str(json_obj(r.json, "error"), "message"),
 	    "slow down");
 	assert_calls(LINE_CHAT);     /* never retried */
-	assert_rows("429 messages gpt-4o octocat stream=0 in=0 out=0 "
+	assert_rows("429 chat_completions gpt-4o octocat stream=0 in=0 out=0 "
 	    "slow down\n");
 	reply_free(&r);
 }
@@ -744,7 +753,7 @@ START_TEST(upstream_5xx_is_passed_through)
 	messages("gpt-4o", 0, &r);
 	assert_anthropic_error(&r, 503, "api_error", "service unavailable");
 	assert_calls(LINE_CHAT);
-	assert_rows("503 messages gpt-4o octocat stream=0 in=0 out=0 "
+	assert_rows("503 chat_completions gpt-4o octocat stream=0 in=0 out=0 "
 	    "service unavailable\n");
 	reply_free(&r);
 }
@@ -770,6 +779,191 @@ START_TEST(body_too_large_is_413)
 	assert_rows("");
 	buf_free(&b);
 	reply_free(&r);
+}
+END_TEST
+
+/* ---- issue 9: GitHub headers, usage rows by flow, [1m] ids ---- */
+
+/* GET /usage calls copilot_internal/user with the headers the reference
+ * sends there (observed: authorization, user-agent, x-github-api-version
+ * 2025-04-01, x-vscode-user-agent-library-version; no editor ids, no
+ * Accept of its own). */
+START_TEST(usage_sends_the_reference_github_headers)
+{
+	static const struct mock_response s[] = { { .headers = JSON_HDR,
+		.pieces = { { 0, "{\"login\":\"octocat\",\"copilot_plan\":"
+		"\"individual\"}" } } } };
+	struct reply r;
+	char *req;
+
+	gw_start(s, 1, NULL, 0);
+	serve("GET", "/usage", NULL, &r);
+	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+	ck_assert_str_eq(json_str(r.json, "login"), "octocat");
+	assert_calls("GET /copilot_internal/user HTTP/1.1\n");
+	req = mock_last_request(g.m);
+	ck_assert_ptr_nonnull(strcasestr(req, "\r\nauthorization: token gho_routes\r\n"));
+	ck_assert_ptr_nonnull(strcasestr(req, "\r\nuser-agent: GitHubCopilotChat/"));
+	ck_assert_ptr_nonnull(strcasestr(req, "\r\nx-github-api-version: 2025-04-01\r\n"));
+	ck_assert_ptr_nonnull(strcasestr(req,
+	    "\r\nx-vscode-user-agent-library-version: electron-fetch\r\n"));
+	ck_assert_ptr_null(strcasestr(req, "\r\neditor-version:"));
+	ck_assert_ptr_null(strcasestr(req, "\r\neditor-plugin-version:"));
+	ck_assert_ptr_null(strcasestr(req, "\r\naccept: application/json"));
+	free(req);
+	reply_free(&r);
+}
+END_TEST
+
+/* A request with the affinity header: its session id comes first. */
+static void
+messages_affinity(const char *model, struct reply *out)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body), "{\"model\":\"%s\",\"max_tokens\":100,"
+	    "\"metadata\":{\"user_id\":\"user_abc_account__session_"
+	    "11111111-2222-3333-4444-555555555555\"},"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", model);
+	serve_env("POST", "/v1/messages", body, "Bearer " API_KEY,
+	    "HTTP_X_SESSION_AFFINITY=aff-1", out);
+}
+
+static char *
+row_field(const char *col)
+{
+	struct sqlite3_stmt *st;
+	struct buf sql = BUF_INIT, out = BUF_INIT;
+
+	ck_assert_int_eq(buf_printf(&sql, "SELECT %s FROM token_usage_events "
+	    "ORDER BY id", col), GW_OK);
+	ck_assert_int_eq(db_prepare(g.w.db, sql.data, &st), GW_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		ck_assert_int_eq(buf_printf(&out, "%s\n",
+		    (const char *)sqlite3_column_text(st, 0)), GW_OK);
+	db_done(g.w.db, st);
+	buf_free(&sql);
+	return buf_detach(&out);
+}
+
+/* The reference records the flow that served /v1/messages (chat_completions,
+ * responses or messages) and takes x-session-affinity first for the
+ * session id. */
+START_TEST(messages_rows_name_the_flow_and_affinity_session)
+{
+	static const struct mock_response s[] = {
+		{ .headers = JSON_HDR, .pieces = { { 0, native_answer } } },
+		{ .headers = JSON_HDR, .pieces = { { 0, responses_answer } } },
+		{ .headers = JSON_HDR, .pieces = { { 0, chat_answer } } },
+	};
+	struct reply r;
+	char *got;
+
+	gw_start(s, 3, NULL, 0);
+	messages_affinity("claude-sonnet-4", &r);
+	ck_assert_int_eq(r.status, 200);
+	reply_free(&r);
+	messages_affinity("gpt-5", &r);
+	ck_assert_int_eq(r.status, 200);
+	reply_free(&r);
+	messages_affinity("gpt-4o", &r);
+	ck_assert_int_eq(r.status, 200);
+	reply_free(&r);
+	assert_rows("200 messages claude-sonnet-4 octocat stream=0 in=5 out=2 -\n"
+	    "200 responses gpt-5 octocat stream=0 in=7 out=3 -\n"
+	    "200 chat_completions gpt-4o octocat stream=0 in=4 out=1 -\n");
+	got = row_field("session_id");
+	ck_assert_str_eq(got, "aff-1\naff-1\naff-1\n");
+	free(got);
+}
+END_TEST
+
+/* The model list of the [1m] tests: one 1M-context model, one not. */
+static const char models_1m_json[] = "["
+    "{\"id\":\"claude-opus-4.7\",\"vendor\":\"Anthropic\","
+    "\"capabilities\":{\"type\":\"chat\",\"family\":\"claude-opus-4.7\","
+    "\"limits\":{\"max_context_window_tokens\":1000000,"
+    "\"max_output_tokens\":64000},\"supports\":{\"streaming\":true}},"
+    "\"supported_endpoints\":[\"/chat/completions\",\"/v1/messages\"]},"
+    "{\"id\":\"claude-sonnet-4\",\"vendor\":\"Anthropic\","
+    "\"capabilities\":{\"type\":\"chat\",\"family\":\"claude-sonnet-4\","
+    "\"limits\":{\"max_context_window_tokens\":200000,"
+    "\"max_output_tokens\":16000},\"supports\":{\"streaming\":true}},"
+    "\"supported_endpoints\":[\"/chat/completions\",\"/v1/messages\"]}"
+    "]";
+
+/* "[1m]" names the base model only when its context window is 1M tokens;
+ * otherwise a 400 that says why, in the client's dialect, and no call. */
+START_TEST(one_m_suffix_needs_a_one_m_window)
+{
+	static const struct mock_response s[] = { { .headers = JSON_HDR,
+		.pieces = { { 0, native_answer } } } };
+	struct reply r;
+	char *req;
+
+	gw_start(s, 1, NULL, 0);
+	ck_assert_int_eq(db_models_put(g.w.db, models_1m_json, util_now_ms()),
+	    GW_OK);
+	messages("claude-opus-4.7[1m]", 0, &r);
+	ck_assert_int_eq(r.status, 200);
+	assert_calls(LINE_MESSAGES);
+	req = mock_last_request(g.m);
+	ck_assert_ptr_nonnull(strstr(req, "\"model\":\"claude-opus-4.7\""));
+	free(req);
+	reply_free(&r);
+
+	messages("claude-sonnet-4[1m]", 0, &r);
+	assert_anthropic_error(&r, 400, "invalid_request_error",
+	    "1M-token context window");
+	ck_assert_msg(strstr(json_str(json_obj(r.json, "error"), "message"),
+	    "200000") != NULL, "%s", r.body);
+	assert_calls(LINE_MESSAGES);          /* no second call */
+	reply_free(&r);
+
+	/* count_tokens, like the reference, counts an unknown model: the
+	 * refused id is one */
+	serve("POST", "/v1/messages/count_tokens",
+	    "{\"model\":\"claude-sonnet-4[1m]\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"Hi\"}]}", &r);
+	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+	ck_assert_int_gt(json_long(r.json, "input_tokens", 0), 0);
+	reply_free(&r);
+	assert_calls(LINE_MESSAGES);
+}
+END_TEST
+
+/* /token-usage/events reads page and page_size as parseInt does ("10abc"
+ * is 10, " 7" is 7), positive or the default, page_size at most 100. */
+START_TEST(token_usage_query_reads_like_parse_int)
+{
+	static const struct { const char *q; long page, size; } cases[] = {
+		{ "page_size=10abc", 1, 10 },
+		{ "page_size=500", 1, 100 },
+		{ "page_size=0", 1, 20 },
+		{ "page_size=-3", 1, 20 },
+		{ "page_size=abc", 1, 20 },
+		{ "page_size=", 1, 20 },
+		{ "page_size=%207", 1, 7 },
+		{ "page_size=+5&page=2x", 2, 5 },
+		{ "page=0&page_size=1e3", 1, 1 },
+	};
+	struct buf uri = BUF_INIT;
+	struct reply r;
+	size_t i;
+
+	gw_start(&answer_chat, 1, NULL, 0);
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		buf_reset(&uri);
+		ck_assert_int_eq(buf_printf(&uri, "/token-usage/events?%s",
+		    cases[i].q), GW_OK);
+		serve("GET", uri.data, NULL, &r);
+		ck_assert_msg(r.status == 200, "%s: %d", cases[i].q, r.status);
+		ck_assert_msg(json_long(r.json, "page", -1) == cases[i].page &&
+		    json_long(r.json, "page_size", -1) == cases[i].size,
+		    "%s: %s", cases[i].q, r.body);
+		reply_free(&r);
+	}
+	buf_free(&uri);
 }
 END_TEST
 
@@ -810,6 +1004,11 @@ routes_suite(void)
 	tcase_add_test(tc, rate_limit_passes_retry_after);
 	tcase_add_test(tc, upstream_5xx_is_passed_through);
 	tcase_add_test(tc, body_too_large_is_413);
+	tc = add_case(s, "issue9");
+	tcase_add_test(tc, usage_sends_the_reference_github_headers);
+	tcase_add_test(tc, messages_rows_name_the_flow_and_affinity_session);
+	tcase_add_test(tc, one_m_suffix_needs_a_one_m_window);
+	tcase_add_test(tc, token_usage_query_reads_like_parse_int);
 	return s;
 }
 
