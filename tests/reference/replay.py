@@ -35,8 +35,12 @@ def deviations():
     """({deviation id: [case ids]}, [(deviation id, ours, reference)]) from
     doc/deviations.md: its "- cases:" lines, and its "- substitute:" lines
     (`ours` -> `reference`, a string of our observation the replay turns into
-    the reference's before comparing; for a difference every case would show)."""
+    the reference's before comparing; for a difference every case would show).
+    An entry with a "- tests:" line and no cases is shown by those tests
+    (a behaviour no single request can show, such as a config reload) and is
+    left out here."""
     out, subs, current = {}, [], None
+    elsewhere = set()
     with open(DEVIATIONS, encoding="utf-8") as f:
         for line in f:
             m = re.match(r"^## (D\d+)\b", line)
@@ -45,10 +49,15 @@ def deviations():
                 out[current] = []
             elif current and line.startswith("- cases:"):
                 out[current] += re.findall(r"`([^`]+)`", line)
+            elif current and line.startswith("- tests:"):
+                elsewhere.add(current)
             elif current and line.startswith("- substitute:"):
                 pair = re.findall(r"`([^`]+)`", line)
                 if len(pair) == 2:
                     subs.append((current, pair[0], pair[1]))
+    for dev in elsewhere:
+        if not out[dev]:
+            del out[dev]
     return out, subs
 
 
