@@ -83,24 +83,6 @@ json_arr(const cJSON *obj, const char *key)
 	return cJSON_IsArray(v) ? v : NULL;
 }
 
-char *
-json_print(const cJSON *v)
-{
-	return cJSON_PrintUnformatted(v);
-}
-
-enum gw_err
-json_append(struct buf *b, const cJSON *v)
-{
-	char *s = cJSON_PrintUnformatted(v);
-	enum gw_err e;
-
-	if (s == NULL)
-		return GW_ENOMEM;
-	e = buf_puts(b, s);
-	cJSON_free(s);
-	return e;
-}
 
 enum gw_err
 json_set(cJSON *obj, const char *key, cJSON *item)
@@ -298,12 +280,18 @@ json_number(struct buf *b, double d)
 	return place_digits(b, dig, k, n);
 }
 
+/* depth < 0: compact (JSON.stringify(v)); else indented by two spaces
+ * per level (JSON.stringify(v, null, 2)). */
 static GW_MUST_CHECK enum gw_err
 put_indent(struct buf *b, int depth)
 {
 	enum gw_err e = GW_OK;
 	int i;
 
+	if (depth < 0)
+		return GW_OK;
+	if ((e = buf_putc(b, '\n')) != GW_OK)
+		return e;
 	for (i = 0; i < depth && e == GW_OK; i++)
 		e = buf_puts(b, "  ");
 	return e;
@@ -315,33 +303,90 @@ put_cstring(struct buf *b, const char *s)
 	return json_quote(b, s, strlen(s));
 }
 
-static GW_MUST_CHECK enum gw_err put_value(struct buf *b, const cJSON *v, int depth);
+/* An array index as JavaScript orders an object's keys: the canonical
+ * decimal form of an integer in [0, 2^32 - 2]; -1 for any other key. */
+static long long
+index_key(const char *k)
+{
+	long long n = 0;
+	size_t i;
+
+	if (k == NULL || k[0] == '\0' || (k[0] == '0' && k[1] != '\0'))
+		return -1;
+	for (i = 0; k[i] != '\0'; i++) {
+		if (k[i] < '0' || k[i] > '9' || i >= 10)
+			return -1;
+		n = n * 10 + (k[i] - '0');
+	}
+	return n <= 4294967294LL ? n : -1;
+}
+
+static GW_MUST_CHECK enum gw_err put_value(struct buf *b, const cJSON *v,
+    int depth);
+
+static GW_MUST_CHECK enum gw_err
+put_member(struct buf *b, const cJSON *c, int obj, int depth, int *first)
+{
+	enum gw_err e = GW_OK;
+
+	if (!*first)
+		e = buf_putc(b, ',');
+	*first = 0;
+	if (e == GW_OK)
+		e = put_indent(b, depth < 0 ? -1 : depth + 1);
+	if (e == GW_OK && obj) {
+		e = put_cstring(b, c->string != NULL ? c->string : "");
+		if (e == GW_OK)
+			e = buf_puts(b, depth < 0 ? ":" : ": ");
+	}
+	return e == GW_OK ? put_value(b, c, depth < 0 ? -1 : depth + 1) : e;
+}
+
+/* An object's index keys go first, ascending (each round prints the
+ * smallest one above the last printed), then the others in tree order. */
+static GW_MUST_CHECK enum gw_err
+put_members(struct buf *b, const cJSON *v, int obj, int depth)
+{
+	const cJSON *c, *next;
+	long long last = -1, k, best;
+	enum gw_err e = GW_OK;
+	int first = 1;
+
+	for (;;) {
+		next = NULL;
+		best = -1;
+		for (c = obj ? v->child : NULL; c != NULL; c = c->next) {
+			k = index_key(c->string);
+			if (k > last && (best < 0 || k < best)) {
+				best = k;
+				next = c;
+			}
+		}
+		if (next == NULL)
+			break;
+		if ((e = put_member(b, next, obj, depth, &first)) != GW_OK)
+			return e;
+		last = best;
+	}
+	for (c = v->child; c != NULL && e == GW_OK; c = c->next)
+		if (!obj || index_key(c->string) < 0)
+			e = put_member(b, c, obj, depth, &first);
+	return e;
+}
 
 static GW_MUST_CHECK enum gw_err
 put_container(struct buf *b, const cJSON *v, int depth)
 {
 	int obj = cJSON_IsObject(v);
-	const cJSON *c;
 	enum gw_err e;
 
 	if (v->child == NULL)
 		return buf_puts(b, obj ? "{}" : "[]");
-	e = buf_puts(b, obj ? "{\n" : "[\n");
-	for (c = v->child; c != NULL && e == GW_OK; c = c->next) {
-		e = put_indent(b, depth + 1);
-		if (e == GW_OK && obj) {
-			e = put_cstring(b, c->string != NULL ? c->string : "");
-			if (e == GW_OK)
-				e = buf_puts(b, ": ");
-		}
-		if (e == GW_OK)
-			e = put_value(b, c, depth + 1);
-		if (e == GW_OK)
-			e = buf_puts(b, c->next != NULL ? ",\n" : "\n");
-	}
-	if (e == GW_OK)
-		e = put_indent(b, depth);
-	return e == GW_OK ? buf_putc(b, obj ? '}' : ']') : e;
+	if ((e = buf_putc(b, obj ? '{' : '[')) != GW_OK ||
+	    (e = put_members(b, v, obj, depth)) != GW_OK ||
+	    (e = put_indent(b, depth)) != GW_OK)
+		return e;
+	return buf_putc(b, obj ? '}' : ']');
 }
 
 static GW_MUST_CHECK enum gw_err
@@ -357,9 +402,8 @@ put_value(struct buf *b, const cJSON *v, int depth)
 		return buf_puts(b, "false");
 	if (cJSON_IsRaw(v))
 		return buf_puts(b, v->valuestring != NULL ? v->valuestring : "null");
-	/* Numbers via cJSON: shortest round-trip form, NaN/Inf as null. */
 	if (cJSON_IsNumber(v))
-		return json_append(b, v);
+		return json_number(b, v->valuedouble);
 	return buf_puts(b, "null");
 }
 
@@ -367,4 +411,26 @@ enum gw_err
 json_format_js(struct buf *b, const cJSON *v)
 {
 	return put_value(b, v, 0);
+}
+
+enum gw_err
+json_append(struct buf *b, const cJSON *v)
+{
+	return put_value(b, v, -1);
+}
+
+char *
+json_print(const cJSON *v)
+{
+	struct buf b = BUF_INIT;
+	char *s;
+
+	if (json_append(&b, v) != GW_OK ||
+	    (s = cJSON_malloc(b.len + 1)) == NULL) {
+		buf_free(&b);
+		return NULL;
+	}
+	memcpy(s, buf_cstr(&b), b.len + 1);
+	buf_free(&b);
+	return s;
 }

@@ -25,9 +25,17 @@ cJSON *json_arr(const cJSON *obj, const char *key);
  * false, 0, NaN and "" are false. */
 int json_truthy(const cJSON *v);
 
-/* Compact serialisation appended to b. */
+/*
+ * JSON.stringify(v) appended to b, which is what the reference sends for
+ * every value it parsed (tool inputs as `arguments`, whole bodies): strings
+ * by json_quote, numbers by json_number (1e-7, 12345678901234567000, -0 as
+ * 0), an object's array-index keys ("0".."4294967294" in canonical form)
+ * first in ascending order and the other keys in tree order, as JavaScript
+ * orders them; a raw item is copied as it is.  (Duplicate keys, which
+ * JSON.parse merges, are all printed.)
+ */
 GW_MUST_CHECK enum gw_err json_append(struct buf *b, const cJSON *v);
-/* Compact serialisation as a malloc'd string (NULL on ENOMEM). */
+/* The same as a string to free with cJSON_free (NULL on ENOMEM). */
 char *json_print(const cJSON *v);
 
 /*
@@ -47,11 +55,8 @@ GW_MUST_CHECK enum gw_err json_quote(struct buf *b, const char *s, size_t len);
  */
 GW_MUST_CHECK enum gw_err json_number(struct buf *b, double d);
 
-/*
- * Appends JSON.stringify(v, null, 2) (no trailing newline), keys in tree
- * order.  Numbers are printed by cJSON (shortest round trip), which is
- * not yet json_number's form; a raw item is copied as it is.
- */
+/* Appends JSON.stringify(v, null, 2) (no trailing newline): json_append's
+ * forms and key order, indented by two spaces. */
 GW_MUST_CHECK enum gw_err json_format_js(struct buf *b, const cJSON *v);
 
 /* Sets obj[key] = item, replacing any existing value; takes item (it is

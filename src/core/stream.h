@@ -82,6 +82,10 @@ struct tr_stream {
 	const struct tr_stream_ops *ops;
 	struct tr_usage usage;      /* filled while feeding */
 	int done;                   /* the upstream sent its terminal event */
+	int finished;               /* the answer is complete (a chat
+	                             * finish_reason) though the terminal event
+	                             * may still come: a clean end here is no
+	                             * failure, a broken one still is */
 };
 
 /* Frees a translator through its ops; NULL is fine. */

@@ -104,7 +104,6 @@ route_responses(struct rctx *r)
 	po.model = model;
 	po.keep_web_search = cfg->use_responses_web_search;
 	po.context_management = cfg_is_context_mgmt_model(cfg, id);
-	po.reasoning_effort = cfg_reasoning_effort(cfg, id);
 	if ((e = tr_responses_prepare(body, &po)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;

@@ -518,7 +518,7 @@ tool_call(const cJSON *blk)
 	char *args = NULL;
 
 	/* JSON.stringify(input); a missing input is "{}", not a missing key. */
-	if (input != NULL && (args = cJSON_PrintUnformatted(input)) == NULL)
+	if (input != NULL && (args = json_print(input)) == NULL)
 		goto fail;
 	if (c == NULL || json_add_str(c, "id", json_str(blk, "id")) != GW_OK ||
 	    json_add_str(c, "type", "function") != GW_OK ||

@@ -540,7 +540,7 @@ step_finish(struct chat_stream *t, struct delta *d, int has_usage,
 	if (e != GW_OK)
 		return e;
 	combine_finish(t, d->finish);
-	t->finished = 1;
+	t->finished = t->base.finished = 1;
 	return has_usage ? complete(t, out) : GW_OK;
 }
 
@@ -589,7 +589,7 @@ on_choice(struct chat_stream *t, const cJSON *chunk, const cJSON *choice,
 	/* Content after a finish_reason (another choice) reopens the message
 	 * until a finish_reason ends it too. */
 	if (d.reasoning != NULL || nonempty(d.text) || d.tool_calls != NULL)
-		t->finished = 0;
+		t->finished = t->base.finished = 0;
 	if ((!t->started && (e = message_start(t, chunk, out)) != GW_OK) ||
 	    (e = step_reasoning(t, &d, &joined, out)) != GW_OK ||
 	    (e = step_text(t, &d, out)) != GW_OK ||

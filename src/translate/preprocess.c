@@ -816,7 +816,7 @@ pp_request_id(const cJSON *payload, const char *session_id,
 			cJSON_AddItemToArray(copy, d);
 		}
 		if (copy->child != NULL) {
-			if ((printed = cJSON_PrintUnformatted(copy)) == NULL)
+			if ((printed = json_print(copy)) == NULL)
 				e = GW_ENOMEM;
 			key = printed;
 		}

@@ -14,7 +14,6 @@ struct tr_responses_prepare_opts {
 	const cJSON *model;          /* the Copilot model entry (limits, supports) */
 	int keep_web_search;         /* useResponsesApiWebSearch */
 	int context_management;      /* model in responsesApiContextManagementModels */
-	const char *reasoning_effort;/* modelReasoningEfforts for the model */
 };
 
 /*
@@ -22,9 +21,9 @@ struct tr_responses_prepare_opts {
  * input trimmed to the latest compaction item, data-URL images over the
  * model's limits.vision.max_prompt_image_size replaced by a small "too
  * large" placeholder (detail low, file_id dropped), service_tier removed,
- * context_management added for configured models when absent, and
- * reasoning.effort set from the configuration when the client set none and
- * the model takes one (an effort the model does not list becomes its last).
+ * and context_management added for configured models when absent.
+ * Nothing else changes: reasoning is the client's (modelReasoningEfforts
+ * does not apply here, as in the reference).
  * Returns GW_OK, or GW_ENOMEM when a rewrite cannot be made (body is then
  * partly rewritten and must not be sent).
  */

@@ -112,6 +112,27 @@ sniff(struct tr_stream *t, const char *data, size_t len)
 	cJSON_Delete(v);
 }
 
+/* A chat chunk whose finish_reason is a string (not null), found without
+ * parsing: a key "finish_reason" cannot occur inside a JSON string, where
+ * its quotes would be escaped. */
+static int
+has_finish_reason(const char *data)
+{
+	const char *p = data;
+
+	while ((p = strstr(p, "\"finish_reason\"")) != NULL) {
+		p += 15;
+		p += strspn(p, " \t\r\n");
+		if (*p != ':')
+			continue;
+		p++;
+		p += strspn(p, " \t\r\n");
+		if (*p == '"')
+			return 1;
+	}
+	return 0;
+}
+
 static GW_MUST_CHECK enum gw_err
 pt_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
     struct tr_sink *out)
@@ -123,6 +144,8 @@ pt_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
 	    strcmp(event, "response.incomplete") == 0 ||
 	    strcmp(event, "response.failed") == 0))
 		t->done = 1;
+	else if (!t->finished && has_finish_reason(data))
+		t->finished = 1;
 	sniff(t, data, len);
 	return out->emit(out->ctx, event, data, len);
 }
@@ -207,11 +230,12 @@ tr_wrap_init(struct tr_wrap *w, const struct tr_stream_ops *ops,
 		tr_wrap_sync(w);
 }
 
-/* base.done and base.usage := inner's. */
+/* base.done, .finished and .usage := inner's. */
 static void
 tr_wrap_sync(struct tr_wrap *w)
 {
 	w->base.done = w->inner->done;
+	w->base.finished = w->inner->finished;
 	w->base.usage = w->inner->usage;
 }
 

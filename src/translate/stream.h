@@ -73,7 +73,7 @@ GW_MUST_CHECK enum gw_err tr_anthropic_ping(struct tr_sink *out);
 
 /*
  * The base of a translator that wraps another: it owns inner and mirrors
- * inner's done and usage, which is what the relay reads.  A wrapper puts
+ * inner's done, finished and usage, which is what the relay reads.  A wrapper puts
  * it first in its struct and writes its own feed (which may call
  * tr_wrap_feed() with rewritten data); the rest can be these.
  */
@@ -85,12 +85,12 @@ struct tr_wrap {
 /* Sets ops, takes inner (may be NULL until set) and mirrors its state. */
 void tr_wrap_init(struct tr_wrap *w, const struct tr_stream_ops *ops,
     struct tr_stream *inner);
-/* inner's feed, then base.done and base.usage := inner's. */
+/* inner's feed, then base.done, .finished and .usage := inner's. */
 GW_MUST_CHECK enum gw_err tr_wrap_feed(struct tr_stream *t, const char *event,
     const char *data, size_t len, struct tr_sink *out);
 /* inner's ping, or an SSE comment when inner has none. */
 GW_MUST_CHECK enum gw_err tr_wrap_ping(struct tr_stream *t, struct tr_sink *out);
-/* inner's finish, then base.done and base.usage := inner's. */
+/* inner's finish, then base.done, .finished and .usage := inner's. */
 GW_MUST_CHECK enum gw_err tr_wrap_finish(struct tr_stream *t, enum gw_err status,
     const char *message, struct tr_sink *out);
 /* Frees inner and then t itself (free()); a wrapper with fields of its

@@ -259,7 +259,9 @@ stream_outcome(struct relay *r, enum gw_err e)
 	if (e == GW_OK)
 		e = sse_parser_finish(r->sse, &truncated);
 	if (e == GW_OK) {
-		if (r->tr->done)
+		/* a message that finished ends cleanly even without its
+		 * [DONE], as the reference relays it */
+		if (r->tr->done || (r->tr->finished && !truncated))
 			return GW_OK;
 		buf_replacef(msg, truncated ? "upstream stream ended in "
 		    "the middle of an event" : "upstream stream ended without "

@@ -96,6 +96,7 @@ DEFAULT_CONFIG = {
     "prompt_filter_chunk": False,  # leading choices:[] prompt_filter_results chunk
     "refusal": None,             # chat and /responses: the model refuses with this text
                                  # (message.refusal / a refusal part; no tool calls)
+    "omit_done": False,          # chat stream: end cleanly without the data: [DONE] line
     # /v1/messages and /responses content.
     "tool_result_template": DEFAULT_TOOL_RESULT_TEMPLATE,  # "{result}" = tool outputs
     "stop_reason": None,         # /v1/messages stop_reason override
@@ -999,7 +1000,8 @@ def _chat_stream(cfg, body, cid, created, model, answer, reasoning, calls, finis
     events.append(sse_event({"choices": [], "created": created, "id": cid, "model": model,
                              "object": "chat.completion.chunk", "system_fingerprint": "fp_fake",
                              "usage": chat_usage(cfg, body, pieces)}))
-    events.append(sse_event("[DONE]"))
+    if not cfg["omit_done"]:
+        events.append(sse_event("[DONE]"))
     return sse_response(events)
 
 
@@ -1916,7 +1918,7 @@ def validate_config(changes):
                    "finish_reason", "refusal") and value is not None and not isinstance(value, str):
             return "%s must be null or a string" % key
         if key in ("redacted_thinking", "compaction", "validate_history",
-                   "prompt_filter_chunk") and not isinstance(value, bool):
+                   "prompt_filter_chunk", "omit_done") and not isinstance(value, bool):
             return "%s must be true or false" % key
         if key == "messages_delta_usage" and value not in ("full", "output_only"):
             return "messages_delta_usage must be \"full\" or \"output_only\""

@@ -533,6 +533,19 @@ class TestCopilot(FakeTestCase):
         self.assertGreaterEqual(sum(1 for d in deltas if d.get("refusal")), 3)
         self.assertEqual(parsed[-2]["choices"][0]["finish_reason"], "stop")
 
+    def test_stream_omit_done(self):
+        self.ctl("POST", "/_fake/config", {"omit_done": True})
+        chunks, terminated = self.stream_chat()
+        self.assertTrue(terminated)  # a clean end: the terminating chunk is sent
+        events = parse_sse(b"".join(chunks))
+        self.assertNotIn("[DONE]", events)
+        last = [json.loads(e) for e in events[-2:]]
+        self.assertEqual(last[0]["choices"][0]["finish_reason"], "stop")
+        self.assertEqual(last[1]["choices"], [])
+        self.assertIn("usage", last[1])
+        status, _, _ = self.call("POST", "/_fake/config", {"omit_done": 1})
+        self.assertEqual(status, 400)
+
     def test_tool_calls(self):
         self.ctl("POST", "/_fake/config", {"tool_calls": [
             {"name": "get_weather", "arguments": {"location": "Paris"}, "id": "call_weather"}]})

@@ -143,6 +143,15 @@ class Messages(unittest.TestCase):
             self.assertTrue(r["ok"], r)
             self.assertEqual(self.upstream(path)["headers"].get("copilot-vision-request"), "true")
 
+    def test_chat_flow_stream_without_done_ends_cleanly(self):
+        self.s.fake.config(omit_done=True)
+        r = self.sdk("stream", {"model": MODELS["chat"][0], "max_tokens": 256,
+                                "messages": [{"role": "user", "content": "no done"}]})
+        self.assertTrue(r["ok"], r)
+        self.assertIn("no done", r["result"]["text"])
+        self.assertEqual(r["result"]["events"][-1], "message_stop")
+        self.assertNotIn("error", r["result"]["events"])
+
     def test_upstream_error_in_anthropic_envelope(self):
         for flow, model, path in self.each_flow():
             self.s.fake.fault(path=path, kind="status", status=529 if flow == "native" else 503,

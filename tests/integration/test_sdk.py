@@ -55,6 +55,18 @@ class OpenAISDK(unittest.TestCase):
         self.assertGreater(r["result"]["chunks"], 2)
         self.assertIsNotNone(r["result"]["usage"])
 
+    def test_chat_stream_without_done_ends_cleanly(self):
+        # The upstream finished its message (finish_reason, usage) and closed
+        # without data: [DONE]: the SDK gets the whole answer, no error.
+        self.s.fake.config(omit_done=True)
+        r = self.run_op("chat_stream", {"model": "gpt-4.1",
+                                        "stream_options": {"include_usage": True},
+                                        "messages": [{"role": "user", "content": "no done"}]})
+        self.assertTrue(r["ok"], r)
+        self.assertIn("no done", r["result"]["text"])
+        self.assertEqual(r["result"]["finish"], "stop")
+        self.assertIsNotNone(r["result"]["usage"])
+
     def test_embeddings(self):
         r = self.run_op("embeddings", {"model": "text-embedding-3-small",
                                        "input": ["one", "two", "three"]})

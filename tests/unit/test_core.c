@@ -226,6 +226,45 @@ START_TEST(json_number_matches_javascript)
 }
 END_TEST
 
+/* The same value through JSON.parse and back: node -e
+ * 'console.log(JSON.stringify(JSON.parse(s)))' (and with null, 2). */
+static const char js_in[] = "{\"b\":1e-7,\"2\":12345678901234567890,\"a\":-0,"
+    "\"1\":[1.5e300,0.000001,1e21,-0.0,100,2.50,1e400],\"x\":{\"10\":true,"
+    "\"9\":null,\"01\":\"s\",\"4294967295\":1,\"4294967294\":2,\"-1\":0,"
+    "\"1.5\":0,\"0\":{}},\"k\\n\\u0001\":\"\\\"q\\\"\",\"e\":[]}";
+
+START_TEST(json_stringify_matches_javascript)
+{
+	static const char want[] = "{\"1\":[1.5e+300,0.000001,1e+21,0,100,2.5,"
+	    "null],\"2\":12345678901234567000,\"b\":1e-7,\"a\":0,\"x\":{\"0\":{},"
+	    "\"9\":null,\"10\":true,\"4294967294\":2,\"01\":\"s\",\"4294967295\":1,"
+	    "\"-1\":0,\"1.5\":0},\"k\\n\\u0001\":\"\\\"q\\\"\",\"e\":[]}";
+	struct buf b = BUF_INIT;
+	cJSON *v = json_parse(js_in, strlen(js_in), NULL, NULL);
+	char *s;
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(json_append(&b, v), GW_OK);
+	ck_assert_str_eq(buf_cstr(&b), want);
+	ck_assert_ptr_nonnull(s = json_print(v));
+	ck_assert_str_eq(s, want);
+	cJSON_free(s);
+	buf_reset(&b);
+	ck_assert_int_eq(json_append(&b, cJSON_GetObjectItem(v, "a")), GW_OK);
+	ck_assert_str_eq(buf_cstr(&b), "0");
+	cJSON_Delete(v);
+	v = cJSON_Parse("{\"n\":[1e-7,-0,12345678901234567890],\"3\":1,"
+	    "\"b\":2}");
+	ck_assert_ptr_nonnull(v);
+	buf_reset(&b);
+	ck_assert_int_eq(json_format_js(&b, v), GW_OK);
+	ck_assert_str_eq(buf_cstr(&b), "{\n  \"3\": 1,\n  \"n\": [\n    1e-7,\n"
+	    "    0,\n    12345678901234567000\n  ],\n  \"b\": 2\n}");
+	cJSON_Delete(v);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(json_format_js_matches_javascript)
 {
 	/* expected: node -e 'JSON.stringify(<the same value>, null, 2)' */
@@ -319,6 +358,7 @@ core_suite(void)
 	tcase_add_test(tc, json_quote_matches_javascript);
 	tcase_add_test(tc, json_number_matches_javascript);
 	tcase_add_test(tc, json_format_js_matches_javascript);
+	tcase_add_test(tc, json_stringify_matches_javascript);
 	tcase_add_test(tc, random_id_shape);
 	tcase_add_test(tc, strlist_map_replaces_in_place);
 	suite_add_tcase(s, tc);

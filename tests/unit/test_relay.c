@@ -301,6 +301,64 @@ START_TEST(clean_close_without_done_is_error)
 }
 END_TEST
 
+/* A chat stream that finished its message (a finish_reason) and then
+ * closed cleanly without [DONE] ends cleanly, as the reference relays it:
+ * no error event, no [DONE] of ours. */
+START_TEST(clean_close_after_finish_reason_is_ok)
+{
+	static const char first[] = "data: {\"choices\":[{\"delta\":"
+	    "{\"content\":\"hi\"},\"finish_reason\":null,\"index\":0}]}\n\n";
+	static const char finish[] = "data: {\"choices\":[{\"delta\":{},"
+	    "\"finish_reason\": \"stop\",\"index\":0}]}\n\n";
+	static const char usage[] = "data: {\"choices\":[],\"usage\":"
+	    "{\"prompt_tokens\":3,\"completion_tokens\":2,"
+	    "\"total_tokens\":5}}\n\n";
+	struct buf want = BUF_INIT;
+	int with_usage;
+
+	for (with_usage = 1; with_usage >= 0; with_usage--) {
+		struct mock_response script[1] = { {
+			.headers = SSE_HDR, .chunked = 1,
+			.pieces = { { 0, first }, { 0, finish },
+			    { 0, with_usage ? usage : NULL } },
+		} };
+		struct run r = { 0 };
+
+		buf_reset(&want);
+		ck_assert_int_eq(buf_puts(&want, first), GW_OK);
+		ck_assert_int_eq(buf_puts(&want, finish), GW_OK);
+		if (with_usage)
+			ck_assert_int_eq(buf_puts(&want, usage), GW_OK);
+		run_relay(&r, script, 1, GW_DIALECT_OPENAI, NULL, 0);
+		ck_assert_int_eq(r.e, GW_OK);
+		ck_assert_str_eq(buf_cstr(&r.cap.out), buf_cstr(&want));
+		ck_assert_int_eq(r.tr->usage.output_tokens, (with_usage ? 2 : -1));
+		run_free(&r);
+	}
+	buf_free(&want);
+}
+END_TEST
+
+/* A finish_reason is not a terminal event: a drop after it still ends
+ * with the error event (the usage chunk may be lost). */
+START_TEST(drop_after_finish_reason_is_error)
+{
+	static const struct mock_response script[] = { {
+		.headers = SSE_HDR, .chunked = 1,
+		.pieces = { { 0, "data: {\"choices\":[{\"delta\":{},"
+		    "\"finish_reason\":\"stop\",\"index\":0}]}\n\n" },
+		    { 20, "data: {\"n\"" } },
+		.end = MOCK_END_CLOSE,
+	} };
+	struct run r = { 0 };
+
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, NULL, 0);
+	ck_assert_int_eq(r.e, GW_EUPSTREAM);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&r.cap.out), "event: error\n"));
+	run_free(&r);
+}
+END_TEST
+
 /* The body ends at close (no length): clean at the HTTP level, but the
  * last event was cut in half. */
 START_TEST(close_mid_event_is_error)
@@ -580,6 +638,8 @@ relay_suite(void)
 	tcase_add_test(tc, early_pings_fast_error_is_status);
 	tcase_add_test(tc, drop_mid_stream_ends_with_error);
 	tcase_add_test(tc, clean_close_without_done_is_error);
+	tcase_add_test(tc, clean_close_after_finish_reason_is_ok);
+	tcase_add_test(tc, drop_after_finish_reason_is_error);
 	tcase_add_test(tc, close_mid_event_is_error);
 	tcase_add_test(tc, stall_ends_with_timeout_error);
 	tcase_add_test(tc, stall_with_pings);
