@@ -251,6 +251,9 @@ app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 	    (e = live_init(a)) != GW_OK)
 		return e;
 	a->ident.opencode = a->cfg->oauth_app == CFG_OAUTH_OPENCODE;
+	if ((e = db_account(a->ident.opencode, a->cfg->enterprise_domain,
+	    &a->account)) != GW_OK)
+		return e;
 	gt = getenv("COPILOT_API_GITHUB_TOKEN");
 	a->github_token = gt != NULL && *gt != '\0' ? gt : NULL;
 	if ((e = db_open(a->db_path, &db)) != GW_OK) {
@@ -284,6 +287,7 @@ app_free(struct app *a)
 	free(a->db_path);
 	free(a->lock_path);
 	free(a->spool_path);
+	free(a->account);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -314,6 +318,33 @@ worker_init(struct worker *w, struct app *a, struct buf *errmsg)
 	return GW_OK;
 }
 
+enum gw_err
+app_account_get(struct worker *w, const char *prefix, char **out)
+{
+	char *key = NULL;
+	enum gw_err e;
+
+	*out = NULL;
+	if ((e = db_account_key(prefix, w->app->account, &key)) != GW_OK)
+		return e;
+	e = db_kv_get(w->db, key, out);
+	free(key);
+	return e;
+}
+
+enum gw_err
+app_account_set(struct worker *w, const char *prefix, const char *value)
+{
+	char *key = NULL;
+	enum gw_err e;
+
+	if ((e = db_account_key(prefix, w->app->account, &key)) != GW_OK)
+		return e;
+	e = db_kv_set(w->db, key, value);
+	free(key);
+	return e;
+}
+
 const char *
 app_github_login(struct worker *w)
 {
@@ -322,7 +353,7 @@ app_github_login(struct worker *w)
 
 	if (w->login_read_ms == 0 || now - w->login_read_ms >= 60000) {
 		/* `auth login` may switch accounts while the responder runs. */
-		if (db_kv_get(w->db, "github_login", &v) == GW_OK) {
+		if (app_account_get(w, "github_login", &v) == GW_OK) {
 			free(w->login);
 			w->login = v;
 		}
@@ -356,6 +387,7 @@ app_auth_env(struct worker *w, struct auth_env *env)
 	env->lock_path = w->app->lock_path;
 	env->opencode = w->app->ident.opencode;
 	env->github_token = w->app->github_token;
+	env->account = w->app->account;
 }
 
 

@@ -58,6 +58,7 @@ struct app {
 	struct cfg *cfg;
 	struct copilot_ident ident;
 	const char *github_token;    /* --github-token / COPILOT_API_GITHUB_TOKEN */
+	char *account;               /* db_account of oauth app + domain */
 
 	/* The live configuration (app.c only). */
 	pthread_mutex_t cfg_mu;
@@ -103,6 +104,13 @@ void worker_free(struct worker *w);
 void app_cfg_refresh(struct worker *w);
 /* config.json was just written by this process: look at it now. */
 void app_cfg_changed(struct app *a);
+
+/* A value of this process's GitHub account (prefix github_token or
+ * github_login; see db_account_key). */
+GW_MUST_CHECK enum gw_err app_account_get(struct worker *w, const char *prefix,
+    char **out);
+GW_MUST_CHECK enum gw_err app_account_set(struct worker *w, const char *prefix,
+    const char *value);
 
 /* The signed-in GitHub login for usage rows ("" when unknown): read from
  * the database at most once a minute per worker, not per request. */
