@@ -15,6 +15,7 @@
 #include "app/app.h"
 #include "state/config.h"
 #include "state/db.h"
+#include "state/import.h"
 #include "state/paths.h"
 #include "state/spool.h"
 #include "upstream/auth.h"
@@ -216,6 +217,24 @@ live_init(struct app *a)
 	return GW_OK;
 }
 
+/* Someone moving over from the reference keeps their login and usage
+ * history: its files in the same data directory are read once. */
+static void
+import_theirs(struct app *a, struct db *db)
+{
+	struct import_ref r;
+
+	memset(&r, 0, sizeof(r));
+	r.home = a->home;
+	r.oauth_app = a->ident.opencode ? "opencode" : "";
+	r.enterprise = a->cfg->enterprise_domain != NULL;
+	r.account = a->account;
+	r.usage_db = getenv("COPILOT_API_SQLITE_DB_PATH");
+	if (import_reference(db, &r) != GW_OK)
+		log_warn("importing the reference gateway's files failed; it is "
+		    "tried again at the next start");
+}
+
 enum gw_err
 app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 {
@@ -262,6 +281,8 @@ app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 		return e;
 	}
 	e = load_ident(a, db);
+	if (e == GW_OK)
+		import_theirs(a, db);
 	if (e != GW_OK)
 		GW_IGNORE(buf_printf(errmsg, "cannot read the database %s: %s",
 		    a->db_path, gw_strerror(e)));
