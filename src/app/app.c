@@ -3,6 +3,8 @@
  * identity), the per-thread worker, and what every upstream call needs
  * from them.
  */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "app/app.h"
 #include "state/config.h"
 #include "state/db.h"
+#include "state/import.h"
 #include "state/paths.h"
 #include "state/spool.h"
 #include "upstream/auth.h"
@@ -55,6 +58,183 @@ load_ident(struct app *a, struct db *db)
 	return GW_OK;
 }
 
+struct app_cfg {
+	struct cfg *cfg;
+	int refs;                  /* guarded by app.cfg_mu */
+};
+
+static void
+file_id(const char *path, struct app_file_id *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (stat(path, &st) != 0)
+		return;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime_s = (long)st.st_mtim.tv_sec;
+	id->mtime_ns = st.st_mtim.tv_nsec;
+}
+
+static int
+same_file(const struct app_file_id *x, const struct app_file_id *y)
+{
+	return x->dev == y->dev && x->ino == y->ino && x->size == y->size &&
+	    x->mtime_s == y->mtime_s && x->mtime_ns == y->mtime_ns;
+}
+
+/* config.json with the environment's overrides, as app_init reads it. */
+static GW_MUST_CHECK enum gw_err
+load_cfg(const char *path, struct cfg **out, struct buf *errmsg)
+{
+	enum gw_err e;
+
+	if ((e = cfg_load(path, out, errmsg)) != GW_OK)
+		return e;
+	if ((e = cfg_apply_env(*out)) != GW_OK) {
+		GW_IGNORE(buf_puts(errmsg,
+		    "invalid COPILOT_API_* environment value"));
+		cfg_free(*out);
+		*out = NULL;
+	}
+	return e;
+}
+
+static GW_MUST_CHECK enum gw_err
+ref_new(struct cfg *cfg, int refs, struct app_cfg **out)
+{
+	if ((*out = malloc(sizeof(**out))) == NULL)
+		return GW_ENOMEM;
+	(*out)->cfg = cfg;
+	(*out)->refs = refs;
+	return GW_OK;
+}
+
+/* cfg_mu held. */
+static void
+ref_drop(struct app_cfg *r)
+{
+	if (r != NULL && --r->refs == 0) {
+		cfg_free(r->cfg);
+		free(r);
+	}
+}
+
+/* Looks at the file when due (or when force) and swaps in a new live
+ * config if it changed and validates. */
+static void
+check_file(struct app *a, int force)
+{
+	struct buf err = BUF_INIT;
+	struct app_file_id id;
+	struct app_cfg *ref;
+	struct cfg *cfg = NULL;
+	int64_t now = util_mono_ms();
+
+	pthread_mutex_lock(&a->cfg_mu);
+	if (!force && now - atomic_load(&a->cfg_checked_ms) < 1000)
+		goto out;
+	atomic_store(&a->cfg_checked_ms, now);
+	file_id(a->config_path, &id);
+	if (same_file(&id, &a->cfg_id))
+		goto out;
+	/* Once per version of the file, valid or not: a bad edit is logged
+	 * once, not every second. */
+	a->cfg_id = id;
+	/* Gone or empty is most likely an editor half way through saving;
+	 * its defaults would drop the API keys and open the gateway. */
+	if (id.ino == 0 || id.size == 0) {
+		log_warn("config.json is missing or empty; keeping the "
+		    "previous configuration");
+		goto out;
+	}
+	if (load_cfg(a->config_path, &cfg, &err) != GW_OK) {
+		log_warn("config.json changed but is not valid (%s); keeping "
+		    "the previous configuration", buf_cstr(&err));
+		goto out;
+	}
+	if (ref_new(cfg, 1, &ref) != GW_OK) {
+		cfg_free(cfg);
+		goto out;
+	}
+	ref_drop(a->live);
+	a->live = ref;
+	atomic_fetch_add(&a->cfg_gen, 1);
+	log_info("config.json reloaded");
+out:
+	pthread_mutex_unlock(&a->cfg_mu);
+	buf_free(&err);
+}
+
+/* Moves w to the live config (and lets go of the one it had). */
+static void
+pin_live(struct worker *w)
+{
+	struct app *a = w->app;
+
+	pthread_mutex_lock(&a->cfg_mu);
+	ref_drop(w->pin);
+	w->pin = a->live;
+	w->pin->refs++;
+	w->cfg = w->pin->cfg;
+	w->cfg_gen = atomic_load(&a->cfg_gen);
+	pthread_mutex_unlock(&a->cfg_mu);
+}
+
+void
+app_cfg_refresh(struct worker *w)
+{
+	struct app *a = w->app;
+
+	if (util_mono_ms() - atomic_load(&a->cfg_checked_ms) >= 1000)
+		check_file(a, 0);
+	if (atomic_load(&a->cfg_gen) != w->cfg_gen)
+		pin_live(w);
+}
+
+void
+app_cfg_changed(struct app *a)
+{
+	check_file(a, 1);
+}
+
+static GW_MUST_CHECK enum gw_err
+live_init(struct app *a)
+{
+	enum gw_err e;
+
+	if (pthread_mutex_init(&a->cfg_mu, NULL) != 0)
+		return GW_ENOMEM;
+	a->cfg_mu_ready = 1;
+	atomic_init(&a->cfg_gen, 0);
+	atomic_init(&a->cfg_checked_ms, util_mono_ms());
+	/* boot and live: two references to the start-up config */
+	if ((e = ref_new(a->cfg, 2, &a->boot)) != GW_OK)
+		return e;
+	a->live = a->boot;
+	return GW_OK;
+}
+
+/* Someone moving over from the reference keeps their login and usage
+ * history: its files in the same data directory are read once. */
+static void
+import_theirs(struct app *a, struct db *db)
+{
+	struct import_ref r;
+
+	memset(&r, 0, sizeof(r));
+	r.home = a->home;
+	r.oauth_app = a->ident.opencode ? "opencode" : "";
+	r.enterprise = a->cfg->enterprise_domain != NULL;
+	r.account = a->account;
+	r.usage_db = getenv("COPILOT_API_SQLITE_DB_PATH");
+	if (import_reference(db, &r) != GW_OK)
+		log_warn("importing the reference gateway's files failed; it is "
+		    "tried again at the next start");
+}
+
 enum gw_err
 app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 {
@@ -83,14 +263,16 @@ app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 	if (ensure_admin_key &&
 	    (e = cfg_ensure_admin_key(a->config_path, errmsg)) != GW_OK)
 		return e;
-	if ((e = cfg_load(a->config_path, &a->cfg, errmsg)) != GW_OK)
+	/* the file's id before reading it: a change in between is seen at
+	 * the next look */
+	file_id(a->config_path, &a->cfg_id);
+	if ((e = load_cfg(a->config_path, &a->cfg, errmsg)) != GW_OK ||
+	    (e = live_init(a)) != GW_OK)
 		return e;
-	if ((e = cfg_apply_env(a->cfg)) != GW_OK) {
-		GW_IGNORE(buf_puts(errmsg,
-		    "invalid COPILOT_API_* environment value"));
-		return e;
-	}
 	a->ident.opencode = a->cfg->oauth_app == CFG_OAUTH_OPENCODE;
+	if ((e = db_account(a->ident.opencode, a->cfg->enterprise_domain,
+	    &a->account)) != GW_OK)
+		return e;
 	gt = getenv("COPILOT_API_GITHUB_TOKEN");
 	a->github_token = gt != NULL && *gt != '\0' ? gt : NULL;
 	if ((e = db_open(a->db_path, &db)) != GW_OK) {
@@ -99,6 +281,8 @@ app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 		return e;
 	}
 	e = load_ident(a, db);
+	if (e == GW_OK)
+		import_theirs(a, db);
 	if (e != GW_OK)
 		GW_IGNORE(buf_printf(errmsg, "cannot read the database %s: %s",
 		    a->db_path, gw_strerror(e)));
@@ -111,12 +295,20 @@ app_free(struct app *a)
 {
 	if (a == NULL)
 		return;
-	cfg_free(a->cfg);
+	if (a->boot != NULL) {
+		ref_drop(a->live);
+		ref_drop(a->boot);      /* frees a->cfg */
+	} else {
+		cfg_free(a->cfg);
+	}
+	if (a->cfg_mu_ready)
+		pthread_mutex_destroy(&a->cfg_mu);
 	free(a->home);
 	free(a->config_path);
 	free(a->db_path);
 	free(a->lock_path);
 	free(a->spool_path);
+	free(a->account);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -127,6 +319,7 @@ worker_init(struct worker *w, struct app *a, struct buf *errmsg)
 
 	memset(w, 0, sizeof(*w));
 	w->app = a;
+	pin_live(w);
 	/* best effort (errmsg below): the error is returned whatever the
 	 * message says. */
 	if ((e = db_open(a->db_path, &w->db)) != GW_OK) {
@@ -146,6 +339,33 @@ worker_init(struct worker *w, struct app *a, struct buf *errmsg)
 	return GW_OK;
 }
 
+enum gw_err
+app_account_get(struct worker *w, const char *prefix, char **out)
+{
+	char *key = NULL;
+	enum gw_err e;
+
+	*out = NULL;
+	if ((e = db_account_key(prefix, w->app->account, &key)) != GW_OK)
+		return e;
+	e = db_kv_get(w->db, key, out);
+	free(key);
+	return e;
+}
+
+enum gw_err
+app_account_set(struct worker *w, const char *prefix, const char *value)
+{
+	char *key = NULL;
+	enum gw_err e;
+
+	if ((e = db_account_key(prefix, w->app->account, &key)) != GW_OK)
+		return e;
+	e = db_kv_set(w->db, key, value);
+	free(key);
+	return e;
+}
+
 const char *
 app_github_login(struct worker *w)
 {
@@ -154,7 +374,7 @@ app_github_login(struct worker *w)
 
 	if (w->login_read_ms == 0 || now - w->login_read_ms >= 60000) {
 		/* `auth login` may switch accounts while the responder runs. */
-		if (db_kv_get(w->db, "github_login", &v) == GW_OK) {
+		if (app_account_get(w, "github_login", &v) == GW_OK) {
 			free(w->login);
 			w->login = v;
 		}
@@ -168,6 +388,11 @@ worker_free(struct worker *w)
 {
 	if (w == NULL)
 		return;
+	if (w->pin != NULL) {
+		pthread_mutex_lock(&w->app->cfg_mu);
+		ref_drop(w->pin);
+		pthread_mutex_unlock(&w->app->cfg_mu);
+	}
 	free(w->login);
 	up_client_free(w->client);
 	db_close(w->db);
@@ -183,6 +408,7 @@ app_auth_env(struct worker *w, struct auth_env *env)
 	env->lock_path = w->app->lock_path;
 	env->opencode = w->app->ident.opencode;
 	env->github_token = w->app->github_token;
+	env->account = w->app->account;
 }
 
 
@@ -190,7 +416,7 @@ void
 app_up_request(const struct worker *w, struct up_request *ur,
     struct relay_opts *ro)
 {
-	const struct cfg *cfg = w->app->cfg;
+	const struct cfg *cfg = w->cfg;
 
 	memset(ur, 0, sizeof(*ur));
 	ur->connect_timeout_s = cfg->connect_timeout_s;

@@ -5,13 +5,26 @@
  *
  * Ownership: struct app owns its paths and config; a worker borrows its
  * app (which must outlive it) and owns its database connection, client and
- * login cache.  An app is shared read-only by every worker thread once
- * app_init returned; a worker belongs to one thread.
+ * login cache.  An app is shared by every worker thread once app_init
+ * returned: read-only but for the live configuration (below), which has its
+ * own lock; a worker belongs to one thread.
+ *
+ * The live configuration: config.json is looked at (stat: inode, size,
+ * mtime) at most once a second per process, by the first request that
+ * finds the last look a second old; a changed file is loaded and validated
+ * and becomes the new current struct cfg (an invalid one is logged and the
+ * old one kept).  Each worker pins one reference-counted config and
+ * changes it only between requests (app_cfg_refresh), so a request in
+ * flight keeps the config it started with; the last worker to let go of
+ * an old config frees it.
  */
 #ifndef GW_APP_H
 #define GW_APP_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -24,6 +37,15 @@ struct up_client;
 struct up_request;
 struct relay_opts;
 struct auth_env;
+struct app_cfg;               /* one counted reference to a struct cfg */
+
+/* What tells one version of config.json from the next. */
+struct app_file_id {
+	dev_t dev;
+	ino_t ino;               /* 0: no file */
+	off_t size;
+	long mtime_s, mtime_ns;
+};
 
 struct app {
 	char *home;
@@ -31,9 +53,21 @@ struct app {
 	char *db_path;
 	char *lock_path;
 	char *spool_path;
+	/* The start-up config: identity, GitHub URLs, process options (not
+	 * reloaded).  Requests read the live one through worker.cfg. */
 	struct cfg *cfg;
 	struct copilot_ident ident;
 	const char *github_token;    /* --github-token / COPILOT_API_GITHUB_TOKEN */
+	char *account;               /* db_account of oauth app + domain */
+
+	/* The live configuration (app.c only). */
+	pthread_mutex_t cfg_mu;
+	int cfg_mu_ready;
+	struct app_cfg *boot;        /* holds a->cfg alive */
+	struct app_cfg *live;        /* current; cfg_mu */
+	struct app_file_id cfg_id;   /* of live's file; cfg_mu */
+	_Atomic uint64_t cfg_gen;    /* bumped when live changes */
+	_Atomic int64_t cfg_checked_ms;  /* last look at the file */
 };
 
 struct worker {
@@ -41,6 +75,9 @@ struct worker {
 	struct db *db;
 	struct up_client *client;
 	struct gh gh;
+	const struct cfg *cfg;     /* the live config this request uses */
+	struct app_cfg *pin;       /* the reference behind cfg */
+	uint64_t cfg_gen;
 	char *login;               /* GitHub login, cached (app_github_login) */
 	int64_t login_read_ms;
 };
@@ -58,6 +95,22 @@ void app_free(struct app *a);
  * outcome. */
 GW_MUST_CHECK enum gw_err worker_init(struct worker *w, struct app *a, struct buf *errmsg);
 void worker_free(struct worker *w);
+
+/*
+ * Between requests: looks at config.json when the last look is a second
+ * old, and moves w->cfg to the current config if it changed.  Never
+ * fails: an unreadable or invalid file keeps the previous config.
+ */
+void app_cfg_refresh(struct worker *w);
+/* config.json was just written by this process: look at it now. */
+void app_cfg_changed(struct app *a);
+
+/* A value of this process's GitHub account (prefix github_token or
+ * github_login; see db_account_key). */
+GW_MUST_CHECK enum gw_err app_account_get(struct worker *w, const char *prefix,
+    char **out);
+GW_MUST_CHECK enum gw_err app_account_set(struct worker *w, const char *prefix,
+    const char *value);
 
 /* The signed-in GitHub login for usage rows ("" when unknown): read from
  * the database at most once a minute per worker, not per request. */

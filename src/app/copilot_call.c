@@ -25,7 +25,7 @@ app_copilot_base(struct worker *w, const char *token_api_url)
 	 * configured one is used. */
 	if (token_api_url == NULL)
 		GW_IGNORE(db_kv_get(w->db, "copilot_api_url", &kv));
-	r = util_strdup(cfg_copilot_url(w->app->cfg,
+	r = util_strdup(cfg_copilot_url(w->cfg,
 	    token_api_url != NULL ? token_api_url : kv));
 	free(kv);
 	return r;

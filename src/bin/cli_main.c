@@ -184,14 +184,14 @@ store_github_token(struct worker *w, const char *token, int show)
 		fprintf(stderr, "copilot-api: %s\n", buf_cstr(&err));
 		goto out;
 	}
-	if (db_kv_set(w->db, "github_token", token) != GW_OK ||
-	    db_kv_set(w->db, "github_login", login) != GW_OK ||
-	    db_kv_set(w->db, "oauth_app", w->gh.opencode ? "opencode" : "default") != GW_OK) {
+	/* stored for this OAuth app and enterprise domain only */
+	if (app_account_set(w, "github_token", token) != GW_OK ||
+	    app_account_set(w, "github_login", login) != GW_OK) {
 		fprintf(stderr, "copilot-api: could not store the token in %s\n",
 		    w->app->db_path);
 		goto out;
 	}
-	/* A new account invalidates the previous account's Copilot token. */
+	/* A new login invalidates the previous Copilot token. */
 	if (db_copilot_token_clear(w->db) != GW_OK) {
 		fprintf(stderr, "copilot-api: could not clear the previous "
 		    "Copilot token in %s\n", w->app->db_path);
@@ -380,8 +380,8 @@ cmd_debug(int argc, char **argv)
 	cJSON_AddStringToObject(paths, "DB_PATH", a.db_path);
 	state = cJSON_AddObjectToObject(o, "state");
 	cJSON_AddBoolToObject(state, "tokenExists",
-	    db_kv_get(w.db, "github_token", &tok) == GW_OK);
-	if (db_kv_get(w.db, "github_login", &login) == GW_OK)
+	    app_account_get(&w, "github_token", &tok) == GW_OK);
+	if (app_account_get(&w, "github_login", &login) == GW_OK)
 		cJSON_AddStringToObject(state, "githubLogin", login);
 	base = app_copilot_base(&w, NULL);
 	cJSON_AddStringToObject(state, "copilotApiUrl", base ? base : "");

@@ -45,7 +45,7 @@ enum gw_err
 flow_responses(struct rctx *r, const cJSON *body, struct flow *f,
     cJSON **payload, struct buf *err)
 {
-	const struct cfg *cfg = r->w->app->cfg;
+	const struct cfg *cfg = r->w->cfg;
 	struct tr_resp_opts o;
 	enum gw_err e;
 

@@ -47,7 +47,7 @@ struct msg {
 static enum msg_flow
 pick_flow(const struct msg *m)
 {
-	const struct cfg *cfg = m->r->w->app->cfg;
+	const struct cfg *cfg = m->r->w->cfg;
 
 	if (m->model == NULL)
 		return FLOW_CHAT;  /* unknown models go to chat, name unchanged */
@@ -82,7 +82,7 @@ common_call(struct msg *m, const char *base_initiator)
 static GW_MUST_CHECK enum gw_err
 native_flow(struct msg *m, struct buf *err)
 {
-	struct nm_opts o = { m->model, cfg_reasoning_effort(m->r->w->app->cfg,
+	struct nm_opts o = { m->model, cfg_reasoning_effort(m->r->w->cfg,
 	    m->model_id), m->r->w->app->ident.opencode };
 	struct nm_result nr;
 	enum gw_err e;
@@ -197,7 +197,7 @@ refuse_1m(struct rctx *r, const cJSON *models, const char *id)
 void
 route_messages(struct rctx *r)
 {
-	const struct cfg *cfg = r->w->app->cfg;
+	const struct cfg *cfg = r->w->cfg;
 	struct pp_opts po;
 	struct buf err = BUF_INIT;
 	struct msg m;
@@ -292,7 +292,7 @@ out:
 static int
 count_upstream(struct rctx *r, cJSON *body, const char *model)
 {
-	const struct cfg *cfg = r->w->app->cfg;
+	const struct cfg *cfg = r->w->cfg;
 	const char *key = cfg_anthropic_api_key(cfg);
 	struct strlist h = STRLIST_INIT;
 	struct up_request rq;
@@ -348,7 +348,7 @@ out:
 void
 route_count_tokens(struct rctx *r)
 {
-	const struct cfg *cfg = r->w->app->cfg;
+	const struct cfg *cfg = r->w->cfg;
 	struct tr_chat_opts o = { NULL, 0, TR_TOOL_ARRAY | TR_TOOL_IMAGE, 0 };
 	const char *model, *mapped, *tokname, **names = NULL;
 	struct buf err = BUF_INIT;

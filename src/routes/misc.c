@@ -226,6 +226,9 @@ route_admin_mappings_post(struct rctx *r)
 		rc_reject(r, gw_http_status(e), buf_cstr(&err));
 		goto out;
 	}
+	/* every later request of this process uses it at once; the other
+	 * processes see the file within a second (app_cfg_refresh) */
+	app_cfg_changed(r->w->app);
 	log_info("model mappings replaced by an admin request (%s)",
 	    r->req->trace_id);
 	send_mappings(r);

@@ -40,7 +40,7 @@
 static const struct cfg_provider *
 resolve(struct rctx *r, const char *name, int responses_only)
 {
-	const struct cfg_provider *p = cfg_provider_find(r->w->app->cfg, name);
+	const struct cfg_provider *p = cfg_provider_find(r->w->cfg, name);
 	struct buf msg = BUF_INIT;
 	int status = responses_only ? 400 : 404;
 
@@ -379,7 +379,7 @@ route_provider_alias_count_tokens(struct rctx *r, cJSON *body)
 int
 route_provider_alias_responses(struct rctx *r, cJSON *body)
 {
-	const struct cfg *cfg = r->w->app->cfg;
+	const struct cfg *cfg = r->w->cfg;
 	const struct cfg_provider *p;
 	struct flow f;
 	char *provider;

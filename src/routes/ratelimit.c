@@ -34,7 +34,7 @@ rc_rate_limit(struct rctx *r)
 	int64_t gap_ms, wait_ms;
 	char secs[24];
 	int wait;
-	long n = limit_seconds(r->w->app->cfg, &wait);
+	long n = limit_seconds(r->w->cfg, &wait);
 	enum gw_err e;
 
 	if (n <= 0)

@@ -61,7 +61,7 @@ request_id(const cJSON *body, const char *machine_id, char out[37])
 void
 route_responses(struct rctx *r)
 {
-	const struct cfg *cfg = r->w->app->cfg;
+	const struct cfg *cfg = r->w->cfg;
 	struct tr_responses_prepare_opts po;
 	struct copilot_call call;
 	struct tr_stream *tr = NULL;

@@ -85,11 +85,15 @@ run(void *tctx, struct http_conn *c, const struct route_params *p)
 void
 routes_handle(void *worker, struct http_conn *c)
 {
-	const struct cfg *cfg = ((struct worker *)worker)->app->cfg;
+	const struct cfg *cfg;
 	struct route table[ARRAY_LEN(rows)];
 	struct pass ps = { worker, table };
 	int64_t t0 = util_mono_ms();
 	size_t i;
+
+	/* between requests: this one keeps the config it starts with */
+	app_cfg_refresh(worker);
+	cfg = ((struct worker *)worker)->cfg;
 
 	/* The router's handler type carries no per-route context: every
 	 * route goes through run(), which finds its row. */

@@ -1,6 +1,7 @@
 /* The sqlite state database: open, pragmas, migrations, small state tables. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,6 +88,17 @@ static const char *const migration_sql[] = {
 	"  until_ms INTEGER NOT NULL,"
 	"  reason TEXT);"
 	"PRAGMA user_version = 1;",
+	/* 2: one GitHub account per (OAuth app, enterprise domain).  The
+	 * Copilot token row says whose it is; a token stored before this step
+	 * by the opencode app moves to that app's keys. */
+	"ALTER TABLE copilot_token ADD COLUMN account TEXT NOT NULL DEFAULT '';"
+	"UPDATE copilot_token SET account = 'opencode' WHERE EXISTS"
+	"  (SELECT 1 FROM kv WHERE key = 'oauth_app' AND value = 'opencode');"
+	"UPDATE kv SET key = key || ':opencode'"
+	"  WHERE key IN ('github_token', 'github_login') AND EXISTS"
+	"  (SELECT 1 FROM kv WHERE key = 'oauth_app' AND value = 'opencode');"
+	"DELETE FROM kv WHERE key = 'oauth_app';"
+	"PRAGMA user_version = 2;",
 };
 
 /* The schema version this program writes. */
@@ -491,6 +503,33 @@ out:
 }
 
 enum gw_err
+db_account(int opencode, const char *domain, char **out)
+{
+	size_t n = 16 + (domain != NULL ? strlen(domain) : 0);
+
+	if ((*out = malloc(n)) == NULL)
+		return GW_ENOMEM;
+	snprintf(*out, n, "%s%s%s", opencode ? "opencode" : "",
+	    domain != NULL && *domain != '\0' ? "@" : "",
+	    domain != NULL ? domain : "");
+	return GW_OK;
+}
+
+enum gw_err
+db_account_key(const char *prefix, const char *account, char **out)
+{
+	size_t n;
+
+	if (account == NULL || *account == '\0')
+		return (*out = strdup(prefix)) != NULL ? GW_OK : GW_ENOMEM;
+	n = strlen(prefix) + strlen(account) + 2;
+	if ((*out = malloc(n)) == NULL)
+		return GW_ENOMEM;
+	snprintf(*out, n, "%s:%s", prefix, account);
+	return GW_OK;
+}
+
+enum gw_err
 db_kv_set(struct db *db, const char *key, const char *value)
 {
 	static const char sql[] =
@@ -539,6 +578,7 @@ db_copilot_token_free(struct db_copilot_token *t)
 		return;
 	free(t->token);
 	free(t->api_url);
+	free(t->account);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -546,7 +586,7 @@ enum gw_err
 db_copilot_token_get(struct db *db, struct db_copilot_token *out)
 {
 	static const char sql[] =
-	    "SELECT token, expires_at, refresh_in, fetched_at, api_url "
+	    "SELECT token, expires_at, refresh_in, fetched_at, api_url, account "
 	    "FROM copilot_token WHERE id = 1";
 	sqlite3_stmt *st;
 	enum gw_err e;
@@ -565,7 +605,8 @@ db_copilot_token_get(struct db *db, struct db_copilot_token *out)
 		out->refresh_in = sqlite3_column_int64(st, 2);
 		out->fetched_at = sqlite3_column_int64(st, 3);
 		if ((e = column_strdup(st, 0, &out->token)) != GW_OK ||
-		    (e = column_strdup(st, 4, &out->api_url)) != GW_OK)
+		    (e = column_strdup(st, 4, &out->api_url)) != GW_OK ||
+		    (e = column_strdup(st, 5, &out->account)) != GW_OK)
 			db_copilot_token_free(out);
 	}
 	db_done(db, st);
@@ -577,11 +618,12 @@ db_copilot_token_put(struct db *db, const struct db_copilot_token *t)
 {
 	static const char sql[] =
 	    "INSERT INTO copilot_token "
-	    "(id, token, expires_at, refresh_in, fetched_at, api_url) "
-	    "VALUES (1, ?1, ?2, ?3, ?4, ?5) "
+	    "(id, token, expires_at, refresh_in, fetched_at, api_url, account) "
+	    "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6) "
 	    "ON CONFLICT (id) DO UPDATE SET token = excluded.token, "
 	    "expires_at = excluded.expires_at, refresh_in = excluded.refresh_in, "
-	    "fetched_at = excluded.fetched_at, api_url = excluded.api_url";
+	    "fetched_at = excluded.fetched_at, api_url = excluded.api_url, "
+	    "account = excluded.account";
 	sqlite3_stmt *st;
 	enum gw_err e;
 	int rc;
@@ -595,6 +637,8 @@ db_copilot_token_put(struct db *db, const struct db_copilot_token *t)
 	    (rc = sqlite3_bind_int64(st, 3, t->refresh_in)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 4, t->fetched_at)) != SQLITE_OK ||
 	    (rc = bind_text(st, 5, t->api_url)) != SQLITE_OK ||
+	    (rc = bind_text(st, 6, t->account != NULL ? t->account : "")) !=
+	    SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE)
 		e = db_error(db, rc, "store the Copilot token");
 	db_done(db, st);

@@ -39,19 +39,32 @@ int db_schema_version(struct db *db);
 GW_MUST_CHECK enum gw_err db_kv_get(struct db *db, const char *key, char **value);
 GW_MUST_CHECK enum gw_err db_kv_set(struct db *db, const char *key, const char *value);
 
-/* The current Copilot token (one row). Times are epoch seconds. */
+/*
+ * Whose GitHub token: one account per (OAuth app, enterprise domain), named
+ * "" (the default app on github.com), "opencode", "@<domain>" or
+ * "opencode@<domain>".  db_account builds the name; db_account_key the kv
+ * key of one of its values: prefix itself for "", else "prefix:<account>"
+ * (github_token, github_login).  *out is malloc'd.
+ */
+GW_MUST_CHECK enum gw_err db_account(int opencode, const char *domain, char **out);
+GW_MUST_CHECK enum gw_err db_account_key(const char *prefix, const char *account,
+    char **out);
+
+/* The current Copilot token (one row). Times are epoch seconds.  A row is
+ * for one account: its reader compares account before using it. */
 struct db_copilot_token {
 	char *token;
 	int64_t expires_at;
 	int64_t refresh_in;
 	int64_t fetched_at;
 	char *api_url;          /* endpoints.api, or NULL */
+	char *account;          /* whose (db_account); NULL is stored as "" */
 };
 
 GW_MUST_CHECK enum gw_err db_copilot_token_get(struct db *db, struct db_copilot_token *out);
 GW_MUST_CHECK enum gw_err db_copilot_token_put(struct db *db, const struct db_copilot_token *t);
 GW_MUST_CHECK enum gw_err db_copilot_token_clear(struct db *db);
-/* Frees the contents (token, api_url) of a filled struct, not the struct
+/* Frees the contents (token, api_url, account) of a filled struct, not the struct
  * itself, and zeroes it; accepts NULL. */
 void db_copilot_token_free(struct db_copilot_token *t);
 

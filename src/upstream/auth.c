@@ -27,19 +27,42 @@ auth_token_due(const struct db_copilot_token *t, int64_t now_s)
 	return now_s >= (by_refresh < by_expiry ? by_refresh : by_expiry);
 }
 
+static const char *
+account(const struct auth_env *env)
+{
+	return env->account != NULL ? env->account : "";
+}
+
 enum gw_err
 auth_github_token(struct auth_env *env, char **out)
 {
+	char *key = NULL;
+	enum gw_err e;
+
+	*out = NULL;
 	if (env->github_token != NULL && env->github_token[0] != '\0')
 		return (*out = strdup(env->github_token)) ? GW_OK : GW_ENOMEM;
-	return db_kv_get(env->db, "github_token", out);
+	if ((e = db_account_key("github_token", account(env), &key)) != GW_OK)
+		return e;
+	e = db_kv_get(env->db, key, out);
+	free(key);
+	return e;
 }
 
+/* The stored row, if it is this account's. */
 static GW_MUST_CHECK enum gw_err
 load(struct auth_env *env, struct db_copilot_token *t)
 {
+	enum gw_err e;
+
 	memset(t, 0, sizeof(*t));
-	return db_copilot_token_get(env->db, t);
+	if ((e = db_copilot_token_get(env->db, t)) != GW_OK)
+		return e;
+	if (t->account == NULL || strcmp(t->account, account(env)) != 0) {
+		db_copilot_token_free(t);
+		return GW_ENOTFOUND;
+	}
+	return GW_OK;
 }
 
 /* Exchanges the GitHub token and stores the result. */
@@ -69,6 +92,10 @@ exchange(struct auth_env *env, struct db_copilot_token *out,
 		out->expires_at = out->fetched_at + out->refresh_in;
 	} else if ((e = gh_copilot_token(env->gh, ghtok, out, errmsg)) != GW_OK)
 		goto out;
+	if ((out->account = strdup(account(env))) == NULL) {
+		e = GW_ENOMEM;
+		goto out;
+	}
 	if ((e = db_copilot_token_put(env->db, out)) != GW_OK) {
 		/* The token is good even if it cannot be stored right now (a
 		 * locked database): use it; the next worker exchanges again. */
@@ -80,6 +107,8 @@ exchange(struct auth_env *env, struct db_copilot_token *out,
 	log_info("Copilot token refreshed (%s, refresh in %lld s)", fp,
 	    (long long)out->refresh_in);
 out:
+	if (e != GW_OK)
+		db_copilot_token_free(out);
 	free(ghtok);
 	return e;
 }

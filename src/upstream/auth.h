@@ -21,6 +21,7 @@ struct auth_env {
 	const char *lock_path;     /* <home>/copilot-token.lock */
 	int opencode;              /* GitHub token is the Copilot token */
 	const char *github_token;  /* override (--github-token), else from db */
+	const char *account;       /* whose tokens (db_account); NULL = "" */
 };
 
 struct db_copilot_token;
@@ -33,7 +34,9 @@ struct db_copilot_token;
 GW_MUST_CHECK enum gw_err auth_copilot_token(struct auth_env *env, const char *stale,
     int force, struct db_copilot_token *out, struct buf *errmsg);
 
-/* The stored GitHub token (or the override). */
+/* The GitHub token of env->account (or the override); GW_ENOTFOUND when
+ * that account is not signed in, even if another one is.  A stored Copilot
+ * token of another account is never served: it is exchanged anew. */
 GW_MUST_CHECK enum gw_err auth_github_token(struct auth_env *env, char **out);
 
 #endif

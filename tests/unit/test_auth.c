@@ -293,6 +293,74 @@ START_TEST(rejected_token_is_replaced)
 }
 END_TEST
 
+/* Each (OAuth app, enterprise domain) has its own GitHub token: another
+ * account's stored token is not this one's. */
+START_TEST(github_token_is_per_account)
+{
+	struct auth_env env;
+	struct db *db;
+	char *tok = NULL;
+
+	ck_assert_int_eq(db_open(db_path, &db), GW_OK);
+	ck_assert_int_eq(db_kv_set(db, "github_token:opencode", "gho_oc"), GW_OK);
+	memset(&env, 0, sizeof(env));
+	env.db = db;
+	ck_assert_int_eq(auth_github_token(&env, &tok), GW_OK);
+	ck_assert_str_eq(tok, "gho_test");
+	free(tok);
+	env.account = "opencode";
+	ck_assert_int_eq(auth_github_token(&env, &tok), GW_OK);
+	ck_assert_str_eq(tok, "gho_oc");
+	free(tok);
+	env.account = "@ghe.example.com";
+	ck_assert_int_eq(auth_github_token(&env, &tok), GW_ENOTFOUND);
+	ck_assert_ptr_null(tok);
+	env.account = "opencode@ghe.example.com";
+	ck_assert_int_eq(auth_github_token(&env, &tok), GW_ENOTFOUND);
+	db_close(db);
+}
+END_TEST
+
+/* A fresh Copilot token stored for the default account is not served to
+ * an enterprise account: that one exchanges its own GitHub token, and the
+ * row then says whose it is. */
+START_TEST(copilot_token_of_another_account_is_not_served)
+{
+	static const struct mock_response script[] = {
+		{ .pieces = { { 0, FRESH_TOKEN_JSON } } },
+		{ .pieces = { { 0, "{\"token\":\"tid=default-again\","
+		    "\"refresh_in\":1500}" } } },
+	};
+	struct mock_server *m = mock_start(script, 2);
+	struct db_copilot_token t;
+	struct asker a;
+
+	ck_assert_ptr_nonnull(m);
+	store_token("tid=default-account", 10, 1790);
+	asker_init(&a, m);
+	ck_assert_int_eq(db_kv_set(a.db, "github_token:@ghe.example.com",
+	    "gho_ent"), GW_OK);
+	a.env.account = "@ghe.example.com";
+	asker_run(&a);
+	ck_assert_msg(a.e == GW_OK, "%s", buf_cstr(&a.err));
+	ck_assert_str_eq(a.token, "tid=fresh");
+	ck_assert_int_eq(token_calls(m), 1);
+	ck_assert_int_eq(db_copilot_token_get(a.db, &t), GW_OK);
+	ck_assert_str_eq(t.account, "@ghe.example.com");
+	db_copilot_token_free(&t);
+	/* back on the default account: the enterprise token is not its own */
+	free(a.token);
+	a.token = NULL;
+	a.env.account = NULL;
+	asker_run(&a);
+	ck_assert_msg(a.e == GW_OK, "%s", buf_cstr(&a.err));
+	ck_assert_str_eq(a.token, "tid=default-again");
+	ck_assert_int_eq(token_calls(m), 2);
+	asker_free(&a);
+	mock_stop(m);
+}
+END_TEST
+
 static Suite *
 auth_suite(void)
 {
@@ -307,6 +375,8 @@ auth_suite(void)
 	tcase_add_test(tc, failed_exchange_keeps_the_row);
 	tcase_add_test(tc, failed_exchange_serves_a_valid_token);
 	tcase_add_test(tc, rejected_token_is_replaced);
+	tcase_add_test(tc, github_token_is_per_account);
+	tcase_add_test(tc, copilot_token_of_another_account_is_not_served);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -149,6 +149,53 @@ START_TEST(existing_file_mode_is_left_alone)
 }
 END_TEST
 
+/* A schema-1 database holding rows, migrated by db_open: the kv value
+ * under key (NULL when absent) and the Copilot token row's account. */
+static void
+migrate_v1(const char *rows, const char *key, const char *want_value,
+    const char *want_account)
+{
+	struct db_copilot_token t;
+	struct db *db;
+	char *v = NULL;
+
+	raw_exec(migration_sql[0]);
+	raw_exec(rows);
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_kv_get(db, key, &v), GW_OK);
+	ck_assert_str_eq(v, want_value);
+	free(v);
+	ck_assert_int_eq(db_copilot_token_get(db, &t), GW_OK);
+	ck_assert_str_eq(t.account, want_account);
+	db_copilot_token_free(&t);
+	ck_assert_int_eq(db_kv_get(db, "oauth_app", &v), GW_ENOTFOUND);
+	db_close(db);
+}
+
+/* Schema 2: a GitHub token stored under schema 1 by the opencode app
+ * becomes that app's account's, with its login and Copilot token row. */
+START_TEST(opencode_token_moves_to_its_account)
+{
+	migrate_v1("INSERT INTO kv VALUES ('github_token', 'gho_oc', 1),"
+	    " ('github_login', 'octo', 1), ('oauth_app', 'opencode', 1);"
+	    "INSERT INTO copilot_token VALUES (1, 'tid=oc', 2, 3, 4, NULL);",
+	    "github_token:opencode", "gho_oc", "opencode");
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM kv WHERE key IN "
+	    "('github_token', 'github_login')"), 0);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM kv WHERE key = "
+	    "'github_login:opencode' AND value = 'octo'"), 1);
+}
+END_TEST
+
+START_TEST(default_token_stays_the_default_accounts)
+{
+	migrate_v1("INSERT INTO kv VALUES ('github_token', 'gho_d', 1),"
+	    " ('oauth_app', 'default', 1);"
+	    "INSERT INTO copilot_token VALUES (1, 'tid=d', 2, 3, 4, NULL);",
+	    "github_token", "gho_d", "");
+}
+END_TEST
+
 START_TEST(newer_schema_is_refused)
 {
 	char logged[4096], want[128];
@@ -261,7 +308,7 @@ START_TEST(copilot_token_round_trip)
 	ck_assert_ptr_null(t.token);
 
 	in = (struct db_copilot_token){ "tid=abc;exp=1", 1700001800, 1500,
-	    1700000000, "https://api.individual.githubcopilot.com" };
+	    1700000000, "https://api.individual.githubcopilot.com", "opencode" };
 	ck_assert_int_eq(db_copilot_token_put(db, &in), GW_OK);
 	ck_assert_int_eq(db_copilot_token_get(db, &t), GW_OK);
 	ck_assert_str_eq(t.token, "tid=abc;exp=1");
@@ -269,15 +316,18 @@ START_TEST(copilot_token_round_trip)
 	ck_assert_int_eq(t.refresh_in, 1500);
 	ck_assert_int_eq(t.fetched_at, 1700000000);
 	ck_assert_str_eq(t.api_url, "https://api.individual.githubcopilot.com");
+	ck_assert_str_eq(t.account, "opencode");
 	db_copilot_token_free(&t);
 	ck_assert_ptr_null(t.token);
 
-	in = (struct db_copilot_token){ "tid=def", 1700003600, 1400, 1700002000, NULL };
+	in = (struct db_copilot_token){ "tid=def", 1700003600, 1400, 1700002000,
+	    NULL, NULL };
 	ck_assert_int_eq(db_copilot_token_put(db, &in), GW_OK);
 	ck_assert_int_eq(db_copilot_token_get(db, &t), GW_OK);
 	ck_assert_str_eq(t.token, "tid=def");
 	ck_assert_int_eq(t.expires_at, 1700003600);
 	ck_assert_ptr_null(t.api_url);
+	ck_assert_str_eq(t.account, "");
 	db_copilot_token_free(&t);
 	db_copilot_token_free(NULL);
 	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM copilot_token"), 1);
@@ -415,10 +465,11 @@ START_TEST(concurrent_processes)
 	for (i = 0; i < 4; i++) {
 		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
 		ck_assert(WIFEXITED(status));
-		ck_assert_int_le(WEXITSTATUS(status), 1);
+		ck_assert_int_le(WEXITSTATUS(status), db_schema_latest());
 		migrations += WEXITSTATUS(status);
 	}
-	ck_assert_int_eq(migrations, 1);
+	/* each step applied once, by whichever process got there first */
+	ck_assert_int_eq(migrations, db_schema_latest());
 	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM token_usage_events"), 800);
 	ck_assert_int_eq(raw_int("SELECT COUNT(DISTINCT trace_id) FROM token_usage_events"), 800);
 	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM copilot_token"), 1);
@@ -437,7 +488,7 @@ END_TEST
 
 START_TEST(locked_database_is_ebusy)
 {
-	struct db_copilot_token t = { "x", 1, 2, 3, NULL };
+	struct db_copilot_token t = { "x", 1, 2, 3, NULL, NULL };
 	struct db *db;
 	sqlite3 *holder;
 	int64_t t0, waited;
@@ -546,6 +597,8 @@ db_suite(void)
 	tcase_add_test(tc, mode_0600_whatever_the_umask);
 	tcase_add_test(tc, existing_file_mode_is_left_alone);
 	tcase_add_test(tc, newer_schema_is_refused);
+	tcase_add_test(tc, opencode_token_moves_to_its_account);
+	tcase_add_test(tc, default_token_stays_the_default_accounts);
 	tcase_add_test(tc, not_a_database);
 	tcase_add_test(tc, missing_directory);
 	tcase_add_test(tc, unwritable_directory);
