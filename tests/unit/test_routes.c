@@ -782,6 +782,33 @@ START_TEST(body_too_large_is_413)
 }
 END_TEST
 
+/* issue 12: the 413 comes in the dialect of the path it was sent to */
+START_TEST(body_too_large_in_the_paths_dialect)
+{
+	const char *paths[] = { "/v1/messages", "/acme/v1/messages/count_tokens",
+	    "/v1/chat/completions", "/v1/nowhere" };
+	struct buf b = BUF_INIT;
+	struct reply r;
+	size_t i;
+
+	gw_start(&answer_chat, 1, "\"limits\":{\"maxBodyBytes\":1024}", 0);
+	while (b.len < 2000)
+		ck_assert_int_eq(buf_puts(&b, "xxxxxxxxxxxxxxxx"), GW_OK);
+	for (i = 0; i < ARRAY_LEN(paths); i++) {
+		serve("POST", paths[i], b.data, &r);
+		ck_assert_int_eq(r.status, 413);
+		ck_assert_str_eq(json_str(json_obj(r.json, "error"), "type"),
+		    "request_too_large");
+		if (i < 2)
+			ck_assert_str_eq(json_str(r.json, "type"), "error");
+		else
+			ck_assert_ptr_null(json_obj(r.json, "type"));
+		reply_free(&r);
+	}
+	buf_free(&b);
+}
+END_TEST
+
 /* ---- issue 9: GitHub headers, usage rows by flow, [1m] ids ---- */
 
 /* GET /usage calls copilot_internal/user with the headers the reference
@@ -1004,6 +1031,7 @@ routes_suite(void)
 	tcase_add_test(tc, rate_limit_passes_retry_after);
 	tcase_add_test(tc, upstream_5xx_is_passed_through);
 	tcase_add_test(tc, body_too_large_is_413);
+	tcase_add_test(tc, body_too_large_in_the_paths_dialect);
 	tc = add_case(s, "issue9");
 	tcase_add_test(tc, usage_sends_the_reference_github_headers);
 	tcase_add_test(tc, messages_rows_name_the_flow_and_affinity_session);
