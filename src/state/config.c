@@ -897,7 +897,7 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	c->oauth_app = CFG_OAUTH_DEFAULT;
 	c->max_body_bytes = CFG_MAX_BODY_DEFAULT;
 	c->connect_timeout_s = 10;
-	c->stall_timeout_s = 300;
+	c->stall_timeout_s = 600;     /* < the web servers' 900 s */
 	c->ping_interval_s = 15;
 	c->log_level = LOG_INFO;
 	if ((c->small_model = strdup(DEFAULT_SMALL_MODEL)) == NULL ||

@@ -285,7 +285,7 @@ assert_defaults(const struct cfg *c)
 	ck_assert_ptr_null(c->enterprise_domain);
 	ck_assert_int_eq(c->max_body_bytes, 33554432);
 	ck_assert_int_eq(c->connect_timeout_s, 10);
-	ck_assert_int_eq(c->stall_timeout_s, 300);
+	ck_assert_int_eq(c->stall_timeout_s, 600);
 	ck_assert_int_eq(c->ping_interval_s, 15);
 	ck_assert_int_eq(c->rate_limit_s, 0);
 	ck_assert_int_eq(c->rate_limit_wait, 0);
