@@ -8,13 +8,32 @@
 #include "core/json.h"
 #include "core/util.h"
 
+/* The 1-based line and column of at in p, into the pointers given. */
+static void
+position(const char *p, const char *at, int *line, int *col)
+{
+	const char *q;
+	int l = 1, c = 1;
+
+	for (q = p; q < at; q++) {
+		if (*q == '\n') {
+			l++;
+			c = 1;
+		} else
+			c++;
+	}
+	if (line != NULL)
+		*line = l;
+	if (col != NULL)
+		*col = c;
+}
+
 cJSON *
 json_parse(const char *p, size_t n, int *line, int *col)
 {
 	const char *end = NULL;
 	const char *q;
 	cJSON *v;
-	int l = 1, c = 1;
 
 	v = cJSON_ParseWithLengthOpts(p, n, &end, 0);
 	if (v != NULL) {
@@ -29,18 +48,35 @@ json_parse(const char *p, size_t n, int *line, int *col)
 	}
 	if (end == NULL || end < p || end > p + n)
 		end = p + n;
-	for (q = p; q < end; q++) {
-		if (*q == '\n') {
-			l++;
-			c = 1;
-		} else
-			c++;
-	}
-	if (line != NULL)
-		*line = l;
-	if (col != NULL)
-		*col = c;
+	position(p, end, line, col);
 	return NULL;
+}
+
+enum json_nul
+json_find_nul(const char *p, size_t n, int *line, int *col)
+{
+	const char *q, *end = p + n;
+	int in_string = 0;
+
+	for (q = p; q < end; q++) {
+		if (*q == '\0') {
+			position(p, q, line, col);
+			return JSON_NUL_RAW;
+		}
+		if (*q == '"') {
+			in_string = !in_string;
+		} else if (in_string && *q == '\\' && q + 1 < end) {
+			if (q[1] == 'u' && end - q >= 6 && memcmp(q + 2, "0000", 4) == 0) {
+				position(p, q, line, col);
+				return JSON_NUL_ESCAPE;
+			}
+			/* skip the escaped character, a '"' or '\\' among them
+			 * (a raw NUL there is still caught) */
+			if (q[1] != '\0')
+				q++;
+		}
+	}
+	return JSON_NUL_NONE;
 }
 
 const char *

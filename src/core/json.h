@@ -14,6 +14,21 @@
  * the 1-based line and column of the first bad byte. */
 cJSON *json_parse(const char *p, size_t n, int *line, int *col);
 
+/*
+ * U+0000 in the JSON text p[0..n), which cJSON cannot keep (its strings end
+ * at the first NUL, so "h\u0000i" would become "h"): JSON_NUL_RAW for a NUL
+ * byte anywhere (never valid JSON), JSON_NUL_ESCAPE for a \u0000 escape
+ * inside a string; with the 1-based line and column of the first one in
+ * the pointers given.  Call it before json_parse on text whose strings
+ * must arrive whole.
+ */
+enum json_nul {
+	JSON_NUL_NONE = 0,
+	JSON_NUL_RAW,
+	JSON_NUL_ESCAPE
+};
+enum json_nul json_find_nul(const char *p, size_t n, int *line, int *col);
+
 /* Borrowed views of obj[key]: NULL / def when absent or of another type. */
 const char *json_str(const cJSON *obj, const char *key);
 double json_num(const cJSON *obj, const char *key, double def);

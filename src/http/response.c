@@ -152,8 +152,12 @@ begin(struct http_conn *c, int status, const char *ctype, long long clen,
 		e = buf_printf(b, "Content-Type: %s\r\n", ctype);
 	if (e == GW_OK && clen >= 0)
 		e = buf_printf(b, "Content-Length: %lld\r\n", clen);
-	if (e == GW_OK)
+	if (e == GW_OK && c->cors_origin == NULL)
 		e = buf_puts(b, "Access-Control-Allow-Origin: *\r\n");
+	else if (e == GW_OK && c->cors_origin[0] != '\0' &&
+	    (e = put_header(b, "Access-Control-Allow-Origin", c->cors_origin)) ==
+	    GW_OK)
+		e = buf_puts(b, "Vary: Origin\r\n");
 	if (e == GW_OK && c->req != NULL && c->req->trace_id[0] != '\0')
 		e = put_header(b, "x-trace-id", c->req->trace_id);
 	for (h = fixed; e == GW_OK && h != NULL && h[0] != NULL; h += 2)

@@ -32,6 +32,9 @@ struct http_conn {
 	int sse;                /* started by http_sse_begin() */
 	int gone;               /* a write or flush failed */
 	int head;               /* HEAD request: bodies are not written */
+	/* Access-Control-Allow-Origin: NULL "*", "" none, else this origin
+	 * (with Vary: Origin); borrowed, set by the guard */
+	const char *cors_origin;
 	struct buf scratch;     /* header block / SSE event being assembled */
 };
 
@@ -45,7 +48,7 @@ int http_conn_gone(const struct http_conn *c);
 
 /*
  * Writes "Status: NNN Reason", Content-Type (omitted when NULL),
- * Access-Control-Allow-Origin: *, x-trace-id, the extra headers and the
+ * Access-Control-Allow-Origin (as c->cors_origin says), x-trace-id, the extra headers and the
  * blank line.  Once per connection: a second call is GW_EINTERNAL.
  */
 GW_MUST_CHECK enum gw_err http_begin(struct http_conn *c, int status,

@@ -110,3 +110,28 @@ route_dialect(const struct route *r)
 	return r != NULL && (r->flags & ROUTE_ANTHROPIC) ? GW_DIALECT_ANTHROPIC :
 	    GW_DIALECT_OPENAI;
 }
+
+/* 1 when path is "/v1/messages" or below it. */
+static int
+under_messages(const char *path)
+{
+	static const char base[] = "/v1/messages";
+
+	return strncmp(path, base, sizeof(base) - 1) == 0 &&
+	    (path[sizeof(base) - 1] == '\0' || path[sizeof(base) - 1] == '/');
+}
+
+enum gw_dialect
+router_path_dialect(const char *path)
+{
+	const char *rest;
+
+	if (path == NULL || path[0] != '/')
+		return GW_DIALECT_OPENAI;
+	if (under_messages(path))
+		return GW_DIALECT_ANTHROPIC;
+	/* "/<provider>/v1/messages...": one non-empty segment first */
+	rest = strchr(path + 1, '/');
+	return rest != NULL && rest > path + 1 && under_messages(rest) ?
+	    GW_DIALECT_ANTHROPIC : GW_DIALECT_OPENAI;
+}

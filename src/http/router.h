@@ -63,4 +63,11 @@ enum router_result router_match(const struct route *table, size_t n,
 unsigned route_auth(const struct route *r);          /* ROUTE_AUTH_* */
 enum gw_dialect route_dialect(const struct route *r); /* NULL: OpenAI */
 
+/*
+ * The dialect of an error for a path no route answered (404, 405, 413, a
+ * malformed request): Anthropic for /v1/messages and below, and for
+ * /<provider>/v1/messages and below; OpenAI otherwise (and for NULL).
+ */
+enum gw_dialect router_path_dialect(const char *path);
+
 #endif

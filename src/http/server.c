@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "http/router.h"
 #include "http/server.h"
 
 #define ACCEPT_RETRIES 50        /* consecutive transient accept failures */
@@ -86,6 +87,8 @@ http_server_threads_from_env(void)
 	return (int)n;
 }
 
+/* The client's dialect is the path's (router_path_dialect): a 413 on
+ * /v1/messages is Anthropic-shaped. */
 static void
 answer_parse_error(struct http_conn *conn, enum gw_err e, size_t limit)
 {
@@ -113,8 +116,8 @@ answer_parse_error(struct http_conn *conn, enum gw_err e, size_t limit)
 	}
 	/* Best effort: the request has failed whatever the client gets; a
 	 * failed write means it is gone, which the log line reports. */
-	GW_IGNORE(http_send_error(conn, GW_DIALECT_OPENAI, status, NULL, text,
-	    NULL));
+	GW_IGNORE(http_send_error(conn, router_path_dialect(conn->req->path),
+	    status, NULL, text, NULL));
 }
 
 void
@@ -141,7 +144,8 @@ http_server_serve(const struct http_server_opts *o, void *tctx,
 	if (!http_conn_started(&conn)) {
 		log_error("%s %s: the handler sent no response trace=%s",
 		    method, path, req.trace_id);
-		GW_IGNORE(http_send_error(&conn, GW_DIALECT_OPENAI, 500, NULL,
+		GW_IGNORE(http_send_error(&conn, router_path_dialect(req.path),
+		    500, NULL,
 		    "The server produced no response", NULL));
 	}
 	/* A failed write means the client is gone: http_conn_gone() below

@@ -22,10 +22,24 @@ rc_body_json(struct rctx *r)
 	const struct buf *b = &r->req->body;
 	struct buf msg = BUF_INIT;
 	int line = 0, col = 0;
+	enum json_nul nul;
 	cJSON *v;
 
 	if (b->len == 0) {
 		rc_reject(r, 400, "Request body is empty: a JSON object is required");
+		return NULL;
+	}
+	/* cJSON would cut a string at U+0000 and send the rest on silently */
+	nul = json_find_nul(b->data, b->len, &line, &col);
+	if (nul != JSON_NUL_NONE) {
+		/* best effort: without the message the 400 says its reason phrase */
+		GW_IGNORE(buf_printf(&msg, nul == JSON_NUL_RAW ?
+		    "Invalid JSON in request body at line %d, column %d: a raw "
+		    "NUL byte" : "Unsupported \\u0000 (U+0000) in a string of the "
+		    "request body at line %d, column %d: the gateway cannot carry "
+		    "it whole; remove it", line, col));
+		rc_reject(r, 400, msg.data);
+		buf_free(&msg);
 		return NULL;
 	}
 	v = json_parse(b->data, b->len, &line, &col);

@@ -41,7 +41,8 @@ struct rctx {
 };
 
 /* Parses the request body as a JSON object (the caller owns it); on
- * failure answers 400 (rc_reject) and returns NULL. */
+ * failure answers 400 (rc_reject) and returns NULL.  U+0000, raw or as
+ * \u0000, is such a failure: cJSON would cut the string there. */
 cJSON *rc_body_json(struct rctx *r);
 /* The request header's value, or NULL when absent or empty (borrowed). */
 const char *rc_header(struct rctx *r, const char *name);

@@ -88,6 +88,7 @@ routes_handle(void *worker, struct http_conn *c)
 	const struct cfg *cfg;
 	struct route table[ARRAY_LEN(rows)];
 	struct pass ps = { worker, table };
+	struct guard_policy policy;
 	int64_t t0 = util_mono_ms();
 	size_t i;
 
@@ -103,9 +104,12 @@ routes_handle(void *worker, struct http_conn *c)
 		table[i].handler = run;
 		table[i].flags = rows[i].flags;
 	}
-	guard_dispatch(&ps, c, table, ARRAY_LEN(table),
-	    strlist_view(&cfg->api_keys), cfg->api_keys.n,
-	    cfg->admin_api_key);
+	policy.keys = strlist_view(&cfg->api_keys);
+	policy.nkeys = cfg->api_keys.n;
+	policy.admin_key = cfg->admin_api_key;
+	policy.hosts = strlist_view(&cfg->allowed_hosts);
+	policy.origins = strlist_view(&cfg->allowed_origins);
+	guard_dispatch(&ps, c, table, ARRAY_LEN(table), &policy);
 	log_debug("%s %s -> %d (%lld ms) %s", c->req->method, c->req->path,
 	    c->status, (long long)(util_mono_ms() - t0), c->req->trace_id);
 }

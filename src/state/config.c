@@ -2,6 +2,7 @@
  * config.json: parse and validate every key, environment overrides,
  * derived upstream URLs, locked atomic rewrites (contract in config.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -217,6 +218,25 @@ get_string(const struct pctx *pc, const cJSON *obj, const char *key,
 	if (!cJSON_IsString(v))
 		return bad(pc, "\"%s\" must be a string", path);
 	*out = v->valuestring;
+	return GW_OK;
+}
+
+/* An array of strings, appended to out as written. */
+static GW_MUST_CHECK enum gw_err
+get_strlist(const struct pctx *pc, const cJSON *obj, const char *key,
+    const char *path, struct strlist *out)
+{
+	const cJSON *a = member(obj, key), *v;
+	enum gw_err e;
+
+	if (a != NULL && !cJSON_IsArray(a))
+		return bad(pc, "\"%s\" must be an array of strings", path);
+	cJSON_ArrayForEach(v, a) {
+		if (!cJSON_IsString(v))
+			return bad(pc, "\"%s\" must be an array of strings", path);
+		if ((e = strlist_add(out, v->valuestring)) != GW_OK)
+			return e;
+	}
 	return GW_OK;
 }
 
@@ -579,7 +599,6 @@ parse_model_maps(const struct pctx *pc, struct cfg *c)
 static GW_MUST_CHECK enum gw_err
 parse_models_misc(const struct pctx *pc, struct cfg *c)
 {
-	const cJSON *a, *v;
 	const char *s;
 	enum gw_err e;
 	char *t;
@@ -597,17 +616,37 @@ parse_models_misc(const struct pctx *pc, struct cfg *c)
 		free(c->small_model);
 		c->small_model = t;
 	}
-	a = member(c->root, "responsesApiContextManagementModels");
-	if (a != NULL && !cJSON_IsArray(a))
-		return bad(pc, "\"responsesApiContextManagementModels\" must be an "
-		    "array of strings");
-	cJSON_ArrayForEach(v, a) {
-		if (!cJSON_IsString(v))
-			return bad(pc, "\"responsesApiContextManagementModels\" must be "
-			    "an array of strings");
-		if ((e = strlist_add(&c->context_mgmt_models, v->valuestring))
-		    != GW_OK)
-			return e;
+	return get_strlist(pc, c->root, "responsesApiContextManagementModels",
+	    "responsesApiContextManagementModels", &c->context_mgmt_models);
+}
+
+/*
+ * Who may use an open gateway (no auth.apiKeys): allowedHosts (Host names
+ * beside the loopback ones, "*" for any) and cors.allowedOrigins (browser
+ * origins such as "http://localhost:3000", "*" for any).  Entries are
+ * lower-cased, an origin's trailing "/" dropped.
+ */
+static GW_MUST_CHECK enum gw_err
+parse_access(const struct pctx *pc, struct cfg *c)
+{
+	const cJSON *o;
+	enum gw_err e;
+	size_t i;
+	char *s, *p;
+
+	if ((e = get_strlist(pc, c->root, "allowedHosts", "allowedHosts",
+	    &c->allowed_hosts)) != GW_OK ||
+	    (e = get_object(pc, c->root, "cors", "cors", &o)) != GW_OK ||
+	    (e = get_strlist(pc, o, "allowedOrigins", "cors.allowedOrigins",
+	    &c->allowed_origins)) != GW_OK)
+		return e;
+	for (i = 0; i < c->allowed_hosts.n + c->allowed_origins.n; i++) {
+		s = i < c->allowed_hosts.n ? c->allowed_hosts.v[i] :
+		    c->allowed_origins.v[i - c->allowed_hosts.n];
+		for (p = s; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		if (i >= c->allowed_hosts.n && p > s && p[-1] == '/')
+			p[-1] = '\0';
 	}
 	return GW_OK;
 }
@@ -858,7 +897,7 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	c->oauth_app = CFG_OAUTH_DEFAULT;
 	c->max_body_bytes = CFG_MAX_BODY_DEFAULT;
 	c->connect_timeout_s = 10;
-	c->stall_timeout_s = 300;
+	c->stall_timeout_s = 600;     /* < the web servers' 900 s */
 	c->ping_interval_s = 15;
 	c->log_level = LOG_INFO;
 	if ((c->small_model = strdup(DEFAULT_SMALL_MODEL)) == NULL ||
@@ -882,6 +921,7 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	    (e = parse_flags(&pc, c)) != GW_OK ||
 	    (e = parse_upstream(&pc, c)) != GW_OK ||
 	    (e = parse_limits(&pc, c)) != GW_OK ||
+	    (e = parse_access(&pc, c)) != GW_OK ||
 	    (e = derive_urls(c)) != GW_OK)
 		goto fail;
 	*out = c;
@@ -1017,6 +1057,8 @@ cfg_free(struct cfg *c)
 	strlist_map_free(&c->extra_prompts);
 	strlist_map_free(&c->reasoning_efforts);
 	strlist_free(&c->context_mgmt_models);
+	strlist_free(&c->allowed_hosts);
+	strlist_free(&c->allowed_origins);
 	free(c->small_model);
 	free(c->anthropic_api_key);
 	free(c->upstream_github_url);

@@ -62,6 +62,10 @@ struct cfg {
 
 	struct strlist api_keys;     /* auth.apiKeys, normalised (surface.md §2.2) */
 	char *admin_api_key;         /* auth.adminApiKey trimmed; NULL if none */
+	/* Open mode only (no api_keys): Host names beside loopback, browser
+	 * origins; lower-cased, an origin without a trailing "/". */
+	struct strlist allowed_hosts;    /* allowedHosts */
+	struct strlist allowed_origins;  /* cors.allowedOrigins */
 
 	struct cfg_provider *providers;  /* valid entries, file order */
 	size_t n_providers;

@@ -9,7 +9,7 @@
  * Fixed transport choices:
  *  - connect timeout (default 10 s), no total timeout: a stream may last
  *    as long as the model talks.  Instead a stall guard aborts when the
- *    upstream sends nothing for stall_timeout_s (default 300 s; it covers
+ *    upstream sends nothing for stall_timeout_s (default 600 s; it covers
  *    the wait for the response headers too).
  *  - HTTP/2 when TLS ALPN offers it, else HTTP/1.1; redirects are never
  *    followed; only http and https URLs; no "Expect: 100-continue".
@@ -37,7 +37,7 @@
 #include "core/err.h"
 
 #define UP_CONNECT_TIMEOUT_S 10
-#define UP_STALL_TIMEOUT_S 300
+#define UP_STALL_TIMEOUT_S 600
 #define UP_CONNECT_RETRIES 2
 /* A collected (non-streamed) response body larger than this is GW_ETOOBIG. */
 #define UP_MAX_BODY ((size_t)64 << 20)
@@ -63,7 +63,7 @@ struct up_request {
 	const char *const *headers;  /* "Name: value", NULL-terminated; may be NULL */
 	const char *body;            /* borrowed for the call */
 	size_t body_len;
-	long stall_timeout_s;        /* 0: 300; < 0: no stall guard */
+	long stall_timeout_s;        /* 0: 600; < 0: no stall guard */
 	long connect_timeout_s;      /* 0: 10 */
 	int connect_retries;         /* 0: 2; < 0: none */
 };

@@ -112,3 +112,30 @@ class Units(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TimeoutsAgree(unittest.TestCase):
+    """One set of timeouts (issue 12): the gateway's stall guard (README's
+    default for timeouts.stallSeconds, the same as state/config.c's, which
+    tests/unit/test_config.c holds) gives up on a silent non-streamed turn
+    before any shipped web server's per-read limit, so the client gets the
+    gateway's 504 in its dialect, not the server's page."""
+
+    def test_web_server_limits_exceed_the_stall_guard(self):
+        root = os.path.dirname(servers.DEPLOY)
+        with open(os.path.join(root, "README.md")) as f:
+            m = re.search(r"^\| `timeouts\.stallSeconds` \| (\d+) \|", f.read(), re.M)
+        stall = int(m.group(1))
+        self.assertGreaterEqual(stall, 600)       # README's 10-minute turns
+        limits = {}
+        for sub, pat in (("lighttpd", r"^var\.copilot_api_timeout = (\d+)"),
+                         ("apache", r"^Define COPILOT_API_TIMEOUT (\d+)")):
+            d = os.path.join(servers.DEPLOY, sub)
+            for name in sorted(os.listdir(d)):
+                if name.endswith(".conf"):
+                    with open(os.path.join(d, name)) as f:
+                        for v in re.findall(pat, f.read(), re.M):
+                            limits[sub + "/" + name] = int(v)
+        self.assertGreaterEqual(len(limits), 6)
+        for name, limit in limits.items():
+            self.assertGreater(limit, stall + 60, name)

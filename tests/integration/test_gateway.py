@@ -384,3 +384,86 @@ class Gateway(unittest.TestCase):
         self.assertEqual((r["status"], r["model"], r["endpoint"]), (200, "gpt-4.1", "chat_completions"))
         self.assertGreater(r["input_tokens"] + r["cache_read_input_tokens"], 0)
         self.assertIsNotNone(r["latency_ms"])
+
+
+class OpenGateway(unittest.TestCase):
+    """No auth.apiKeys (issue 12): only loopback or allowed hosts, no
+    cross-site browser, errors in the path's dialect; lighttpd passes the
+    client's Host as HTTP_HOST."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = harness.Stack(config={
+            "auth": {"apiKeys": []},
+            "allowedHosts": ["gw.example"],
+            "cors": {"allowedOrigins": ["http://localhost:3000"]},
+            "limits": {"maxBodyBytes": 4096}})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def chat(self, headers, raw=None):
+        body = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}
+        return self.s.request("POST", "/v1/chat/completions", body, key=None,
+                              headers=headers, raw=raw)
+
+    def test_loopback_and_allowed_hosts_pass_others_are_403(self):
+        status, headers, _ = self.chat({})
+        self.assertEqual(status, 200)
+        self.assertNotIn("access-control-allow-origin", headers)
+        for host in ("localhost:%d" % self.s.port, "gw.example"):
+            self.assertEqual(self.chat({"host": host})[0], 200, host)
+        n = len(self.s.fake.requests("/chat/completions"))
+        status, headers, body = self.chat({"host": "rebound.example:%d" % self.s.port})
+        self.assertEqual(status, 403)
+        self.assertEqual(headers["content-type"], "application/json")
+        err = json.loads(body)["error"]
+        self.assertEqual(err["type"], "permission_error")
+        self.assertIn('"allowedHosts"', err["message"])
+        status, _, body = self.s.request(
+            "POST", "/v1/messages", {}, key=None, headers={"host": "rebound.example"})
+        self.assertEqual((status, json.loads(body)["type"]), (403, "error"))
+        self.assertEqual(len(self.s.fake.requests("/chat/completions")), n)
+
+    def test_cross_site_page_is_refused_allowed_origin_reflected(self):
+        n = len(self.s.fake.requests("/chat/completions"))
+        status, headers, body = self.chat(
+            {"origin": "https://evil.example", "content-type": "text/plain",
+             "sec-fetch-site": "cross-site"})
+        self.assertEqual(status, 403)
+        self.assertNotIn("access-control-allow-origin", headers)
+        self.assertIn('"cors.allowedOrigins"', json.loads(body)["error"]["message"])
+        status, _, _ = self.s.request(
+            "OPTIONS", "/v1/chat/completions", key=None,
+            headers={"origin": "https://evil.example",
+                     "access-control-request-method": "POST"})
+        self.assertEqual(status, 403)
+        self.assertEqual(len(self.s.fake.requests("/chat/completions")), n)
+        status, headers, _ = self.s.request(
+            "OPTIONS", "/v1/chat/completions", key=None,
+            headers={"origin": "http://localhost:3000",
+                     "access-control-request-method": "POST"})
+        self.assertEqual(status, 204)
+        self.assertEqual(headers["access-control-allow-origin"], "http://localhost:3000")
+        status, headers, _ = self.chat({"origin": "http://localhost:3000"})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["access-control-allow-origin"], "http://localhost:3000")
+
+    def test_404_405_413_in_the_paths_dialect(self):
+        cases = [("GET", "/v1/nothing", None, 404, "openai"),
+                 ("POST", "/v1/messages/nothing", None, 404, "anthropic"),
+                 ("GET", "/v1/chat/completions", None, 405, "openai"),
+                 ("GET", "/v1/messages", None, 405, "anthropic"),
+                 ("POST", "/v1/messages", b"x" * 8192, 413, "anthropic"),
+                 ("POST", "/v1/chat/completions", b"x" * 8192, 413, "openai")]
+        for method, path, raw, want, dialect in cases:
+            status, headers, body = self.s.request(method, path, key=None, raw=raw)
+            self.assertEqual(status, want, path)
+            self.assertEqual(headers["content-type"], "application/json", path)
+            doc = json.loads(body)
+            if dialect == "anthropic":
+                self.assertEqual(doc["type"], "error", path)
+            else:
+                self.assertNotIn("type", doc, path)
+            self.assertTrue(doc["error"]["message"], path)

@@ -285,7 +285,7 @@ assert_defaults(const struct cfg *c)
 	ck_assert_ptr_null(c->enterprise_domain);
 	ck_assert_int_eq(c->max_body_bytes, 33554432);
 	ck_assert_int_eq(c->connect_timeout_s, 10);
-	ck_assert_int_eq(c->stall_timeout_s, 300);
+	ck_assert_int_eq(c->stall_timeout_s, 600);
 	ck_assert_int_eq(c->ping_interval_s, 15);
 	ck_assert_int_eq(c->rate_limit_s, 0);
 	ck_assert_int_eq(c->rate_limit_wait, 0);
@@ -423,6 +423,21 @@ START_TEST(load_full)
 }
 END_TEST
 
+/* issue 12: who may use an open gateway, compared lower-case */
+START_TEST(load_access_lists)
+{
+	struct cfg *c = load_text("{\"allowedHosts\":[\"GW.Example\"],"
+	    "\"cors\":{\"allowedOrigins\":[\"http://LocalHost:3000/\",\"*\"]}}");
+
+	ck_assert_uint_eq(c->allowed_hosts.n, 1);
+	ck_assert_str_eq(c->allowed_hosts.v[0], "gw.example");
+	ck_assert_uint_eq(c->allowed_origins.n, 2);
+	ck_assert_str_eq(c->allowed_origins.v[0], "http://localhost:3000");
+	ck_assert_str_eq(c->allowed_origins.v[1], "*");
+	cfg_free(c);
+}
+END_TEST
+
 /* ---- load: errors ---- */
 
 static const struct {
@@ -467,6 +482,9 @@ static const struct {
 	{ "{\"limits\":{\"maxBodyBytes\":1073741825}}", "\"limits.maxBodyBytes\"" },
 	{ "{\"limits\":{\"maxBodyBytes\":2048.5}}", "\"limits.maxBodyBytes\"" },
 	{ "{\"limits\":{\"maxBodyBytes\":\"2048\"}}", "\"limits.maxBodyBytes\"" },
+	{ "{\"allowedHosts\":\"gw.example\"}", "\"allowedHosts\" must be an array of strings" },
+	{ "{\"cors\":[]}", "\"cors\" must be an object" },
+	{ "{\"cors\":{\"allowedOrigins\":[null]}}", "\"cors.allowedOrigins\" must be an array of strings" },
 	{ "{\"timeouts\":[]}", "\"timeouts\" must be an object" },
 	{ "{\"timeouts\":{\"connectSeconds\":0}}", "\"timeouts.connectSeconds\" must be an integer" },
 	{ "{\"timeouts\":{\"stallSeconds\":-1}}", "\"timeouts.stallSeconds\" must be an integer" },
@@ -1265,6 +1283,7 @@ config_suite(void)
 
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_set_timeout(t, 30);
+	tcase_add_test(t, load_access_lists);
 	tcase_add_test(t, paths_home_env_and_home);
 	tcase_add_test(t, paths_join_slashes);
 	tcase_add_test(t, paths_ensure_dir_nested);

@@ -132,6 +132,43 @@ START_TEST(parse_long_ranges)
 }
 END_TEST
 
+/* issue 12: what cJSON would cut short is found, with its place */
+START_TEST(json_find_nul_finds_what_cjson_would_cut)
+{
+	static const char raw[] = "{\"a\":\"h\0i\"}";
+	int line = 0, col = 0;
+	cJSON *v;
+
+	ck_assert_int_eq(json_find_nul("{\"a\":\"h\\u0000i\"}", 16, &line, &col),
+	    JSON_NUL_ESCAPE);
+	ck_assert_int_eq(line * 100 + col, 108);
+	ck_assert_int_eq(json_find_nul("{\n\"\\u0000\":1}", 13, &line, &col),
+	    JSON_NUL_ESCAPE);
+	ck_assert_int_eq(line * 100 + col, 202);
+	ck_assert_int_eq(json_find_nul(raw, sizeof(raw) - 1, &line, &col),
+	    JSON_NUL_RAW);
+	ck_assert_int_eq(line * 100 + col, 108);
+	/* what cJSON does with both: the string ends at the NUL */
+	v = cJSON_ParseWithLength(raw, sizeof(raw) - 1);
+	ck_assert_str_eq(json_str(v, "a"), "h");
+	cJSON_Delete(v);
+	v = cJSON_Parse("{\"a\":\"h\\u0000i\"}");
+	ck_assert_str_eq(json_str(v, "a"), "h");
+	cJSON_Delete(v);
+	/* an escaped backslash before "u0000" is text, and so is \u00000 in
+	 * another place; the escaped quote does not end the string */
+	ck_assert_int_eq(json_find_nul("{\"a\":\"\\\\u0000\"}", 15, NULL,
+	    NULL), JSON_NUL_NONE);
+	ck_assert_int_eq(json_find_nul("{\"a\":\"\\\"\\u0001\"}", 16, NULL,
+	    NULL), JSON_NUL_NONE);
+	ck_assert_int_eq(json_find_nul("{\"a\":\"\\\"\\u0000\"}", 16, NULL,
+	    NULL), JSON_NUL_ESCAPE);
+	ck_assert_int_eq(json_find_nul("{\"a\":\"x\"}\0", 11, NULL, NULL),
+	    JSON_NUL_RAW);
+	ck_assert_int_eq(json_find_nul("\"\\", 2, NULL, NULL), JSON_NUL_NONE);
+}
+END_TEST
+
 START_TEST(json_quote_matches_javascript)
 {
 	/* expected: node -e 'JSON.stringify("a\"b\\c\b\f\n\r\t\x01\x1f\x7f é 😀 \u2028\0z")' */
@@ -355,6 +392,7 @@ core_suite(void)
 	tcase_add_test(tc, buf_grows_and_prints);
 	tcase_add_test(tc, json_parse_reports_position);
 	tcase_add_test(tc, parse_long_ranges);
+	tcase_add_test(tc, json_find_nul_finds_what_cjson_would_cut);
 	tcase_add_test(tc, json_quote_matches_javascript);
 	tcase_add_test(tc, json_number_matches_javascript);
 	tcase_add_test(tc, json_format_js_matches_javascript);

@@ -1,3 +1,5 @@
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -51,9 +53,10 @@ check(const struct route *rt, const char *xkey, const char *auth,
     const char *const *k, size_t nk, const char *admin)
 {
 	struct http_request r;
+	struct guard_policy p = { k, nk, admin, NULL, NULL };
 
 	mkreq(&r, "POST", xkey, auth);
-	return guard_check(&r, rt, k, nk, admin);
+	return guard_check(&r, rt, &p);
 }
 
 START_TEST(key_extraction)
@@ -150,11 +153,12 @@ END_TEST
 START_TEST(options_is_preflight)
 {
 	struct http_request r;
+	struct guard_policy p = { keys, 2, "adm", NULL, NULL };
 
 	mkreq(&r, "OPTIONS", NULL, NULL);
-	ck_assert_int_eq(guard_check(&r, &admin_route, keys, 2, "adm"),
-	    GUARD_PREFLIGHT);
-	ck_assert_int_eq(guard_check(&r, NULL, keys, 2, NULL), GUARD_PREFLIGHT);
+	ck_assert_int_eq(guard_check(&r, &admin_route, &p), GUARD_PREFLIGHT);
+	p.admin_key = NULL;
+	ck_assert_int_eq(guard_check(&r, NULL, &p), GUARD_PREFLIGHT);
 }
 END_TEST
 
@@ -262,35 +266,21 @@ static const struct route dispatch_table[] = {
 	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
 };
 
-/* Status line and body of dispatching method+path with an x-api-key. */
+static char *dispatch_h(const char *method, const char *path,
+    const char *const *hdrs, const struct guard_policy *p,
+    const char *const *report);
+
+/* Status line and body of dispatching method+path with an x-api-key,
+ * and the Allow header when sent. */
 static char *
 dispatch(const char *method, const char *path, const char *xkey,
     const char *const *k, size_t nk, const char *admin)
 {
-	struct http_request r;
-	struct http_mem_io m;
-	struct http_io io;
-	struct http_conn c;
-	struct buf res = BUF_INIT;
-	const char *body, *allow;
+	struct guard_policy p = { k, nk, admin, NULL, NULL };
+	const char *const hdrs[] = { "x-api-key", xkey, NULL };
 
-	mkreq(&r, method, xkey, NULL);
-	r.path = (char *)path;
-	http_mem_io_init(&m, NULL, 0, NULL);
-	http_io_mem(&io, &m);
-	http_conn_init(&c, &io, &r);
-	guard_dispatch("app", &c, dispatch_table,
-	    sizeof(dispatch_table) / sizeof(dispatch_table[0]), k, nk, admin);
-	ck_assert(http_conn_started(&c));
-	body = strstr(buf_cstr(&m.out), "\r\n\r\n");
-	ck_assert_ptr_nonnull(body);
-	ck_assert_int_eq(buf_printf(&res, "%d|%s", c.status, body + 4), GW_OK);
-	if ((allow = strstr(m.out.data, "\r\nAllow: ")) != NULL)
-		ck_assert_int_eq(buf_printf(&res, "|allow=%.*s",
-		    (int)strcspn(allow + 9, "\r"), allow + 9), GW_OK);
-	http_conn_free(&c);
-	http_mem_io_free(&m);
-	return buf_detach(&res);
+	return dispatch_h(method, path, xkey != NULL ? hdrs : NULL, &p,
+	    (const char *const[]){ "Allow", "allow", NULL });
 }
 
 #define ck_dispatch(want, ...) do {                      \
@@ -299,6 +289,8 @@ dispatch(const char *method, const char *path, const char *xkey,
 	free(got_);                                       \
 } while (0)
 
+#define NOTFOUND(path) "{\"error\":{\"message\":\"Unknown path: GET " path \
+	"\",\"type\":\"not_found_error\"}}"
 #define UNAUTH "{\"error\":{\"message\":\"Unauthorized\",\"type\":\"authentication_error\"}}"
 
 START_TEST(dispatch_order)
@@ -309,13 +301,17 @@ START_TEST(dispatch_order)
 	/* auth before routing: strangers get 401, not 404 */
 	ck_dispatch("401|" UNAUTH, "GET", "/v1/models", NULL, keys, 2, "adm");
 	ck_dispatch("401|" UNAUTH, "GET", "/nope", NULL, keys, 2, "adm");
-	ck_dispatch("404|404 Not Found", "GET", "/nope", "key-one", keys, 2, "adm");
-	ck_dispatch("404|404 Not Found", "GET", "/nope", NULL, NULL, 0, NULL);
+	ck_dispatch("404|" NOTFOUND("/nope"), "GET", "/nope", "key-one", keys, 2,
+	    "adm");
+	ck_dispatch("404|" NOTFOUND("/nope"), "GET", "/nope", NULL, NULL, 0, NULL);
 	/* unknown /admin/ paths are behind the admin key */
 	ck_dispatch("401|" UNAUTH, "GET", "/admin/nope", "key-one", keys, 2, "adm");
 	ck_dispatch("401|" UNAUTH, "GET", "/admin/nope", NULL, NULL, 0, NULL);
-	ck_dispatch("404|404 Not Found", "GET", "/admin/nope", "adm", keys, 2, "adm");
-	ck_dispatch("405|405 Method Not Allowed|allow=POST", "GET", "/v1/messages",
+	ck_dispatch("404|" NOTFOUND("/admin/nope"), "GET", "/admin/nope", "adm",
+	    keys, 2, "adm");
+	ck_dispatch("405|{\"type\":\"error\",\"error\":{\"type\":"
+	    "\"invalid_request_error\",\"message\":\"Method GET is not allowed "
+	    "on /v1/messages; allowed: POST\"}}|allow=POST", "GET", "/v1/messages",
 	    "key-two", keys, 2, NULL);
 	ck_dispatch("200|app provider=acme", "POST", "/acme/v1/messages",
 	    "key-two", keys, 2, NULL);
@@ -327,6 +323,233 @@ START_TEST(dispatch_order)
 	ck_dispatch("401|{\"type\":\"error\",\"error\":{\"type\":"
 	    "\"authentication_error\",\"message\":\"Unauthorized\"}}",
 	    "POST", "/acme/v1/messages", "nope", keys, 2, "adm");
+}
+END_TEST
+
+/* ---- issue 12: dialects of 404/405, open mode, hashed keys ---- */
+
+/*
+ * "status|body|label=value…" of dispatching method+path with the header
+ * pairs hdrs (name, value, …, NULL) under policy p; report holds (header,
+ * label) pairs, each listed when sent.
+ */
+static char *
+dispatch_h(const char *method, const char *path, const char *const *hdrs,
+    const struct guard_policy *p, const char *const *report)
+{
+	static struct http_header_field f[8];
+	struct http_request r;
+	struct http_mem_io m;
+	struct http_io io;
+	struct http_conn c;
+	struct buf res = BUF_INIT;
+	const char *body, *h;
+	char want[64];
+	size_t n = 0;
+
+	mkreq(&r, method, NULL, NULL);
+	r.path = (char *)path;
+	for (; hdrs != NULL && hdrs[0] != NULL; hdrs += 2, n++) {
+		f[n].name = (char *)hdrs[0];
+		f[n].value = (char *)hdrs[1];
+	}
+	r.headers = f;
+	r.nheaders = n;
+	http_mem_io_init(&m, NULL, 0, NULL);
+	http_io_mem(&io, &m);
+	http_conn_init(&c, &io, &r);
+	guard_dispatch("app", &c, dispatch_table,
+	    sizeof(dispatch_table) / sizeof(dispatch_table[0]), p);
+	ck_assert(http_conn_started(&c));
+	body = strstr(buf_cstr(&m.out), "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	ck_assert_int_eq(buf_printf(&res, "%d|%s", c.status, body + 4), GW_OK);
+	for (; report != NULL && report[0] != NULL; report += 2) {
+		snprintf(want, sizeof(want), "\r\n%s: ", report[0]);
+		if ((h = strstr(m.out.data, want)) != NULL && h < body)
+			ck_assert_int_eq(buf_printf(&res, "|%s=%.*s", report[1],
+			    (int)strcspn(h + strlen(want), "\r"),
+			    h + strlen(want)), GW_OK);
+	}
+	http_conn_free(&c);
+	http_mem_io_free(&m);
+	return buf_detach(&res);
+}
+
+#define CORS_HDRS ((const char *const[]){ "Access-Control-Allow-Origin", \
+	"acao", "Vary", "vary", NULL })
+#define ck_dispatch_h(want, ...) do {                    \
+	char *got_ = dispatch_h(__VA_ARGS__, CORS_HDRS);  \
+	ck_assert_str_eq(got_, want);                     \
+	free(got_);                                       \
+} while (0)
+
+#define HDRS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define OK_APP "200|app provider=-"
+
+#define ANTH(type, msg) "{\"type\":\"error\",\"error\":{\"type\":\"" type \
+	"\",\"message\":\"" msg "\"}}"
+#define OAI(type, msg) "{\"error\":{\"message\":\"" msg "\",\"type\":\"" \
+	type "\"}}"
+
+static const struct guard_policy open_policy = { NULL, 0, NULL, NULL, NULL };
+
+START_TEST(no_route_answers_in_the_paths_dialect)
+{
+	const struct guard_policy *o = &open_policy;
+
+	ck_dispatch_h("404|" ANTH("not_found_error",
+	    "Unknown path: GET /v1/messages/nope"), "GET", "/v1/messages/nope",
+	    NULL, o);
+	ck_dispatch_h("404|" ANTH("not_found_error",
+	    "Unknown path: POST /acme/v1/messages/batches"), "POST",
+	    "/acme/v1/messages/batches", NULL, o);
+	ck_dispatch_h("404|" OAI("not_found_error",
+	    "Unknown path: POST /v1/messagesx"), "POST", "/v1/messagesx", NULL, o);
+	ck_dispatch_h("404|" OAI("not_found_error",
+	    "Unknown path: POST /v1/chat/nope"), "POST", "/v1/chat/nope", NULL, o);
+	ck_dispatch_h("405|" ANTH("invalid_request_error",
+	    "Method GET is not allowed on /acme/v1/messages; allowed: POST"),
+	    "GET", "/acme/v1/messages", NULL, o);
+	ck_dispatch_h("405|" OAI("invalid_request_error",
+	    "Method POST is not allowed on /v1/models; allowed: GET, HEAD"),
+	    "POST", "/v1/models", NULL, o);
+	/* with keys, a stranger's 401 on an unknown Anthropic path is
+	 * Anthropic-shaped too; CORS stays "*" */
+	ck_dispatch_h("401|" ANTH("authentication_error", "Unauthorized") "|acao=*",
+	    "GET", "/v1/messages/nope", NULL,
+	    &(struct guard_policy){ keys, 2, NULL, NULL, NULL });
+}
+END_TEST
+
+#define FOREIGN_HOST(h) "Host '" h "' is not allowed: with no auth.apiKeys " \
+	"this gateway answers only loopback names (localhost, 127.0.0.1, " \
+	"[::1]); add the name to \\\"allowedHosts\\\" in config.json, or set " \
+	"auth.apiKeys"
+
+START_TEST(open_mode_answers_only_loopback_or_allowed_hosts)
+{
+	const struct guard_policy *o = &open_policy;
+	const char *const hosts[] = { "gw.example", NULL };
+	const char *const any[] = { "*", NULL };
+	const char *const good[] = { "127.0.0.1:4141", "127.9.8.7", "localhost",
+	    "LocalHost.:80", "[::1]:4141", "[::1]", "app.localhost:3000" };
+	const char *const bad[] = { "evil.example", "localhost.evil.example",
+	    "127.0.0.1.evil.example", "[::2]:80", "10.0.0.1", "0.0.0.0:4141",
+	    "[::1" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(good); i++)
+		ck_dispatch_h(OK_APP, "POST", "/v1/messages", HDRS("host", good[i]),
+		    o);
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
+		char *got = dispatch_h("POST", "/v1/messages", HDRS("host", bad[i]),
+		    o, CORS_HDRS);
+
+		ck_assert_msg(util_has_prefix(got, "403|{\"type\":\"error\""),
+		    "%s: %s", bad[i], got);
+		ck_assert_ptr_nonnull(strstr(got, "allowedHosts"));
+		free(got);
+	}
+	ck_dispatch_h("403|" OAI("permission_error",
+	    FOREIGN_HOST("evil.example:4141")), "GET", "/v1/models",
+	    HDRS("host", "evil.example:4141"), o);
+	/* the preflight too: a rebinding page gets no 204 */
+	ck_dispatch_h("403|" OAI("permission_error", FOREIGN_HOST("evil.example")),
+	    "OPTIONS", "/v1/models", HDRS("host", "evil.example"), o);
+	ck_dispatch_h(OK_APP, "POST", "/v1/messages",
+	    HDRS("host", "GW.example:8080"),
+	    &(struct guard_policy){ NULL, 0, NULL, hosts, NULL });
+	ck_dispatch_h(OK_APP, "POST", "/v1/messages", HDRS("host", "evil.example"),
+	    &(struct guard_policy){ NULL, 0, NULL, any, NULL });
+	/* no Host at all is no browser */
+	ck_dispatch_h(OK_APP, "POST", "/v1/messages", NULL, o);
+	/* with keys, today's behaviour: the key decides */
+	ck_dispatch_h(OK_APP "|acao=*", "POST", "/v1/messages",
+	    HDRS("host", "evil.example", "x-api-key", "key-one"),
+	    &(struct guard_policy){ keys, 2, NULL, NULL, NULL });
+}
+END_TEST
+
+START_TEST(open_mode_refuses_cross_site_browsers)
+{
+	const struct guard_policy *o = &open_policy;
+	const char *const origins[] = { "http://localhost:3000", NULL };
+	const struct guard_policy allow = { NULL, 0, NULL, NULL, origins };
+	char *got;
+
+	/* the text/plain POST of any web page */
+	got = dispatch_h("POST", "/v1/chat/completions", HDRS("host",
+	    "127.0.0.1:4141", "origin", "https://evil.example",
+	    "content-type", "text/plain"), o, CORS_HDRS);
+	ck_assert_str_eq(got, "403|" OAI("permission_error", "Cross-site request "
+	    "from origin 'https://evil.example' refused: with no auth.apiKeys a "
+	    "browser may call this gateway only from an origin in "
+	    "\\\"cors.allowedOrigins\\\" in config.json; add it there, or set "
+	    "auth.apiKeys"));
+	free(got);
+	got = dispatch_h("POST", "/v1/messages", HDRS("host", "localhost:4141",
+	    "origin", "null"), o, CORS_HDRS);
+	ck_assert(util_has_prefix(got, "403|{\"type\":\"error\",\"error\":{"
+	    "\"type\":\"permission_error\""));
+	free(got);
+	got = dispatch_h("GET", "/v1/models", HDRS("host", "localhost:4141",
+	    "sec-fetch-site", "cross-site"), o, CORS_HDRS);
+	ck_assert(util_has_prefix(got, "403|"));
+	ck_assert_ptr_nonnull(strstr(got, "cors.allowedOrigins"));
+	free(got);
+	got = dispatch_h("OPTIONS", "/v1/messages", HDRS("host", "localhost:4141",
+	    "origin", "https://evil.example"), o, CORS_HDRS);
+	ck_assert(util_has_prefix(got, "403|"));
+	ck_assert_ptr_null(strstr(got, "acao="));
+	free(got);
+	/* allowed: the origin is reflected, never "*" */
+	ck_dispatch_h(OK_APP "|acao=http://localhost:3000|vary=Origin", "POST",
+	    "/v1/messages", HDRS("host", "localhost:4141", "origin",
+	    "http://localhost:3000", "sec-fetch-site", "same-site"), &allow);
+	ck_dispatch_h("204||acao=http://localhost:3000|vary=Origin", "OPTIONS",
+	    "/v1/messages", HDRS("host", "localhost:4141", "origin",
+	    "http://localhost:3000"), &allow);
+	/* same-origin and non-browser clients pass, with no CORS header */
+	ck_dispatch_h(OK_APP, "POST", "/v1/messages", HDRS("host",
+	    "127.0.0.1:4141", "origin", "http://127.0.0.1:4141",
+	    "sec-fetch-site", "same-origin"), o);
+	ck_dispatch_h(OK_APP, "POST", "/v1/messages", HDRS("host",
+	    "127.0.0.1:4141"), o);
+	ck_dispatch_h(OK_APP, "GET", "/v1/models", HDRS("host", "127.0.0.1:4141",
+	    "sec-fetch-site", "none"), o);
+	/* with keys, today's behaviour */
+	ck_dispatch_h(OK_APP "|acao=*", "POST", "/v1/messages", HDRS("origin",
+	    "https://evil.example", "x-api-key", "key-two"),
+	    &(struct guard_policy){ keys, 2, NULL, NULL, NULL });
+}
+END_TEST
+
+START_TEST(hashed_keys)
+{
+	char hex[65], entry[80], upper[80];
+	const char *k[2] = { entry, "plain" };
+	size_t i;
+
+	util_sha256_hex("sk-hashed", 9, hex);
+	snprintf(entry, sizeof(entry), "sha256:%s", hex);
+	snprintf(upper, sizeof(upper), "sha256:%s", hex);
+	for (i = 7; upper[i] != '\0'; i++)
+		upper[i] = (char)toupper((unsigned char)upper[i]);
+	ck_assert_int_eq(check(&reg_route, "sk-hashed", NULL, k, 2, NULL),
+	    GUARD_PASS);
+	ck_assert_int_eq(check(&reg_route, "plain", NULL, k, 2, NULL), GUARD_PASS);
+	/* the stored entry itself is no key */
+	ck_assert_int_eq(check(&reg_route, entry, NULL, k, 2, NULL),
+	    GUARD_UNAUTHORIZED);
+	ck_assert_int_eq(check(&reg_route, "sk-hashe", NULL, k, 2, NULL),
+	    GUARD_UNAUTHORIZED);
+	k[0] = upper;
+	ck_assert_int_eq(check(&reg_route, "sk-hashed", NULL, k, 2, NULL),
+	    GUARD_PASS);
+	/* the admin key may be stored hashed too */
+	ck_assert_int_eq(check(&admin_route, "sk-hashed", NULL, NULL, 0, entry),
+	    GUARD_PASS);
 }
 END_TEST
 
@@ -344,6 +567,10 @@ guard_suite(void)
 	tcase_add_test(tc, preflight_response);
 	tcase_add_test(tc, unauthorized_response);
 	tcase_add_test(tc, dispatch_order);
+	tcase_add_test(tc, no_route_answers_in_the_paths_dialect);
+	tcase_add_test(tc, open_mode_answers_only_loopback_or_allowed_hosts);
+	tcase_add_test(tc, open_mode_refuses_cross_site_browsers);
+	tcase_add_test(tc, hashed_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -242,7 +242,20 @@ reply_header(const struct reply *r, const char *name, char *out, size_t n)
 /* One request with the given Authorization header value and one more
  * header, extra ("HTTP_NAME=value"), or NULL. */
 static void
+serve_len(const char *method, const char *uri, const char *body, size_t blen,
+    const char *auth, const char *extra, struct reply *out);
+
+static void
 serve_env(const char *method, const char *uri, const char *body,
+    const char *auth, const char *extra, struct reply *out)
+{
+	serve_len(method, uri, body, body != NULL ? strlen(body) : 0, auth, extra,
+	    out);
+}
+
+/* serve_env with a body of blen bytes, NULs and all. */
+static void
+serve_len(const char *method, const char *uri, const char *body, size_t blen,
     const char *auth, const char *extra, struct reply *out)
 {
 	struct http_server_opts o;
@@ -251,7 +264,6 @@ serve_env(const char *method, const char *uri, const char *body,
 	char m[64], u[256], cl[64], a[128];
 	char *env[] = { m, u, "CONTENT_TYPE=application/json", cl, a,
 		(char *)extra, NULL };
-	size_t blen = body != NULL ? strlen(body) : 0;
 	const char *sep;
 
 	snprintf(m, sizeof(m), "REQUEST_METHOD=%s", method);
@@ -782,6 +794,176 @@ START_TEST(body_too_large_is_413)
 }
 END_TEST
 
+/* issue 12: the 413 comes in the dialect of the path it was sent to */
+START_TEST(body_too_large_in_the_paths_dialect)
+{
+	const char *paths[] = { "/v1/messages", "/acme/v1/messages/count_tokens",
+	    "/v1/chat/completions", "/v1/nowhere" };
+	struct buf b = BUF_INIT;
+	struct reply r;
+	size_t i;
+
+	gw_start(&answer_chat, 1, "\"limits\":{\"maxBodyBytes\":1024}", 0);
+	while (b.len < 2000)
+		ck_assert_int_eq(buf_puts(&b, "xxxxxxxxxxxxxxxx"), GW_OK);
+	for (i = 0; i < ARRAY_LEN(paths); i++) {
+		serve("POST", paths[i], b.data, &r);
+		ck_assert_int_eq(r.status, 413);
+		ck_assert_str_eq(json_str(json_obj(r.json, "error"), "type"),
+		    "request_too_large");
+		if (i < 2)
+			ck_assert_str_eq(json_str(r.json, "type"), "error");
+		else
+			ck_assert_ptr_null(json_obj(r.json, "type"));
+		reply_free(&r);
+	}
+	buf_free(&b);
+}
+END_TEST
+
+/* issue 12: U+0000 in any string of any route's body, raw or escaped, is
+ * a 400 in the route's dialect: cJSON would cut the string there. */
+static const struct {
+	const char *path;
+	const char *body;
+	int anthropic;
+} nul_routes[] = {
+	{ "/v1/chat/completions", "{\"model\":\"gpt-4o\",\"user\":\"u\","
+	  "\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":"
+	  "\"user\",\"name\":\"n\",\"content\":[{\"type\":\"text\",\"text\":"
+	  "\"hi\"},{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:x\"}}]},"
+	  "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"type\":"
+	  "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+	  "{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":\"r\"}],"
+	  "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+	  "\"description\":\"d\",\"parameters\":{\"type\":\"object\"}}}],"
+	  "\"tool_choice\":\"auto\",\"stop\":[\"x\"]}", 0 },
+	{ "/chat/completions", "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":"
+	  "\"user\",\"content\":\"hi\"}]}", 0 },
+	{ "/v1/embeddings", "{\"model\":\"e\",\"input\":[\"a\",\"b\"],"
+	  "\"encoding_format\":\"float\"}", 0 },
+	{ "/embeddings", "{\"model\":\"e\",\"input\":\"a\"}", 0 },
+	{ "/v1/responses", "{\"model\":\"gpt-5\",\"instructions\":\"i\","
+	  "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\","
+	  "\"text\":\"hi\"}]},{\"type\":\"function_call_output\",\"call_id\":"
+	  "\"c\",\"output\":\"o\"}],\"tools\":[{\"type\":\"function\",\"name\":"
+	  "\"f\",\"description\":\"d\"}],\"previous_response_id\":\"p\"}", 0 },
+	{ "/responses", "{\"model\":\"gpt-5\",\"input\":\"hi\"}", 0 },
+	{ "/v1/messages", "{\"model\":\"claude-sonnet-4\",\"max_tokens\":5,"
+	  "\"system\":[{\"type\":\"text\",\"text\":\"s\"}],\"metadata\":"
+	  "{\"user_id\":\"u\"},\"messages\":[{\"role\":\"user\",\"content\":"
+	  "[{\"type\":\"text\",\"text\":\"hi\"},{\"type\":\"image\",\"source\":"
+	  "{\"type\":\"base64\",\"media_type\":\"image/png\",\"data\":\"AA==\"}}]},"
+	  "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\","
+	  "\"thinking\":\"t\",\"signature\":\"g\"},{\"type\":\"tool_use\",\"id\":"
+	  "\"t\",\"name\":\"f\",\"input\":{\"q\":\"v\"}}]},{\"role\":\"user\","
+	  "\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"t\","
+	  "\"content\":\"r\"}]}],\"tools\":[{\"name\":\"f\",\"description\":\"d\","
+	  "\"input_schema\":{\"type\":\"object\"}}],\"tool_choice\":{\"type\":"
+	  "\"tool\",\"name\":\"f\"},\"stop_sequences\":[\"x\"]}", 1 },
+	{ "/v1/messages/count_tokens", "{\"model\":\"claude-sonnet-4\",\"system\":"
+	  "\"s\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 1 },
+	{ "/acme/v1/messages", "{\"model\":\"m\",\"max_tokens\":5,\"messages\":"
+	  "[{\"role\":\"user\",\"content\":\"hi\"}]}", 1 },
+	{ "/acme/v1/messages/count_tokens", "{\"model\":\"m\",\"messages\":"
+	  "[{\"role\":\"user\",\"content\":\"hi\"}]}", 1 },
+};
+
+/* Every string node (value and member name) of v, in tree order. */
+static void
+collect_strings(cJSON *v, cJSON **out, size_t *n, size_t cap)
+{
+	cJSON *c;
+
+	if (v->string != NULL || cJSON_IsString(v))
+		ck_assert_uint_lt(*n, cap);
+	if (v->string != NULL || cJSON_IsString(v))
+		out[(*n)++] = v;
+	for (c = v->child; c != NULL; c = c->next)
+		collect_strings(c, out, n, cap);
+}
+
+/* The body with node k's value (name when name is set) replaced by nul. */
+static void
+body_with(const char *tmpl, size_t k, int name, const char *nul, size_t nlen,
+    struct buf *out)
+{
+	cJSON *doc = cJSON_Parse(tmpl), *nodes[128];
+	size_t n = 0;
+	char *s, *at;
+
+	ck_assert_ptr_nonnull(doc);
+	collect_strings(doc, nodes, &n, ARRAY_LEN(nodes));
+	ck_assert_uint_lt(k, n);
+	if (name) {
+		free(nodes[k]->string);
+		nodes[k]->string = strdup("@NUL@");
+	} else {
+		ck_assert_ptr_nonnull(cJSON_SetValuestring(nodes[k], "@NUL@"));
+	}
+	s = cJSON_PrintUnformatted(doc);
+	ck_assert_ptr_nonnull(at = strstr(s, "@NUL@"));
+	buf_reset(out);
+	ck_assert_int_eq(buf_append(out, s, (size_t)(at - s)), GW_OK);
+	ck_assert_int_eq(buf_append(out, nul, nlen), GW_OK);
+	ck_assert_int_eq(buf_puts(out, at + 5), GW_OK);
+	free(s);
+	cJSON_Delete(doc);
+}
+
+START_TEST(nul_in_any_string_is_400)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		const char *says;
+	} nuls[] = {
+		{ "h\\u0000i", 8, "Unsupported \\u0000 (U+0000)" },
+		{ "h\0i", 3, "a raw NUL byte" },
+	};
+	struct buf b = BUF_INIT;
+	struct reply r;
+	cJSON *doc, *nodes[128];
+	size_t i, k, j, n, sent = 0;
+	int name;
+
+	gw_start(&answer_chat, 1, NULL, 0);
+	for (i = 0; i < ARRAY_LEN(nul_routes); i++) {
+		doc = cJSON_Parse(nul_routes[i].body);
+		n = 0;
+		collect_strings(doc, nodes, &n, ARRAY_LEN(nodes));
+		for (k = 0; k < n; k++)
+		for (name = 0; name < 2; name++)
+		for (j = 0; j < ARRAY_LEN(nuls); j++) {
+			if ((name && nodes[k]->string == NULL) ||
+			    (!name && !cJSON_IsString(nodes[k])))
+				continue;
+			body_with(nul_routes[i].body, k, name, nuls[j].text,
+			    nuls[j].len, &b);
+			serve_len("POST", nul_routes[i].path, b.data, b.len,
+			    "Bearer " API_KEY, NULL, &r);
+			ck_assert_msg(r.status == 400, "%s %zu/%d: %d %s",
+			    nul_routes[i].path, k, name, r.status, r.body);
+			ck_assert_str_eq(json_str(json_obj(r.json, "error"), "type"),
+			    "invalid_request_error");
+			ck_assert_ptr_nonnull(strstr(json_str(json_obj(r.json,
+			    "error"), "message"), nuls[j].says));
+			if (nul_routes[i].anthropic)
+				ck_assert_str_eq(json_str(r.json, "type"), "error");
+			else
+				ck_assert_ptr_null(json_obj(r.json, "type"));
+			reply_free(&r);
+			sent++;
+		}
+		cJSON_Delete(doc);
+	}
+	ck_assert_uint_gt(sent, 150);
+	assert_calls("");
+	assert_rows("");
+	buf_free(&b);
+}
+END_TEST
+
 /* ---- issue 9: GitHub headers, usage rows by flow, [1m] ids ---- */
 
 /* GET /usage calls copilot_internal/user with the headers the reference
@@ -1004,6 +1186,8 @@ routes_suite(void)
 	tcase_add_test(tc, rate_limit_passes_retry_after);
 	tcase_add_test(tc, upstream_5xx_is_passed_through);
 	tcase_add_test(tc, body_too_large_is_413);
+	tcase_add_test(tc, body_too_large_in_the_paths_dialect);
+	tcase_add_test(tc, nul_in_any_string_is_400);
 	tc = add_case(s, "issue9");
 	tcase_add_test(tc, usage_sends_the_reference_github_headers);
 	tcase_add_test(tc, messages_rows_name_the_flow_and_affinity_session);
