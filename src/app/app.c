@@ -16,6 +16,7 @@
 #include "state/config.h"
 #include "state/db.h"
 #include "state/import.h"
+#include "state/metrics.h"
 #include "state/paths.h"
 #include "state/spool.h"
 #include "upstream/auth.h"
@@ -217,6 +218,22 @@ live_init(struct app *a)
 	return GW_OK;
 }
 
+/* The pool's shared counters (state/metrics.h).  A gateway without them
+ * still serves: /metrics then says why. */
+static void
+open_metrics(const struct app *a)
+{
+	struct buf err = BUF_INIT;
+	char *path = NULL;
+
+	if (paths_join(a->home, METRICS_FILE_NAME, &path) != GW_OK ||
+	    metrics_open(path, &err) != GW_OK)
+		log_warn("%s", err.len > 0 ? buf_cstr(&err) :
+		    "metrics: out of memory");
+	buf_free(&err);
+	free(path);
+}
+
 /* Someone moving over from the reference keeps their login and usage
  * history: its files in the same data directory are read once. */
 static void
@@ -287,6 +304,8 @@ app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 		GW_IGNORE(buf_printf(errmsg, "cannot read the database %s: %s",
 		    a->db_path, gw_strerror(e)));
 	db_close(db);
+	if (e == GW_OK)
+		open_metrics(a);
 	return e;
 }
 
@@ -303,6 +322,7 @@ app_free(struct app *a)
 	}
 	if (a->cfg_mu_ready)
 		pthread_mutex_destroy(&a->cfg_mu);
+	metrics_close();
 	free(a->home);
 	free(a->config_path);
 	free(a->db_path);

@@ -10,6 +10,7 @@
 #include "http/guard.h"
 #include "http/router.h"
 #include "routes/common.h"
+#include "routes/health.h"
 #include "routes/messages.h"
 #include "routes/misc.h"
 #include "routes/openai.h"
@@ -17,11 +18,14 @@
 #include "routes/responses.h"
 #include "routes/routes.h"
 #include "state/config.h"
+#include "state/metrics.h"
 
 typedef void (*route_fn)(struct rctx *r);
 
 /* One row: the router's method, pattern and flags (ROUTE_ANTHROPIC: the
- * Anthropic dialect), and the handler. */
+ * Anthropic dialect; ROW_OPEN_IF_METRICS_PUBLIC: no key when config
+ * metrics.public is true), and the handler. */
+#define ROW_OPEN_IF_METRICS_PUBLIC 0x100u
 struct row {
 	const char *method;
 	const char *pattern;
@@ -32,6 +36,10 @@ struct row {
 /* Order is precedence: fixed paths before patterns. */
 static const struct row rows[] = {
 	{ "GET", "/", route_root, ROUTE_AUTH_NONE },
+	{ "GET", "/healthz", route_healthz, ROUTE_AUTH_NONE },
+	{ "GET", "/readyz", route_readyz, ROUTE_AUTH_NONE },
+	{ "GET", "/metrics", route_metrics,
+	    ROUTE_AUTH_ADMIN | ROW_OPEN_IF_METRICS_PUBLIC },
 	{ "GET", "/v1/models", route_models, ROUTE_AUTH_REGULAR },
 	{ "GET", "/models", route_models, ROUTE_AUTH_REGULAR },
 	{ "POST", "/v1/chat/completions", route_chat, ROUTE_AUTH_REGULAR },
@@ -59,16 +67,19 @@ static const struct row rows[] = {
 };
 
 /* What guard_dispatch hands run(): the router's table is built from rows
- * per request, so the matched route's index is its row's. */
+ * per request, so the matched route's index is its row's.  run() leaves
+ * the row and the model for the request's metrics. */
 struct pass {
 	struct worker *w;
 	const struct route *table;
+	const struct row *row;       /* NULL: no handler ran */
+	char model[128];
 };
 
 static void
 run(void *tctx, struct http_conn *c, const struct route_params *p)
 {
-	const struct pass *ps = tctx;
+	struct pass *ps = tctx;
 	const struct row *row = &rows[p->route - ps->table];
 	struct rctx r;
 
@@ -80,6 +91,8 @@ run(void *tctx, struct http_conn *c, const struct route_params *p)
 	r.param = p->n > 0 ? p->p[0].value : NULL;
 	r.start_ms = util_mono_ms();
 	row->fn(&r);
+	ps->row = row;
+	memcpy(ps->model, r.model, sizeof(ps->model));
 }
 
 void
@@ -87,7 +100,7 @@ routes_handle(void *worker, struct http_conn *c)
 {
 	const struct cfg *cfg;
 	struct route table[ARRAY_LEN(rows)];
-	struct pass ps = { worker, table };
+	struct pass ps = { worker, table, NULL, "" };
 	struct guard_policy policy;
 	int64_t t0 = util_mono_ms();
 	size_t i;
@@ -102,7 +115,10 @@ routes_handle(void *worker, struct http_conn *c)
 		table[i].method = rows[i].method;
 		table[i].pattern = rows[i].pattern;
 		table[i].handler = run;
-		table[i].flags = rows[i].flags;
+		table[i].flags = rows[i].flags & ~ROW_OPEN_IF_METRICS_PUBLIC;
+		if ((rows[i].flags & ROW_OPEN_IF_METRICS_PUBLIC) &&
+		    cfg->metrics_public)
+			table[i].flags &= ~(unsigned)ROUTE_AUTH_MASK;
 	}
 	policy.keys = strlist_view(&cfg->api_keys);
 	policy.nkeys = cfg->api_keys.n;
@@ -110,6 +126,8 @@ routes_handle(void *worker, struct http_conn *c)
 	policy.hosts = strlist_view(&cfg->allowed_hosts);
 	policy.origins = strlist_view(&cfg->allowed_origins);
 	guard_dispatch(&ps, c, table, ARRAY_LEN(table), &policy);
+	metrics_request(ps.row != NULL ? ps.row->pattern : NULL, c->status,
+	    ps.model);
 	log_debug("%s %s -> %d (%lld ms) %s", c->req->method, c->req->path,
 	    c->status, (long long)(util_mono_ms() - t0), c->req->trace_id);
 }

@@ -773,6 +773,10 @@ parse_limits(const struct pctx *pc, struct cfg *c)
 	    (e = get_bool(pc, o, "wait", "rateLimit.wait", &c->rate_limit_wait)) !=
 	    GW_OK)
 		return e;
+	if ((e = get_object(pc, c->root, "metrics", "metrics", &o)) != GW_OK ||
+	    (e = get_bool(pc, o, "public", "metrics.public", &c->metrics_public)) !=
+	    GW_OK)
+		return e;
 	lvl = (int)c->log_level;
 	if ((e = get_enum(pc, c->root, "logLevel", (const char *const[]){
 	    "error", "warn", "info", "debug" }, 4, "error, warn, info, debug",

@@ -98,6 +98,7 @@ struct cfg {
 	long ping_interval_s;        /* timeouts.pingSeconds */
 	long rate_limit_s;           /* rateLimit.seconds, 0 = off */
 	int rate_limit_wait;         /* rateLimit.wait */
+	int metrics_public;          /* metrics.public: /metrics without a key */
 	enum log_level log_level;
 
 	/* Derived by cfg_load / cfg_apply_env; read them via the accessors. */

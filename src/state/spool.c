@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "state/db.h"
+#include "state/metrics.h"
 #include "state/paths.h"
 #include "state/spool.h"
 
@@ -160,6 +161,7 @@ spool_record(struct db *db, const char *path, const struct usage_event *ev)
 	e = usage_record(db, ev);
 	if (e == GW_EBUSY || e == GW_EDB) {
 		if (spool_append(path, ev) == GW_OK) {
+			metrics_usage_spooled();
 			log_warn("database unavailable (%s): usage row %s spooled to %s",
 			    gw_strerror(e), ev->trace_id ? ev->trace_id : "", path);
 			return GW_OK;

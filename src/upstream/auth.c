@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "state/db.h"
+#include "state/metrics.h"
 #include "state/paths.h"
 #include "upstream/auth.h"
 #include "upstream/github.h"
@@ -107,6 +108,7 @@ exchange(struct auth_env *env, struct db_copilot_token *out,
 	log_info("Copilot token refreshed (%s, refresh in %lld s)", fp,
 	    (long long)out->refresh_in);
 out:
+	metrics_token_refresh(e == GW_OK);
 	if (e != GW_OK)
 		db_copilot_token_free(out);
 	free(ghtok);

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "state/metrics.h"
 #include "upstream/relay.h"
 #include "upstream/sse.h"
 
@@ -25,6 +26,7 @@ struct relay {
 	struct sse_parser *sse;
 	int64_t ping_ms;             /* 0: no pings */
 	int early;
+	int64_t start_ms;            /* monotonic, when the call began */
 	int64_t last_write_ms;       /* last successful write to the client */
 	int64_t last_ping_ms;
 	int headers_seen;
@@ -56,8 +58,9 @@ note_write(struct relay *r, enum gw_err e, int is_event)
 	r->last_write_ms = util_mono_ms();
 	if (r->in_ping)
 		r->res->pings++;
-	else if (is_event)
-		r->res->events_out++;
+	else if (is_event && r->res->events_out++ == 0 && r->streaming)
+		metrics_observe(METRICS_STREAM_FIRST_BYTE,
+		    r->last_write_ms - r->start_ms);
 }
 
 static GW_MUST_CHECK enum gw_err
@@ -128,6 +131,7 @@ on_headers(void *ctx, const struct up_response *resp, int *take_body)
 	if ((e = sse_parser_new(0, on_event, r, &r->sse)) != GW_OK)
 		return e;
 	r->streaming = 1;
+	metrics_stream_begin();
 	*take_body = 1;
 	/* Without early pings the idle clock starts with the stream. */
 	if (!r->res->client_started)
@@ -341,7 +345,8 @@ relay_run(struct up_client *c, const struct up_request *req,
 	r.ping_ms = ping_ms < 0 ? 0 : ping_ms > 0 ? ping_ms :
 	    RELAY_PING_INTERVAL_MS;
 	r.early = opts != NULL && opts->early_pings;
-	r.last_write_ms = util_mono_ms();
+	r.start_ms = util_mono_ms();
+	r.last_write_ms = r.start_ms;
 	hooks.ctx = &r;
 	hooks.stream = 1;
 	hooks.on_headers = on_headers;
@@ -356,6 +361,8 @@ relay_run(struct up_client *c, const struct up_request *req,
 	} else if (res->client_started) {
 		e = end_started_without_stream(&r, e);
 	}
+	if (r.streaming)
+		metrics_stream_end();
 done:
 	if (e != GW_OK && res->message == NULL)
 		buf_replacef(&res->message, "%s", res->resp.error != NULL ?
@@ -365,5 +372,7 @@ done:
 	res->status = res->resp.status;
 	res->ttfb_ms = res->resp.ttfb_ms;
 	res->total_ms = res->resp.total_ms;
+	if (tr == NULL || r.start_ms != 0)     /* a call was made */
+		metrics_observe(METRICS_UPSTREAM_DURATION, res->total_ms);
 	return e;
 }

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -254,6 +255,26 @@ class Stack(Client):
             "SELECT * FROM token_usage_events ORDER BY id")]
         db.close()
         return rows
+
+    def parked_pair(self, path, send):
+        """Runs send() in two threads whose upstream calls to path are held
+        by the fake until both arrived, then released: with one thread per
+        process, the two ran in different processes.  send's results, in
+        completion order."""
+        self.fake.fault(path=path, kind="hold", name="pair", times=2)
+        got = []
+        ts = [threading.Thread(target=lambda: got.append(send()))
+              for _ in range(2)]
+        for t in ts:
+            t.start()
+        try:
+            w = self.fake.call("GET", "/_fake/wait_hold?name=pair&count=2&timeout=20")
+            assert w["ok"], w
+        finally:
+            self.fake.call("POST", "/_fake/release", {"all": True})
+            for t in ts:
+                t.join(30)
+        return got
 
     def log_text(self):
         self.fcgi_log.flush()

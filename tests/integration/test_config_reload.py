@@ -8,7 +8,6 @@ processes are shown to answer with the new mapping."""
 
 import json
 import os
-import threading
 import time
 import unittest
 
@@ -35,27 +34,12 @@ class ConfigReload(unittest.TestCase):
     def upstream_models(self):
         """Two concurrent /v1/messages requests for "alias", parked together
         (one per process): the upstream model each one was sent."""
-        self.s.fake.fault(path="/chat/completions", kind="hold", name="both",
-                          times=2)
-        got = []
-
         def one():
-            status, _, _ = self.s.request("POST", "/v1/messages", {
+            return self.s.request("POST", "/v1/messages", {
                 "model": "alias", "max_tokens": 16, "stream": True,
-                "messages": [{"role": "user", "content": "which model"}]})
-            got.append(status)
+                "messages": [{"role": "user", "content": "which model"}]})[0]
 
-        ts = [threading.Thread(target=one) for _ in range(2)]
-        for t in ts:
-            t.start()
-        try:
-            w = self.s.fake.call("GET", "/_fake/wait_hold?name=both&count=2&timeout=20")
-            self.assertTrue(w["ok"], w)
-        finally:
-            self.s.fake.call("POST", "/_fake/release", {"all": True})
-            for t in ts:
-                t.join(30)
-        self.assertEqual(got, [200, 200])
+        self.assertEqual(self.s.parked_pair("/chat/completions", one), [200, 200])
         return [r["body"]["model"] for r in self.s.fake.requests("/chat/completions")]
 
     def test_admin_post_reaches_the_other_process(self):

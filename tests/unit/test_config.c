@@ -493,6 +493,8 @@ static const struct {
 	{ "{\"rateLimit\":true}", "\"rateLimit\" must be an object" },
 	{ "{\"rateLimit\":{\"seconds\":-5}}", "\"rateLimit.seconds\" must be an integer" },
 	{ "{\"rateLimit\":{\"wait\":\"no\"}}", "\"rateLimit.wait\" must be true or false" },
+	{ "{\"metrics\":{\"public\":\"yes\"}}", "\"metrics.public\" must be true or false" },
+	{ "{\"metrics\":true}", "\"metrics\" must be an object" },
 	{ "{\"logLevel\":\"verbose\"}", "\"logLevel\" must be one of error, warn, info, debug" },
 };
 

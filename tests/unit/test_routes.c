@@ -22,9 +22,11 @@
 #include "routes/routes.h"     /* routes_handle */
 #include "state/config.h"
 #include "state/db.h"
+#include "state/metrics.h"
 #include "upstream/client.h"
 
 #define API_KEY "sk-routes-test"
+#define ADMIN_KEY "sk-routes-admin"
 #define GOOD_TOKEN "tid=good"
 #define FRESH_TOKEN_JSON "{\"token\":\"tid=fresh\",\"refresh_in\":1500}"
 
@@ -150,7 +152,8 @@ write_config(const char *extra, int copilot_port)
 	mock_url(g.m, "", url, sizeof(url));
 	snprintf(copilot, sizeof(copilot), "http://127.0.0.1:%d", copilot_port);
 	ck_assert_int_eq(buf_printf(&cfg,
-	    "{\"auth\":{\"apiKeys\":[\"" API_KEY "\"]},"
+	    "{\"auth\":{\"apiKeys\":[\"" API_KEY "\"],"
+	    "\"adminApiKey\":\"" ADMIN_KEY "\"},"
 	    "\"upstream\":{\"githubUrl\":\"%s\",\"githubApiUrl\":\"%s\","
 	    "\"copilotApiUrl\":\"%s\",\"anthropicApiUrl\":\"%s\"},"
 	    "\"useMessagesApi\":true%s%s}", url, url, copilot, url,
@@ -1149,6 +1152,174 @@ START_TEST(token_usage_query_reads_like_parse_int)
 }
 END_TEST
 
+/* ---- health, readiness, metrics ---- */
+
+/* A string member, "" when absent. */
+static const char *
+jstr(const cJSON *obj, const char *key)
+{
+	const char *v = json_str(obj, key);
+
+	return v != NULL ? v : "";
+}
+
+START_TEST(healthz_answers_without_a_key)
+{
+	struct reply r;
+
+	gw_start(&answer_chat, 1, NULL, 0);
+	serve_key("GET", "/healthz", NULL, "", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "{\"status\":\"ok\"}");
+	reply_free(&r);
+	assert_calls("");
+}
+END_TEST
+
+/* Token valid and model list cached: ready, with no upstream call. */
+START_TEST(readyz_ready_says_what_is_ready)
+{
+	struct reply r;
+
+	gw_start(&answer_chat, 1, NULL, 0);
+	serve_key("GET", "/readyz", NULL, "", &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_str_eq(jstr(r.json, "status"), "ready");
+	ck_assert_int_eq(json_long(cJSON_GetObjectItem(r.json, "models"),
+	    "count", -1), 3);
+	ck_assert_int_gt(json_long(cJSON_GetObjectItem(r.json,
+	    "copilot_token"), "expires_at", -1), util_now_ms() / 1000);
+	reply_free(&r);
+	assert_calls("");
+}
+END_TEST
+
+static void
+expire_token(void)
+{
+	struct db_copilot_token t;
+
+	memset(&t, 0, sizeof(t));
+	t.token = GOOD_TOKEN;
+	t.fetched_at = util_now_ms() / 1000 - 3600;
+	t.expires_at = t.fetched_at + 1800;
+	t.refresh_in = 1500;
+	ck_assert_int_eq(db_copilot_token_put(g.w.db, &t), GW_OK);
+}
+
+/* The token is expired and GitHub refuses a new one: 503 with why. */
+START_TEST(readyz_without_a_token_is_503)
+{
+	struct reply r;
+
+	gw_start(&answer_401, 1, NULL, 0);
+	expire_token();
+	serve_key("GET", "/readyz", NULL, "", &r);
+	ck_assert_msg(r.status == 503, "%s", r.body);
+	ck_assert_str_eq(jstr(r.json, "status"), "not ready");
+	ck_assert_msg(strncmp(jstr(r.json, "reason"),
+	    "Copilot token: ", 15) == 0, "%s", r.body);
+	reply_free(&r);
+	assert_calls(LINE_TOKEN);
+}
+END_TEST
+
+/* A valid token but no model list, and Copilot fails to give one. */
+START_TEST(readyz_without_models_is_503_then_ready)
+{
+	static const struct mock_response script[] = {
+		{ .status = 500, .headers = JSON_HDR,
+		  .pieces = { { 0, "{\"error\":\"down\"}" } } },
+		{ .headers = JSON_HDR, .pieces = { { 0, "{\"data\":[{\"id\":"
+		    "\"gpt-4o\",\"model_picker_enabled\":true,\"capabilities\":"
+		    "{\"type\":\"chat\"}}]}" } } },
+	};
+	struct sqlite3_stmt *st;
+	struct reply r;
+
+	gw_start(script, ARRAY_LEN(script), NULL, 0);
+	ck_assert_int_eq(db_prepare(g.w.db, "DELETE FROM models_cache", &st),
+	    GW_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	db_done(g.w.db, st);
+	serve_key("GET", "/readyz", NULL, "", &r);
+	ck_assert_msg(r.status == 503, "%s", r.body);
+	ck_assert_str_eq(jstr(r.json, "status"), "not ready");
+	ck_assert_msg(strncmp(jstr(r.json, "reason"), "model list: ",
+	    12) == 0, "%s", r.body);
+	reply_free(&r);
+	serve_key("GET", "/readyz", NULL, "", &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_int_eq(json_long(cJSON_GetObjectItem(r.json, "models"),
+	    "count", -1), 1);
+	reply_free(&r);
+}
+END_TEST
+
+/* /metrics takes only the admin key, and counts what was served. */
+START_TEST(metrics_needs_the_admin_key)
+{
+	struct reply r;
+	char ct[128];
+
+	gw_start(&answer_chat, 1, NULL, 0);
+	serve_key("GET", "/metrics", NULL, "", &r);
+	ck_assert_int_eq(r.status, 401);
+	reply_free(&r);
+	serve("GET", "/metrics", NULL, &r);
+	ck_assert_int_eq(r.status, 401);
+	reply_free(&r);
+	serve("POST", "/v1/chat/completions", "{\"model\":\"gpt-4o\","
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", &r);
+	ck_assert_int_eq(r.status, 200);
+	reply_free(&r);
+	serve_key("GET", "/metrics", NULL, "Bearer " ADMIN_KEY, &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_str_eq(reply_header(&r, "Content-Type", ct, sizeof(ct)),
+	    "text/plain; version=0.0.4; charset=utf-8");
+	ck_assert_msg(strstr(r.body, "copilot_api_requests_total{route=\"none\","
+	    "status=\"401\",model=\"\"} 2\n") != NULL, "%s", r.body);
+	ck_assert_msg(strstr(r.body, "copilot_api_requests_total{route=\"/v1/"
+	    "chat/completions\",status=\"200\",model=\"gpt-4o\"} 1\n") != NULL,
+	    "%s", r.body);
+	ck_assert_ptr_nonnull(strstr(r.body,
+	    "copilot_api_upstream_duration_seconds_count 1\n"));
+	reply_free(&r);
+}
+END_TEST
+
+START_TEST(metrics_public_needs_no_key)
+{
+	struct reply r;
+
+	gw_start(&answer_chat, 1, "\"metrics\":{\"public\":true}", 0);
+	serve_key("GET", "/metrics", NULL, "", &r);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	ck_assert_ptr_nonnull(strstr(r.body,
+	    "# TYPE copilot_api_requests_total counter\n"));
+	reply_free(&r);
+	/* the admin routes stay closed */
+	serve_key("GET", "/token", NULL, "", &r);
+	ck_assert_int_eq(r.status, 401);
+	reply_free(&r);
+}
+END_TEST
+
+/* A process that could not map the file says so instead of an empty set. */
+START_TEST(metrics_unavailable_is_503)
+{
+	struct reply r;
+
+	gw_start(&answer_chat, 1, NULL, 0);
+	metrics_close();
+	serve_key("GET", "/metrics", NULL, "Bearer " ADMIN_KEY, &r);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_ptr_nonnull(strstr(jstr(cJSON_GetObjectItem(r.json,
+	    "error"), "message"), "metrics are unavailable"));
+	reply_free(&r);
+}
+END_TEST
+
 static TCase *
 add_case(Suite *s, const char *name)
 {
@@ -1193,6 +1364,14 @@ routes_suite(void)
 	tcase_add_test(tc, messages_rows_name_the_flow_and_affinity_session);
 	tcase_add_test(tc, one_m_suffix_needs_a_one_m_window);
 	tcase_add_test(tc, token_usage_query_reads_like_parse_int);
+	tc = add_case(s, "health");
+	tcase_add_test(tc, healthz_answers_without_a_key);
+	tcase_add_test(tc, readyz_ready_says_what_is_ready);
+	tcase_add_test(tc, readyz_without_a_token_is_503);
+	tcase_add_test(tc, readyz_without_models_is_503_then_ready);
+	tcase_add_test(tc, metrics_needs_the_admin_key);
+	tcase_add_test(tc, metrics_public_needs_no_key);
+	tcase_add_test(tc, metrics_unavailable_is_503);
 	return s;
 }
 

@@ -1,0 +1,102 @@
+/*
+ * /healthz, /readyz and /metrics: whether the process lives, whether it
+ * can serve a model request now, and the pool's counters.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/models.h"
+#include "core/buf.h"
+#include "core/json.h"
+#include "routes/health.h"
+#include "state/db.h"
+#include "state/metrics.h"
+#include "upstream/auth.h"
+
+void
+route_healthz(struct rctx *r)
+{
+	/* The answer is decided: a failed write means the client left (so
+	 * for every send below). */
+	GW_IGNORE(http_send(r->c, 200, "application/json",
+	    "{\"status\":\"ok\"}", 15, NULL));
+}
+
+static void
+not_ready(struct rctx *r, const char *what, enum gw_err e, const struct buf *err)
+{
+	struct buf reason = BUF_INIT;
+	cJSON *doc = cJSON_CreateObject();
+
+	if (buf_printf(&reason, "%s: %s", what, err->len > 0 ? err->data :
+	    gw_strerror(e)) != GW_OK || doc == NULL ||
+	    cJSON_AddStringToObject(doc, "status", "not ready") == NULL ||
+	    cJSON_AddStringToObject(doc, "reason", buf_cstr(&reason)) == NULL)
+		GW_IGNORE(http_send_text(r->c, 503, "not ready"));
+	else
+		GW_IGNORE(http_send_json(r->c, 503, doc));
+	cJSON_Delete(doc);
+	buf_free(&reason);
+}
+
+void
+route_readyz(struct rctx *r)
+{
+	struct auth_env env;
+	struct db_copilot_token t;
+	struct buf err = BUF_INIT;
+	cJSON *list = NULL, *doc = NULL, *o;
+	enum gw_err e;
+
+	memset(&t, 0, sizeof(t));
+	app_auth_env(r->w, &env);
+	if ((e = auth_copilot_token(&env, NULL, 0, &t, &err)) != GW_OK) {
+		not_ready(r, "Copilot token", e, &err);
+		goto out;
+	}
+	if ((e = models_get(r->w, 0, &list, NULL, &err)) != GW_OK ||
+	    cJSON_GetArraySize(list) == 0) {
+		if (e == GW_OK)
+			e = GW_ENOTFOUND;
+		if (err.len == 0)       /* best effort: the reason says "not found" else */
+			GW_IGNORE(buf_puts(&err, "Copilot listed no models"));
+		not_ready(r, "model list", e, &err);
+		goto out;
+	}
+	if ((doc = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(doc, "status", "ready") == NULL ||
+	    (o = cJSON_AddObjectToObject(doc, "copilot_token")) == NULL ||
+	    cJSON_AddNumberToObject(o, "expires_at", (double)t.expires_at) ==
+	    NULL ||
+	    (o = cJSON_AddObjectToObject(doc, "models")) == NULL ||
+	    cJSON_AddNumberToObject(o, "count",
+	    (double)cJSON_GetArraySize(list)) == NULL) {
+		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
+		goto out;
+	}
+	GW_IGNORE(http_send_json(r->c, 200, doc));
+out:
+	cJSON_Delete(doc);
+	cJSON_Delete(list);
+	db_copilot_token_free(&t);
+	buf_free(&err);
+}
+
+void
+route_metrics(struct rctx *r)
+{
+	struct buf out = BUF_INIT;
+	enum gw_err e;
+
+	if ((e = metrics_render(&out)) == GW_ENOTFOUND)
+		rc_reject(r, 503, "metrics are unavailable in this process (the "
+		    "metrics file in the data directory could not be mapped; "
+		    "see the log)");
+	else if (e != GW_OK)
+		rc_reject(r, 500, gw_strerror(e));
+	else
+		GW_IGNORE(http_send(r->c, 200,
+		    "text/plain; version=0.0.4; charset=utf-8", out.data, out.len,
+		    NULL));
+	buf_free(&out);
+}
