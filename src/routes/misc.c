@@ -1,11 +1,12 @@
-/* Small routes: health, account usage, the token, local usage statistics,
- * and the admin model mappings. */
+/* Small routes: health, account usage, the usage viewer page, the token,
+ * local usage statistics, and the admin model mappings. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/share.h"
 #include "core/util.h"
 #include "routes/misc.h"
 #include "state/config.h"
@@ -19,6 +20,43 @@ route_root(struct rctx *r)
 	/* The answer is decided: a failed write means the client left (so
 	 * for every http_send* below). */
 	GW_IGNORE(http_send_text(r->c, 200, "Server running"));
+}
+
+/*
+ * The usage dashboard, share/usage-viewer/index.html: open like the
+ * reference's, since the page holds no data (it asks for a key when the
+ * routes it reads answer 401).  Read per request: it is small, and an
+ * upgrade of share/ shows without a restart.
+ */
+void
+route_usage_viewer(struct rctx *r)
+{
+	struct buf page = BUF_INIT, tried = BUF_INIT;
+	enum gw_err e;
+
+	if ((e = share_read("usage-viewer/index.html", &page, &tried)) != GW_OK) {
+		log_error("usage viewer: cannot read the page (%s); tried %s (set "
+		    "COPILOT_API_SHARE_DIR to the share directory)", gw_strerror(e),
+		    buf_cstr(&tried));
+		rc_reject(r, 500, "the usage viewer page is not installed "
+		    "(share/usage-viewer/index.html); see the responder's log");
+		goto out;
+	}
+	GW_IGNORE(http_send(r->c, 200, "text/html; charset=utf-8", page.data,
+	    page.len, (const char *const[]){ "Cache-Control", "no-cache", NULL }));
+out:
+	buf_free(&page);
+	buf_free(&tried);
+}
+
+/* "/usage-viewer/" → the page.  The target is relative ("../usage-viewer")
+ * so that it stays under the sub-path a CGI install is mounted at. */
+void
+route_usage_viewer_slash(struct rctx *r)
+{
+	GW_IGNORE(http_send(r->c, 301, "text/plain; charset=utf-8",
+	    "Moved\n", 6, (const char *const[]){ "Location", "../usage-viewer",
+	    NULL }));
 }
 
 /* Pass-through of GitHub's copilot_internal/user (quotas, plan). */

@@ -52,6 +52,8 @@ static const struct row rows[] = {
 	{ "POST", "/v1/messages/count_tokens", route_count_tokens,
 	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
 	{ "GET", "/usage", route_usage, ROUTE_AUTH_REGULAR },
+	{ "GET", "/usage-viewer", route_usage_viewer, ROUTE_AUTH_NONE },
+	{ "GET", "/usage-viewer/", route_usage_viewer_slash, ROUTE_AUTH_NONE },
 	{ "GET", "/token", route_token, ROUTE_AUTH_ADMIN },
 	{ "GET", "/token-usage", route_token_usage, ROUTE_AUTH_REGULAR },
 	{ "GET", "/token-usage/daily", route_token_usage_daily, ROUTE_AUTH_REGULAR },

@@ -2,19 +2,17 @@
  * The o200k_base / cl100k_base tokenizers: pre-tokenizing regexes over
  * the BPE tables, ids as gpt-tokenizer gives them (contract in tokenizer.h).
  */
-#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "gwconfig.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/share.h"
 #include "tokenize/bpe.h"
 #include "tokenize/tokenizer.h"
 
@@ -143,70 +141,32 @@ compile_pattern(const struct enc_def *d, struct tok_enc *e)
 	return GW_OK;
 }
 
-/* Tries <dir>/tokenizer/<name>.tiktoken; GW_ENOTFOUND moves on to the
- * next candidate, any other failure stops the search. */
-static GW_MUST_CHECK enum gw_err
-try_dir(const struct enc_def *d, const char *dir, const char *sub,
-    struct buf *tried, struct tok_bpe **out)
-{
-	struct buf path = BUF_INIT;
-	enum gw_err err;
-
-	if (buf_printf(&path, "%s%s/tokenizer/%s.tiktoken", dir, sub, d->name) != GW_OK)
-		return GW_ENOMEM;
-	/* best effort: the list of paths tried only feeds a log line */
-	GW_IGNORE(buf_printf(tried, "%s%s", tried->len > 0 ? ", " : "",
-	    path.data));
-	err = tok_bpe_load(path.data, d->specials, d->nspecials, out);
-	if (err == GW_OK)
-		log_debug("tokenizer: loaded %s", path.data);
-	buf_free(&path);
-	return err;
-}
-
+/* The first share/tokenizer/<name>.tiktoken found (core/share.h); a
+ * table that is there but unusable is an error, not a reason to look on. */
 static GW_MUST_CHECK enum gw_err
 find_table(const struct enc_def *d, struct tok_bpe **out)
 {
-	static const char *const rel[] = { "/../../share", "/../share" };
-	static const char *const sub[] = { "", "/copilot-api" };
-	const char *env = getenv("COPILOT_API_SHARE_DIR");
-	struct buf tried = BUF_INIT, dir = BUF_INIT;
-	char exe[PATH_MAX], *slash;
-	enum gw_err err = GW_ENOTFOUND;
-	ssize_t n;
-	size_t i, j;
+	struct buf tried = BUF_INIT, rel = BUF_INIT, path = BUF_INIT;
+	enum gw_err err;
 
-	if (env != NULL && env[0] != '\0') {
-		/* an explicit setting is the only place looked at */
-		err = try_dir(d, env, "", &tried, out);
+	if (buf_printf(&rel, "tokenizer/%s.tiktoken", d->name) != GW_OK) {
+		err = GW_ENOMEM;
 		goto out;
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL)
-			*slash = '\0';
-		for (i = 0; i < 2 && err == GW_ENOTFOUND; i++)
-			for (j = 0; j < 2 && err == GW_ENOTFOUND; j++) {
-				buf_reset(&dir);
-				if (buf_printf(&dir, "%s%s", exe, rel[i]) != GW_OK) {
-					err = GW_ENOMEM;
-					goto out;
-				}
-				err = try_dir(d, dir.data, sub[j], &tried, out);
-			}
-	}
-	if (err == GW_ENOTFOUND)
-		err = try_dir(d, GW_SHAREDIR, "", &tried, out);
+	if ((err = share_find(rel.data, &path, &tried)) != GW_OK)
+		goto out;
+	if ((err = tok_bpe_load(path.data, d->specials, d->nspecials, out)) == GW_OK)
+		log_debug("tokenizer: loaded %s", path.data);
 out:
 	if (err == GW_ENOTFOUND)
 		log_error("tokenizer: no %s table; tried %s (set COPILOT_API_SHARE_DIR "
 		    "to the share directory)", d->name, buf_cstr(&tried));
 	else if (err != GW_OK && err != GW_ENOMEM)
-		log_error("tokenizer: %s table unusable (tried %s)", d->name,
-		    buf_cstr(&tried));
+		log_error("tokenizer: %s table unusable (%s)", d->name,
+		    buf_cstr(&path));
 	buf_free(&tried);
-	buf_free(&dir);
+	buf_free(&rel);
+	buf_free(&path);
 	if (err == GW_ENOTFOUND)
 		err = GW_EIO;
 	return err;

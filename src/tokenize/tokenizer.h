@@ -8,9 +8,7 @@
  * tables) split differently from newer engines.
  *
  * Tables are loaded on first use from <share>/tokenizer/<name>.tiktoken,
- * where <share> is $COPILOT_API_SHARE_DIR when set, else found next to the
- * running executable (<exe dir>/../../share, <exe dir>/../share, also with
- * a copilot-api/ subdirectory for the install layout), else GW_SHAREDIR.
+ * <share> found as core/share.h says ($COPILOT_API_SHARE_DIR when set).
  * All functions are thread-safe.
  *
  * Text is UTF-8.  Special-token text such as "<|endoftext|>" is encoded as

@@ -83,6 +83,9 @@ class MakeRun(unittest.TestCase):
         status, _, body = c.json("POST", "/v1/chat/completions", CHAT)
         self.assertEqual(status, 200, body)
         self.assertIn("make run", body["choices"][0]["message"]["content"])
+        # the dashboard the banner points at is found from the build tree
+        status, headers, _ = c.request("GET", "/usage-viewer", key=None)
+        self.assertEqual((status, headers["content-type"]), (200, "text/html; charset=utf-8"))
 
         kids = children_of(proc.pid)
         names = [n for _, n in kids]
@@ -96,6 +99,7 @@ class MakeRun(unittest.TestCase):
         log.seek(0)
         out = log.read()
         self.assertIn("serving on http://127.0.0.1:%d" % port, out)
+        self.assertIn("http://127.0.0.1:%d/usage-viewer\n" % port, out)
         self.assertIn("Stopped.", out)
         harness.wait_until(lambda: not any(alive(p) for p, _ in kids),
                            what="lighttpd and the responder to be gone")

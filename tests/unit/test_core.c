@@ -5,6 +5,7 @@
 #include "testutil.h"
 #include "core/buf.c"
 #include "core/json.h"
+#include "core/share.h"
 #include "core/strlist.h"
 #include "core/util.h"
 
@@ -377,6 +378,45 @@ START_TEST(strlist_map_replaces_in_place)
 }
 END_TEST
 
+/* share_read: COPILOT_API_SHARE_DIR alone when set; the paths tried are
+ * reported; without it the tree's share/ is found next to the program. */
+START_TEST(share_read_finds_and_reports)
+{
+	char dir[512], file[600];
+	struct buf out = BUF_INIT, tried = BUF_INIT, path = BUF_INIT;
+	char *saved = getenv("COPILOT_API_SHARE_DIR") != NULL ?
+	    strdup(getenv("COPILOT_API_SHARE_DIR")) : NULL;
+	FILE *f;
+
+	test_tmpdir(dir, sizeof(dir), "gw-share");
+	snprintf(file, sizeof(file), "%s/page.html", dir);
+	ck_assert_ptr_nonnull(f = fopen(file, "w"));
+	fputs("<p>hello</p>\n", f);
+	fclose(f);
+	setenv("COPILOT_API_SHARE_DIR", dir, 1);
+	ck_assert_int_eq(share_read("page.html", &out, &tried), GW_OK);
+	ck_assert_str_eq(buf_cstr(&out), "<p>hello</p>\n");
+	buf_reset(&out);
+	buf_reset(&tried);
+	ck_assert_int_eq(share_read("missing.html", &out, &tried), GW_ENOTFOUND);
+	ck_assert_uint_eq(out.len, 0);
+	snprintf(file, sizeof(file), "%s/missing.html", dir);
+	ck_assert_str_eq(buf_cstr(&tried), file);
+	unsetenv("COPILOT_API_SHARE_DIR");
+	buf_reset(&tried);
+	/* build/tests/test_core: <exe dir>/../../share is the tree's */
+	ck_assert_int_eq(share_find("usage-viewer/index.html", &path, &tried), GW_OK);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&path), "/../../share/usage-viewer/index.html"));
+	if (saved != NULL)
+		setenv("COPILOT_API_SHARE_DIR", saved, 1);
+	free(saved);
+	test_rmdir(dir);
+	buf_free(&out);
+	buf_free(&tried);
+	buf_free(&path);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -399,6 +439,7 @@ core_suite(void)
 	tcase_add_test(tc, json_stringify_matches_javascript);
 	tcase_add_test(tc, random_id_shape);
 	tcase_add_test(tc, strlist_map_replaces_in_place);
+	tcase_add_test(tc, share_read_finds_and_reports);
 	suite_add_tcase(s, tc);
 	return s;
 }

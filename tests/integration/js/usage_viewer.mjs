@@ -1,0 +1,100 @@
+// Drives the usage dashboard (GET /usage-viewer) in Debian's chromium,
+// headless, through playwright-core (which never downloads a browser).
+// Input: one JSON argument {url, wrongKey, goodKey, userDataDir, screenshot}.
+// Output: one JSON line of what the page showed at each step; the Python
+// test (test_usage_viewer.py) decides what is right.
+import { chromium } from "playwright-core";
+
+const cmd = JSON.parse(process.argv[2]);
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+const consoleErrors = [];
+const requests = [];
+
+async function loaded(page) {
+  await page.waitForSelector("body[data-loaded]", { timeout: 20000 });
+  return page.getAttribute("body", "data-loaded");
+}
+
+// Text of every cell of every body row of a table, row by row.
+function rows(page, sel) {
+  return page.$$eval(sel + " tbody tr", (trs) =>
+    trs.map((tr) => Array.from(tr.cells, (td) => td.textContent.trim())));
+}
+
+async function snapshot(page) {
+  return {
+    loaded: await page.getAttribute("body", "data-loaded"),
+    keyVisible: await page.isVisible("#key-section"),
+    keyMessage: (await page.textContent("#key-message")).trim(),
+    quotaInfo: (await page.textContent("#quota-info")).trim(),
+    quotas: await page.$$eval("[data-quota]", (cs) => Object.fromEntries(cs.map((c) => [
+      c.getAttribute("data-quota"),
+      { used: c.querySelector(".quota-used").textContent.trim(),
+        bar: (c.querySelector(".bar > div") || { style: {} }).style.width || null }]))),
+    totals: await page.$$eval("[data-metric]", (ms) => Object.fromEntries(ms.map((m) => [
+      m.getAttribute("data-metric"), m.querySelector("b").textContent.trim()]))),
+    byModel: await rows(page, "#by-model"),
+    pressed: await page.$$eval("#period-switch [aria-pressed=true]",
+      (bs) => bs.map((b) => b.getAttribute("data-period"))),
+    chart: await page.$$eval("#chart rect.day", (rs) => rs.map((r) => [
+      r.getAttribute("data-date"), Number(r.getAttribute("data-total")),
+      Number(r.getAttribute("height"))])),
+    events: await rows(page, "#events"),
+    eventsPage: (await page.textContent("#events-page")).trim(),
+  };
+}
+
+// Types a key into the page's key field and waits for every section.
+async function enterKey(page, key) {
+  await page.evaluate(() => document.body.removeAttribute("data-loaded"));
+  await page.fill("#api-key", key);
+  await page.click("#key-form button[type=submit]");
+  await loaded(page);
+  return snapshot(page);
+}
+
+const context = await chromium.launchPersistentContext(cmd.userDataDir, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: FLAGS,
+  viewport: { width: 1200, height: 900 },
+});
+const out = {};
+try {
+  const page = context.pages()[0] || await context.newPage();
+  let phase = "open";
+  page.on("console", (m) => {
+    if (m.type() === "error") consoleErrors.push({ phase, text: m.text() });
+  });
+  page.on("pageerror", (e) => consoleErrors.push({ phase, text: "pageerror: " + e.message }));
+  page.on("request", (r) => requests.push(r.url()));
+
+  await page.goto(cmd.url);
+  await loaded(page);
+  out.noKey = await snapshot(page);
+
+  phase = "wrongKey";
+  out.wrongKey = await enterKey(page, cmd.wrongKey);
+  phase = "goodKey";
+  out.day = await enterKey(page, cmd.goodKey);
+
+  for (const p of ["week", "month"]) {
+    await page.click(`#period-switch [data-period=${p}]`);
+    await loaded(page);
+    out[p] = await snapshot(page);
+  }
+  out.urlAfterSwitch = page.url();
+
+  phase = "reload";
+  await page.reload();
+  await loaded(page);
+  out.reload = await snapshot(page);
+  await page.screenshot({ path: cmd.screenshot, fullPage: true });
+} finally {
+  await context.close();
+}
+out.consoleErrors = consoleErrors;
+out.requests = requests;
+console.log(JSON.stringify(out));

@@ -1,0 +1,196 @@
+"""The usage dashboard (GET /usage-viewer) in a real browser: Debian's
+chromium, headless, driven by playwright-core (js/usage_viewer.mjs), against
+the gateway behind lighttpd with the fake upstream.  The numbers it must
+show come from what the fake was told to answer."""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import API_KEY
+
+JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = os.path.join(harness.ROOT, "build", "usage-viewer.png")
+
+
+def drive(cmd, timeout=120):
+    r = subprocess.run(["node", os.path.join(JS, "usage_viewer.mjs"), json.dumps(cmd)],
+                       capture_output=True, text=True, timeout=timeout,
+                       cwd=os.path.join(harness.ROOT, "tests"))
+    if r.returncode != 0:
+        raise AssertionError("usage_viewer.mjs failed: %s %s" % (r.stdout, r.stderr))
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+STACK = None
+
+
+def setUpModule():
+    global STACK
+    STACK = harness.Stack()
+
+
+def tearDownModule():
+    STACK.close()
+
+
+class UsageViewerRoute(unittest.TestCase):
+    """The route itself, without a browser (no request here writes a usage
+    row, so the browser's numbers do not depend on the order)."""
+
+    def setUp(self):
+        self.s = STACK
+
+    def test_page_needs_no_key(self):
+        status, headers, body = self.s.request("GET", "/usage-viewer", key=None)
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/html"))
+        page = body.decode()
+        self.assertIn("<title>copilot-api usage</title>", page)
+        # relative fetches only: the page must work under a sub-path
+        self.assertNotIn('getJson("/', page)
+        self.assertIn('getJson("usage")', page)
+
+    def test_trailing_slash_redirects_relatively(self):
+        status, headers, _ = self.s.request("GET", "/usage-viewer/", key=None)
+        self.assertEqual(status, 301)
+        self.assertEqual(headers["location"], "../usage-viewer")
+
+    def test_data_routes_still_need_the_key(self):
+        self.assertEqual(self.s.request("GET", "/usage", key=None)[0], 401)
+        self.assertEqual(self.s.request("GET", "/token-usage", key=None)[0], 401)
+
+    def test_missing_page_is_a_clear_500(self):
+        empty = tempfile.mkdtemp(prefix="gw-share-")
+        s = harness.Stack(env={"COPILOT_API_SHARE_DIR": empty})
+        try:
+            status, _, body = s.request("GET", "/usage-viewer", key=None)
+            self.assertEqual(status, 500)
+            self.assertIn("usage viewer page is not installed", json.loads(body)["error"]["message"])
+            self.assertIn(os.path.join(empty, "usage-viewer", "index.html"), s.log_text())
+        finally:
+            s.close()
+            shutil.rmtree(empty, ignore_errors=True)
+
+
+@unittest.skipUnless(os.access(CHROMIUM, os.X_OK), "chromium is not installed (apt-get install chromium)")
+class UsageViewerBrowser(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = s = STACK
+        # Today: two gpt-4.1 requests of 1200 + 34 tokens, one gpt-4o-mini of 500 + 7.
+        s.fake.config(usage={"prompt_tokens": 1200, "completion_tokens": 34})
+        for _ in range(2):
+            assert s.json("POST", "/v1/chat/completions", {
+                "model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})[0] == 200
+        s.fake.config(usage={"prompt_tokens": 500, "completion_tokens": 7})
+        assert s.json("POST", "/v1/chat/completions", {
+            "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})[0] == 200
+        s.usage_rows(at_least=3)
+        # Ten days ago (in the month, not in the week): a row the gateway
+        # cannot write with an old date itself, so the test adds it.
+        old = int(time.time() * 1000) - 10 * 86400 * 1000
+        db = sqlite3.connect(os.path.join(s.home, "copilot-api.db"), timeout=10)
+        db.execute(
+            "INSERT INTO token_usage_events (created_at_ms, created_at_utc, source, endpoint,"
+            " model, input_tokens, output_tokens, total_tokens, status, latency_ms, stream)"
+            " VALUES (?, ?, 'copilot', 'messages', 'claude-sonnet-4', 9000, 100, 9100, 200, 5, 1)",
+            (old, time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(old / 1000))))
+        db.commit()
+        db.close()
+        cls.profile = tempfile.mkdtemp(prefix="gw-chromium-")
+        os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
+        cls.out = drive({"url": s.url + "/usage-viewer", "wrongKey": "sk-wrong-key-000",
+                         "goodKey": API_KEY, "userDataDir": cls.profile,
+                         "screenshot": SCREENSHOT})
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.profile, ignore_errors=True)
+
+    def test_asks_for_a_key(self):
+        o = self.out["noKey"]
+        self.assertEqual(o["loaded"], "needs-key")
+        self.assertTrue(o["keyVisible"])
+        self.assertIn("needs an API key", o["keyMessage"])
+        self.assertEqual(o["byModel"], [])
+
+    def test_wrong_key_is_a_clear_message(self):
+        o = self.out["wrongKey"]
+        self.assertEqual(o["loaded"], "needs-key")
+        self.assertTrue(o["keyVisible"])
+        self.assertIn("API key was not accepted (HTTP 401", o["keyMessage"])
+        self.assertEqual(o["quotas"], {})
+
+    def test_quotas(self):
+        o = self.out["day"]
+        self.assertEqual(o["loaded"], "ok")
+        self.assertFalse(o["keyVisible"])
+        # the fake: premium_interactions 1500, 1234 remaining; chat unlimited
+        self.assertEqual(o["quotas"]["premium_interactions"],
+                         {"used": "266 of 1,500 used (17.7%)", "bar": "17.7%"})
+        self.assertEqual(o["quotas"]["chat"]["used"], "Unlimited")
+        self.assertIn("Plan: individual_pro", o["quotaInfo"])
+
+    def test_day_rows(self):
+        o = self.out["day"]
+        self.assertEqual(o["pressed"], ["day"])
+        self.assertEqual(sorted(o["byModel"]), [
+            ["gpt-4.1", "2", "2,400", "68", "0", "0", "2,468"],
+            ["gpt-4o-mini", "1", "500", "7", "0", "0", "507"]])
+        self.assertEqual(o["totals"]["request_count"], "3")
+        self.assertEqual(o["totals"]["total_tokens"], "2,975")
+        self.assertEqual(len(o["events"]), 3)
+        self.assertEqual(sorted(e[1] for e in o["events"]), ["gpt-4.1", "gpt-4.1", "gpt-4o-mini"])
+        self.assertEqual(len(o["chart"]), 1)
+        self.assertEqual(o["chart"][0][1], 2975)
+
+    def test_period_switch(self):
+        self.assertEqual(self.out["week"]["pressed"], ["week"])
+        self.assertEqual(self.out["week"]["totals"]["total_tokens"], "2,975")
+        self.assertEqual(len(self.out["week"]["chart"]), 7)
+        m = self.out["month"]
+        self.assertEqual(m["pressed"], ["month"])
+        self.assertIn(["claude-sonnet-4", "1", "9,000", "100", "0", "0", "9,100"], m["byModel"])
+        self.assertEqual(m["totals"]["request_count"], "4")
+        self.assertEqual(m["totals"]["total_tokens"], "12,075")
+        self.assertEqual(len(m["chart"]), 30)
+        bars = {d: (v, h) for d, v, h in m["chart"]}
+        self.assertEqual(sorted(v for v, _ in bars.values() if v), [2975, 9100])
+        # the tallest bar is the largest day
+        self.assertEqual(max(bars.values(), key=lambda x: x[1])[0], 9100)
+        self.assertEqual(len(m["events"]), 4)
+        self.assertIn("period=month", self.out["urlAfterSwitch"])
+
+    def test_key_kept_across_reload(self):
+        o = self.out["reload"]
+        self.assertEqual(o["loaded"], "ok")
+        self.assertFalse(o["keyVisible"])
+        self.assertEqual(o["pressed"], ["month"])
+        self.assertEqual(o["totals"]["request_count"], "4")
+
+    def test_no_console_errors(self):
+        # Chromium logs every 401 answer as "Failed to load resource"; those
+        # are the key prompts themselves.  Anything else is a fault.
+        errs = [e for e in self.out["consoleErrors"]
+                if not (e["phase"] in ("open", "wrongKey") and "status of 401" in e["text"])]
+        self.assertEqual(errs, [])
+
+    def test_only_the_gateway_is_fetched(self):
+        origin = self.s.url + "/"
+        self.assertEqual([u for u in self.out["requests"] if not u.startswith(origin)], [])
+
+    def test_screenshot_written(self):
+        with open(SCREENSHOT, "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
