@@ -4,9 +4,7 @@ tool, and the second turn must carry the tool_result."""
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import unittest
 
 import harness
