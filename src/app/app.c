@@ -292,6 +292,8 @@ app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 		return e;
 	gt = getenv("COPILOT_API_GITHUB_TOKEN");
 	a->github_token = gt != NULL && *gt != '\0' ? gt : NULL;
+	gt = getenv("COPILOT_API_SHOW_TOKEN");
+	a->show_token = gt != NULL && strcmp(gt, "1") == 0;
 	if ((e = db_open(a->db_path, &db)) != GW_OK) {
 		GW_IGNORE(buf_printf(errmsg, "cannot open the database %s: %s",
 		    a->db_path, gw_strerror(e)));
@@ -429,6 +431,7 @@ app_auth_env(struct worker *w, struct auth_env *env)
 	env->opencode = w->app->ident.opencode;
 	env->github_token = w->app->github_token;
 	env->account = w->app->account;
+	env->show_token = w->app->show_token;
 }
 
 

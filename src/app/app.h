@@ -58,6 +58,7 @@ struct app {
 	struct cfg *cfg;
 	struct copilot_ident ident;
 	const char *github_token;    /* --github-token / COPILOT_API_GITHUB_TOKEN */
+	int show_token;              /* --show-token / COPILOT_API_SHOW_TOKEN=1 */
 	char *account;               /* db_account of oauth app + domain */
 
 	/* The live configuration (app.c only). */

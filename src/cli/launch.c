@@ -19,10 +19,12 @@
 #include "cli/launch.h"
 #include "gwconfig.h"
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "app/app.h"
 #include "app/models.h"
+#include "state/config.h"
 #include "state/db.h"
 #include "upstream/auth.h"
 
@@ -182,6 +184,110 @@ system_login(void)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* One model id picked on the terminal from the list: its number or the
+ * id itself; -1 at the end of input. */
+static int
+pick_model(const char *question, const cJSON *models, const char **out)
+{
+	const cJSON *m;
+	const char *id;
+	char line[256];
+	long n = 0, v, i;
+
+	printf("\n%s\n", question);
+	cJSON_ArrayForEach(m, models) {
+		if ((id = json_str(m, "id")) != NULL)
+			printf("  %2ld) %s\n", ++n, id);
+	}
+	for (;;) {
+		printf("Number or model id [1-%ld]: ", n);
+		fflush(stdout);
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			return -1;
+		line[strcspn(line, "\r\n")] = '\0';
+		i = 0;
+		cJSON_ArrayForEach(m, models) {
+			if ((id = json_str(m, "id")) == NULL)
+				continue;
+			i++;
+			if (strcmp(line, id) == 0 ||
+			    (util_parse_long(line, 1, n, &v) == GW_OK && v == i)) {
+				*out = id;
+				return 0;
+			}
+		}
+		printf("No such model: answer with a number from 1 to %ld.\n", n);
+	}
+}
+
+/* The reference's command for the user's shell ($SHELL: fish, else sh). */
+static GW_MUST_CHECK enum gw_err
+claude_command(struct buf *b, const char *base_url, const char *token,
+    const char *model, const char *small)
+{
+	const char *const env[][2] = {
+		{ "ANTHROPIC_BASE_URL", base_url },
+		{ "ANTHROPIC_AUTH_TOKEN", token },
+		{ "ANTHROPIC_MODEL", model },
+		{ "ANTHROPIC_DEFAULT_SONNET_MODEL", model },
+		{ "ANTHROPIC_DEFAULT_HAIKU_MODEL", small },
+		{ "DISABLE_NON_ESSENTIAL_MODEL_CALLS", "1" },
+		{ "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1" },
+		{ "CLAUDE_CODE_ATTRIBUTION_HEADER", "0" },
+		{ "CLAUDE_CODE_ENABLE_PROMPT_SUGGESTION", "false" },
+		{ "CLAUDE_CODE_DISABLE_TERMINAL_TITLE", "true" },
+		{ "CLAUDE_CODE_ENABLE_AWAY_SUMMARY", "0" },
+		{ "CLAUDE_PLUGIN_ENABLE_QUESTION_RULES", "true" },
+	};
+	const char *sh = getenv("SHELL");
+	size_t sl = sh != NULL ? strlen(sh) : 0;
+	int fish = sl >= 4 && strcmp(sh + sl - 4, "fish") == 0;
+	enum gw_err e = fish ? GW_OK : buf_puts(b, "export");
+	size_t i;
+
+	for (i = 0; e == GW_OK && i < sizeof(env) / sizeof(env[0]); i++)
+		e = fish ? buf_printf(b, "set -gx %s %s; ", env[i][0], env[i][1]) :
+		    buf_printf(b, " %s=%s", env[i][0], env[i][1]);
+	return e != GW_OK ? e : buf_puts(b, fish ? "claude" : " && claude");
+}
+
+/* --claude-code: the two model picks on the terminal, then the command
+ * that starts Claude Code against this gateway. */
+static void
+offer_claude_code(const struct launch *l, const struct cfg *cfg,
+    const cJSON *models)
+{
+	struct buf url = BUF_INIT, cmd = BUF_INIT;
+	const char *model, *small;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		printf("--claude-code: no terminal to pick the models on; "
+		    "`copilot-api claude-code --model M --small-model S` prints "
+		    "the settings.\n");
+		return;
+	}
+	printf("\nTip: --claude-code only builds the command that starts Claude "
+	    "Code; every model stays usable without it (set the model id in "
+	    "Claude Code's settings.json).\n");
+	if (pick_model("Select a model to use with Claude Code:", models,
+	    &model) != 0 ||
+	    pick_model("Select a small model to use with Claude Code:", models,
+	    &small) != 0) {
+		printf("\nNo model picked: no Claude Code command.\n");
+		return;
+	}
+	/* A gateway with keys takes the first one; without, any text. */
+	if (buf_printf(&url, "http://%s:%ld", l->host, l->port) != GW_OK ||
+	    claude_command(&cmd, url.data, cfg->api_keys.n > 0 ?
+	    cfg->api_keys.v[0] : "dummy", model, small) != GW_OK)
+		fprintf(stderr, "copilot-api: out of memory\n");
+	else
+		printf("\nClaude Code command (run it in another terminal):\n"
+		    "%s\n", cmd.data);
+	buf_free(&url);
+	buf_free(&cmd);
+}
+
 /* Signs in if needed, fetches a Copilot token and the model list. */
 static int
 prepare(struct launch *l)
@@ -211,19 +317,19 @@ prepare(struct launch *l)
 			goto out;
 		}
 		printf("Not signed in to GitHub yet: starting the device flow.\n");
-		if (system_login() != 0)
+		if (system_login() != 0 || auth_github_token(&env, &tok) != GW_OK)
 			goto out;
 	}
+	if (l->show_token)
+		printf("GitHub token: %s\n", tok);
 	if (auth_copilot_token(&env, NULL, 0, &t, &err) != GW_OK) {
 		fprintf(stderr, "copilot-api: %s\n", buf_cstr(&err));
 		goto out;
 	}
-	if (l->show_token) {
-		printf("Copilot token: %s\n", t.token);
-	} else {
-		log_fingerprint(t.token, fp);
-		printf("Copilot token ready (%s)\n", fp);
-	}
+	/* With --show-token a token fetched just now was printed by
+	 * auth_copilot_token; a stored one still valid is not. */
+	log_fingerprint(t.token, fp);
+	printf("Copilot token ready (%s)\n", fp);
 	if (models_get(&w, 0, &models, NULL, &err) != GW_OK)
 		fprintf(stderr, "copilot-api: warning: could not fetch the model "
 		    "list: %s\n", buf_cstr(&err));
@@ -232,6 +338,8 @@ prepare(struct launch *l)
 		cJSON_ArrayForEach(m, models)
 			printf("  - %s\n", cJSON_GetStringValue(
 			    cJSON_GetObjectItemCaseSensitive(m, "id")));
+		if (l->claude_code)
+			offer_claude_code(l, a.cfg, models);
 	}
 	rc = 0;
 out:
@@ -351,11 +459,12 @@ parse_opts(struct launch *l, int argc, char **argv)
 			l->github_token = optarg;
 			setenv("COPILOT_API_GITHUB_TOKEN", optarg, 1);
 			break;
-		case 's': l->show_token = 1; break;
-		case 'P':
-			/* libcurl always honours https_proxy/no_proxy/...; the
-			 * flag is accepted for compatibility with the original. */
+		case 's':
+			/* the responders print the tokens they fetch, too */
+			l->show_token = 1;
+			setenv("COPILOT_API_SHOW_TOKEN", "1", 1);
 			break;
+		case 'P': setenv("COPILOT_API_PROXY_ENV", "1", 1); break;
 		case 'c': l->claude_code = 1; break;
 		default:
 			goto bad;

@@ -3,6 +3,7 @@
  * the lock file when due, one refresher at a time (contract in auth.h).
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -107,6 +108,11 @@ exchange(struct auth_env *env, struct db_copilot_token *out,
 	log_fingerprint(out->token, fp);
 	log_info("Copilot token refreshed (%s, refresh in %lld s)", fp,
 	    (long long)out->refresh_in);
+	if (env->show_token) {
+		/* asked for (--show-token): the operator's own terminal */
+		fprintf(stderr, "Copilot token: %s\n", out->token);
+		fflush(stderr);
+	}
 out:
 	metrics_token_refresh(e == GW_OK);
 	if (e != GW_OK)

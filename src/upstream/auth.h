@@ -22,6 +22,8 @@ struct auth_env {
 	int opencode;              /* GitHub token is the Copilot token */
 	const char *github_token;  /* override (--github-token), else from db */
 	const char *account;       /* whose tokens (db_account); NULL = "" */
+	int show_token;            /* print each newly fetched Copilot token on
+	                            * stderr (--show-token) */
 };
 
 struct db_copilot_token;

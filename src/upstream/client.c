@@ -26,6 +26,10 @@ struct up_client {
 static CURLSH *share;
 static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 static int global_ready;
+/* COPILOT_API_PROXY_ENV=1 (--proxy-env): libcurl's proxy variables
+ * (http_proxy, https_proxy, all_proxy, no_proxy) apply; otherwise every
+ * transfer goes direct, as in the original without --proxy-env. */
+static int proxy_from_env;
 
 /* State of one up_transfer() call, seen by the libcurl callbacks. */
 struct xfer {
@@ -87,6 +91,8 @@ up_global_init(void)
 			curl_share_cleanup(share);
 		share = NULL;
 	}
+	proxy_from_env = getenv("COPILOT_API_PROXY_ENV") != NULL &&
+	    strcmp(getenv("COPILOT_API_PROXY_ENV"), "1") == 0;
 	global_ready = 1;
 	return GW_OK;
 }
@@ -371,6 +377,8 @@ setup_easy(struct xfer *x, struct curl_slist *headers)
 	if (share != NULL)
 		curl_easy_setopt(h, CURLOPT_SHARE, share);
 	curl_easy_setopt(h, CURLOPT_URL, x->req->url);
+	if (!proxy_from_env)   /* "": no proxy, whatever the environment says */
+		curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->c->errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ct * 1000L);

@@ -292,6 +292,22 @@ class Stack(Client):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def claude_code_sandbox(stack, prefix):
+    """A fresh HOME and project directory for Claude Code under stack's
+    workdir, and the environment that points it at the stack:
+    (work, home, project, env)."""
+    work = tempfile.mkdtemp(prefix=prefix, dir=stack.workdir)
+    home = os.path.join(work, "home")
+    proj = os.path.join(work, "project")
+    os.makedirs(home)
+    os.makedirs(proj)
+    env = {"PATH": os.environ["PATH"], "HOME": home,
+           "ANTHROPIC_BASE_URL": stack.url, "ANTHROPIC_API_KEY": API_KEY,
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+           "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"}
+    return work, home, proj, env
+
+
 def read_sse(resp):
     """Yields (event, data) pairs from an http.client response as they
     arrive, so tests can act between events."""

@@ -4,9 +4,7 @@ tool, and the second turn must carry the tool_result."""
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import unittest
 
 import harness
@@ -27,19 +25,11 @@ class ClaudeCode(unittest.TestCase):
 
     def run_claude(self, model, upstream_path):
         self.s.fake.reset()
-        work = tempfile.mkdtemp(prefix="gw-cc-", dir=self.s.workdir)
-        home = os.path.join(work, "home")
-        proj = os.path.join(work, "project")
-        os.makedirs(home)
-        os.makedirs(proj)
+        _, _, proj, env = harness.claude_code_sandbox(self.s, "gw-cc-")
         secret = os.path.join(proj, "secret.txt")
         with open(secret, "w") as f:
             f.write("the password is swordfish\n")
         self.s.fake.config(tool_calls=[{"name": "Read", "arguments": {"file_path": secret}}])
-        env = {"PATH": os.environ["PATH"], "HOME": home,
-               "ANTHROPIC_BASE_URL": self.s.url, "ANTHROPIC_API_KEY": API_KEY,
-               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-               "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"}
         r = subprocess.run([CLAUDE, "-p", "What is in secret.txt?", "--output-format", "json",
                             "--model", model, "--allowedTools", "Read"],
                            cwd=proj, env=env, capture_output=True, text=True, timeout=240,
