@@ -314,6 +314,7 @@ parse_opts(struct launch *l, int argc, char **argv)
 		{ "show-token", no_argument, NULL, 's' },
 		{ "proxy-env", no_argument, NULL, 'P' },
 		{ "claude-code", no_argument, NULL, 'c' },
+		{ "manual", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long v;
@@ -356,6 +357,7 @@ parse_opts(struct launch *l, int argc, char **argv)
 			 * flag is accepted for compatibility with the original. */
 			break;
 		case 'c': l->claude_code = 1; break;
+		case 'M': setenv("COPILOT_API_MANUAL_APPROVAL", "1", 1); break;
 		default:
 			goto bad;
 		}

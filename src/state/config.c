@@ -734,6 +734,12 @@ parse_limits(const struct pctx *pc, struct cfg *c)
 	    (e = get_bool(pc, o, "wait", "rateLimit.wait", &c->rate_limit_wait)) !=
 	    GW_OK)
 		return e;
+	if ((e = get_bool(pc, c->root, "manualApproval", "manualApproval",
+	    &c->manual_approval)) != GW_OK ||
+	    (e = get_long(pc, c->root, "manualApprovalTimeoutSeconds",
+	    "manualApprovalTimeoutSeconds", 1, 86400,
+	    &c->approval_timeout_s)) != GW_OK)
+		return e;
 	lvl = (int)c->log_level;
 	if ((e = get_enum(pc, c->root, "logLevel", (const char *const[]){
 	    "error", "warn", "info", "debug" }, 4, "error, warn, info, debug",
@@ -860,6 +866,7 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	c->connect_timeout_s = 10;
 	c->stall_timeout_s = 300;
 	c->ping_interval_s = 15;
+	c->approval_timeout_s = 300;
 	c->log_level = LOG_INFO;
 	if ((c->small_model = strdup(DEFAULT_SMALL_MODEL)) == NULL ||
 	    (c->anthropic_api_url = strdup("https://api.anthropic.com")) == NULL) {
