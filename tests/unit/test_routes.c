@@ -1165,6 +1165,64 @@ START_TEST(undecided_request_times_out)
 }
 END_TEST
 
+/* The client hangs up while it waits: the entry goes, nothing is written,
+ * no row (the transport's hangup is what the FastCGI socket's poll is in
+ * the gateway). */
+struct gone_ctx {
+	struct http_mem_io mio;
+	struct http_io io;
+	pthread_t t;
+};
+
+static void *
+gone_run(void *arg)
+{
+	struct gone_ctx *gc = arg;
+	struct http_server_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.handle = routes_handle;
+	o.limits.max_body = (size_t)g.app.cfg->max_body_bytes;
+	http_server_serve(&o, &g.w, &gc->io);
+	return NULL;
+}
+
+START_TEST(client_that_hangs_up_frees_its_entry)
+{
+	static const char body[] = "{\"model\":\"gpt-4o\",\"messages\":"
+	    "[{\"role\":\"user\",\"content\":\"bye\"}]}";
+	char cl[64];
+	char *env[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/v1/chat/completions",
+		"CONTENT_TYPE=application/json", cl,
+		"HTTP_AUTHORIZATION=Bearer " API_KEY, NULL };
+	struct gone_ctx gc;
+	struct worker w2;
+	struct reply r;
+	cJSON *e;
+
+	gw_start(&answer_chat, 1, "\"manualApproval\":true", 0);
+	second_worker(&w2);
+	snprintf(cl, sizeof(cl), "CONTENT_LENGTH=%zu", strlen(body));
+	http_mem_io_init(&gc.mio, body, strlen(body), env);
+	http_io_mem(&gc.io, &gc.mio);
+	ck_assert_int_eq(pthread_create(&gc.t, NULL, gone_run, &gc), 0);
+	e = pending_one(&w2);
+	gc.mio.hung_up = 1;
+	ck_assert_int_eq(pthread_join(gc.t, NULL), 0);
+	ck_assert_uint_eq(gc.mio.out.len, 0);
+	serve_on(&w2, "GET", "/admin/approvals", NULL, "Bearer " ADMIN_KEY, NULL,
+	    &r);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(r.json, "data")), 0);
+	reply_free(&r);
+	decide(&w2, json_str(e, "id"), "{\"approve\":true}", 404);
+	assert_calls("");
+	assert_rows("");
+	cJSON_Delete(e);
+	http_mem_io_free(&gc.mio);
+	worker_free(&w2);
+}
+END_TEST
+
 static TCase *
 add_case(Suite *s, const char *name)
 {
@@ -1211,6 +1269,7 @@ routes_suite(void)
 	tcase_add_test(tc, approved_request_proceeds);
 	tcase_add_test(tc, rejected_request_is_403_per_dialect);
 	tcase_add_test(tc, undecided_request_times_out);
+	tcase_add_test(tc, client_that_hangs_up_frees_its_entry);
 	return s;
 }
 
