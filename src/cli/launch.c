@@ -257,6 +257,9 @@ banner(struct launch *l)
 	printf("  OpenAI base URL:    http://%s:%ld/v1\n", l->host, l->port);
 	printf("  Anthropic base URL: http://%s:%ld\n", l->host, l->port);
 	printf("  Usage:              http://%s:%ld/usage\n", l->host, l->port);
+	if (getenv("COPILOT_API_MANUAL_APPROVAL") != NULL)
+		printf("  Manual approval:    on; decide with `copilot-api approve` "
+		    "(or GET/POST /admin/approvals)\n");
 	printf("\nClaude Code:\n");
 	launch_print_claude_env(stdout, l->host, port, "claude-sonnet-4.6",
 	    "gpt-5-mini");

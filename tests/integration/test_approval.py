@@ -11,6 +11,7 @@ import unittest
 
 import harness
 import servers
+from test_providers import provider_stack
 from harness import ADMIN_KEY
 
 CHAT = {"model": "gpt-4.1", "messages": [
@@ -20,8 +21,8 @@ CHAT = {"model": "gpt-4.1", "messages": [
 class Approval(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = harness.Stack(config={"manualApproval": True},
-                              env={"COPILOT_API_PROCESSES": "2"}, threads=1)
+        cls.s = provider_stack(config={"manualApproval": True},
+                               env={"COPILOT_API_PROCESSES": "2"}, threads=1)
         cls.addClassCleanup(cls.s.close)
 
     def setUp(self):
@@ -49,41 +50,58 @@ class Approval(unittest.TestCase):
         t.start()
         return t, got
 
-    def test_approval_through_the_other_process_releases_the_request(self):
-        t, got = self.held("/v1/chat/completions", CHAT)
+    def decided(self, path, body, approve, while_pending=None):
+        """Sends a request, waits for its entry (while_pending(entry) runs
+        then), decides it through POST /admin/approvals/{id}; returns the
+        held request's (status, headers, body)."""
+        t, got = self.held(path, body)
         try:
             [e] = self.wait_pending()
-            self.assertEqual(e["route"], "/v1/chat/completions")
-            self.assertEqual(e["model"], "gpt-4.1")
-            self.assertEqual(e["preview"], "approve this little request please")
-            self.assertEqual(self.s.fake.requests("/chat/completions"), [])
+            if while_pending:
+                while_pending(e)
             status, _, doc = self.s.json("POST", "/admin/approvals/" + e["id"],
-                                         {"approve": True}, key=ADMIN_KEY)
-            self.assertEqual((status, doc), (200, {"id": e["id"], "approved": True}))
+                                         {"approve": approve}, key=ADMIN_KEY)
+            self.assertEqual((status, doc), (200, {"id": e["id"], "approved": approve}))
         finally:
             t.join(30)
-        status, _, doc = got[0]
+        return got[0]
+
+    def test_approval_through_the_other_process_releases_the_request(self):
+        def listed(e):
+            self.assertEqual((e["route"], e["model"], e["preview"]),
+                             ("/v1/chat/completions", "gpt-4.1",
+                              "approve this little request please"))
+            self.assertGreaterEqual(e["age_seconds"], 0)
+            self.assertEqual(self.s.fake.requests("/chat/completions"), [])
+
+        status, _, doc = self.decided("/v1/chat/completions", CHAT, True, listed)
         self.assertEqual(status, 200, doc)
         self.assertEqual(len(self.s.fake.requests("/chat/completions")), 1)
         self.assertEqual(self.pending(), [])
 
     def test_rejection_is_403_in_the_anthropic_dialect(self):
-        t, got = self.held("/v1/messages", {
+        status, _, doc = self.decided("/v1/messages", {
             "model": "gpt-4.1", "max_tokens": 9,
-            "messages": [{"role": "user", "content": "no"}]})
-        try:
-            [e] = self.wait_pending()
-            status, _, _ = self.s.json("POST", "/admin/approvals/" + e["id"],
-                                       {"approve": False}, key=ADMIN_KEY)
-            self.assertEqual(status, 200)
-        finally:
-            t.join(30)
-        status, _, doc = got[0]
+            "messages": [{"role": "user", "content": "no"}]}, False)
         self.assertEqual(status, 403, doc)
         self.assertEqual(doc["type"], "error")
         self.assertEqual(doc["error"], {"type": "permission_error",
                                         "message": "Request rejected"})
         self.assertEqual(self.s.fake.requests(), [])
+
+    def test_provider_requests_wait_too(self):
+        def listed(e):
+            self.assertEqual((e["route"], e["model"], e["preview"]),
+                             ("/anth/v1/messages", "anth/prov-claude",
+                              "via a provider"))
+            self.assertEqual(self.s.fake.requests("/v1/messages"), [])
+
+        status, _, doc = self.decided("/anth/v1/messages", {
+            "model": "prov-claude", "max_tokens": 9,
+            "messages": [{"role": "user", "content": "via a provider"}]}, True,
+            listed)
+        self.assertEqual(status, 200, doc)
+        self.assertEqual(len(self.s.fake.requests("/v1/messages")), 1)
 
     def test_client_that_hangs_up_frees_its_entry(self):
         """The responder watches its FastCGI connection while it waits: when
