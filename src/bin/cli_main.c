@@ -6,6 +6,7 @@
  *   start            local run: spawn-fcgi + lighttpd on 127.0.0.1:4141
  *   claude-code      the environment that points Claude Code at the gateway
  *   mcp              the stdio MCP server of the tool_search bridge
+ *   approve [--all]  decide the requests waiting for manual approval
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,7 @@
 #include "core/util.h"
 #include "app/app.h"
 #include "app/copilot_call.h"
+#include "cli/approve.h"
 #include "cli/launch.h"
 #include "cli/mcp.h"
 #include "state/config.h"
@@ -49,9 +51,10 @@ usage(FILE *f)
 	    "  debug [--json]           versions, paths and state\n"
 	    "  start [--port N] [--host ADDR] [--threads N] [--workers N] [--verbose]\n"
 	    "        [--account-type T] [--rate-limit S] [--wait] [--github-token T]\n"
-	    "        [--show-token] [--proxy-env] [--claude-code]\n"
+	    "        [--show-token] [--proxy-env] [--claude-code] [--manual]\n"
 	    "  claude-code [--port N] [--model M] [--small-model M]\n"
 	    "  mcp                      the tool_search MCP bridge on stdio\n"
+	    "  approve [--all]          decide requests waiting for approval (--manual)\n"
 	    "\n"
 	    "The data directory is $COPILOT_API_HOME (default ~/.local/share/copilot-api).\n");
 }
@@ -468,6 +471,8 @@ main(int argc, char **argv)
 		rc = cmd_claude_code(argc, argv);
 	else if (strcmp(cmd, "mcp") == 0)
 		rc = mcp_main(argc, argv);
+	else if (strcmp(cmd, "approve") == 0)
+		rc = approve_main(argc, argv);
 	else if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		rc = 0;

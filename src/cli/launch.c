@@ -366,6 +366,9 @@ banner(struct launch *l)
 	printf("  Anthropic base URL: http://%s:%ld\n", l->host, l->port);
 	printf("  Usage:              http://%s:%ld/usage\n", l->host, l->port);
 	printf("  Usage dashboard:    http://%s:%ld/usage-viewer\n", l->host, l->port);
+	if (getenv("COPILOT_API_MANUAL_APPROVAL") != NULL)
+		printf("  Manual approval:    on; decide with `copilot-api approve` "
+		    "(or GET/POST /admin/approvals)\n");
 	printf("\nClaude Code:\n");
 	launch_print_claude_env(stdout, l->host, port, "claude-sonnet-4.6",
 	    "gpt-5-mini");
@@ -423,6 +426,7 @@ parse_opts(struct launch *l, int argc, char **argv)
 		{ "show-token", no_argument, NULL, 's' },
 		{ "proxy-env", no_argument, NULL, 'P' },
 		{ "claude-code", no_argument, NULL, 'c' },
+		{ "manual", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long v;
@@ -466,6 +470,7 @@ parse_opts(struct launch *l, int argc, char **argv)
 			break;
 		case 'P': setenv("COPILOT_API_PROXY_ENV", "1", 1); break;
 		case 'c': l->claude_code = 1; break;
+		case 'M': setenv("COPILOT_API_MANUAL_APPROVAL", "1", 1); break;
 		default:
 			goto bad;
 		}

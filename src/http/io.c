@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,30 @@
 #include "http/io.h"
 
 extern char **environ;
+
+/*
+ * The peer of fd hung up, watched for up to timeout_ms: POLLIN is not
+ * asked for, so bytes the web server sends cannot make this spin; a
+ * closed socket (POLLRDHUP, POLLHUP) or pipe (POLLERR) ends the wait.
+ */
+static int
+fd_hangup(int fd, int timeout_ms)
+{
+	struct pollfd p;
+	int n;
+
+	p.fd = fd;
+	p.events = POLLRDHUP;
+	p.revents = 0;
+	do
+		n = poll(&p, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		usleep((useconds_t)timeout_ms * 1000);
+		return 0;
+	}
+	return n > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
 
 /* FastCGI */
 
@@ -55,6 +80,16 @@ fcgi_flush(void *ctx)
 	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
 }
 
+/* The web server's connection for this request (libfcgi keeps one per
+ * request: no multiplexing). */
+static int
+fcgi_hangup(void *ctx, int timeout_ms)
+{
+	FCGX_Request *r = ctx;
+
+	return fd_hangup(r->ipcFd, timeout_ms);
+}
+
 void
 http_io_fcgi(struct http_io *io, struct FCGX_Request *r)
 {
@@ -62,6 +97,7 @@ http_io_fcgi(struct http_io *io, struct FCGX_Request *r)
 	io->read = fcgi_read;
 	io->write = fcgi_write;
 	io->flush = fcgi_flush;
+	io->hangup = fcgi_hangup;
 	io->envp = r->envp;
 }
 
@@ -95,6 +131,15 @@ cgi_flush(void *ctx)
 	return fflush(stdout) == 0 ? 0 : -1;
 }
 
+/* stdout, not stdin: the web server closes the body's pipe once it has
+ * sent the body, which is no hang-up. */
+static int
+cgi_hangup(void *ctx, int timeout_ms)
+{
+	(void)ctx;
+	return fd_hangup(STDOUT_FILENO, timeout_ms);
+}
+
 void
 http_io_cgi(struct http_io *io)
 {
@@ -102,6 +147,7 @@ http_io_cgi(struct http_io *io)
 	io->read = cgi_read;
 	io->write = cgi_write;
 	io->flush = cgi_flush;
+	io->hangup = cgi_hangup;
 	io->envp = environ;
 }
 
@@ -164,6 +210,7 @@ http_mem_io_init(struct http_mem_io *m, const char *in, size_t in_len,
 	m->flushes = 0;
 	m->writes = 0;
 	m->failed = 0;
+	m->hung_up = 0;
 	m->env = env;
 }
 
@@ -175,6 +222,16 @@ http_mem_io_free(struct http_mem_io *m)
 	buf_free(&m->out);
 }
 
+static int
+mem_hangup(void *ctx, int timeout_ms)
+{
+	struct http_mem_io *m = ctx;
+
+	if (!m->hung_up)
+		usleep((useconds_t)timeout_ms * 1000);
+	return m->hung_up != 0;
+}
+
 void
 http_io_mem(struct http_io *io, struct http_mem_io *m)
 {
@@ -182,5 +239,6 @@ http_io_mem(struct http_io *io, struct http_mem_io *m)
 	io->read = mem_read;
 	io->write = mem_write;
 	io->flush = mem_flush;
+	io->hangup = mem_hangup;
 	io->envp = m->env;
 }

@@ -19,13 +19,17 @@ struct http_io {
 	int (*write)(void *ctx, const char *p, size_t n);
 	/* 0 ok, -1 error. */
 	int (*flush)(void *ctx);
+	/* Waits up to timeout_ms for the client to hang up without reading
+	 * or writing anything: 1 when it has, 0 when not (yet). */
+	int (*hangup)(void *ctx, int timeout_ms);
 	char **envp;            /* NULL-terminated NAME=value, borrowed */
 };
 
 /* The request's FCGX streams and parameters; r must outlive io. */
 void http_io_fcgi(struct http_io *io, struct FCGX_Request *r);
 
-/* stdin (fd 0), stdout and environ: one plain CGI request. */
+/* stdin (fd 0), stdout and environ: one plain CGI request; the hang-up
+ * watched is the web server closing its end of stdout. */
 void http_io_cgi(struct http_io *io);
 
 /* In-memory transport for tests.  No caller in the gateway: it is exported
@@ -43,6 +47,7 @@ struct http_mem_io {
 	int flushes;            /* flush calls, failed ones included */
 	int writes;             /* write calls, failed ones included */
 	int failed;             /* a write or flush has failed: all later ones fail */
+	volatile int hung_up;   /* hangup() reports 1 once another thread sets it */
 	char **env;
 };
 

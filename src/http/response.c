@@ -79,6 +79,20 @@ http_conn_gone(const struct http_conn *c)
 	return c->gone;
 }
 
+int
+http_conn_watch(struct http_conn *c, int timeout_ms)
+{
+	if (c->gone)
+		return 1;
+	if (c->io->hangup == NULL) {
+		util_sleep_ms(timeout_ms);
+		return 0;
+	}
+	if (c->io->hangup(c->io->ctx, timeout_ms))
+		c->gone = 1;
+	return c->gone;
+}
+
 static GW_MUST_CHECK enum gw_err
 conn_write(struct http_conn *c, const char *p, size_t n)
 {

@@ -45,6 +45,10 @@ void http_conn_free(struct http_conn *c);
 /* 1 once a status line has been sent: no other status can follow. */
 int http_conn_started(const struct http_conn *c);
 int http_conn_gone(const struct http_conn *c);
+/* Waits up to timeout_ms for the client to hang up, reading and writing
+ * nothing (the transport's hangup; a plain sleep when it has none): 1, and
+ * the connection marked gone, when it has. */
+int http_conn_watch(struct http_conn *c, int timeout_ms);
 
 /*
  * Writes "Status: NNN Reason", Content-Type (omitted when NULL),

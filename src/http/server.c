@@ -141,7 +141,7 @@ http_server_serve(const struct http_server_opts *o, void *tctx,
 	}
 	method = req.method != NULL ? req.method : "-";
 	path = req.path != NULL ? req.path : "-";
-	if (!http_conn_started(&conn)) {
+	if (!http_conn_started(&conn) && !http_conn_gone(&conn)) {
 		log_error("%s %s: the handler sent no response trace=%s",
 		    method, path, req.trace_id);
 		GW_IGNORE(http_send_error(&conn, router_path_dialect(req.path),

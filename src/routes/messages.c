@@ -14,6 +14,7 @@
 #include "core/strlist.h"
 #include "core/util.h"
 #include "routes/flows.h"
+#include "routes/approval.h"
 #include "routes/messages.h"
 #include "routes/providers.h"
 #include "routes/ratelimit.h"
@@ -230,7 +231,7 @@ route_messages(struct rctx *r)
 		goto out;
 	}
 	r->stream = json_bool(m.body, "stream", 0);
-	if (!rc_rate_limit(r))
+	if (!rc_rate_limit(r) || !rc_approval(r, m.body))
 		goto out;
 	if (models_get(r->w, 0, &m.models, NULL, &err) != GW_OK) {
 		log_warn("model list unavailable: %s", buf_cstr(&err));

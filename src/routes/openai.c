@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "routes/approval.h"
 #include "routes/openai.h"
 #include "routes/ratelimit.h"
 #include "state/config.h"
@@ -108,7 +109,7 @@ route_chat(struct rctx *r)
 		goto out;
 	}
 	r->stream = json_bool(body, "stream", 0);
-	if (!rc_rate_limit(r))
+	if (!rc_rate_limit(r) || !rc_approval(r, body))
 		goto out;
 	if ((e = models_get(r->w, 0, &list, NULL, &err)) != GW_OK) {
 		/* Without the list the request still goes through: Copilot

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/strlist.h"
 #include "routes/flows.h"
+#include "routes/approval.h"
 #include "routes/providers.h"
 #include "state/config.h"
 #include "translate/anthropic_chat.h"
@@ -237,6 +238,8 @@ provider_messages(struct rctx *r, const char *name, cJSON *body)
 	}
 	r->stream = json_bool(body, "stream", 0);
 	row_session(r, body);
+	if (!rc_approval(r, body))
+		goto out;
 	mopts = prov_model_options(p, model);
 	if ((e = prov_apply_model_defaults(body, mopts)) != GW_OK) {
 		rc_fail(r, e, NULL);
@@ -397,6 +400,8 @@ route_provider_alias_responses(struct rctx *r, cJSON *body)
 	r->provider = p->name;
 	r->stream = json_bool(body, "stream", 0);
 	row_session(r, body);
+	if (!rc_approval(r, body))
+		goto out;
 	if (cfg_is_context_mgmt_model(cfg, model) &&
 	    cJSON_GetObjectItemCaseSensitive(body, "context_management") == NULL &&
 	    (e = tr_responses_context_management(body, NULL)) != GW_OK) {

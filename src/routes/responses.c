@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "routes/providers.h"
+#include "routes/approval.h"
 #include "routes/ratelimit.h"
 #include "routes/responses.h"
 #include "state/config.h"
@@ -89,7 +90,7 @@ route_responses(struct rctx *r)
 		goto out;
 	}
 	r->stream = json_bool(body, "stream", 0);
-	if (!rc_rate_limit(r))
+	if (!rc_rate_limit(r) || !rc_approval(r, body))
 		goto out;
 	if (models_get(r->w, 0, &models, NULL, &err) != GW_OK)
 		log_warn("model list unavailable: %s", buf_cstr(&err));

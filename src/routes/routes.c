@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "http/guard.h"
 #include "http/router.h"
+#include "routes/approval.h"
 #include "routes/common.h"
 #include "routes/health.h"
 #include "routes/messages.h"
@@ -60,6 +61,8 @@ static const struct row rows[] = {
 	{ "GET", "/token-usage/events", route_token_usage_events, ROUTE_AUTH_REGULAR },
 	{ "GET", "/admin/config/model-mappings", route_admin_mappings_get, ROUTE_AUTH_ADMIN },
 	{ "POST", "/admin/config/model-mappings", route_admin_mappings_post, ROUTE_AUTH_ADMIN },
+	{ "GET", "/admin/approvals", route_admin_approvals_get, ROUTE_AUTH_ADMIN },
+	{ "POST", "/admin/approvals/:id", route_admin_approvals_post, ROUTE_AUTH_ADMIN },
 	/* Patterns last: /v1/models stays Copilot's list. */
 	{ "POST", "/:provider/v1/messages", route_provider_messages,
 	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },

@@ -775,7 +775,12 @@ parse_limits(const struct pctx *pc, struct cfg *c)
 		return e;
 	if ((e = get_object(pc, c->root, "metrics", "metrics", &o)) != GW_OK ||
 	    (e = get_bool(pc, o, "public", "metrics.public", &c->metrics_public)) !=
-	    GW_OK)
+	    GW_OK ||
+	    (e = get_bool(pc, c->root, "manualApproval", "manualApproval",
+	    &c->manual_approval)) != GW_OK ||
+	    (e = get_long(pc, c->root, "manualApprovalTimeoutSeconds",
+	    "manualApprovalTimeoutSeconds", 1, 86400,
+	    &c->approval_timeout_s)) != GW_OK)
 		return e;
 	lvl = (int)c->log_level;
 	if ((e = get_enum(pc, c->root, "logLevel", (const char *const[]){
@@ -903,6 +908,7 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	c->connect_timeout_s = 10;
 	c->stall_timeout_s = 600;     /* < the web servers' 900 s */
 	c->ping_interval_s = 15;
+	c->approval_timeout_s = 300;
 	c->log_level = LOG_INFO;
 	if ((c->small_model = strdup(DEFAULT_SMALL_MODEL)) == NULL ||
 	    (c->anthropic_api_url = strdup("https://api.anthropic.com")) == NULL) {

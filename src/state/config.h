@@ -99,6 +99,8 @@ struct cfg {
 	long rate_limit_s;           /* rateLimit.seconds, 0 = off */
 	int rate_limit_wait;         /* rateLimit.wait */
 	int metrics_public;          /* metrics.public: /metrics without a key */
+	int manual_approval;         /* manualApproval */
+	long approval_timeout_s;     /* manualApprovalTimeoutSeconds */
 	enum log_level log_level;
 
 	/* Derived by cfg_load / cfg_apply_env; read them via the accessors. */

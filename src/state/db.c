@@ -99,6 +99,16 @@ static const char *const migration_sql[] = {
 	"  (SELECT 1 FROM kv WHERE key = 'oauth_app' AND value = 'opencode');"
 	"DELETE FROM kv WHERE key = 'oauth_app';"
 	"PRAGMA user_version = 2;",
+	/* 3: manual approval's pending requests (state/approval.c); decision
+	 * is NULL while undecided, 1 approved, 0 rejected. */
+	"CREATE TABLE approvals ("
+	"  id TEXT PRIMARY KEY,"
+	"  route TEXT NOT NULL,"
+	"  model TEXT NOT NULL,"
+	"  preview TEXT NOT NULL,"
+	"  created_at_ms INTEGER NOT NULL,"
+	"  decision INTEGER);"
+	"PRAGMA user_version = 3;",
 };
 
 /* The schema version this program writes. */

@@ -289,6 +289,8 @@ assert_defaults(const struct cfg *c)
 	ck_assert_int_eq(c->ping_interval_s, 15);
 	ck_assert_int_eq(c->rate_limit_s, 0);
 	ck_assert_int_eq(c->rate_limit_wait, 0);
+	ck_assert_int_eq(c->manual_approval, 0);
+	ck_assert_int_eq(c->approval_timeout_s, 300);
 	ck_assert_int_eq(c->log_level, LOG_INFO);
 	ck_assert_str_eq(cfg_github_url(c), "https://github.com");
 	ck_assert_str_eq(cfg_github_api_url(c), "https://api.github.com");
@@ -495,6 +497,9 @@ static const struct {
 	{ "{\"rateLimit\":{\"wait\":\"no\"}}", "\"rateLimit.wait\" must be true or false" },
 	{ "{\"metrics\":{\"public\":\"yes\"}}", "\"metrics.public\" must be true or false" },
 	{ "{\"metrics\":true}", "\"metrics\" must be an object" },
+	{ "{\"manualApproval\":1}", "\"manualApproval\" must be true or false" },
+	{ "{\"manualApprovalTimeoutSeconds\":0}",
+	    "\"manualApprovalTimeoutSeconds\" must be an integer from 1 to 86400" },
 	{ "{\"logLevel\":\"verbose\"}", "\"logLevel\" must be one of error, warn, info, debug" },
 };
 

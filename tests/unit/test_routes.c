@@ -7,6 +7,7 @@
  * Copilot token and the cached model list, so a request costs exactly the
  * upstream calls it makes.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,7 @@ static const char *const env_overrides[] = {
 	"COPILOT_API_ACCOUNT_TYPE", "COPILOT_API_ENTERPRISE_URL",
 	"COPILOT_API_GITHUB_TOKEN", "COPILOT_API_OAUTH_APP",
 	"COPILOT_API_RATE_LIMIT", "COPILOT_API_RATE_LIMIT_WAIT",
+	"COPILOT_API_MANUAL_APPROVAL",
 };
 
 static void
@@ -242,24 +244,26 @@ reply_header(const struct reply *r, const char *name, char *out, size_t n)
 	return out;
 }
 
-/* One request with the given Authorization header value and one more
- * header, extra ("HTTP_NAME=value"), or NULL. */
 static void
-serve_len(const char *method, const char *uri, const char *body, size_t blen,
-    const char *auth, const char *extra, struct reply *out);
+serve_len_on(struct worker *w, const char *method, const char *uri,
+    const char *body, size_t blen, const char *auth, const char *extra,
+    struct reply *out);
 
+/* One request served by worker w with the given Authorization header
+ * value and one more header, extra ("HTTP_NAME=value"), or NULL. */
 static void
-serve_env(const char *method, const char *uri, const char *body,
-    const char *auth, const char *extra, struct reply *out)
+serve_on(struct worker *w, const char *method, const char *uri,
+    const char *body, const char *auth, const char *extra, struct reply *out)
 {
-	serve_len(method, uri, body, body != NULL ? strlen(body) : 0, auth, extra,
-	    out);
+	serve_len_on(w, method, uri, body, body != NULL ? strlen(body) : 0, auth,
+	    extra, out);
 }
 
-/* serve_env with a body of blen bytes, NULs and all. */
+/* serve_on with a body of blen bytes, NULs and all. */
 static void
-serve_len(const char *method, const char *uri, const char *body, size_t blen,
-    const char *auth, const char *extra, struct reply *out)
+serve_len_on(struct worker *w, const char *method, const char *uri,
+    const char *body, size_t blen, const char *auth, const char *extra,
+    struct reply *out)
 {
 	struct http_server_opts o;
 	struct http_mem_io mio;
@@ -278,7 +282,7 @@ serve_len(const char *method, const char *uri, const char *body, size_t blen,
 	o.limits.max_body = (size_t)g.app.cfg->max_body_bytes;
 	http_mem_io_init(&mio, body, blen, env);
 	http_io_mem(&io, &mio);
-	http_server_serve(&o, &g.w, &io);
+	http_server_serve(&o, w, &io);
 	memset(out, 0, sizeof(*out));
 	out->raw = strdup(buf_cstr(&mio.out));
 	http_mem_io_free(&mio);
@@ -288,6 +292,20 @@ serve_len(const char *method, const char *uri, const char *body, size_t blen,
 	ck_assert_ptr_nonnull(sep = strstr(out->raw, "\r\n\r\n"));
 	out->body = sep + 4;
 	out->json = json_parse(out->body, strlen(out->body), NULL, NULL);
+}
+
+static void
+serve_len(const char *method, const char *uri, const char *body, size_t blen,
+    const char *auth, const char *extra, struct reply *out)
+{
+	serve_len_on(&g.w, method, uri, body, blen, auth, extra, out);
+}
+
+static void
+serve_env(const char *method, const char *uri, const char *body,
+    const char *auth, const char *extra, struct reply *out)
+{
+	serve_on(&g.w, method, uri, body, auth, extra, out);
 }
 
 static void
@@ -1320,6 +1338,250 @@ START_TEST(metrics_unavailable_is_503)
 }
 END_TEST
 
+/* ---- manual approval ---- */
+
+/* A request served on its own thread while the test decides it. */
+struct held {
+	const char *uri;
+	const char *body;
+	struct reply r;
+	pthread_t t;
+};
+
+static void *
+held_run(void *arg)
+{
+	struct held *h = arg;
+
+	serve("POST", h->uri, h->body, &h->r);
+	return NULL;
+}
+
+static void
+held_start(struct held *h, const char *uri, const char *body)
+{
+	memset(h, 0, sizeof(*h));
+	h->uri = uri;
+	h->body = body;
+	ck_assert_int_eq(pthread_create(&h->t, NULL, held_run, h), 0);
+}
+
+/* Waits (through GET /admin/approvals on w) for one pending request and
+ * returns its listing entry (the caller's). */
+static cJSON *
+pending_one(struct worker *w)
+{
+	struct reply r;
+	cJSON *e = NULL;
+	int i;
+
+	for (i = 0; i < 100 && e == NULL; i++) {
+		serve_on(w, "GET", "/admin/approvals", NULL, "Bearer " ADMIN_KEY,
+		    NULL, &r);
+		ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+		if (cJSON_GetArraySize(json_arr(r.json, "data")) == 1)
+			e = cJSON_DetachItemFromArray(json_arr(r.json, "data"), 0);
+		reply_free(&r);
+		if (e == NULL)
+			util_sleep_ms(50);
+	}
+	ck_assert_msg(e != NULL, "no pending request appeared");
+	return e;
+}
+
+static void
+decide(struct worker *w, const char *id, const char *body, int want)
+{
+	struct buf uri = BUF_INIT;
+	struct reply r;
+
+	ck_assert_int_eq(buf_printf(&uri, "/admin/approvals/%s", id), GW_OK);
+	serve_on(w, "POST", uri.data, body, "Bearer " ADMIN_KEY, NULL, &r);
+	ck_assert_msg(r.status == want, "%d %s", r.status, r.body);
+	reply_free(&r);
+	buf_free(&uri);
+}
+
+static void
+second_worker(struct worker *w)
+{
+	struct buf err = BUF_INIT;
+
+	memset(w, 0, sizeof(*w));
+	ck_assert_msg(worker_init(w, &g.app, &err) == GW_OK, "%s",
+	    buf_cstr(&err));
+	buf_free(&err);
+}
+
+/* A held request proceeds once another worker approves it; the listing
+ * shows what it is. */
+START_TEST(approved_request_proceeds)
+{
+	struct worker w2;
+	struct held h;
+	cJSON *e;
+
+	gw_start(&answer_chat, 1, "\"manualApproval\":true", 0);
+	second_worker(&w2);
+	held_start(&h, "/v1/messages", "{\"model\":\"gpt-4o\",\"max_tokens\":9,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"first\"},"
+	    "{\"role\":\"assistant\",\"content\":\"ok\"},{\"role\":\"user\","
+	    "\"content\":[{\"type\":\"text\",\"text\":\"  please   summarise "
+	    "one two three four five six seven eight nine ten eleven\"}]}]}");
+	e = pending_one(&w2);
+	assert_calls("");
+	ck_assert_str_eq(json_str(e, "route"), "/v1/messages");
+	ck_assert_str_eq(json_str(e, "model"), "gpt-4o");
+	ck_assert_str_eq(json_str(e, "preview"), "please summarise one two three "
+	    "four five six seven eight nine ten");
+	ck_assert_int_ge(json_long(e, "age_seconds", -1), 0);
+	decide(&w2, json_str(e, "id"), "{\"approve\":\"yes\"}", 400);
+	decide(&w2, json_str(e, "id"), "{\"approve\":true}", 200);
+	decide(&w2, json_str(e, "id"), "{\"approve\":false}", 404);
+	ck_assert_int_eq(pthread_join(h.t, NULL), 0);
+	ck_assert_msg(h.r.status == 200, "%d %s", h.r.status, h.r.body);
+	assert_calls(LINE_CHAT);
+	assert_one_row("200 chat_completions gpt-4o", "-\n");
+	/* the entry went with its request */
+	reply_free(&h.r);
+	serve_on(&w2, "GET", "/admin/approvals", NULL, "Bearer " ADMIN_KEY, NULL,
+	    &h.r);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(h.r.json, "data")), 0);
+	reply_free(&h.r);
+	cJSON_Delete(e);
+	worker_free(&w2);
+}
+END_TEST
+
+/* A rejection is a 403 in each dialect, before any upstream work: no
+ * call, no row. */
+START_TEST(rejected_request_is_403_per_dialect)
+{
+	struct worker w2;
+	struct held h;
+	cJSON *e;
+
+	gw_start(&answer_chat, 1, NULL, 0);
+	ck_assert_int_eq(setenv("COPILOT_API_MANUAL_APPROVAL", "1", 1), 0);
+	second_worker(&w2);
+	held_start(&h, "/v1/messages", "{\"model\":\"gpt-4o\",\"max_tokens\":9,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+	e = pending_one(&w2);
+	decide(&w2, json_str(e, "id"), "{\"approve\":false}", 200);
+	ck_assert_int_eq(pthread_join(h.t, NULL), 0);
+	assert_anthropic_error(&h.r, 403, "permission_error", "Request rejected");
+	reply_free(&h.r);
+	cJSON_Delete(e);
+	held_start(&h, "/v1/chat/completions", "{\"model\":\"gpt-4o\","
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"Hi there\"}]}");
+	e = pending_one(&w2);
+	ck_assert_str_eq(json_str(e, "preview"), "Hi there");
+	decide(&w2, json_str(e, "id"), "{\"approve\":false}", 200);
+	ck_assert_int_eq(pthread_join(h.t, NULL), 0);
+	ck_assert_int_eq(h.r.status, 403);
+	ck_assert_ptr_null(json_str(h.r.json, "type"));
+	ck_assert_str_eq(json_str(json_obj(h.r.json, "error"), "type"),
+	    "permission_error");
+	ck_assert_str_eq(json_str(json_obj(h.r.json, "error"), "message"),
+	    "Request rejected");
+	reply_free(&h.r);
+	cJSON_Delete(e);
+	assert_calls("");
+	assert_rows("");
+	worker_free(&w2);
+}
+END_TEST
+
+/* Nobody decides: 403 after the timeout, the entry removed, no row; the
+ * admin routes want the admin key. */
+START_TEST(undecided_request_times_out)
+{
+	struct reply r;
+	int64_t t0;
+
+	gw_start(&answer_chat, 1, "\"manualApproval\":true,"
+	    "\"manualApprovalTimeoutSeconds\":1", 0);
+	t0 = util_mono_ms();
+	serve("POST", "/v1/responses", "{\"model\":\"gpt-4o\",\"input\":\"Hi\"}",
+	    &r);
+	ck_assert_int_ge(util_mono_ms() - t0, 1000);
+	ck_assert_msg(r.status == 403, "%d %s", r.status, r.body);
+	ck_assert_str_eq(json_str(json_obj(r.json, "error"), "message"),
+	    "Request rejected: not approved within 1 seconds");
+	reply_free(&r);
+	serve_key("GET", "/admin/approvals", NULL, "Bearer " ADMIN_KEY, &r);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(r.json, "data")), 0);
+	reply_free(&r);
+	serve("GET", "/admin/approvals", NULL, &r);
+	ck_assert_int_eq(r.status, 401);
+	reply_free(&r);
+	serve_key("POST", "/admin/approvals/nope", "{\"approve\":true}",
+	    "Bearer " ADMIN_KEY, &r);
+	ck_assert_int_eq(r.status, 404);
+	reply_free(&r);
+	assert_calls("");
+	assert_rows("");
+}
+END_TEST
+
+/* The client hangs up while it waits: the entry goes, nothing is written,
+ * no row (the transport's hangup is what the FastCGI socket's poll is in
+ * the gateway). */
+struct gone_ctx {
+	struct http_mem_io mio;
+	struct http_io io;
+	pthread_t t;
+};
+
+static void *
+gone_run(void *arg)
+{
+	struct gone_ctx *gc = arg;
+	struct http_server_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.handle = routes_handle;
+	o.limits.max_body = (size_t)g.app.cfg->max_body_bytes;
+	http_server_serve(&o, &g.w, &gc->io);
+	return NULL;
+}
+
+START_TEST(client_that_hangs_up_frees_its_entry)
+{
+	static const char body[] = "{\"model\":\"gpt-4o\",\"messages\":"
+	    "[{\"role\":\"user\",\"content\":\"bye\"}]}";
+	char cl[64];
+	char *env[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/v1/chat/completions",
+		"CONTENT_TYPE=application/json", cl,
+		"HTTP_AUTHORIZATION=Bearer " API_KEY, NULL };
+	struct gone_ctx gc;
+	struct worker w2;
+	struct reply r;
+	cJSON *e;
+
+	gw_start(&answer_chat, 1, "\"manualApproval\":true", 0);
+	second_worker(&w2);
+	snprintf(cl, sizeof(cl), "CONTENT_LENGTH=%zu", strlen(body));
+	http_mem_io_init(&gc.mio, body, strlen(body), env);
+	http_io_mem(&gc.io, &gc.mio);
+	ck_assert_int_eq(pthread_create(&gc.t, NULL, gone_run, &gc), 0);
+	e = pending_one(&w2);
+	gc.mio.hung_up = 1;
+	ck_assert_int_eq(pthread_join(gc.t, NULL), 0);
+	ck_assert_uint_eq(gc.mio.out.len, 0);
+	serve_on(&w2, "GET", "/admin/approvals", NULL, "Bearer " ADMIN_KEY, NULL,
+	    &r);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(r.json, "data")), 0);
+	reply_free(&r);
+	decide(&w2, json_str(e, "id"), "{\"approve\":true}", 404);
+	assert_calls("");
+	assert_rows("");
+	cJSON_Delete(e);
+	http_mem_io_free(&gc.mio);
+	worker_free(&w2);
+}
+END_TEST
+
 static TCase *
 add_case(Suite *s, const char *name)
 {
@@ -1372,6 +1634,11 @@ routes_suite(void)
 	tcase_add_test(tc, metrics_needs_the_admin_key);
 	tcase_add_test(tc, metrics_public_needs_no_key);
 	tcase_add_test(tc, metrics_unavailable_is_503);
+	tc = add_case(s, "manual_approval");
+	tcase_add_test(tc, approved_request_proceeds);
+	tcase_add_test(tc, rejected_request_is_403_per_dialect);
+	tcase_add_test(tc, undecided_request_times_out);
+	tcase_add_test(tc, client_that_hangs_up_frees_its_entry);
 	return s;
 }
 
