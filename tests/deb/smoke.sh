@@ -1,10 +1,11 @@
 #!/bin/sh
 # tests/deb/smoke.sh: build the Debian package from a clean copy of the
 # tree, check it with lintian, install it, smoke-test the installed files
-# (versions, man pages, the responder under the installed unit's command
-# line behind the installed lighttpd snippet, against the fake upstream),
-# remove it (data kept), purge it (nothing left).  Root only: it installs
-# packages and creates a system user.  .ci/run calls it after `make check`.
+# (versions, man pages, units, the responder under the installed unit's
+# command line behind the installed lighttpd snippet, against the fake
+# upstream), remove it (data kept), purge it (nothing left).  Root only: it
+# installs packages and creates a system user.  .ci/run calls it after
+# `make check`.
 #
 #   tests/deb/smoke.sh [--deb FILE] [--keep-work]
 #
@@ -13,6 +14,7 @@
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/deb/lib.sh"
 PORT=${SMOKE_PORT:-34141}
 DEB=
 KEEP=no
@@ -24,36 +26,12 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ "$(id -u)" -eq 0 ] || { echo "smoke.sh: run as root (it installs a package)" >&2; exit 2; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/copilot-api-deb.XXXXXX")
-chmod 0755 "$WORK"
-FAKE_PID= FCGI_PID= LIGHTTPD_PID=
-cleanup() {
-	for p in $LIGHTTPD_PID $FCGI_PID $FAKE_PID; do
-		kill "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	[ "$KEEP" = yes ] || rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-step() { echo "== $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-export DEBIAN_FRONTEND=noninteractive
-VERSION=$(sed -n '1s/^copilot-api (\([^)]*\)).*/\1/p' "$ROOT/debian/changelog")
-[ -n "$VERSION" ] || fail "no version in debian/changelog"
+deb_begin smoke.sh copilot-api-deb
 
 if [ -z "$DEB" ]; then
 	step "build copilot-api $VERSION from a clean copy of the tree"
-	mkdir "$WORK/src"
-	(cd "$ROOT" && git ls-files -co --exclude-standard -z |
-		tar --null -T - -cf -) | tar -xf - -C "$WORK/src"
-	(cd "$WORK/src" && apt-get build-dep -y -q ./ >"$WORK/build-dep.log" 2>&1) ||
-		{ tail -20 "$WORK/build-dep.log"; fail "apt-get build-dep"; }
-	(cd "$WORK/src" && dpkg-buildpackage -us -uc -b >"$WORK/build.log" 2>&1) ||
-		{ tail -40 "$WORK/build.log"; fail "dpkg-buildpackage"; }
+	deb_copy_tree "$ROOT" "$WORK/src"
+	deb_build "$WORK/src" "$WORK/build.log"
 	DEB=$(ls "$WORK"/copilot-api_"$VERSION"_*.deb)
 fi
 echo "package: $DEB"
@@ -63,9 +41,7 @@ command -v lintian >/dev/null || apt-get install -y -q --no-install-recommends l
 lintian --fail-on error,warning "$DEB" || fail "lintian"
 
 step "install (dpkg -i, then apt-get -f install)"
-dpkg -i "$DEB" || apt-get -f install -y -q
-dpkg-query -W -f='${Status}\n' copilot-api | grep -q 'install ok installed' ||
-	fail "copilot-api is not installed"
+deb_install "$DEB"
 
 step "versions"
 for p in /usr/bin/copilot-api /usr/bin/copilot-refresh \
@@ -87,7 +63,13 @@ for m in man1/copilot-api.1 man8/copilot-refresh.8 man8/copilot-api.fcgi.8 \
 	echo "$m: $(wc -l <"$WORK/man.out") lines"
 done
 
-step "user, data directory, snippets"
+step "units, user, data directory, snippets"
+# With the man pages installed, Documentation=man: is checked too.
+systemd-analyze verify /lib/systemd/system/copilot-api.service \
+	/lib/systemd/system/copilot-refresh.service \
+	/lib/systemd/system/copilot-refresh.timer || fail "systemd-analyze verify"
+grep -q '^ExecStart=/usr/bin/spawn-fcgi .*/usr/libexec/copilot-api/copilot-api.fcgi$' "$UNIT" ||
+	fail "$UNIT: unexpected ExecStart"
 getent passwd copilot-api >/dev/null || fail "no user copilot-api"
 [ "$(stat -c '%U:%G %a' /var/lib/copilot-api)" = "copilot-api:www-data 750" ] ||
 	fail "/var/lib/copilot-api is $(stat -c '%U:%G %a' /var/lib/copilot-api)"
@@ -99,99 +81,22 @@ for f in /etc/lighttpd/conf-available/50-copilot-api.conf \
 done
 [ ! -e /etc/lighttpd/conf-enabled/50-copilot-api.conf ] ||
 	fail "the lighttpd snippet is enabled by the package"
-UNIT=/lib/systemd/system/copilot-api.service
-grep -q '^ExecStart=/usr/bin/spawn-fcgi .*/usr/libexec/copilot-api/copilot-api.fcgi$' "$UNIT" ||
-	fail "$UNIT: unexpected ExecStart"
 
-step "the fake upstream"
-python3 "$ROOT/tests/fake/fake_upstream.py" --port 0 --portfile "$WORK/fake.port" \
-	>"$WORK/fake.log" 2>&1 &
-FAKE_PID=$!
-i=0
-while [ ! -s "$WORK/fake.port" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "fake upstream did not start"; sleep 0.1
-done
-FAKE=http://127.0.0.1:$(cat "$WORK/fake.port")
+step "the fake upstream; config and sign-in as the service's user"
+start_fake
+configure_and_sign_in
 
-step "config and sign-in, as the service's user"
-# Written by the admin, the way the README says: as copilot-api, 0600.
-umask 077
-cat >"$WORK/config.json" <<JSON
-{ "upstream": { "githubUrl": "$FAKE", "githubApiUrl": "$FAKE",
-                "copilotApiUrl": "$FAKE", "anthropicApiUrl": "$FAKE" } }
-JSON
-umask 022
-install -o copilot-api -g www-data -m 0600 "$WORK/config.json" /var/lib/copilot-api/config.json
-# No COPILOT_API_HOME: the CLI finds the system data directory itself.
-runuser -u copilot-api -- copilot-api auth login --github-token gho_deb_smoke ||
-	fail "auth login as copilot-api"
-[ -f /var/lib/copilot-api/copilot-api.db ] || fail "no database in /var/lib/copilot-api"
+step "the responder under copilot-api.service's command line, lighttpd on 127.0.0.1:$PORT"
+serve
 
-step "the responder under copilot-api.service's command line"
-unit_value() { sed -n "s/^$1=//p" "$UNIT"; }
-USER_=$(unit_value User); GROUP_=$(unit_value Group)
-EXEC=$(unit_value ExecStart)
-ENVS=$(unit_value Environment | tr '\n' ' ')
-if [ -d /run/systemd/system ]; then
-	systemctl restart copilot-api.service
-else
-	# What systemd would do: RuntimeDirectory, User/Group, Environment.
-	install -d -o "$USER_" -g "$GROUP_" -m "$(unit_value RuntimeDirectoryMode)" \
-		/run/"$(unit_value RuntimeDirectory)"
-	# shellcheck disable=SC2086 # the unit's words, split as systemd does
-	setpriv --reuid="$USER_" --regid="$GROUP_" --init-groups \
-		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin $ENVS $EXEC >"$WORK/fcgi.log" 2>&1 &
-	FCGI_PID=$!
-fi
-SOCK=$(echo "$EXEC" | sed -n 's/.* -s \([^ ]*\) .*/\1/p')
-i=0
-while [ ! -S "$SOCK" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || { cat "$WORK/fcgi.log" 2>/dev/null; fail "no socket $SOCK"; }
-	sleep 0.1
-done
-[ "$(stat -c '%U:%G %a' "$SOCK")" = "$USER_:$GROUP_ 660" ] ||
-	fail "$SOCK is $(stat -c '%U:%G %a' "$SOCK")"
-
-step "lighttpd with the installed snippet on 127.0.0.1:$PORT"
-mkdir -p "$WORK/docroot"
-cat >"$WORK/lighttpd.conf" <<CONF
-server.document-root = "$WORK/docroot"
-server.bind = "127.0.0.1"
-server.port = $PORT
-server.username = "www-data"
-server.groupname = "www-data"
-include "/etc/lighttpd/conf-available/50-copilot-api.conf"
-CONF
-lighttpd -tt -f "$WORK/lighttpd.conf" || fail "lighttpd rejects the snippet"
-lighttpd -D -f "$WORK/lighttpd.conf" 2>"$WORK/lighttpd.err" &
-LIGHTTPD_PID=$!
-i=0
-until curl -s -o /dev/null "http://127.0.0.1:$PORT/"; do
-	i=$((i + 1)); [ $i -lt 100 ] || { cat "$WORK/lighttpd.err"; fail "lighttpd did not start"; }
-	sleep 0.1
-done
-
-step "GET /v1/models"
-code=$(curl -s -o "$WORK/models.json" -w '%{http_code}' "http://127.0.0.1:$PORT/v1/models")
-[ "$code" = 200 ] || { cat "$WORK/models.json"; fail "/v1/models answered $code"; }
-python3 - "$WORK/models.json" <<'PY' || fail "/v1/models: not a model list"
-import json, sys
-m = json.load(open(sys.argv[1]))
-assert m["object"] == "list" and m["data"], m
-print("models:", ", ".join(x["id"] for x in m["data"]))
-PY
+step "GET /v1/models, POST /v1/chat/completions"
+check_models
+check_chat
 mode=$(stat -c '%a' /var/lib/copilot-api/config.json)
 case "$mode" in *0) ;; *) fail "config.json is mode $mode (world-readable)" ;; esac
 
 step "stop"
-kill "$LIGHTTPD_PID"; wait "$LIGHTTPD_PID" || true; LIGHTTPD_PID=
-if [ -n "$FCGI_PID" ]; then
-	kill "$FCGI_PID"; wait "$FCGI_PID" || fail "the responder did not exit 0 on SIGTERM"
-	FCGI_PID=
-	rm -rf /run/copilot-api
-else
-	systemctl stop copilot-api.service
-fi
+stop_serving
 
 step "remove: the data stays"
 dpkg -r copilot-api
@@ -201,12 +106,6 @@ getent passwd copilot-api >/dev/null || fail "remove deleted the user"
 [ -f /etc/lighttpd/conf-available/50-copilot-api.conf ] || fail "remove deleted a conffile"
 
 step "purge: nothing left"
-dpkg --purge copilot-api
-! getent passwd copilot-api >/dev/null || fail "purge left the user"
-! getent group copilot-api >/dev/null || fail "purge left the group"
-left=$(find /etc /usr /lib /var /run \( -path /var/tmp -o -path /var/cache/apt \) -prune -o \
-	\( -name '*copilot-api*' -o -name '*copilot-refresh*' \) -print 2>/dev/null |
-	grep -v -e "^$ROOT" -e "^$WORK" || true)
-[ -z "$left" ] || { echo "$left"; fail "purge left files behind"; }
+purge_and_check
 
 echo "smoke.sh: ok (copilot-api $VERSION)"
