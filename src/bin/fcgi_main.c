@@ -18,6 +18,7 @@
 
 #include <curl/curl.h>
 
+#include "gwconfig.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/server.h"
@@ -173,12 +174,18 @@ supervise(int n, const struct http_server_opts *o)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct http_server_opts o;
 	const char *lv = getenv("COPILOT_API_LOG_LEVEL");
 	int procs, rc;
 
+	/* Not under a web server: a CGI query without '=' can arrive as argv. */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0 &&
+	    getenv("GATEWAY_INTERFACE") == NULL) {
+		printf("copilot-api.fcgi %s\n", GW_VERSION);
+		return 0;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (up_global_init() != GW_OK) {
 		log_error("cannot initialise libcurl");

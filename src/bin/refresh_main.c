@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gwconfig.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -69,13 +70,14 @@ parse_args(int argc, char **argv, struct refresh_opts *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "prune-days", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	o->force = o->quiet = 0;
 	o->prune_days = 90;
-	while ((c = getopt_long(argc, argv, "fqp:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fqp:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->force = 1; break;
 		case 'q': o->quiet = 1; break;
@@ -88,7 +90,10 @@ parse_args(int argc, char **argv, struct refresh_opts *o)
 			break;
 		case 'h':
 			printf("usage: copilot-refresh [--force] [--quiet] "
-			    "[--prune-days N]\n");
+			    "[--prune-days N] [--version]\n");
+			return 0;
+		case 'V':
+			printf("copilot-refresh %s\n", GW_VERSION);
 			return 0;
 		default:
 			return 2;
