@@ -7,6 +7,7 @@
  *   claude-code      the environment that points Claude Code at the gateway
  *   mcp              the stdio MCP server of the tool_search bridge
  *   approve [--all]  decide the requests waiting for manual approval
+ *   keys add|list|remove  API keys hashed at rest in config.json
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +29,7 @@
 #include "app/app.h"
 #include "app/copilot_call.h"
 #include "cli/approve.h"
+#include "cli/keys.h"
 #include "cli/launch.h"
 #include "cli/mcp.h"
 #include "state/config.h"
@@ -55,6 +57,8 @@ usage(FILE *f)
 	    "  claude-code [--port N] [--model M] [--small-model M]\n"
 	    "  mcp                      the tool_search MCP bridge on stdio\n"
 	    "  approve [--all]          decide requests waiting for approval (--manual)\n"
+	    "  keys add [--admin] | list | remove ENTRY|KEY\n"
+	    "                           API keys stored hashed in config.json\n"
 	    "\n"
 	    "The data directory is $COPILOT_API_HOME (default ~/.local/share/copilot-api).\n");
 }
@@ -473,6 +477,8 @@ main(int argc, char **argv)
 		rc = mcp_main(argc, argv);
 	else if (strcmp(cmd, "approve") == 0)
 		rc = approve_main(argc, argv);
+	else if (strcmp(cmd, "keys") == 0)
+		rc = keys_main(argc, argv);
 	else if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		rc = 0;

@@ -251,6 +251,19 @@ claude_command(struct buf *b, const char *base_url, const char *token,
 	return e != GW_OK ? e : buf_puts(b, fish ? "claude" : " && claude");
 }
 
+/* A gateway with keys takes the first plain one (a hashed entry cannot be
+ * sent: the operator fills in the key it holds); without keys, any text. */
+static const char *
+command_key(const struct cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->api_keys.n; i++)
+		if (!util_has_prefix(cfg->api_keys.v[i], "sha256:"))
+			return cfg->api_keys.v[i];
+	return cfg->api_keys.n > 0 ? "YOUR_API_KEY" : "dummy";
+}
+
 /* --claude-code: the two model picks on the terminal, then the command
  * that starts Claude Code against this gateway. */
 static void
@@ -276,10 +289,9 @@ offer_claude_code(const struct launch *l, const struct cfg *cfg,
 		printf("\nNo model picked: no Claude Code command.\n");
 		return;
 	}
-	/* A gateway with keys takes the first one; without, any text. */
 	if (buf_printf(&url, "http://%s:%ld", l->host, l->port) != GW_OK ||
-	    claude_command(&cmd, url.data, cfg->api_keys.n > 0 ?
-	    cfg->api_keys.v[0] : "dummy", model, small) != GW_OK)
+	    claude_command(&cmd, url.data, command_key(cfg), model,
+	    small) != GW_OK)
 		fprintf(stderr, "copilot-api: out of memory\n");
 	else
 		printf("\nClaude Code command (run it in another terminal):\n"
