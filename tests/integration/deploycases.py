@@ -264,3 +264,26 @@ class DeployCases:
         self.release("term")
         self.assertEqual(self.rest(events)[-1], "[DONE]")
         self.assertEqual(self.d.pool.proc.wait(timeout=30), 0)
+
+    # --- no responder ----------------------------------------------------------
+
+    def test_no_responder_answers_json(self):
+        """Every responder gone (the pool stopped, its socket closed): the
+        web server answers, in JSON both dialects read, not its HTML page;
+        the gateway's own errors still pass through untouched."""
+        if self.d.pool is None:
+            self.skipTest("the web server runs the responder itself")
+        status, _, body = self.d.json("GET", self.d.path("/v1/nothing-here"))
+        self.assertEqual(status, 404, body)
+        self.assertNotIn("not answering", body["error"]["message"])
+        self.addCleanup(self.d.ensure_running)
+        self.d.pool.stop_all()
+        for path in ("/v1/chat/completions", "/v1/messages"):
+            status, headers, payload = self.d.request("POST", self.d.path(path), CHAT)
+            self.assertEqual(status, self.d.no_responder_status, payload[:300])
+            self.assertTrue(headers.get("content-type", "").startswith("application/json"),
+                            headers)
+            body = json.loads(payload)
+            self.assertEqual(body["type"], "error")
+            self.assertEqual(body["error"]["type"], "api_error")
+            self.assertIn("not answering", body["error"]["message"])

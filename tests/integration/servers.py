@@ -139,6 +139,9 @@ def install(workdir):
             os.makedirs(os.path.join(top, sub))
             for n in names:
                 shutil.copy2(os.path.join(src, n), os.path.join(top, sub, n))
+        # share/errors as `make install` puts it (links followed)
+        shutil.copytree(os.path.join(ROOT, "share", "errors"),
+                        os.path.join(top, "share", "copilot-api", "errors"))
     return top
 
 
@@ -149,10 +152,16 @@ def installed_paths(workdir, home):
         ("/usr/local/libexec/copilot-api/copilot-api.fcgi",
          os.path.join(top, "libexec", "copilot-api.fcgi")),
         ("/usr/local/bin/copilot-refresh", os.path.join(top, "bin", "copilot-refresh")),
+        ("/usr/local/share/copilot-api", os.path.join(top, "share", "copilot-api")),
         ("/usr/bin/spawn-fcgi", shutil.which("spawn-fcgi") or "/usr/bin/spawn-fcgi"),
         ("/run/copilot-api", os.path.join(workdir, "run")),
         ("/var/lib/copilot-api", home),
     ]
+
+
+def errors_dir(workdir):
+    """share/errors as installed, with the trailing slash the configs use."""
+    return os.path.join(install(workdir), "share", "copilot-api", "errors") + "/"
 
 
 def localize(s, paths):
@@ -227,6 +236,15 @@ class Pool:
                               stdin=self.listener.fileno())
         wait_until(lambda: self.ready(before), what="the responder pool on " + self.socket)
 
+    def stop_all(self):
+        """Every responder gone: the process stopped, and with socket
+        activation the listening socket too (the .socket unit stopped)."""
+        stop(self.proc)
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+            os.unlink(self.socket)
+
     def restart(self, fresh_socket=False):
         stop(self.proc)
         self.start(fresh_socket=fresh_socket)
@@ -294,6 +312,7 @@ class Deployment(harness.Client):
     programs = ()
     prefix = ""
     external_pool = False       # the responder runs beside the server (Pool)
+    no_responder_status = 503   # what the server answers with the Pool gone
     activation = "spawn-fcgi"
 
     def __init__(self, fake, timeout=900, config=None):
@@ -468,7 +487,8 @@ class LighttpdSocket(Lighttpd):
 
     def substitutions(self):
         return [lighttpd_var("copilot_api_socket", self.pool.socket),
-                lighttpd_var("copilot_api_timeout", self.timeout)]
+                lighttpd_var("copilot_api_timeout", self.timeout),
+                lighttpd_var("copilot_api_errors", errors_dir(self.workdir))]
 
 
 class LighttpdBinPath(Lighttpd):
@@ -566,13 +586,14 @@ class ApacheProxyFcgi(Apache):
     """deploy/apache/copilot-api-proxy-fcgi.conf + the socket-activated
     systemd units."""
     shipped = "copilot-api-proxy-fcgi.conf"
-    modules = Apache.modules + ("rewrite", "proxy", "proxy_fcgi")
+    modules = Apache.modules + ("alias", "rewrite", "proxy", "proxy_fcgi")
     external_pool = True
     activation = "socket"
 
     def substitutions(self):
         return [apache_define("COPILOT_API_SOCKET", self.pool.socket),
-                apache_define("COPILOT_API_TIMEOUT", self.timeout)]
+                apache_define("COPILOT_API_TIMEOUT", self.timeout),
+                apache_define("COPILOT_API_ERRORS", errors_dir(self.workdir).rstrip("/"))]
 
 
 class ApacheFcgid(Apache):
@@ -653,6 +674,7 @@ class Caddy(Deployment):
     sets the shipped file's whole-response deadline."""
     programs = ("caddy", "spawn-fcgi")
     external_pool = True
+    no_responder_status = 502   # reverse_proxy's dial failure
 
     def __init__(self, fake, timeout=900, config=None, read_timeout=None):
         self.read_timeout = read_timeout
