@@ -9,11 +9,12 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
 import harness
-from harness import API_KEY
+from harness import ADMIN_KEY, API_KEY
 
 JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
 CHROMIUM = "/usr/bin/chromium"
@@ -179,8 +180,12 @@ class UsageViewerBrowser(unittest.TestCase):
     def test_no_console_errors(self):
         # Chromium logs every 401 answer as "Failed to load resource"; those
         # are the key prompts themselves.  Anything else is a fault.
+        # A regular key's probe of admin/approvals (the approvals section)
+        # is answered 401 too, by design.
         errs = [e for e in self.out["consoleErrors"]
-                if not (e["phase"] in ("open", "wrongKey") and "status of 401" in e["text"])]
+                if not (e["phase"] in ("open", "wrongKey") and "status of 401" in e["text"])
+                and not ("status of 401" in e["text"]
+                         and e["url"].endswith("/admin/approvals"))]
         self.assertEqual(errs, [])
 
     def test_only_the_gateway_is_fetched(self):
@@ -190,6 +195,73 @@ class UsageViewerBrowser(unittest.TestCase):
     def test_screenshot_written(self):
         with open(SCREENSHOT, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+
+@unittest.skipUnless(os.access(CHROMIUM, os.X_OK), "chromium is not installed (apt-get install chromium)")
+class UsageViewerApprovals(unittest.TestCase):
+    """manualApproval: two requests held on threads; the page, with the
+    admin key, lists them and approves one (it completes, 200) and rejects
+    the other (403); with a regular key the section stays hidden."""
+
+    def test_page_approves_and_rejects(self):
+        s = harness.Stack(config={"manualApproval": True}, threads=6)
+        profile = tempfile.mkdtemp(prefix="gw-chromium-")
+        self.addCleanup(shutil.rmtree, profile, True)
+        self.addCleanup(s.close)
+        got, threads = {}, []
+        for name in ("approve", "reject"):
+            def run(name=name):
+                got[name] = s.json("POST", "/v1/chat/completions", {
+                    "model": "gpt-4.1",
+                    "messages": [{"role": "user", "content": "please " + name + " me"}]},
+                    timeout=90)
+            t = threading.Thread(target=run)
+            t.start()
+            threads.append(t)
+            # one at a time, so each preview is known to belong to its thread
+            harness.wait_until(lambda: len(pending(s)) == len(threads),
+                               what="%d held request(s)" % len(threads))
+        ids = {e["preview"]: e["id"] for e in pending(s)}
+        try:
+            out = drive({"mode": "approvals", "url": s.url + "/usage-viewer",
+                         "regularKey": API_KEY, "adminKey": ADMIN_KEY,
+                         "approveId": ids["please approve me"],
+                         "rejectId": ids["please reject me"], "userDataDir": profile})
+        finally:
+            for e in pending(s):   # a failed page must not leave threads hanging
+                s.json("POST", "/admin/approvals/" + e["id"], {"approve": False},
+                       key=ADMIN_KEY)
+            for t in threads:
+                t.join(60)
+        self.assertEqual(out["regular"]["loaded"], "ok")
+        self.assertFalse(out["regular"]["visible"])
+        self.assertEqual(out["adminLoaded"], "ok")
+        self.assertTrue(out["admin"]["visible"])
+        self.assertEqual(sorted(out["admin"]["ids"]), sorted(ids.values()))
+        rows = {r[2]: r for r in out["admin"]["rows"]}
+        route, model, _, waiting, buttons = rows["please approve me"]
+        self.assertEqual((route, model), ("/v1/chat/completions", "gpt-4.1"))
+        self.assertRegex(waiting, r"^\d+ (s|min)$")
+        self.assertEqual(buttons.split(), ["Approve", "Reject"])
+        self.assertEqual(out["afterApprove"]["ids"], [ids["please reject me"]])
+        self.assertIn("Approved " + ids["please approve me"], out["afterApprove"]["info"])
+        self.assertEqual(out["afterReject"]["ids"], [])
+        self.assertEqual(out["afterReject"]["rows"], [["No request is waiting for approval."]])
+        status, _, body = got["approve"]
+        self.assertEqual(status, 200, body)
+        self.assertIn("please approve me", body["choices"][0]["message"]["content"])
+        self.assertEqual(got["reject"][0], 403, got["reject"])
+        self.assertEqual([r["body"]["messages"][0]["content"]
+                          for r in s.fake.requests("/chat/completions")], ["please approve me"])
+        errs = [e for e in out["consoleErrors"]
+                if not (e["phase"] in ("open", "regularKey") and "status of 401" in e["text"])]
+        self.assertEqual(errs, [])
+
+
+def pending(stack):
+    status, _, doc = stack.json("GET", "/admin/approvals", key=ADMIN_KEY, timeout=10)
+    assert status == 200, doc
+    return doc["data"]
 
 
 if __name__ == "__main__":

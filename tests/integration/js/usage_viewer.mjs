@@ -1,6 +1,8 @@
 // Drives the usage dashboard (GET /usage-viewer) in Debian's chromium,
 // headless, through playwright-core (which never downloads a browser).
-// Input: one JSON argument {url, wrongKey, goodKey, userDataDir, screenshot}.
+// Input: one JSON argument {url, wrongKey, goodKey, userDataDir, screenshot},
+// or {mode: "approvals", url, regularKey, adminKey, approveId, rejectId,
+// userDataDir} for the approvals section (approvalsFlow below).
 // Output: one JSON line of what the page showed at each step; the Python
 // test (test_usage_viewer.py) decides what is right.
 import { chromium } from "playwright-core";
@@ -55,6 +57,37 @@ async function enterKey(page, key) {
   return snapshot(page);
 }
 
+// The approvals section: hidden for a regular key; for the admin key it
+// lists the held requests, and its buttons approve one and reject the other.
+async function approvalsFlow(page, setPhase) {
+  const res = {};
+  const row = (id) => `#approvals tr[data-approval-id="${id}"]`;
+  const section = async () => ({
+    visible: await page.isVisible("#approvals-section"),
+    rows: await rows(page, "#approvals"),
+    ids: await page.$$eval("#approvals tr[data-approval-id]",
+      (trs) => trs.map((tr) => tr.getAttribute("data-approval-id"))),
+    info: (await page.textContent("#approvals-info")).trim(),
+  });
+  await page.goto(cmd.url);
+  await loaded(page);
+  setPhase("regularKey");
+  res.regular = { loaded: (await enterKey(page, cmd.regularKey)).loaded, ...(await section()) };
+  setPhase("adminKey");
+  await page.click("#key-change");
+  res.adminLoaded = (await enterKey(page, cmd.adminKey)).loaded;
+  await page.waitForSelector(row(cmd.approveId), { timeout: 20000 });
+  await page.waitForSelector(row(cmd.rejectId), { timeout: 20000 });
+  res.admin = await section();
+  await page.click(row(cmd.approveId) + " [data-decision=approve]");
+  await page.waitForSelector(row(cmd.approveId), { state: "detached", timeout: 20000 });
+  res.afterApprove = await section();
+  await page.click(row(cmd.rejectId) + " [data-decision=reject]");
+  await page.waitForSelector(row(cmd.rejectId), { state: "detached", timeout: 20000 });
+  res.afterReject = await section();
+  return res;
+}
+
 const context = await chromium.launchPersistentContext(cmd.userDataDir, {
   executablePath: "/usr/bin/chromium",
   headless: true,
@@ -66,32 +99,37 @@ try {
   const page = context.pages()[0] || await context.newPage();
   let phase = "open";
   page.on("console", (m) => {
-    if (m.type() === "error") consoleErrors.push({ phase, text: m.text() });
+    if (m.type() === "error")
+      consoleErrors.push({ phase, text: m.text(), url: m.location().url || "" });
   });
   page.on("pageerror", (e) => consoleErrors.push({ phase, text: "pageerror: " + e.message }));
   page.on("request", (r) => requests.push(r.url()));
 
-  await page.goto(cmd.url);
-  await loaded(page);
-  out.noKey = await snapshot(page);
-
-  phase = "wrongKey";
-  out.wrongKey = await enterKey(page, cmd.wrongKey);
-  phase = "goodKey";
-  out.day = await enterKey(page, cmd.goodKey);
-
-  for (const p of ["week", "month"]) {
-    await page.click(`#period-switch [data-period=${p}]`);
+  if (cmd.mode === "approvals") {
+    Object.assign(out, await approvalsFlow(page, (p) => { phase = p; }));
+  } else {
+    await page.goto(cmd.url);
     await loaded(page);
-    out[p] = await snapshot(page);
-  }
-  out.urlAfterSwitch = page.url();
+    out.noKey = await snapshot(page);
 
-  phase = "reload";
-  await page.reload();
-  await loaded(page);
-  out.reload = await snapshot(page);
-  await page.screenshot({ path: cmd.screenshot, fullPage: true });
+    phase = "wrongKey";
+    out.wrongKey = await enterKey(page, cmd.wrongKey);
+    phase = "goodKey";
+    out.day = await enterKey(page, cmd.goodKey);
+
+    for (const p of ["week", "month"]) {
+      await page.click(`#period-switch [data-period=${p}]`);
+      await loaded(page);
+      out[p] = await snapshot(page);
+    }
+    out.urlAfterSwitch = page.url();
+
+    phase = "reload";
+    await page.reload();
+    await loaded(page);
+    out.reload = await snapshot(page);
+    await page.screenshot({ path: cmd.screenshot, fullPage: true });
+  }
 } finally {
   await context.close();
 }
