@@ -188,21 +188,28 @@ class DeployCases:
 
     def test_idle_gap_without_keepalives_is_cut(self):
         """Control for the test above: the same gap with the gateway's
-        pings off is cut by the server's timeout."""
+        pings off is cut by the server's timeout.  On a loaded machine
+        lighttpd's mod_cgi has been seen to let one such gap through (about
+        1 run in 7 with five other test suites running); the control holds
+        if the server cuts the gap in one of two tries, and fails if it
+        never does."""
         d = self.variant(self.fake, timeout=IDLE_TIMEOUT,
                          config={"timeouts": {"pingSeconds": 600}})
         try:
-            self.fake.fault(path="/chat/completions", kind="stall", seconds=CONTROL_STALL,
-                            events=1)
-            data = []
-            try:
-                for kind, item in self.open_stream(d=d, timeout=CONTROL_STALL + 20):
-                    if kind != "comment":
-                        data.append(item)
-            except (http.client.HTTPException, OSError):
-                pass  # the server cut the connection mid-chunk
-            self.assertTrue(data, "no event before the gap")
-            self.assertNotIn("[DONE]", data)
+            for attempt in (1, 2):
+                self.fake.fault(path="/chat/completions", kind="stall",
+                                seconds=CONTROL_STALL, events=1)
+                data = []
+                try:
+                    for kind, item in self.open_stream(d=d, timeout=CONTROL_STALL + 20):
+                        if kind != "comment":
+                            data.append(item)
+                except (http.client.HTTPException, OSError):
+                    pass  # the server cut the connection mid-chunk
+                self.assertTrue(data, "no event before the gap")
+                if "[DONE]" not in data:
+                    break
+            self.assertNotIn("[DONE]", data, "the server let the gap through twice")
         finally:
             d.close()
 
