@@ -28,6 +28,7 @@
 #include "app/app.h"
 #include "app/copilot_call.h"
 #include "cli/approve.h"
+#include "cli/codex_login.h"
 #include "cli/launch.h"
 #include "cli/mcp.h"
 #include "state/config.h"
@@ -47,6 +48,7 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  auth login [--github-token T] [--oauth-app default|opencode]\n"
 	    "             [--account-type individual|business|enterprise] [--show-token]\n"
+	    "  auth login --provider codex   sign the built-in codex provider in (OAuth)\n"
 	    "  check-usage              show Copilot quotas\n"
 	    "  debug [--json]           versions, paths and state\n"
 	    "  start [--port N] [--host ADDR] [--threads N] [--workers N] [--verbose]\n"
@@ -231,6 +233,7 @@ cmd_auth(int argc, char **argv)
 	struct app a;
 	struct worker w;
 	const char *given = NULL, *account_type = NULL;
+	int codex = 0;
 	struct buf err = BUF_INIT;
 	char *token = NULL;
 	int c, show = 0, rc;
@@ -255,11 +258,13 @@ cmd_auth(int argc, char **argv)
 			account_type = optarg;
 			break;
 		case 'p':
-			if (strcmp(optarg, "copilot") != 0) {
+			if (strcmp(optarg, "copilot") != 0 &&
+			    strcmp(optarg, "codex") != 0) {
 				fprintf(stderr, "copilot-api: Unknown provider '%s'. "
-				    "Expected one of: copilot\n", optarg);
+				    "Expected one of: copilot, codex\n", optarg);
 				return EXIT_USAGE;
 			}
+			codex = strcmp(optarg, "codex") == 0;
 			break;
 		case 's': show = 1; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
@@ -270,7 +275,9 @@ cmd_auth(int argc, char **argv)
 		given = getenv("GH_TOKEN");
 	if (open_all(&a, &w, 1) != 0)
 		return 1;
-	if (given != NULL)
+	if (codex)
+		rc = codex_login_main(&w);
+	else if (given != NULL)
 		rc = store_github_token(&w, given, show);
 	else if ((rc = device_login(&w, &token)) == 0)
 		rc = store_github_token(&w, token, show);
