@@ -245,7 +245,11 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 	}
 	env.lock_path = lock;
 	for (;;) {
-		if ((e = codex_token(&env, stale, &c, &err)) != GW_OK) {
+		if ((e = codex_token(&env, stale, &c, &err)) == GW_EAUTH) {
+			rc_fail_reply(r, 401, "authentication_error", err.data, NULL,
+			    err.data);
+			goto out;
+		} else if (e != GW_OK) {
 			rc_fail(r, e, e == GW_ENOTFOUND ? "not signed in to Codex: "
 			    "run `copilot-api auth login --provider codex`" :
 			    err.data);

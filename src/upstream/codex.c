@@ -517,8 +517,8 @@ codex_token(struct codex_env *env, const char *stale, struct codex_creds *out,
 	if ((e = codex_refresh(env->client, env->auth_base, cur.refresh_token, out,
 	    errmsg)) != GW_OK) {
 		if (e == GW_EAUTH)
-			GW_IGNORE(buf_puts(errmsg, "; sign in again: run "
-			    "`copilot-api auth login --provider codex`"));
+			GW_IGNORE(buf_puts(errmsg, " (run `copilot-api auth login "
+			    "--provider codex` to sign in again)"));
 		goto out;
 	}
 	if ((e = codex_creds_store(env->db, out)) != GW_OK) {

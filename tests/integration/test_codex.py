@@ -153,6 +153,202 @@ class CodexLogin(unittest.TestCase):
                       "authorization code.", err)
 
 
+def login_by_paste(stack, tc):
+    """Signs codex in by pasting the redirect URL; asserts it worked."""
+    p = subprocess.Popen([os.path.join(BIN, "copilot-api"), "auth", "login", "--provider",
+                          "codex"], env=dict(stack.env, COPILOT_API_CODEX_CALLBACK_PORT=str(
+                              harness.free_port())), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = None
+    while url is None:
+        line = p.stdout.readline()
+        tc.assertTrue(line, "no authorize URL printed")
+        url = line.strip() if line.startswith("http") else None
+    out, err = p.communicate(follow_authorize(stack.fake.port, url) + "\n", timeout=30)
+    tc.assertEqual(p.returncode, 0, out + err)
+
+
+class CodexRequests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = codex_stack()
+        try:
+            login_by_paste(cls.s, unittest.TestCase())
+            # the responder reloads config.json within a second
+            harness.wait_until(lambda: cls.s.json("GET", "/codex/v1/models")[0] == 200,
+                               what="providers.codex loaded")
+        except BaseException:
+            cls.s.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def setUp(self):
+        self.s.fake.reset()
+        self.s.fake.call("POST", "/_fake/codex", {"revoke_access": True})
+        login_by_paste(self.s, self)
+        self.s.fake.call("DELETE", "/_fake/requests")
+
+    def backend(self):
+        got = self.s.fake.requests("/backend-api/codex/responses")
+        self.assertTrue(got, "the Codex backend saw nothing")
+        return got[-1]
+
+    def rows(self, n):
+        return [r for r in self.s.usage_rows(at_least=n) if r["provider_name"] == "codex"]
+
+    def test_messages_json_sends_the_reference_headers_and_body(self):
+        status, _, got = self.s.json("POST", "/codex/v1/messages", hello(
+            "gpt-5.4", temperature=0.5, metadata={"user_id": "u1"}),
+            headers={"user-agent": "claude-cli/2.0", "anthropic-version": "2023-06-01"})
+        self.assertEqual(status, 200, got)
+        self.assertEqual(got["type"], "message")
+        self.assertIn("hello", got["content"][-1]["text"])
+        rec = self.backend()
+        h = rec["headers"]
+        self.assertTrue(h["authorization"].startswith("Bearer eyJ"))
+        self.assertEqual(h["chatgpt-account-id"], "acct-fake-0001")
+        self.assertEqual(h["openai-beta"], "responses=experimental")
+        self.assertEqual(h["originator"], "copilot-api")
+        self.assertEqual(h["user-agent"], "claude-cli/2.0")
+        self.assertEqual(h["anthropic-version"], "2023-06-01")
+        self.assertNotIn("x-api-key", h)
+        self.assertNotIn(API_KEY, json.dumps(rec["header_list"]))
+        body = rec["body"]
+        self.assertIs(body["store"], False)
+        for gone in ("temperature", "top_p", "max_output_tokens", "metadata"):
+            self.assertNotIn(gone, body)
+        self.assertEqual(body["model"], "gpt-5.4")
+        row = self.rows(1)[-1]
+        self.assertEqual((row["status"], row["model"]), (200, "gpt-5.4"))
+        self.assertGreater(row["output_tokens"], 0)
+
+    def test_messages_stream_is_translated_and_rate_limits_are_logged(self):
+        resp, conn = self.s.stream("/codex/v1/messages", hello("gpt-5.4", stream=True))
+        ev = list(read_sse(resp))
+        conn.close()
+        names = [n for n, _ in ev]
+        self.assertEqual(names[0], "message_start")
+        self.assertEqual(names[-1], "message_stop")
+        self.assertEqual(self.backend()["headers"]["accept"], "text/event-stream")
+        harness.wait_until(lambda: "Codex primary rate limit (plus): allowed=true, "
+                           "limit_reached=false, used=42%, window=300m, reset_at="
+                           in self.s.log_text(), what="the rate-limit log line")
+        self.assertIn("Codex secondary rate limit (plus)", self.s.log_text())
+        row = self.rows(1)[-1]
+        self.assertEqual(row["status"], 200)
+        self.assertGreater(row["output_tokens"], 0)
+
+    def test_aliases_and_responses_stream_say_response_completed(self):
+        status, _, got = self.s.json("POST", "/v1/messages", hello("codex/gpt-5.4"))
+        self.assertEqual(status, 200, got)
+        self.assertEqual(self.backend()["body"]["model"], "gpt-5.4")
+        body = {"model": "codex/gpt-5.4-mini", "input": "hi there", "stream": True,
+                "temperature": 0.3, "max_output_tokens": 500}
+        resp, conn = self.s.stream("/v1/responses", body)
+        ev = list(read_sse(resp))
+        conn.close()
+        names = [n for n, _ in ev]
+        self.assertIn("response.completed", names)
+        self.assertNotIn("response.done", names)
+        sent = self.backend()["body"]
+        self.assertEqual(sent["model"], "gpt-5.4-mini")
+        self.assertNotIn("temperature", sent)
+        self.assertNotIn("max_output_tokens", sent)
+        status, _, got = self.s.json("POST", "/v1/messages/count_tokens",
+                                     hello("codex/gpt-5.4", "count these words"))
+        self.assertEqual(status, 200, got)
+        self.assertGreater(got["input_tokens"], 0)
+
+    def test_count_tokens_and_models(self):
+        status, _, got = self.s.json("POST", "/codex/v1/messages/count_tokens",
+                                     hello("gpt-5.4", "count these words"))
+        self.assertEqual(status, 200, got)
+        self.assertGreater(got["input_tokens"], 0)
+        status, _, got = self.s.json("GET", "/codex/v1/models")
+        self.assertEqual(status, 200, got)
+        self.assertEqual([m["id"] for m in got["data"]],
+                         ["gpt-5.3-codex-spark", "gpt-5.4", "gpt-5.4-mini", "gpt-5.5"])
+        self.assertIs(got["has_more"], False)
+        self.assertEqual(got["data"][1]["capabilities"]["limits"]["max_context_window_tokens"],
+                         1000000)
+        self.assertEqual(self.s.fake.requests("/backend-api/codex/responses"), [])
+
+    def relogin_short(self):
+        """Credentials that are due at once: access tokens live 30 s, less
+        than the minute of lead the refresh keeps."""
+        self.s.fake.config(codex_token_lifetime=30)
+        login_by_paste(self.s, self)
+        self.s.fake.call("DELETE", "/_fake/requests")
+
+    def test_due_credentials_are_refreshed_inline(self):
+        self.relogin_short()
+        status, _, got = self.s.json("POST", "/codex/v1/messages", hello("gpt-5.4"))
+        self.assertEqual(status, 200, got)
+        grants = [r["body"]["grant_type"] for r in self.s.fake.requests("/oauth/token")]
+        self.assertEqual(grants, ["refresh_token"])
+
+    def test_expired_refresh_token_says_sign_in_again(self):
+        self.relogin_short()
+        self.s.fake.call("POST", "/_fake/codex", {"refresh": "expired"})
+        status, _, got = self.s.json("POST", "/codex/v1/messages", hello("gpt-5.4"))
+        self.assertEqual(status, 401, got)
+        self.assertEqual(got["type"], "error")
+        msg = got["error"]["message"]
+        self.assertIn("Codex token refresh failed (401): Your refresh token has expired", msg)
+        self.assertEqual(got["error"]["type"], "authentication_error")
+        self.assertIn("copilot-api auth login --provider codex", msg)
+        self.assertEqual(self.s.fake.requests("/backend-api/codex/responses"), [])
+        self.assertEqual(self.rows(1)[-1]["status"], 401)
+
+    def test_revoked_grant_says_sign_in_again(self):
+        self.relogin_short()
+        self.s.fake.call("POST", "/_fake/codex", {"refresh": "revoked"})
+        status, _, got = self.s.json("POST", "/v1/responses",
+                                     {"model": "codex/gpt-5.4", "input": "hi"})
+        self.assertEqual(status, 401, got)
+        msg = got["error"]["message"]
+        self.assertIn("Your refresh token has been invalidated", msg)
+        self.assertIn("copilot-api auth login --provider codex", msg)
+
+    def test_backend_401_refreshes_once_then_says_so(self):
+        # a revoked access token: one refresh, one retry, success
+        self.s.fake.call("POST", "/_fake/codex", {"revoke_access": True})
+        status, _, got = self.s.json("POST", "/codex/v1/messages", hello("gpt-5.4"))
+        self.assertEqual(status, 200, got)
+        self.assertEqual([r["status"] for r in
+                          self.s.fake.requests("/backend-api/codex/responses")], [401, 200])
+        # the backend keeps refusing: a clear 401, not a retry loop
+        self.s.fake.call("DELETE", "/_fake/requests")
+        self.s.fake.fault(path="/backend-api/codex/responses", kind="status", status=401,
+                          times=2, body={"detail": "Your authentication token has been "
+                                                   "invalidated."})
+        status, _, got = self.s.json("POST", "/codex/v1/messages", hello("gpt-5.4"))
+        self.assertEqual(status, 401, got)
+        self.assertIn("the Codex backend refused the credentials (HTTP 401", 
+                      got["error"]["message"])
+        self.assertIn("auth login --provider codex", got["error"]["message"])
+        self.assertEqual(len(self.s.fake.requests("/backend-api/codex/responses")), 2)
+
+    def test_signed_out_codex_is_not_found_with_a_hint(self):
+        with open(os.path.join(self.s.home, "config.json")) as f:
+            self.assertIn("codex", json.load(f)["providers"])
+        self.s.cli("debug")   # unrelated CLI use leaves the sign-in alone
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.s.home, "copilot-api.db"))
+        try:
+            db.execute("DELETE FROM kv WHERE key = 'codex_credentials'")
+            db.commit()
+        finally:
+            db.close()
+        status, _, got = self.s.json("POST", "/codex/v1/messages", hello("gpt-5.4"))
+        self.assertEqual(status, 404, got)
+        self.assertEqual(got["error"]["message"], "Provider 'codex' not found or disabled "
+                         "(not signed in: run `copilot-api auth login --provider codex`)")
+
+
 def _listening(port):
     import socket
     s = socket.socket()
