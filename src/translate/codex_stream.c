@@ -17,7 +17,7 @@ struct codex_tr {
 };
 
 static void
-sync(struct codex_tr *t)
+mirror(struct codex_tr *t)
 {
 	t->base.usage = t->inner->usage;
 	t->base.done = t->inner->done;
@@ -108,7 +108,7 @@ feed(struct tr_stream *s, const char *event, const char *data, size_t len,
 		len = strlen(renamed);
 	}
 	e = t->inner->ops->feed(t->inner, event, data, len, out);
-	sync(t);
+	mirror(t);
 	cJSON_free(renamed);
 	cJSON_Delete(ev);
 	return e;
@@ -131,7 +131,7 @@ finish(struct tr_stream *s, enum gw_err status, const char *message,
 	struct codex_tr *t = (struct codex_tr *)s;
 	enum gw_err e = t->inner->ops->finish(t->inner, status, message, out);
 
-	sync(t);
+	mirror(t);
 	return e;
 }
 
@@ -160,7 +160,7 @@ tr_codex_stream_new(struct tr_stream *inner, struct tr_stream **out)
 	}
 	t->base.ops = &codex_ops;
 	t->inner = inner;
-	sync(t);
+	mirror(t);
 	*out = &t->base;
 	return GW_OK;
 }
