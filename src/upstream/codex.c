@@ -476,11 +476,13 @@ codex_creds_store(struct db *db, const struct codex_creds *c)
 }
 
 static int
-usable(const struct codex_creds *c, const char *stale)
+usable(const struct codex_env *env, const struct codex_creds *c,
+    const char *stale)
 {
-	if (stale != NULL && strcmp(c->access_token, stale) == 0)
+	if (env->force || (stale != NULL && strcmp(c->access_token, stale) == 0))
 		return 0;
-	return c->expires_at_ms > util_now_ms() + REFRESH_LEAD_MS;
+	return c->expires_at_ms > util_now_ms() +
+	    (env->lead_ms > 0 ? env->lead_ms : REFRESH_LEAD_MS);
 }
 
 enum gw_err
@@ -495,7 +497,7 @@ codex_token(struct codex_env *env, const char *stale, struct codex_creds *out,
 	memset(out, 0, sizeof(*out));
 	if ((e = codex_creds_load(env->db, &cur)) != GW_OK)
 		return e;
-	if (usable(&cur, stale)) {
+	if (usable(env, &cur, stale)) {
 		*out = cur;
 		return GW_OK;
 	}
@@ -508,7 +510,7 @@ codex_token(struct codex_env *env, const char *stale, struct codex_creds *out,
 	codex_creds_free(&cur);
 	if ((e = codex_creds_load(env->db, &cur)) != GW_OK)
 		goto out;
-	if (usable(&cur, stale)) {
+	if (usable(env, &cur, stale)) {
 		*out = cur;
 		memset(&cur, 0, sizeof(cur));
 		goto out;

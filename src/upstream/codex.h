@@ -84,11 +84,14 @@ struct codex_env {
 	struct up_client *client;
 	const char *auth_base;       /* NULL: OpenAI's */
 	const char *lock_path;       /* <home>/codex-token.lock */
+	int64_t lead_ms;             /* refresh this long before expiry;
+	                              * 0: a minute, as the reference */
+	int force;                   /* refresh whatever the expiry */
 };
 
 /*
- * Usable credentials: the stored ones unless they expire within a minute,
- * or their access token is stale (the one the backend just refused with
+ * Usable credentials: the stored ones unless they expire within
+ * env->lead_ms, env->force is set, or their access token is stale (the one the backend just refused with
  * 401, NULL otherwise); then refreshed and stored under the lock, where a
  * worker that waited finds what the first one stored.  GW_ENOTFOUND when
  * not signed in; GW_EAUTH when the refresh is refused (errmsg says so and

@@ -332,6 +332,30 @@ class CodexRequests(unittest.TestCase):
         self.assertIn("auth login --provider codex", got["error"]["message"])
         self.assertEqual(len(self.s.fake.requests("/backend-api/codex/responses")), 2)
 
+    def refresh_cli(self, *args):
+        return subprocess.run([os.path.join(BIN, "copilot-refresh")] + list(args),
+                              env=self.s.env, capture_output=True, text=True, timeout=60)
+
+    def test_copilot_refresh_refreshes_codex(self):
+        r = self.refresh_cli()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ok: Codex credentials still fresh, valid until", r.stdout)
+        self.assertEqual(self.s.fake.requests("/oauth/token"), [])
+        r = self.refresh_cli("--force")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ok: Codex credentials refreshed, valid until", r.stdout)
+        self.assertEqual([t["body"]["grant_type"] for t in
+                          self.s.fake.requests("/oauth/token")], ["refresh_token"])
+        # the refreshed credentials serve requests
+        status, _, got = self.s.json("POST", "/codex/v1/messages", hello("gpt-5.4"))
+        self.assertEqual(status, 200, got)
+        self.s.fake.call("POST", "/_fake/codex", {"refresh": "revoked"})
+        r = self.refresh_cli("--force")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Codex token refresh failed (401): Your refresh token has been "
+                      "invalidated", r.stderr)
+        self.assertIn("auth login --provider codex", r.stderr)
+
     def test_signed_out_codex_is_not_found_with_a_hint(self):
         with open(os.path.join(self.s.home, "config.json")) as f:
             self.assertIn("codex", json.load(f)["providers"])
