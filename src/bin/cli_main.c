@@ -35,6 +35,7 @@
 #include "state/db.h"
 #include "upstream/auth.h"
 #include "upstream/client.h"
+#include "upstream/codex.h"
 #include "upstream/github.h"
 
 enum { EXIT_USAGE = 2, EXIT_EXPIRED = 3, EXIT_DENIED = 4 };
@@ -370,9 +371,13 @@ cmd_debug(int argc, char **argv)
 	struct app a;
 	struct worker w;
 	char *tok = NULL, *login = NULL, *base;
-	cJSON *o, *paths, *state;
+	cJSON *o, *paths, *state, *prov, *enabled;
+	struct codex_creds cx;
+	struct buf names = BUF_INIT;
 	char *s;
+	size_t i;
 	int json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	int codex_conf, codex_in;
 
 	if (open_all(&a, &w, 0) != 0)
 		return 1;
@@ -397,6 +402,24 @@ cmd_debug(int argc, char **argv)
 	cJSON_AddStringToObject(state, "copilotApiUrl", base ? base : "");
 	free(base);
 	cJSON_AddNumberToObject(state, "schemaVersion", db_schema_version(w.db));
+	/* the reference's "Providers" block, plus whether codex is signed in */
+	prov = cJSON_AddObjectToObject(o, "providers");
+	enabled = cJSON_AddArrayToObject(prov, "enabled");
+	for (i = 0; i < w.cfg->n_providers; i++) {
+		if (!w.cfg->providers[i].enabled)
+			continue;
+		cJSON_AddItemToArray(enabled,
+		    cJSON_CreateString(w.cfg->providers[i].name));
+		/* best effort: a shorter list on the terminal */
+		GW_IGNORE(buf_printf(&names, "%s%s", names.len ? ", " : "",
+		    w.cfg->providers[i].name));
+	}
+	codex_conf = cJSON_GetObjectItemCaseSensitive(json_obj(w.cfg->root,
+	    "providers"), "codex") != NULL;
+	codex_in = codex_creds_load(w.db, &cx) == GW_OK;
+	codex_creds_free(&cx);
+	cJSON_AddBoolToObject(prov, "codexConfigured", codex_conf);
+	cJSON_AddBoolToObject(prov, "codexSignedIn", codex_in);
 	if (json) {
 		s = cJSON_Print(o);
 		printf("%s\n", s);
@@ -411,7 +434,11 @@ cmd_debug(int argc, char **argv)
 		printf("state:\n  signed in: %s%s%s\n  schema version: %d\n",
 		    tok ? "yes" : "no", login ? " as " : "", login ? login : "",
 		    db_schema_version(w.db));
+		printf("providers:\n  enabled: %s\n  codex configured: %s\n"
+		    "  codex signed in: %s\n", names.len ? names.data : "none",
+		    codex_conf ? "yes" : "no", codex_in ? "yes" : "no");
 	}
+	buf_free(&names);
 	cJSON_Delete(o);
 	free(tok);
 	free(login);

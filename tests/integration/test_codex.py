@@ -134,6 +134,9 @@ class CodexLogin(unittest.TestCase):
         self.assertEqual(codex, {"baseUrl": self.s.fake.url + "/backend-api",
                                  "type": "openai-responses", "enabled": True,
                                  "authType": "oauth2"})
+        debug = json.loads(self.s.cli("debug", "--json").stdout)["providers"]
+        self.assertEqual(debug, {"enabled": ["codex"], "codexConfigured": True,
+                                 "codexSignedIn": True})
 
     def test_login_by_pasting_the_redirect_url(self):
         rc, out, err = self.login("paste")
@@ -359,7 +362,6 @@ class CodexRequests(unittest.TestCase):
     def test_signed_out_codex_is_not_found_with_a_hint(self):
         with open(os.path.join(self.s.home, "config.json")) as f:
             self.assertIn("codex", json.load(f)["providers"])
-        self.s.cli("debug")   # unrelated CLI use leaves the sign-in alone
         import sqlite3
         db = sqlite3.connect(os.path.join(self.s.home, "copilot-api.db"))
         try:
@@ -367,6 +369,8 @@ class CodexRequests(unittest.TestCase):
             db.commit()
         finally:
             db.close()
+        debug = json.loads(self.s.cli("debug", "--json").stdout)["providers"]
+        self.assertEqual((debug["codexConfigured"], debug["codexSignedIn"]), (True, False))
         status, _, got = self.s.json("POST", "/codex/v1/messages", hello("gpt-5.4"))
         self.assertEqual(status, 404, got)
         self.assertEqual(got["error"]["message"], "Provider 'codex' not found or disabled "
