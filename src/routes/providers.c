@@ -142,7 +142,8 @@ send_adjusted(struct rctx *r, const struct relay_result *res)
 /* ---- the codex backend ---------------------------------------------------- */
 
 /* The reference's forwardCodexResponses body: store false, and none of
- * temperature, top_p, max_output_tokens, metadata. */
+ * temperature, top_p, max_output_tokens, metadata; and always a stream
+ * (the backend refuses anything else: "Stream must be set to true"). */
 static GW_MUST_CHECK enum gw_err
 codex_body(const char *body, char **out)
 {
@@ -158,6 +159,7 @@ codex_body(const char *body, char **out)
 	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
 		cJSON_DeleteItemFromObjectCaseSensitive(v, drop[i]);
 	if ((e = json_set(v, "store", cJSON_CreateFalse())) == GW_OK &&
+	    (e = json_set(v, "stream", cJSON_CreateTrue())) == GW_OK &&
 	    (*out = json_print(v)) == NULL)
 		e = GW_ENOMEM;
 	cJSON_Delete(v);
@@ -196,7 +198,7 @@ codex_attempt(struct rctx *r, const struct codex_creds *c, const char *url,
 	enum gw_err e;
 
 	if ((e = client_pairs(r, &pairs, &n)) != GW_OK ||
-	    (e = codex_headers(c, pairs, n, r->stream, session != NULL ? session :
+	    (e = codex_headers(c, pairs, n, session != NULL ? session :
 	    rc_header(r, "x-session-id"), &h, err)) != GW_OK)
 		goto out;
 	app_up_request(r->w, &ur, &ro);
@@ -206,7 +208,7 @@ codex_attempt(struct rctx *r, const struct codex_creds *c, const char *url,
 	ur.body = body;
 	ur.body_len = strlen(body);
 	http_sse_sink(r->c, &sink);
-	e = relay_run(r->w->client, &ur, &ro, tr, tr != NULL ? &sink : NULL, res);
+	e = relay_run(r->w->client, &ur, &ro, tr, &sink, res);
 out:
 	free(pairs);
 	strlist_free(&h);
@@ -214,10 +216,41 @@ out:
 }
 
 /*
+ * A client that asked for JSON: the collected stream's response object
+ * answered as the backend's JSON would have been (through the flow's
+ * translation); an error event, or a stream without a response, fails.
+ */
+static void
+codex_json_answer(struct rctx *r, struct flow *f, const struct tr_stream *col,
+    struct relay_result *res)
+{
+	const char *resp = tr_codex_collected(col);
+	const char *err = tr_codex_collect_error(col);
+
+	if (err != NULL) {
+		rc_fail_reply(r, 502, "api_error", err, NULL, err);
+		return;
+	}
+	if (resp == NULL) {
+		rc_fail(r, GW_EUPSTREAM, "the Codex stream ended without a "
+		    "completed response");
+		return;
+	}
+	buf_reset(&res->resp.body);
+	free(res->resp.content_type);
+	if (buf_puts(&res->resp.body, resp) != GW_OK ||
+	    (res->resp.content_type = strdup("application/json")) == NULL) {
+		rc_fail(r, GW_ENOMEM, NULL);
+		return;
+	}
+	rc_relay_to_client(r, GW_OK, res, NULL, NULL, f->xlate, f->xlate_arg);
+}
+
+/*
  * The codex provider's call (the reference's forwardCodexResponses, HTTP
  * transport): fresh credentials, the backend URL and headers, the body
- * rewritten, the stream normalised; a 401 refreshes the credentials once
- * and retries once.
+ * rewritten, the stream normalised (and collected for a JSON client); a
+ * 401 refreshes the credentials once and retries once.
  */
 static void
 codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
@@ -226,6 +259,7 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 	struct codex_creds c;
 	struct relay_result res;
 	struct buf url = BUF_INIT, err = BUF_INIT;
+	struct tr_stream *col = NULL, *tr = NULL;
 	char *lock = NULL, *body = NULL, *stale = NULL;
 	enum gw_err e;
 
@@ -235,11 +269,17 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 	env.db = r->w->db;
 	env.client = r->w->client;
 	env.auth_base = r->w->cfg->upstream_codex_auth_url;
-	if ((e = paths_join(r->w->app->home, "codex-token.lock", &lock)) != GW_OK ||
+	if (r->stream) {
+		e = f->tr != NULL ? tr_codex_stream_new(f->tr, &f->tr) : GW_EINTERNAL;
+		tr = f->tr;
+	} else if ((e = tr_codex_collect_new(&col)) == GW_OK &&
+	    (e = tr_codex_stream_new(col, &tr)) != GW_OK)
+		col = NULL;                      /* freed by the failed wrap */
+	/* from here tr owns col */
+	if (e != GW_OK ||
+	    (e = paths_join(r->w->app->home, "codex-token.lock", &lock)) != GW_OK ||
 	    (e = codex_responses_url(p->base_url, &url)) != GW_OK ||
-	    (e = codex_body(f->body, &body)) != GW_OK ||
-	    (r->stream && f->tr != NULL &&
-	    (e = tr_codex_stream_new(f->tr, &f->tr)) != GW_OK)) {
+	    (e = codex_body(f->body, &body)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}
@@ -256,9 +296,8 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 			goto out;
 		}
 		log_debug("provider codex: POST %s (%s)", url.data,
-		    r->stream ? "stream" : "json");
-		e = codex_attempt(r, &c, url.data, body, r->stream ? f->tr : NULL,
-		    &res, &err);
+		    r->stream ? "stream" : "stream collected for JSON");
+		e = codex_attempt(r, &c, url.data, body, tr, &res, &err);
 		if (stale != NULL || e != GW_OK || res.status != 401 ||
 		    res.client_started)
 			break;
@@ -280,9 +319,16 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 		    err.data);
 		goto out;
 	}
-	rc_relay_to_client(r, e, &res, r->stream ? f->tr : NULL,
-	    err.len > 0 ? err.data : NULL, f->xlate, f->xlate_arg);
+	if (!r->stream && e == GW_OK && res.status / 100 == 2 &&
+	    (tr_codex_collected(col) != NULL || tr_codex_collect_error(col) !=
+	    NULL || res.resp.body.len == 0))
+		codex_json_answer(r, f, col, &res);
+	else
+		rc_relay_to_client(r, e, &res, r->stream ? tr : NULL,
+		    err.len > 0 ? err.data : NULL, f->xlate, f->xlate_arg);
 out:
+	if (!r->stream)
+		tr_stream_free(tr != NULL ? tr : col);
 	relay_result_free(&res);
 	codex_creds_free(&c);
 	cJSON_free(body);

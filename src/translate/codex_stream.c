@@ -164,3 +164,114 @@ tr_codex_stream_new(struct tr_stream *inner, struct tr_stream **out)
 	*out = &t->base;
 	return GW_OK;
 }
+
+/* ---- the collector ---------------------------------------------------------- */
+
+struct codex_collect {
+	struct tr_stream base;
+	char *response;              /* cJSON_PrintUnformatted, or NULL */
+	char *error;
+};
+
+static int
+terminal(const char *type)
+{
+	return strcmp(type, "response.completed") == 0 ||
+	    strcmp(type, "response.done") == 0 ||
+	    strcmp(type, "response.incomplete") == 0 ||
+	    strcmp(type, "response.failed") == 0;
+}
+
+static enum gw_err
+collect_feed(struct tr_stream *s, const char *event, const char *data,
+    size_t len, struct tr_sink *out)
+{
+	struct codex_collect *t = (struct codex_collect *)s;
+	cJSON *ev = json_parse(data, len, NULL, NULL);
+	const cJSON *resp = json_obj(ev, "response");
+	const char *type = json_str(ev, "type"), *msg;
+	enum gw_err e = GW_OK;
+
+	(void)event;
+	(void)out;
+	if (type != NULL && terminal(type) && cJSON_IsObject(resp) &&
+	    t->response == NULL) {
+		if ((t->response = cJSON_PrintUnformatted(resp)) == NULL)
+			e = GW_ENOMEM;
+		tr_usage_from_json(&t->base.usage, json_obj(resp, "usage"));
+		t->base.done = 1;
+	} else if (type != NULL && strcmp(type, "error") == 0 &&
+	    t->error == NULL) {
+		msg = json_str(ev, "message");
+		if (msg == NULL)
+			msg = json_str(json_obj(ev, "error"), "message");
+		t->error = strdup(msg != NULL ? msg : "the Codex backend sent "
+		    "an error event");
+		e = t->error != NULL ? GW_OK : GW_ENOMEM;
+		t->base.done = 1;
+	}
+	cJSON_Delete(ev);
+	return e;
+}
+
+static enum gw_err
+collect_ping(struct tr_stream *s, struct tr_sink *out)
+{
+	(void)s;
+	(void)out;
+	return GW_OK;          /* nothing goes to the client while collecting */
+}
+
+static enum gw_err
+collect_finish(struct tr_stream *s, enum gw_err status, const char *message,
+    struct tr_sink *out)
+{
+	(void)s;
+	(void)status;
+	(void)message;
+	(void)out;
+	return GW_OK;          /* the caller answers from what was kept */
+}
+
+static void
+collect_free(struct tr_stream *s)
+{
+	struct codex_collect *t = (struct codex_collect *)s;
+
+	cJSON_free(t->response);
+	free(t->error);
+	free(t);
+}
+
+static const struct tr_stream_ops collect_ops = {
+	"codex-collect", collect_feed, collect_ping, collect_finish,
+	collect_free,
+};
+
+enum gw_err
+tr_codex_collect_new(struct tr_stream **out)
+{
+	struct codex_collect *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (t == NULL)
+		return GW_ENOMEM;
+	t->base.ops = &collect_ops;
+	tr_usage_init(&t->base.usage);
+	*out = &t->base;
+	return GW_OK;
+}
+
+const char *
+tr_codex_collected(const struct tr_stream *t)
+{
+	return t->ops == &collect_ops ?
+	    ((const struct codex_collect *)t)->response : NULL;
+}
+
+const char *
+tr_codex_collect_error(const struct tr_stream *t)
+{
+	return t->ops == &collect_ops ?
+	    ((const struct codex_collect *)t)->error : NULL;
+}

@@ -24,4 +24,18 @@
 GW_MUST_CHECK enum gw_err tr_codex_stream_new(struct tr_stream *inner,
     struct tr_stream **out);
 
+/*
+ * The Codex backend answers only streams ("Stream must be set to true"):
+ * for a client that asked for JSON the stream is collected here.  Emits
+ * nothing; keeps the response object of response.completed (or
+ * response.done, .incomplete, .failed) and its usage, or the message of an
+ * `error` event.  GW_ENOMEM, else GW_OK with *out owned by the caller.
+ */
+GW_MUST_CHECK enum gw_err tr_codex_collect_new(struct tr_stream **out);
+
+/* What a collector kept (borrowed from it): the response object as JSON
+ * text, or NULL; the backend's error message, or NULL. */
+const char *tr_codex_collected(const struct tr_stream *t);
+const char *tr_codex_collect_error(const struct tr_stream *t);
+
 #endif

@@ -574,6 +574,8 @@ stripped(const char *name)
 		"trailer", "transfer-encoding", "upgrade", "x-api-key",
 		/* libcurl negotiates the encoding it can decode */
 		"accept-encoding",
+		/* always a stream, whatever the client takes */
+		"accept",
 	};
 	size_t i;
 
@@ -597,7 +599,7 @@ client_value(const char *const *client, size_t n, const char *name)
 
 enum gw_err
 codex_headers(const struct codex_creds *c, const char *const *client,
-    size_t nclient, int stream, const char *session, struct strlist *out,
+    size_t nclient, const char *session, struct strlist *out,
     struct buf *errmsg)
 {
 	const char *ua = client_value(client, nclient, "user-agent");
@@ -621,8 +623,8 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 #define ADD_UNLESS(name, ...) \
 	if (e == GW_OK && client_value(client, nclient, name) == NULL) \
 		e = strlist_addf(out, __VA_ARGS__)
-	ADD_UNLESS("accept", "accept: %s", stream ? "text/event-stream" :
-	    "application/json");
+	if (e == GW_OK)
+		e = strlist_add(out, "accept: text/event-stream");
 	if (e == GW_OK)
 		e = strlist_addf(out, "authorization: Bearer %s", c->access_token);
 	if (e == GW_OK)

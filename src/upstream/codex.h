@@ -106,16 +106,16 @@ GW_MUST_CHECK enum gw_err codex_responses_url(const char *base, struct buf *out)
 
 /*
  * The backend call's headers: the client's (name/value pairs, nclient of
- * them) minus authorization, x-api-key, the hop-by-hop ones, content-length
- * and accept-encoding; then what the reference adds: accept (stream:
- * text/event-stream, else application/json) unless the client sent one,
+ * them) minus authorization, x-api-key, the hop-by-hop ones,
+ * content-length, accept-encoding and accept; then what the reference
+ * adds: accept: text/event-stream (the backend answers only streams),
  * authorization: Bearer, chatgpt-account-id, content-type, OpenAI-Beta,
  * originator and user-agent unless sent (originator "opencode" and
  * session_id = session for an opencode user-agent).  GW_EINVAL for a value
  * with a line break (errmsg names it).
  */
 GW_MUST_CHECK enum gw_err codex_headers(const struct codex_creds *c,
-    const char *const *client, size_t nclient, int stream,
-    const char *session, struct strlist *out, struct buf *errmsg);
+    const char *const *client, size_t nclient, const char *session,
+    struct strlist *out, struct buf *errmsg);
 
 #endif

@@ -2305,6 +2305,8 @@ def handle_codex_responses(req):
         return json_response(400, {"detail": "Request body must be a JSON object."})
     if body.get("store") is not False:
         return json_response(400, {"detail": "Store must be set to false"})
+    if body.get("stream") is not True:
+        return json_response(400, {"detail": "Stream must be set to true"})
     for name in ("temperature", "top_p", "max_output_tokens", "metadata"):
         if name in body:
             return json_response(400, {"detail": "Unsupported parameter: %s" % name})

@@ -90,10 +90,13 @@ class CodexSide(FakeTestCase):
         tok = self.login()
         h = {"Authorization": "Bearer " + tok["access_token"],
              "chatgpt-account-id": "acct-fake-0001"}
-        body = {"model": "gpt-5.4", "input": "hello there", "store": False}
+        body = {"model": "gpt-5.4", "input": "hello there", "store": False, "stream": True}
         status, _, got = self.call("POST", "/backend-api/codex/responses", body, h)
         self.assertEqual(status, 200, got)
-        self.assertEqual(got["status"], "completed")
+        self.assertIn(b"response.done", got)
+        status, _, got = self.call("POST", "/backend-api/codex/responses",
+                                   dict(body, stream=False), h)
+        self.assertEqual((status, got["detail"]), (400, "Stream must be set to true"))
         status, _, got = self.call("POST", "/backend-api/codex/responses",
                                    dict(body, store=True), h)
         self.assertEqual(status, 400)

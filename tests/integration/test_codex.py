@@ -219,8 +219,10 @@ class CodexRequests(unittest.TestCase):
         self.assertEqual(h["anthropic-version"], "2023-06-01")
         self.assertNotIn("x-api-key", h)
         self.assertNotIn(API_KEY, json.dumps(rec["header_list"]))
+        self.assertEqual(h["accept"], "text/event-stream")
         body = rec["body"]
         self.assertIs(body["store"], False)
+        self.assertIs(body["stream"], True)   # the backend answers only streams
         for gone in ("temperature", "top_p", "max_output_tokens", "metadata"):
             self.assertNotIn(gone, body)
         self.assertEqual(body["model"], "gpt-5.4")
@@ -264,6 +266,24 @@ class CodexRequests(unittest.TestCase):
                                      hello("codex/gpt-5.4", "count these words"))
         self.assertEqual(status, 200, got)
         self.assertGreater(got["input_tokens"], 0)
+
+    def test_json_clients_get_the_collected_stream(self):
+        status, _, got = self.s.json("POST", "/v1/responses",
+                                     {"model": "codex/gpt-5.4", "input": "hi there"})
+        self.assertEqual(status, 200, got)
+        self.assertEqual((got["object"], got["status"]), ("response", "completed"))
+        self.assertIn("hi there", json.dumps(got))
+        self.assertIs(self.backend()["body"]["stream"], True)
+        row = self.rows(1)[-1]
+        self.assertEqual(row["status"], 200)
+        self.assertGreater(row["output_tokens"], 0)
+        # an error event in the collected stream fails in the client's dialect
+        self.s.fake.config(stream_error={"code": "server_error",
+                                         "message": "the backend broke"})
+        status, _, got = self.s.json("POST", "/codex/v1/messages", hello("gpt-5.4"))
+        self.assertEqual(status, 502, got)
+        self.assertEqual(got["error"]["type"], "api_error")
+        self.assertIn("the backend broke", got["error"]["message"])
 
     def test_count_tokens_and_models(self):
         status, _, got = self.s.json("POST", "/codex/v1/messages/count_tokens",

@@ -141,15 +141,14 @@ START_TEST(responses_url_forms)
 END_TEST
 
 static char *
-header_line(const char *const *client, size_t n, int stream,
-    const char *session)
+header_line(const char *const *client, size_t n, const char *session)
 {
 	struct codex_creds c = { "AT", "RT", "ACC", 0 };
 	struct strlist h = STRLIST_INIT;
 	struct buf err = BUF_INIT, all = BUF_INIT;
 	size_t i;
 
-	ck_assert_int_eq(codex_headers(&c, client, n, stream, session, &h, &err),
+	ck_assert_int_eq(codex_headers(&c, client, n, session, &h, &err),
 	    GW_OK);
 	for (i = 0; i < h.n; i++)
 		ck_assert_int_eq(buf_printf(&all, "%s%s", i ? "|" : "",
@@ -177,25 +176,25 @@ START_TEST(headers_as_the_reference_sends_them)
 	struct buf err = BUF_INIT;
 	char *got;
 
-	got = header_line(client, 8, 0, NULL);
+	got = header_line(client, 8, NULL);
 	ck_assert_str_eq(got, "user-agent: claude-cli/2.0|anthropic-version: "
-	    "2023-06-01|content-type: application/json|accept: application/json|"
+	    "2023-06-01|content-type: application/json|accept: text/event-stream|"
 	    "authorization: Bearer AT|chatgpt-account-id: ACC|OpenAI-Beta: "
 	    "responses=experimental|originator: copilot-api");
 	free(got);
-	got = header_line(NULL, 0, 1, NULL);
+	got = header_line(NULL, 0, NULL);
 	ck_assert_str_eq(got, "accept: text/event-stream|authorization: Bearer AT|"
 	    "chatgpt-account-id: ACC|content-type: application/json|OpenAI-Beta: "
 	    "responses=experimental|originator: copilot-api|user-agent: "
 	    "copilot-api");
 	free(got);
-	got = header_line(opencode, 3, 1, "sess-1");
-	ck_assert_str_eq(got, "user-agent: opencode/1.0|accept: */*|"
+	got = header_line(opencode, 3, "sess-1");
+	ck_assert_str_eq(got, "user-agent: opencode/1.0|accept: text/event-stream|"
 	    "authorization: Bearer AT|chatgpt-account-id: ACC|content-type: "
 	    "application/json|OpenAI-Beta: responses=experimental|originator: "
 	    "opencode|session_id: sess-1");
 	free(got);
-	ck_assert_int_eq(codex_headers(&c, bad, 1, 0, NULL, &h, &err), GW_EINVAL);
+	ck_assert_int_eq(codex_headers(&c, bad, 1, NULL, &h, &err), GW_EINVAL);
 	ck_assert_str_eq(err.data, "the x-note header holds a line break");
 	strlist_free(&h);
 	buf_free(&err);
@@ -284,6 +283,46 @@ START_TEST(stream_filter_renames_response_done)
 }
 END_TEST
 
+/* A JSON client's stream: the response object of the terminal event (its
+ * response.done renamed by the filter in front), or the error's message. */
+START_TEST(collector_keeps_the_response_or_the_error)
+{
+	static const char done[] = "{\"type\":\"response.done\",\"response\":"
+	    "{\"id\":\"r1\",\"status\":\"completed\",\"output\":[],\"usage\":"
+	    "{\"input_tokens\":5,\"output_tokens\":2,\"total_tokens\":7}}}";
+	static const char delta[] = "{\"type\":\"response.output_text.delta\","
+	    "\"delta\":\"x\"}";
+	static const char err[] = "{\"type\":\"error\",\"code\":\"server_error\","
+	    "\"message\":\"boom\"}";
+	struct tr_stream *col = NULL, *t = NULL;
+	struct buf out = BUF_INIT;
+	struct tr_sink sink = { &out, fx_emit, fx_comment };
+
+	ck_assert_int_eq(tr_codex_collect_new(&col), GW_OK);
+	ck_assert_int_eq(tr_codex_stream_new(col, &t), GW_OK);
+	ck_assert_int_eq(t->ops->feed(t, NULL, delta, strlen(delta), &sink), GW_OK);
+	ck_assert_ptr_null(tr_codex_collected(col));
+	ck_assert_int_eq(t->ops->feed(t, "response.done", done, strlen(done),
+	    &sink), GW_OK);
+	ck_assert_int_eq(t->ops->ping(t, &sink), GW_OK);
+	ck_assert_int_eq(t->ops->finish(t, GW_OK, NULL, &sink), GW_OK);
+	ck_assert_str_eq(tr_codex_collected(col), "{\"id\":\"r1\",\"status\":"
+	    "\"completed\",\"output\":[],\"usage\":{\"input_tokens\":5,"
+	    "\"output_tokens\":2,\"total_tokens\":7}}");
+	ck_assert_int_eq(t->done, 1);
+	ck_assert_int_eq(t->usage.output_tokens, 2);
+	ck_assert_uint_eq(out.len, 0);          /* nothing for the client */
+	tr_stream_free(t);
+	ck_assert_int_eq(tr_codex_collect_new(&col), GW_OK);
+	ck_assert_int_eq(col->ops->feed(col, "error", err, strlen(err), &sink),
+	    GW_OK);
+	ck_assert_str_eq(tr_codex_collect_error(col), "boom");
+	ck_assert_ptr_null(tr_codex_collected(col));
+	tr_stream_free(col);
+	buf_free(&out);
+}
+END_TEST
+
 static Suite *
 codex_suite(void)
 {
@@ -300,6 +339,7 @@ codex_suite(void)
 	tcase_add_test(tc, credentials_round_trip_in_the_database);
 	tcase_add_test(tc, rate_limit_lines);
 	tcase_add_test(tc, stream_filter_renames_response_done);
+	tcase_add_test(tc, collector_keeps_the_response_or_the_error);
 	suite_add_tcase(s, tc);
 	return s;
 }
