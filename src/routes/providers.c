@@ -202,6 +202,7 @@ codex_attempt(struct rctx *r, const struct codex_creds *c, const char *url,
 	    rc_header(r, "x-session-id"), &h, err)) != GW_OK)
 		goto out;
 	app_up_request(r->w, &ur, &ro);
+	ro.untyped_is_sse = 1;
 	ur.method = "POST";
 	ur.url = url;
 	ur.headers = strlist_view(&h);

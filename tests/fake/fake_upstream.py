@@ -120,6 +120,7 @@ DEFAULT_CONFIG = {
     "codex_token_lifetime": 864000,  # expires_in of issued access tokens (s)
     "codex_account_id": CODEX_ACCOUNT_ID,  # the JWT claim; None = no claim
     "codex_primary_used": 42,    # codex.rate_limits primary used_percent
+    "codex_untyped_stream": False,  # backend stream sent without a Content-Type
 }
 
 
@@ -1931,7 +1932,7 @@ def validate_config(changes):
         if key in ("answer_text", "tool_calls_text", "stop_reason", "incomplete_reason",
                    "finish_reason", "refusal") and value is not None and not isinstance(value, str):
             return "%s must be null or a string" % key
-        if key in ("redacted_thinking", "compaction", "validate_history",
+        if key in ("redacted_thinking", "compaction", "validate_history", "codex_untyped_stream",
                    "prompt_filter_chunk", "omit_done") and not isinstance(value, bool):
             return "%s must be true or false" % key
         if key == "messages_delta_usage" and value not in ("full", "output_only"):
@@ -2325,6 +2326,8 @@ def handle_codex_responses(req):
             raw = sse_event(data, "response.done")
         events.append(raw)
     resp.events = events
+    if cfg["codex_untyped_stream"]:
+        resp.headers.pop("Content-Type", None)
     return resp
 
 

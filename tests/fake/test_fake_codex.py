@@ -119,6 +119,11 @@ class CodexSide(FakeTestCase):
         self.assertEqual(names[0], "codex.rate_limits")
         self.assertEqual(names[-1], "response.done")
         self.assertNotIn("response.completed", names)
+        self.ctl("POST", "/_fake/config", {"codex_untyped_stream": True})
+        status, headers, raw = self.call("POST", "/backend-api/codex/responses", body, h)
+        self.assertEqual(status, 200)
+        self.assertNotIn("content-type", headers)
+        self.assertEqual([n for n, _ in sse_events(raw)][-1], "response.done")
 
 
 if __name__ == "__main__":

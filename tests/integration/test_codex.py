@@ -285,6 +285,16 @@ class CodexRequests(unittest.TestCase):
         self.assertEqual(got["error"]["type"], "api_error")
         self.assertIn("the backend broke", got["error"]["message"])
 
+    def test_a_stream_without_content_type_is_still_a_stream(self):
+        self.s.fake.config(codex_untyped_stream=True)
+        resp, conn = self.s.stream("/codex/v1/messages", hello("gpt-5.4", stream=True))
+        ev = list(read_sse(resp))
+        conn.close()
+        self.assertEqual([n for n, _ in ev][-1], "message_stop")
+        status, _, got = self.s.json("POST", "/codex/v1/messages", hello("gpt-5.4"))
+        self.assertEqual(status, 200, got)
+        self.assertEqual(got["type"], "message")
+
     def test_count_tokens_and_models(self):
         status, _, got = self.s.json("POST", "/codex/v1/messages/count_tokens",
                                      hello("gpt-5.4", "count these words"))
