@@ -323,6 +323,19 @@ class CodexRequests(unittest.TestCase):
         grants = [r["body"]["grant_type"] for r in self.s.fake.requests("/oauth/token")]
         self.assertEqual(grants, ["refresh_token"])
 
+    def test_one_refresher_at_a_time(self):
+        """Due credentials and parallel requests: one refresh (each refresh
+        token works once, so a second refresher would fail its request)."""
+        self.relogin_short()
+        self.s.fake.config(codex_token_lifetime=3600)
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            got = list(pool.map(lambda i: self.s.json(
+                "POST", "/codex/v1/messages", hello("gpt-5.4", "n%d" % i))[0], range(6)))
+        self.assertEqual(got, [200] * 6)
+        grants = [r["body"]["grant_type"] for r in self.s.fake.requests("/oauth/token")]
+        self.assertEqual(grants, ["refresh_token"])
+
     def test_expired_refresh_token_says_sign_in_again(self):
         self.relogin_short()
         self.s.fake.call("POST", "/_fake/codex", {"refresh": "expired"})
