@@ -29,6 +29,7 @@
 #include "app/app.h"
 #include "app/copilot_call.h"
 #include "cli/approve.h"
+#include "cli/codex_login.h"
 #include "cli/keys.h"
 #include "cli/launch.h"
 #include "cli/mcp.h"
@@ -36,6 +37,7 @@
 #include "state/db.h"
 #include "upstream/auth.h"
 #include "upstream/client.h"
+#include "upstream/codex.h"
 #include "upstream/github.h"
 
 enum { EXIT_USAGE = 2, EXIT_EXPIRED = 3, EXIT_DENIED = 4 };
@@ -49,6 +51,7 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  auth login [--github-token T] [--oauth-app default|opencode]\n"
 	    "             [--account-type individual|business|enterprise] [--show-token]\n"
+	    "  auth login --provider codex   sign the built-in codex provider in (OAuth)\n"
 	    "  check-usage              show Copilot quotas\n"
 	    "  debug [--json]           versions, paths and state\n"
 	    "  start [--port N] [--host ADDR] [--threads N] [--workers N] [--verbose]\n"
@@ -235,6 +238,7 @@ cmd_auth(int argc, char **argv)
 	struct app a;
 	struct worker w;
 	const char *given = NULL, *account_type = NULL;
+	int codex = 0;
 	struct buf err = BUF_INIT;
 	char *token = NULL;
 	int c, show = 0, rc;
@@ -259,11 +263,13 @@ cmd_auth(int argc, char **argv)
 			account_type = optarg;
 			break;
 		case 'p':
-			if (strcmp(optarg, "copilot") != 0) {
+			if (strcmp(optarg, "copilot") != 0 &&
+			    strcmp(optarg, "codex") != 0) {
 				fprintf(stderr, "copilot-api: Unknown provider '%s'. "
-				    "Expected one of: copilot\n", optarg);
+				    "Expected one of: copilot, codex\n", optarg);
 				return EXIT_USAGE;
 			}
+			codex = strcmp(optarg, "codex") == 0;
 			break;
 		case 's': show = 1; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
@@ -274,7 +280,9 @@ cmd_auth(int argc, char **argv)
 		given = getenv("GH_TOKEN");
 	if (open_all(&a, &w, 1) != 0)
 		return 1;
-	if (given != NULL)
+	if (codex)
+		rc = codex_login_main(&w);
+	else if (given != NULL)
 		rc = store_github_token(&w, given, show);
 	else if ((rc = device_login(&w, &token)) == 0)
 		rc = store_github_token(&w, token, show);
@@ -367,9 +375,13 @@ cmd_debug(int argc, char **argv)
 	struct app a;
 	struct worker w;
 	char *tok = NULL, *login = NULL, *base;
-	cJSON *o, *paths, *state;
+	cJSON *o, *paths, *state, *prov, *enabled;
+	struct codex_creds cx;
+	struct buf names = BUF_INIT;
 	char *s;
+	size_t i;
 	int json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	int codex_conf, codex_in;
 
 	if (open_all(&a, &w, 0) != 0)
 		return 1;
@@ -394,6 +406,24 @@ cmd_debug(int argc, char **argv)
 	cJSON_AddStringToObject(state, "copilotApiUrl", base ? base : "");
 	free(base);
 	cJSON_AddNumberToObject(state, "schemaVersion", db_schema_version(w.db));
+	/* the reference's "Providers" block, plus whether codex is signed in */
+	prov = cJSON_AddObjectToObject(o, "providers");
+	enabled = cJSON_AddArrayToObject(prov, "enabled");
+	for (i = 0; i < w.cfg->n_providers; i++) {
+		if (!w.cfg->providers[i].enabled)
+			continue;
+		cJSON_AddItemToArray(enabled,
+		    cJSON_CreateString(w.cfg->providers[i].name));
+		/* best effort: a shorter list on the terminal */
+		GW_IGNORE(buf_printf(&names, "%s%s", names.len ? ", " : "",
+		    w.cfg->providers[i].name));
+	}
+	codex_conf = cJSON_GetObjectItemCaseSensitive(json_obj(w.cfg->root,
+	    "providers"), "codex") != NULL;
+	codex_in = codex_creds_load(w.db, &cx) == GW_OK;
+	codex_creds_free(&cx);
+	cJSON_AddBoolToObject(prov, "codexConfigured", codex_conf);
+	cJSON_AddBoolToObject(prov, "codexSignedIn", codex_in);
 	if (json) {
 		s = cJSON_Print(o);
 		printf("%s\n", s);
@@ -408,7 +438,11 @@ cmd_debug(int argc, char **argv)
 		printf("state:\n  signed in: %s%s%s\n  schema version: %d\n",
 		    tok ? "yes" : "no", login ? " as " : "", login ? login : "",
 		    db_schema_version(w.db));
+		printf("providers:\n  enabled: %s\n  codex configured: %s\n"
+		    "  codex signed in: %s\n", names.len ? names.data : "none",
+		    codex_conf ? "yes" : "no", codex_in ? "yes" : "no");
 	}
+	buf_free(&names);
 	cJSON_Delete(o);
 	free(tok);
 	free(login);

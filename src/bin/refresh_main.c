@@ -4,6 +4,9 @@
  * when something failed, so cron mail and monitoring notice.
  *
  *   copilot-refresh [--force] [--quiet] [--prune-days N]
+ *
+ * The built-in codex provider's credentials, when signed in, are refreshed
+ * too: when they expire within a day (or with --force).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,8 +22,10 @@
 #include "app/models.h"
 #include "state/config.h"
 #include "state/db.h"
+#include "state/paths.h"
 #include "upstream/auth.h"
 #include "upstream/client.h"
+#include "upstream/codex.h"
 
 static void
 iso_time(int64_t epoch_s, char out[32])
@@ -100,6 +105,54 @@ parse_args(int argc, char **argv, struct refresh_opts *o)
 		}
 	}
 	return -1;
+}
+
+/* The codex credentials, if signed in: 0, or 1 after printing why not. */
+static int
+refresh_codex(struct worker *w, const struct refresh_opts *o)
+{
+	struct codex_env env;
+	struct codex_creds prev, c;
+	struct buf err = BUF_INIT;
+	char *lock = NULL, until[32];
+	int rc = 1;
+	enum gw_err e;
+
+	memset(&c, 0, sizeof(c));
+	if ((e = codex_creds_load(w->db, &prev)) == GW_ENOTFOUND)
+		return 0;
+	if (e != GW_OK) {
+		fprintf(stderr, "copilot-refresh: Codex credentials: %s\n",
+		    gw_strerror(e));
+		return 1;
+	}
+	memset(&env, 0, sizeof(env));
+	env.db = w->db;
+	env.client = w->client;
+	env.auth_base = w->cfg->upstream_codex_auth_url;
+	env.lead_ms = 86400000LL;
+	env.force = o->force;
+	if (paths_join(w->app->home, "codex-token.lock", &lock) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: out of memory\n");
+		goto out;
+	}
+	env.lock_path = lock;
+	if (codex_token(&env, NULL, &c, &err) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
+		goto out;
+	}
+	iso_time(c.expires_at_ms / 1000, until);
+	if (!o->quiet)
+		printf("ok: Codex credentials %s, valid until %s\n",
+		    strcmp(prev.access_token, c.access_token) != 0 ? "refreshed" :
+		    "still fresh", until);
+	rc = 0;
+out:
+	codex_creds_free(&prev);
+	codex_creds_free(&c);
+	free(lock);
+	buf_free(&err);
+	return rc;
 }
 
 /* The token, the API endpoint, the model list, old rows pruned: the exit
@@ -184,8 +237,10 @@ main(int argc, char **argv)
 	if (app_init(&a, 0, &err) != GW_OK || worker_init(&w, &a, &err) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: %s\n", buf_cstr(&err));
 		rc = 1;
-	} else
-		rc = refresh(&w, &o);
+	} else {
+		rc = refresh_codex(&w, &o);
+		rc = refresh(&w, &o) || rc;
+	}
 	worker_free(&w);    /* both: whatever app_init/worker_init said */
 	app_free(&a);
 	buf_free(&err);

@@ -153,7 +153,7 @@ sha256_block(struct sha256 *s, const uint8_t *p)
 	s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
 }
 
-static void
+void
 util_sha256(const void *data, size_t n, uint8_t out[SHA256_LEN])
 {
 	static const uint32_t init[8] = {

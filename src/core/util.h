@@ -21,6 +21,8 @@ GW_MUST_CHECK enum gw_err util_random(void *p, size_t n);
 int util_secret_equal(const char *a, const char *b);
 
 #define SHA256_LEN 32
+/* The raw digest (PKCE's S256 challenge). */
+void util_sha256(const void *p, size_t n, uint8_t out[SHA256_LEN]);
 /* 64 hex chars + NUL */
 void util_sha256_hex(const void *p, size_t n, char out[65]);
 

@@ -20,23 +20,46 @@
 #include "routes/approval.h"
 #include "routes/providers.h"
 #include "state/config.h"
+#include "state/paths.h"
 #include "translate/anthropic_chat.h"
 #include "translate/anthropic_chat_stream.h"
 #include "translate/anthropic_responses.h"
 #include "translate/anthropic_responses_stream.h"
+#include "translate/codex_stream.h"
 #include "translate/preprocess.h"
 #include "translate/provider.h"
 #include "translate/responses.h"
 #include "translate/responses_passthrough.h"
 #include "translate/tool_search.h"
 #include "upstream/client.h"
+#include "upstream/codex.h"
 #include "upstream/provider.h"
 #include "upstream/relay.h"
+
+/* The built-in codex provider: signed in with OAuth (upstream/codex.h). */
+static int
+is_codex(const struct cfg_provider *p)
+{
+	return p->auth_type == CFG_AUTH_OAUTH2 && strcmp(p->name, "codex") == 0;
+}
+
+/* codex is signed in: its credentials are in the database. */
+static int
+codex_signed_in(struct rctx *r)
+{
+	struct codex_creds c;
+
+	if (codex_creds_load(r->w->db, &c) != GW_OK)
+		return 0;
+	codex_creds_free(&c);
+	return 1;
+}
 
 /*
  * The enabled provider called name, or NULL after answering: 404 (status
  * 400 and the /v1/responses wording when responses_only).  The built-in
- * codex provider signs in with OAuth, which this gateway does not do.
+ * codex provider counts only once `auth login --provider codex` stored
+ * its credentials, as the reference's resolveProviderConfig.
  */
 static const struct cfg_provider *
 resolve(struct rctx *r, const char *name, int responses_only)
@@ -44,22 +67,22 @@ resolve(struct rctx *r, const char *name, int responses_only)
 	const struct cfg_provider *p = cfg_provider_find(r->w->cfg, name);
 	struct buf msg = BUF_INIT;
 	int status = responses_only ? 400 : 404;
+	int signed_out = p != NULL && is_codex(p) && !codex_signed_in(r);
 
-	if (p != NULL && p->auth_type != CFG_AUTH_OAUTH2 &&
+	if (p != NULL && !signed_out &&
 	    (!responses_only || p->type == CFG_PROVIDER_OPENAI_RESPONSES))
 		return p;
 	/* best effort: the status is the answer whatever the message says
 	 * (without one, its reason phrase). */
-	if (responses_only)
+	if (responses_only && !signed_out)
 		GW_IGNORE(buf_printf(&msg, "Provider '%s' does not support the "
 		    "/v1/responses endpoint", name));
 	else
 		GW_IGNORE(buf_printf(&msg, "Provider '%s' not found or disabled",
 		    name));
-	if (p != NULL && p->auth_type == CFG_AUTH_OAUTH2)
-		GW_IGNORE(buf_puts(&msg, " (the built-in codex OAuth provider is "
-		    "not supported here: give it an apiKey and authType "
-		    "\"authorization\" instead)"));
+	if (signed_out)
+		GW_IGNORE(buf_puts(&msg, " (not signed in: run `copilot-api auth "
+		    "login --provider codex`)"));
 	r->provider = name;
 	rc_reject_with(r, status, "invalid_request_error", msg.data, NULL);
 	buf_free(&msg);
@@ -116,12 +139,212 @@ send_adjusted(struct rctx *r, const struct relay_result *res)
 	cJSON_Delete(v);
 }
 
+/* ---- the codex backend ---------------------------------------------------- */
+
+/* The reference's forwardCodexResponses body: store false, and none of
+ * temperature, top_p, max_output_tokens, metadata; and always a stream
+ * (the backend refuses anything else: "Stream must be set to true"). */
+static GW_MUST_CHECK enum gw_err
+codex_body(const char *body, char **out)
+{
+	static const char *const drop[] = { "temperature", "top_p",
+	    "max_output_tokens", "metadata" };
+	cJSON *v = json_parse(body, strlen(body), NULL, NULL);
+	enum gw_err e;
+	size_t i;
+
+	*out = NULL;
+	if (v == NULL)
+		return GW_EINTERNAL;
+	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(v, drop[i]);
+	if ((e = json_set(v, "store", cJSON_CreateFalse())) == GW_OK &&
+	    (e = json_set(v, "stream", cJSON_CreateTrue())) == GW_OK &&
+	    (*out = json_print(v)) == NULL)
+		e = GW_ENOMEM;
+	cJSON_Delete(v);
+	return e;
+}
+
+/* The client's headers as name/value pairs (borrowed from the request). */
+static GW_MUST_CHECK enum gw_err
+client_pairs(struct rctx *r, const char ***out, size_t *n)
+{
+	size_t i;
+
+	*n = r->req->nheaders;
+	if ((*out = calloc(2 * *n + 1, sizeof(**out))) == NULL)
+		return GW_ENOMEM;
+	for (i = 0; i < *n; i++) {
+		(*out)[2 * i] = r->req->headers[i].name;
+		(*out)[2 * i + 1] = r->req->headers[i].value;
+	}
+	return GW_OK;
+}
+
+/* One attempt with the credentials c. */
+static GW_MUST_CHECK enum gw_err
+codex_attempt(struct rctx *r, const struct codex_creds *c, const char *url,
+    const char *body, struct tr_stream *tr, struct relay_result *res,
+    struct buf *err)
+{
+	struct strlist h = STRLIST_INIT;
+	struct relay_opts ro;
+	struct up_request ur;
+	struct tr_sink sink;
+	const char **pairs = NULL;
+	const char *session = rc_header(r, "x-session-affinity");
+	size_t n;
+	enum gw_err e;
+
+	if ((e = client_pairs(r, &pairs, &n)) != GW_OK ||
+	    (e = codex_headers(c, pairs, n, session != NULL ? session :
+	    rc_header(r, "x-session-id"), &h, err)) != GW_OK)
+		goto out;
+	app_up_request(r->w, &ur, &ro);
+	ro.untyped_is_sse = 1;
+	ur.method = "POST";
+	ur.url = url;
+	ur.headers = strlist_view(&h);
+	ur.body = body;
+	ur.body_len = strlen(body);
+	http_sse_sink(r->c, &sink);
+	e = relay_run(r->w->client, &ur, &ro, tr, &sink, res);
+out:
+	free(pairs);
+	strlist_free(&h);
+	return e;
+}
+
+/*
+ * A client that asked for JSON: the collected stream's response object
+ * answered as the backend's JSON would have been (through the flow's
+ * translation); an error event, or a stream without a response, fails.
+ */
+static void
+codex_json_answer(struct rctx *r, struct flow *f, const struct tr_stream *col,
+    struct relay_result *res)
+{
+	const char *resp = tr_codex_collected(col);
+	const char *err = tr_codex_collect_error(col);
+
+	if (err != NULL) {
+		rc_fail_reply(r, 502, "api_error", err, NULL, err);
+		return;
+	}
+	if (resp == NULL) {
+		rc_fail(r, GW_EUPSTREAM, "the Codex stream ended without a "
+		    "completed response");
+		return;
+	}
+	buf_reset(&res->resp.body);
+	free(res->resp.content_type);
+	if (buf_puts(&res->resp.body, resp) != GW_OK ||
+	    (res->resp.content_type = strdup("application/json")) == NULL) {
+		rc_fail(r, GW_ENOMEM, NULL);
+		return;
+	}
+	rc_relay_to_client(r, GW_OK, res, NULL, NULL, f->xlate, f->xlate_arg);
+}
+
+/*
+ * The codex provider's call (the reference's forwardCodexResponses, HTTP
+ * transport): fresh credentials, the backend URL and headers, the body
+ * rewritten, the stream normalised (and collected for a JSON client); a
+ * 401 refreshes the credentials once and retries once.
+ */
+static void
+codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
+{
+	struct codex_env env;
+	struct codex_creds c;
+	struct relay_result res;
+	struct buf url = BUF_INIT, err = BUF_INIT;
+	struct tr_stream *col = NULL, *tr = NULL;
+	char *lock = NULL, *body = NULL, *stale = NULL;
+	enum gw_err e;
+
+	memset(&c, 0, sizeof(c));
+	memset(&res, 0, sizeof(res));
+	memset(&env, 0, sizeof(env));
+	env.db = r->w->db;
+	env.client = r->w->client;
+	env.auth_base = r->w->cfg->upstream_codex_auth_url;
+	if (r->stream) {
+		e = f->tr != NULL ? tr_codex_stream_new(f->tr, &f->tr) : GW_EINTERNAL;
+		tr = f->tr;
+	} else if ((e = tr_codex_collect_new(&col)) == GW_OK &&
+	    (e = tr_codex_stream_new(col, &tr)) != GW_OK)
+		col = NULL;                      /* freed by the failed wrap */
+	/* from here tr owns col */
+	if (e != GW_OK ||
+	    (e = paths_join(r->w->app->home, "codex-token.lock", &lock)) != GW_OK ||
+	    (e = codex_responses_url(p->base_url, &url)) != GW_OK ||
+	    (e = codex_body(f->body, &body)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	env.lock_path = lock;
+	for (;;) {
+		if ((e = codex_token(&env, stale, &c, &err)) == GW_EAUTH) {
+			rc_fail_reply(r, 401, "authentication_error", err.data, NULL,
+			    err.data);
+			goto out;
+		} else if (e != GW_OK) {
+			rc_fail(r, e, e == GW_ENOTFOUND ? "not signed in to Codex: "
+			    "run `copilot-api auth login --provider codex`" :
+			    err.data);
+			goto out;
+		}
+		log_debug("provider codex: POST %s (%s)", url.data,
+		    r->stream ? "stream" : "stream collected for JSON");
+		e = codex_attempt(r, &c, url.data, body, tr, &res, &err);
+		if (stale != NULL || e != GW_OK || res.status != 401 ||
+		    res.client_started)
+			break;
+		log_info("Codex answered 401: refreshing the credentials and "
+		    "retrying");
+		stale = c.access_token;
+		c.access_token = NULL;
+		codex_creds_free(&c);
+		relay_result_free(&res);
+	}
+	if (e == GW_OK && res.status == 401 && !res.client_started) {
+		buf_reset(&err);
+		GW_IGNORE(buf_printf(&err, "the Codex backend refused the "
+		    "credentials (HTTP 401: %.*s); sign in again: run "
+		    "`copilot-api auth login --provider codex`",
+		    (int)(res.resp.body.len < 300 ? res.resp.body.len : 300),
+		    buf_cstr(&res.resp.body)));
+		rc_fail_reply(r, 401, "authentication_error", err.data, NULL,
+		    err.data);
+		goto out;
+	}
+	if (!r->stream && e == GW_OK && res.status / 100 == 2 &&
+	    (tr_codex_collected(col) != NULL || tr_codex_collect_error(col) !=
+	    NULL || res.resp.body.len == 0))
+		codex_json_answer(r, f, col, &res);
+	else
+		rc_relay_to_client(r, e, &res, r->stream ? tr : NULL,
+		    err.len > 0 ? err.data : NULL, f->xlate, f->xlate_arg);
+out:
+	if (!r->stream)
+		tr_stream_free(tr != NULL ? tr : col);
+	relay_result_free(&res);
+	codex_creds_free(&c);
+	cJSON_free(body);
+	free(stale);
+	free(lock);
+	buf_free(&url);
+	buf_free(&err);
+}
+
 /* One provider call through the relay (f: the body, the stream, the JSON
  * answer's translation), answered to the client; adjust: the anthropic
  * type's adjustInputTokens on a JSON answer. */
 static void
 provider_call(struct rctx *r, const struct cfg_provider *p,
-    const char *method, const char *path, const struct flow *f, int adjust)
+    const char *method, const char *path, struct flow *f, int adjust)
 {
 	const char *body = f->body;
 	struct strlist h = STRLIST_INIT;
@@ -135,6 +358,10 @@ provider_call(struct rctx *r, const struct cfg_provider *p,
 	enum gw_err e;
 
 	memset(&res, 0, sizeof(res));
+	if (is_codex(p)) {
+		codex_call(r, p, f);
+		return;
+	}
 	inbound(r, &in);
 	if ((e = prov_headers(p, &in, &h, &err)) != GW_OK ||
 	    (e = prov_url(p, path, &url)) != GW_OK) {
@@ -422,6 +649,72 @@ out:
 
 /* ---- GET /:provider/v1/models -------------------------------------------- */
 
+/* The reference's fixed Codex model list (src/services/codex/get-models.ts). */
+static const struct codex_model {
+	const char *id, *name;
+	long context, output;
+	int vision;
+} codex_models[] = {
+	{ "gpt-5.3-codex-spark", "GPT-5.3 Codex Spark", 272000, 128000, 0 },
+	{ "gpt-5.4", "GPT-5.4", 1000000, 128000, 1 },
+	{ "gpt-5.4-mini", "GPT-5.4 mini", 1000000, 128000, 1 },
+	{ "gpt-5.5", "GPT-5.5", 272000, 128000, 1 },
+};
+
+static GW_MUST_CHECK enum gw_err
+codex_model_json(const struct codex_model *m, cJSON **out)
+{
+	struct buf b = BUF_INIT;
+	enum gw_err e;
+
+	*out = NULL;
+	e = buf_printf(&b, "{\"capabilities\":{\"family\":\"gpt\",\"limits\":"
+	    "{\"max_context_window_tokens\":%ld,\"max_output_tokens\":%ld,"
+	    "\"max_prompt_tokens\":%ld},\"object\":\"model_capabilities\","
+	    "\"supports\":{\"adaptive_thinking\":true,\"parallel_tool_calls\":"
+	    "true,\"reasoning_effort\":[\"minimal\",\"low\",\"medium\",\"high\","
+	    "\"xhigh\"],\"streaming\":true,\"tool_calls\":true,\"vision\":%s},"
+	    "\"tokenizer\":\"o200k_base\",\"type\":\"chat\"},\"id\":\"%s\","
+	    "\"model_picker_enabled\":true,\"name\":\"%s\",\"object\":\"model\","
+	    "\"preview\":false,\"supported_endpoints\":[\"/v1/messages\","
+	    "\"/v1/responses\"],\"vendor\":\"openai\",\"version\":"
+	    "\"chatgpt-codex\"}", m->context, m->output, m->context,
+	    m->vision ? "true" : "false", m->id, m->name);
+	if (e == GW_OK && (*out = json_parse(b.data, b.len, NULL, NULL)) == NULL)
+		e = GW_ENOMEM;
+	buf_free(&b);
+	return e;
+}
+
+/* {"object":"list","data":[…],"has_more":false}, as the reference. */
+static void
+codex_models_reply(struct rctx *r)
+{
+	cJSON *doc = cJSON_CreateObject(), *data = cJSON_CreateArray(), *m;
+	enum gw_err e = doc != NULL && data != NULL ? GW_OK : GW_ENOMEM;
+	size_t i;
+
+	if (e == GW_OK)
+		e = json_add_str(doc, "object", "list");
+	for (i = 0; e == GW_OK && i < sizeof(codex_models) /
+	    sizeof(codex_models[0]); i++)
+		if ((e = codex_model_json(&codex_models[i], &m)) == GW_OK)
+			e = json_push(data, m);
+	if (e == GW_OK) {
+		e = json_add(doc, "data", data);   /* takes data either way */
+		data = NULL;
+	}
+	if (e == GW_OK)
+		e = json_add(doc, "has_more", cJSON_CreateFalse());
+	if (e != GW_OK)
+		rc_reject(r, 500, gw_strerror(e));
+	else
+		/* The answer is decided: a failed write means the client left. */
+		GW_IGNORE(http_send_json(r->c, 200, doc));
+	cJSON_Delete(data);
+	cJSON_Delete(doc);
+}
+
 /* The upstream's status, content type and body; its other headers (the
  * hop-by-hop ones among them) stay behind. */
 void
@@ -438,6 +731,10 @@ route_provider_models(struct rctx *r)
 	memset(&resp, 0, sizeof(resp));
 	if ((p = resolve(r, r->param, 0)) == NULL)
 		goto out;
+	if (is_codex(p)) {
+		codex_models_reply(r);
+		goto out;
+	}
 	inbound(r, &in);
 	if ((e = prov_headers(p, &in, &h, &err)) != GW_OK ||
 	    (e = prov_url(p, "/v1/models", &url)) != GW_OK) {

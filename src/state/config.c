@@ -726,7 +726,9 @@ parse_upstream(const struct pctx *pc, struct cfg *c)
 	    (e = upstream_url(pc, up, "copilotApiUrl",
 	    &c->upstream_copilot_url)) != GW_OK ||
 	    (e = upstream_url(pc, up, "anthropicApiUrl",
-	    &c->anthropic_api_url)) != GW_OK))
+	    &c->anthropic_api_url)) != GW_OK ||
+	    (e = upstream_url(pc, up, "codexAuthUrl",
+	    &c->upstream_codex_auth_url)) != GW_OK))
 		return e;
 	i = (int)c->account_type;
 	if ((e = get_enum(pc, c->root, "accountType", account_names,
@@ -1074,6 +1076,7 @@ cfg_free(struct cfg *c)
 	free(c->upstream_github_url);
 	free(c->upstream_github_api_url);
 	free(c->upstream_copilot_url);
+	free(c->upstream_codex_auth_url);
 	free(c->anthropic_api_url);
 	free(c->enterprise_domain);
 	free(c->github_url);

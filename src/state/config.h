@@ -86,6 +86,7 @@ struct cfg {
 	char *upstream_github_url;
 	char *upstream_github_api_url;
 	char *upstream_copilot_url;
+	char *upstream_codex_auth_url;  /* codex OAuth server; NULL = OpenAI's */
 	char *anthropic_api_url;     /* upstream.anthropicApiUrl or default */
 
 	enum cfg_account_type account_type;

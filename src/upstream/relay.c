@@ -26,6 +26,7 @@ struct relay {
 	struct sse_parser *sse;
 	int64_t ping_ms;             /* 0: no pings */
 	int early;
+	int untyped_is_sse;          /* opts->untyped_is_sse */
 	int64_t start_ms;            /* monotonic, when the call began */
 	int64_t last_write_ms;       /* last successful write to the client */
 	int64_t last_ping_ms;
@@ -126,7 +127,8 @@ on_headers(void *ctx, const struct up_response *resp, int *take_body)
 
 	r->headers_seen = 1;
 	if (resp->status < 200 || resp->status > 299 ||
-	    !is_event_stream(resp->content_type))
+	    !(is_event_stream(resp->content_type) || (r->untyped_is_sse &&
+	    (resp->content_type == NULL || *resp->content_type == '\0'))))
 		return GW_OK;           /* collected for the route */
 	if ((e = sse_parser_new(0, on_event, r, &r->sse)) != GW_OK)
 		return e;
@@ -345,6 +347,7 @@ relay_run(struct up_client *c, const struct up_request *req,
 	r.ping_ms = ping_ms < 0 ? 0 : ping_ms > 0 ? ping_ms :
 	    RELAY_PING_INTERVAL_MS;
 	r.early = opts != NULL && opts->early_pings;
+	r.untyped_is_sse = opts != NULL && opts->untyped_is_sse;
 	r.start_ms = util_mono_ms();
 	r.last_write_ms = r.start_ms;
 	hooks.ctx = &r;

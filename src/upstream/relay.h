@@ -26,6 +26,9 @@ struct relay_opts {
 	 * start before the status is known, and an upstream error becomes a
 	 * terminal error event instead of an HTTP status. */
 	int early_pings;
+	/* A 2xx without a content type is a stream too (the Codex backend
+	 * has been seen to send its SSE so). */
+	int untyped_is_sse;
 };
 
 struct relay_result {

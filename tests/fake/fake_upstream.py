@@ -60,6 +60,7 @@ BAD_CREDENTIALS_BODY = {"message": "Bad credentials",
                         "documentation_url": "https://docs.github.com/rest",
                         "status": "401"}
 DEFAULT_EMBEDDING_DIMS = 1536
+CODEX_ACCOUNT_ID = "acct-fake-0001"
 DEFAULT_REASONING_TEMPLATE = "Thinking about: {user}"
 DEFAULT_TOOL_RESULT_TEMPLATE = "Tool said: {result}"
 DEFAULT_REASONING_TOKENS = 32     # billed per Responses reasoning item unless overridden
@@ -115,6 +116,11 @@ DEFAULT_CONFIG = {
     "endpoints_api": None,       # override endpoints.api (default: this server)
     "user_overrides": {},        # deep-merged into /copilot_internal/user
     "hold_timeout": 60.0,        # a hold not released by then continues anyway
+    # Codex (OAuth + backend).
+    "codex_token_lifetime": 864000,  # expires_in of issued access tokens (s)
+    "codex_account_id": CODEX_ACCOUNT_ID,  # the JWT claim; None = no claim
+    "codex_primary_used": 42,    # codex.rate_limits primary used_percent
+    "codex_untyped_stream": False,  # backend stream sent without a Content-Type
 }
 
 
@@ -346,6 +352,10 @@ class FakeState:
         self.record_seq = 0
         self.holding = {}          # hold name -> number of streams parked there
         self.shutting_down = False
+        self.codex_counter = 0
+        self.codex_codes = {}      # code -> {challenge, redirect_uri}
+        self.codex_access = {}     # access token -> {account_id, revoked, expires_at}
+        self.codex_refresh = {}    # refresh token -> {state: valid|used|expired|revoked}
         self.reset()
 
     def reset(self, tokens=False):
@@ -361,6 +371,9 @@ class FakeState:
             # Parked streams must not outlive a reset: release them all.
             self.releases = {name: n for name, n in self.holding.items() if n > 0}
             if tokens:
+                self.codex_codes.clear()
+                self.codex_access.clear()
+                self.codex_refresh.clear()
                 self.copilot_tokens.clear()
                 self.github_tokens.clear()
                 self.revoked_github.clear()
@@ -1890,7 +1903,9 @@ def validate_config(changes):
                 not isinstance(value, list) or not value
                 or any(s not in DEVICE_STEPS for s in value)):
             return "device_script must be null or a non-empty list of %s" % ", ".join(DEVICE_STEPS)
-        if key in ("write_delay", "token_lifetime", "refresh_in", "device_pending",
+        if key == "codex_account_id" and value is not None and not isinstance(value, str):
+            return "codex_account_id must be null or a string"
+        if key in ("codex_token_lifetime", "codex_primary_used", "write_delay", "token_lifetime", "refresh_in", "device_pending",
                    "device_interval", "device_expires_in", "hold_timeout") and (
                 not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
             return "%s must be a non-negative number" % key
@@ -1917,7 +1932,7 @@ def validate_config(changes):
         if key in ("answer_text", "tool_calls_text", "stop_reason", "incomplete_reason",
                    "finish_reason", "refusal") and value is not None and not isinstance(value, str):
             return "%s must be null or a string" % key
-        if key in ("redacted_thinking", "compaction", "validate_history",
+        if key in ("redacted_thinking", "compaction", "validate_history", "codex_untyped_stream",
                    "prompt_filter_chunk", "omit_done") and not isinstance(value, bool):
             return "%s must be true or false" % key
         if key == "messages_delta_usage" and value not in ("full", "output_only"):
@@ -2137,6 +2152,200 @@ def handle_provider_models(req):
         for mid in PROVIDER_MODEL_IDS]})
 
 
+
+# ---------------------------------------------------------------------------
+# Codex side: the OpenAI OAuth server (auth.openai.com: /oauth/authorize,
+# /oauth/token; authorization code with PKCE S256, refresh-token rotation)
+# and the ChatGPT Codex backend (chatgpt.com/backend-api: POST
+# /backend-api/codex/responses, a Responses API that wants the OAuth access
+# token and the chatgpt-account-id header, sends a codex.rate_limits event
+# first and ends its stream with response.done).
+# ---------------------------------------------------------------------------
+
+CODEX_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
+CODEX_CLAIM = "https://api.openai.com/auth"
+
+
+def _b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def codex_jwt(state, account_id, lifetime):
+    """An access token shaped like OpenAI's: a JWT whose claim
+    https://api.openai.com/auth holds chatgpt_account_id (signed with the
+    fake's secret; nobody but the fake checks the signature)."""
+    with state.cond:
+        state.codex_counter += 1
+        n = state.codex_counter
+    now = int(time.time())
+    head = _b64url(json_bytes({"alg": "HS256", "typ": "JWT"}))
+    claims = {"iss": "https://auth.openai.com", "aud": ["https://api.openai.com/v1"],
+              "iat": now, "exp": now + int(lifetime), "jti": "fake-%d" % n,
+              CODEX_CLAIM: {"chatgpt_account_id": account_id,
+                            "chatgpt_plan_type": "plus"}}
+    if account_id is None:
+        del claims[CODEX_CLAIM]
+    body = _b64url(json_bytes(claims))
+    sig = _b64url(hmac.new(state.secret, (head + "." + body).encode(), hashlib.sha256).digest())
+    return head + "." + body + "." + sig
+
+
+def codex_oauth_error(status, code, message):
+    return json_response(status, {"error": {"message": message, "type": "invalid_request_error",
+                                            "param": None, "code": code}})
+
+
+def handle_codex_authorize(req):
+    """The browser step, approved at once: 302 to redirect_uri with code and
+    state (what the user's browser is sent to after signing in)."""
+    q = req.query
+    for name in ("response_type", "client_id", "redirect_uri", "scope", "code_challenge",
+                 "code_challenge_method", "state"):
+        if not q.get(name):
+            return json_response(400, {"error": "invalid_request",
+                                       "error_description": "missing %s" % name})
+    if q["client_id"] != CODEX_CLIENT_ID:
+        return json_response(400, {"error": "invalid_client",
+                                   "error_description": "unknown client_id"})
+    if q["response_type"] != "code" or q["code_challenge_method"] != "S256":
+        return json_response(400, {"error": "invalid_request",
+                                   "error_description": "response_type must be code and "
+                                                        "code_challenge_method S256"})
+    with req.state.cond:
+        req.state.codex_counter += 1
+        code = "ac_fake%04d%s" % (req.state.codex_counter, uuid.uuid4().hex[:16])
+        req.state.codex_codes[code] = {"challenge": q["code_challenge"],
+                                       "redirect_uri": q["redirect_uri"]}
+    sep = "&" if "?" in q["redirect_uri"] else "?"
+    location = q["redirect_uri"] + sep + urllib.parse.urlencode(
+        {"code": code, "scope": q["scope"], "state": q["state"]})
+    return Response(302, b"", {"Location": location, "Content-Length": "0"})
+
+
+def _codex_tokens(req):
+    cfg = req.state.cfg
+    account = cfg("codex_account_id")
+    access = codex_jwt(req.state, account, cfg("codex_token_lifetime"))
+    refresh = "rt_fake" + uuid.uuid4().hex
+    with req.state.cond:
+        req.state.codex_access[access] = {"account_id": account, "revoked": False,
+                                          "expires_at": time.time() + cfg("codex_token_lifetime")}
+        req.state.codex_refresh[refresh] = {"state": "valid"}
+    return json_response(200, {"access_token": access, "refresh_token": refresh,
+                               "id_token": codex_jwt(req.state, account, 3600),
+                               "token_type": "Bearer",
+                               "expires_in": int(cfg("codex_token_lifetime"))})
+
+
+def handle_codex_token(req):
+    p = req.params()
+    if "x-www-form-urlencoded" not in req.headers.get("content-type", ""):
+        return codex_oauth_error(400, "invalid_request", "form body expected")
+    if p.get("client_id") != CODEX_CLIENT_ID:
+        return codex_oauth_error(401, "invalid_client", "Unknown client_id.")
+    grant = p.get("grant_type")
+    st = req.state
+    if grant == "authorization_code":
+        with st.cond:
+            info = st.codex_codes.pop(p.get("code", ""), None)
+        if info is None:
+            return codex_oauth_error(400, "invalid_grant",
+                                     "Invalid or expired authorization code.")
+        verifier = p.get("code_verifier", "")
+        if _b64url(hashlib.sha256(verifier.encode()).digest()) != info["challenge"]:
+            return codex_oauth_error(400, "invalid_grant", "PKCE verification failed.")
+        if p.get("redirect_uri") != info["redirect_uri"]:
+            return codex_oauth_error(400, "invalid_grant", "redirect_uri mismatch.")
+        return _codex_tokens(req)
+    if grant == "refresh_token":
+        with st.cond:
+            info = st.codex_refresh.get(p.get("refresh_token", ""))
+            prior = info["state"] if info else None
+            if info is not None and prior == "valid":
+                info["state"] = "used"      # rotation: each refresh token works once
+        if prior is None or prior == "revoked":
+            return codex_oauth_error(401, "refresh_token_invalidated",
+                                     "Your refresh token has been invalidated. "
+                                     "Please try signing in again.")
+        if prior == "expired":
+            return codex_oauth_error(401, "refresh_token_expired",
+                                     "Your refresh token has expired. "
+                                     "Please try signing in again.")
+        if prior == "used":
+            return codex_oauth_error(401, "refresh_token_reused",
+                                     "Your refresh token has already been used to "
+                                     "generate a new access token. Please try signing in again.")
+        return _codex_tokens(req)
+    return codex_oauth_error(400, "unsupported_grant_type",
+                             "Unsupported grant_type %r." % grant)
+
+
+def codex_rate_limits_event(cfg):
+    now = int(time.time())
+    window = lambda used, minutes: {"used_percent": used, "window_minutes": minutes,
+                                    "reset_after_seconds": minutes * 60,
+                                    "reset_at": now + minutes * 60}
+    return {"type": "codex.rate_limits", "plan_type": "plus",
+            "rate_limits": {"allowed": True, "limit_reached": False,
+                            "primary": window(cfg["codex_primary_used"], 300),
+                            "secondary": window(12, 10080)}}
+
+
+def handle_codex_responses(req):
+    token = req.auth_token(("bearer",))
+    with req.state.cond:
+        info = req.state.codex_access.get(token or "")
+        cfg = copy.deepcopy(req.state.config)
+    if info is None or info["revoked"] or time.time() >= info["expires_at"]:
+        return json_response(401, {"detail": "Could not parse your authentication token. "
+                                             "Please try signing in again."})
+    if req.headers.get("chatgpt-account-id") != info["account_id"]:
+        return json_response(403, {"detail": "chatgpt-account-id does not match the token"})
+    body = req.body
+    if not isinstance(body, dict):
+        return json_response(400, {"detail": "Request body must be a JSON object."})
+    if body.get("store") is not False:
+        return json_response(400, {"detail": "Store must be set to false"})
+    if body.get("stream") is not True:
+        return json_response(400, {"detail": "Stream must be set to true"})
+    for name in ("temperature", "top_p", "max_output_tokens", "metadata"):
+        if name in body:
+            return json_response(400, {"detail": "Unsupported parameter: %s" % name})
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return json_response(400, {"detail": "Model is required"})
+    resp = responses_answer(req, provider_model(req.state, body["model"]))
+    if resp.events is None:
+        return resp
+    # The stream: rate limits first, response.completed named response.done.
+    events = [sse_event(codex_rate_limits_event(cfg), "codex.rate_limits")]
+    for raw in resp.events:
+        if raw.startswith(b"event: response.completed\n"):
+            text = raw.decode()
+            data = json.loads(text.split("data: ", 1)[1])
+            data["type"] = "response.done"
+            raw = sse_event(data, "response.done")
+        events.append(raw)
+    resp.events = events
+    if cfg["codex_untyped_stream"]:
+        resp.headers.pop("Content-Type", None)
+    return resp
+
+
+def ctl_codex(req):
+    """{"refresh": "expired"|"revoked"} marks every refresh token issued so
+    far; {"revoke_access": true} revokes every access token."""
+    body = req.body if isinstance(req.body, dict) else {}
+    with req.state.cond:
+        if body.get("refresh") in ("expired", "revoked"):
+            for info in req.state.codex_refresh.values():
+                info["state"] = body["refresh"]
+        if body.get("revoke_access"):
+            for info in req.state.codex_access.values():
+                info["revoked"] = True
+        return json_response(200, {"ok": True, "access": len(req.state.codex_access),
+                                   "refresh": len(req.state.codex_refresh)})
+
+
 ROUTES = {
     ("POST", "/login/device/code"): handle_device_code,
     ("POST", "/login/oauth/access_token"): handle_access_token,
@@ -2152,6 +2361,9 @@ ROUTES = {
     ("POST", "/v1/chat/completions"): handle_provider_chat,
     ("POST", "/v1/responses"): handle_provider_responses,
     ("GET", "/v1/models"): handle_provider_models,
+    ("GET", "/oauth/authorize"): handle_codex_authorize,
+    ("POST", "/oauth/token"): handle_codex_token,
+    ("POST", "/backend-api/codex/responses"): handle_codex_responses,
     # control API
     ("GET", "/_fake/health"): ctl_health,
     ("POST", "/_fake/reset"): ctl_reset,
@@ -2168,6 +2380,7 @@ ROUTES = {
     ("GET", "/_fake/wait_disconnect"): ctl_wait_disconnect,
     ("GET", "/_fake/wait_hold"): ctl_wait_hold,
     ("POST", "/_fake/release"): ctl_release,
+    ("POST", "/_fake/codex"): ctl_codex,
 }
 
 

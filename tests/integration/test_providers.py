@@ -294,7 +294,7 @@ class Providers(unittest.TestCase):
 
     # -- resolution --------------------------------------------------------
 
-    def test_unknown_disabled_and_codex_are_not_found(self):
+    def test_unknown_disabled_and_signed_out_codex_are_not_found(self):
         for name in ("nope", "off", "copilot"):
             status, _, got = self.s.json("POST", "/%s/v1/messages" % name, hello("m"))
             self.assertEqual(status, 404)
@@ -303,7 +303,8 @@ class Providers(unittest.TestCase):
                              "Provider '%s' not found or disabled" % name)
         status, _, got = self.s.json("POST", "/codex/v1/messages", hello("gpt-5.3-codex"))
         self.assertEqual(status, 404)
-        self.assertIn("codex OAuth provider is not supported", got["error"]["message"])
+        self.assertIn("not signed in: run `copilot-api auth login --provider codex`",
+                      got["error"]["message"])
         status, _, got = self.s.json("GET", "/nope/v1/models")
         self.assertEqual(status, 404)
         self.assertEqual(got["error"]["message"], "Provider 'nope' not found or disabled")

@@ -32,7 +32,9 @@ UPSTREAM_HEADERS = ("x-initiator", "copilot-vision-request", "openai-intent",
                     "x-interaction-type", "anthropic-beta", "editor-version",
                     "editor-plugin-version", "copilot-integration-id",
                     "content-type", "x-github-api-version", "x-api-key",
-                    "anthropic-version")
+                    "anthropic-version",
+                    # the codex provider's backend calls
+                    "chatgpt-account-id", "openai-beta", "originator")
 # Client response headers that matter.
 RESPONSE_HEADERS = ("content-type", "retry-after")
 
@@ -77,7 +79,8 @@ ID_KEYS = {"id", "item_id", "call_id", "tool_use_id", "response_id",
 # history-dependent counters (row ids and totals of /token-usage/events)
 COUNT_KEYS = {"total", "total_pages"}
 TIME_KEYS = {"created", "created_at", "completed_at", "timestamp", "expires_at",
-             "refresh_in", "first_seen", "last_seen", "created_at_ms"}
+             "refresh_in", "first_seen", "last_seen", "created_at_ms",
+             "reset_at"}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 PORT = re.compile(r"(127\.0\.0\.1|localhost|\[::1\]):\d+")
 COPILOT_TOKEN = re.compile(r"tid=[^\s\"]*")
@@ -146,6 +149,46 @@ def prepare_fake(fake_url, case):
     if setup.get("faults"):
         fake_call(fake_url, "POST", "/_fake/faults", {"faults": setup["faults"]})
     fake_call(fake_url, "DELETE", "/_fake/requests")
+
+
+def codex_credentials(fake_url):
+    """Signs the built-in codex provider in at the fake's OAuth server, as a
+    browser would (authorize, then the code exchanged with its PKCE
+    verifier): {accessToken, refreshToken, expiresAt (ms), accountId}, the
+    shape of the reference's codex_credentials.json and of our database
+    row.  The fake keeps codex tokens across /_fake/reset."""
+    import base64
+    import hashlib
+    import time
+    import urllib.parse
+    verifier = "corpus-" + "v" * 40
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    redirect = "http://localhost:1455/auth/callback"
+    q = urllib.parse.urlencode({
+        "response_type": "code", "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
+        "redirect_uri": redirect, "scope": "openid profile email offline_access",
+        "code_challenge": challenge, "code_challenge_method": "S256", "state": "s"})
+    host, port = re.match(r"http://([^:/]+):(\d+)", fake_url).groups()
+    c = http.client.HTTPConnection(host, int(port), timeout=30)
+    c.request("GET", "/oauth/authorize?" + q)
+    r = c.getresponse()
+    r.read()
+    c.close()
+    code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(
+        r.getheader("location")).query))["code"]
+    form = urllib.parse.urlencode({
+        "grant_type": "authorization_code", "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
+        "code": code, "code_verifier": verifier, "redirect_uri": redirect}).encode()
+    req = urllib.request.Request(fake_url + "/oauth/token", data=form, headers={
+        "content-type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        tok = json.loads(resp.read())
+    claim = tok["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(claim + "=" * (-len(claim) % 4)))
+    return {"accessToken": tok["access_token"], "refreshToken": tok["refresh_token"],
+            "expiresAt": int(time.time() * 1000) + tok["expires_in"] * 1000,
+            "accountId": claims["https://api.openai.com/auth"]["chatgpt_account_id"]}
 
 
 def send(base_url, req, timeout=60):

@@ -75,7 +75,13 @@ def main():
     cfgfile = os.path.join(workdir, "config.json")
     with open(cfgfile, "w") as f:
         json.dump(corpus.corpus_config(fake_url), f, indent=1)
-    env = dict(os.environ, REFSEED_CONFIG=cfgfile, REFSEED_API_KEY=corpus.API_KEY)
+    # the built-in codex provider, signed in at the fake (refseed copies the
+    # file to the reference's codex_credentials.json)
+    credfile = os.path.join(workdir, "codex_credentials.json")
+    with open(credfile, "w") as f:
+        json.dump(corpus.codex_credentials(fake_url), f)
+    env = dict(os.environ, REFSEED_CONFIG=cfgfile, REFSEED_API_KEY=corpus.API_KEY,
+               REFSEED_CODEX_CREDENTIALS=credfile)
     try:
         subprocess.run([os.path.join(args.refseed, "start.sh"), fake_url, str(port)],
                        env=env, check=True, stdout=subprocess.DEVNULL)

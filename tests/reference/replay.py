@@ -98,6 +98,7 @@ def main():
     shown = set()
     try:
         cfg = corpus.corpus_config(stack.fake.url)
+        codex_sign_in(stack)
         restart(stack, cfg)
         for cid, path in cases:
             case = corpus.load(path)
@@ -141,6 +142,22 @@ def main():
           % (len(cases), counts["identical"], counts["deviation"], counts["pending"],
              counts["unrecorded"], len(problems), time.monotonic() - t0))
     sys.exit(1 if problems else 0)
+
+
+def codex_sign_in(stack):
+    """The codex provider signed in as record.py signs the reference in:
+    credentials from the fake's OAuth server, stored where
+    `copilot-api auth login --provider codex` stores them."""
+    import sqlite3
+    creds = corpus.codex_credentials(stack.fake.url)
+    db = sqlite3.connect(os.path.join(stack.home, "copilot-api.db"), timeout=10)
+    try:
+        db.execute("INSERT OR REPLACE INTO kv (key, value, updated_at_ms) "
+                   "VALUES (?, ?, ?)", ("codex_credentials", json.dumps(creds),
+                                        int(time.time() * 1000)))
+        db.commit()
+    finally:
+        db.close()
 
 
 def restart(stack, cfg):

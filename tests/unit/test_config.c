@@ -474,6 +474,7 @@ static const struct {
 	{ "{\"upstream\":{\"githubApiUrl\":\"ftp://x\"}}", "\"upstream.githubApiUrl\" must be an http:// or https:// URL" },
 	{ "{\"upstream\":{\"copilotApiUrl\":\"https://\"}}", "\"upstream.copilotApiUrl\" must be an http" },
 	{ "{\"upstream\":{\"anthropicApiUrl\":\"http://a b\"}}", "\"upstream.anthropicApiUrl\" must be an http" },
+	{ "{\"upstream\":{\"codexAuthUrl\":\"ftp://x\"}}", "\"upstream.codexAuthUrl\" must be an http" },
 	{ "{\"accountType\":\"team\"}", "\"accountType\" must be one of individual, business, enterprise" },
 	{ "{\"accountType\":1}", "\"accountType\" must be a string" },
 	{ "{\"oauthApp\":\"vscode\"}", "\"oauthApp\" must be one of default, opencode" },
@@ -1056,6 +1057,19 @@ static const struct {
 	  "https://github.com", "https://api.github.com", "http://127.0.0.1:3", 1 },
 };
 
+/* The codex OAuth server: unset (OpenAI's) or a URL without its slash. */
+START_TEST(codex_auth_url)
+{
+	struct cfg *c = load_text("{}");
+
+	ck_assert_ptr_null(c->upstream_codex_auth_url);
+	cfg_free(c);
+	c = load_text("{\"upstream\":{\"codexAuthUrl\":\"http://127.0.0.1:9/\"}}");
+	ck_assert_str_eq(c->upstream_codex_auth_url, "http://127.0.0.1:9");
+	cfg_free(c);
+}
+END_TEST
+
 START_TEST(derived_urls)
 {
 	struct cfg *c = load_text(url_cases[_i].json);
@@ -1320,6 +1334,7 @@ config_suite(void)
 	tcase_add_test(t, ensure_admin_key_merges_defaults_keeping_user_values);
 	tcase_add_test(t, ensure_admin_key_complete_file_untouched);
 	tcase_add_test(t, ensure_admin_key_refuses_type_errors);
+	tcase_add_test(t, codex_auth_url);
 	tcase_add_loop_test(t, derived_urls, 0, (int)ARRAY_LEN(url_cases));
 	tcase_add_test(t, enterprise_domain_normalised);
 	tcase_add_test(t, env_overrides);

@@ -166,7 +166,7 @@ START_TEST(pings_during_silence)
 			{ 0, "data: [DONE]\n\n" },
 		},
 	} };
-	struct relay_opts o = { 100, 0 };
+	struct relay_opts o = { .ping_interval_ms = 100, .early_pings = 0 };
 	struct run r = { 0 };
 	const char *out, *first, *second, *ping;
 
@@ -187,6 +187,35 @@ START_TEST(pings_during_silence)
 }
 END_TEST
 
+/* An SSE body without a Content-Type: handed back as a body, unless the
+ * caller says an untyped 2xx is a stream (the Codex backend). */
+START_TEST(untyped_stream_only_when_asked)
+{
+	static const struct mock_response script[] = { {
+		.headers = "", .chunked = 1,
+		.pieces = {
+			{ 0, "data: {\"n\":1}\n\n" },
+			{ 0, "data: [DONE]\n\n" },
+		},
+	} };
+	struct relay_opts o = { .ping_interval_ms = -1, .untyped_is_sse = 1 };
+	struct run r = { 0 };
+
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 0);
+	ck_assert_int_eq(r.e, GW_OK);
+	ck_assert_int_eq(r.res.events_out, 2);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&r.cap.out), "data: {\"n\":1}"));
+	run_free(&r);
+	memset(&r, 0, sizeof(r));
+	o.untyped_is_sse = 0;
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 0);
+	ck_assert_int_eq(r.e, GW_OK);
+	ck_assert_int_eq(r.res.events_out, 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&r.res.resp.body), "data: {\"n\":1}"));
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(anthropic_ping_event)
 {
 	static const struct mock_response script[] = { {
@@ -195,7 +224,7 @@ START_TEST(anthropic_ping_event)
 			{ 300, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n" },
 		},
 	} };
-	struct relay_opts o = { 100, 0 };
+	struct relay_opts o = { .ping_interval_ms = 100, .early_pings = 0 };
 	struct run r = { 0 };
 
 	run_relay(&r, script, 1, GW_DIALECT_ANTHROPIC, &o, 0);
@@ -219,7 +248,7 @@ START_TEST(early_pings_then_error_status)
 		.headers = "Content-Type: application/json\r\n",
 		.pieces = { { 0, "{\"error\":{\"message\":\"model overloaded\"}}" } },
 	} };
-	struct relay_opts o = { 100, 1 };
+	struct relay_opts o = { .ping_interval_ms = 100, .early_pings = 1 };
 	struct run r = { 0 };
 	const char *out;
 
@@ -246,7 +275,7 @@ START_TEST(early_pings_fast_error_is_status)
 		.status = 400,
 		.pieces = { { 0, "{\"error\":{\"message\":\"bad\"}}" } },
 	} };
-	struct relay_opts o = { 1000, 1 };
+	struct relay_opts o = { .ping_interval_ms = 1000, .early_pings = 1 };
 	struct run r = { 0 };
 
 	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 0);
@@ -387,7 +416,7 @@ START_TEST(stall_ends_with_timeout_error)
 		.pieces = { { 0, "data: {\"n\":1}\n\n" } },
 		.end = MOCK_END_HOLD,
 	} };
-	struct relay_opts o = { -1, 0 };
+	struct relay_opts o = { .ping_interval_ms = -1, .early_pings = 0 };
 	struct run r = { 0 };
 
 	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 1);
@@ -411,7 +440,7 @@ START_TEST(stall_with_pings)
 		.pieces = { { 0, "data: {\"n\":1}\n\n" } },
 		.end = MOCK_END_HOLD,
 	} };
-	struct relay_opts o = { 200, 0 };
+	struct relay_opts o = { .ping_interval_ms = 200, .early_pings = 0 };
 	struct run r = { 0 };
 
 	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 1);
@@ -462,7 +491,7 @@ START_TEST(client_gone_on_ping)
 		.headers = SSE_HDR, .chunked = 1,
 		.pieces = { { 0, "data: {\"n\":1}\n\n" }, { 3000, "data: [DONE]\n\n" } },
 	} };
-	struct relay_opts o = { 100, 0 };
+	struct relay_opts o = { .ping_interval_ms = 100, .early_pings = 0 };
 	struct run r = { 0 };
 
 	r.cap.fail_after = 2;
@@ -554,7 +583,7 @@ START_TEST(connect_failure_before_stream)
 	struct cap cap = { BUF_INIT, 0, 0, 0 };
 	struct tr_sink sink = { &cap, cap_emit, cap_comment };
 	struct relay_result res;
-	struct relay_opts o = { 100, 1 };
+	struct relay_opts o = { .ping_interval_ms = 100, .early_pings = 1 };
 	char url[128];
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", mock_closed_port());
@@ -579,7 +608,7 @@ START_TEST(early_pings_across_retries)
 	struct cap cap = { BUF_INIT, 0, 0, 0 };
 	struct tr_sink sink = { &cap, cap_emit, cap_comment };
 	struct relay_result res;
-	struct relay_opts o = { 100, 1 };
+	struct relay_opts o = { .ping_interval_ms = 100, .early_pings = 1 };
 	char url[128];
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", mock_closed_port());
@@ -634,6 +663,7 @@ relay_suite(void)
 	tcase_add_test(tc, events_relayed_in_order);
 	tcase_add_test(tc, pings_during_silence);
 	tcase_add_test(tc, anthropic_ping_event);
+	tcase_add_test(tc, untyped_stream_only_when_asked);
 	tcase_add_test(tc, early_pings_then_error_status);
 	tcase_add_test(tc, early_pings_fast_error_is_status);
 	tcase_add_test(tc, drop_mid_stream_ends_with_error);

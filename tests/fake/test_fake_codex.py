@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Self-test of the fake's Codex side: the OAuth authorize/token endpoints
+(PKCE S256, refresh rotation, expired and revoked grants) and the Codex
+backend /backend-api/codex/responses.
+
+Run: python3 -m unittest discover -s tests/fake -p 'test_*.py'
+"""
+
+import base64
+import hashlib
+import json
+import os
+import sys
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_fake_upstream import FakeTestCase  # noqa: E402
+from test_fake_native import sse_events  # noqa: E402
+
+CLIENT = "app_EMoamEEZ73f0CkXaXp7hrann"
+REDIRECT = "http://localhost:1455/auth/callback"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def claims(jwt):
+    part = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+class CodexSide(FakeTestCase):
+    def authorize(self, verifier="v" * 43, state="st1"):
+        q = urllib.parse.urlencode({
+            "response_type": "code", "client_id": CLIENT, "redirect_uri": REDIRECT,
+            "scope": "openid profile email offline_access", "state": state,
+            "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()),
+            "code_challenge_method": "S256"})
+        status, headers, _ = self.call("GET", "/oauth/authorize?" + q)
+        self.assertEqual(status, 302)
+        loc = urllib.parse.urlsplit(headers["location"])
+        self.assertEqual(loc.scheme + "://" + loc.netloc + loc.path, REDIRECT)
+        got = dict(urllib.parse.parse_qsl(loc.query))
+        self.assertEqual(got["state"], state)
+        return got["code"]
+
+    def token(self, fields):
+        return self.call("POST", "/oauth/token", urllib.parse.urlencode(fields).encode(), FORM)
+
+    def login(self):
+        code = self.authorize()
+        status, _, got = self.token({"grant_type": "authorization_code", "client_id": CLIENT,
+                                     "code": code, "code_verifier": "v" * 43,
+                                     "redirect_uri": REDIRECT})
+        self.assertEqual(status, 200, got)
+        return got
+
+    def test_code_exchange_checks_pkce_and_gives_a_jwt_with_the_account(self):
+        code = self.authorize()
+        status, _, got = self.token({"grant_type": "authorization_code", "client_id": CLIENT,
+                                     "code": code, "code_verifier": "w" * 43,
+                                     "redirect_uri": REDIRECT})
+        self.assertEqual((status, got["error"]["code"]), (400, "invalid_grant"))
+        tok = self.login()
+        self.assertEqual(claims(tok["access_token"])["https://api.openai.com/auth"]
+                         ["chatgpt_account_id"], "acct-fake-0001")
+        self.assertGreater(tok["expires_in"], 0)
+        self.assertTrue(tok["refresh_token"].startswith("rt_"))
+
+    def test_refresh_rotates_and_reports_reuse_expiry_revocation(self):
+        tok = self.login()
+        fields = {"grant_type": "refresh_token", "client_id": CLIENT,
+                  "refresh_token": tok["refresh_token"]}
+        status, _, new = self.token(fields)
+        self.assertEqual(status, 200, new)
+        self.assertNotEqual(new["refresh_token"], tok["refresh_token"])
+        status, _, got = self.token(fields)
+        self.assertEqual((status, got["error"]["code"]), (401, "refresh_token_reused"))
+        self.ctl("POST", "/_fake/codex", {"refresh": "expired"})
+        status, _, got = self.token(dict(fields, refresh_token=new["refresh_token"]))
+        self.assertEqual((status, got["error"]["code"]), (401, "refresh_token_expired"))
+        self.ctl("POST", "/_fake/codex", {"refresh": "revoked"})
+        status, _, got = self.token(dict(fields, refresh_token=new["refresh_token"]))
+        self.assertEqual((status, got["error"]["code"]), (401, "refresh_token_invalidated"))
+
+    def test_backend_wants_token_account_and_store_false(self):
+        tok = self.login()
+        h = {"Authorization": "Bearer " + tok["access_token"],
+             "chatgpt-account-id": "acct-fake-0001"}
+        body = {"model": "gpt-5.4", "input": "hello there", "store": False, "stream": True}
+        status, _, got = self.call("POST", "/backend-api/codex/responses", body, h)
+        self.assertEqual(status, 200, got)
+        self.assertIn(b"response.done", got)
+        status, _, got = self.call("POST", "/backend-api/codex/responses",
+                                   dict(body, stream=False), h)
+        self.assertEqual((status, got["detail"]), (400, "Stream must be set to true"))
+        status, _, got = self.call("POST", "/backend-api/codex/responses",
+                                   dict(body, store=True), h)
+        self.assertEqual(status, 400)
+        status, _, got = self.call("POST", "/backend-api/codex/responses", body,
+                                   dict(h, **{"chatgpt-account-id": "other"}))
+        self.assertEqual(status, 403)
+        self.ctl("POST", "/_fake/codex", {"revoke_access": True})
+        status, _, got = self.call("POST", "/backend-api/codex/responses", body, h)
+        self.assertEqual(status, 401)
+        self.assertIn("signing in again", got["detail"])
+
+    def test_backend_stream_has_rate_limits_and_response_done(self):
+        tok = self.login()
+        h = {"Authorization": "Bearer " + tok["access_token"],
+             "chatgpt-account-id": "acct-fake-0001"}
+        body = {"model": "gpt-5.4", "input": "hello", "store": False, "stream": True}
+        status, _, raw = self.call("POST", "/backend-api/codex/responses", body, h)
+        self.assertEqual(status, 200)
+        names = [n for n, _ in sse_events(raw)]
+        self.assertEqual(names[0], "codex.rate_limits")
+        self.assertEqual(names[-1], "response.done")
+        self.assertNotIn("response.completed", names)
+        self.ctl("POST", "/_fake/config", {"codex_untyped_stream": True})
+        status, headers, raw = self.call("POST", "/backend-api/codex/responses", body, h)
+        self.assertEqual(status, 200)
+        self.assertNotIn("content-type", headers)
+        self.assertEqual([n for n, _ in sse_events(raw)][-1], "response.done")
+
+
+if __name__ == "__main__":
+    unittest.main()
