@@ -3,6 +3,7 @@
  * the in-memory pair the tests use (contract in io.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -80,6 +81,30 @@ fcgi_flush(void *ctx)
 	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
 }
 
+/* The FastCGI stdin ends with an empty record after CONTENT_LENGTH bytes;
+ * a responder that closes before reading it races the web server, which
+ * then fails to write it (Apache: AH01075, a 503).  Bounded all the same. */
+#define STDIN_TAIL_MAX ((long)1 << 30)
+
+/* FCGX_Finish_r sends FCGI_END_REQUEST: the web server ends the client's
+ * answer there, whatever this thread does next.  It frees the streams,
+ * which is how a second call knows. */
+static void
+fcgi_finish(void *ctx)
+{
+	FCGX_Request *r = ctx;
+	char buf[16384];
+	long total = 0;
+	int n;
+
+	if (r->in == NULL)
+		return;
+	while (total < STDIN_TAIL_MAX &&
+	    (n = FCGX_GetStr(buf, sizeof(buf), r->in)) > 0)
+		total += n;
+	FCGX_Finish_r(r);
+}
+
 /* The web server's connection for this request (libfcgi keeps one per
  * request: no multiplexing). */
 static int
@@ -98,6 +123,7 @@ http_io_fcgi(struct http_io *io, struct FCGX_Request *r)
 	io->write = fcgi_write;
 	io->flush = fcgi_flush;
 	io->hangup = fcgi_hangup;
+	io->finish = fcgi_finish;
 	io->envp = r->envp;
 }
 
@@ -140,6 +166,27 @@ cgi_hangup(void *ctx, int timeout_ms)
 	return fd_hangup(STDOUT_FILENO, timeout_ms);
 }
 
+/* The web server ends the answer at EOF on our stdout; /dev/null takes
+ * its place so the descriptor is not reused by a later open(). */
+static void
+cgi_finish(void *ctx)
+{
+	static int done;
+	int fd;
+
+	(void)ctx;
+	if (done)
+		return;
+	done = 1;
+	fflush(stdout);
+	if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+	} else {
+		close(STDOUT_FILENO);
+	}
+}
+
 void
 http_io_cgi(struct http_io *io)
 {
@@ -148,6 +195,7 @@ http_io_cgi(struct http_io *io)
 	io->write = cgi_write;
 	io->flush = cgi_flush;
 	io->hangup = cgi_hangup;
+	io->finish = cgi_finish;
 	io->envp = environ;
 }
 
@@ -211,6 +259,7 @@ http_mem_io_init(struct http_mem_io *m, const char *in, size_t in_len,
 	m->writes = 0;
 	m->failed = 0;
 	m->hung_up = 0;
+	m->finished = 0;
 	m->env = env;
 }
 
@@ -232,6 +281,14 @@ mem_hangup(void *ctx, int timeout_ms)
 	return m->hung_up != 0;
 }
 
+static void
+mem_finish(void *ctx)
+{
+	struct http_mem_io *m = ctx;
+
+	m->finished = 1;
+}
+
 void
 http_io_mem(struct http_io *io, struct http_mem_io *m)
 {
@@ -240,5 +297,6 @@ http_io_mem(struct http_io *io, struct http_mem_io *m)
 	io->write = mem_write;
 	io->flush = mem_flush;
 	io->hangup = mem_hangup;
+	io->finish = mem_finish;
 	io->envp = m->env;
 }
