@@ -151,7 +151,8 @@ write_lighttpd_conf(struct launch *l)
 	    "server.feature-flags += ( \"server.graceful-shutdown-timeout\" => 30 )\n"
 	    "server.tag = \"copilot-api\"\n"
 	    "fastcgi.server = ( \"/\" => (( \"socket\" => \"%s\", "
-	    "\"check-local\" => \"disable\" )) )\n",
+	    "\"check-local\" => \"disable\", "
+	    "\"tcp-fin-propagate\" => \"enable\" )) )\n",
 	    docroot.data, l->host, l->port, l->sock) == GW_OK)
 		rc = write_file(l->conf, b.data);
 	buf_free(&b);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -157,13 +158,26 @@ cgi_flush(void *ctx)
 	return fflush(stdout) == 0 ? 0 : -1;
 }
 
+/* SIGUSR2 is how lighttpd's mod_cgi says the client closed its end
+ * (cgi.limits "tcp-fin-propagate" => "SIGUSR2"). */
+static volatile sig_atomic_t cgi_client_fin;
+
+static void
+on_client_fin(int sig)
+{
+	(void)sig;
+	cgi_client_fin = 1;
+}
+
 /* stdout, not stdin: the web server closes the body's pipe once it has
  * sent the body, which is no hang-up. */
 static int
 cgi_hangup(void *ctx, int timeout_ms)
 {
 	(void)ctx;
-	return fd_hangup(STDOUT_FILENO, timeout_ms);
+	if (cgi_client_fin)
+		return 1;
+	return fd_hangup(STDOUT_FILENO, timeout_ms) || cgi_client_fin;
 }
 
 /* The web server ends the answer at EOF on our stdout; /dev/null takes
@@ -197,6 +211,7 @@ http_io_cgi(struct http_io *io)
 	io->hangup = cgi_hangup;
 	io->finish = cgi_finish;
 	io->envp = environ;
+	signal(SIGUSR2, on_client_fin);
 }
 
 /* Memory */

@@ -33,7 +33,8 @@ struct http_io {
 void http_io_fcgi(struct http_io *io, struct FCGX_Request *r);
 
 /* stdin (fd 0), stdout and environ: one plain CGI request; the hang-up
- * watched is the web server closing its end of stdout. */
+ * watched is the web server closing its end of stdout, or its SIGUSR2
+ * (the handler is installed here). */
 void http_io_cgi(struct http_io *io);
 
 /* In-memory transport for tests.  No caller in the gateway: it is exported
