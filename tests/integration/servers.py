@@ -701,7 +701,7 @@ def send_request(port, path, body, pause=0.3):
     request follows the connect after pause seconds, as over a network:
     lighttpd watches a connection for the client's close only when its
     first read after accept() did not already hold the whole request (or
-    once the answer has started; doc/operations.md)."""
+    once the answer has started; deploy/README.md)."""
     raw = json.dumps(body).encode()
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     time.sleep(pause)

@@ -78,7 +78,7 @@ class ClientLeaves(unittest.TestCase):
     def test_web_server_closing_during_a_non_stream_turn(self):
         """What every web server does when it gives up on a request: close
         the FastCGI connection.  Driven at the socket, so it holds whatever
-        the server in front (doc/operations.md)."""
+        the server in front (deploy/README.md)."""
         before = len(self.s._rows())
         self.s.fake.fault(path="/chat/completions", kind="delay_headers", seconds=30)
         c = servers.fcgi_chat(self.s.socket, CHAT)

@@ -14,7 +14,7 @@ from deploycases import DeployCases
 
 
 APACHE_HANGUP = ("Apache notices a client that left only when a write to it fails, "
-                 "and keeps the backend until then (doc/operations.md)")
+                 "and keeps the backend until then (deploy/README.md)")
 
 
 class ApacheProxyFcgi(DeployCases, unittest.TestCase):
