@@ -20,16 +20,17 @@ extern char **environ;
 /*
  * The peer of fd hung up, watched for up to timeout_ms: POLLIN is not
  * asked for, so bytes the web server sends cannot make this spin; a
- * closed socket (POLLRDHUP, POLLHUP) or pipe (POLLERR) ends the wait.
+ * closed socket (POLLHUP) or pipe (POLLERR) ends the wait, and with
+ * rdhup a half-closed socket (POLLRDHUP) too.
  */
 static int
-fd_hangup(int fd, int timeout_ms)
+fd_hangup(int fd, int timeout_ms, int rdhup)
 {
 	struct pollfd p;
 	int n;
 
 	p.fd = fd;
-	p.events = POLLRDHUP;
+	p.events = rdhup ? POLLRDHUP : 0;
 	p.revents = 0;
 	do
 		n = poll(&p, 1, timeout_ms);
@@ -113,7 +114,8 @@ fcgi_hangup(void *ctx, int timeout_ms)
 {
 	FCGX_Request *r = ctx;
 
-	return fd_hangup(r->ipcFd, timeout_ms);
+	/* lighttpd's tcp-fin-propagate half-closes it (deploy/README.md) */
+	return fd_hangup(r->ipcFd, timeout_ms, 1);
 }
 
 void
@@ -170,14 +172,16 @@ on_client_fin(int sig)
 }
 
 /* stdout, not stdin: the web server closes the body's pipe once it has
- * sent the body, which is no hang-up. */
+ * sent the body, which is no hang-up; and not a half-close of stdout
+ * either: under Apache's mod_cgid stdin and stdout are one socket, which
+ * the end of the body half-closes. */
 static int
 cgi_hangup(void *ctx, int timeout_ms)
 {
 	(void)ctx;
 	if (cgi_client_fin)
 		return 1;
-	return fd_hangup(STDOUT_FILENO, timeout_ms) || cgi_client_fin;
+	return fd_hangup(STDOUT_FILENO, timeout_ms, 0) || cgi_client_fin;
 }
 
 /* The web server ends the answer at EOF on our stdout; /dev/null takes
