@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "app/app.h"
+#include "http/response.h"
 #include "state/config.h"
 #include "state/db.h"
 #include "state/import.h"
@@ -435,6 +436,13 @@ app_auth_env(struct worker *w, struct auth_env *env)
 }
 
 
+/* The relay's watch: has the client hung up?  Does not wait. */
+static int
+client_left(void *ctx)
+{
+	return http_conn_watch(ctx, 0);
+}
+
 void
 app_up_request(const struct worker *w, struct up_request *ur,
     struct relay_opts *ro)
@@ -448,5 +456,9 @@ app_up_request(const struct worker *w, struct up_request *ur,
 	if (ro != NULL) {
 		memset(ro, 0, sizeof(*ro));
 		ro->ping_interval_ms = cfg->ping_interval_s * 1000;
+		if (w->conn != NULL) {
+			ro->client_left = client_left;
+			ro->client_ctx = w->conn;
+		}
 	}
 }

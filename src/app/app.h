@@ -71,6 +71,8 @@ struct app {
 	_Atomic int64_t cfg_checked_ms;  /* last look at the file */
 };
 
+struct http_conn;
+
 struct worker {
 	struct app *app;
 	struct db *db;
@@ -81,6 +83,9 @@ struct worker {
 	uint64_t cfg_gen;
 	char *login;               /* GitHub login, cached (app_github_login) */
 	int64_t login_read_ms;
+	/* The client of the request this thread serves (NULL between
+	 * requests), watched during upstream calls (app_up_request). */
+	struct http_conn *conn;
 };
 
 /* The data directory ($COPILOT_API_HOME or ~/.local/share/copilot-api). */
@@ -123,7 +128,8 @@ void app_auth_env(struct worker *w, struct auth_env *env);
 /*
  * Zeroes ur (and ro, when not NULL) and sets what the configuration says
  * about every upstream call: the connect timeout, the stall guard (none:
- * -1) and the keep-alive ping interval.  The caller fills the rest.
+ * -1) and the keep-alive ping interval, and the watch of w->conn, so a
+ * client that hangs up aborts the call.  The caller fills the rest.
  */
 void app_up_request(const struct worker *w, struct up_request *ur,
     struct relay_opts *ro);

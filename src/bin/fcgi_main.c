@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,12 +101,21 @@ processes_from_env(void)
 	return (int)n;
 }
 
+/*
+ * A worker stops with its master: SIGTERM (finish in-flight requests, take
+ * no new one) when the master dies, even by SIGKILL, so no orphan keeps
+ * serving the socket beside a restarted pool.  PDEATHSIG follows the
+ * forking thread, and the master may die before prctl(): getppid() closes
+ * that race.
+ */
 static pid_t
 fork_worker(const sigset_t *oldmask, const struct http_server_opts *o)
 {
-	pid_t pid = fork();
+	pid_t master = getpid(), pid = fork();
 
 	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
+			_exit(1);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		_exit(http_server_run(o));
 	}

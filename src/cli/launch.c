@@ -2,7 +2,9 @@
  * The local run: the responder under spawn-fcgi on a private unix socket and
  * lighttpd in front of it, both children of this process, in the
  * foreground.  Ctrl-C (or SIGTERM) stops lighttpd gracefully and lets the
- * responder finish its in-flight streams.
+ * responder finish its in-flight streams.  A responder that dies is
+ * restarted with backoff; one that keeps dying, or lighttpd dying, stops
+ * everything.  The children die with this process, even on SIGKILL.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/launch.h"
@@ -42,7 +46,16 @@ struct launch {
 	char *conf;
 	pid_t fcgi;
 	pid_t httpd;
+	char **fcgi_argv;          /* spawn-fcgi's, to restart the responder */
 };
+
+/* Responder restarts: the first after RESTART_FIRST_MS, doubling up to
+ * RESTART_MAX_MS; more than RESTART_LIMIT deaths within RESTART_WINDOW_MS
+ * and it is not worth another try. */
+#define RESTART_FIRST_MS 500
+#define RESTART_MAX_MS 8000
+#define RESTART_LIMIT 5
+#define RESTART_WINDOW_MS 60000
 
 void
 launch_print_claude_env(FILE *f, const char *host, const char *port,
@@ -138,7 +151,8 @@ write_lighttpd_conf(struct launch *l)
 	    "server.feature-flags += ( \"server.graceful-shutdown-timeout\" => 30 )\n"
 	    "server.tag = \"copilot-api\"\n"
 	    "fastcgi.server = ( \"/\" => (( \"socket\" => \"%s\", "
-	    "\"check-local\" => \"disable\" )) )\n",
+	    "\"check-local\" => \"disable\", "
+	    "\"tcp-fin-propagate\" => \"enable\" )) )\n",
 	    docroot.data, l->host, l->port, l->sock) == GW_OK)
 		rc = write_file(l->conf, b.data);
 	buf_free(&b);
@@ -149,9 +163,15 @@ write_lighttpd_conf(struct launch *l)
 static pid_t
 spawn(char *const argv[], const sigset_t *oldmask)
 {
-	pid_t pid = fork();
+	pid_t self = getpid(), pid = fork();
 
 	if (pid == 0) {
+		/* Dies with us, even when we are killed: SIGTERM, which both
+		 * lighttpd and the responder take as "stop".  The getppid()
+		 * check covers our death before the prctl.  It survives the
+		 * exec (neither program is set-uid). */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != self)
+			_exit(127);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		/* Own process group: the terminal's Ctrl-C reaches only us, and
 		 * we stop the children in the right order. */
@@ -530,30 +550,93 @@ out:
 	return rc;
 }
 
-/* Waits for a stop signal or a child's death; the exit status. */
+/* spawn-fcgi -n execs the responder in place (it pre-forks its own worker
+ * processes), so l->fcgi is the responder's pid; 0 once its socket is
+ * there, -1 when it could not be started. */
 static int
-watch_children(struct launch *l, const sigset_t *mask)
+start_responder(struct launch *l, const sigset_t *oldmask)
 {
-	int sig, status;
+	unlink(l->sock);
+	if ((l->fcgi = spawn(l->fcgi_argv, oldmask)) < 0) {
+		l->fcgi = 0;
+		fprintf(stderr, "copilot-api: cannot start the responder: %s\n",
+		    strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 200 && access(l->sock, F_OK) != 0; i++)
+		util_sleep_ms(25);
+	return 0;
+}
+
+static void
+report_exit(const char *who, int status)
+{
+	fprintf(stderr, "copilot-api: %s exited unexpectedly (%s %d)\n", who,
+	    WIFEXITED(status) ? "status" : "signal",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+/* The responder died at now: when to start it again, or 0 to give up. */
+static int64_t
+restart_time(int64_t now, int64_t *window_start, int *deaths, int64_t *backoff)
+{
+	int64_t at;
+
+	if (now - *window_start > RESTART_WINDOW_MS) {
+		*window_start = now;
+		*deaths = 0;
+		*backoff = RESTART_FIRST_MS;
+	}
+	if (++*deaths > RESTART_LIMIT)
+		return 0;
+	at = now + *backoff;
+	*backoff = *backoff * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : *backoff * 2;
+	return at;
+}
+
+/* Waits for a stop signal or a child's death; the exit status.  The
+ * responder is restarted (with backoff) while lighttpd serves on. */
+static int
+watch_children(struct launch *l, const sigset_t *mask, const sigset_t *oldmask)
+{
+	struct timespec tick = { 0, 250 * 1000 * 1000 };
+	int64_t restart_at = 0, window_start = 0, backoff = RESTART_FIRST_MS;
+	int sig, status, deaths = 0;
 	pid_t p;
 
 	for (;;) {
-		if (sigwait(mask, &sig) != 0)
-			continue;
-		if (sig != SIGCHLD)
+		sig = sigtimedwait(mask, NULL, &tick);
+		if (sig > 0 && sig != SIGCHLD)
 			break;
-		p = waitpid(-1, &status, WNOHANG);
-		if (p == l->httpd || p == l->fcgi) {
-			fprintf(stderr, "copilot-api: %s exited unexpectedly (%s %d)\n",
-			    p == l->httpd ? "lighttpd" : "the responder",
-			    WIFEXITED(status) ? "status" : "signal",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-			if (p == l->httpd)
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p == l->httpd) {
+				report_exit("lighttpd", status);
 				l->httpd = 0;
-			else
-				l->fcgi = 0;
-			stop_children(l);
-			return 1;
+				stop_children(l);
+				return 1;
+			}
+			if (p != l->fcgi)
+				continue;
+			report_exit("the responder", status);
+			l->fcgi = 0;
+			restart_at = restart_time(util_mono_ms(), &window_start,
+			    &deaths, &backoff);
+			if (restart_at == 0) {
+				fprintf(stderr, "copilot-api: the responder died %d "
+				    "times within %d s; stopping\n", deaths,
+				    RESTART_WINDOW_MS / 1000);
+				stop_children(l);
+				return 1;
+			}
+			fprintf(stderr, "copilot-api: restarting the responder in "
+			    "%lld ms\n", (long long)(restart_at - util_mono_ms()));
+		}
+		if (l->fcgi == 0 && restart_at != 0 && util_mono_ms() >= restart_at) {
+			restart_at = 0;
+			if (start_responder(l, oldmask) != 0) {
+				stop_children(l);
+				return 1;
+			}
 		}
 	}
 	printf("\nStopping...\n");
@@ -604,22 +687,20 @@ launch_start(int argc, char **argv)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	{
-		/* spawn-fcgi -n execs the responder in place (it pre-forks its
-		 * own worker processes), so l.fcgi is the responder's pid. */
 		char *av[] = { spawn_bin, "-n", "-s", l.sock, "-M", "0600", "--",
 		    fcgi_bin, NULL };
 		char *hv[] = { httpd_bin, "-D", "-f", l.conf, NULL };
 
-		unlink(l.sock);
-		if ((l.fcgi = spawn(av, &old)) < 0)
+		l.fcgi_argv = av;
+		if (start_responder(&l, &old) != 0)
 			goto out_sig;
-		for (int i = 0; i < 200 && access(l.sock, F_OK) != 0; i++)
-			util_sleep_ms(25);
-		if ((l.httpd = spawn(hv, &old)) < 0)
+		if ((l.httpd = spawn(hv, &old)) < 0) {
+			stop_children(&l);
 			goto out_sig;
+		}
+		banner(&l);
+		rc = watch_children(&l, &mask, &old);
 	}
-	banner(&l);
-	rc = watch_children(&l, &mask);
 out_sig:
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:

@@ -15,7 +15,7 @@ static const char *const names[GW_ERR__MAX] = {
 	[GW_ECONNECT] = "could not connect to upstream",
 	[GW_EUPSTREAM] = "upstream error",
 	[GW_ETIMEOUT] = "upstream timed out",
-	[GW_ECLIENTGONE] = "client disconnected",
+	[GW_ECLIENTGONE] = "client left",
 	[GW_ECANCELLED] = "cancelled",
 	[GW_EINTERNAL] = "internal error",
 };

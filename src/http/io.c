@@ -3,8 +3,10 @@
  * the in-memory pair the tests use (contract in io.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,16 +20,17 @@ extern char **environ;
 /*
  * The peer of fd hung up, watched for up to timeout_ms: POLLIN is not
  * asked for, so bytes the web server sends cannot make this spin; a
- * closed socket (POLLRDHUP, POLLHUP) or pipe (POLLERR) ends the wait.
+ * closed socket (POLLHUP) or pipe (POLLERR) ends the wait, and with
+ * rdhup a half-closed socket (POLLRDHUP) too.
  */
 static int
-fd_hangup(int fd, int timeout_ms)
+fd_hangup(int fd, int timeout_ms, int rdhup)
 {
 	struct pollfd p;
 	int n;
 
 	p.fd = fd;
-	p.events = POLLRDHUP;
+	p.events = rdhup ? POLLRDHUP : 0;
 	p.revents = 0;
 	do
 		n = poll(&p, 1, timeout_ms);
@@ -80,6 +83,30 @@ fcgi_flush(void *ctx)
 	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
 }
 
+/* The FastCGI stdin ends with an empty record after CONTENT_LENGTH bytes;
+ * a responder that closes before reading it races the web server, which
+ * then fails to write it (Apache: AH01075, a 503).  Bounded all the same. */
+#define STDIN_TAIL_MAX ((long)1 << 30)
+
+/* FCGX_Finish_r sends FCGI_END_REQUEST: the web server ends the client's
+ * answer there, whatever this thread does next.  It frees the streams,
+ * which is how a second call knows. */
+static void
+fcgi_finish(void *ctx)
+{
+	FCGX_Request *r = ctx;
+	char buf[16384];
+	long total = 0;
+	int n;
+
+	if (r->in == NULL)
+		return;
+	while (total < STDIN_TAIL_MAX &&
+	    (n = FCGX_GetStr(buf, sizeof(buf), r->in)) > 0)
+		total += n;
+	FCGX_Finish_r(r);
+}
+
 /* The web server's connection for this request (libfcgi keeps one per
  * request: no multiplexing). */
 static int
@@ -87,7 +114,8 @@ fcgi_hangup(void *ctx, int timeout_ms)
 {
 	FCGX_Request *r = ctx;
 
-	return fd_hangup(r->ipcFd, timeout_ms);
+	/* lighttpd's tcp-fin-propagate half-closes it (deploy/README.md) */
+	return fd_hangup(r->ipcFd, timeout_ms, 1);
 }
 
 void
@@ -98,6 +126,7 @@ http_io_fcgi(struct http_io *io, struct FCGX_Request *r)
 	io->write = fcgi_write;
 	io->flush = fcgi_flush;
 	io->hangup = fcgi_hangup;
+	io->finish = fcgi_finish;
 	io->envp = r->envp;
 }
 
@@ -131,13 +160,49 @@ cgi_flush(void *ctx)
 	return fflush(stdout) == 0 ? 0 : -1;
 }
 
+/* SIGUSR2 is how lighttpd's mod_cgi says the client closed its end
+ * (cgi.limits "tcp-fin-propagate" => "SIGUSR2"). */
+static volatile sig_atomic_t cgi_client_fin;
+
+static void
+on_client_fin(int sig)
+{
+	(void)sig;
+	cgi_client_fin = 1;
+}
+
 /* stdout, not stdin: the web server closes the body's pipe once it has
- * sent the body, which is no hang-up. */
+ * sent the body, which is no hang-up; and not a half-close of stdout
+ * either: under Apache's mod_cgid stdin and stdout are one socket, which
+ * the end of the body half-closes. */
 static int
 cgi_hangup(void *ctx, int timeout_ms)
 {
 	(void)ctx;
-	return fd_hangup(STDOUT_FILENO, timeout_ms);
+	if (cgi_client_fin)
+		return 1;
+	return fd_hangup(STDOUT_FILENO, timeout_ms, 0) || cgi_client_fin;
+}
+
+/* The web server ends the answer at EOF on our stdout; /dev/null takes
+ * its place so the descriptor is not reused by a later open(). */
+static void
+cgi_finish(void *ctx)
+{
+	static int done;
+	int fd;
+
+	(void)ctx;
+	if (done)
+		return;
+	done = 1;
+	fflush(stdout);
+	if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+	} else {
+		close(STDOUT_FILENO);
+	}
 }
 
 void
@@ -148,7 +213,9 @@ http_io_cgi(struct http_io *io)
 	io->write = cgi_write;
 	io->flush = cgi_flush;
 	io->hangup = cgi_hangup;
+	io->finish = cgi_finish;
 	io->envp = environ;
+	signal(SIGUSR2, on_client_fin);
 }
 
 /* Memory */
@@ -211,6 +278,7 @@ http_mem_io_init(struct http_mem_io *m, const char *in, size_t in_len,
 	m->writes = 0;
 	m->failed = 0;
 	m->hung_up = 0;
+	m->finished = 0;
 	m->env = env;
 }
 
@@ -232,6 +300,14 @@ mem_hangup(void *ctx, int timeout_ms)
 	return m->hung_up != 0;
 }
 
+static void
+mem_finish(void *ctx)
+{
+	struct http_mem_io *m = ctx;
+
+	m->finished = 1;
+}
+
 void
 http_io_mem(struct http_io *io, struct http_mem_io *m)
 {
@@ -240,5 +316,6 @@ http_io_mem(struct http_io *io, struct http_mem_io *m)
 	io->write = mem_write;
 	io->flush = mem_flush;
 	io->hangup = mem_hangup;
+	io->finish = mem_finish;
 	io->envp = m->env;
 }

@@ -22,6 +22,10 @@ struct http_io {
 	/* Waits up to timeout_ms for the client to hang up without reading
 	 * or writing anything: 1 when it has, 0 when not (yet). */
 	int (*hangup)(void *ctx, int timeout_ms);
+	/* Ends the response: the web server has all of it and closes the
+	 * client's answer; nothing can be read or written after it, and envp
+	 * is gone.  Idempotent. */
+	void (*finish)(void *ctx);
 	char **envp;            /* NULL-terminated NAME=value, borrowed */
 };
 
@@ -29,7 +33,8 @@ struct http_io {
 void http_io_fcgi(struct http_io *io, struct FCGX_Request *r);
 
 /* stdin (fd 0), stdout and environ: one plain CGI request; the hang-up
- * watched is the web server closing its end of stdout. */
+ * watched is the web server closing its end of stdout, or its SIGUSR2
+ * (the handler is installed here). */
 void http_io_cgi(struct http_io *io);
 
 /* In-memory transport for tests.  No caller in the gateway: it is exported
@@ -48,6 +53,7 @@ struct http_mem_io {
 	int writes;             /* write calls, failed ones included */
 	int failed;             /* a write or flush has failed: all later ones fail */
 	volatile int hung_up;   /* hangup() reports 1 once another thread sets it */
+	int finished;           /* finish() was called */
 	char **env;
 };
 

@@ -96,7 +96,7 @@ http_conn_watch(struct http_conn *c, int timeout_ms)
 static GW_MUST_CHECK enum gw_err
 conn_write(struct http_conn *c, const char *p, size_t n)
 {
-	if (c->gone)
+	if (c->gone || c->ended)
 		return GW_ECLIENTGONE;
 	if (n == 0)
 		return GW_OK;
@@ -112,11 +112,26 @@ conn_flush(struct http_conn *c)
 {
 	if (c->gone)
 		return GW_ECLIENTGONE;
+	if (c->ended)
+		return GW_OK;
 	if (c->io->flush(c->io->ctx) != 0) {
 		c->gone = 1;
 		return GW_ECLIENTGONE;
 	}
 	return GW_OK;
+}
+
+void
+http_end(struct http_conn *c)
+{
+	if (c->ended)
+		return;
+	/* A failed flush means the client is gone: the caller's log says
+	 * so (http_conn_gone), and there is no one left to tell. */
+	GW_IGNORE(conn_flush(c));
+	c->ended = 1;
+	if (c->io->finish != NULL)
+		c->io->finish(c->io->ctx);
 }
 
 /* RFC 9110 token characters. */

@@ -32,6 +32,7 @@ struct http_conn {
 	int sse;                /* started by http_sse_begin() */
 	int gone;               /* a write or flush failed */
 	int head;               /* HEAD request: bodies are not written */
+	int ended;              /* http_end() was called */
 	/* Access-Control-Allow-Origin: NULL "*", "" none, else this origin
 	 * (with Vary: Origin); borrowed, set by the guard */
 	const char *cors_origin;
@@ -45,6 +46,14 @@ void http_conn_free(struct http_conn *c);
 /* 1 once a status line has been sent: no other status can follow. */
 int http_conn_started(const struct http_conn *c);
 int http_conn_gone(const struct http_conn *c);
+/*
+ * Ends the answer: flushes it and hands it back to the web server
+ * (FastCGI: FCGI_END_REQUEST; CGI: stdout closed), so the client has all
+ * of it before slow work that follows, like the usage row.  After it,
+ * writes fail with GW_ECLIENTGONE, flushes do nothing, and the request's
+ * transport parameters (req->envp) are gone.  Idempotent.
+ */
+void http_end(struct http_conn *c);
 /* Waits up to timeout_ms for the client to hang up, reading and writing
  * nothing (the transport's hangup; a plain sleep when it has none): 1, and
  * the connection marked gone, when it has. */

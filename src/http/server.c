@@ -38,23 +38,6 @@ struct pool {
 	atomic_int in_accept;
 };
 
-/* The FastCGI stdin ends with an empty record after CONTENT_LENGTH bytes;
- * a responder that closes before reading it races the web server, which
- * then fails to write it (Apache: AH01075, a 503).  Bounded all the same. */
-#define STDIN_TAIL_MAX ((long)1 << 30)
-
-static void
-read_stdin_to_end(FCGX_Request *req)
-{
-	char buf[16384];
-	long total = 0;
-	int n;
-
-	while (total < STDIN_TAIL_MAX &&
-	    (n = FCGX_GetStr(buf, sizeof(buf), req->in)) > 0)
-		total += n;
-}
-
 /* Interrupts accept() (no SA_RESTART); libfcgi then sees the pending
  * shutdown and returns. */
 static void
@@ -148,9 +131,8 @@ http_server_serve(const struct http_server_opts *o, void *tctx,
 		    500, NULL,
 		    "The server produced no response", NULL));
 	}
-	/* A failed write means the client is gone: http_conn_gone() below
-	 * logs it, and there is no one left to tell. */
-	GW_IGNORE(http_flush(&conn));
+	/* The answer ends here unless the handler ended it already. */
+	http_end(&conn);
 	log_debug("%s %s %d %lldms%s trace=%s", method, path, conn.status,
 	    (long long)(util_mono_ms() - t0), http_conn_gone(&conn) ?
 	    " (client gone)" : "", req.trace_id);
@@ -231,8 +213,6 @@ worker(void *arg)
 		errors = 0;
 		http_io_fcgi(&io, &req);
 		http_server_serve(p->o, tctx, &io);
-		read_stdin_to_end(&req);
-		FCGX_Finish_r(&req);
 		/*
 		 * A connection the web server asked to keep (FCGI_KEEP_CONN)
 		 * is closed anyway: a thread waiting on an idle kept

@@ -232,6 +232,9 @@ rc_record(struct rctx *r, int status, const struct tr_usage *u,
 {
 	struct usage_event ev;
 
+	/* The client has all of its answer before the row: a locked or slow
+	 * database delays this thread, never the client. */
+	http_end(r->c);
 	memset(&ev, 0, sizeof(ev));
 	ev.created_at_ms = util_now_ms();
 	ev.trace_id = r->req->trace_id;
@@ -294,8 +297,6 @@ send_body(struct rctx *r, const struct relay_result *res, rc_xlate_fn xlate,
 		 * (here and below). */
 		GW_IGNORE(http_send(r->c, (int)res->status, ctype,
 		    buf_cstr(&res->resp.body), res->resp.body.len, NULL));
-		/* the client has its answer before the row */
-		GW_IGNORE(http_flush(r->c));
 		rc_usage_from_body(v, &u);
 		rc_record(r, (int)res->status, &u, NULL);
 	} else if (v == NULL || xlate(v, arg, &out, &err) != GW_OK) {
@@ -306,7 +307,6 @@ send_body(struct rctx *r, const struct relay_result *res, rc_xlate_fn xlate,
 		rc_fail_reply(r, 502, NULL, err.data, NULL, err.data);
 	} else {
 		GW_IGNORE(http_send_json(r->c, 200, out));
-		GW_IGNORE(http_flush(r->c));
 		rc_usage_from_body(v, &u);
 		rc_record(r, 200, &u, NULL);
 	}

@@ -88,7 +88,9 @@ void rc_fail_reply(struct rctx *r, int status, const char *type,
 /* A gateway failure (no upstream status): gw_http_status(e), message (NULL:
  * the error's own words) in the reply and the row. */
 void rc_fail(struct rctx *r, enum gw_err e, const char *message);
-/* Writes the usage row for this request (never fails the request). */
+/* Ends the answer (http_end: the client has all of it), then writes the
+ * usage row for this request (never fails the request); nothing may be
+ * written to the client after it. */
 void rc_record(struct rctx *r, int status, const struct tr_usage *u,
     const char *error);
 

@@ -95,7 +95,9 @@ run(void *tctx, struct http_conn *c, const struct route_params *p)
 	r.dialect = route_dialect(p->route);
 	r.param = p->n > 0 ? p->p[0].value : NULL;
 	r.start_ms = util_mono_ms();
+	r.w->conn = c;
 	row->fn(&r);
+	r.w->conn = NULL;
 	ps->row = row;
 	memcpy(ps->model, r.model, sizeof(ps->model));
 }

@@ -34,6 +34,9 @@ struct relay {
 	int streaming;               /* 2xx event stream: body -> parser */
 	int in_ping;
 	int client_gone;
+	int (*client_left)(void *ctx);  /* the watch, or NULL */
+	void *client_ctx;
+	int64_t next_watch_ms;
 	enum gw_err tr_err;          /* the translator refused an event */
 };
 
@@ -177,15 +180,36 @@ ping(struct relay *r)
 	return e;
 }
 
+/* The client hung up (the watch): the transfer is not worth finishing. */
+static GW_MUST_CHECK enum gw_err
+watch(struct relay *r, int64_t now, int64_t *next)
+{
+	if (r->client_left == NULL) {
+		*next = 0;
+		return GW_OK;
+	}
+	if (now >= r->next_watch_ms) {
+		if (r->client_left(r->client_ctx)) {
+			r->client_gone = 1;
+			return GW_ECLIENTGONE;
+		}
+		r->next_watch_ms = now + RELAY_WATCH_MS;
+	}
+	*next = r->next_watch_ms;
+	return GW_OK;
+}
+
 static GW_MUST_CHECK enum gw_err
 on_tick(void *ctx, int64_t now, int64_t *next)
 {
 	struct relay *r = ctx;
-	int64_t base;
+	int64_t base, watch_at;
 	enum gw_err e;
 
-	if (r->ping_ms == 0) {
-		*next = 0;
+	if ((e = watch(r, now, &watch_at)) != GW_OK)
+		return e;
+	if (r->ping_ms == 0 || r->tr == NULL) {
+		*next = watch_at;
 		return GW_OK;
 	}
 	base = r->last_write_ms > r->last_ping_ms ? r->last_write_ms :
@@ -199,6 +223,8 @@ on_tick(void *ctx, int64_t now, int64_t *next)
 		base = now;             /* look again later */
 	}
 	*next = base + r->ping_ms;
+	if (watch_at != 0 && watch_at < *next)
+		*next = watch_at;
 	return GW_OK;
 }
 
@@ -329,8 +355,16 @@ relay_run(struct up_client *c, const struct up_request *req,
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
+	r.res = res;
+	if (opts != NULL && opts->client_left != NULL) {
+		r.client_left = opts->client_left;
+		r.client_ctx = opts->client_ctx;
+		hooks.ctx = &r;
+		hooks.on_tick = on_tick;
+	}
 	if (tr == NULL) {
-		e = up_transfer(c, req, NULL, &res->resp);
+		e = up_transfer(c, req, r.client_left != NULL ? &hooks : NULL,
+		    &res->resp);
 		goto done;
 	}
 	if (sink == NULL || sink->emit == NULL || sink->comment == NULL) {
@@ -343,7 +377,6 @@ relay_run(struct up_client *c, const struct up_request *req,
 	r.wrap.ctx = &r;
 	r.wrap.emit = wrap_emit;
 	r.wrap.comment = wrap_comment;
-	r.res = res;
 	r.ping_ms = ping_ms < 0 ? 0 : ping_ms > 0 ? ping_ms :
 	    RELAY_PING_INTERVAL_MS;
 	r.early = opts != NULL && opts->early_pings;

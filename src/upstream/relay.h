@@ -3,9 +3,9 @@
  * client.  upstream bytes -> SSE parser -> stream translator -> sink.
  *
  * While the upstream is silent it keeps the client connection alive with
- * pings (which also reveal a client that left); a client that left aborts
- * the upstream transfer at once (the connection is closed, generation
- * stops); an upstream that fails after the client stream started ends it
+ * pings; a client that left (seen by a failed write, or by the watch
+ * below within RELAY_WATCH_MS, streamed or not) aborts the upstream
+ * transfer at once (the connection is closed, generation stops); an upstream that fails after the client stream started ends it
  * with the translator's terminal error event, never a silent close.
  * One call per worker thread at a time; it takes no global lock.
  */
@@ -19,6 +19,8 @@
 #include "upstream/client.h"
 
 #define RELAY_PING_INTERVAL_MS 15000
+/* How often the client's connection is looked at while the upstream runs. */
+#define RELAY_WATCH_MS 500
 
 struct relay_opts {
 	long ping_interval_ms;       /* 0: 15000; < 0: no pings */
@@ -29,6 +31,11 @@ struct relay_opts {
 	/* A 2xx without a content type is a stream too (the Codex backend
 	 * has been seen to send its SSE so). */
 	int untyped_is_sse;
+	/* When set: asked every RELAY_WATCH_MS while the transfer runs, and
+	 * must not block; 1 (the client hung up) aborts it as GW_ECLIENTGONE,
+	 * with or without tr. */
+	int (*client_left)(void *ctx);
+	void *client_ctx;
 };
 
 struct relay_result {
@@ -67,7 +74,7 @@ void relay_result_free(struct relay_result *r);
  *  - no response at all (connect failure, stall): GW_ECONNECT/GW_ETIMEOUT
  *    with res->message, and finish() only if the client stream started.
  * tr == NULL: no streaming, no pings; the same as up_perform() with the
- * result in res->resp (sink unused, may be NULL).
+ * result in res->resp (sink unused, may be NULL), but for the watch.
  */
 GW_MUST_CHECK enum gw_err relay_run(struct up_client *c, const struct up_request *req,
     const struct relay_opts *opts, struct tr_stream *tr,

@@ -14,6 +14,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 import unittest
 
 import harness
@@ -110,6 +111,27 @@ class DeployCases:
                                   chat_body(size),
                                   {"Authorization": "Bearer " + API_KEY,
                                    "Content-Type": "application/json"})
+
+    # --- a client that leaves ------------------------------------------------
+
+    # None when the server tells the responder that its client left before
+    # any byte of the answer (tested); else why it cannot (the test skips).
+    hangup_unseen = None
+
+    def test_client_that_leaves_a_non_stream_turn_stops_the_upstream(self):
+        """No byte goes to the client during a non-stream turn, so only the
+        web server can tell the gateway that the client left."""
+        if self.hangup_unseen:
+            self.skipTest(self.hangup_unseen)
+        self.fake.fault(path="/chat/completions", kind="delay_headers", seconds=30)
+        sock = servers.send_request(self.d.port, self.d.path("/v1/chat/completions"), CHAT)
+        self.fake.wait_requests("/chat/completions", 1)
+        sock.close()
+        t0 = time.monotonic()
+        w = self.fake.call("GET", "/_fake/wait_disconnect?path=/chat/completions&timeout=10")
+        self.assertTrue(w["ok"], w)
+        took = time.monotonic() - t0
+        self.assertLess(took, 2, "the upstream saw the client leave %.1f s late" % took)
 
     # --- routes and keys -----------------------------------------------------
 

@@ -118,7 +118,8 @@ server.stream-response-body = 2
 server.stream-request-body = 0
 fastcgi.server = ( "/" => ((
     "socket" => "{socket}",
-    "check-local" => "disable"
+    "check-local" => "disable",
+    "tcp-fin-propagate" => "enable"
 )) )
 """
 

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import harness
 from harness import API_KEY, BIN, ROOT, stop, wait_until
@@ -716,6 +717,22 @@ class Caddy(Deployment):
 
 # --- raw uploads -------------------------------------------------------------
 
+def send_request(port, path, body, pause=0.3):
+    """POSTs the JSON body with the test key on a plain socket and leaves
+    the answer unread: the open socket, for a client that leaves.  The
+    request follows the connect after pause seconds, as over a network:
+    lighttpd watches a connection for the client's close only when its
+    first read after accept() did not already hold the whole request (or
+    once the answer has started; deploy/README.md)."""
+    raw = json.dumps(body).encode()
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    time.sleep(pause)
+    s.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+               "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+               "Content-Length: %d\r\n\r\n" % (path, port, API_KEY, len(raw))).encode() + raw)
+    return s
+
+
 def post_large(port, path, body, headers):
     """POSTs body while reading the answer at the same time, the way a
     browser or SDK does: a server that answers early (413) and stops
@@ -810,6 +827,19 @@ class FcgiConversation:
     def close(self):
         self.f.close()
         self.sock.close()
+
+
+def fcgi_chat(sock_path, body):
+    """POST /v1/chat/completions with the test key as a web server sends it
+    to the responder's socket, stdin ended: the FcgiConversation."""
+    c = FcgiConversation(sock_path, {
+        "REQUEST_METHOD": "POST", "REQUEST_URI": "/v1/chat/completions",
+        "SCRIPT_NAME": "/v1/chat/completions", "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": "application/json",
+        "HTTP_AUTHORIZATION": "Bearer " + API_KEY,
+    }, json.dumps(body).encode())
+    c.end_stdin()
+    return c
 
 
 VARIANTS = [LighttpdSocket, LighttpdBinPath, LighttpdCGI, ApacheProxyFcgi,

@@ -4,7 +4,6 @@ approval, every other request is served by the other process.  The approval
 given through that process (or through `copilot-api approve`) releases the
 held request; a client that hangs up while waiting frees its entry."""
 
-import json
 import threading
 import time
 import unittest
@@ -109,13 +108,7 @@ class Approval(unittest.TestCase):
         once, not at the timeout.  Driven at the FastCGI socket, as a web
         server does it: whether a server closes that connection before any
         byte of the answer is its own choice (doc: README, Manual approval)."""
-        c = servers.FcgiConversation(self.s.socket, {
-            "REQUEST_METHOD": "POST", "REQUEST_URI": "/v1/chat/completions",
-            "SCRIPT_NAME": "/v1/chat/completions", "SERVER_PROTOCOL": "HTTP/1.1",
-            "CONTENT_TYPE": "application/json",
-            "HTTP_AUTHORIZATION": "Bearer " + harness.API_KEY,
-        }, json.dumps(CHAT).encode())
-        c.end_stdin()
+        c = servers.fcgi_chat(self.s.socket, CHAT)
         try:
             self.wait_pending()
         finally:

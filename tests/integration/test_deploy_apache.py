@@ -13,10 +13,15 @@ from harness import API_KEY
 from deploycases import DeployCases
 
 
+APACHE_HANGUP = ("Apache notices a client that left only when a write to it fails, "
+                 "and keeps the backend until then (deploy/README.md)")
+
+
 class ApacheProxyFcgi(DeployCases, unittest.TestCase):
     """mod_proxy_fcgi to the pool, which runs as the socket-activated
     systemd units describe (deploy/systemd/socket-activated)."""
     variant = servers.ApacheProxyFcgi
+    hangup_unseen = APACHE_HANGUP
 
     def test_concurrent_requests(self):
         """More of them here: with enablereuse=on on the ProxyPass (which
@@ -72,15 +77,18 @@ class ApacheProxyFcgi(DeployCases, unittest.TestCase):
 
 class ApacheFcgid(DeployCases, unittest.TestCase):
     variant = servers.ApacheFcgid
+    hangup_unseen = APACHE_HANGUP
 
 
 class ApacheCgid(DeployCases, unittest.TestCase):
     variant = servers.ApacheCgid
+    hangup_unseen = APACHE_HANGUP
 
 
 class ApacheHtaccess(DeployCases, unittest.TestCase):
     """Shared hosting: cgi-bin/copilot-api.cgi + cgi-bin/.htaccess."""
     variant = servers.ApacheHtaccess
+    hangup_unseen = APACHE_HANGUP
 
     def test_data_files_are_not_served(self):
         app = os.path.join(self.d.workdir, "public_html", "copilot")

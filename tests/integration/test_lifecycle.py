@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import threading
+import time
 import unittest
 
 import harness
@@ -92,6 +93,18 @@ class PlainCGI(unittest.TestCase):
         self.assertEqual(json.loads(payload)["object"], "list")
 
 
+def locked_after_one_row(s):
+    """One request, then the database's write lock held by us: (the usage
+    rows so far, the connection holding it, to ROLLBACK and close)."""
+    s.json("POST", "/v1/chat/completions", CHAT)
+    before = len(s.usage_rows(at_least=1))
+    db = sqlite3.connect(os.path.join(s.home, "copilot-api.db"), timeout=1,
+                         isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO kv(key, value, updated_at_ms) VALUES ('lock', 'x', 0)")
+    return before, db
+
+
 class Failures(unittest.TestCase):
     def test_unreachable_upstream_is_502_with_reason(self):
         closed = harness.free_port()
@@ -142,12 +155,7 @@ class Failures(unittest.TestCase):
         database is free again."""
         s = harness.Stack()
         try:
-            s.json("POST", "/v1/chat/completions", CHAT)
-            before = len(s.usage_rows(at_least=1))
-            db = sqlite3.connect(os.path.join(s.home, "copilot-api.db"), timeout=1,
-                                 isolation_level=None)
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("INSERT INTO kv(key, value, updated_at_ms) VALUES ('lock', 'x', 0)")
+            before, db = locked_after_one_row(s)
             try:
                 status, _, body = s.json("POST", "/v1/chat/completions", CHAT, timeout=60)
                 self.assertEqual(status, 200, body)
@@ -163,6 +171,35 @@ class Failures(unittest.TestCase):
             rows = s.usage_rows(at_least=before + 2)
             self.assertEqual(len(rows), before + 2)
             self.assertEqual([r["status"] for r in rows[-2:]], [200, 200])
+        finally:
+            s.close()
+
+    def test_locked_database_delays_no_client(self):
+        """The usage row is written after the answer is complete: with the
+        database locked (busy timeout 10 s), a JSON answer and a whole
+        stream each reach the client at once; the rows follow."""
+        s = harness.Stack()
+        try:
+            before, db = locked_after_one_row(s)
+            try:
+                t0 = time.monotonic()
+                status, _, body = s.json("POST", "/v1/chat/completions", CHAT, timeout=60)
+                took_json = time.monotonic() - t0
+                self.assertEqual(status, 200, body)
+                t0 = time.monotonic()
+                resp, conn = s.stream("/v1/chat/completions", dict(CHAT, stream=True))
+                events = [d for e, d in harness.read_sse(resp) if e != "comment"]
+                conn.close()
+                took_stream = time.monotonic() - t0
+                self.assertEqual(events[-1], "[DONE]")
+                self.assertLess(took_json, 2, "JSON answer held by the usage write")
+                self.assertLess(took_stream, 2, "stream's end held by the usage write")
+            finally:
+                db.execute("ROLLBACK")
+                db.close()
+            rows = s.usage_rows(at_least=before + 2)
+            self.assertEqual(sorted((r["status"], r["stream"]) for r in rows[-2:]),
+                             [(200, 0), (200, 1)])
         finally:
             s.close()
 

@@ -652,6 +652,77 @@ START_TEST(non_stream_mode)
 }
 END_TEST
 
+/* The watch: the client "hangs up" once it has been asked `after` times. */
+struct left {
+	int asked;
+	int after;
+};
+
+static int
+left_after(void *ctx)
+{
+	struct left *l = ctx;
+
+	return ++l->asked > l->after;
+}
+
+/* A silent upstream (headers after 5 s), not streamed: the watch aborts
+ * the transfer within RELAY_WATCH_MS of the hang-up, and the upstream
+ * sees its connection closed. */
+START_TEST(watch_aborts_a_non_stream_call)
+{
+	static const struct mock_response script[] = { {
+		.headers = "Content-Type: application/json\r\n",
+		.header_delay_ms = 5000,
+		.pieces = { { 0, "{\"id\":\"x\"}" } },
+	} };
+	struct mock_server *m = mock_start(script, 1);
+	struct left l = { 0, 2 };
+	struct relay_opts o = { 0 };
+	struct up_request q = { 0 };
+	struct relay_result res;
+	char url[128];
+
+	o.client_left = left_after;
+	o.client_ctx = &l;
+	mock_url(m, "/v1/messages", url, sizeof(url));
+	q.url = url;
+	q.body = "{}";
+	q.body_len = 2;
+	ck_assert_int_eq(relay_run(cl, &q, &o, NULL, NULL, &res), GW_ECLIENTGONE);
+	ck_assert_int_eq(l.asked, 3);
+	ck_assert_int_lt(res.total_ms, 3 * RELAY_WATCH_MS);
+	ck_assert_str_eq(res.message, "client left");
+	ck_assert_int_eq(mock_wait(m, &m->closed, 1, 2000), 1);
+	relay_result_free(&res);
+	mock_stop(m);
+}
+END_TEST
+
+/* A stream whose upstream is silent, with pings off: the watch alone
+ * notices the hang-up, without a write to the client. */
+START_TEST(watch_aborts_a_silent_stream)
+{
+	static const struct mock_response script[] = { {
+		.headers = SSE_HDR, .chunked = 1,
+		.pieces = { { 0, "data: {\"n\":1}\n\n" }, { 5000, "data: [DONE]\n\n" } },
+	} };
+	struct left l = { 0, 1 };
+	struct relay_opts o = { .ping_interval_ms = -1, .early_pings = 0 };
+	struct run r = { 0 };
+
+	o.client_left = left_after;
+	o.client_ctx = &l;
+	run_relay(&r, script, 1, GW_DIALECT_OPENAI, &o, 0);
+	ck_assert_int_eq(r.e, GW_ECLIENTGONE);
+	ck_assert_int_eq(r.res.pings, 0);
+	ck_assert_int_eq(r.res.events_out, 1);
+	ck_assert_int_lt(r.elapsed_ms, 3 * RELAY_WATCH_MS);
+	ck_assert_int_eq(mock_wait(r.m, &r.m->peer_closed_early, 1, 2000), 1);
+	run_free(&r);
+}
+END_TEST
+
 static Suite *
 relay_suite(void)
 {
@@ -681,6 +752,8 @@ relay_suite(void)
 	tcase_add_test(tc, connect_failure_before_stream);
 	tcase_add_test(tc, early_pings_across_retries);
 	tcase_add_test(tc, non_stream_mode);
+	tcase_add_test(tc, watch_aborts_a_non_stream_call);
+	tcase_add_test(tc, watch_aborts_a_silent_stream);
 	suite_add_tcase(s, tc);
 	return s;
 }
