@@ -8,6 +8,7 @@
 #include "app/models.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "http/request.h"
 #include "routes/health.h"
 #include "state/db.h"
 #include "state/metrics.h"
@@ -70,7 +71,9 @@ route_readyz(struct rctx *r)
 	    NULL ||
 	    (o = cJSON_AddObjectToObject(doc, "models")) == NULL ||
 	    cJSON_AddNumberToObject(o, "count",
-	    (double)cJSON_GetArraySize(list)) == NULL) {
+	    (double)cJSON_GetArraySize(list)) == NULL ||
+	    cJSON_AddNumberToObject(doc, "body_bytes_in_flight",
+	    (double)http_request_inflight()) == NULL) {
 		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
 		goto out;
 	}
