@@ -2,9 +2,12 @@
  * /healthz, /readyz and /metrics: whether the process lives, whether it
  * can serve a model request now, and the pool's counters.
  */
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "app/models.h"
 #include "core/buf.h"
 #include "core/json.h"
@@ -38,6 +41,30 @@ not_ready(struct rctx *r, const char *what, enum gw_err e, const struct buf *err
 		GW_IGNORE(http_send_json(r->c, 503, doc));
 	cJSON_Delete(doc);
 	buf_free(&reason);
+}
+
+/* What happened to this process's database: a file deleted or replaced
+ * under it (app_db_refresh) is said in "warnings" too. */
+static GW_MUST_CHECK enum gw_err
+add_database(struct app *a, cJSON *doc)
+{
+	long n = atomic_load(&a->db_reopens);
+	cJSON *o, *warn;
+	char msg[160];
+
+	if ((o = cJSON_AddObjectToObject(doc, "database")) == NULL ||
+	    cJSON_AddNumberToObject(o, "reopened", (double)n) == NULL ||
+	    cJSON_AddNumberToObject(o, "last_reopened_at_ms",
+	    (double)atomic_load(&a->db_reopened_ms)) == NULL)
+		return GW_ENOMEM;
+	if (n == 0)
+		return GW_OK;
+	snprintf(msg, sizeof(msg), "the database file was deleted or replaced "
+	    "while this process ran: reopened %ld time(s); see the log", n);
+	if ((warn = cJSON_AddArrayToObject(doc, "warnings")) == NULL ||
+	    !cJSON_AddItemToArray(warn, cJSON_CreateString(msg)))
+		return GW_ENOMEM;
+	return GW_OK;
 }
 
 void
@@ -74,6 +101,10 @@ route_readyz(struct rctx *r)
 	    (double)cJSON_GetArraySize(list)) == NULL ||
 	    cJSON_AddNumberToObject(doc, "body_bytes_in_flight",
 	    (double)http_request_inflight()) == NULL) {
+		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
+		goto out;
+	}
+	if (add_database(r->w->app, doc) != GW_OK) {
 		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
 		goto out;
 	}

@@ -4,7 +4,9 @@ running responder, and a full disk under the data directory."""
 
 import json
 import os
+import sqlite3
 import threading
+import time
 import unittest
 
 import harness
@@ -126,6 +128,53 @@ class BodiesInFlight(unittest.TestCase):
         doc = json.loads(payload)
         self.assertEqual(doc["type"], "error")
         self.assertIn("maxBodyBytesInFlight", doc["error"]["message"])
+
+
+class DatabaseMoved(unittest.TestCase):
+    """The database file deleted, or replaced by a copy, under a running
+    responder: its workers notice within a second and write to the file
+    now at the path."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = harness.Stack(threads=4)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def chat(self, text):
+        st, _, doc = self.s.json("POST", "/v1/chat/completions", {
+            "model": "gpt-4.1",
+            "messages": [{"role": "user", "content": text}]})
+        self.assertEqual(st, 200, doc)
+
+    def test_replaced_database_gets_the_next_rows(self):
+        db = os.path.join(self.s.home, "copilot-api.db")
+        self.chat("before")
+        before = len(self.s.usage_rows(at_least=1))
+        # a copy of it (the sign-in and the rows so far) put in its place,
+        # the old -wal and -shm gone with the old file
+        src = sqlite3.connect(db)
+        dst = sqlite3.connect(db + ".new")
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
+        src.close()
+        dst.close()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.unlink(db + suffix)
+        os.rename(db + ".new", db)
+        time.sleep(1.2)         # past every worker's once-a-second look
+        for i in range(6):
+            self.chat("after %d" % i)
+        rows = self.s.usage_rows(at_least=before + 6, timeout=10)
+        self.assertEqual(len(rows), before + 6)
+        self.assertIn("was deleted or replaced", self.s.log_text())
+        st, _, doc = self.s.json("GET", "/readyz", key=None)
+        self.assertEqual(st, 200, doc)
+        self.assertGreaterEqual(doc["database"]["reopened"], 1, doc)
+        self.assertIn("deleted or replaced", doc["warnings"][0])
 
 
 if __name__ == "__main__":
