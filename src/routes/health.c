@@ -15,6 +15,7 @@
 #include "routes/health.h"
 #include "state/db.h"
 #include "state/metrics.h"
+#include "state/spool.h"
 #include "upstream/auth.h"
 
 void
@@ -43,27 +44,51 @@ not_ready(struct rctx *r, const char *what, enum gw_err e, const struct buf *err
 	buf_free(&reason);
 }
 
+/* Adds msg to doc's "warnings" (made on first use). */
+static GW_MUST_CHECK enum gw_err
+add_warning(cJSON *doc, const char *msg)
+{
+	cJSON *warn = cJSON_GetObjectItemCaseSensitive(doc, "warnings");
+
+	if (warn == NULL && (warn = cJSON_AddArrayToObject(doc, "warnings")) == NULL)
+		return GW_ENOMEM;
+	return cJSON_AddItemToArray(warn, cJSON_CreateString(msg)) ? GW_OK :
+	    GW_ENOMEM;
+}
+
 /* What happened to this process's database: a file deleted or replaced
- * under it (app_db_refresh) is said in "warnings" too. */
+ * under it (app_db_refresh), usage rows held in memory because the disk
+ * is full (spool_record); each is said in "warnings" too. */
 static GW_MUST_CHECK enum gw_err
 add_database(struct app *a, cJSON *doc)
 {
-	long n = atomic_load(&a->db_reopens);
-	cJSON *o, *warn;
-	char msg[160];
+	long n = atomic_load(&a->db_reopens), held, lost;
+	cJSON *o;
+	char msg[200];
 
+	spool_mem_stats(&held, &lost);
 	if ((o = cJSON_AddObjectToObject(doc, "database")) == NULL ||
 	    cJSON_AddNumberToObject(o, "reopened", (double)n) == NULL ||
 	    cJSON_AddNumberToObject(o, "last_reopened_at_ms",
-	    (double)atomic_load(&a->db_reopened_ms)) == NULL)
+	    (double)atomic_load(&a->db_reopened_ms)) == NULL ||
+	    cJSON_AddNumberToObject(o, "usage_rows_in_memory", (double)held) ==
+	    NULL ||
+	    cJSON_AddNumberToObject(o, "usage_rows_lost", (double)lost) == NULL)
 		return GW_ENOMEM;
-	if (n == 0)
-		return GW_OK;
-	snprintf(msg, sizeof(msg), "the database file was deleted or replaced "
-	    "while this process ran: reopened %ld time(s); see the log", n);
-	if ((warn = cJSON_AddArrayToObject(doc, "warnings")) == NULL ||
-	    !cJSON_AddItemToArray(warn, cJSON_CreateString(msg)))
-		return GW_ENOMEM;
+	if (n > 0) {
+		snprintf(msg, sizeof(msg), "the database file was deleted or "
+		    "replaced while this process ran: reopened %ld time(s); see "
+		    "the log", n);
+		if (add_warning(doc, msg) != GW_OK)
+			return GW_ENOMEM;
+	}
+	if (held > 0 || lost > 0) {
+		snprintf(msg, sizeof(msg), "%ld usage row(s) held in memory, %ld "
+		    "lost: the database and its spool could not be written (is "
+		    "the disk full?); see the log", held, lost);
+		if (add_warning(doc, msg) != GW_OK)
+			return GW_ENOMEM;
+	}
 	return GW_OK;
 }
 

@@ -4,7 +4,9 @@ running responder, and a full disk under the data directory."""
 
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 import unittest
@@ -21,6 +23,16 @@ def status_kb(pid, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise AssertionError("no %s in /proc/%d/status" % (field, pid))
+
+
+class ChatCase(unittest.TestCase):
+    s = None
+
+    def chat(self, text):
+        st, _, doc = self.s.json("POST", "/v1/chat/completions", {
+            "model": "gpt-4.1",
+            "messages": [{"role": "user", "content": text}]})
+        self.assertEqual(st, 200, doc)
 
 
 class BodiesInFlight(unittest.TestCase):
@@ -130,7 +142,7 @@ class BodiesInFlight(unittest.TestCase):
         self.assertIn("maxBodyBytesInFlight", doc["error"]["message"])
 
 
-class DatabaseMoved(unittest.TestCase):
+class DatabaseMoved(ChatCase):
     """The database file deleted, or replaced by a copy, under a running
     responder: its workers notice within a second and write to the file
     now at the path."""
@@ -142,12 +154,6 @@ class DatabaseMoved(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.s.close()
-
-    def chat(self, text):
-        st, _, doc = self.s.json("POST", "/v1/chat/completions", {
-            "model": "gpt-4.1",
-            "messages": [{"role": "user", "content": text}]})
-        self.assertEqual(st, 200, doc)
 
     def test_replaced_database_gets_the_next_rows(self):
         db = os.path.join(self.s.home, "copilot-api.db")
@@ -175,6 +181,68 @@ class DatabaseMoved(unittest.TestCase):
         self.assertEqual(st, 200, doc)
         self.assertGreaterEqual(doc["database"]["reopened"], 1, doc)
         self.assertIn("deleted or replaced", doc["warnings"][0])
+
+
+class DiskFull(ChatCase):
+    """The data directory on a small tmpfs, filled: requests still answer,
+    their usage rows wait in the responder's memory (said in /readyz), and
+    all arrive at the first write after space returns."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = harness.Stack(threads=2)
+        harness.stop(cls.s.fcgi)
+        keep = os.path.join(cls.s.workdir, "home-copy")
+        shutil.copytree(cls.s.home, keep)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700",
+                            "tmpfs", cls.s.home], capture_output=True, text=True)
+        if r.returncode != 0:
+            cls.s.start_fcgi()
+            cls.s.close()
+            raise unittest.SkipTest("cannot mount a tmpfs here (%s): the disk "
+                                    "full case needs root" % r.stderr.strip())
+        cls.mounted = True
+        for name in os.listdir(keep):
+            shutil.copy2(os.path.join(keep, name), cls.s.home)
+        cls.s.start_fcgi()
+
+    @classmethod
+    def tearDownClass(cls):
+        harness.stop(cls.s.httpd)
+        harness.stop(cls.s.fcgi)
+        subprocess.run(["umount", cls.s.home], check=False)
+        cls.s.close()
+
+    def readyz(self):
+        st, _, doc = self.s.json("GET", "/readyz", key=None)
+        self.assertEqual(st, 200, doc)
+        return doc
+
+    def test_rows_survive_a_full_disk(self):
+        self.chat("before")
+        before = len(self.s.usage_rows(at_least=1))
+        filler = os.path.join(self.s.home, "filler")
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        try:
+            for i in range(12):
+                self.chat("while full %d" % i)
+            doc = self.readyz()
+            self.assertEqual(doc["database"]["usage_rows_in_memory"], 12, doc)
+            self.assertEqual(doc["database"]["usage_rows_lost"], 0, doc)
+            self.assertTrue(any("held in memory" in w for w in doc["warnings"]))
+            self.assertIn("held in memory", self.s.log_text())
+        finally:
+            os.unlink(filler)
+        self.chat("after")
+        rows = self.s.usage_rows(at_least=before + 13, timeout=10)
+        self.assertEqual(len(rows), before + 13)
+        self.assertEqual(self.readyz()["database"]["usage_rows_in_memory"], 0)
 
 
 if __name__ == "__main__":
