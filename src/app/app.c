@@ -197,6 +197,32 @@ app_cfg_refresh(struct worker *w)
 }
 
 void
+app_db_refresh(struct worker *w)
+{
+	struct app *a = w->app;
+	int64_t now = util_mono_ms();
+	enum gw_err e;
+
+	if (now - w->db_checked_ms < 1000)
+		return;
+	w->db_checked_ms = now;
+	if (!db_moved(w->db))
+		return;
+	if ((e = db_reopen(&w->db)) != GW_OK) {
+		log_error("database %s was deleted or replaced while the gateway "
+		    "runs, and opening the new file failed (%s): this worker "
+		    "still writes to the old one; retrying in a second",
+		    a->db_path, gw_strerror(e));
+		return;
+	}
+	atomic_fetch_add(&a->db_reopens, 1);
+	atomic_store(&a->db_reopened_ms, util_now_ms());
+	log_error("database %s was deleted or replaced while the gateway runs: "
+	    "reopened it; what this worker wrote since the change (at most a "
+	    "second) went to the old file", a->db_path);
+}
+
+void
 app_cfg_changed(struct app *a)
 {
 	check_file(a, 1);
@@ -212,6 +238,8 @@ live_init(struct app *a)
 	a->cfg_mu_ready = 1;
 	atomic_init(&a->cfg_gen, 0);
 	atomic_init(&a->cfg_checked_ms, util_mono_ms());
+	atomic_init(&a->db_reopens, 0);
+	atomic_init(&a->db_reopened_ms, 0);
 	/* boot and live: two references to the start-up config */
 	if ((e = ref_new(a->cfg, 2, &a->boot)) != GW_OK)
 		return e;

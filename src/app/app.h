@@ -69,6 +69,9 @@ struct app {
 	struct app_file_id cfg_id;   /* of live's file; cfg_mu */
 	_Atomic uint64_t cfg_gen;    /* bumped when live changes */
 	_Atomic int64_t cfg_checked_ms;  /* last look at the file */
+	/* The database file replaced or deleted under us (app_db_refresh). */
+	_Atomic long db_reopens;         /* connections reopened since start */
+	_Atomic int64_t db_reopened_ms;  /* the last one, epoch ms; 0: never */
 };
 
 struct http_conn;
@@ -86,6 +89,7 @@ struct worker {
 	/* The client of the request this thread serves (NULL between
 	 * requests), watched during upstream calls (app_up_request). */
 	struct http_conn *conn;
+	int64_t db_checked_ms;     /* last look at the database's file */
 };
 
 /* The data directory ($COPILOT_API_HOME or ~/.local/share/copilot-api). */
@@ -108,6 +112,14 @@ void worker_free(struct worker *w);
  * fails: an unreadable or invalid file keeps the previous config.
  */
 void app_cfg_refresh(struct worker *w);
+/*
+ * Between requests: at most once a second per worker, looks whether the
+ * database file was deleted or replaced (db_moved) and then reopens the
+ * worker's connection on the file now at the path, logged as an error and
+ * counted for /readyz.  A failed reopen keeps the old connection and is
+ * tried again a second later.
+ */
+void app_db_refresh(struct worker *w);
 /* config.json was just written by this process: look at it now. */
 void app_cfg_changed(struct app *a);
 

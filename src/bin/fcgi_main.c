@@ -222,6 +222,7 @@ main(int argc, char **argv)
 			    curl_version_info(CURLVERSION_NOW)->version);
 		o.handle = routes_handle;
 		o.limits.max_body = (size_t)app.cfg->max_body_bytes;
+		o.limits.max_inflight = (size_t)app.cfg->max_inflight_bytes;
 	}
 	if (lv != NULL && log_level_parse(lv) >= 0)
 		log_set_level((enum log_level)log_level_parse(lv));

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,41 @@
 #define READ_CHUNK ((size_t)64 * 1024)
 #define DRAIN_FLOOR ((size_t)1024 * 1024)
 #define DRAIN_CEILING ((size_t)1024 * 1024 * 1024)
+
+/* Bytes of request bodies held by this process, all threads together. */
+static _Atomic size_t inflight;
+
+size_t
+http_request_inflight(void)
+{
+	return atomic_load(&inflight);
+}
+
+/* Counts the body as total bytes (it only grows), or GW_EBUSY when that
+ * would take the process over its budget. */
+static GW_MUST_CHECK enum gw_err
+claim(struct http_request *r, size_t total)
+{
+	size_t cur, more;
+
+	if (total <= r->claimed)
+		return GW_OK;
+	more = total - r->claimed;
+	cur = atomic_load(&inflight);
+	do {
+		if (cur + more > r->max_inflight)
+			return GW_EBUSY;
+	} while (!atomic_compare_exchange_weak(&inflight, &cur, cur + more));
+	r->claimed = total;
+	return GW_OK;
+}
+
+static void
+unclaim(struct http_request *r)
+{
+	atomic_fetch_sub(&inflight, r->claimed);
+	r->claimed = 0;
+}
 
 static const char *
 env_get(char **envp, const char *name)
@@ -325,8 +361,11 @@ read_body(struct http_request *r, struct http_io *io)
 
 	if (r->content_length >= 0 && (size_t)r->content_length > r->max_body)
 		return GW_ETOOBIG;
+	/* the whole declared length at once: a body that cannot fit is
+	 * refused before it is read */
 	if (r->content_length > 0 &&
-	    (e = buf_reserve(&r->body, (size_t)r->content_length)) != GW_OK)
+	    ((e = claim(r, (size_t)r->content_length)) != GW_OK ||
+	    (e = buf_reserve(&r->body, (size_t)r->content_length)) != GW_OK))
 		return e;
 	for (;;) {
 		want = READ_CHUNK;
@@ -339,7 +378,8 @@ read_body(struct http_request *r, struct http_io *io)
 			/* one byte past the limit is enough to know */
 			want = r->max_body + 1 - r->body.len;
 		}
-		if ((e = buf_reserve(&r->body, want)) != GW_OK)
+		if ((e = claim(r, r->body.len + want)) != GW_OK ||
+		    (e = buf_reserve(&r->body, want)) != GW_OK)
 			return e;
 		got = io->read(io->ctx, r->body.data + r->body.len, want);
 		if (got < 0) {
@@ -375,6 +415,10 @@ request_init(struct http_request *r, struct http_io *io,
 	r->envp = io->envp;
 	r->max_body = lim != NULL && lim->max_body > 0 ? lim->max_body :
 	    HTTP_DEFAULT_MAX_BODY;
+	r->max_inflight = lim != NULL && lim->max_inflight > 0 ?
+	    lim->max_inflight : HTTP_DEFAULT_MAX_INFLIGHT;
+	if (r->max_inflight < r->max_body)
+		r->max_inflight = r->max_body;
 }
 
 enum gw_err
@@ -416,6 +460,7 @@ fail:
 	/* the body is of no use now, but the server must see it consumed;
 	 * best effort: e is returned whatever the drain says */
 	buf_free(&out->body);
+	unclaim(out);
 	GW_IGNORE(http_request_drain(out, io));
 	return e;
 }
@@ -437,6 +482,7 @@ http_request_free(struct http_request *r)
 	}
 	free(r->headers);
 	buf_free(&r->body);
+	unclaim(r);
 	r->method = r->path = r->query = r->remote_addr = NULL;
 	r->headers = NULL;
 	r->nheaders = 0;
@@ -532,4 +578,10 @@ out:
 	buf_free(&key);
 	buf_free(&val);
 	return e;
+}
+
+void
+http_request_drop_body(struct http_request *r)
+{
+	buf_free(&r->body);
 }

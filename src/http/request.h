@@ -17,6 +17,7 @@
 #include "http/io.h"
 
 #define HTTP_DEFAULT_MAX_BODY ((size_t)32 * 1024 * 1024)
+#define HTTP_DEFAULT_MAX_INFLIGHT ((size_t)64 * 1024 * 1024)
 #define HTTP_TRACE_ID_MAX 64
 
 struct http_limits {
@@ -27,6 +28,12 @@ struct http_limits {
 	 * Caddy env), else the process environment variable of that name.
 	 */
 	const char *base_path;
+	/*
+	 * Bytes of request bodies this process may hold at once, over all its
+	 * threads; 0 means HTTP_DEFAULT_MAX_INFLIGHT.  Never below max_body:
+	 * a body the size cap admits always fits when it is alone.
+	 */
+	size_t max_inflight;
 };
 
 struct http_header_field {
@@ -47,13 +54,17 @@ struct http_request {
 	char **envp;            /* the transport's parameters, borrowed */
 	/* body bookkeeping, for http_request_drain() */
 	size_t max_body;
+	size_t max_inflight;
 	size_t consumed;        /* bytes taken from the transport so far */
 	int body_done;          /* end of body seen, or reading must stop */
+	size_t claimed;         /* of the process's in-flight budget */
 };
 
 /*
  * Fills out from io.  Errors: GW_EINVAL (no method, control characters in
- * the path), GW_ETOOBIG (body over the limit, declared or counted), GW_EIO
+ * the path), GW_ETOOBIG (body over the limit, declared or counted),
+ * GW_EBUSY (the process holds max_inflight bytes of bodies already: the
+ * declared length, or the bytes read so far, do not fit), GW_EIO
  * (reading the body failed, or it ended before CONTENT_LENGTH), GW_ENOMEM.
  * On every error the rest of the body has been drained, and out holds what
  * was parsed (trace_id is always set); out must be released with
@@ -61,7 +72,12 @@ struct http_request {
  */
 GW_MUST_CHECK enum gw_err http_request_parse(struct http_io *io,
     const struct http_limits *lim, struct http_request *out);
+/* Frees everything, and gives the body's bytes back to the in-flight budget. */
 void http_request_free(struct http_request *req);
+/* Frees the body alone (its bytes stay counted until http_request_free). */
+void http_request_drop_body(struct http_request *req);
+/* Bytes of request bodies the process holds now (for /readyz and tests). */
+size_t http_request_inflight(void);
 
 /* Header value by lower-case name ("x-api-key"); NULL when absent. */
 const char *http_header(const struct http_request *req, const char *name);

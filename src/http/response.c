@@ -49,7 +49,7 @@ http_reason(int status)
 
 void
 http_conn_init(struct http_conn *c, struct http_io *io,
-    const struct http_request *req)
+    struct http_request *req)
 {
 	memset(c, 0, sizeof(*c));
 	c->io = io;

@@ -26,7 +26,7 @@
 
 struct http_conn {
 	struct http_io *io;
-	const struct http_request *req;  /* borrowed; may be NULL */
+	struct http_request *req;        /* borrowed; may be NULL */
 	int status;             /* 0 until the headers are written */
 	int started;            /* headers written (or being written) */
 	int sse;                /* started by http_sse_begin() */
@@ -40,7 +40,7 @@ struct http_conn {
 };
 
 void http_conn_init(struct http_conn *c, struct http_io *io,
-    const struct http_request *req);
+    struct http_request *req);
 /* Frees the scratch buffer only: io and req belong to the caller. */
 void http_conn_free(struct http_conn *c);
 /* 1 once a status line has been sent: no other status can follow. */

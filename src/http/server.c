@@ -3,6 +3,9 @@
  * plain CGI request (contract in server.h).
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -21,6 +24,8 @@
 
 #define ACCEPT_RETRIES 50        /* consecutive transient accept failures */
 #define ACCEPT_BACKOFF_MS 100
+/* A body this large leaves memory worth giving back (malloc_trim). */
+#define TRIM_AFTER_BYTES ((size_t)1024 * 1024)
 
 static atomic_int stop_requested;
 static atomic_int worker_failed;
@@ -80,8 +85,18 @@ answer_parse_error(struct http_conn *conn, enum gw_err e, size_t limit)
 	/* A body the client did not finish sending is its fault (400), where
 	 * a local EIO elsewhere is ours (gw_http_status: 500). */
 	int status = e == GW_EIO ? 400 : gw_http_status(e);
+	static const char *const retry[] = { "Retry-After", "1", NULL };
+	const char *const *extra = NULL;
 
 	switch (e) {
+	case GW_EBUSY:
+		/* the process holds its budget of bodies: a moment later it
+		 * will not */
+		status = 503;
+		text = "Too many large request bodies in flight in this process "
+		    "(limits.maxBodyBytesInFlight): retry shortly";
+		extra = retry;
+		break;
 	case GW_ETOOBIG:
 		snprintf(msg, sizeof(msg),
 		    "Request body too large: limit is %zu bytes", limit);
@@ -100,7 +115,7 @@ answer_parse_error(struct http_conn *conn, enum gw_err e, size_t limit)
 	/* Best effort: the request has failed whatever the client gets; a
 	 * failed write means it is gone, which the log line reports. */
 	GW_IGNORE(http_send_error(conn, router_path_dialect(conn->req->path),
-	    status, NULL, text, NULL));
+	    status, NULL, text, extra));
 }
 
 void
@@ -111,6 +126,7 @@ http_server_serve(const struct http_server_opts *o, void *tctx,
 	struct http_conn conn;
 	const char *method, *path;
 	int64_t t0 = util_mono_ms();
+	int outsized;
 	enum gw_err e;
 
 	e = http_request_parse(io, &o->limits, &req);
@@ -137,7 +153,14 @@ http_server_serve(const struct http_server_opts *o, void *tctx,
 	    (long long)(util_mono_ms() - t0), http_conn_gone(&conn) ?
 	    " (client gone)" : "", req.trace_id);
 	http_conn_free(&conn);
+	outsized = req.consumed >= TRIM_AFTER_BYTES;
 	http_request_free(&req);
+#ifdef __GLIBC__
+	/* glibc keeps freed heap (and raises its mmap threshold after a big
+	 * free): after an outsized body, give the memory back to the system */
+	if (outsized)
+		malloc_trim(0);
+#endif
 }
 
 static void *

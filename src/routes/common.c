@@ -16,8 +16,8 @@
 #include "upstream/client.h"
 #include "upstream/relay.h"
 
-cJSON *
-rc_body_json(struct rctx *r)
+static cJSON *
+body_json(struct rctx *r, int keep)
 {
 	const struct buf *b = &r->req->body;
 	struct buf msg = BUF_INIT;
@@ -56,7 +56,22 @@ rc_body_json(struct rctx *r)
 		rc_reject(r, 400, "Request body must be a JSON object");
 		return NULL;
 	}
+	/* one copy of a large body is enough: the tree */
+	if (!keep)
+		http_request_drop_body(r->req);
 	return v;
+}
+
+cJSON *
+rc_body_json(struct rctx *r)
+{
+	return body_json(r, 0);
+}
+
+cJSON *
+rc_body_json_keep(struct rctx *r)
+{
+	return body_json(r, 1);
 }
 
 const char *

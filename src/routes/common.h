@@ -28,7 +28,7 @@ struct relay_result;
 struct rctx {
 	struct worker *w;
 	struct http_conn *c;
-	const struct http_request *req;
+	struct http_request *req;
 	enum gw_dialect dialect;
 	const char *param;          /* the :param segment of the route, if any */
 	int64_t start_ms;           /* monotonic */
@@ -44,6 +44,9 @@ struct rctx {
  * failure answers 400 (rc_reject) and returns NULL.  U+0000, raw or as
  * \u0000, is such a failure: cJSON would cut the string there. */
 cJSON *rc_body_json(struct rctx *r);
+/* rc_body_json frees the request's body once parsed (one copy of a large
+ * body is enough); a route that forwards the bytes themselves keeps them. */
+cJSON *rc_body_json_keep(struct rctx *r);
 /* The request header's value, or NULL when absent or empty (borrowed). */
 const char *rc_header(struct rctx *r, const char *name);
 /*

@@ -2,15 +2,20 @@
  * /healthz, /readyz and /metrics: whether the process lives, whether it
  * can serve a model request now, and the pool's counters.
  */
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "app/models.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "http/request.h"
 #include "routes/health.h"
 #include "state/db.h"
 #include "state/metrics.h"
+#include "state/spool.h"
 #include "upstream/auth.h"
 
 void
@@ -37,6 +42,54 @@ not_ready(struct rctx *r, const char *what, enum gw_err e, const struct buf *err
 		GW_IGNORE(http_send_json(r->c, 503, doc));
 	cJSON_Delete(doc);
 	buf_free(&reason);
+}
+
+/* Adds msg to doc's "warnings" (made on first use). */
+static GW_MUST_CHECK enum gw_err
+add_warning(cJSON *doc, const char *msg)
+{
+	cJSON *warn = cJSON_GetObjectItemCaseSensitive(doc, "warnings");
+
+	if (warn == NULL && (warn = cJSON_AddArrayToObject(doc, "warnings")) == NULL)
+		return GW_ENOMEM;
+	return cJSON_AddItemToArray(warn, cJSON_CreateString(msg)) ? GW_OK :
+	    GW_ENOMEM;
+}
+
+/* What happened to this process's database: a file deleted or replaced
+ * under it (app_db_refresh), usage rows held in memory because the disk
+ * is full (spool_record); each is said in "warnings" too. */
+static GW_MUST_CHECK enum gw_err
+add_database(struct app *a, cJSON *doc)
+{
+	long n = atomic_load(&a->db_reopens), held, lost;
+	cJSON *o;
+	char msg[200];
+
+	spool_mem_stats(&held, &lost);
+	if ((o = cJSON_AddObjectToObject(doc, "database")) == NULL ||
+	    cJSON_AddNumberToObject(o, "reopened", (double)n) == NULL ||
+	    cJSON_AddNumberToObject(o, "last_reopened_at_ms",
+	    (double)atomic_load(&a->db_reopened_ms)) == NULL ||
+	    cJSON_AddNumberToObject(o, "usage_rows_in_memory", (double)held) ==
+	    NULL ||
+	    cJSON_AddNumberToObject(o, "usage_rows_lost", (double)lost) == NULL)
+		return GW_ENOMEM;
+	if (n > 0) {
+		snprintf(msg, sizeof(msg), "the database file was deleted or "
+		    "replaced while this process ran: reopened %ld time(s); see "
+		    "the log", n);
+		if (add_warning(doc, msg) != GW_OK)
+			return GW_ENOMEM;
+	}
+	if (held > 0 || lost > 0) {
+		snprintf(msg, sizeof(msg), "%ld usage row(s) held in memory, %ld "
+		    "lost: the database and its spool could not be written (is "
+		    "the disk full?); see the log", held, lost);
+		if (add_warning(doc, msg) != GW_OK)
+			return GW_ENOMEM;
+	}
+	return GW_OK;
 }
 
 void
@@ -70,7 +123,13 @@ route_readyz(struct rctx *r)
 	    NULL ||
 	    (o = cJSON_AddObjectToObject(doc, "models")) == NULL ||
 	    cJSON_AddNumberToObject(o, "count",
-	    (double)cJSON_GetArraySize(list)) == NULL) {
+	    (double)cJSON_GetArraySize(list)) == NULL ||
+	    cJSON_AddNumberToObject(doc, "body_bytes_in_flight",
+	    (double)http_request_inflight()) == NULL) {
+		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
+		goto out;
+	}
+	if (add_database(r->w->app, doc) != GW_OK) {
 		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
 		goto out;
 	}

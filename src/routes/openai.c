@@ -165,7 +165,7 @@ route_embeddings(struct rctx *r)
 	char req_id[37];
 
 	r->endpoint = "embeddings";
-	if ((body = rc_body_json(r)) == NULL)
+	if ((body = rc_body_json_keep(r)) == NULL)
 		return;
 	set_model(r, json_str(body, "model"));
 	if (r->model[0] == '\0') {

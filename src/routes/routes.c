@@ -114,6 +114,7 @@ routes_handle(void *worker, struct http_conn *c)
 
 	/* between requests: this one keeps the config it starts with */
 	app_cfg_refresh(worker);
+	app_db_refresh(worker);
 	cfg = ((struct worker *)worker)->cfg;
 
 	/* The router's handler type carries no per-route context: every

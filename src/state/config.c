@@ -759,8 +759,15 @@ parse_limits(const struct pctx *pc, struct cfg *c)
 
 	if ((e = get_object(pc, c->root, "limits", "limits", &o)) != GW_OK ||
 	    (e = get_long(pc, o, "maxBodyBytes", "limits.maxBodyBytes",
-	    CFG_MAX_BODY_MIN, CFG_MAX_BODY_MAX, &c->max_body_bytes)) != GW_OK)
+	    CFG_MAX_BODY_MIN, CFG_MAX_BODY_MAX, &c->max_body_bytes)) != GW_OK ||
+	    (e = get_long(pc, o, "maxBodyBytesInFlight",
+	    "limits.maxBodyBytesInFlight", CFG_MAX_BODY_MIN, CFG_MAX_INFLIGHT_MAX,
+	    &c->max_inflight_bytes)) != GW_OK)
 		return e;
+	if (c->max_inflight_bytes < c->max_body_bytes)
+		return bad(pc, "\"limits.maxBodyBytesInFlight\" must be at least "
+		    "\"limits.maxBodyBytes\" (a body the cap admits must fit "
+		    "alone)");
 	if ((e = get_object(pc, c->root, "timeouts", "timeouts", &o)) != GW_OK ||
 	    (e = get_long(pc, o, "connectSeconds", "timeouts.connectSeconds", 1,
 	    300, &c->connect_timeout_s)) != GW_OK ||
@@ -907,6 +914,7 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	c->account_type = CFG_ACCOUNT_INDIVIDUAL;
 	c->oauth_app = CFG_OAUTH_DEFAULT;
 	c->max_body_bytes = CFG_MAX_BODY_DEFAULT;
+	c->max_inflight_bytes = CFG_MAX_INFLIGHT_DEFAULT;
 	c->connect_timeout_s = 10;
 	c->stall_timeout_s = 600;     /* < the web servers' 900 s */
 	c->ping_interval_s = 15;

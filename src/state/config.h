@@ -56,6 +56,8 @@ struct cfg_provider {
 #define CFG_MAX_BODY_DEFAULT   33554432L
 #define CFG_MAX_BODY_MIN       1024L
 #define CFG_MAX_BODY_MAX       1073741824L
+#define CFG_MAX_INFLIGHT_DEFAULT 67108864L
+#define CFG_MAX_INFLIGHT_MAX   17179869184L
 
 struct cfg {
 	cJSON *root;                 /* the tree as read; defaults when no file */
@@ -94,6 +96,7 @@ struct cfg {
 	char *enterprise_domain;     /* normalised enterpriseUrl; NULL if none */
 
 	long max_body_bytes;         /* limits.maxBodyBytes */
+	long max_inflight_bytes;     /* limits.maxBodyBytesInFlight */
 	long connect_timeout_s;      /* timeouts.connectSeconds */
 	long stall_timeout_s;        /* timeouts.stallSeconds, 0 = off */
 	long ping_interval_s;        /* timeouts.pingSeconds */

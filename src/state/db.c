@@ -23,6 +23,8 @@ struct cached_stmt {
 struct db {
 	sqlite3 *h;
 	char *path;
+	dev_t dev;                 /* the file opened, as db_moved compares it */
+	ino_t ino;
 	int busy_ms;
 	int migrated;
 	struct cached_stmt cache[STMT_CACHE];
@@ -370,6 +372,7 @@ enum gw_err
 db_open(const char *path, struct db **out)
 {
 	struct db *db = NULL;
+	struct stat st;
 	enum gw_err e;
 	int rc;
 
@@ -396,6 +399,11 @@ db_open(const char *path, struct db **out)
 	if (rc != SQLITE_OK) {
 		e = db->h != NULL ? db_error(db, rc, "open") : GW_ENOMEM;
 		goto fail;
+	}
+	/* the file just opened (a swap in between is seen at the first look) */
+	if (stat(path, &st) == 0) {
+		db->dev = st.st_dev;
+		db->ino = st.st_ino;
 	}
 	/* The busy timeout first: switching to WAL already takes a lock. */
 	db_set_busy_timeout(db, DB_DEFAULT_BUSY_TIMEOUT_MS);
@@ -424,6 +432,33 @@ db_close(struct db *db)
 	sqlite3_close(db->h);
 	free(db->path);
 	free(db);
+}
+
+int
+db_moved(struct db *db)
+{
+	struct stat st;
+
+	if (stat(db->path, &st) != 0)
+		return errno == ENOENT || errno == ENOTDIR;
+	return st.st_dev != db->dev || st.st_ino != db->ino;
+}
+
+enum gw_err
+db_reopen(struct db **db)
+{
+	struct db *fresh;
+	enum gw_err e;
+
+	if ((e = db_open((*db)->path, &fresh)) != GW_OK)
+		return e;
+	/* Closing the last connection to a WAL database checkpoints it and
+	 * deletes the -wal file by name: a name that is the new file's now.
+	 * sqlite skips that for a file it sees moved; say so explicitly. */
+	sqlite3_db_config((*db)->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	db_close(*db);
+	*db = fresh;
+	return GW_OK;
 }
 
 static void

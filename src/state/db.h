@@ -32,6 +32,20 @@ struct sqlite3_stmt;
 GW_MUST_CHECK enum gw_err db_open(const char *path, struct db **out);
 void db_close(struct db *db);
 
+/*
+ * Whether the file at the database's path is no longer the one this
+ * connection opened (deleted, or replaced by another: its dev/ino changed).
+ * One stat(2).  A connection to a deleted file keeps writing into it, and
+ * what it writes is lost with it.
+ */
+int db_moved(struct db *db);
+/*
+ * Opens the file now at the path and, once that worked, closes *db without
+ * the checkpoint-on-close (which would delete the new file's -wal and -shm
+ * by name) and puts the new connection in *db.  On failure *db is kept.
+ */
+GW_MUST_CHECK enum gw_err db_reopen(struct db **db);
+
 /* PRAGMA user_version of the open database; -1 when it cannot be read. */
 int db_schema_version(struct db *db);
 

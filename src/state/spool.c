@@ -2,6 +2,7 @@
  * The usage spool: rows that met a locked database wait in a JSON-lines
  * file and the next writer replays them (contract in spool.h).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "state/db.h"
 #include "state/metrics.h"
 #include "state/paths.h"
@@ -152,10 +154,159 @@ out_unlock:
 	return e;
 }
 
+/* A row in memory: the event and the strings it owns. */
+struct held {
+	struct usage_event ev;
+	char *s[9];
+};
+
+/* Rows neither the database nor the spool file could take (a full disk),
+ * kept for the next successful write; mu guards all three. */
+static pthread_mutex_t mem_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct held *mem_rows;
+static size_t mem_n;
+static long mem_dropped;
+
+static void
+held_free(struct held *h)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(h->s); i++)
+		free(h->s[i]);
+}
+
+/* Copies str into h->s[i] and points *field at it. */
+static GW_MUST_CHECK enum gw_err
+held_str(struct held *h, size_t i, const char **field, const char *str)
+{
+	if (str == NULL)
+		return GW_OK;
+	if ((h->s[i] = strdup(str)) == NULL)
+		return GW_ENOMEM;
+	*field = h->s[i];
+	return GW_OK;
+}
+
+static GW_MUST_CHECK enum gw_err
+held_copy(struct held *h, const struct usage_event *ev)
+{
+	struct usage_event *c = &h->ev;
+
+	memset(h, 0, sizeof(*h));
+	*c = *ev;
+	c->trace_id = c->session_id = c->user_id = c->source = c->endpoint =
+	    c->provider_name = c->model = c->error = NULL;
+	/* the time it happened, not the time it is written */
+	if (c->created_at_ms == 0)
+		c->created_at_ms = util_now_ms();
+	if (held_str(h, 0, &c->trace_id, ev->trace_id) != GW_OK ||
+	    held_str(h, 1, &c->session_id, ev->session_id) != GW_OK ||
+	    held_str(h, 2, &c->user_id, ev->user_id) != GW_OK ||
+	    held_str(h, 3, &c->source, ev->source) != GW_OK ||
+	    held_str(h, 4, &c->endpoint, ev->endpoint) != GW_OK ||
+	    held_str(h, 5, &c->provider_name, ev->provider_name) != GW_OK ||
+	    held_str(h, 6, &c->model, ev->model) != GW_OK ||
+	    held_str(h, 7, &c->error, ev->error) != GW_OK) {
+		held_free(h);
+		return GW_ENOMEM;
+	}
+	return GW_OK;
+}
+
+static GW_MUST_CHECK enum gw_err
+mem_push(const struct usage_event *ev, size_t *queued)
+{
+	struct held h;
+	enum gw_err e;
+
+	if ((e = held_copy(&h, ev)) != GW_OK)
+		return e;
+	pthread_mutex_lock(&mem_mu);
+	if (mem_rows == NULL &&
+	    (mem_rows = calloc(SPOOL_MEM_ROWS, sizeof(*mem_rows))) == NULL)
+		e = GW_ENOMEM;
+	else if (mem_n == SPOOL_MEM_ROWS)
+		e = GW_ETOOBIG;
+	else
+		mem_rows[mem_n++] = h;
+	if (e != GW_OK)
+		mem_dropped++;
+	*queued = mem_n;
+	pthread_mutex_unlock(&mem_mu);
+	if (e != GW_OK)
+		held_free(&h);
+	return e;
+}
+
+/* Writes the rows held in memory in one transaction; on failure they stay
+ * held.  Rows another thread holds meanwhile wait for the next write. */
+static GW_MUST_CHECK enum gw_err
+mem_flush(struct db *db)
+{
+	struct held *rows;
+	size_t n, i, room;
+	enum gw_err e;
+
+	pthread_mutex_lock(&mem_mu);
+	rows = mem_rows;
+	n = mem_n;
+	mem_rows = NULL;
+	mem_n = 0;
+	pthread_mutex_unlock(&mem_mu);
+	if (n == 0) {
+		free(rows);
+		return GW_OK;
+	}
+	if ((e = db_begin_immediate(db)) == GW_OK) {
+		for (i = 0; i < n && e == GW_OK; i++)
+			e = usage_record(db, &rows[i].ev);
+		if (e == GW_OK)
+			e = db_commit(db);
+		if (e != GW_OK)
+			GW_IGNORE(db_rollback(db));  /* best effort: e is returned */
+	}
+	if (e == GW_OK) {
+		log_warn("usage: %zu rows kept in memory while the disk was full "
+		    "are written to the database", n);
+		for (i = 0; i < n; i++)
+			held_free(&rows[i]);
+		free(rows);
+		return GW_OK;
+	}
+	/* back in front of what came meanwhile; over the bound, dropped */
+	pthread_mutex_lock(&mem_mu);
+	room = SPOOL_MEM_ROWS - n;
+	for (i = 0; i < mem_n; i++) {
+		if (i < room)
+			rows[n + i] = mem_rows[i];
+		else {
+			held_free(&mem_rows[i]);
+			mem_dropped++;
+		}
+	}
+	n += mem_n < room ? mem_n : room;
+	free(mem_rows);
+	mem_rows = rows;
+	mem_n = n;
+	pthread_mutex_unlock(&mem_mu);
+	return e;
+}
+
+void
+spool_mem_stats(long *held, long *dropped)
+{
+	pthread_mutex_lock(&mem_mu);
+	*held = (long)mem_n;
+	*dropped = mem_dropped;
+	pthread_mutex_unlock(&mem_mu);
+}
+
 enum gw_err
 spool_record(struct db *db, const char *path, const struct usage_event *ev)
 {
 	struct stat st;
+	size_t queued;
 	enum gw_err e;
 
 	e = usage_record(db, ev);
@@ -166,8 +317,25 @@ spool_record(struct db *db, const char *path, const struct usage_event *ev)
 			    gw_strerror(e), ev->trace_id ? ev->trace_id : "", path);
 			return GW_OK;
 		}
-		return e;
+		/* the spool's disk is the database's: hold the row until a
+		 * write succeeds again */
+		if (mem_push(ev, &queued) != GW_OK) {
+			log_error("usage row %s lost: the database (%s) and the spool "
+			    "%s are unwritable and %d rows are already held in "
+			    "memory", ev->trace_id ? ev->trace_id : "", gw_strerror(e),
+			    path, SPOOL_MEM_ROWS);
+			return e;
+		}
+		log_error("usage row %s held in memory (%zu now): the database "
+		    "(%s) and the spool %s are unwritable (is the disk full?); "
+		    "written at the next successful write", ev->trace_id ?
+		    ev->trace_id : "", queued, gw_strerror(e), path);
+		return GW_OK;
 	}
+	/* best effort: the row is recorded; held rows that fail again stay
+	 * held for the next one */
+	if (e == GW_OK)
+		GW_IGNORE(mem_flush(db));
 	/* best effort: the row is recorded; a failed replay is retried
 	 * after the next one */
 	if (e == GW_OK && stat(path, &st) == 0 && st.st_size > 0)

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct http_limits lim = { 4096, NULL };
+	struct http_limits lim = { 4096, NULL, 0 };
 	struct http_request req;
 	struct http_mem_io m;
 	struct http_io io;

@@ -284,6 +284,7 @@ assert_defaults(const struct cfg *c)
 	ck_assert_int_eq(c->oauth_app, CFG_OAUTH_DEFAULT);
 	ck_assert_ptr_null(c->enterprise_domain);
 	ck_assert_int_eq(c->max_body_bytes, 33554432);
+	ck_assert_int_eq(c->max_inflight_bytes, 67108864);
 	ck_assert_int_eq(c->connect_timeout_s, 10);
 	ck_assert_int_eq(c->stall_timeout_s, 600);
 	ck_assert_int_eq(c->ping_interval_s, 15);
@@ -440,6 +441,17 @@ START_TEST(load_access_lists)
 }
 END_TEST
 
+START_TEST(load_inflight_budget)
+{
+	struct cfg *c = load_text("{\"limits\":{\"maxBodyBytes\":2048,"
+	    "\"maxBodyBytesInFlight\":4096}}");
+
+	ck_assert_int_eq(c->max_body_bytes, 2048);
+	ck_assert_int_eq(c->max_inflight_bytes, 4096);
+	cfg_free(c);
+}
+END_TEST
+
 /* ---- load: errors ---- */
 
 static const struct {
@@ -485,6 +497,8 @@ static const struct {
 	{ "{\"limits\":{\"maxBodyBytes\":1073741825}}", "\"limits.maxBodyBytes\"" },
 	{ "{\"limits\":{\"maxBodyBytes\":2048.5}}", "\"limits.maxBodyBytes\"" },
 	{ "{\"limits\":{\"maxBodyBytes\":\"2048\"}}", "\"limits.maxBodyBytes\"" },
+	{ "{\"limits\":{\"maxBodyBytesInFlight\":1023}}", "\"limits.maxBodyBytesInFlight\" must be an integer from 1024 to 17179869184" },
+	{ "{\"limits\":{\"maxBodyBytes\":4096,\"maxBodyBytesInFlight\":2048}}", "\"limits.maxBodyBytesInFlight\" must be at least \"limits.maxBodyBytes\"" },
 	{ "{\"allowedHosts\":\"gw.example\"}", "\"allowedHosts\" must be an array of strings" },
 	{ "{\"cors\":[]}", "\"cors\" must be an object" },
 	{ "{\"cors\":{\"allowedOrigins\":[null]}}", "\"cors.allowedOrigins\" must be an array of strings" },
@@ -1305,6 +1319,7 @@ config_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_set_timeout(t, 30);
 	tcase_add_test(t, load_access_lists);
+	tcase_add_test(t, load_inflight_budget);
 	tcase_add_test(t, paths_home_env_and_home);
 	tcase_add_test(t, paths_join_slashes);
 	tcase_add_test(t, paths_ensure_dir_nested);

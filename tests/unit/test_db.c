@@ -298,6 +298,64 @@ START_TEST(kv_round_trip)
 }
 END_TEST
 
+static void
+remove_db_files(void)
+{
+	char p[700];
+
+	ck_assert_int_eq(unlink(path), 0);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+/* A database deleted or replaced under open connections: each one notices
+ * and reopens on the new file, and closing the old one leaves the new
+ * file's -wal alone (the rows of a connection already on it survive). */
+START_TEST(moved_file_is_noticed_and_reopened)
+{
+	struct db *a, *b, *c;
+	char *v = NULL, wal[700];
+	struct stat st;
+
+	ck_assert_int_eq(db_open(path, &a), GW_OK);
+	ck_assert_int_eq(db_open(path, &b), GW_OK);
+	ck_assert_int_eq(db_kv_set(a, "k", "old"), GW_OK);
+	ck_assert_int_eq(db_moved(a), 0);
+	/* replaced: another process already works on the new file */
+	remove_db_files();
+	ck_assert_int_eq(db_moved(a), 1);
+	ck_assert_int_eq(db_open(path, &c), GW_OK);
+	ck_assert_int_eq(db_kv_set(c, "k", "new"), GW_OK);
+	ck_assert_int_eq(db_moved(a), 1);
+	ck_assert_int_eq(db_reopen(&a), GW_OK);
+	ck_assert_int_eq(db_moved(a), 0);
+	ck_assert_int_eq(db_kv_get(a, "k", &v), GW_OK);
+	ck_assert_str_eq(v, "new");
+	free(v);
+	ck_assert_int_eq(db_kv_set(a, "k2", "written after"), GW_OK);
+	ck_assert_int_eq(db_reopen(&b), GW_OK);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ck_assert_int_eq(stat(wal, &st), 0);
+	ck_assert_int_eq(db_kv_get(c, "k2", &v), GW_OK);
+	ck_assert_str_eq(v, "written after");
+	free(v);
+	db_close(a);
+	db_close(b);
+	db_close(c);
+	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM kv WHERE key = 'k2'"), 1);
+	/* deleted: the reopen makes a fresh database with its schema */
+	ck_assert_int_eq(db_open(path, &a), GW_OK);
+	remove_db_files();
+	ck_assert_int_eq(db_moved(a), 1);
+	ck_assert_int_eq(db_reopen(&a), GW_OK);
+	ck_assert_int_eq(db_kv_get(a, "k2", &v), GW_ENOTFOUND);
+	ck_assert_int_eq(db_schema_version(a), db_schema_latest());
+	db_close(a);
+}
+END_TEST
+
 START_TEST(copilot_token_round_trip)
 {
 	struct db_copilot_token t = { 0 }, in;
@@ -603,6 +661,7 @@ db_suite(void)
 	tcase_add_test(tc, missing_directory);
 	tcase_add_test(tc, unwritable_directory);
 	tcase_add_test(tc, kv_round_trip);
+	tcase_add_test(tc, moved_file_is_noticed_and_reopened);
 	tcase_add_test(tc, copilot_token_round_trip);
 	tcase_add_test(tc, models_and_cooldown_round_trip);
 	tcase_add_test(tc, transactions);

@@ -13,7 +13,7 @@ static enum gw_err
 parse(char **env, const char *body, size_t blen, size_t limit,
     const char *base, struct http_mem_io *m, struct http_request *r)
 {
-	struct http_limits lim = { limit, base };
+	struct http_limits lim = { limit, base, 0 };
 	struct http_io io;
 
 	http_mem_io_init(m, body, blen, env);
@@ -262,7 +262,7 @@ START_TEST(body_to_eof_without_length)
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(envs); i++) {
-		struct http_limits lim = { 0, NULL };
+		struct http_limits lim = { 0, NULL, 0 };
 		struct http_io io;
 
 		http_mem_io_init(&m, body, strlen(body), envs[i]);
@@ -343,6 +343,60 @@ START_TEST(body_limit_exact_and_over)
 }
 END_TEST
 
+/* Bodies held at once count against the process's budget: one that does
+ * not fit is refused (GW_EBUSY, drained), and fits again once the first is
+ * freed. */
+START_TEST(inflight_budget)
+{
+	char *len8[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/x",
+		"CONTENT_LENGTH=8", NULL };
+	char *nolen[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/x", NULL };
+	struct http_limits lim = { 10, NULL, 12 };
+	struct http_mem_io m1, m2;
+	struct http_request r1, r2;
+	struct http_io io;
+
+	http_mem_io_init(&m1, "01234567", 8, len8);
+	http_io_mem(&io, &m1);
+	ck_assert_int_eq(http_request_parse(&io, &lim, &r1), GW_OK);
+	ck_assert_uint_eq(http_request_inflight(), 8);
+	/* declared: refused before reading, and drained */
+	http_mem_io_init(&m2, "abcdefgh", 8, len8);
+	http_io_mem(&io, &m2);
+	ck_assert_int_eq(http_request_parse(&io, &lim, &r2), GW_EBUSY);
+	ck_assert_uint_eq(m2.in_pos, m2.in_len);
+	ck_assert_uint_eq(http_request_inflight(), 8);
+	http_request_free(&r2);
+	http_mem_io_free(&m2);
+	/* counted while reading (no length) */
+	http_mem_io_init(&m2, "abcdefgh", 8, nolen);
+	http_io_mem(&io, &m2);
+	ck_assert_int_eq(http_request_parse(&io, &lim, &r2), GW_EBUSY);
+	ck_assert_uint_eq(m2.in_pos, m2.in_len);
+	http_request_free(&r2);
+	http_mem_io_free(&m2);
+	/* the body dropped early stays counted until the request ends */
+	http_request_drop_body(&r1);
+	ck_assert_uint_eq(http_request_inflight(), 8);
+	http_request_free(&r1);
+	http_mem_io_free(&m1);
+	ck_assert_uint_eq(http_request_inflight(), 0);
+	http_mem_io_init(&m2, "abcdefgh", 8, len8);
+	http_io_mem(&io, &m2);
+	ck_assert_int_eq(http_request_parse(&io, &lim, &r2), GW_OK);
+	http_request_free(&r2);
+	http_mem_io_free(&m2);
+	ck_assert_uint_eq(http_request_inflight(), 0);
+	/* a budget below the size cap is raised to it: a lone body fits */
+	lim.max_inflight = 4;
+	http_mem_io_init(&m2, "abcdefgh", 8, len8);
+	http_io_mem(&io, &m2);
+	ck_assert_int_eq(http_request_parse(&io, &lim, &r2), GW_OK);
+	http_request_free(&r2);
+	http_mem_io_free(&m2);
+}
+END_TEST
+
 START_TEST(drain_has_a_ceiling)
 {
 	char *nolen[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/x", NULL };
@@ -372,7 +426,7 @@ START_TEST(read_error_is_eio)
 	char *env[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/x", NULL };
 	char *len9[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/x",
 		"CONTENT_LENGTH=9", NULL };
-	struct http_limits lim = { 0, NULL };
+	struct http_limits lim = { 0, NULL, 0 };
 	struct http_mem_io m;
 	struct http_request r;
 	struct http_io io;
@@ -509,6 +563,7 @@ http_request_suite(void)
 	tcase_add_test(tc, read_error_is_eio);
 	tcase_add_test(tc, control_chars_in_path_rejected);
 	tcase_add_test(tc, trace_id_inbound_and_generated);
+	tcase_add_test(tc, inflight_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1207,6 +1207,8 @@ START_TEST(readyz_ready_says_what_is_ready)
 	    "count", -1), 3);
 	ck_assert_int_gt(json_long(cJSON_GetObjectItem(r.json,
 	    "copilot_token"), "expires_at", -1), util_now_ms() / 1000);
+	/* nothing else in flight while a GET with no body is served */
+	ck_assert_int_eq(json_long(r.json, "body_bytes_in_flight", -1), 0);
 	reply_free(&r);
 	assert_calls("");
 }

@@ -30,16 +30,22 @@ teardown(void)
 }
 
 static long
-rows(struct db *db)
+raw_count(struct db *db, const char *sql)
 {
 	struct sqlite3_stmt *st;
 	long n = -1;
 
-	ck_assert_int_eq(db_prepare(db, "SELECT count(*) FROM token_usage_events", &st), GW_OK);
+	ck_assert_int_eq(db_prepare(db, sql, &st), GW_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	db_done(db, st);
 	return n;
+}
+
+static long
+rows(struct db *db)
+{
+	return raw_count(db, "SELECT count(*) FROM token_usage_events");
 }
 
 static struct usage_event
@@ -112,6 +118,54 @@ START_TEST(busy_database_spools_and_next_write_replays)
 }
 END_TEST
 
+/* A database that fails and a spool that cannot be written (the disk is
+ * full): rows are held in memory, up to the bound, and all written by the
+ * next successful write; what is past the bound is counted as lost. */
+START_TEST(unwritable_spool_holds_rows_in_memory)
+{
+	struct usage_event a = event("held", 200), b = event("written", 200);
+	struct db *db, *holder;
+	char nospool[600];
+	long held, lost, i;
+	int err;
+
+	snprintf(nospool, sizeof(nospool), "%s/no/such/dir/%s", dir,
+	    SPOOL_FILE_NAME);
+	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
+	ck_assert_int_eq(db_open(dbpath, &holder), GW_OK);
+	db_set_busy_timeout(db, 0);
+	ck_assert_int_eq(db_begin_immediate(holder), GW_OK);
+	a.created_at_ms = 0;
+	ck_assert_int_eq(spool_record(db, nospool, &a), GW_OK);
+	spool_mem_stats(&held, &lost);
+	ck_assert_int_eq(held, 1);
+	ck_assert_int_eq(lost, 0);
+	/* up to the bound (the log says each one: keep it out of the output) */
+	err = dup(2);
+	ck_assert_int_ge(err, 0);
+	ck_assert_int_eq(dup2(open("/dev/null", O_WRONLY), 2), 2);
+	for (i = 1; i < SPOOL_MEM_ROWS; i++)
+		ck_assert_int_eq(spool_record(db, nospool, &a), GW_OK);
+	ck_assert_int_ne(spool_record(db, nospool, &a), GW_OK);
+	dup2(err, 2);
+	spool_mem_stats(&held, &lost);
+	ck_assert_int_eq(held, SPOOL_MEM_ROWS);
+	ck_assert_int_eq(lost, 1);
+	ck_assert_int_eq(db_rollback(holder), GW_OK);
+	ck_assert_int_eq(rows(db), 0);
+	/* space again: the next row takes every held one with it */
+	ck_assert_int_eq(spool_record(db, nospool, &b), GW_OK);
+	ck_assert_int_eq(rows(db), SPOOL_MEM_ROWS + 1);
+	spool_mem_stats(&held, &lost);
+	ck_assert_int_eq(held, 0);
+	/* held rows keep the time they happened, not the time written */
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM token_usage_events "
+	    "WHERE trace_id = 'held' AND created_at_ms > 0"), SPOOL_MEM_ROWS);
+	db_close(holder);
+	db_close(db);
+}
+END_TEST
+
 START_TEST(replay_skips_a_spool_locked_elsewhere_and_partial_lines)
 {
 	struct usage_event a = event("x", 200);
@@ -175,6 +229,7 @@ spool_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, append_then_replay);
 	tcase_add_test(tc, busy_database_spools_and_next_write_replays);
+	tcase_add_test(tc, unwritable_spool_holds_rows_in_memory);
 	tcase_add_test(tc, replay_skips_a_spool_locked_elsewhere_and_partial_lines);
 	tcase_add_test(tc, paths_lock_excludes_a_second_open);
 	suite_add_tcase(s, tc);
