@@ -15,6 +15,7 @@
 
 #include "testutil.h"
 #include "mockserver.h"
+#include "models_fixture.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -37,24 +38,7 @@
 #define LINE_TOKEN "GET /copilot_internal/v2/token HTTP/1.1\n"
 
 /* The cached /models list: one model per /v1/messages flow. */
-static const char models_json[] = "["
-    "{\"id\":\"claude-sonnet-4\",\"vendor\":\"Anthropic\","
-    "\"model_picker_enabled\":true,"
-    "\"capabilities\":{\"type\":\"chat\",\"family\":\"claude-sonnet-4\","
-    "\"tokenizer\":\"o200k_base\",\"limits\":{\"max_output_tokens\":16000},"
-    "\"supports\":{\"streaming\":true,\"tool_calls\":true}},"
-    "\"supported_endpoints\":[\"/chat/completions\",\"/v1/messages\"]},"
-    "{\"id\":\"gpt-5\",\"vendor\":\"Azure OpenAI\",\"model_picker_enabled\":true,"
-    "\"capabilities\":{\"type\":\"chat\",\"family\":\"gpt-5\","
-    "\"tokenizer\":\"o200k_base\",\"limits\":{\"max_output_tokens\":64000},"
-    "\"supports\":{\"streaming\":true,\"tool_calls\":true}},"
-    "\"supported_endpoints\":[\"/chat/completions\",\"/responses\"]},"
-    "{\"id\":\"gpt-4o\",\"vendor\":\"Azure OpenAI\",\"model_picker_enabled\":true,"
-    "\"capabilities\":{\"type\":\"chat\",\"family\":\"gpt-4o\","
-    "\"tokenizer\":\"o200k_base\",\"limits\":{\"max_output_tokens\":4096},"
-    "\"supports\":{\"streaming\":true,\"tool_calls\":true}},"
-    "\"supported_endpoints\":[\"/chat/completions\"]}"
-    "]";
+static const char models_json[] = MODELS_FIXTURE_JSON;
 
 /* Upstream answers. */
 #define JSON_HDR "Content-Type: application/json\r\n"
