@@ -1002,6 +1002,23 @@ START_TEST(usage_sends_the_reference_github_headers)
 }
 END_TEST
 
+/* Found by fuzz_gateway: a 2xx from GitHub that is not JSON was relayed
+ * as a 200 application/json; it is a 502 that says why. */
+START_TEST(usage_garbage_from_github_is_502)
+{
+	static const struct mock_response s[] = { { .headers = JSON_HDR,
+		.pieces = { { 0, "{\"copilot_plan\":\"individual\",\"x:\"1}" } } } };
+	struct reply r;
+
+	gw_start(s, 1, NULL, 0);
+	serve("GET", "/usage", NULL, &r);
+	ck_assert_msg(r.status == 502, "%d %s", r.status, r.body);
+	ck_assert_ptr_nonnull(r.json);
+	ck_assert_ptr_nonnull(strstr(r.body, "not JSON"));
+	reply_free(&r);
+}
+END_TEST
+
 /* A request with the affinity header: its session id comes first. */
 static void
 messages_affinity(const char *model, struct reply *out)
@@ -1607,6 +1624,7 @@ routes_suite(void)
 	tcase_add_test(tc, nul_in_any_string_is_400);
 	tc = add_case(s, "issue9");
 	tcase_add_test(tc, usage_sends_the_reference_github_headers);
+	tcase_add_test(tc, usage_garbage_from_github_is_502);
 	tcase_add_test(tc, messages_rows_name_the_flow_and_affinity_session);
 	tcase_add_test(tc, one_m_suffix_needs_a_one_m_window);
 	tcase_add_test(tc, token_usage_query_reads_like_parse_int);
