@@ -3,7 +3,9 @@
 # fuzz-merge).  sh tests/fuzz/run.sh MODE N BIN...
 #   time N    each harness N seconds on its corpus; new inputs go to
 #             build/fuzz/new/NAME (the corpus in the repository stays as is)
-#   replay    each corpus file once: a crash, leak or abort fails
+#   replay    each corpus file once, and each reproducer of a fixed finding
+#             (tests/fuzz/regress/NAME, never merged away): a crash, leak
+#             or abort fails
 #   runs N    each harness N executions (fuzz-long), the final stats kept
 #             in build/fuzz/NAME.runs.log (each mode: NAME.MODE.log)
 #   merge     the corpus plus build/fuzz/new/NAME minimised (-merge=1)
@@ -30,7 +32,9 @@ for f in "$@"; do
 		"$f" $common -max_total_time="$n" "$new" "$corpus" >"$log" 2>&1 ;;
 	replay)
 		echo "== $name ($(ls "$corpus" | wc -l) inputs)"
-		"$f" $common -runs=0 "$corpus" >"$log" 2>&1 ;;
+		regress=tests/fuzz/regress/$name
+		[ -d "$regress" ] || regress=
+		"$f" $common -runs=0 "$corpus" $regress >"$log" 2>&1 ;;
 	runs)
 		echo "== $name ($n runs)"
 		"$f" $common -runs="$n" "$new" "$corpus" >"$log" 2>&1 ;;
