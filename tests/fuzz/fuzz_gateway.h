@@ -12,7 +12,8 @@
  * (http_server_serve + routes_handle over the in-memory transport) and
  * checks what any client may rely on: a "Status: NNN" line (100..599),
  * the header block ended, a JSON body that parses when the Content-Type
- * says JSON (unless it is the upstream's answer relayed as is).  A breach aborts (a finding).
+ * says JSON (unless it is the upstream's answer relayed as is, or the
+ * empty body of a HEAD).  A breach aborts (a finding).
  *
  * Input conventions shared by the harnesses: NUL-separated NAME=value
  * FastCGI parameters, an empty one, then the request body.
@@ -199,8 +200,19 @@ fg_answer(int status, const char *ctype, const char *body, size_t len)
 	pthread_mutex_unlock(&fg.m->mu);
 }
 
+/* A HEAD request: its answer has the headers of a GET and no body. */
+static int
+fg_is_head(char **env)
+{
+	for (; *env != NULL; env++)
+		if (strncmp(*env, "REQUEST_METHOD=", 15) == 0 &&
+		    strcasecmp(*env + 15, "HEAD") == 0)
+			return 1;
+	return 0;
+}
+
 static void
-fg_check_reply(const struct buf *out)
+fg_check_reply(const struct buf *out, int head)
 {
 	const char *raw = buf_cstr(out), *sep, *ct;
 	size_t blen;
@@ -219,7 +231,7 @@ fg_check_reply(const struct buf *out)
 	/* a pass-through route relays the upstream's bytes and type as is */
 	relayed = blen == fg.answer.raw_len &&
 	    memcmp(sep + 4, fg.answer.raw, blen) == 0;
-	if (ct != NULL && ct < sep && !relayed) {
+	if (ct != NULL && ct < sep && !relayed && !(head && blen == 0)) {
 		cJSON *v = json_parse(sep + 4, blen, NULL, NULL);
 
 		if (v == NULL)
@@ -246,7 +258,7 @@ fg_serve(char **env, const char *body, size_t blen, char **out)
 	http_mem_io_init(&mio, body, blen, env);
 	http_io_mem(&io, &mio);
 	http_server_serve(&o, &fg.w, &io);
-	fg_check_reply(&mio.out);
+	fg_check_reply(&mio.out, fg_is_head(env));
 	status = (int)strtol(buf_cstr(&mio.out) + 8, NULL, 10);
 	if (out != NULL && (*out = strdup(buf_cstr(&mio.out))) == NULL)
 		fg_die("strdup", "out of memory");
