@@ -35,6 +35,11 @@ json_parse(const char *p, size_t n, int *line, int *col)
 	const char *q;
 	cJSON *v;
 
+	/* an empty buffer's data pointer may be NULL (p + n is then UB) */
+	if (p == NULL) {
+		p = "";
+		n = 0;
+	}
 	v = cJSON_ParseWithLengthOpts(p, n, &end, 0);
 	if (v != NULL) {
 		/* cJSON stops after the first value: trailing garbage is an error. */

@@ -10,8 +10,9 @@
 #include "core/buf.h"
 #include "core/err.h"
 
-/* Parses p[0..n).  On failure returns NULL and, when the pointers are given,
- * the 1-based line and column of the first bad byte. */
+/* Parses p[0..n) (p NULL: an empty text, as an empty struct buf holds).  On
+ * failure returns NULL and, when the pointers are given, the 1-based line
+ * and column of the first bad byte. */
 cJSON *json_parse(const char *p, size_t n, int *line, int *col);
 
 /*

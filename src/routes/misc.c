@@ -65,6 +65,7 @@ route_usage(struct rctx *r)
 {
 	struct auth_env env;
 	struct buf body = BUF_INIT, err = BUF_INIT;
+	cJSON *doc = NULL;
 	char *tok = NULL;
 	long status = 0;
 	enum gw_err e;
@@ -87,9 +88,17 @@ route_usage(struct rctx *r)
 		rc_reject(r, status >= 400 && status < 600 ? (int)status : 502, err.data);
 		goto out;
 	}
+	/* we say application/json: relay only what is (the reference parses
+	 * it too, and fails on garbage) */
+	if ((doc = json_parse(buf_cstr(&body), body.len, NULL, NULL)) == NULL) {
+		rc_reject(r, 502, "Failed to fetch Copilot usage: GitHub answered "
+		    "with a body that is not JSON");
+		goto out;
+	}
 	GW_IGNORE(http_send(r->c, 200, "application/json", buf_cstr(&body),
 	    body.len, NULL));
 out:
+	cJSON_Delete(doc);
 	free(tok);
 	buf_free(&body);
 	buf_free(&err);

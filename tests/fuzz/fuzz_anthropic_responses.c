@@ -8,21 +8,8 @@
  *     Responses -> Anthropic stream translator and the passthrough, then
  *     their finish step.
  *
- * The fixture files are valid seeds as they are.  Not built by default:
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 \
- *     -D_GNU_SOURCE -I. -Isrc $(pkg-config --cflags libcjson) \
- *     tests/fuzz/fuzz_anthropic_responses.c src/translate/[a-z]*.c \
- *     src/core/[a-z]*.c src/upstream/sse.c $(pkg-config --libs libcjson) -lm \
- *     -o build/fuzz_anthropic_responses
- *   mkdir -p build/corpus-ar
- *   build/fuzz_anthropic_responses build/corpus-ar \
- *     tests/fixtures/anthropic_responses/request \
- *     tests/fixtures/anthropic_responses/result \
- *     tests/fixtures/anthropic_responses/stream \
- *     tests/fixtures/responses_passthrough
- *
- * (libFuzzer writes new inputs to the first directory only.)
+ * The fixture files are valid seeds as they are (tests/fuzz/seeds.py puts
+ * them in the corpus).  Build and run: `make fuzz` (doc/fuzzing.md).
  */
 #include <stdint.h>
 #include <stdlib.h>

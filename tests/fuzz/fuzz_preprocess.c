@@ -2,21 +2,9 @@
  * libFuzzer harness for the /v1/messages pipeline: arbitrary bytes are
  * parsed as JSON and, when they parse, run through pp_messages() and then
  * nm_prepare() (the native flow's rewrites), with options picked by a
- * checksum of the input so that plain JSON files make good seeds.  Not
- * built by default; from the top of the tree:
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE \
- *     -I. -Isrc $(pkg-config --cflags libcjson) tests/fuzz/fuzz_preprocess.c \
- *     src/translate/preprocess.c src/translate/native_messages.c \
- *     src/translate/model_id.c src/core/buf.c src/core/json.c \
- *     src/core/util.c src/core/err.c src/core/log.c \
- *     $(pkg-config --libs libcjson) -lpthread -o fuzz_preprocess
- *   mkdir -p fuzz-corpus
- *   ./fuzz_preprocess -max_len=65536 fuzz-corpus \
- *     $(find tests/fixtures/preprocess tests/fixtures/native_messages -type d)
- *
- * The seed corpus is the golden files; libFuzzer writes what it finds to
- * the first directory only, so the fixtures stay untouched.
+ * checksum of the input so that plain JSON files make good seeds.  Its corpus
+ * (tests/fuzz/corpus/preprocess) started from the golden files.  Build and
+ * run: `make fuzz` (doc/fuzzing.md).
  */
 #include <stddef.h>
 #include <stdint.h>

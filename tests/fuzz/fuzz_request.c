@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_params.h"
 #include "http/io.h"
 #include "http/request.h"
 
@@ -16,29 +17,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_request req;
 	struct http_mem_io m;
 	struct http_io io;
-	char *copy, *env[33], *p, *end;
-	size_t n = 0;
+	char *copy, *env[FZ_MAX_PARAMS + 1];
+	const char *body;
+	size_t blen;
 
-	if ((copy = malloc(size + 1)) == NULL)
+	if ((copy = fz_split(data, size, env, &body, &blen)) == NULL)
 		return 0;
-	memcpy(copy, data, size);
-	copy[size] = '\0';
-	p = copy;
-	end = copy + size;
-	while (p < end && n < 32) {
-		size_t l = strlen(p);
-
-		if (l == 0) {
-			p++;
-			break;
-		}
-		env[n++] = p;
-		p += l + 1;
-	}
-	env[n] = NULL;
-	if (p > end)
-		p = end;
-	http_mem_io_init(&m, p, (size_t)(end - p), env);
+	http_mem_io_init(&m, body, blen, env);
 	m.read_chunk = 7;
 	http_io_mem(&io, &m);
 	memset(&req, 0, sizeof(req));

@@ -1,10 +1,8 @@
 /*
  * libFuzzer harness for the SSE parser.  Differential: the input parsed
  * in one chunk and in chunks whose sizes come from the input itself must
- * give the same events and the same error.  Build (from the top):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
- *     tests/fuzz/fuzz_sse.c src/upstream/sse.c src/core/buf.c \
- *     -o build/fuzz_sse
+ * give the same events and the same error.  Build and run: `make fuzz`
+ * (doc/fuzzing.md).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,15 +2,8 @@
  * libFuzzer harness for src/tokenize: any bytes must encode without a
  * crash, count as many tokens as they encode to, and decode back to
  * themselves (invalid UTF-8 included), in both encodings; input that
- * parses as JSON also goes through the chat counter.  Not built by
- * default; from the top of the tree, after ./configure:
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE \
- *     -I. -Isrc $(pkg-config --cflags libcjson libpcre2-8) \
- *     tests/fuzz/fuzz_tokenize.c src/tokenize/[a-z]*.c src/core/[a-z]*.c \
- *     $(pkg-config --libs libcjson libpcre2-8) -lpthread -o build/fuzz_tokenize
- *   COPILOT_API_SHARE_DIR=share build/fuzz_tokenize \
- *     tests/fixtures/tokenize/fuzz-seeds -max_len=4096 -max_total_time=300
+ * parses as JSON also goes through the chat counter.  Build and run: `make
+ * fuzz` (doc/fuzzing.md; it sets COPILOT_API_SHARE_DIR=share).
  */
 #include <stdint.h>
 #include <stdio.h>

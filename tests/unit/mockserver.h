@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -312,6 +313,9 @@ mock_accept_main(void *arg)
 			continue;
 		if ((fd = accept(m->fd, NULL, NULL)) < 0)
 			continue;
+		/* headers and body go out in separate writes: without this the
+		 * body waits for the client's delayed ACK (40 ms) */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		c = calloc(1, sizeof(*c));
 		c->m = m;
 		c->fd = fd;

@@ -120,6 +120,20 @@ START_TEST(json_parse_reports_position)
 }
 END_TEST
 
+/* issue 12, found by fuzz_gateway: an empty upstream body is a struct buf
+ * whose data is NULL; json_parse computed NULL + 0 (UBSan reports it under
+ * --enable-sanitizers; the reproducer is tests/fuzz/regress/gateway/). */
+START_TEST(json_parse_null_empty_text)
+{
+	struct buf b = BUF_INIT;
+	int line = 0, col = 0;
+
+	ck_assert_ptr_null(json_parse(b.data, b.len, &line, &col));
+	ck_assert_int_eq(line, 1);
+	ck_assert_int_eq(col, 1);
+}
+END_TEST
+
 START_TEST(parse_long_ranges)
 {
 	long v;
@@ -431,6 +445,7 @@ core_suite(void)
 	tcase_add_test(tc, secret_equal);
 	tcase_add_test(tc, buf_grows_and_prints);
 	tcase_add_test(tc, json_parse_reports_position);
+	tcase_add_test(tc, json_parse_null_empty_text);
 	tcase_add_test(tc, parse_long_ranges);
 	tcase_add_test(tc, json_find_nul_finds_what_cjson_would_cut);
 	tcase_add_test(tc, json_quote_matches_javascript);

@@ -15,6 +15,7 @@
 
 #include "testutil.h"
 #include "mockserver.h"
+#include "models_fixture.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -37,24 +38,7 @@
 #define LINE_TOKEN "GET /copilot_internal/v2/token HTTP/1.1\n"
 
 /* The cached /models list: one model per /v1/messages flow. */
-static const char models_json[] = "["
-    "{\"id\":\"claude-sonnet-4\",\"vendor\":\"Anthropic\","
-    "\"model_picker_enabled\":true,"
-    "\"capabilities\":{\"type\":\"chat\",\"family\":\"claude-sonnet-4\","
-    "\"tokenizer\":\"o200k_base\",\"limits\":{\"max_output_tokens\":16000},"
-    "\"supports\":{\"streaming\":true,\"tool_calls\":true}},"
-    "\"supported_endpoints\":[\"/chat/completions\",\"/v1/messages\"]},"
-    "{\"id\":\"gpt-5\",\"vendor\":\"Azure OpenAI\",\"model_picker_enabled\":true,"
-    "\"capabilities\":{\"type\":\"chat\",\"family\":\"gpt-5\","
-    "\"tokenizer\":\"o200k_base\",\"limits\":{\"max_output_tokens\":64000},"
-    "\"supports\":{\"streaming\":true,\"tool_calls\":true}},"
-    "\"supported_endpoints\":[\"/chat/completions\",\"/responses\"]},"
-    "{\"id\":\"gpt-4o\",\"vendor\":\"Azure OpenAI\",\"model_picker_enabled\":true,"
-    "\"capabilities\":{\"type\":\"chat\",\"family\":\"gpt-4o\","
-    "\"tokenizer\":\"o200k_base\",\"limits\":{\"max_output_tokens\":4096},"
-    "\"supports\":{\"streaming\":true,\"tool_calls\":true}},"
-    "\"supported_endpoints\":[\"/chat/completions\"]}"
-    "]";
+static const char models_json[] = MODELS_FIXTURE_JSON;
 
 /* Upstream answers. */
 #define JSON_HDR "Content-Type: application/json\r\n"
@@ -1018,6 +1002,23 @@ START_TEST(usage_sends_the_reference_github_headers)
 }
 END_TEST
 
+/* Found by fuzz_gateway: a 2xx from GitHub that is not JSON was relayed
+ * as a 200 application/json; it is a 502 that says why. */
+START_TEST(usage_garbage_from_github_is_502)
+{
+	static const struct mock_response s[] = { { .headers = JSON_HDR,
+		.pieces = { { 0, "{\"copilot_plan\":\"individual\",\"x:\"1}" } } } };
+	struct reply r;
+
+	gw_start(s, 1, NULL, 0);
+	serve("GET", "/usage", NULL, &r);
+	ck_assert_msg(r.status == 502, "%d %s", r.status, r.body);
+	ck_assert_ptr_nonnull(r.json);
+	ck_assert_ptr_nonnull(strstr(r.body, "not JSON"));
+	reply_free(&r);
+}
+END_TEST
+
 /* A request with the affinity header: its session id comes first. */
 static void
 messages_affinity(const char *model, struct reply *out)
@@ -1625,6 +1626,7 @@ routes_suite(void)
 	tcase_add_test(tc, nul_in_any_string_is_400);
 	tc = add_case(s, "issue9");
 	tcase_add_test(tc, usage_sends_the_reference_github_headers);
+	tcase_add_test(tc, usage_garbage_from_github_is_502);
 	tcase_add_test(tc, messages_rows_name_the_flow_and_affinity_session);
 	tcase_add_test(tc, one_m_suffix_needs_a_one_m_window);
 	tcase_add_test(tc, token_usage_query_reads_like_parse_int);
