@@ -40,21 +40,23 @@ static const char prompt_commentary[] =
 	"filler openers and acknowledgements. Put the complete answer in the "
 	"`final` channel only when all the work is done.";
 
-/* Default extraPrompts and modelReasoningEfforts entries (surface.md §5.2). */
+/* Default extraPrompts and modelReasoningEfforts entries (surface.md §5.2);
+ * effort NULL: none written, the default of cfg_reasoning_effort applies
+ * (1.14.7 writes only gpt-5-mini's). */
 static const struct {
 	const char *model;
 	const char *prompt;
 	const char *effort;
 } model_defaults[] = {
 	{ "gpt-5-mini", prompt_explore, "low" },
-	{ "gpt-5.3-codex", prompt_commentary, "xhigh" },
-	{ "gpt-5.4-mini", prompt_commentary, "xhigh" },
-	{ "gpt-5.4", prompt_commentary, "xhigh" },
-	{ "gpt-5.5", prompt_commentary, "xhigh" },
+	{ "gpt-5.3-codex", prompt_commentary, NULL },
+	{ "gpt-5.4-mini", prompt_commentary, NULL },
+	{ "gpt-5.4", prompt_commentary, NULL },
+	{ "gpt-5.5", prompt_commentary, NULL },
 };
 
 static const char *const efforts[] = {
-	"none", "minimal", "low", "medium", "high", "xhigh"
+	"none", "minimal", "low", "medium", "high", "xhigh", "max"
 };
 static const char *const account_names[] = {
 	"individual", "business", "enterprise"
@@ -69,6 +71,7 @@ static const char *const auth_type_names[] = {
 
 #define DEFAULT_SMALL_MODEL "gpt-5-mini"
 #define DEFAULT_EFFORT "high"
+#define DEFAULT_EFFORT_GPT53 "xhigh"   /* gpt-5.3 onwards (1.14.7) */
 
 /* Where messages go while validating one tree. */
 struct pctx {
@@ -566,8 +569,9 @@ parse_model_maps(const struct pctx *pc, struct cfg *c)
 	for (i = 0; i < ARRAY_LEN(model_defaults); i++) {
 		if ((e = strlist_map_set(&c->extra_prompts,
 		    model_defaults[i].model, model_defaults[i].prompt)) != GW_OK ||
+		    (model_defaults[i].effort != NULL &&
 		    (e = strlist_map_set(&c->reasoning_efforts,
-		    model_defaults[i].model, model_defaults[i].effort)) != GW_OK)
+		    model_defaults[i].model, model_defaults[i].effort)) != GW_OK))
 			return e;
 	}
 	if ((e = get_object(pc, c->root, "extraPrompts", "extraPrompts", &m)) !=
@@ -588,7 +592,7 @@ parse_model_maps(const struct pctx *pc, struct cfg *c)
 		if (!cJSON_IsString(v) ||
 		    name_index(efforts, ARRAY_LEN(efforts), v->valuestring) < 0)
 			return bad(pc, "\"modelReasoningEfforts\" entry \"%s\" must be "
-			    "one of none, minimal, low, medium, high, xhigh", v->string);
+			    "one of none, minimal, low, medium, high, xhigh, max", v->string);
 		if ((e = strlist_map_set(&c->reasoning_efforts, v->string,
 		    v->valuestring)) != GW_OK)
 			return e;
@@ -853,7 +857,8 @@ add_model_defaults(cJSON *obj, int effort)
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(model_defaults); i++) {
-		if (cJSON_GetObjectItemCaseSensitive(obj, model_defaults[i].model))
+		if (cJSON_GetObjectItemCaseSensitive(obj, model_defaults[i].model) ||
+		    (effort && model_defaults[i].effort == NULL))
 			continue;
 		if (cJSON_AddStringToObject(obj, model_defaults[i].model, effort ?
 		    model_defaults[i].effort : model_defaults[i].prompt) == NULL)
@@ -1200,8 +1205,20 @@ const char *
 cfg_reasoning_effort(const struct cfg *c, const char *model)
 {
 	const char *v = strlist_map_get(&c->reasoning_efforts, model);
+	unsigned long major, minor = 0;
+	char *end;
 
-	return v != NULL ? v : DEFAULT_EFFORT;
+	if (v != NULL)
+		return v;
+	/* 1.14.7's isGpt53OrAbove: ^gpt-(\d+)(?:\.(\d+))? */
+	if (model == NULL || strncmp(model, "gpt-", 4) != 0 ||
+	    !isdigit((unsigned char)model[4]))
+		return DEFAULT_EFFORT;
+	major = strtoul(model + 4, &end, 10);
+	if (*end == '.' && isdigit((unsigned char)end[1]))
+		minor = strtoul(end + 1, NULL, 10);
+	return major > 5 || (major == 5 && minor >= 3) ?
+	    DEFAULT_EFFORT_GPT53 : DEFAULT_EFFORT;
 }
 
 const char *

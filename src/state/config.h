@@ -151,6 +151,9 @@ const char *cfg_anthropic_api_key(const struct cfg *cfg);
 
 /* Exact-match lookups. */
 const char *cfg_model_mapping(const struct cfg *cfg, const char *model);
+/* modelReasoningEfforts[model], else 1.14.7's default: "xhigh" from
+ * gpt-5.3 on (gpt-5.3*, gpt-5.4*, gpt-6*, ...), "high" otherwise.  Never
+ * NULL.  A client's output_config.effort wins over it (translate/). */
 const char *cfg_reasoning_effort(const struct cfg *cfg, const char *model);
 const char *cfg_extra_prompt(const struct cfg *cfg, const char *model);
 int cfg_is_context_mgmt_model(const struct cfg *cfg, const char *model);

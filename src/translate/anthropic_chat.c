@@ -713,6 +713,32 @@ tool_choice(const cJSON *a, cJSON *out)
 
 /* §3.6.  Deliberately unlike the reference, thinking {type:"disabled"}
  * sends no budget: the client asked for no thinking. */
+/* reasoning_effort := the client's output_config.effort (1.14.7).  On
+ * Copilot only where the model lists efforts: kept if listed, else the
+ * list's last (strongest); a model with no list gets none. */
+static GW_MUST_CHECK enum gw_err
+reasoning_effort(const cJSON *a, const struct tr_chat_opts *o, cJSON *out)
+{
+	const char *effort = json_str(json_obj(a, "output_config"), "effort");
+	const cJSON *list, *v, *last = NULL;
+
+	if (effort == NULL || *effort == '\0')
+		return GW_OK;
+	if (o->copilot) {
+		list = json_arr(json_obj(json_obj(o->model, "capabilities"),
+		    "supports"), "reasoning_effort");
+		cJSON_ArrayForEach(v, list) {
+			last = v;
+			if (cJSON_IsString(v) && strcmp(v->valuestring, effort) == 0)
+				break;
+		}
+		if (!cJSON_IsString(last))
+			return GW_OK;
+		effort = last->valuestring;
+	}
+	return json_add_str(out, "reasoning_effort", effort);
+}
+
 static GW_MUST_CHECK enum gw_err
 thinking_budget(const cJSON *a, const cJSON *model, cJSON *out)
 {
@@ -812,6 +838,7 @@ tr_anthropic_to_chat(const cJSON *a, const struct tr_chat_opts *opts,
 	    (user != NULL && json_add_str(c, "user", user) != GW_OK) ||
 	    tools(a, c) != GW_OK || tool_choice(a, c) != GW_OK ||
 	    thinking_budget(a, o->model, c) != GW_OK ||
+	    reasoning_effort(a, o, c) != GW_OK ||
 	    (o->copilot && cache_markers(msgs) != GW_OK))
 		goto out;
 	*out = c;

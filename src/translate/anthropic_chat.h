@@ -23,7 +23,10 @@ struct tr_chat_opts {
 	/* The Copilot model entry ({capabilities:{limits, supports}}) or
 	 * NULL.  When given, thinking becomes a clamped thinking_budget (§3.6). */
 	const cJSON *model;
-	/* Copilot path: add copilot_cache_control markers (§3.7). */
+	/* Copilot path: add copilot_cache_control markers (§3.7), and send
+	 * output_config.effort as reasoning_effort only where model's
+	 * supports.reasoning_effort lists it (else its last, or none).  Off:
+	 * the client's effort goes as is. */
 	int copilot;
 	unsigned tool_content;     /* TR_TOOL_* */
 	int support_pdf;           /* documents become "file" parts */

@@ -660,12 +660,16 @@ translate_messages(struct req *r, const cJSON *messages, cJSON *input)
 }
 
 static GW_MUST_CHECK enum gw_err
-reasoning(cJSON *p, const struct tr_resp_opts *o)
+reasoning(cJSON *p, const cJSON *a, const struct tr_resp_opts *o)
 {
 	cJSON *rs = cJSON_AddObjectToObject(p, "reasoning"), *inc;
-	const char *effort = o != NULL && o->reasoning_effort != NULL &&
-	    *o->reasoning_effort != '\0' ? o->reasoning_effort :
-	    TR_RESP_DEFAULT_EFFORT;
+	/* the client's output_config.effort wins, unchecked (1.14.7) */
+	const char *effort = json_str(json_obj(a, "output_config"), "effort");
+
+	if (effort == NULL || *effort == '\0')
+		effort = o != NULL && o->reasoning_effort != NULL &&
+		    *o->reasoning_effort != '\0' ? o->reasoning_effort :
+		    TR_RESP_DEFAULT_EFFORT;
 
 	if (rs == NULL || json_add_str(rs, "effort", effort) != GW_OK ||
 	    json_add_str(rs, "summary", "detailed") != GW_OK ||
@@ -712,7 +716,7 @@ build_payload(struct req *r, const cJSON *a, const struct tr_resp_opts *o,
 	    cJSON_AddFalseToObject(p, "store") == NULL ||
 	    cJSON_AddTrueToObject(p, "parallel_tool_calls") == NULL)
 		return GW_ENOMEM;
-	if ((e = reasoning(p, o)) != GW_OK)
+	if ((e = reasoning(p, a, o)) != GW_OK)
 		return e;
 	/* the cache key only pays off for tool-using (agent) traffic */
 	if (cJSON_GetArraySize(json_arr(a, "tools")) > 0 &&

@@ -21,7 +21,9 @@ struct tr_resp_opts {
 	/* Copilot model entry ({id, capabilities:{limits, supports}, ...}) or
 	 * NULL; only capabilities.limits.max_prompt_tokens is read. */
 	const cJSON *model;
-	const char *reasoning_effort;   /* cfg_reasoning_effort(); NULL: "high" */
+	/* cfg_reasoning_effort(); NULL: "high".  The request's
+	 * output_config.effort, when given, wins over it. */
+	const char *reasoning_effort;
 	const char *extra_prompt;       /* cfg_extra_prompt(); NULL or "": none */
 	int context_management;         /* cfg_is_context_mgmt_model() */
 	/* Base of prompt_cache_key: the session id parsed from

@@ -100,6 +100,25 @@ pick_effort(const cJSON *supports, const char *configured, const char **out)
 	*out = cJSON_IsString(last) ? last->valuestring : NULL;
 }
 
+/* A model with neither adaptive thinking nor a reasoning_effort list
+ * (or no model entry) gets no output_config.effort; an output_config left
+ * empty goes too (1.14.7, 80bf8a6). */
+static void
+nm_drop_unsupported_effort(cJSON *payload, const cJSON *model)
+{
+	const cJSON *supports = json_obj(json_obj(model, "capabilities"),
+	    "supports");
+	const cJSON *list = json_arr(supports, "reasoning_effort");
+	cJSON *oc = json_obj(payload, "output_config");
+
+	if (oc == NULL || json_truthy(cJSON_GetObjectItemCaseSensitive(supports,
+	    "adaptive_thinking")) || cJSON_GetArraySize(list) > 0)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(oc, "effort");
+	if (oc->child == NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(payload, "output_config");
+}
+
 static GW_MUST_CHECK enum gw_err
 nm_apply_adaptive_thinking(cJSON *payload, const cJSON *model,
     const char *reasoning_effort)
@@ -125,7 +144,10 @@ nm_apply_adaptive_thinking(cJSON *payload, const cJSON *model,
 	    "model"), 4, 7)) &&
 	    cJSON_AddStringToObject(thinking, "display", "summarized") == NULL)
 		goto fail;
-	pick_effort(supports, reasoning_effort, &effort);
+	/* the client's output_config.effort wins over config (1.14.7) */
+	effort = json_str(json_obj(payload, "output_config"), "effort");
+	pick_effort(supports, effort != NULL && *effort != '\0' ? effort :
+	    reasoning_effort, &effort);
 	if ((oc = cJSON_CreateObject()) == NULL ||
 	    (effort != NULL && cJSON_AddStringToObject(oc, "effort", effort) == NULL))
 		goto fail;
@@ -238,6 +260,7 @@ nm_prepare(cJSON *payload, const char *client_anthropic_beta,
 	if (o->model != NULL && (e = nm_apply_adaptive_thinking(payload, o->model,
 	    o->reasoning_effort)) != GW_OK)
 		return e;
+	nm_drop_unsupported_effort(payload, o->model);
 	if ((e = nm_anthropic_beta(client_anthropic_beta,
 	    json_obj(payload, "thinking"), &res->anthropic_beta)) != GW_OK)
 		return e;

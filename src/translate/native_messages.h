@@ -21,7 +21,8 @@ struct nm_opts {
 	/* The Copilot model entry the request resolved to (tr_model_resolve),
 	 * borrowed; NULL leaves model and thinking alone. */
 	const cJSON *model;
-	/* config modelReasoningEfforts[<resolved id>], or NULL for "high". */
+	/* cfg_reasoning_effort(<resolved id>), or NULL for "high"; the
+	 * request's output_config.effort wins over it. */
 	const char *reasoning_effort;
 	int opencode;               /* the opencode OAuth app is active */
 };
@@ -39,8 +40,11 @@ struct nm_result {
  * In place, in the reference's order: model := the Copilot id; drop
  * "scope" from system blocks' cache_control; drop assistant thinking
  * blocks that are empty, "Thinking...", unsigned or GPT carriers ('@' in
- * the signature); adaptive thinking and output_config.effort where the
- * model supports it and tool use is not forced.  Then the anthropic-beta
+ * the signature); adaptive thinking and output_config.effort (the
+ * client's, else reasoning_effort; onto the model's reasoning_effort list)
+ * where the model supports it and tool use is not forced; no
+ * output_config.effort for a model with neither adaptive thinking nor a
+ * reasoning_effort list.  Then the anthropic-beta
  * value (client's header filtered to the allow-list, or the interleaved
  * thinking beta for budgeted non-adaptive thinking) and the messages-proxy
  * decision.  res is zeroed first; free with nm_result_free() always.

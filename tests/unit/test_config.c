@@ -298,12 +298,21 @@ assert_defaults(const struct cfg *c)
 	ck_assert_str_eq(cfg_copilot_url_fallback(c),
 	    "https://api.githubcopilot.com");
 	ck_assert_uint_eq(c->extra_prompts.n, 5);
-	ck_assert_uint_eq(c->reasoning_efforts.n, 5);
+	/* 1.14.7: only gpt-5-mini is written; gpt-5.3 onwards default xhigh */
+	ck_assert_uint_eq(c->reasoning_efforts.n, 1);
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5-mini"), "low");
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5.3-codex"), "xhigh");
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5.4-mini"), "xhigh");
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5.4"), "xhigh");
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5.5"), "xhigh");
+	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-6"), "xhigh");
+	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-10.0"), "xhigh");
+	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5.2"), "high");
+	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5"), "high");
+	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5-codex"), "high");
+	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-4.1"), "high");
+	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-x"), "high");
+	ck_assert_str_eq(cfg_reasoning_effort(c, "my-gpt-5.4"), "high");
 	ck_assert_str_eq(cfg_reasoning_effort(c, "claude-opus"), "high");
 	ck_assert_ptr_nonnull(strstr(cfg_extra_prompt(c, "gpt-5-mini"),
 	    "parallel"));
@@ -472,7 +481,7 @@ static const struct {
 	  "\"responsesApiContextManagementModels\" must be an array of strings" },
 	{ "{\"modelReasoningEfforts\":[]}", "\"modelReasoningEfforts\" must be an object" },
 	{ "{\"modelReasoningEfforts\":{\"gpt-5\":\"extreme\"}}",
-	  "\"modelReasoningEfforts\" entry \"gpt-5\" must be one of none, minimal, low, medium, high, xhigh" },
+	  "\"modelReasoningEfforts\" entry \"gpt-5\" must be one of none, minimal, low, medium, high, xhigh, max" },
 	{ "{\"modelReasoningEfforts\":{\"gpt-5\":3}}", "\"modelReasoningEfforts\" entry \"gpt-5\"" },
 	{ "{\"useMessagesApi\":\"yes\"}", "\"useMessagesApi\" must be true or false" },
 	{ "{\"useResponsesApiWebSocket\":1}", "\"useResponsesApiWebSocket\" must be true or false" },
@@ -872,7 +881,7 @@ START_TEST(ensure_admin_key_creates_file_with_defaults)
 	ck_assert(is_hex64(json_str(json_obj(root, "auth"), "adminApiKey")));
 	ck_assert_int_eq(cJSON_GetArraySize(json_obj(root, "extraPrompts")), 5);
 	ck_assert_int_eq(cJSON_GetArraySize(json_obj(root,
-	    "modelReasoningEfforts")), 5);
+	    "modelReasoningEfforts")), 1);
 	ck_assert_str_eq(json_str(root, "smallModel"), "gpt-5-mini");
 	ck_assert(json_bool(root, "useResponsesApiWebSocket", 0));
 	ck_assert_ptr_nonnull(json_obj(root, "providers"));
@@ -971,7 +980,8 @@ START_TEST(ensure_admin_key_merges_defaults_keeping_user_values)
 
 	write_text(p, "{\"auth\":{\"adminApiKey\":\"k\"},"
 	    "\"extraPrompts\":{\"gpt-5.4\":\"user prompt\",\"x\":\"y\"},"
-	    "\"modelReasoningEfforts\":{\"gpt-5-mini\":\"none\"}}");
+	    "\"modelReasoningEfforts\":{\"gpt-5-mini\":\"none\","
+	    "\"claude-opus-4.7\":\"max\"}}");
 	ck_assert_int_eq(cfg_ensure_admin_key(p, NULL), GW_OK);
 	ck_assert_int_eq(cfg_load(p, &c, NULL), GW_OK);
 	ck_assert_str_eq(c->admin_api_key, "k");
@@ -981,9 +991,13 @@ START_TEST(ensure_admin_key_merges_defaults_keeping_user_values)
 	ck_assert_str_eq(json_str(ep, "gpt-5.4"), "user prompt");
 	ck_assert_str_eq(json_str(ep, "x"), "y");
 	ck_assert_ptr_nonnull(json_str(ep, "gpt-5.5"));
-	ck_assert_int_eq(cJSON_GetArraySize(re), 5);
+	/* 1.14.7 writes no effort default but gpt-5-mini's; "max" is valid */
+	ck_assert_int_eq(cJSON_GetArraySize(re), 2);
 	ck_assert_str_eq(json_str(re, "gpt-5-mini"), "none");
-	ck_assert_str_eq(json_str(re, "gpt-5.5"), "xhigh");
+	ck_assert_str_eq(json_str(re, "claude-opus-4.7"), "max");
+	ck_assert_ptr_null(json_str(re, "gpt-5.5"));
+	ck_assert_str_eq(cfg_reasoning_effort(c, "claude-opus-4.7"), "max");
+	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5.5"), "xhigh");
 	/* no default-tree keys forced into an existing file */
 	ck_assert_ptr_null(cJSON_GetObjectItem(c->root, "smallModel"));
 	cfg_free(c);
