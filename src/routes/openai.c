@@ -84,13 +84,56 @@ chat_unsupported(const cJSON *model)
 	    !models_supports(model, "/chat/completions");
 }
 
+static int
+nullish(const cJSON *v)
+{
+	return v == NULL || cJSON_IsNull(v);
+}
+
+/*
+ * The output limit as 1.14.7 sends it: with neither max_tokens nor
+ * max_completion_tokens, max_tokens becomes the model's max_output_tokens;
+ * then for a model whose id contains "gpt", max_tokens moves to
+ * max_completion_tokens (which the client's own value, when set, wins
+ * over) and max_tokens goes.
+ */
+static GW_MUST_CHECK enum gw_err
+chat_max_tokens(cJSON *body, const char *id, const cJSON *model)
+{
+	const cJSON *mt = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
+	const cJSON *mct = cJSON_GetObjectItemCaseSensitive(body,
+	    "max_completion_tokens");
+	double limit = json_num(json_obj(json_obj(model, "capabilities"),
+	    "limits"), "max_output_tokens", 0);
+	enum gw_err e;
+
+	if (nullish(mt) && nullish(mct)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(body, "max_tokens");
+		if (limit > 0 && (e = json_set(body, "max_tokens",
+		    cJSON_CreateNumber(limit))) != GW_OK)
+			return e;
+		mt = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
+	}
+	if (strstr(id, "gpt") == NULL)
+		return GW_OK;
+	if (nullish(mct)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(body,
+		    "max_completion_tokens");
+		if (mt != NULL && (e = json_set(body, "max_completion_tokens",
+		    cJSON_Duplicate(mt, 1))) != GW_OK)
+			return e;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(body, "max_tokens");
+	return GW_OK;
+}
+
 void
 route_chat(struct rctx *r)
 {
 	struct copilot_call call;
 	struct tr_stream *tr = NULL;
 	struct buf err = BUF_INIT;
-	cJSON *body = NULL, *list = NULL, *mt;
+	cJSON *body = NULL, *list = NULL;
 	const cJSON *model;
 	const char *id;
 	char req_id[37], sess[37];
@@ -123,13 +166,7 @@ route_chat(struct rctx *r)
 		    "completions", NULL, "model does not support chat completions");
 		goto out;
 	}
-	mt = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
-	if ((mt == NULL || cJSON_IsNull(mt)) && model != NULL &&
-	    json_num(json_obj(json_obj(model, "capabilities"), "limits"),
-	    "max_output_tokens", 0) > 0 &&
-	    (e = json_set(body, "max_tokens", cJSON_CreateNumber(json_num(json_obj(
-	    json_obj(model, "capabilities"), "limits"), "max_output_tokens", 0))))
-	    != GW_OK) {
+	if ((e = chat_max_tokens(body, id, model)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}

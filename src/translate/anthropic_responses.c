@@ -360,13 +360,41 @@ compaction_split(const char *sig)
 	return at;
 }
 
+/* The summary_text parts of a thinking text: one per piece between
+ * REASONING_SUMMARY_SEPARATOR (empty pieces too, as String.split gives
+ * them); none for an empty text. */
+static GW_MUST_CHECK enum gw_err
+summary_parts(cJSON *summary, const char *thinking)
+{
+	const char *p = thinking, *q;
+	size_t seplen = strlen(REASONING_SUMMARY_SEPARATOR);
+	cJSON *part;
+	char *piece;
+
+	if (*thinking == '\0')
+		return GW_OK;
+	for (;;) {
+		q = strstr(p, REASONING_SUMMARY_SEPARATOR);
+		if ((piece = strndup(p, q != NULL ? (size_t)(q - p) :
+		    strlen(p))) == NULL)
+			return GW_ENOMEM;
+		part = text_part("summary_text", piece);
+		free(piece);
+		if (part == NULL || json_push(summary, part) != GW_OK)
+			return GW_ENOMEM;
+		if (q == NULL)
+			return GW_OK;
+		p = q + seplen;
+	}
+}
+
 /* The item carried by a signature: type "compaction" or "reasoning".
  * enc is the encrypted content, id the item id. */
 static cJSON *
 carrier_item(const char *type, const char *enc, size_t enc_len,
     const char *id, const char *thinking)
 {
-	cJSON *it = cJSON_CreateObject(), *summary, *part;
+	cJSON *it = cJSON_CreateObject(), *summary;
 	char *e = strndup(enc, enc_len);
 
 	if (it == NULL || e == NULL || json_add_str(it, "id", id) != GW_OK ||
@@ -377,10 +405,9 @@ carrier_item(const char *type, const char *enc, size_t enc_len,
 			goto fail;
 		/* the placeholder we put in for an empty summary goes back out
 		 * as an empty summary */
-		if (thinking != NULL && *thinking != '\0' &&
+		if (thinking != NULL &&
 		    strcmp(thinking, THINKING_PLACEHOLDER) != 0 &&
-		    ((part = text_part("summary_text", thinking)) == NULL ||
-		    json_push(summary, part) != GW_OK))
+		    summary_parts(summary, thinking) != GW_OK)
 			goto fail;
 	}
 	if (json_add_str(it, "encrypted_content", e) != GW_OK)
@@ -766,8 +793,9 @@ out:
 
 /* ---- §6.2: Responses result -> Anthropic message ---- */
 
-/* Summary parts joined as they are, then trimmed; no summary at all gives
- * the placeholder, so that clients that drop empty thinking keep it. */
+/* The summary parts' texts joined with REASONING_SUMMARY_SEPARATOR, then
+ * trimmed; no summary at all gives the placeholder, so that clients that
+ * drop empty thinking keep it. */
 static GW_MUST_CHECK enum gw_err
 reasoning_block(const cJSON *item, cJSON *content)
 {
@@ -776,16 +804,21 @@ reasoning_block(const cJSON *item, cJSON *content)
 	const char *id = json_str(item, "id");
 	struct buf text = BUF_INIT, sig = BUF_INIT;
 	char *trimmed = NULL;
+	size_t parts = 0;
 	enum gw_err e = GW_ENOMEM;
 
 	if (cJSON_GetArraySize(summary) == 0) {
 		if (buf_puts(&text, THINKING_PLACEHOLDER) != GW_OK)
 			goto out;
 	} else
-		cJSON_ArrayForEach(s, summary)
-			if (json_str(s, "text") != NULL &&
+		cJSON_ArrayForEach(s, summary) {
+			if (json_str(s, "text") == NULL)
+				continue;
+			if ((parts++ > 0 && buf_puts(&text,
+			    REASONING_SUMMARY_SEPARATOR) != GW_OK) ||
 			    buf_puts(&text, json_str(s, "text")) != GW_OK)
 				goto out;
+		}
 	if ((trimmed = util_strndup_trim(buf_cstr(&text), text.len)) == NULL)
 		goto out;
 	e = GW_OK;

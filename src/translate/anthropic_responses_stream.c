@@ -48,6 +48,9 @@ struct rstream {
 	int refused;           /* refusal text was streamed */
 	struct block_key *keys;
 	size_t nkeys, keys_cap;
+	struct block_key *sums; /* summary parts (output, summary index)
+	                         * that got a text delta */
+	size_t nsums, sums_cap;
 	struct call *calls;
 	size_t ncalls, calls_cap;
 };
@@ -476,30 +479,77 @@ on_text_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	return full_text(s, b, "text_delta", "text", t, out);
 }
 
+static int
+summary_seen(const struct rstream *s, long oi, long si)
+{
+	size_t i;
+
+	for (i = s->nsums; i-- > 0;)
+		if (s->sums[i].output_index == oi && s->sums[i].content_index == si)
+			return 1;
+	return 0;
+}
+
+static GW_MUST_CHECK enum gw_err
+summary_mark(struct rstream *s, long oi, long si)
+{
+	void *p = s->sums;
+
+	if (summary_seen(s, oi, si))
+		return GW_OK;
+	if (grow(&p, &s->sums_cap, s->nsums + 1, sizeof(*s->sums)) != GW_OK)
+		return GW_ENOMEM;
+	s->sums = p;
+	s->sums[s->nsums].output_index = oi;
+	s->sums[s->nsums++].content_index = si;
+	return GW_OK;
+}
+
+/* An empty delta opens nothing (1.14.7). */
 static GW_MUST_CHECK enum gw_err
 on_summary_delta(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const char *d = json_str(ev, "delta");
+	long oi = index_of(ev, "output_index");
+	int b;
+	enum gw_err e;
+
+	if (d == NULL || *d == '\0')
+		return GW_OK;
+	if ((e = open_thinking(s, oi, &b, out)) != GW_OK ||
+	    (e = THINKING_DELTA(s, b, d, out)) != GW_OK)
+		return e;
+	return summary_mark(s, oi, index_of(ev, "summary_index"));
+}
+
+/* Every summary part after the first starts with the separator. */
+static GW_MUST_CHECK enum gw_err
+on_summary_part_added(struct rstream *s, const cJSON *ev,
+    struct tr_sink *out)
+{
 	int b;
 	enum gw_err e;
 
 	if ((e = open_thinking(s, index_of(ev, "output_index"), &b, out))
-	    != GW_OK)
+	    != GW_OK || index_of(ev, "summary_index") == 0)
 		return e;
-	return THINKING_DELTA(s, b, d != NULL ? d : "", out);
+	return THINKING_DELTA(s, b, REASONING_SUMMARY_SEPARATOR, out);
 }
 
+/* A part's full text goes out only when that part got no delta. */
 static GW_MUST_CHECK enum gw_err
 on_summary_done(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 {
 	const char *t = json_str(ev, "text");
+	long oi = index_of(ev, "output_index");
 	int b;
 	enum gw_err e;
 
-	if ((e = open_thinking(s, index_of(ev, "output_index"), &b, out))
-	    != GW_OK)
+	if ((e = open_thinking(s, oi, &b, out)) != GW_OK ||
+	    t == NULL || *t == '\0' ||
+	    summary_seen(s, oi, index_of(ev, "summary_index")))
 		return e;
-	return full_text(s, b, "thinking_delta", "thinking", t, out);
+	return THINKING_DELTA(s, b, t, out);
 }
 
 static GW_MUST_CHECK enum gw_err
@@ -578,7 +628,8 @@ reasoning_done(struct rstream *s, long oi, const cJSON *item,
 	if ((e = open_thinking(s, oi, &b, out)) != GW_OK)
 		return e;
 	return sign_thinking(s, b,
-	    cJSON_GetArraySize(json_arr(item, "summary")) == 0, "",
+	    cJSON_GetArraySize(json_arr(item, "summary")) == 0 &&
+	    !has_delta(s, b), "",
 	    enc != NULL ? enc : "", id != NULL ? id : "", out);
 }
 
@@ -761,6 +812,8 @@ dispatch(struct rstream *s, const char *type, const cJSON *ev,
 		return on_summary_delta(s, ev, out);
 	if (util_streq(type, "response.reasoning_summary_text.done"))
 		return on_summary_done(s, ev, out);
+	if (util_streq(type, "response.reasoning_summary_part.added"))
+		return on_summary_part_added(s, ev, out);
 	if (util_streq(type, "response.function_call_arguments.delta"))
 		return on_args_delta(s, ev, out);
 	if (util_streq(type, "response.function_call_arguments.done"))
@@ -831,6 +884,7 @@ rs_free(struct tr_stream *t)
 	free(s->bridge);
 	free(s->has_delta);
 	free(s->keys);
+	free(s->sums);
 	forget_calls(s);
 	free(s->calls);
 	free(s);

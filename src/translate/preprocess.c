@@ -2,6 +2,7 @@
  * The /v1/messages preprocessing pipeline on the Copilot path
  * (translation spec §1, §2, §8, §9).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -473,14 +474,82 @@ fail:
 	return e;
 }
 
+/* ---- §2.1a Claude Code's billing header (1.11.6) ------------------- */
+
+#define BILLING_PREFIX "x-anthropic-billing-header:"
+#define CCH_STABLE "cch=<stable>;"
+
+/* The first "cch=<not ;>+;" segment that follows a ';' and JavaScript
+ * white space (/(^|;\s*)cch=[^;]+;/u; the text starts with the billing
+ * prefix, so ^ never matches): *at is where "cch=" starts, *len how far its
+ * ';' reaches.  0 when there is none. */
+static int
+find_cch(const char *s, size_t *at, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i, j, k;
+	const char *end;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] != ';')
+			continue;
+		for (j = i + 1; j < n && (k = js_space_at(p + j, n - j)) > 0; )
+			j += k;
+		if (strncmp(s + j, "cch=", 4) != 0 || s[j + 4] == ';' ||
+		    s[j + 4] == '\0' || (end = strchr(s + j + 4, ';')) == NULL)
+			continue;
+		*at = j;
+		*len = (size_t)(end + 1 - (s + j));
+		return 1;
+	}
+	return 0;
+}
+
+/* Replaces the cch hash of the billing-header text at holder[key]. */
+static GW_MUST_CHECK enum gw_err
+stabilise_cch(cJSON *holder, const char *key)
+{
+	const char *s = json_str(holder, key);
+	size_t at, len, n;
+	char *t;
+	enum gw_err e;
+
+	if (!starts_with(s, BILLING_PREFIX) || !find_cch(s, &at, &len))
+		return GW_OK;
+	n = strlen(s) - len + strlen(CCH_STABLE);
+	if ((t = malloc(n + 1)) == NULL)
+		return GW_ENOMEM;
+	snprintf(t, n + 1, "%.*s%s%s", (int)at, s, CCH_STABLE, s + at + len);
+	e = set_str(holder, key, t);
+	free(t);
+	return e;
+}
+
+/* 1.11.6: when system (a string, or its first block's text) is Claude
+ * Code's billing-header line, its first "cch=<hash>;" becomes
+ * "cch=<stable>;" so requests differing only there share a cache prefix. */
+static GW_MUST_CHECK enum gw_err
+pp_stabilise_billing_header(cJSON *payload)
+{
+	cJSON *sys = cJSON_GetObjectItemCaseSensitive(payload, "system");
+
+	if (cJSON_IsString(sys))
+		return stabilise_cch(payload, "system");
+	if (cJSON_IsArray(sys) && cJSON_IsObject(sys->child))
+		return stabilise_cch(sys->child, "text");
+	return GW_OK;
+}
+
 enum gw_err
 pp_normalize_system(cJSON *payload)
 {
 	cJSON *msgs = json_arr(payload, "messages"), *m, *next, *prev = NULL;
 	cJSON *add = NULL, *c;
 	const char *role, *prole;
-	enum gw_err e = GW_OK;
+	enum gw_err e;
 
+	if ((e = pp_stabilise_billing_header(payload)) != GW_OK)
+		return e;
 	cJSON_ArrayForEach(m, msgs)
 		if ((role = json_str(m, "role")) != NULL && strcmp(role, "system") == 0)
 			break;

@@ -84,7 +84,10 @@ GW_MUST_CHECK enum gw_err pp_validate(const cJSON *payload, struct buf *errmsg);
 GW_MUST_CHECK enum gw_err pp_provider_alias(const char *model, char **provider,
     char **provider_model);
 
-/* §2.1: folds role:"system" entries of messages into system or the
+/* §2.1: first stabilises Claude Code's billing header (1.11.6: when system,
+ * a string or its first block's text, starts "x-anthropic-billing-header:",
+ * its first "cch=<hash>;" becomes "cch=<stable>;" so the prompt cache keeps
+ * hitting), then folds role:"system" entries of messages into system or the
  * preceding user turn; drops those that follow an assistant turn. */
 GW_MUST_CHECK enum gw_err pp_normalize_system(cJSON *payload);
 

@@ -30,6 +30,11 @@
  * upstream said nothing readable); never sent back as real thinking. */
 #define THINKING_PLACEHOLDER "Thinking..."
 
+/* What the parts of a Responses reasoning summary are joined with in one
+ * thinking block (reference 1.14.7: U+2063 INVISIBLE SEPARATOR, then a
+ * blank line), and split at again when the block comes back. */
+#define REASONING_SUMMARY_SEPARATOR "\xE2\x81\xA3\n\n"
+
 /*
  * The Anthropic content blocks that the translators answering in one piece
  * (Chat and Responses results) both build, appended to the content array.

@@ -146,9 +146,11 @@ class Gateway(unittest.TestCase):
         self.assertNotIn("copilot-vision-request", h)
         self.assertNotIn("x-api-key", h)
         self.assertNotEqual(h["authorization"], "Bearer " + API_KEY)
-        # max_tokens defaulted from the model's limits
-        self.assertIsInstance(req["body"]["max_tokens"], int)
-        self.assertGreater(req["body"]["max_tokens"], 0)
+        # the model's output limit, as max_completion_tokens for a GPT
+        # model (1.14.7)
+        self.assertIsInstance(req["body"]["max_completion_tokens"], int)
+        self.assertGreater(req["body"]["max_completion_tokens"], 0)
+        self.assertNotIn("max_tokens", req["body"])
 
     def test_same_content_same_request_id(self):
         msgs = [{"role": "user", "content": "deterministic"}]
@@ -173,7 +175,32 @@ class Gateway(unittest.TestCase):
 
     def test_explicit_max_tokens_is_kept(self):
         self.chat([{"role": "user", "content": "x"}], max_tokens=7)
-        self.assertEqual(self.s.fake.requests("/chat/completions")[-1]["body"]["max_tokens"], 7)
+        body = self.s.fake.requests("/chat/completions")[-1]["body"]
+        self.assertEqual(body["max_completion_tokens"], 7)
+        self.assertNotIn("max_tokens", body)
+
+    def test_max_completion_tokens(self):
+        """1.14.7: the client's max_completion_tokens wins for a GPT model,
+        stops the default for any model, and a non-GPT model keeps
+        max_tokens."""
+        last = lambda: self.s.fake.requests("/chat/completions")[-1]["body"]
+        self.chat([{"role": "user", "content": "x"}], max_tokens=7,
+                  max_completion_tokens=9)
+        self.assertEqual(last()["max_completion_tokens"], 9)
+        self.assertNotIn("max_tokens", last())
+        self.chat([{"role": "user", "content": "x"}], max_tokens=7,
+                  max_completion_tokens=None)
+        self.assertEqual(last()["max_completion_tokens"], 7)
+        self.assertNotIn("max_tokens", last())
+        status, _, body = self.chat([{"role": "user", "content": "x"}],
+                                    model="claude-sonnet-4.6")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(last()["max_tokens"], 32000)
+        self.assertNotIn("max_completion_tokens", last())
+        self.chat([{"role": "user", "content": "x"}], model="claude-sonnet-4.6",
+                  max_completion_tokens=5)
+        self.assertEqual(last()["max_completion_tokens"], 5)
+        self.assertNotIn("max_tokens", last())
 
     def test_malformed_json(self):
         status, _, body = self.s.request("POST", "/v1/chat/completions",

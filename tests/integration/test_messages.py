@@ -266,6 +266,27 @@ class MessagesHeaders(unittest.TestCase):
         self.assertEqual([m["role"] for m in sent["messages"]], ["user"])
         self.assertIn("Agent types: x", json.dumps(sent["messages"]))
 
+    def test_billing_header_cch_is_stable_on_every_flow(self):
+        """1.11.6: requests that differ only in Claude Code's cch= hash send
+        the same bytes upstream."""
+        for model, path in MODELS.values():
+            with self.subTest(model=model):
+                sent = []
+                for cch in ("6fb32", "a01c9"):
+                    self.s.fake.reset()
+                    status, _, body = self.post({
+                        "model": model, "max_tokens": 64, "tools": [WEATHER],
+                        "system": [{"type": "text", "text":
+                                    "x-anthropic-billing-header: cc_version=2.1.158.c0c; "
+                                    "cc_entrypoint=cli; cch=%s;" % cch},
+                                   {"type": "text", "text": "You are Claude Code."}],
+                        "messages": [{"role": "user", "content": "hi"}]})
+                    self.assertEqual(status, 200, body)
+                    sent.append(self.s.fake.requests(path)[-1]["body"])
+                self.assertEqual(sent[0], sent[1])
+                self.assertIn("cch=<stable>;", json.dumps(sent[0]))
+                self.assertNotIn("6fb32", json.dumps(sent[0]))
+
     def test_anthropic_beta_is_filtered_on_native(self):
         self.post({"model": "claude-sonnet-4.6", "max_tokens": 64, "tools": [WEATHER],
                    "messages": [{"role": "user", "content": "beta"}]},

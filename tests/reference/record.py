@@ -5,7 +5,9 @@
 
 DIR is the refseed kit that runs caozhiyuan/copilot-api v1.10.10 (commit
 8e73c65) against a loopback fake (its start.sh / stop.sh); the environment
-variable COPILOT_API_REFSEED may name it instead.  One fake upstream
+variable COPILOT_API_REFSEED may name it instead; with REFSEED_REF=1.14.7
+in the environment the kit runs v1.14.7 (commit e3a2e0b) and the cases say
+so.  One fake upstream
 (tests/fake/fake_upstream.py) and one reference instance serve every case;
 each case's fake configuration is applied before it runs.  The reference's
 side (the upstream requests it made and what its client received, normalised)
@@ -52,6 +54,9 @@ def start_fake(workdir):
         return proc, "http://127.0.0.1:%d" % int(f.read().strip())
 
 
+REF_VERSIONS = {"1.14.7": {"version": "1.14.7", "commit": "e3a2e0b"}}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--refseed", default=os.environ.get("COPILOT_API_REFSEED"))
@@ -69,6 +74,9 @@ def main():
     if not cases:
         print("record.py: nothing to record")
         return
+    # REFSEED_REF=1.14.7 (the kit's preset) records against v1.14.7
+    ref_version = REF_VERSIONS.get(os.environ.get("REFSEED_REF", ""),
+                                   corpus.REF_VERSION)
     workdir = tempfile.mkdtemp(prefix="corpus-record-")
     fake, fake_url = start_fake(workdir)
     port = args.port or free_port()
@@ -89,7 +97,7 @@ def main():
         for cid, path in cases:
             case = corpus.load(path)
             obs = corpus.run(base, fake_url, case)
-            case["reference"] = dict(corpus.REF_VERSION, **obs)
+            case["reference"] = dict(ref_version, **obs)
             corpus.save(path, case)
             r = obs["response"]
             print("%-50s %s %d upstream" % (cid, r["status"], len(obs["upstream"])))
