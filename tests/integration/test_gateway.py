@@ -306,6 +306,7 @@ class Gateway(unittest.TestCase):
             conn.close()
 
     def test_stream_relays_every_chunk_and_usage(self):
+        n = len(self.s.usage_rows())
         for mode in ("normal", "awkward", "bytewise"):
             self.s.fake.config(chunking=mode)
             events = self.stream_events({"model": "gpt-4.1", "stream": True,
@@ -318,7 +319,8 @@ class Gateway(unittest.TestCase):
             self.assertIn("héllo 日本", text, mode)
             self.assertTrue(any(c.get("usage") and not c["choices"] for c in chunks), mode)
         self.s.fake.config(chunking="normal")
-        row = self.s.usage_rows(at_least=3)[-1]
+        # rows are written after each answer: wait for this test's three
+        row = self.s.usage_rows(at_least=n + 3)[-1]
         self.assertEqual(row["stream"], 1)
         self.assertGreater(row["output_tokens"], 0)
 

@@ -76,6 +76,13 @@ class Providers(unittest.TestCase):
 
     def setUp(self):
         self.s.fake.reset()
+        # Rows of earlier tests: rows_for counts only this test's.  A row
+        # is written after the client has its whole answer, so a test must
+        # wait for its own rows, not take the newest one there is.
+        self.rows_before = {}
+        for r in self.s.usage_rows():
+            p = r["provider_name"]
+            self.rows_before[p] = self.rows_before.get(p, 0) + 1
 
     # -- helpers -----------------------------------------------------------
 
@@ -100,13 +107,14 @@ class Providers(unittest.TestCase):
             conn.close()
 
     def rows_for(self, provider, at_least):
-        rows = [r for r in self.s.usage_rows() if r["provider_name"] == provider]
-        if len(rows) < at_least:
-            harness.wait_until(lambda: len([r for r in self.s.usage_rows()
-                                            if r["provider_name"] == provider]) >= at_least,
-                               what="usage rows of %s" % provider)
-            rows = [r for r in self.s.usage_rows() if r["provider_name"] == provider]
-        return rows
+        """The rows of provider, once this test has written at_least."""
+        want = self.rows_before.get(provider, 0) + at_least
+
+        def rows():
+            return [r for r in self.s.usage_rows() if r["provider_name"] == provider]
+        harness.wait_until(lambda: len(rows()) >= want,
+                           what="%d new usage rows of %s" % (at_least, provider))
+        return rows()
 
     # -- anthropic ---------------------------------------------------------
 
