@@ -92,6 +92,12 @@ class Health(unittest.TestCase):
 
         self.assertEqual(self.s.parked_pair("/chat/completions", one), [200, 200])
 
+        # A request is counted once its answer is complete (the client may
+        # read it a moment before): wait for both counts.
+        harness.wait_until(
+            lambda: value(self.metrics()[1], "copilot_api_requests_total",
+                          **series) == base + 2,
+            timeout=10, what="both requests counted")
         types, after = self.metrics()
         self.assertEqual(value(after, "copilot_api_requests_total", **series),
                          base + 2)
