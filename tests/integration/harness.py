@@ -210,6 +210,25 @@ class Stack(Client):
         wait_until(lambda: self.get("/")[0] == 200, timeout=60,
                    what="lighttpd + responder")
 
+    def reconfigure(self, update):
+        """config.json as update(cfg) leaves it, and the responder restarted
+        to load it (for keys that name the fake, known only once it runs).
+        The Stack is closed if that fails."""
+        try:
+            path = os.path.join(self.home, "config.json")
+            with open(path) as f:
+                cfg = json.load(f)
+            update(cfg)
+            with open(path, "w") as f:
+                json.dump(cfg, f, indent=2)
+            self.fcgi.send_signal(signal.SIGTERM)
+            self.fcgi.wait(timeout=120)
+            self.start_fcgi()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
     def start_fcgi(self):
         # spawn-fcgi -n execs the responder in place: its PID is ours to signal.
         if os.path.exists(self.socket):

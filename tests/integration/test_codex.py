@@ -30,22 +30,11 @@ def codex_stack():
     """A Stack whose config points the codex OAuth server at the fake and
     already names providers.codex with the fake's backend (login keeps a
     baseUrl it finds)."""
-    s = harness.Stack()
-    try:
-        path = os.path.join(s.home, "config.json")
-        with open(path) as f:
-            cfg = json.load(f)
+    def update(cfg):
         cfg["upstream"]["codexAuthUrl"] = s.fake.url
         cfg["providers"] = {"codex": {"baseUrl": s.fake.url + "/backend-api"}}
-        with open(path, "w") as f:
-            json.dump(cfg, f, indent=2)
-        s.fcgi.send_signal(signal.SIGTERM)
-        s.fcgi.wait(timeout=120)
-        s.start_fcgi()
-    except BaseException:
-        s.close()
-        raise
-    return s
+    s = harness.Stack()
+    return s.reconfigure(update)
 
 
 def follow_authorize(fake_port, url):

@@ -47,22 +47,11 @@ def provider_stack(**kw):
     """A Stack whose config.json has the providers.  Their baseUrl is the
     fake, known only once it runs: config.json is rewritten and the
     responder restarted to load it."""
-    s = harness.Stack(**kw)
-    try:
-        path = os.path.join(s.home, "config.json")
-        with open(path) as f:
-            cfg = json.load(f)
+    def update(cfg):
         cfg["providers"] = providers(s.fake.url)
         cfg["modelMappings"] = {"claude-opus-4-7": "dash/qwen-plus"}
-        with open(path, "w") as f:
-            json.dump(cfg, f, indent=2)
-        s.fcgi.send_signal(signal.SIGTERM)
-        s.fcgi.wait(timeout=120)
-        s.start_fcgi()
-    except BaseException:
-        s.close()
-        raise
-    return s
+    s = harness.Stack(**kw)
+    return s.reconfigure(update)
 
 
 class Providers(unittest.TestCase):
