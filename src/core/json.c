@@ -1,6 +1,7 @@
 /* JSON helpers: cJSON accessors and builders, and the JavaScript-exact
  * printers (string quoting, numbers, JSON.stringify(v, null, 2)). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,24 @@ json_parse(const char *p, size_t n, int *line, int *col)
 	return NULL;
 }
 
+/*
+ * Whether any of the 8 bytes at p is below 0x20, '"' or '\\': the bytes a
+ * string scan must look at one by one (a word-at-a-time test: byte - 1
+ * borrows into the high bit only for a zero byte; exact as a yes/no).
+ */
+static int
+word_special(const char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t x, q, bs;
+
+	memcpy(&x, p, sizeof(x));
+	q = x ^ (ones * '"');
+	bs = x ^ (ones * '\\');
+	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+	    ((bs - ones) & ~bs)) & high ? 1 : 0;
+}
+
 enum json_nul
 json_find_nul(const char *p, size_t n, int *line, int *col)
 {
@@ -64,6 +83,11 @@ json_find_nul(const char *p, size_t n, int *line, int *col)
 	int in_string = 0;
 
 	for (q = p; q < end; q++) {
+		/* 8 plain bytes at a time: no NUL, quote or backslash there */
+		while (end - q >= 8 && !word_special(q))
+			q += 8;
+		if (q == end)
+			break;
 		if (*q == '\0') {
 			position(p, q, line, col);
 			return JSON_NUL_RAW;
@@ -232,6 +256,10 @@ json_quote(struct buf *b, const char *s, size_t len)
 
 	/* Unescaped runs are copied whole: most text needs no escape. */
 	for (; e == GW_OK && s < end; s++) {
+		while (end - s >= 8 && !word_special(s))
+			s += 8;
+		if (s == end)
+			break;
 		if ((esc = quote_escape((unsigned char)*s, u)) == NULL)
 			continue;
 		if ((e = buf_append(b, run, (size_t)(s - run))) == GW_OK)

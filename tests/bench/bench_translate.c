@@ -111,6 +111,53 @@ claude_code_request(void)
 	return v;
 }
 
+/*
+ * Issue 11's floor for a translating gateway on cJSON: one cJSON parse plus
+ * one unformatted cJSON print of the body, beside what the gateway does
+ * instead (the U+0000 scan, our parse, the JS-exact print).
+ */
+static void
+bench_floor(const cJSON *req)
+{
+	char *text = cJSON_PrintUnformatted(req), *o;
+	size_t len;
+	cJSON *v;
+	double t0, dt;
+	int i, n = 500;
+
+	if (text == NULL)
+		abort();
+	len = strlen(text);
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		if ((v = cJSON_ParseWithLength(text, len)) == NULL ||
+		    (o = cJSON_PrintUnformatted(v)) == NULL)
+			abort();
+		cJSON_free(o);
+		cJSON_Delete(v);
+	}
+	dt = now() - t0;
+	printf("%-34s %8.3f ms/request  (%zu bytes)\n",
+	    "floor: cJSON parse + print", dt * 1000 / n, len);
+	t0 = now();
+	for (i = 0; i < n; i++)
+		if (json_find_nul(text, len, NULL, NULL) != JSON_NUL_NONE)
+			abort();
+	dt = now() - t0;
+	printf("%-34s %8.3f ms/request\n", "json_find_nul", dt * 1000 / n);
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		if ((v = json_parse(text, len, NULL, NULL)) == NULL ||
+		    (o = json_print(v)) == NULL)
+			abort();
+		cJSON_free(o);
+		cJSON_Delete(v);
+	}
+	dt = now() - t0;
+	printf("%-34s %8.3f ms/request\n", "json_parse + json_print", dt * 1000 / n);
+	cJSON_free(text);
+}
+
 static void
 bench_requests(void)
 {
@@ -126,6 +173,7 @@ bench_requests(void)
 	memset(&ro, 0, sizeof(ro));
 	memset(&po, 0, sizeof(po));
 	po.machine_id = "m";
+	bench_floor(req);
 	t0 = now();
 	for (i = 0; i < n; i++) {
 		cJSON *copy = cJSON_Duplicate(req, 1);

@@ -207,6 +207,64 @@ START_TEST(json_quote_matches_javascript)
 }
 END_TEST
 
+/*
+ * The scans skip 8 plain bytes at a time: every byte that matters, at every
+ * offset of strings of every length around a word, with bytes around 0x20,
+ * 0x22, 0x5c and >= 0x80 as neighbours (the edges of the word test).
+ */
+START_TEST(json_scans_see_every_offset)
+{
+	static const unsigned char special[] = { 0x00, 0x01, 0x1f, '"', '\\' };
+	static const unsigned char plain[] = { 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f,
+	    0x80, 0xa2, 0xdc, 0xff };
+	char in[40], want[120];
+	struct buf b = BUF_INIT;
+	size_t len, at, k, i, w;
+
+	for (len = 1; len <= 33; len++)
+		for (at = 0; at < len; at++)
+			for (k = 0; k < sizeof(special); k++) {
+				for (i = 0; i < len; i++)
+					in[i] = (char)plain[(i + len) % sizeof(plain)];
+				in[at] = (char)special[k];
+				/* the expected text, one byte at a time */
+				w = 0;
+				want[w++] = '"';
+				for (i = 0; i < len; i++) {
+					unsigned char c = (unsigned char)in[i];
+
+					if (c == '"' || c == '\\') {
+						want[w++] = '\\';
+						want[w++] = (char)c;
+					} else if (c == 0x1f || c == 0x01 || c == 0x00) {
+						w += (size_t)sprintf(want + w, "\\u%04x", c);
+					} else
+						want[w++] = (char)c;
+				}
+				want[w++] = '"';
+				buf_reset(&b);
+				ck_assert_int_eq(json_quote(&b, in, len), GW_OK);
+				ck_assert_uint_eq(b.len, w);
+				ck_assert(memcmp(b.data, want, w) == 0);
+				/* a raw NUL is found wherever it is */
+				ck_assert_int_eq(json_find_nul(in, len, NULL, NULL),
+				    special[k] == 0 ? JSON_NUL_RAW : JSON_NUL_NONE);
+			}
+	/* an escaped NUL after a long plain run, at each alignment */
+	for (len = 0; len < 24; len++) {
+		w = 0;
+		in[w++] = '"';
+		for (i = 0; i < len; i++)
+			in[w++] = 'a';
+		memcpy(in + w, "\\u0000\"", 7);
+		ck_assert_int_eq(json_find_nul(in, w + 7, NULL, NULL), JSON_NUL_ESCAPE);
+		memcpy(in + w, "\\\\u0000\"", 8);
+		ck_assert_int_eq(json_find_nul(in, w + 8, NULL, NULL), JSON_NUL_NONE);
+	}
+	buf_free(&b);
+}
+END_TEST
+
 /* Expected strings printed once by node: JSON.stringify(<the C value>). */
 static const struct {
 	double v;
@@ -449,6 +507,7 @@ core_suite(void)
 	tcase_add_test(tc, parse_long_ranges);
 	tcase_add_test(tc, json_find_nul_finds_what_cjson_would_cut);
 	tcase_add_test(tc, json_quote_matches_javascript);
+	tcase_add_test(tc, json_scans_see_every_offset);
 	tcase_add_test(tc, json_number_matches_javascript);
 	tcase_add_test(tc, json_format_js_matches_javascript);
 	tcase_add_test(tc, json_stringify_matches_javascript);
