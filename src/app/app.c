@@ -445,6 +445,10 @@ worker_free(struct worker *w)
 		pthread_mutex_unlock(&w->app->cfg_mu);
 	}
 	free(w->login);
+	cJSON_Delete(w->models);
+	if (w->tok != NULL)
+		db_copilot_token_free(w->tok);
+	free(w->tok);
 	up_client_free(w->client);
 	db_close(w->db);
 	memset(w, 0, sizeof(*w));

@@ -67,35 +67,66 @@ out:
 	return e;
 }
 
+/*
+ * The worker's token: its own copy while that is not due and was read less
+ * than APP_TOKEN_RECHECK_MS ago (no database access), else auth_copilot_token's
+ * (stale: the token Copilot just refused).  *out is borrowed from w.
+ */
+static GW_MUST_CHECK enum gw_err
+worker_token(struct worker *w, const char *stale,
+    const struct db_copilot_token **out, struct buf *errmsg)
+{
+	struct auth_env env;
+	struct db_copilot_token t;
+	int64_t now = util_now_ms();
+	enum gw_err e;
+
+	if (stale == NULL && w->tok != NULL && w->tok->token != NULL &&
+	    now - w->tok_read_ms < APP_TOKEN_RECHECK_MS &&
+	    !auth_token_due(w->tok, now / 1000)) {
+		*out = w->tok;
+		return GW_OK;
+	}
+	app_auth_env(w, &env);
+	if ((e = auth_copilot_token(&env, stale, 0, &t, errmsg)) != GW_OK)
+		return e;
+	if (w->tok == NULL && (w->tok = calloc(1, sizeof(*w->tok))) == NULL) {
+		db_copilot_token_free(&t);
+		return GW_ENOMEM;
+	}
+	db_copilot_token_free(w->tok);
+	*w->tok = t;
+	w->tok_read_ms = now;
+	*out = w->tok;
+	return GW_OK;
+}
+
 enum gw_err
 app_copilot_call(struct worker *w, const struct copilot_req *rq,
     struct tr_stream *tr, struct tr_sink *sink, struct relay_result *res,
     struct buf *errmsg)
 {
-	struct auth_env env;
-	struct db_copilot_token tok;
+	const struct db_copilot_token *tok;
 	char *stale = NULL;
 	enum gw_err e;
 
-	memset(&tok, 0, sizeof(tok));
-	app_auth_env(w, &env);
-	if ((e = auth_copilot_token(&env, NULL, 0, &tok, errmsg)) != GW_OK)
+	if ((e = worker_token(w, NULL, &tok, errmsg)) != GW_OK)
 		return e;
-	e = copilot_once(w, rq, &tok, tr, sink, res);
+	e = copilot_once(w, rq, tok, tr, sink, res);
 	if (e == GW_OK && res->status == 401 && !res->client_started) {
 		/* The token expired under us: refresh once, retry once. */
 		log_info("Copilot answered 401: refreshing the token and retrying");
-		stale = tok.token;
-		tok.token = NULL;
-		db_copilot_token_free(&tok);
-		if ((e = auth_copilot_token(&env, stale, 0, &tok, errmsg)) != GW_OK)
+		if ((stale = util_strdup(tok->token)) == NULL) {
+			e = GW_ENOMEM;
+			goto out;
+		}
+		if ((e = worker_token(w, stale, &tok, errmsg)) != GW_OK)
 			goto out;
 		relay_result_free(res);
-		e = copilot_once(w, rq, &tok, tr, sink, res);
+		e = copilot_once(w, rq, tok, tr, sink, res);
 	}
 out:
 	free(stale);
-	db_copilot_token_free(&tok);
 	return e;
 }
 

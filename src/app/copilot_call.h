@@ -31,6 +31,11 @@ struct copilot_req {
 	int stream;
 };
 
+/* How long a worker uses the Copilot token it read before it reads the
+ * stored one again (another process may have refreshed it early); a token
+ * that is due, or that Copilot refused, is never reused. */
+#define APP_TOKEN_RECHECK_MS 5000
+
 /*
  * Sends rq (streamed through tr to sink when rq->stream, else collected in
  * res).  res is filled whatever the outcome; free it with

@@ -12,7 +12,7 @@
 
 /* Fetches GET /models and keeps picker-enabled and embedding models. */
 static GW_MUST_CHECK enum gw_err
-models_fetch(struct worker *w, cJSON **out, struct buf *errmsg)
+models_fetch(struct worker *w, cJSON **out, int64_t *at, struct buf *errmsg)
 {
 	struct copilot_req rq;
 	struct relay_result res;
@@ -60,7 +60,8 @@ models_fetch(struct worker *w, cJSON **out, struct buf *errmsg)
 		e = GW_ENOMEM;
 		goto out;
 	}
-	if (db_models_put(w->db, s, util_now_ms()) != GW_OK)
+	*at = util_now_ms();
+	if (db_models_put(w->db, s, *at) != GW_OK)
 		log_warn("could not store the model list in the database");
 	*out = keep;
 	keep = NULL;
@@ -72,37 +73,78 @@ out:
 	return e;
 }
 
-enum gw_err
-models_get(struct worker *w, int force, cJSON **out, int *fetched,
-    struct buf *errmsg)
+/* Replaces the worker's copy. */
+static void
+models_keep(struct worker *w, cJSON *list, int64_t at, int64_t now)
+{
+	cJSON_Delete(w->models);
+	w->models = list;
+	w->models_at = at;
+	w->models_checked_ms = now;
+}
+
+/* The stored list into the worker's copy, parsed only when it is not the
+ * one the worker holds.  GW_ENOTFOUND when none is stored (or unreadable). */
+static enum gw_err
+models_load(struct worker *w, int64_t now)
 {
 	char *json = NULL;
 	int64_t at = 0;
-	cJSON *cached = NULL;
+	cJSON *list;
+
+	if (db_models_get(w->db, NULL, &at) != GW_OK)
+		return GW_ENOTFOUND;
+	if (w->models != NULL && at == w->models_at) {
+		w->models_checked_ms = now;
+		return GW_OK;
+	}
+	if (db_models_get(w->db, &json, &at) != GW_OK)
+		return GW_ENOTFOUND;
+	list = json_parse(json, strlen(json), NULL, NULL);
+	free(json);
+	if (!cJSON_IsArray(list)) {
+		cJSON_Delete(list);
+		return GW_ENOTFOUND;
+	}
+	models_keep(w, list, at, now);
+	return GW_OK;
+}
+
+enum gw_err
+models_get(struct worker *w, int force, const cJSON **out, int *fetched,
+    struct buf *errmsg)
+{
+	int64_t now = util_now_ms(), at = 0;
+	cJSON *list = NULL;
 	enum gw_err e;
 
 	*out = NULL;
 	if (fetched != NULL)
 		*fetched = 0;
-	if (db_models_get(w->db, &json, &at) == GW_OK)
-		cached = json_parse(json, strlen(json), NULL, NULL);
-	free(json);
-	if (cached != NULL && !force && util_now_ms() - at < MODELS_MAX_AGE_MS) {
-		*out = cached;
+	if (!force && (w->models == NULL ||
+	    now - w->models_checked_ms >= MODELS_RECHECK_MS ||
+	    now - w->models_at >= MODELS_MAX_AGE_MS))
+		GW_IGNORE(models_load(w, now)); /* none stored: fetched below */
+	if (w->models != NULL && !force && now - w->models_at < MODELS_MAX_AGE_MS) {
+		*out = w->models;
 		return GW_OK;
 	}
-	e = models_fetch(w, out, errmsg);
-	if (e == GW_OK && fetched != NULL)
-		*fetched = 1;
-	if (e != GW_OK && cached != NULL) {
+	e = models_fetch(w, &list, &at, errmsg);
+	if (e == GW_OK) {
+		models_keep(w, list, at, now);
+		if (fetched != NULL)
+			*fetched = 1;
+		*out = w->models;
+		return GW_OK;
+	}
+	if (w->models != NULL) {
 		/* A failed refresh keeps serving the old list. */
 		log_warn("model list refresh failed (%s); using the cached list",
 		    buf_cstr(errmsg));
 		buf_reset(errmsg);
-		*out = cached;
+		*out = w->models;
 		return GW_OK;
 	}
-	cJSON_Delete(cached);
 	return e;
 }
 

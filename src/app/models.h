@@ -13,14 +13,19 @@
 #include "core/err.h"
 
 #define MODELS_MAX_AGE_MS (30LL * 60 * 1000)
+/* How long a worker serves its parsed copy before it looks whether another
+ * worker or process stored a newer list (one small read, no parse). */
+#define MODELS_RECHECK_MS 5000
 
 /*
  * The list, fetched when missing or older than MODELS_MAX_AGE_MS (force:
- * always); a failed refresh keeps serving the cached list.  *out is a new
- * cJSON array owned by the caller; *fetched (may be NULL) says whether it
+ * always); a failed refresh keeps serving the cached list.  *out is the
+ * worker's parsed copy, borrowed: valid until the next models_get on w
+ * or worker_free.  Between rechecks (MODELS_RECHECK_MS) it costs no
+ * database access and no parse.  *fetched (may be NULL) says whether it
  * came from Copilot just now.  errmsg explains a failure.
  */
-GW_MUST_CHECK enum gw_err models_get(struct worker *w, int force, cJSON **out,
+GW_MUST_CHECK enum gw_err models_get(struct worker *w, int force, const cJSON **out,
     int *fetched, struct buf *errmsg);
 /* Borrowed entry of list with that id, or NULL. */
 const cJSON *models_find(const cJSON *list, const char *id);

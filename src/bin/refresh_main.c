@@ -165,7 +165,7 @@ refresh(struct worker *w, const struct refresh_opts *o)
 	struct buf err = BUF_INIT;
 	enum gw_err e;
 	char *ghtok = NULL, until[32];
-	cJSON *models = NULL;
+	const cJSON *models = NULL;
 	long pruned = 0;
 	int rc = 1, refreshed, fetched = 0;
 
@@ -209,7 +209,6 @@ refresh(struct worker *w, const struct refresh_opts *o)
 		    pruned);
 	rc = 0;
 out:
-	cJSON_Delete(models);
 	db_copilot_token_free(&prev);
 	db_copilot_token_free(&t);
 	free(ghtok);

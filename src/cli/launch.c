@@ -330,7 +330,7 @@ prepare(struct launch *l)
 	struct db_copilot_token t;
 	struct buf err = BUF_INIT;
 	char *tok = NULL, fp[16];
-	cJSON *models = NULL, *m;
+	const cJSON *models = NULL, *m;
 	int rc = 1;
 
 	memset(&a, 0, sizeof(a));
@@ -375,7 +375,6 @@ prepare(struct launch *l)
 	}
 	rc = 0;
 out:
-	cJSON_Delete(models);
 	db_copilot_token_free(&t);
 	free(tok);
 	buf_free(&err);

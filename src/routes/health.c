@@ -98,7 +98,8 @@ route_readyz(struct rctx *r)
 	struct auth_env env;
 	struct db_copilot_token t;
 	struct buf err = BUF_INIT;
-	cJSON *list = NULL, *doc = NULL, *o;
+	cJSON *doc = NULL, *o;
+	const cJSON *list = NULL;
 	enum gw_err e;
 
 	memset(&t, 0, sizeof(t));
@@ -136,7 +137,6 @@ route_readyz(struct rctx *r)
 	GW_IGNORE(http_send_json(r->c, 200, doc));
 out:
 	cJSON_Delete(doc);
-	cJSON_Delete(list);
 	db_copilot_token_free(&t);
 	buf_free(&err);
 }

@@ -36,7 +36,7 @@ enum msg_flow { FLOW_NATIVE, FLOW_RESPONSES, FLOW_CHAT };
 struct msg {
 	struct rctx *r;
 	cJSON *body;               /* the Anthropic payload, preprocessed */
-	cJSON *models;             /* the cached Copilot list */
+	const cJSON *models;       /* the worker's Copilot list (borrowed) */
 	const cJSON *model;        /* its entry for this request, or NULL */
 	struct pp_result pp;
 	struct copilot_req rq;
@@ -281,7 +281,6 @@ out:
 	flow_free(&m.f);
 	free((char *)m.rq.call.anthropic_beta);
 	pp_result_free(&m.pp);
-	cJSON_Delete(m.models);
 	cJSON_Delete(m.body);
 	buf_free(&err);
 }
@@ -353,7 +352,8 @@ route_count_tokens(struct rctx *r)
 	struct tr_chat_opts o = { NULL, 0, TR_TOOL_ARRAY | TR_TOOL_IMAGE, 0 };
 	const char *model, *mapped, *tokname, **names = NULL;
 	struct buf err = BUF_INIT;
-	cJSON *body, *models = NULL, *chat = NULL, *t, *doc;
+	cJSON *body, *chat = NULL, *t, *doc;
+	const cJSON *models = NULL;
 	const cJSON *entry;
 	size_t ntools = 0;
 	long n = 0;
@@ -418,7 +418,6 @@ route_count_tokens(struct rctx *r)
 out:
 	free(names);
 	cJSON_Delete(chat);
-	cJSON_Delete(models);
 	cJSON_Delete(body);
 	buf_free(&err);
 }

@@ -23,7 +23,8 @@ void
 route_models(struct rctx *r)
 {
 	struct buf err = BUF_INIT, id = BUF_INIT;
-	cJSON *list = NULL, *doc = NULL, *data, *m, *item;
+	cJSON *doc = NULL, *data, *m, *item;
+	const cJSON *list = NULL;
 	const cJSON *limits;
 	const char *vendor, *name;
 	enum gw_err e;
@@ -69,7 +70,6 @@ route_models(struct rctx *r)
 oom:
 	rc_fail(r, GW_ENOMEM, NULL);
 out:
-	cJSON_Delete(list);
 	cJSON_Delete(doc);
 	buf_free(&err);
 	buf_free(&id);
@@ -133,8 +133,8 @@ route_chat(struct rctx *r)
 	struct copilot_call call;
 	struct tr_stream *tr = NULL;
 	struct buf err = BUF_INIT;
-	cJSON *body = NULL, *list = NULL;
-	const cJSON *model;
+	cJSON *body = NULL;
+	const cJSON *list = NULL, *model;
 	const char *id;
 	char req_id[37], sess[37];
 	enum gw_err e;
@@ -189,7 +189,6 @@ route_chat(struct rctx *r)
 	rc_post_json(r, "/chat/completions", body, call, tr, NULL, NULL);
 out:
 	tr_stream_free(tr);
-	cJSON_Delete(list);
 	cJSON_Delete(body);
 	buf_free(&err);
 }

@@ -67,7 +67,8 @@ route_responses(struct rctx *r)
 	struct copilot_call call;
 	struct tr_stream *tr = NULL;
 	struct buf err = BUF_INIT;
-	cJSON *body = NULL, *models = NULL;
+	cJSON *body = NULL;
+	const cJSON *models = NULL;
 	const cJSON *model;
 	const char *id, *session = NULL;
 	char *bridge = NULL;     /* set when the tool_search bridge applies */
@@ -145,7 +146,6 @@ route_responses(struct rctx *r)
 out:
 	free(bridge);
 	tr_stream_free(tr);
-	cJSON_Delete(models);
 	cJSON_Delete(body);
 	buf_free(&err);
 }

@@ -703,15 +703,18 @@ db_models_get(struct db *db, char **json, int64_t *fetched_at_ms)
 	enum gw_err e;
 	int rc;
 
-	*json = NULL;
-	if ((e = db_prepare(db, "SELECT json, fetched_at_ms FROM models_cache "
-	    "WHERE id = 1", &st)) != GW_OK)
+	if (json != NULL)
+		*json = NULL;
+	if ((e = db_prepare(db, json != NULL ?
+	    "SELECT fetched_at_ms, json FROM models_cache WHERE id = 1" :
+	    "SELECT fetched_at_ms FROM models_cache WHERE id = 1", &st)) != GW_OK)
 		return e;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (fetched_at_ms != NULL)
-			*fetched_at_ms = sqlite3_column_int64(st, 1);
-		e = column_strdup(st, 0, json);
+			*fetched_at_ms = sqlite3_column_int64(st, 0);
+		if (json != NULL)
+			e = column_strdup(st, 1, json);
 	} else if (rc == SQLITE_DONE) {
 		e = GW_ENOTFOUND;
 	} else {

@@ -82,7 +82,8 @@ GW_MUST_CHECK enum gw_err db_copilot_token_clear(struct db *db);
  * itself, and zeroes it; accepts NULL. */
 void db_copilot_token_free(struct db_copilot_token *t);
 
-/* The cached /models document. */
+/* The cached /models document; json NULL: only its time (the document's
+ * pages are then not read).  GW_ENOTFOUND when none is stored. */
 GW_MUST_CHECK enum gw_err db_models_get(struct db *db, char **json, int64_t *fetched_at_ms);
 GW_MUST_CHECK enum gw_err db_models_put(struct db *db, const char *json, int64_t fetched_at_ms);
 

@@ -14,9 +14,7 @@
 #include "upstream/auth.h"
 #include "upstream/github.h"
 
-/* Refresh when refresh_in (less a minute) has passed, or a minute before
- * expiry, whichever comes first. */
-static int
+int
 auth_token_due(const struct db_copilot_token *t, int64_t now_s)
 {
 	int64_t by_refresh, by_expiry, lead;

@@ -36,6 +36,11 @@ struct db_copilot_token;
 GW_MUST_CHECK enum gw_err auth_copilot_token(struct auth_env *env, const char *stale,
     int force, struct db_copilot_token *out, struct buf *errmsg);
 
+/* Whether t is due for refresh at now_s (seconds): refresh_in (less a
+ * minute) has passed, or expiry is a minute away, whichever comes first;
+ * a token that is NULL or empty is always due. */
+int auth_token_due(const struct db_copilot_token *t, int64_t now_s);
+
 /* The GitHub token of env->account (or the override); GW_ENOTFOUND when
  * that account is not signed in, even if another one is.  A stored Copilot
  * token of another account is never served: it is exchanged anew. */

@@ -416,6 +416,10 @@ START_TEST(models_and_cooldown_round_trip)
 	free(json);
 	ck_assert_int_eq(db_models_get(db, &json, NULL), GW_OK);
 	free(json);
+	/* only the time: the document is not read */
+	at = 0;
+	ck_assert_int_eq(db_models_get(db, NULL, &at), GW_OK);
+	ck_assert_int_eq(at, 2000);
 	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM models_cache"), 1);
 
 	ck_assert_int_eq(db_cooldown_get(db, "gpt-4o", &until), GW_ENOTFOUND);
