@@ -611,6 +611,7 @@ route_provider_alias_responses(struct rctx *r, cJSON *body)
 {
 	const struct cfg *cfg = r->w->cfg;
 	const struct cfg_provider *p;
+	struct tr_resp_compact c;
 	struct flow f;
 	char *provider;
 	const char *model;
@@ -629,9 +630,10 @@ route_provider_alias_responses(struct rctx *r, cJSON *body)
 	row_session(r, body);
 	if (!rc_approval(r, body))
 		goto out;
-	if (cfg_is_context_mgmt_model(cfg, model) &&
-	    cJSON_GetObjectItemCaseSensitive(body, "context_management") == NULL &&
-	    (e = tr_responses_context_management(body, NULL)) != GW_OK) {
+	c.enabled = cfg_context_mgmt(cfg, 1, model);
+	c.threshold = cfg_compact_threshold(cfg, model);
+	c.ratio = TR_RESP_COMPACT_RATIO_RESPONSES;
+	if ((e = tr_responses_context_management(body, NULL, &c)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}
