@@ -9,6 +9,7 @@ import os
 import unittest
 
 import harness
+from test_codex import signed_in_codex_stack
 
 HISTORY = [
     {"role": "user", "content": "old question"},
@@ -118,6 +119,31 @@ class ContextManagement(unittest.TestCase):
         b = self.messages("gpt-5.6-sol")
         self.assertNotIn("context_management", b)
         self.assertEqual(len(b["input"]), 5)
+
+
+class CodexAlias(unittest.TestCase):
+    """/v1/responses with codex/<model>: the threshold from the codex
+    catalogue's max_prompt_tokens, as 1.14.7."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = signed_in_codex_stack(lambda cfg: cfg.update(
+            contextManagement={"messages": True, "responses": True}))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def test_threshold_from_the_codex_catalogue(self):
+        status, _, body = self.s.json("POST", "/v1/responses",
+                                      {"model": "codex/gpt-5.4-mini", "input": INPUT})
+        self.assertEqual(status, 200, body)
+        b = self.s.fake.requests("/backend-api/codex/responses")[-1]["body"]
+        # 0.8 x the catalogue's 1000000; no configured threshold for gpt-5.4-mini
+        self.assertEqual(b["context_management"],
+                         [{"type": "compaction", "compact_threshold": 800000}])
+        self.assertEqual([i.get("type") or i["role"] for i in b["input"]],
+                         ["compaction", "user"])
 
 
 if __name__ == "__main__":
