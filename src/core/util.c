@@ -278,6 +278,20 @@ util_has_prefix(const char *s, const char *prefix)
 	return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+int
+util_gpt_at_least(const char *model, unsigned long major, unsigned long minor)
+{
+	unsigned long ma, mi = 0;
+	char *end;
+
+	if (!util_has_prefix(model, "gpt-") || !isdigit((unsigned char)model[4]))
+		return 0;
+	ma = strtoul(model + 4, &end, 10);
+	if (*end == '.' && isdigit((unsigned char)end[1]))
+		mi = strtoul(end + 1, NULL, 10);
+	return ma > major || (ma == major && mi >= minor);
+}
+
 char *
 util_strdup(const char *s)
 {

@@ -52,6 +52,11 @@ GW_MUST_CHECK enum gw_err util_parse_long(const char *s, long min, long max, lon
 int util_streq(const char *a, const char *b);
 /* s starts with prefix (case-sensitive). */
 int util_has_prefix(const char *s, const char *prefix);
+/* model is "gpt-<major>[.<minor>]..." (1.14.7's ^gpt-(\d+)(?:\.(\d+))?, a
+ * missing minor being 0) at version major.minor or later: gpt-5.4-mini and
+ * gpt-6 are at least 5.3, gpt-5-mini and gpt-4.1 are not.  0 for NULL. */
+int util_gpt_at_least(const char *model, unsigned long major,
+    unsigned long minor);
 
 /* strdup that returns NULL for NULL. */
 char *util_strdup(const char *s);

@@ -47,6 +47,7 @@ flow_responses(struct rctx *r, const cJSON *body, struct flow *f,
 {
 	const struct cfg *cfg = r->w->cfg;
 	struct tr_resp_opts o;
+	struct tr_resp_compact c;
 	enum gw_err e;
 
 	*payload = NULL;
@@ -54,7 +55,10 @@ flow_responses(struct rctx *r, const cJSON *body, struct flow *f,
 	o.model = f->model;
 	o.reasoning_effort = cfg_reasoning_effort(cfg, f->model_id);
 	o.extra_prompt = cfg_extra_prompt(cfg, f->model_id);
-	o.context_management = cfg_is_context_mgmt_model(cfg, f->model_id);
+	c.enabled = cfg_context_mgmt(cfg, 0, f->model_id);
+	c.threshold = cfg_compact_threshold(cfg, f->model_id);
+	c.ratio = TR_RESP_COMPACT_RATIO_MESSAGES;
+	o.compact = &c;
 	o.prompt_cache_key = f->cache_key;
 	o.subagent_agent_id = f->subagent_id;
 	if ((e = tr_anthropic_to_responses(body, &o, payload, err)) != GW_OK)

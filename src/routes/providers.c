@@ -606,12 +606,16 @@ route_provider_alias_count_tokens(struct rctx *r, cJSON *body)
 
 /* ---- /v1/responses with provider/model ----------------------------------- */
 
+static GW_MUST_CHECK enum gw_err codex_model_find(const char *id, cJSON **out);
+
 int
 route_provider_alias_responses(struct rctx *r, cJSON *body)
 {
 	const struct cfg *cfg = r->w->cfg;
 	const struct cfg_provider *p;
+	struct tr_resp_compact c;
 	struct flow f;
+	cJSON *entry = NULL;
 	char *provider;
 	const char *model;
 	enum gw_err e;
@@ -629,9 +633,12 @@ route_provider_alias_responses(struct rctx *r, cJSON *body)
 	row_session(r, body);
 	if (!rc_approval(r, body))
 		goto out;
-	if (cfg_is_context_mgmt_model(cfg, model) &&
-	    cJSON_GetObjectItemCaseSensitive(body, "context_management") == NULL &&
-	    (e = tr_responses_context_management(body, NULL)) != GW_OK) {
+	c.enabled = cfg_context_mgmt(cfg, 1, model);
+	c.threshold = cfg_compact_threshold(cfg, model);
+	c.ratio = TR_RESP_COMPACT_RATIO_RESPONSES;
+	/* the codex catalogue's max_prompt_tokens, as 1.14.7 */
+	if ((is_codex(p) && (e = codex_model_find(model, &entry)) != GW_OK) ||
+	    (e = tr_responses_context_management(body, entry, &c)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}
@@ -642,6 +649,7 @@ route_provider_alias_responses(struct rctx *r, cJSON *body)
 	}
 	provider_call(r, p, "POST", "/v1/responses", &f, 0);
 out:
+	cJSON_Delete(entry);
 	flow_free(&f);
 	free(provider);
 	return 1;
@@ -684,6 +692,20 @@ codex_model_json(const struct codex_model *m, cJSON **out)
 		e = GW_ENOMEM;
 	buf_free(&b);
 	return e;
+}
+
+/* The catalogue entry of model id, or *out NULL when it lists none. */
+static enum gw_err
+codex_model_find(const char *id, cJSON **out)
+{
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; id != NULL && i < sizeof(codex_models) /
+	    sizeof(codex_models[0]); i++)
+		if (strcmp(codex_models[i].id, id) == 0)
+			return codex_model_json(&codex_models[i], out);
+	return GW_OK;
 }
 
 /* {"object":"list","data":[…],"has_more":false}, as the reference. */

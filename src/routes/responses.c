@@ -105,7 +105,9 @@ route_responses(struct rctx *r)
 	}
 	po.model = model;
 	po.keep_web_search = cfg->use_responses_web_search;
-	po.context_management = cfg_is_context_mgmt_model(cfg, id);
+	po.compact.enabled = cfg_context_mgmt(cfg, 1, id);
+	po.compact.threshold = cfg_compact_threshold(cfg, id);
+	po.compact.ratio = TR_RESP_COMPACT_RATIO_RESPONSES;
 	if ((e = tr_responses_prepare(body, &po)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;

@@ -41,18 +41,27 @@ static const char prompt_commentary[] =
 	"`final` channel only when all the work is done.";
 
 /* Default extraPrompts and modelReasoningEfforts entries (surface.md §5.2);
- * effort NULL: none written, the default of cfg_reasoning_effort applies
- * (1.14.7 writes only gpt-5-mini's). */
+ * 1.14.7 writes only gpt-5-mini's: from gpt-5.3 on, cfg_extra_prompt and
+ * cfg_reasoning_effort fall back to prompt_commentary and "xhigh". */
 static const struct {
 	const char *model;
 	const char *prompt;
 	const char *effort;
 } model_defaults[] = {
 	{ "gpt-5-mini", prompt_explore, "low" },
-	{ "gpt-5.3-codex", prompt_commentary, NULL },
-	{ "gpt-5.4-mini", prompt_commentary, NULL },
-	{ "gpt-5.4", prompt_commentary, NULL },
-	{ "gpt-5.5", prompt_commentary, NULL },
+};
+
+/* Default modelResponsesApiCompactThresholds (1.14.7: 0.8 x 272000 for
+ * gpt-5.4 and gpt-5.5, 0.85 x 272000 for the gpt-5.6 variants). */
+static const struct {
+	const char *model;
+	double threshold;
+} compact_defaults[] = {
+	{ "gpt-5.4", 217600 },
+	{ "gpt-5.5", 217600 },
+	{ "gpt-5.6-sol", 231200 },
+	{ "gpt-5.6-terra", 231200 },
+	{ "gpt-5.6-luna", 231200 },
 };
 
 static const char *const efforts[] = {
@@ -624,6 +633,33 @@ parse_models_misc(const struct pctx *pc, struct cfg *c)
 	    "responsesApiContextManagementModels", &c->context_mgmt_models);
 }
 
+/* contextManagement.{messages,responses} and
+ * modelResponsesApiCompactThresholds (1.14.7). */
+static GW_MUST_CHECK enum gw_err
+parse_context_mgmt(const struct pctx *pc, struct cfg *c)
+{
+	const cJSON *o, *v;
+	enum gw_err e;
+
+	if ((e = get_object(pc, c->root, "contextManagement",
+	    "contextManagement", &o)) != GW_OK ||
+	    (e = get_bool(pc, o, "messages", "contextManagement.messages",
+	    &c->context_mgmt_messages)) != GW_OK ||
+	    (e = get_bool(pc, o, "responses", "contextManagement.responses",
+	    &c->context_mgmt_responses)) != GW_OK ||
+	    (e = get_object(pc, c->root, "modelResponsesApiCompactThresholds",
+	    "modelResponsesApiCompactThresholds", &o)) != GW_OK)
+		return e;
+	cJSON_ArrayForEach(v, o) {
+		if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+		    v->valuedouble <= 0)
+			return bad(pc, "\"modelResponsesApiCompactThresholds\" entry "
+			    "\"%s\" must be a number greater than 0", v->string);
+	}
+	c->compact_thresholds = o;
+	return GW_OK;
+}
+
 /*
  * Who may use an open gateway (no auth.apiKeys): allowedHosts (Host names
  * beside the loopback ones, "*" for any) and cors.allowedOrigins (browser
@@ -867,6 +903,44 @@ add_model_defaults(cJSON *obj, int effort)
 	return GW_OK;
 }
 
+/* Adds the missing default contextManagement flags and
+ * modelResponsesApiCompactThresholds entries to root (mergeDefaultConfig of
+ * 1.14.7); a member that is there but not an object is left to the
+ * validation. */
+static GW_MUST_CHECK enum gw_err
+add_context_defaults(cJSON *root)
+{
+	cJSON *cm = cJSON_GetObjectItemCaseSensitive(root, "contextManagement");
+	cJSON *th = cJSON_GetObjectItemCaseSensitive(root,
+	    "modelResponsesApiCompactThresholds");
+	size_t i;
+
+	if (cm == NULL || cJSON_IsNull(cm)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "contextManagement");
+		if ((cm = cJSON_AddObjectToObject(root, "contextManagement")) == NULL)
+			return GW_ENOMEM;
+	}
+	if (cJSON_IsObject(cm) &&
+	    ((!cJSON_HasObjectItem(cm, "messages") &&
+	    cJSON_AddTrueToObject(cm, "messages") == NULL) ||
+	    (!cJSON_HasObjectItem(cm, "responses") &&
+	    cJSON_AddFalseToObject(cm, "responses") == NULL)))
+		return GW_ENOMEM;
+	if (th == NULL || cJSON_IsNull(th)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(root,
+		    "modelResponsesApiCompactThresholds");
+		if ((th = cJSON_AddObjectToObject(root,
+		    "modelResponsesApiCompactThresholds")) == NULL)
+			return GW_ENOMEM;
+	}
+	for (i = 0; cJSON_IsObject(th) && i < ARRAY_LEN(compact_defaults); i++)
+		if (!cJSON_HasObjectItem(th, compact_defaults[i].model) &&
+		    cJSON_AddNumberToObject(th, compact_defaults[i].model,
+		    compact_defaults[i].threshold) == NULL)
+			return GW_ENOMEM;
+	return GW_OK;
+}
+
 /* What a new config.json holds: the "Default (written)" column of
  * surface.md §5.2.  Our own keys stay out so their defaults can still
  * change, and so that written upstream.* values never shadow an enterprise
@@ -884,8 +958,7 @@ add_default_tree(cJSON *root)
 	    add_model_defaults(prompts, 0) != GW_OK ||
 	    cJSON_AddStringToObject(root, "smallModel", DEFAULT_SMALL_MODEL) ==
 	    NULL ||
-	    cJSON_AddArrayToObject(root, "responsesApiContextManagementModels") ==
-	    NULL ||
+	    add_context_defaults(root) != GW_OK ||
 	    (eff = cJSON_AddObjectToObject(root, "modelReasoningEfforts")) == NULL ||
 	    add_model_defaults(eff, 1) != GW_OK ||
 	    cJSON_AddTrueToObject(root, "useMessagesApi") == NULL ||
@@ -915,6 +988,7 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	c->use_messages_api = 1;
 	c->use_responses_ws = 1;
 	c->use_responses_web_search = 1;
+	c->context_mgmt_messages = 1;
 	c->claude_token_multiplier = 1.15;
 	c->account_type = CFG_ACCOUNT_INDIVIDUAL;
 	c->oauth_app = CFG_OAUTH_DEFAULT;
@@ -943,6 +1017,7 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	    (e = parse_mappings(&pc, c)) != GW_OK ||
 	    (e = parse_model_maps(&pc, c)) != GW_OK ||
 	    (e = parse_models_misc(&pc, c)) != GW_OK ||
+	    (e = parse_context_mgmt(&pc, c)) != GW_OK ||
 	    (e = parse_flags(&pc, c)) != GW_OK ||
 	    (e = parse_upstream(&pc, c)) != GW_OK ||
 	    (e = parse_limits(&pc, c)) != GW_OK ||
@@ -1205,32 +1280,46 @@ const char *
 cfg_reasoning_effort(const struct cfg *c, const char *model)
 {
 	const char *v = strlist_map_get(&c->reasoning_efforts, model);
-	unsigned long major, minor = 0;
-	char *end;
 
 	if (v != NULL)
 		return v;
-	/* 1.14.7's isGpt53OrAbove: ^gpt-(\d+)(?:\.(\d+))? */
-	if (model == NULL || strncmp(model, "gpt-", 4) != 0 ||
-	    !isdigit((unsigned char)model[4]))
-		return DEFAULT_EFFORT;
-	major = strtoul(model + 4, &end, 10);
-	if (*end == '.' && isdigit((unsigned char)end[1]))
-		minor = strtoul(end + 1, NULL, 10);
-	return major > 5 || (major == 5 && minor >= 3) ?
-	    DEFAULT_EFFORT_GPT53 : DEFAULT_EFFORT;
+	return util_gpt_at_least(model, 5, 3) ? DEFAULT_EFFORT_GPT53 :
+	    DEFAULT_EFFORT;
 }
 
 const char *
 cfg_extra_prompt(const struct cfg *c, const char *model)
 {
-	return strlist_map_get(&c->extra_prompts, model);
+	const char *v = strlist_map_get(&c->extra_prompts, model);
+
+	if (v != NULL)
+		return v;
+	return util_gpt_at_least(model, 5, 3) ? prompt_commentary : NULL;
 }
 
 int
-cfg_is_context_mgmt_model(const struct cfg *c, const char *model)
+cfg_context_mgmt(const struct cfg *c, int responses, const char *model)
 {
+	if (responses ? c->context_mgmt_responses : c->context_mgmt_messages)
+		return 1;
 	return model != NULL && strlist_has(&c->context_mgmt_models, model);
+}
+
+double
+cfg_compact_threshold(const struct cfg *c, const char *model)
+{
+	const cJSON *v;
+	size_t i;
+
+	if (model == NULL)
+		return 0;
+	v = cJSON_GetObjectItemCaseSensitive(c->compact_thresholds, model);
+	if (v != NULL)
+		return v->valuedouble;
+	for (i = 0; i < ARRAY_LEN(compact_defaults); i++)
+		if (strcmp(compact_defaults[i].model, model) == 0)
+			return compact_defaults[i].threshold;
+	return 0;
 }
 
 const struct cfg_provider *
@@ -1394,6 +1483,8 @@ ensure_mutate(cJSON *root, void *arg)
 		return e;
 	if ((m = ensure_object(root, "modelReasoningEfforts", &e)) != NULL)
 		e = add_model_defaults(m, 1);
+	if (e == GW_OK)
+		e = add_context_defaults(root);
 	if (e != GW_OK || (auth = ensure_object(root, "auth", &e)) == NULL)
 		return e;
 	key = cJSON_GetObjectItemCaseSensitive(auth, "adminApiKey");

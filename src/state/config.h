@@ -76,6 +76,11 @@ struct cfg {
 	struct strlist_map extra_prompts;     /* defaults merged under user values */
 	struct strlist_map reasoning_efforts; /* likewise */
 	struct strlist context_mgmt_models;   /* responsesApiContextManagementModels */
+	int context_mgmt_messages;   /* contextManagement.messages (default 1) */
+	int context_mgmt_responses;  /* contextManagement.responses (default 0) */
+	/* modelResponsesApiCompactThresholds as written (entries validated as
+	 * numbers > 0), borrowed from root; NULL if absent. */
+	const cJSON *compact_thresholds;
 
 	char *small_model;
 	int use_messages_api;
@@ -155,8 +160,17 @@ const char *cfg_model_mapping(const struct cfg *cfg, const char *model);
  * gpt-5.3 on (gpt-5.3*, gpt-5.4*, gpt-6*, ...), "high" otherwise.  Never
  * NULL.  A client's output_config.effort wins over it (translate/). */
 const char *cfg_reasoning_effort(const struct cfg *cfg, const char *model);
+/* extraPrompts[model] (defaults merged under user values), else 1.14.7's
+ * default: our commentary prompt from gpt-5.3 on; NULL for none. */
 const char *cfg_extra_prompt(const struct cfg *cfg, const char *model);
-int cfg_is_context_mgmt_model(const struct cfg *cfg, const char *model);
+/* Whether Copilot's server-side compaction (context_management) applies
+ * to a request of model on /v1/messages (responses = 0) or /v1/responses
+ * (responses = 1): contextManagement.messages / .responses, or model listed
+ * in the 1.10.10 key responsesApiContextManagementModels, still honoured. */
+int cfg_context_mgmt(const struct cfg *cfg, int responses, const char *model);
+/* modelResponsesApiCompactThresholds[model], user entries over 1.14.7's
+ * defaults (gpt-5.4, gpt-5.5, gpt-5.6-sol/-terra/-luna); 0 for none. */
+double cfg_compact_threshold(const struct cfg *cfg, const char *model);
 /* An enabled provider by name (trimmed); NULL for unknown, disabled,
  * invalid or "copilot". */
 const struct cfg_provider *cfg_provider_find(const struct cfg *cfg,
@@ -177,8 +191,9 @@ GW_MUST_CHECK enum gw_err cfg_update_file(const char *path,
 /*
  * Startup step (surface.md §5.3): a missing, non-string or blank
  * auth.adminApiKey becomes 64 random hex chars, a padded one is trimmed,
- * missing default extraPrompts / modelReasoningEfforts entries are added
- * (user values kept).  A missing or blank file is created with all the
+ * missing default extraPrompts / modelReasoningEfforts entries, the
+ * contextManagement flags and modelResponsesApiCompactThresholds entries are
+ * added (user values kept).  A missing or blank file is created with all the
  * defaults.  Writes only when something changed.
  */
 GW_MUST_CHECK enum gw_err cfg_ensure_admin_key(const char *path, struct buf *errmsg);

@@ -686,6 +686,14 @@ translate_messages(struct req *r, const cJSON *messages, cJSON *input)
 	return GW_OK;
 }
 
+/* Models that keep reasoning across turns (1.14.7's isSupportAllTurns). */
+static int
+all_turns(const char *model)
+{
+	return util_streq(model, "gpt-5.4") || util_streq(model, "gpt-5.4-mini") ||
+	    util_streq(model, "gpt-5.5") || util_gpt_at_least(model, 5, 6);
+}
+
 static GW_MUST_CHECK enum gw_err
 reasoning(cJSON *p, const cJSON *a, const struct tr_resp_opts *o)
 {
@@ -699,7 +707,9 @@ reasoning(cJSON *p, const cJSON *a, const struct tr_resp_opts *o)
 		    TR_RESP_DEFAULT_EFFORT;
 
 	if (rs == NULL || json_add_str(rs, "effort", effort) != GW_OK ||
-	    json_add_str(rs, "summary", "detailed") != GW_OK ||
+	    json_add_str(rs, "summary", "auto") != GW_OK ||
+	    json_add_str(rs, "context", all_turns(json_str(a, "model")) ?
+	    "all_turns" : "auto") != GW_OK ||
 	    (inc = cJSON_AddArrayToObject(p, "include")) == NULL ||
 	    json_push(inc, cJSON_CreateString("reasoning.encrypted_content")) != GW_OK)
 		return GW_ENOMEM;
@@ -749,11 +759,8 @@ build_payload(struct req *r, const cJSON *a, const struct tr_resp_opts *o,
 	if (cJSON_GetArraySize(json_arr(a, "tools")) > 0 &&
 	    json_add(p, "prompt_cache_key", prompt_cache_key(o)) != GW_OK)
 		return GW_ENOMEM;
-	if (o != NULL && o->context_management &&
-	    (e = tr_responses_context_management(p, o->model)) != GW_OK)
-		return e;
-	tr_responses_trim_compaction(p);
-	return GW_OK;
+	return tr_responses_context_management(p, o != NULL ? o->model : NULL,
+	    o != NULL ? o->compact : NULL);
 }
 
 enum gw_err

@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "translate/responses.h"
 
 /* Default reasoning effort for models absent from modelReasoningEfforts. */
 #define TR_RESP_DEFAULT_EFFORT "high"
@@ -25,7 +26,9 @@ struct tr_resp_opts {
 	 * output_config.effort, when given, wins over it. */
 	const char *reasoning_effort;
 	const char *extra_prompt;       /* cfg_extra_prompt(); NULL or "": none */
-	int context_management;         /* cfg_is_context_mgmt_model() */
+	/* Server-side compaction (ratio TR_RESP_COMPACT_RATIO_MESSAGES); NULL:
+	 * none, and no trimming. */
+	const struct tr_resp_compact *compact;
 	/* Base of prompt_cache_key: the session id parsed from
 	 * metadata.user_id (raw, not hashed), else the x-session-affinity /
 	 * x-client-request-id header; NULL when none. */
@@ -35,7 +38,10 @@ struct tr_resp_opts {
 
 /*
  * Anthropic Messages request -> Responses request (§6.1, §6.1.1, and the
- * §6.1.2 steps 1-2: context_management and compaction trimming).  The
+ * §6.1.2 steps 1-2: tr_responses_context_management() with opts->compact).
+ * reasoning is {effort, summary: "auto", context}: context "all_turns" for
+ * gpt-5.4, gpt-5.4-mini, gpt-5.5 and from gpt-5.6 on, "auto" otherwise
+ * (1.14.7).  The
  * request's `model` must already be the upstream model id.  opts may be
  * NULL.  GW_EINVAL (errmsg set) for a request we cannot translate, e.g. a
  * tool_reference to an unknown deferred tool.

@@ -68,32 +68,9 @@ tr_resp_function_tool(const cJSON *tool, int defer_loading, cJSON **out)
 	return GW_OK;
 }
 
-enum gw_err
-tr_responses_context_management(cJSON *payload, const cJSON *model)
-{
-	const cJSON *limits = json_obj(json_obj(model, "capabilities"), "limits");
-	double max_prompt = json_num(limits, "max_prompt_tokens", 0);
-	double threshold = TR_RESP_DEFAULT_COMPACT_THRESHOLD;
-	cJSON *arr, *c;
-
-	if (cJSON_GetObjectItemCaseSensitive(payload, "context_management") &&
-	    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(payload,
-	    "context_management")))
-		return GW_OK;
-	if (max_prompt > 0)
-		threshold = floor(max_prompt * 0.9);
-	cJSON_DeleteItemFromObjectCaseSensitive(payload, "context_management");
-	if ((arr = cJSON_AddArrayToObject(payload, "context_management")) == NULL ||
-	    (c = tr_resp_typed("compaction")) == NULL)
-		return GW_ENOMEM;
-	if (json_push(arr, c) != GW_OK ||
-	    cJSON_AddNumberToObject(c, "compact_threshold", threshold) == NULL)
-		return GW_ENOMEM;
-	return GW_OK;
-}
-
-void
-tr_responses_trim_compaction(cJSON *payload)
+/* Drops the input items before the last compaction item. */
+static void
+trim_compaction(cJSON *payload)
 {
 	cJSON *input = json_arr(payload, "input"), *it;
 	int i, last = -1, n = cJSON_GetArraySize(input);
@@ -103,6 +80,49 @@ tr_responses_trim_compaction(cJSON *payload)
 			last = i;
 	for (i = 0; i < last && i < n; i++)
 		cJSON_DeleteItemFromArray(input, 0);
+}
+
+static int
+ends_with_trigger(const cJSON *payload)
+{
+	const cJSON *input = json_arr(payload, "input");
+	int n = cJSON_GetArraySize(input);
+
+	return n > 0 && util_streq(json_str(cJSON_GetArrayItem(input, n - 1),
+	    "type"), "compaction_trigger");
+}
+
+enum gw_err
+tr_responses_context_management(cJSON *payload, const cJSON *model,
+    const struct tr_resp_compact *c)
+{
+	const cJSON *limits = json_obj(json_obj(model, "capabilities"), "limits");
+	double max_prompt = json_num(limits, "max_prompt_tokens", 0), threshold;
+	cJSON *arr, *item;
+
+	if (c == NULL || util_gpt_at_least(json_str(payload, "model"), 5, 6))
+		return GW_OK;
+	if (ends_with_trigger(payload)) {
+		if (c->enabled)
+			trim_compaction(payload);
+		return GW_OK;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(payload, "context_management")) {
+		trim_compaction(payload);
+		return GW_OK;
+	}
+	if (!c->enabled)
+		return GW_OK;
+	threshold = c->threshold > 0 ? c->threshold : max_prompt > 0 ?
+	    floor(max_prompt * c->ratio) : TR_RESP_COMPACT_BASE_TOKENS * c->ratio;
+	if ((arr = cJSON_AddArrayToObject(payload, "context_management")) == NULL ||
+	    (item = tr_resp_typed("compaction")) == NULL)
+		return GW_ENOMEM;
+	if (json_push(arr, item) != GW_OK ||
+	    cJSON_AddNumberToObject(item, "compact_threshold", threshold) == NULL)
+		return GW_ENOMEM;
+	trim_compaction(payload);
+	return GW_OK;
 }
 
 static int

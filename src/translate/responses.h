@@ -11,9 +11,19 @@
 
 #include "core/err.h"
 
-/* Compaction threshold when the model's max_prompt_tokens is unknown
- * (0.9 x 272000). */
-#define TR_RESP_DEFAULT_COMPACT_THRESHOLD 244800L
+/* The compaction threshold, as a share of the model's max_prompt_tokens
+ * (of 200000 when that is unknown), when the config names none for the
+ * model (1.14.7): /v1/messages, /v1/responses. */
+#define TR_RESP_COMPACT_RATIO_MESSAGES 0.85
+#define TR_RESP_COMPACT_RATIO_RESPONSES 0.8
+#define TR_RESP_COMPACT_BASE_TOKENS 200000.0
+
+/* How Copilot's server-side compaction applies to one request. */
+struct tr_resp_compact {
+	int enabled;        /* cfg_context_mgmt() for the request's route */
+	double threshold;   /* cfg_compact_threshold(); <= 0: from the ratio */
+	double ratio;       /* TR_RESP_COMPACT_RATIO_* */
+};
 
 /* A new object {"type":type}, owned by the caller; NULL when out of
  * memory. */
@@ -25,14 +35,21 @@ cJSON *tr_resp_typed(const char *type);
 GW_MUST_CHECK enum gw_err tr_resp_function_tool(const cJSON *anthropic_tool,
     int defer_loading, cJSON **out);
 
-/* translation.md §6.1.2 step 1: adds context_management (compaction at
- * 0.9 x the model's max_prompt_tokens) unless the payload already has one.
- * model may be NULL.  GW_ENOMEM. */
+/*
+ * translation.md §6.1.2 steps 1-2 as 1.14.7 does them, on a Responses
+ * payload whose "model" is the upstream id; model (the Copilot entry, for
+ * max_prompt_tokens) and c may be NULL (nothing applies).  Nothing for
+ * gpt-5.6 and later (compaction there costs cache hits).  Otherwise, when
+ * the input ends with a compaction_trigger item, only the trimming, if
+ * enabled; when the payload has a context_management member (the
+ * client's, kept as is), the trimming; when enabled, context_management
+ * [{type: compaction, compact_threshold}] is added (c->threshold, else
+ * floor(max_prompt_tokens x c->ratio), else 200000 x c->ratio) and the
+ * input trimmed.  Trimming drops the input items before the last
+ * compaction item.  GW_ENOMEM.
+ */
 GW_MUST_CHECK enum gw_err tr_responses_context_management(cJSON *payload,
-    const cJSON *model);
-/* translation.md §6.1.2 step 2: drops the input items before the last
- * compaction item. */
-void tr_responses_trim_compaction(cJSON *payload);
+    const cJSON *model, const struct tr_resp_compact *c);
 /* An input_image anywhere in input (copilot-vision-request). */
 int tr_responses_has_image(const cJSON *payload);
 /* x-initiator: 1 (agent) when the last input item has no role or is the

@@ -97,13 +97,8 @@ tr_responses_prepare(cJSON *body, const struct tr_responses_prepare_opts *o)
 	enum gw_err e;
 
 	filter_tools(body, o->keep_web_search);
-	tr_responses_trim_compaction(body);
 	if ((e = redact_oversized_images(body, o->model)) != GW_OK)
 		return e;
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "service_tier");
-	if (o->context_management &&
-	    cJSON_GetObjectItemCaseSensitive(body, "context_management") == NULL &&
-	    (e = tr_responses_context_management(body, o->model)) != GW_OK)
-		return e;
-	return GW_OK;
+	return tr_responses_context_management(body, o->model, &o->compact);
 }

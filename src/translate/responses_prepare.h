@@ -9,19 +9,20 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "translate/responses.h"
 
 struct tr_responses_prepare_opts {
 	const cJSON *model;          /* the Copilot model entry (limits, supports) */
 	int keep_web_search;         /* useResponsesApiWebSearch */
-	int context_management;      /* model in responsesApiContextManagementModels */
+	struct tr_resp_compact compact; /* ratio TR_RESP_COMPACT_RATIO_RESPONSES */
 };
 
 /*
  * In order: image_generation tools dropped (web_search too unless kept),
- * input trimmed to the latest compaction item, data-URL images over the
- * model's limits.vision.max_prompt_image_size replaced by a small "too
- * large" placeholder (detail low, file_id dropped), service_tier removed,
- * and context_management added for configured models when absent.
+ * data-URL images over the model's limits.vision.max_prompt_image_size
+ * replaced by a small "too large" placeholder (detail low, file_id
+ * dropped), service_tier removed, then tr_responses_context_management()
+ * (compaction added and the input trimmed, as configured).
  * Nothing else changes: reasoning is the client's (modelReasoningEfforts
  * does not apply here, as in the reference).
  * Returns GW_OK, or GW_ENOMEM when a rewrite cannot be made (body is then

@@ -13,10 +13,11 @@
 #include "core/err.h"
 #include "core/strlist.h"
 
-/* Version strings drift; they are here in one place. */
-#define COPILOT_VSCODE_VERSION   "1.122.1"
-#define COPILOT_PLUGIN_VERSION   "0.50.1"
-#define COPILOT_API_VERSION      "2026-01-09"
+/* Version strings drift; they are here in one place (reference 1.14.7:
+ * src/lib/api-config.ts, src/services/get-vscode-version.ts). */
+#define COPILOT_VSCODE_VERSION   "1.124.2"
+#define COPILOT_PLUGIN_VERSION   "0.52.0"
+#define COPILOT_API_VERSION      "2026-06-01"
 #define COPILOT_GH_API_VERSION   "2025-04-01"
 #define COPILOT_USER_AGENT       "GitHubCopilotChat/" COPILOT_PLUGIN_VERSION
 #define OPENCODE_VERSION         "1.14.29"

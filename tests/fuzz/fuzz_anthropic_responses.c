@@ -91,7 +91,8 @@ json_translators(const uint8_t *data, size_t size)
 	cJSON *in = json_parse((const char *)data, size, NULL, NULL);
 	cJSON *model = cJSON_Parse("{\"capabilities\":{\"limits\":"
 	    "{\"max_prompt_tokens\":1000}}}");
-	struct tr_resp_opts o = { model, "xhigh", "EXTRA", 1, "session",
+	struct tr_resp_compact c = { 1, 0, TR_RESP_COMPACT_RATIO_MESSAGES };
+	struct tr_resp_opts o = { model, "xhigh", "EXTRA", &c, "session",
 	    " agent " };
 	struct tr_resp_result_opts ro = { "gpt-5.4", "tool_search_search", 1 };
 	struct buf msg = BUF_INIT;
@@ -110,8 +111,7 @@ json_translators(const uint8_t *data, size_t size)
 		cJSON_Delete(out);
 	if (cJSON_IsObject(in)) {
 		/* errors are fine; crashes are not */
-		GW_IGNORE(tr_responses_context_management(in, model));
-		tr_responses_trim_compaction(in);
+		GW_IGNORE(tr_responses_context_management(in, model, &c));
 	}
 out:
 	buf_free(&msg);

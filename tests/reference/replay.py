@@ -35,7 +35,9 @@ def deviations():
     """({deviation id: [case ids]}, [(deviation id, ours, reference)]) from
     doc/deviations.md: its "- cases:" lines, and its "- substitute:" lines
     (`ours` -> `reference`, a string of our observation the replay turns into
-    the reference's before comparing; for a difference every case would show).
+    the reference's before comparing; for a difference every case would show;
+    "- substitute (1.10.10):" limits it to the cases recorded against that
+    reference version).
     An entry with a "- tests:" line and no cases is shown by those tests
     (a behaviour no single request can show, such as a config reload) and is
     left out here."""
@@ -51,19 +53,24 @@ def deviations():
                 out[current] += re.findall(r"`([^`]+)`", line)
             elif current and line.startswith("- tests:"):
                 elsewhere.add(current)
-            elif current and line.startswith("- substitute:"):
-                pair = re.findall(r"`([^`]+)`", line)
+            elif current and (m := re.match(r"- substitute(?: \(([\w.]+)\))?:",
+                                            line)):
+                pair = re.findall(r"`([^`]+)`", line[m.end():])
                 if len(pair) == 2:
-                    subs.append((current, pair[0], pair[1]))
+                    subs.append((current, pair[0], pair[1], m.group(1)))
     for dev in elsewhere:
         if not out[dev]:
             del out[dev]
     return out, subs
 
 
-def substitute(obs, subs, shown):
+def substitute(obs, subs, shown, version):
+    """obs with the substitutions that apply to a case recorded against
+    reference `version` made."""
     text = json.dumps(obs, ensure_ascii=False)
-    for dev, ours, ref in subs:
+    for dev, ours, ref, only in subs:
+        if only is not None and only != version:
+            continue
         if json.dumps(ours)[1:-1] in text:
             shown.add(dev)
             text = text.replace(json.dumps(ours)[1:-1], json.dumps(ref)[1:-1])
@@ -106,7 +113,8 @@ def main():
                 counts["unrecorded"] += 1
                 print("UNRECORDED %s" % cid)
                 continue
-            got = substitute(corpus.run(stack.url, stack.fake.url, case), subs, shown)
+            got = substitute(corpus.run(stack.url, stack.fake.url, case), subs,
+                             shown, case["reference"].get("version"))
             d = corpus.diff(case["reference"], got)
             if not d:
                 counts["identical"] += 1

@@ -77,6 +77,7 @@ START_TEST(request_fixtures)
 		cJSON *want = case_json(DIR_REQ, cases[i], ".out.json");
 		cJSON *werr = case_json(DIR_REQ, cases[i], ".error.json");
 		struct tr_resp_opts o = { 0 };
+		struct tr_resp_compact c = { 0 };
 		struct buf msg = BUF_INIT;
 		cJSON *got = NULL;
 		enum gw_err e;
@@ -86,7 +87,10 @@ START_TEST(request_fixtures)
 		o.model = json_obj(opts, "model");
 		o.reasoning_effort = json_str(opts, "reasoning_effort");
 		o.extra_prompt = json_str(opts, "extra_prompt");
-		o.context_management = json_bool(opts, "context_management", 0);
+		c.enabled = json_bool(opts, "context_management", 0);
+		c.threshold = json_num(opts, "compact_threshold", 0);
+		c.ratio = TR_RESP_COMPACT_RATIO_MESSAGES;
+		o.compact = &c;
 		o.prompt_cache_key = json_str(opts, "prompt_cache_key");
 		o.subagent_agent_id = json_str(opts, "subagent_agent_id");
 		e = tr_anthropic_to_responses(in, &o, &got, &msg);
@@ -457,42 +461,90 @@ START_TEST(request_rejects_non_requests)
 }
 END_TEST
 
+/* tr_responses_context_management on the /v1/responses shape: p's input
+ * after the call, and its context_management threshold (0 for none). */
+static void
+check_compact(const char *model_id, const char *extra, const cJSON *model,
+    const struct tr_resp_compact *c, const char *want_input, long want_th)
+{
+	char *src, *s;
+	cJSON *p;
+
+	ck_assert_int_gt(asprintf(&src, "{\"model\":\"%s\",\"input\":["
+	    "{\"type\":\"message\",\"role\":\"user\",\"content\":\"a\"},"
+	    "{\"type\":\"compaction\",\"id\":\"c1\"},{\"type\":\"message\","
+	    "\"role\":\"user\",\"content\":\"b\"}%s]}", model_id, extra), 0);
+	ck_assert_ptr_nonnull(p = cJSON_Parse(src));
+	free(src);
+	ck_assert_int_eq(tr_responses_context_management(p, model, c), GW_OK);
+	s = json_print(json_arr(p, "input"));
+	ck_assert_str_eq(s, want_input);
+	cJSON_free(s);
+	ck_assert_int_eq((long)json_num(cJSON_GetArrayItem(json_arr(p,
+	    "context_management"), 0), "compact_threshold", 0), want_th);
+	cJSON_Delete(p);
+}
+
+START_TEST(context_management_rules)
+{
+	cJSON *model = cJSON_Parse("{\"capabilities\":{\"limits\":"
+	    "{\"max_prompt_tokens\":128001}}}");
+	struct tr_resp_compact on = { 1, 0, TR_RESP_COMPACT_RATIO_RESPONSES };
+	struct tr_resp_compact off = { 0, 0, TR_RESP_COMPACT_RATIO_RESPONSES };
+	struct tr_resp_compact set = { 1, 217600, TR_RESP_COMPACT_RATIO_MESSAGES };
+	const char *whole = "[{\"type\":\"message\",\"role\":\"user\","
+	    "\"content\":\"a\"},{\"type\":\"compaction\",\"id\":\"c1\"},"
+	    "{\"type\":\"message\",\"role\":\"user\",\"content\":\"b\"}]";
+	const char *trimmed = "[{\"type\":\"compaction\",\"id\":\"c1\"},"
+	    "{\"type\":\"message\",\"role\":\"user\",\"content\":\"b\"}]";
+	const char *trig = ",{\"type\":\"compaction_trigger\"}";
+	const char *client = "],\"context_management\":[{\"type\":\"compaction\","
+	    "\"compact_threshold\":5}";
+
+	/* enabled: floor(max_prompt_tokens x ratio), the input trimmed */
+	check_compact("gpt-5.4", "", model, &on, trimmed, 102400);
+	/* the configured threshold wins; 200000 x ratio without a model */
+	check_compact("gpt-5.4", "", model, &set, trimmed, 217600);
+	check_compact("gpt-5.4", "", NULL, &on, trimmed, 160000);
+	/* disabled: nothing, not even the trimming */
+	check_compact("gpt-5.4", "", model, &off, whole, 0);
+	check_compact("gpt-5.4", "", model, NULL, whole, 0);
+	/* the client's own context_management is kept and trims, enabled or not */
+	check_compact("gpt-5.4", client, model, &off, trimmed, 5);
+	/* a final compaction_trigger: trimmed when enabled, nothing added */
+	check_compact("gpt-5.4", trig, model, &on, "[{\"type\":\"compaction\","
+	    "\"id\":\"c1\"},{\"type\":\"message\",\"role\":\"user\",\"content\":"
+	    "\"b\"},{\"type\":\"compaction_trigger\"}]", 0);
+	check_compact("gpt-5.4", trig, model, &off, "[{\"type\":\"message\","
+	    "\"role\":\"user\",\"content\":\"a\"},{\"type\":\"compaction\",\"id\":"
+	    "\"c1\"},{\"type\":\"message\",\"role\":\"user\",\"content\":\"b\"},"
+	    "{\"type\":\"compaction_trigger\"}]", 0);
+	/* gpt-5.6 onwards: never, whatever the config or the client says */
+	check_compact("gpt-5.6-sol", "", model, &set, whole, 0);
+	check_compact("gpt-6", client, model, &on, whole, 5);
+	/* gpt-5.5-mini and gpt-5 are below 5.6 */
+	check_compact("gpt-5.5-mini", "", model, &on, trimmed, 102400);
+	check_compact("gpt-5", "", model, &on, trimmed, 102400);
+	cJSON_Delete(model);
+}
+END_TEST
+
 START_TEST(route_helpers)
 {
 	cJSON *p = cJSON_Parse("{\"input\":[{\"type\":\"message\",\"role\":"
 	    "\"user\",\"content\":\"a\"},{\"type\":\"compaction\",\"id\":\"c1\"},"
 	    "{\"type\":\"function_call_output\",\"call_id\":\"x\",\"output\":"
 	    "[{\"type\":\"input_image\",\"image_url\":\"data:\"}]},"
-	    "{\"type\":\"compaction\",\"id\":\"c2\"},{\"type\":\"message\","
-	    "\"role\":\"user\",\"content\":\"b\"}],"
-	    "\"context_management\":[{\"type\":\"compaction\","
-	    "\"compact_threshold\":5}]}");
-	cJSON *model = cJSON_Parse("{\"capabilities\":{\"limits\":"
-	    "{\"max_prompt_tokens\":128001}}}");
-	cJSON *cm;
-	char *s;
+	    "{\"type\":\"message\",\"role\":\"user\",\"content\":\"b\"}]}");
 
 	ck_assert(tr_responses_has_image(p));
 	ck_assert(!tr_responses_agent_initiated(p));
-	tr_responses_trim_compaction(p);
-	s = json_print(json_arr(p, "input"));
-	ck_assert_str_eq(s, "[{\"type\":\"compaction\",\"id\":\"c2\"},"
-	    "{\"type\":\"message\",\"role\":\"user\",\"content\":\"b\"}]");
-	cJSON_free(s);
+	cJSON_DeleteItemFromArray(json_arr(p, "input"), 2);
 	ck_assert(!tr_responses_has_image(p));
-	/* a client's own context_management is kept */
-	ck_assert_int_eq(tr_responses_context_management(p, model), GW_OK);
-	cm = cJSON_GetArrayItem(json_arr(p, "context_management"), 0);
-	ck_assert_int_eq((int)json_num(cm, "compact_threshold", 0), 5);
-	cJSON_DeleteItemFromObject(p, "context_management");
-	ck_assert_int_eq(tr_responses_context_management(p, model), GW_OK);
-	cm = cJSON_GetArrayItem(json_arr(p, "context_management"), 0);
-	ck_assert_int_eq((int)json_num(cm, "compact_threshold", 0), 115200);
 	cJSON_AddItemToArray(json_arr(p, "input"), cJSON_Parse(
 	    "{\"type\":\"function_call_output\",\"call_id\":\"x\",\"output\":\"\"}"));
 	ck_assert(tr_responses_agent_initiated(p));
 	cJSON_Delete(p);
-	cJSON_Delete(model);
 	p = cJSON_Parse("{\"input\":\"just text\"}");
 	ck_assert(!tr_responses_agent_initiated(p));
 	ck_assert(!tr_responses_has_image(p));
@@ -520,6 +572,7 @@ anthropic_responses_suite(void)
 	tcase_add_test(tc, tool_choice_variants);
 	tcase_add_test(tc, request_rejects_non_requests);
 	tcase_add_test(tc, route_helpers);
+	tcase_add_test(tc, context_management_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }

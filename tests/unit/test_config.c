@@ -297,8 +297,9 @@ assert_defaults(const struct cfg *c)
 	ck_assert_str_eq(cfg_github_api_url(c), "https://api.github.com");
 	ck_assert_str_eq(cfg_copilot_url_fallback(c),
 	    "https://api.githubcopilot.com");
-	ck_assert_uint_eq(c->extra_prompts.n, 5);
-	/* 1.14.7: only gpt-5-mini is written; gpt-5.3 onwards default xhigh */
+	/* 1.14.7: only gpt-5-mini is written; gpt-5.3 onwards default xhigh
+	 * and the commentary prompt */
+	ck_assert_uint_eq(c->extra_prompts.n, 1);
 	ck_assert_uint_eq(c->reasoning_efforts.n, 1);
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5-mini"), "low");
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5.3-codex"), "xhigh");
@@ -320,9 +321,19 @@ assert_defaults(const struct cfg *c)
 	    "commentary"));
 	ck_assert_str_eq(cfg_extra_prompt(c, "gpt-5.4"),
 	    cfg_extra_prompt(c, "gpt-5.3-codex"));
+	ck_assert_str_eq(cfg_extra_prompt(c, "gpt-5.6-sol"),
+	    cfg_extra_prompt(c, "gpt-5.5"));
 	ck_assert_ptr_null(cfg_extra_prompt(c, "gpt-4.1"));
+	ck_assert_ptr_null(cfg_extra_prompt(c, "gpt-5.2"));
 	ck_assert_ptr_null(cfg_model_mapping(c, "gpt-5-mini"));
-	ck_assert(!cfg_is_context_mgmt_model(c, "gpt-5.4"));
+	/* contextManagement: messages on, responses off (1.14.7) */
+	ck_assert(cfg_context_mgmt(c, 0, "gpt-5.4"));
+	ck_assert(!cfg_context_mgmt(c, 1, "gpt-5.4"));
+	ck_assert_double_eq(cfg_compact_threshold(c, "gpt-5.4"), 217600);
+	ck_assert_double_eq(cfg_compact_threshold(c, "gpt-5.5"), 217600);
+	ck_assert_double_eq(cfg_compact_threshold(c, "gpt-5.6-luna"), 231200);
+	ck_assert_double_eq(cfg_compact_threshold(c, "gpt-5.4-mini"), 0);
+	ck_assert_double_eq(cfg_compact_threshold(c, NULL), 0);
 }
 
 START_TEST(load_missing_gives_defaults)
@@ -399,10 +410,16 @@ START_TEST(load_full)
 	/* untouched defaults are still merged in */
 	ck_assert_ptr_nonnull(strstr(cfg_extra_prompt(c, "gpt-5-mini"),
 	    "parallel"));
-	ck_assert_uint_eq(c->extra_prompts.n, 6);
+	ck_assert_uint_eq(c->extra_prompts.n, 3);
 	ck_assert_str_eq(c->small_model, "gpt-4.1-mini");
-	ck_assert(cfg_is_context_mgmt_model(c, "gpt-5.5"));
-	ck_assert(!cfg_is_context_mgmt_model(c, "gpt-5"));
+	/* contextManagement as written; the 1.10.10 list still enables */
+	ck_assert(!cfg_context_mgmt(c, 0, "gpt-5"));
+	ck_assert(cfg_context_mgmt(c, 0, "gpt-5.5"));
+	ck_assert(cfg_context_mgmt(c, 1, "gpt-5"));
+	/* user thresholds over the defaults */
+	ck_assert_double_eq(cfg_compact_threshold(c, "gpt-5.4"), 100000);
+	ck_assert_double_eq(cfg_compact_threshold(c, "my-model"), 5000.5);
+	ck_assert_double_eq(cfg_compact_threshold(c, "gpt-5.5"), 217600);
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5-mini"), "medium");
 	ck_assert_str_eq(cfg_reasoning_effort(c, "o3"), "minimal");
 	ck_assert_str_eq(cfg_reasoning_effort(c, "gpt-5.4"), "xhigh");
@@ -480,6 +497,17 @@ static const struct {
 	{ "{\"responsesApiContextManagementModels\":[1]}",
 	  "\"responsesApiContextManagementModels\" must be an array of strings" },
 	{ "{\"modelReasoningEfforts\":[]}", "\"modelReasoningEfforts\" must be an object" },
+	{ "{\"contextManagement\":true}", "\"contextManagement\" must be an object" },
+	{ "{\"contextManagement\":{\"messages\":1}}",
+	  "\"contextManagement.messages\" must be true or false" },
+	{ "{\"contextManagement\":{\"responses\":\"yes\"}}",
+	  "\"contextManagement.responses\" must be true or false" },
+	{ "{\"modelResponsesApiCompactThresholds\":[]}",
+	  "\"modelResponsesApiCompactThresholds\" must be an object" },
+	{ "{\"modelResponsesApiCompactThresholds\":{\"gpt-5.4\":0}}",
+	  "\"modelResponsesApiCompactThresholds\" entry \"gpt-5.4\" must be a number greater than 0" },
+	{ "{\"modelResponsesApiCompactThresholds\":{\"gpt-5.4\":\"1\"}}",
+	  "\"modelResponsesApiCompactThresholds\" entry \"gpt-5.4\" must be a number greater than 0" },
 	{ "{\"modelReasoningEfforts\":{\"gpt-5\":\"extreme\"}}",
 	  "\"modelReasoningEfforts\" entry \"gpt-5\" must be one of none, minimal, low, medium, high, xhigh, max" },
 	{ "{\"modelReasoningEfforts\":{\"gpt-5\":3}}", "\"modelReasoningEfforts\" entry \"gpt-5\"" },
@@ -879,7 +907,13 @@ START_TEST(ensure_admin_key_creates_file_with_defaults)
 	ck_assert_int_eq(cJSON_GetArraySize(json_arr(json_obj(root, "auth"),
 	    "apiKeys")), 0);
 	ck_assert(is_hex64(json_str(json_obj(root, "auth"), "adminApiKey")));
-	ck_assert_int_eq(cJSON_GetArraySize(json_obj(root, "extraPrompts")), 5);
+	ck_assert_int_eq(cJSON_GetArraySize(json_obj(root, "extraPrompts")), 1);
+	ck_assert(json_bool(json_obj(root, "contextManagement"), "messages", 0));
+	ck_assert(!json_bool(json_obj(root, "contextManagement"), "responses", 1));
+	ck_assert_int_eq(cJSON_GetArraySize(json_obj(root,
+	    "modelResponsesApiCompactThresholds")), 5);
+	ck_assert_ptr_null(cJSON_GetObjectItem(root,
+	    "responsesApiContextManagementModels"));
 	ck_assert_int_eq(cJSON_GetArraySize(json_obj(root,
 	    "modelReasoningEfforts")), 1);
 	ck_assert_str_eq(json_str(root, "smallModel"), "gpt-5-mini");
@@ -987,10 +1021,16 @@ START_TEST(ensure_admin_key_merges_defaults_keeping_user_values)
 	ck_assert_str_eq(c->admin_api_key, "k");
 	ep = json_obj(c->root, "extraPrompts");
 	re = json_obj(c->root, "modelReasoningEfforts");
-	ck_assert_int_eq(cJSON_GetArraySize(ep), 6);
+	ck_assert_int_eq(cJSON_GetArraySize(ep), 3);
 	ck_assert_str_eq(json_str(ep, "gpt-5.4"), "user prompt");
 	ck_assert_str_eq(json_str(ep, "x"), "y");
-	ck_assert_ptr_nonnull(json_str(ep, "gpt-5.5"));
+	ck_assert_ptr_nonnull(json_str(ep, "gpt-5-mini"));
+	ck_assert_ptr_null(json_str(ep, "gpt-5.5"));
+	/* the context-management defaults merged in beside */
+	ck_assert(json_bool(json_obj(c->root, "contextManagement"), "messages",
+	    0));
+	ck_assert_int_eq(cJSON_GetArraySize(json_obj(c->root,
+	    "modelResponsesApiCompactThresholds")), 5);
 	/* 1.14.7 writes no effort default but gpt-5-mini's; "max" is valid */
 	ck_assert_int_eq(cJSON_GetArraySize(re), 2);
 	ck_assert_str_eq(json_str(re, "gpt-5-mini"), "none");

@@ -398,6 +398,22 @@ START_TEST(json_format_js_matches_javascript)
 }
 END_TEST
 
+START_TEST(gpt_at_least_follows_the_model_pattern)
+{
+	ck_assert(util_gpt_at_least("gpt-5.3-codex", 5, 3));
+	ck_assert(util_gpt_at_least("gpt-5.4-mini", 5, 3));
+	ck_assert(util_gpt_at_least("gpt-6", 5, 6));
+	ck_assert(util_gpt_at_least("gpt-5.10", 5, 6));
+	ck_assert(util_gpt_at_least("gpt-5.6-sol", 5, 6));
+	ck_assert(!util_gpt_at_least("gpt-5.5", 5, 6));
+	ck_assert(!util_gpt_at_least("gpt-5-mini", 5, 3));
+	ck_assert(!util_gpt_at_least("gpt-4.1", 5, 3));
+	ck_assert(!util_gpt_at_least("gpt-x", 0, 0));
+	ck_assert(!util_gpt_at_least("claude-opus-4.7", 0, 0));
+	ck_assert(!util_gpt_at_least(NULL, 0, 0));
+}
+END_TEST
+
 START_TEST(random_id_shape)
 {
 	char id[32], again[32];
@@ -512,6 +528,7 @@ core_suite(void)
 	tcase_add_test(tc, json_format_js_matches_javascript);
 	tcase_add_test(tc, json_stringify_matches_javascript);
 	tcase_add_test(tc, random_id_shape);
+	tcase_add_test(tc, gpt_at_least_follows_the_model_pattern);
 	tcase_add_test(tc, strlist_map_replaces_in_place);
 	tcase_add_test(tc, share_read_finds_and_reports);
 	suite_add_tcase(s, tc);

@@ -14,7 +14,7 @@ START_TEST(golden)
 
 	ck_assert_ptr_nonnull(cases[0]);
 	for (i = 0; cases[i] != NULL; i++) {
-		struct tr_responses_prepare_opts o = { NULL, 0, 0 };
+		struct tr_responses_prepare_opts o = { 0 };
 		cJSON *in, *opts, *want;
 
 		buf_reset(&rel);
@@ -31,7 +31,9 @@ START_TEST(golden)
 		want = fx_json(rel.data);
 		o.model = json_obj(opts, "model");
 		o.keep_web_search = json_bool(opts, "keep_web_search", 0);
-		o.context_management = json_bool(opts, "context_management", 0);
+		o.compact.enabled = json_bool(opts, "context_management", 0);
+		o.compact.threshold = json_num(opts, "compact_threshold", 0);
+		o.compact.ratio = TR_RESP_COMPACT_RATIO_RESPONSES;
 		ck_assert_int_eq(tr_responses_prepare(in, &o), GW_OK);
 		fx_assert_json_eq(in, want, cases[i]);
 		cJSON_Delete(in);
