@@ -1276,6 +1276,11 @@ def validate_messages_request(body, model, cfg):
     problem = _check_anthropic_messages(messages)
     if problem:
         return problem
+    # Copilot's Messages endpoint refuses Anthropic's top-level
+    # cache_control and the per-tool eager_input_streaming that Zed sends
+    # (the reference strips both since 1.11, commit e7569ac).
+    if "cache_control" in body:
+        return "cache_control: Extra inputs are not permitted"
     system = body.get("system")
     if system is not None and not isinstance(system, (str, list)):
         return "system: Input should be a valid string or list"
@@ -1288,6 +1293,8 @@ def validate_messages_request(body, model, cfg):
                 return "tools.%d.name: Field required" % k
             if t.get("type") in (None, "custom") and not isinstance(t.get("input_schema"), dict):
                 return "tools.%d.custom.input_schema: Field required" % k
+            if "eager_input_streaming" in t:
+                return "tools.%d.custom.eager_input_streaming: Extra inputs are not permitted" % k
     choice = body.get("tool_choice")
     if choice is not None and (not isinstance(choice, dict)
                                or choice.get("type") not in ("auto", "any", "tool", "none")):
