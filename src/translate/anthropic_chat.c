@@ -748,7 +748,11 @@ thinking_budget(const cJSON *a, const cJSON *model, cJSON *out)
 	const cJSON *lim = json_obj(caps, "limits");
 	double max, budget, min;
 
-	if (th == NULL || model == NULL || str_eq(json_str(th, "type"), "disabled"))
+	/* only a thinking that names budget_tokens (null: the maximum) gets a
+	 * budget; adaptive thinking has none (1.14.7, e6e54e8) */
+	if (th == NULL || model == NULL || str_eq(json_str(th, "type"),
+	    "disabled") || cJSON_GetObjectItemCaseSensitive(th,
+	    "budget_tokens") == NULL)
 		return GW_OK;
 	max = json_num(sup, "max_thinking_budget", 0);
 	if (json_num(lim, "max_output_tokens", 0) - 1 < max)
