@@ -787,7 +787,8 @@ mark(cJSON *m)
 	return cc == NULL ? GW_ENOMEM : json_add_str(cc, "type", "ephemeral");
 }
 
-/* §3.7: the first two system messages and the last two others. */
+/* §3.7: the first two system messages and the last other one (two before
+ * 1.14.7, 966003a). */
 static GW_MUST_CHECK enum gw_err
 cache_markers(cJSON *msgs)
 {
@@ -802,7 +803,7 @@ cache_markers(cJSON *msgs)
 		if (mark(m) != GW_OK)
 			return GW_ENOMEM;
 	}
-	for (i = n - 1; i >= 0 && other < 2; i--) {
+	for (i = n - 1; i >= 0 && other < 1; i--) {
 		m = cJSON_GetArrayItem(msgs, i);
 		if (!cache_eligible(m) || str_eq(json_str(m, "role"), "system"))
 			continue;
