@@ -2318,6 +2318,12 @@ def handle_codex_responses(req):
     for name in ("temperature", "top_p", "max_output_tokens", "metadata"):
         if name in body:
             return json_response(400, {"detail": "Unsupported parameter: %s" % name})
+    # The backend takes the system prompt only as instructions (the
+    # reference moves system messages there since 1.11, commit 4114f18).
+    inp = body.get("input")
+    if isinstance(inp, list) and any(isinstance(it, dict) and it.get("role") == "system"
+                                     for it in inp):
+        return json_response(400, {"detail": "System messages are not allowed"})
     if not isinstance(body.get("model"), str) or not body["model"]:
         return json_response(400, {"detail": "Model is required"})
     resp = responses_answer(req, provider_model(req.state, body["model"]))

@@ -260,6 +260,18 @@ class CodexRequests(unittest.TestCase):
         self.assertEqual(status, 200, got)
         self.assertGreater(got["input_tokens"], 0)
 
+    def test_system_messages_become_instructions(self):
+        """1.14.7 (4114f18): the backend refuses system messages."""
+        status, _, got = self.s.json("POST", "/v1/responses", {
+            "model": "codex/gpt-5.4", "input": [
+                {"role": "system", "content": "be brief"},
+                {"role": "developer", "content": "use tools"},
+                {"role": "user", "content": [{"type": "input_text", "text": "hi there"}]}]})
+        self.assertEqual(status, 200, got)
+        sent = self.backend()["body"]
+        self.assertEqual(sent["instructions"], "be brief")
+        self.assertEqual([i["role"] for i in sent["input"]], ["developer", "user"])
+
     def test_json_clients_get_the_collected_stream(self):
         status, _, got = self.s.json("POST", "/v1/responses",
                                      {"model": "codex/gpt-5.4", "input": "hi there"})
