@@ -410,13 +410,14 @@ anthropic_flow(const struct cfg_provider *p, cJSON *body, const cJSON *mopts,
 }
 
 static GW_MUST_CHECK enum gw_err
-chat_flow(struct rctx *r, const cJSON *body, const cJSON *mopts,
-    struct flow *f, struct buf *err)
+chat_flow(struct rctx *r, const struct cfg_provider *p, const cJSON *body,
+    const cJSON *mopts, struct flow *f, struct buf *err)
 {
 	cJSON *chat = NULL;
 	enum gw_err e;
 
-	if ((e = prov_chat_payload(body, mopts, &chat, err)) != GW_OK)
+	if ((e = prov_chat_payload(body, mopts, prov_is_dashscope(p->name,
+	    p->base_url), &chat, err)) != GW_OK)
 		return e;
 	e = flow_chat(r, chat, f);
 	cJSON_Delete(chat);
@@ -483,7 +484,7 @@ provider_messages(struct rctx *r, const char *name, cJSON *body)
 		break;
 	case CFG_PROVIDER_OPENAI_COMPATIBLE:
 		path = "/v1/chat/completions";
-		e = chat_flow(r, body, mopts, &f, &err);
+		e = chat_flow(r, p, body, mopts, &f, &err);
 		break;
 	default:
 		path = "/v1/responses";
