@@ -83,6 +83,23 @@ rc_header(struct rctx *r, const char *name)
 }
 
 const char *
+rc_header_trimmed(struct rctx *r, const char *name, size_t *n)
+{
+	const char *v = http_header(r->req, name);
+
+	*n = 0;
+	if (v == NULL)
+		return NULL;
+	while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+		v++;
+	*n = strlen(v);
+	while (*n > 0 && (v[*n - 1] == ' ' || v[*n - 1] == '\t' ||
+	    v[*n - 1] == '\r' || v[*n - 1] == '\n'))
+		(*n)--;
+	return *n > 0 ? v : NULL;
+}
+
+const char *
 rc_cache_key(struct rctx *r, const char *session)
 {
 	if (session != NULL)
@@ -95,23 +112,17 @@ rc_cache_key(struct rctx *r, const char *session)
 void
 rc_row_session(struct rctx *r, const char *fallback)
 {
-	const char *v = http_header(r->req, "x-session-affinity");
 	size_t n;
+	const char *v = rc_header_trimmed(r, "x-session-affinity", &n);
 
-	if (v == NULL)
-		v = http_header(r->req, "x-client-request-id");
+	/* an x-session-affinity that is there but blank still wins over
+	 * x-client-request-id, and gives the fallback */
+	if (v == NULL && http_header(r->req, "x-session-affinity") == NULL)
+		v = rc_header_trimmed(r, "x-client-request-id", &n);
 	if (v != NULL) {
-		while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
-			v++;
-		n = strlen(v);
-		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
-		    v[n - 1] == '\r' || v[n - 1] == '\n'))
-			n--;
-		if (n > 0) {
-			snprintf(r->session_id, sizeof(r->session_id), "%.*s",
-			    (int)n, v);
-			return;
-		}
+		snprintf(r->session_id, sizeof(r->session_id), "%.*s",
+		    (int)n, v);
+		return;
 	}
 	snprintf(r->session_id, sizeof(r->session_id), "%s",
 	    fallback != NULL ? fallback : "");

@@ -49,6 +49,9 @@ cJSON *rc_body_json(struct rctx *r);
 cJSON *rc_body_json_keep(struct rctx *r);
 /* The request header's value, or NULL when absent or empty (borrowed). */
 const char *rc_header(struct rctx *r, const char *name);
+/* The request header's value without surrounding whitespace: its start
+ * (borrowed) and *n its length; NULL when absent or blank. */
+const char *rc_header_trimmed(struct rctx *r, const char *name, size_t *n);
 /*
  * The prompt-cache / session key: session when not NULL (the session of
  * the body's metadata.user_id), else the x-session-affinity header, else

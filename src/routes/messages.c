@@ -43,6 +43,7 @@ struct msg {
 	struct flow f;             /* the upstream body, stream and xlate */
 	char model_id[128];
 	char random_id[37];
+	char session[37];          /* pp.session_id, else getUUID(request id) */
 };
 
 static enum msg_flow
@@ -68,7 +69,7 @@ common_call(struct msg *m, const char *base_initiator)
 	struct copilot_call *c = &m->rq.call;
 
 	c->request_id = m->pp.request_id;
-	c->interaction_id = m->pp.session_id;
+	c->interaction_id = m->session[0] != '\0' ? m->session : NULL;
 	c->initiator = pp_final_initiator(base_initiator, &m->pp);
 	c->json_body = 1;
 	c->accept = m->r->stream ? "text/event-stream" : "application/json";
@@ -224,8 +225,14 @@ route_messages(struct rctx *r)
 			rc_fail(r, e, err.data);
 		goto out;
 	}
+	/* no session of the client's: getUUID(request id) (1.14.7, 01625fc) */
+	if (m.pp.session_id != NULL)
+		snprintf(m.session, sizeof(m.session), "%s", m.pp.session_id);
+	else if (m.pp.request_id != NULL)
+		util_uuid_from_string(m.pp.request_id, strlen(m.pp.request_id),
+		    m.session);
 	rc_row_session(r, m.pp.raw_session_id ? m.pp.raw_session_id :
-	    m.pp.session_id);
+	    m.session);
 	if (m.pp.provider != NULL) {
 		route_provider_alias_messages(r, m.pp.provider, m.body);
 		goto out;

@@ -142,8 +142,9 @@ send_adjusted(struct rctx *r, const struct relay_result *res)
 /* ---- the codex backend ---------------------------------------------------- */
 
 /* The reference's forwardCodexResponses body: store false, and none of
- * temperature, top_p, max_output_tokens, metadata; and always a stream
- * (the backend refuses anything else: "Stream must be set to true"). */
+ * temperature, top_p, max_output_tokens, metadata; system messages moved
+ * into instructions (1.14.7); and always a stream (the backend refuses
+ * anything else: "Stream must be set to true"). */
 static GW_MUST_CHECK enum gw_err
 codex_body(const char *body, char **out)
 {
@@ -158,7 +159,8 @@ codex_body(const char *body, char **out)
 		return GW_EINTERNAL;
 	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
 		cJSON_DeleteItemFromObjectCaseSensitive(v, drop[i]);
-	if ((e = json_set(v, "store", cJSON_CreateFalse())) == GW_OK &&
+	if ((e = tr_responses_system_to_instructions(v)) == GW_OK &&
+	    (e = json_set(v, "store", cJSON_CreateFalse())) == GW_OK &&
 	    (e = json_set(v, "stream", cJSON_CreateTrue())) == GW_OK &&
 	    (*out = json_print(v)) == NULL)
 		e = GW_ENOMEM;
@@ -408,13 +410,14 @@ anthropic_flow(const struct cfg_provider *p, cJSON *body, const cJSON *mopts,
 }
 
 static GW_MUST_CHECK enum gw_err
-chat_flow(struct rctx *r, const cJSON *body, const cJSON *mopts,
-    struct flow *f, struct buf *err)
+chat_flow(struct rctx *r, const struct cfg_provider *p, const cJSON *body,
+    const cJSON *mopts, struct flow *f, struct buf *err)
 {
 	cJSON *chat = NULL;
 	enum gw_err e;
 
-	if ((e = prov_chat_payload(body, mopts, &chat, err)) != GW_OK)
+	if ((e = prov_chat_payload(body, mopts, prov_is_dashscope(p->name,
+	    p->base_url), &chat, err)) != GW_OK)
 		return e;
 	e = flow_chat(r, chat, f);
 	cJSON_Delete(chat);
@@ -481,7 +484,7 @@ provider_messages(struct rctx *r, const char *name, cJSON *body)
 		break;
 	case CFG_PROVIDER_OPENAI_COMPATIBLE:
 		path = "/v1/chat/completions";
-		e = chat_flow(r, body, mopts, &f, &err);
+		e = chat_flow(r, p, body, mopts, &f, &err);
 		break;
 	default:
 		path = "/v1/responses";

@@ -22,38 +22,50 @@
 #include "translate/responses_prepare.h"
 #include "translate/responses_tool_search.h"
 
+/* The client's session (1.14.7, 324c43a): the session-id header, else
+ * x-session-id, trimmed; NULL when neither has a value. */
+static const char *
+incoming_session(struct rctx *r, size_t *n)
+{
+	const char *v = rc_header_trimmed(r, "session-id", n);
+
+	return v != NULL ? v : rc_header_trimmed(r, "x-session-id", n);
+}
+
 /* Codex CLI marks its own sub-agents with headers (v1.10.21+). */
 static int
-codex_subagent(struct rctx *r, const char **session)
+codex_subagent(struct rctx *r)
 {
 	static const char *const kinds[] = { "collab_spawn", "compact",
 	    "memory_consolidation", "review" };
-	const char *kind = http_header(r->req, "x-openai-subagent");
-	size_t i;
+	size_t n, i;
+	const char *kind = rc_header_trimmed(r, "x-openai-subagent", &n);
 
-	*session = http_header(r->req, "session-id");
-	if (*session == NULL)
-		*session = http_header(r->req, "x-session-id");
 	if (kind == NULL)
 		return 0;
 	for (i = 0; i < ARRAY_LEN(kinds); i++)
-		if (strcmp(kind, kinds[i]) == 0)
-			return *session != NULL ||
-			    http_header(r->req, "thread-id") != NULL ||
-			    http_header(r->req, "x-codex-parent-thread-id") != NULL;
+		if (strlen(kinds[i]) == n && memcmp(kind, kinds[i], n) == 0)
+			return incoming_session(r, &n) != NULL ||
+			    rc_header_trimmed(r, "thread-id", &n) != NULL ||
+			    rc_header_trimmed(r, "x-codex-parent-thread-id",
+			    &n) != NULL;
 	return 0;
 }
 
+/* getUUID(session + machine + the last user content), as on the other
+ * routes; session is the session's UUID or NULL. */
 static GW_MUST_CHECK enum gw_err
-request_id(const cJSON *body, const char *machine_id, char out[37])
+request_id(const cJSON *body, const char *session, const char *machine_id,
+    char out[37])
 {
 	const cJSON *input = cJSON_GetObjectItemCaseSensitive(body, "input");
 	struct buf key = BUF_INIT;
 	enum gw_err e;
 
 	if (!cJSON_IsString(input))
-		return copilot_request_id(input, NULL, machine_id, out);
-	if ((e = buf_printf(&key, "%s%s", machine_id, input->valuestring)) == GW_OK)
+		return copilot_request_id(input, session, machine_id, out);
+	if ((e = buf_printf(&key, "%s%s%s", session != NULL ? session : "",
+	    machine_id, input->valuestring)) == GW_OK)
 		util_uuid_from_string(key.data, key.len, out);
 	buf_free(&key);
 	return e;
@@ -73,6 +85,7 @@ route_responses(struct rctx *r)
 	const char *id, *session = NULL;
 	char *bridge = NULL;     /* set when the tool_search bridge applies */
 	char req_id[37], sess[37];
+	size_t session_len;
 	int subagent;
 	enum gw_err e;
 
@@ -122,19 +135,23 @@ route_responses(struct rctx *r)
 			goto out;
 		}
 	}
-	if ((e = request_id(body, r->w->app->ident.machine_id, req_id)) != GW_OK) {
+	/* every request's session, not only a sub-agent's (1.14.7) */
+	if ((session = incoming_session(r, &session_len)) != NULL)
+		util_uuid_from_string(session, session_len, sess);
+	if ((e = request_id(body, session != NULL ? sess : NULL,
+	    r->w->app->ident.machine_id, req_id)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	subagent = codex_subagent(r, &session);
-	if (subagent && session != NULL)
-		util_uuid_from_string(session, strlen(session), sess);
-	else
+	if (session == NULL)
 		util_uuid_from_string(req_id, strlen(req_id), sess);
+	subagent = codex_subagent(r);
 	rc_row_session(r, sess);
 	memset(&call, 0, sizeof(call));
 	call.request_id = req_id;
 	call.interaction_id = sess;
+	if (subagent)
+		call.interaction_type = "conversation-subagent";
 	call.initiator = subagent || tr_responses_agent_initiated(body) ?
 	    "agent" : "user";
 	call.vision = tr_responses_has_image(body);

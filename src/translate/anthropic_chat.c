@@ -748,7 +748,11 @@ thinking_budget(const cJSON *a, const cJSON *model, cJSON *out)
 	const cJSON *lim = json_obj(caps, "limits");
 	double max, budget, min;
 
-	if (th == NULL || model == NULL || str_eq(json_str(th, "type"), "disabled"))
+	/* only a thinking that names budget_tokens (null: the maximum) gets a
+	 * budget; adaptive thinking has none (1.14.7, e6e54e8) */
+	if (th == NULL || model == NULL || str_eq(json_str(th, "type"),
+	    "disabled") || cJSON_GetObjectItemCaseSensitive(th,
+	    "budget_tokens") == NULL)
 		return GW_OK;
 	max = json_num(sup, "max_thinking_budget", 0);
 	if (json_num(lim, "max_output_tokens", 0) - 1 < max)
@@ -783,7 +787,8 @@ mark(cJSON *m)
 	return cc == NULL ? GW_ENOMEM : json_add_str(cc, "type", "ephemeral");
 }
 
-/* §3.7: the first two system messages and the last two others. */
+/* §3.7: the first two system messages and the last other one (two before
+ * 1.14.7, 966003a). */
 static GW_MUST_CHECK enum gw_err
 cache_markers(cJSON *msgs)
 {
@@ -798,7 +803,7 @@ cache_markers(cJSON *msgs)
 		if (mark(m) != GW_OK)
 			return GW_ENOMEM;
 	}
-	for (i = n - 1; i >= 0 && other < 2; i--) {
+	for (i = n - 1; i >= 0 && other < 1; i--) {
 		m = cJSON_GetArrayItem(msgs, i);
 		if (!cache_eligible(m) || str_eq(json_str(m, "role"), "system"))
 			continue;

@@ -49,6 +49,84 @@ nm_strip_system_cache_scope(cJSON *payload)
 		    "cache_control"), "scope");
 }
 
+static int
+cacheable_block(const cJSON *b)
+{
+	const char *t = json_str(b, "type");
+
+	return str_is(t, "text") || str_is(t, "image") ||
+	    str_is(t, "tool_use") || str_is(t, "tool_result");
+}
+
+/* Copilot refuses a top-level cache_control (Zed sends one): an object is
+ * moved onto the last cacheable block of the newest message that has one,
+ * unless that block has its own (a string content becomes one text block);
+ * anything else is dropped (1.14.7, e7569ac). */
+static GW_MUST_CHECK enum gw_err
+nm_move_top_level_cache_control(cJSON *payload)
+{
+	cJSON *cc = cJSON_DetachItemFromObjectCaseSensitive(payload,
+	    "cache_control"), *msgs = json_arr(payload, "messages"), *m, *c, *b;
+	cJSON *blocks = NULL, *text = NULL;
+	enum gw_err e = GW_OK;
+
+	if (!cJSON_IsObject(cc))
+		goto out;
+	for (m = msgs->child != NULL ? msgs->child->prev : NULL; m != NULL;
+	    m = m == msgs->child ? NULL : m->prev) {
+		c = cJSON_GetObjectItemCaseSensitive(m, "content");
+		if (cJSON_IsString(c)) {
+			if ((blocks = cJSON_CreateArray()) == NULL ||
+			    (text = cJSON_CreateObject()) == NULL ||
+			    cJSON_AddStringToObject(text, "type", "text") == NULL ||
+			    cJSON_AddStringToObject(text, "text",
+			    c->valuestring) == NULL) {
+				e = GW_ENOMEM;
+				goto out;
+			}
+			e = json_add(text, "cache_control", cc);
+			cc = NULL;
+			if (e != GW_OK || (e = json_push(blocks, text)) != GW_OK) {
+				text = NULL;
+				goto out;
+			}
+			text = NULL;
+			e = json_set(m, "content", blocks);
+			blocks = NULL;
+			goto out;
+		}
+		if (!cJSON_IsArray(c))
+			continue;
+		for (b = c->child != NULL ? c->child->prev : NULL; b != NULL;
+		    b = b == c->child ? NULL : b->prev) {
+			if (!cacheable_block(b))
+				continue;
+			if (!json_truthy(cJSON_GetObjectItemCaseSensitive(b,
+			    "cache_control"))) {
+				e = json_set(b, "cache_control", cc);
+				cc = NULL;
+			}
+			goto out;
+		}
+	}
+out:
+	cJSON_Delete(cc);
+	cJSON_Delete(text);
+	cJSON_Delete(blocks);
+	return e;
+}
+
+/* Copilot refuses the per-tool eager_input_streaming (1.14.7, e7569ac). */
+static void
+nm_strip_eager_input_streaming(cJSON *payload)
+{
+	cJSON *t;
+
+	cJSON_ArrayForEach(t, json_arr(payload, "tools"))
+		cJSON_DeleteItemFromObjectCaseSensitive(t,
+		    "eager_input_streaming");
+}
+
 /* A thinking block worth replaying to Claude: real text, a signature, and
  * not a Responses reasoning carrier ("<encrypted>@<id>"). */
 static int
@@ -256,6 +334,9 @@ nm_prepare(cJSON *payload, const char *client_anthropic_beta,
 	    (e = json_set(payload, "model", cJSON_CreateString(id))) != GW_OK)
 		return e;
 	nm_strip_system_cache_scope(payload);
+	if ((e = nm_move_top_level_cache_control(payload)) != GW_OK)
+		return e;
+	nm_strip_eager_input_streaming(payload);
 	nm_filter_thinking(payload);
 	if (o->model != NULL && (e = nm_apply_adaptive_thinking(payload, o->model,
 	    o->reasoning_effort)) != GW_OK)

@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/util.h"
 #include "tokenize/count.h"
 #include "translate/anthropic_chat.h"
 #include "translate/provider.h"
@@ -369,7 +370,8 @@ mark_message(cJSON *m)
 }
 
 /* §11.3 step 10: cache_control {"type":"ephemeral"} on the first two
- * system and the last two other messages with content. */
+ * system messages and the last other one with content (two before 1.14.7,
+ * 966003a). */
 static GW_MUST_CHECK enum gw_err
 prov_context_cache(cJSON *chat)
 {
@@ -386,7 +388,7 @@ prov_context_cache(cJSON *chat)
 			sys++;
 		}
 	}
-	for (i = n - 1; i >= 0 && other < 2; i--) {
+	for (i = n - 1; i >= 0 && other < 1; i--) {
 		m = cJSON_GetArrayItem(msgs, i);
 		if (!cache_eligible(m) || strcmp(json_str(m, "role"), "system") == 0)
 			continue;
@@ -423,9 +425,16 @@ reasoning_history(cJSON *chat)
 	return GW_OK;
 }
 
+int
+prov_is_dashscope(const char *name, const char *base_url)
+{
+	return util_streq(name, "dashscope") ||
+	    (base_url != NULL && strstr(base_url, "aliyuncs.com") != NULL);
+}
+
 /* Steps 2-9 on the translated body c, from the request a. */
 static GW_MUST_CHECK enum gw_err
-chat_options(const cJSON *a, const cJSON *mopts, cJSON *c)
+chat_options(const cJSON *a, const cJSON *mopts, int dashscope, cJSON *c)
 {
 	const cJSON *extra = json_obj(mopts, "extraBody");
 	const cJSON *budget, *v;
@@ -434,8 +443,8 @@ chat_options(const cJSON *a, const cJSON *mopts, cJSON *c)
 
 	budget = cJSON_GetObjectItemCaseSensitive(json_obj(a, "thinking"),
 	    "budget_tokens");
-	if (cJSON_IsNumber(budget) && (e = set_copy(c, "thinking_budget",
-	    budget)) != GW_OK)
+	if (dashscope && cJSON_IsNumber(budget) && (e = set_copy(c,
+	    "thinking_budget", budget)) != GW_OK)
 		return e;
 	if (has(a, "top_k") && (e = set_copy(c, "top_k",
 	    cJSON_GetObjectItemCaseSensitive(a, "top_k"))) != GW_OK)
@@ -466,6 +475,9 @@ chat_options(const cJSON *a, const cJSON *mopts, cJSON *c)
 	if ((v = cJSON_GetObjectItemCaseSensitive(extra, "thinking_budget")) != NULL &&
 	    (e = set_copy(c, "thinking_budget", v)) != GW_OK)
 		return e;
+	if (dashscope && !has(c, "preserve_thinking") &&
+	    cJSON_AddTrueToObject(c, "preserve_thinking") == NULL)
+		return GW_ENOMEM;
 	if (!has(c, "parallel_tool_calls") &&
 	    cJSON_AddTrueToObject(c, "parallel_tool_calls") == NULL)
 		return GW_ENOMEM;
@@ -485,8 +497,8 @@ to_chat(const cJSON *a, const cJSON *mopts, cJSON **out, struct buf *errmsg)
 }
 
 enum gw_err
-prov_chat_payload(const cJSON *a, const cJSON *mopts, cJSON **out,
-    struct buf *errmsg)
+prov_chat_payload(const cJSON *a, const cJSON *mopts, int dashscope,
+    cJSON **out, struct buf *errmsg)
 {
 	const cJSON *cc;
 	cJSON *c = NULL;
@@ -495,10 +507,12 @@ prov_chat_payload(const cJSON *a, const cJSON *mopts, cJSON **out,
 	*out = NULL;
 	if ((e = to_chat(a, mopts, &c, errmsg)) != GW_OK)
 		return e;
-	if ((e = chat_options(a, mopts, c)) != GW_OK)
+	if ((e = chat_options(a, mopts, dashscope, c)) != GW_OK)
 		goto out;
+	/* contextCache ?? dashscope */
 	cc = cJSON_GetObjectItemCaseSensitive(mopts, "contextCache");
-	if (!cJSON_IsFalse(cc) && (e = prov_context_cache(c)) != GW_OK)
+	if ((cc == NULL || cJSON_IsNull(cc) ? dashscope : json_truthy(cc)) &&
+	    (e = prov_context_cache(c)) != GW_OK)
 		goto out;
 	*out = c;
 	c = NULL;

@@ -26,14 +26,23 @@ GW_MUST_CHECK enum gw_err prov_apply_model_defaults(cJSON *anthropic, const cJSO
 /* anthropic type: every extraBody key the request lacks is added. */
 GW_MUST_CHECK enum gw_err prov_anthropic_payload(cJSON *anthropic, const cJSON *mopts);
 
+/* A DashScope (Alibaba Cloud) provider: named "dashscope", or a base URL
+ * on aliyuncs.com (1.14.7). */
+int prov_is_dashscope(const char *name, const char *base_url);
+
 /*
  * openai-compatible type (translation.md §11.3 steps 1-10): the Chat
  * Completions body for an Anthropic request (defaults already applied).
- * stream_options.include_usage when the request streams.  GW_EINVAL with
- * errmsg for a request the translator refuses.
+ * stream_options.include_usage when the request streams.  DashScope's own
+ * fields only for dashscope (1.14.7: 33e11fd, 46c3efb, 966003a): the
+ * request's thinking.budget_tokens as thinking_budget (extraBody's is
+ * sent to any provider), preserve_thinking true unless set, and context
+ * cache markers unless the model says contextCache false (another
+ * provider gets them only with contextCache true).  GW_EINVAL with errmsg
+ * for a request the translator refuses.
  */
 GW_MUST_CHECK enum gw_err prov_chat_payload(const cJSON *anthropic, const cJSON *mopts,
-    cJSON **out, struct buf *errmsg);
+    int dashscope, cJSON **out, struct buf *errmsg);
 
 /*
  * POST /:provider/v1/messages/count_tokens (§11.5): the Chat form with

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "translate/responses.h"
@@ -156,4 +157,106 @@ tr_responses_agent_initiated(const cJSON *payload)
 	last = cJSON_GetArrayItem(input, cJSON_GetArraySize(input) - 1);
 	role = json_str(last, "role");
 	return role == NULL || strcmp(role, "assistant") == 0;
+}
+
+/* A message item: an object with a string role and no type but
+ * "message". */
+static int
+message_item(const cJSON *it)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
+
+	return cJSON_IsObject(it) && json_str(it, "role") != NULL &&
+	    (type == NULL || util_streq(cJSON_GetStringValue(type), "message"));
+}
+
+static int
+blank(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
+	    *s == '\f' || *s == '\v')
+		s++;
+	return *s == '\0';
+}
+
+/* The message's text appended to b (its non-empty text parts joined by a
+ * blank line); 0 when a part is not text, so the item cannot move. */
+static GW_MUST_CHECK enum gw_err
+message_text(const cJSON *content, struct buf *b, int *ok)
+{
+	const cJSON *p, *type;
+	size_t start = b->len;
+	enum gw_err e = GW_OK;
+
+	*ok = 1;
+	if (content == NULL)
+		return GW_OK;
+	if (cJSON_IsString(content))
+		return buf_puts(b, content->valuestring);
+	if (!cJSON_IsArray(content)) {
+		*ok = 0;
+		return GW_OK;
+	}
+	cJSON_ArrayForEach(p, content) {
+		type = cJSON_GetObjectItemCaseSensitive(p, "type");
+		if (!cJSON_IsObject(p) || json_str(p, "text") == NULL ||
+		    (type != NULL && !util_streq(cJSON_GetStringValue(type),
+		    "input_text") && !util_streq(cJSON_GetStringValue(type),
+		    "output_text"))) {
+			*ok = 0;
+			return GW_OK;
+		}
+		if (*json_str(p, "text") == '\0')
+			continue;
+		if (b->len > start)
+			e = buf_puts(b, "\n\n");
+		if (e == GW_OK)
+			e = buf_puts(b, json_str(p, "text"));
+		if (e != GW_OK)
+			return e;
+	}
+	return GW_OK;
+}
+
+enum gw_err
+tr_responses_system_to_instructions(cJSON *payload)
+{
+	cJSON *input = json_arr(payload, "input"), *it, *next;
+	const char *ins = json_str(payload, "instructions");
+	struct buf all = BUF_INIT, one = BUF_INIT;
+	int messages = 0, ok, moved = 0;
+	enum gw_err e = GW_OK;
+
+	if ((ins != NULL && !blank(ins)) || input == NULL)
+		return GW_OK;
+	for (it = input->child; it != NULL; it = next) {
+		next = it->next;
+		if (!message_item(it))
+			continue;
+		if (++messages > 3 || !util_streq(json_str(it, "role"), "system"))
+			continue;
+		buf_reset(&one);
+		if ((e = message_text(cJSON_GetObjectItemCaseSensitive(it,
+		    "content"), &one, &ok)) != GW_OK)
+			goto out;
+		if (!ok)
+			continue;
+		if (one.len > 0 && !blank(buf_cstr(&one)) &&
+		    ((all.len > 0 && (e = buf_puts(&all, "\n\n")) != GW_OK) ||
+		    (e = buf_append(&all, one.data, one.len)) != GW_OK))
+			goto out;
+		cJSON_Delete(cJSON_DetachItemViaPointer(input, it));
+		moved = 1;
+	}
+	if (!moved)
+		goto out;
+	if (all.len > 0 && (e = json_set(payload, "instructions",
+	    cJSON_CreateString(buf_cstr(&all)))) != GW_OK)
+		goto out;
+	if (input->child == NULL)
+		cJSON_DeleteItemFromObjectCaseSensitive(payload, "input");
+out:
+	buf_free(&all);
+	buf_free(&one);
+	return e;
 }

@@ -55,5 +55,11 @@ int tr_responses_has_image(const cJSON *payload);
 /* x-initiator: 1 (agent) when the last input item has no role or is the
  * assistant's, 0 (user) otherwise or when input is a string. */
 int tr_responses_agent_initiated(const cJSON *payload);
+/* For the codex backend, which refuses system messages (1.14.7, 4114f18):
+ * when instructions is absent or blank, the role "system" items among the
+ * first three message items whose content is text only leave input, and
+ * their non-blank texts, joined by a blank line, become instructions (an
+ * input left empty goes too).  GW_ENOMEM. */
+GW_MUST_CHECK enum gw_err tr_responses_system_to_instructions(cJSON *payload);
 
 #endif

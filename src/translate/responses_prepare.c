@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/util.h"
 #include "translate/responses.h"
 #include "translate/responses_prepare.h"
 
@@ -85,7 +86,10 @@ filter_tools(cJSON *body, int keep_web_search)
 		type = json_str(cJSON_GetArrayItem(tools, i), "type");
 		if (type == NULL)
 			continue;
+		/* Codex CLI's image_gen namespace too (1.14.7, 377188e) */
 		if (strcmp(type, "image_generation") == 0 ||
+		    (strcmp(type, "namespace") == 0 && util_streq(json_str(
+		    cJSON_GetArrayItem(tools, i), "name"), "image_gen")) ||
 		    (!keep_web_search && strncmp(type, "web_search", 10) == 0))
 			cJSON_DeleteItemFromArray(tools, i);
 	}

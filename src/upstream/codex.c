@@ -576,11 +576,21 @@ stripped(const char *name)
 		"accept-encoding",
 		/* always a stream, whatever the client takes */
 		"accept",
+		/* what a proxy in front of us adds (a Cloudflare tunnel):
+		 * the backend's bot detection refuses it (1.14.7, b5dd675) */
+		"cdn-loop", "true-client-ip", "x-forwarded-for",
+		"x-forwarded-proto",
 	};
-	size_t i;
+	size_t i, n = strlen(name);
 
 	for (i = 0; i < ARRAY_LEN(names); i++)
 		if (strcasecmp(name, names[i]) == 0)
+			return 1;
+	if (strncasecmp(name, "cf-", 3) == 0)
+		return 1;
+	/* tracing headers (traceparent, x-b3-traceid, …) */
+	for (i = 0; i + 5 <= n; i++)
+		if (strncasecmp(name + i, "trace", 5) == 0)
 			return 1;
 	return 0;
 }
@@ -604,6 +614,8 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 {
 	const char *ua = client_value(client, nclient, "user-agent");
 	int opencode = ua != NULL && util_has_prefix(ua, "opencode");
+	int has_session = session != NULL && *session != '\0' &&
+	    !util_unsafe_header_value(session);
 	size_t i;
 	enum gw_err e = GW_OK;
 
@@ -611,7 +623,8 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 		const char *name = client[2 * i], *value = client[2 * i + 1];
 
 		if (stripped(name) || (opencode && (!strcasecmp(name,
-		    "originator") || !strcasecmp(name, "session_id"))))
+		    "originator") || (has_session &&
+		    !strcasecmp(name, "session-id")))))
 			continue;
 		if (util_unsafe_header_value(value)) {
 			GW_IGNORE(buf_printf(errmsg, "the %s header holds a line "
@@ -630,13 +643,14 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 	if (e == GW_OK)
 		e = strlist_addf(out, "chatgpt-account-id: %s", c->account_id);
 	ADD_UNLESS("content-type", "content-type: application/json");
-	ADD_UNLESS("openai-beta", "OpenAI-Beta: responses=experimental");
+	/* no OpenAI-Beta of ours: 1.14.7 sends one only over WebSocket
+	 * (393c0f7) */
 	if (opencode) {
 		if (e == GW_OK)
 			e = strlist_add(out, "originator: opencode");
-		if (e == GW_OK && session != NULL && *session != '\0' &&
-		    !util_unsafe_header_value(session))
-			e = strlist_addf(out, "session_id: %s", session);
+		/* session-id, no longer session_id (1.14.7, 9af7d99) */
+		if (e == GW_OK && has_session)
+			e = strlist_addf(out, "session-id: %s", session);
 	} else
 		ADD_UNLESS("originator", "originator: copilot-api");
 	ADD_UNLESS("user-agent", "user-agent: copilot-api");

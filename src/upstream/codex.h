@@ -107,12 +107,14 @@ GW_MUST_CHECK enum gw_err codex_responses_url(const char *base, struct buf *out)
 /*
  * The backend call's headers: the client's (name/value pairs, nclient of
  * them) minus authorization, x-api-key, the hop-by-hop ones,
- * content-length, accept-encoding and accept; then what the reference
- * adds: accept: text/event-stream (the backend answers only streams),
- * authorization: Bearer, chatgpt-account-id, content-type, OpenAI-Beta,
- * originator and user-agent unless sent (originator "opencode" and
- * session_id = session for an opencode user-agent).  GW_EINVAL for a value
- * with a line break (errmsg names it).
+ * content-length, accept-encoding, accept, what a proxy adds (cf-*,
+ * cdn-loop, true-client-ip, x-forwarded-for, x-forwarded-proto) and any
+ * name containing "trace"; then what the reference adds: accept:
+ * text/event-stream (the backend answers only streams), authorization:
+ * Bearer, chatgpt-account-id, content-type, originator and user-agent
+ * unless sent (originator "opencode" and session-id = session for an
+ * opencode user-agent).  GW_EINVAL for a value with a line break (errmsg
+ * names it).
  */
 GW_MUST_CHECK enum gw_err codex_headers(const struct codex_creds *c,
     const char *const *client, size_t nclient, const char *session,

@@ -1276,6 +1276,11 @@ def validate_messages_request(body, model, cfg):
     problem = _check_anthropic_messages(messages)
     if problem:
         return problem
+    # Copilot's Messages endpoint refuses Anthropic's top-level
+    # cache_control and the per-tool eager_input_streaming that Zed sends
+    # (the reference strips both since 1.11, commit e7569ac).
+    if "cache_control" in body:
+        return "cache_control: Extra inputs are not permitted"
     system = body.get("system")
     if system is not None and not isinstance(system, (str, list)):
         return "system: Input should be a valid string or list"
@@ -1288,6 +1293,8 @@ def validate_messages_request(body, model, cfg):
                 return "tools.%d.name: Field required" % k
             if t.get("type") in (None, "custom") and not isinstance(t.get("input_schema"), dict):
                 return "tools.%d.custom.input_schema: Field required" % k
+            if "eager_input_streaming" in t:
+                return "tools.%d.custom.eager_input_streaming: Extra inputs are not permitted" % k
     choice = body.get("tool_choice")
     if choice is not None and (not isinstance(choice, dict)
                                or choice.get("type") not in ("auto", "any", "tool", "none")):
@@ -2311,6 +2318,12 @@ def handle_codex_responses(req):
     for name in ("temperature", "top_p", "max_output_tokens", "metadata"):
         if name in body:
             return json_response(400, {"detail": "Unsupported parameter: %s" % name})
+    # The backend takes the system prompt only as instructions (the
+    # reference moves system messages there since 1.11, commit 4114f18).
+    inp = body.get("input")
+    if isinstance(inp, list) and any(isinstance(it, dict) and it.get("role") == "system"
+                                     for it in inp):
+        return json_response(400, {"detail": "System messages are not allowed"})
     if not isinstance(body.get("model"), str) or not body["model"]:
         return json_response(400, {"detail": "Model is required"})
     resp = responses_answer(req, provider_model(req.state, body["model"]))

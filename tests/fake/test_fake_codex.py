@@ -100,6 +100,9 @@ class CodexSide(FakeTestCase):
         status, _, got = self.call("POST", "/backend-api/codex/responses",
                                    dict(body, store=True), h)
         self.assertEqual(status, 400)
+        status, _, got = self.call("POST", "/backend-api/codex/responses", dict(body, input=[
+            {"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]), h)
+        self.assertEqual((status, got["detail"]), (400, "System messages are not allowed"))
         status, _, got = self.call("POST", "/backend-api/codex/responses", body,
                                    dict(h, **{"chatgpt-account-id": "other"}))
         self.assertEqual(status, 403)

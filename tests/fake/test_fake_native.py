@@ -292,6 +292,10 @@ class TestMessages(NativeTestCase):
         self.assertIn("non-empty", err(self.body(messages=[
             {"role": "user", "content": [{"type": "text", "text": ""}]}])))
         self.assertIn("input_schema", err(self.body(tools=[{"name": "t"}])))
+        self.assertEqual(err(self.body(cache_control={"type": "ephemeral"})),
+                         "cache_control: Extra inputs are not permitted")
+        self.assertIn("tools.0.custom.eager_input_streaming", err(self.body(tools=[
+            {"name": "t", "input_schema": {"type": "object"}, "eager_input_streaming": True}])))
         self.assertIn("not supported for this model", err(self.body(
             model="claude-opus-4.7", thinking={"type": "enabled", "budget_tokens": 2048})))
         self.assertIn("budget_tokens", err(self.body(max_tokens=1024, thinking={

@@ -3,6 +3,7 @@ web server in front, each started from its own config on loopback ports and
 stopped by PID.  Nothing here sleeps for a fixed time: every start waits on a
 readiness check."""
 
+import hashlib
 import http.client
 import json
 import os
@@ -34,6 +35,15 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def get_uuid(s):
+    """The reference's getUUID(s): SHA-256, first 16 bytes, version 4, variant 10."""
+    b = bytearray(hashlib.sha256(s.encode()).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 
 
 def wait_until(pred, timeout=20.0, what="condition"):

@@ -203,7 +203,10 @@ class CodexRequests(unittest.TestCase):
     def test_messages_json_sends_the_reference_headers_and_body(self):
         status, _, got = self.s.json("POST", "/codex/v1/messages", hello(
             "gpt-5.4", temperature=0.5, metadata={"user_id": "u1"}),
-            headers={"user-agent": "claude-cli/2.0", "anthropic-version": "2023-06-01"})
+            headers={"user-agent": "claude-cli/2.0", "anthropic-version": "2023-06-01",
+                     # what a Cloudflare tunnel in front adds (1.14.7 strips it)
+                     "cf-ray": "8f-AMS", "cdn-loop": "cloudflare",
+                     "x-forwarded-for": "192.0.2.1", "traceparent": "00-ab-cd-01"})
         self.assertEqual(status, 200, got)
         self.assertEqual(got["type"], "message")
         self.assertIn("hello", got["content"][-1]["text"])
@@ -211,7 +214,8 @@ class CodexRequests(unittest.TestCase):
         h = rec["headers"]
         self.assertTrue(h["authorization"].startswith("Bearer eyJ"))
         self.assertEqual(h["chatgpt-account-id"], "acct-fake-0001")
-        self.assertEqual(h["openai-beta"], "responses=experimental")
+        for gone in ("openai-beta", "cf-ray", "cdn-loop", "x-forwarded-for", "traceparent"):
+            self.assertNotIn(gone, h)
         self.assertEqual(h["originator"], "copilot-api")
         self.assertEqual(h["user-agent"], "claude-cli/2.0")
         self.assertEqual(h["anthropic-version"], "2023-06-01")
@@ -264,6 +268,18 @@ class CodexRequests(unittest.TestCase):
                                      hello("codex/gpt-5.4", "count these words"))
         self.assertEqual(status, 200, got)
         self.assertGreater(got["input_tokens"], 0)
+
+    def test_system_messages_become_instructions(self):
+        """1.14.7 (4114f18): the backend refuses system messages."""
+        status, _, got = self.s.json("POST", "/v1/responses", {
+            "model": "codex/gpt-5.4", "input": [
+                {"role": "system", "content": "be brief"},
+                {"role": "developer", "content": "use tools"},
+                {"role": "user", "content": [{"type": "input_text", "text": "hi there"}]}]})
+        self.assertEqual(status, 200, got)
+        sent = self.backend()["body"]
+        self.assertEqual(sent["instructions"], "be brief")
+        self.assertEqual([i["role"] for i in sent["input"]], ["developer", "user"])
 
     def test_json_clients_get_the_collected_stream(self):
         status, _, got = self.s.json("POST", "/v1/responses",

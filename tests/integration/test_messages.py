@@ -248,6 +248,23 @@ class MessagesHeaders(unittest.TestCase):
         self.assertEqual(h["x-initiator"], "agent")
         self.assertEqual(h["x-interaction-type"], "conversation-compaction")
 
+    def test_session_falls_back_to_the_request_id(self):
+        """1.14.7 (01625fc): without a session of the client's, x-interaction-id
+        is getUUID(request id); with one, getUUID(session)."""
+        for model, path in (("claude-sonnet-4.6", "/v1/messages"), ("gpt-5.4", "/responses"),
+                            ("gemini-2.5-pro", "/chat/completions")):
+            with self.subTest(model=model):
+                body = {"model": model, "max_tokens": 64,
+                        "messages": [{"role": "user", "content": "no session"}]}
+                status, _, out = self.post(body)
+                self.assertEqual(status, 200, out)
+                h = self.s.fake.requests(path)[-1]["headers"]
+                self.assertEqual(h["x-interaction-id"], harness.get_uuid(h["x-request-id"]))
+                status, _, out = self.post(body, headers={"x-session-id": "sess-1"})
+                self.assertEqual(status, 200, out)
+                h = self.s.fake.requests(path)[-1]["headers"]
+                self.assertEqual(h["x-interaction-id"], harness.get_uuid("sess-1"))
+
     def test_warmup_goes_to_the_small_model(self):
         status, _, body = self.post({"model": "claude-sonnet-4.6", "max_tokens": 64,
                                      "messages": [{"role": "user", "content": "warmup"}]},

@@ -31,6 +31,12 @@ def providers(url):
                                    "temperature": 0.9},
                      "temperature": 0.2, "topP": 0.8, "topK": 50,
                      "toolContentSupportType": []}}},
+        # named so, it is DashScope: its own fields are sent (1.14.7)
+        "dashscope": {"type": "openai-compatible", "baseUrl": url, "apiKey": PROVIDER_KEY,
+                      "models": {"qwen-plus": {
+                          "extraBody": {"enable_thinking": True, "temperature": 0.9},
+                          "temperature": 0.2, "topP": 0.8, "topK": 50,
+                          "toolContentSupportType": []}}},
         "resp": {"type": "openai-responses", "baseUrl": url, "apiKey": PROVIDER_KEY},
         "off": {"type": "anthropic", "enabled": False, "baseUrl": url, "apiKey": PROVIDER_KEY},
         "codex": {"type": "openai-responses", "baseUrl": url, "authType": "oauth2"},
@@ -189,7 +195,7 @@ class Providers(unittest.TestCase):
 
     def test_openai_compatible_request_translation(self):
         body = hello("qwen-plus", enable_thinking=False, temperature=0.4)
-        status, _, got = self.s.json("POST", "/dash/v1/messages", body,
+        status, _, got = self.s.json("POST", "/dashscope/v1/messages", body,
                                      headers={"anthropic-version": "2023-06-01",
                                               "user-agent": "sdk/1"})
         self.assertEqual(status, 200, got)
@@ -219,7 +225,7 @@ class Providers(unittest.TestCase):
                            usage={"prompt_tokens": 8, "completion_tokens": 2,
                                   "cached_tokens": 1, "cache_creation_input_tokens": 2})
         body = hello("qwen-plus", thinking={"type": "enabled", "budget_tokens": 4096})
-        status, _, got = self.s.json("POST", "/dash/v1/messages", body)
+        status, _, got = self.s.json("POST", "/dashscope/v1/messages", body)
         self.assertEqual(status, 200, got)
         self.assertEqual(got["content"][0]["type"], "thinking")
         self.assertEqual(got["content"][0]["thinking"], "thinking text")
@@ -230,6 +236,27 @@ class Providers(unittest.TestCase):
         b = self.upstream("/v1/chat/completions")["body"]
         self.assertEqual(b["thinking_budget"], 4096)
         self.assertNotIn("thinking", b)
+
+    def test_dashscope_fields_only_for_dashscope(self):
+        """1.14.7 (33e11fd, 46c3efb): another openai-compatible provider gets
+        no thinking_budget from the request, no preserve_thinking of ours
+        and no context-cache markers (unless its model says contextCache)."""
+        body = hello("qwen-plus", thinking={"type": "enabled", "budget_tokens": 4096},
+                     system="be brief")
+        status, _, got = self.s.json("POST", "/dash/v1/messages", body)
+        self.assertEqual(status, 200, got)
+        b = self.upstream("/v1/chat/completions")["body"]
+        self.assertNotIn("thinking_budget", b)
+        self.assertEqual(b["preserve_thinking"], True)          # its own extraBody
+        self.assertEqual(b["messages"], [{"role": "system", "content": "be brief"},
+                                         {"role": "user", "content": "hello"}])
+        status, _, got = self.s.json("POST", "/dashscope/v1/messages", body)
+        self.assertEqual(status, 200, got)
+        b = self.upstream("/v1/chat/completions")["body"]
+        self.assertEqual(b["thinking_budget"], 4096)
+        self.assertEqual(b["preserve_thinking"], True)          # DashScope's default
+        self.assertEqual([m["content"][-1]["cache_control"] for m in b["messages"]],
+                         [{"type": "ephemeral"}] * 2)
 
     def test_openai_compatible_stream(self):
         ev = self.stream_events("/dash/v1/messages", hello("qwen-plus", "one two three",

@@ -96,7 +96,34 @@ class Responses(unittest.TestCase):
         status, _, _ = self.s.json("POST", "/responses", {"model": "gpt-5.4", "input": "review"},
                                    headers={"x-openai-subagent": "review", "session-id": "sess-9"})
         self.assertEqual(status, 200)
-        self.assertEqual(self.sent()["headers"]["x-initiator"], "agent")
+        h = self.sent()["headers"]
+        self.assertEqual(h["x-initiator"], "agent")
+        self.assertEqual(h["x-interaction-type"], "conversation-subagent")   # 1.14.7
+        self.assertEqual(h["x-interaction-id"], harness.get_uuid("sess-9"))
+
+    def test_session_header_on_every_request(self):
+        """1.14.7 (324c43a): session-id (else x-session-id), trimmed, is the
+        session of every request, and part of its request id."""
+        def send(headers):
+            status, _, body = self.s.json("POST", "/responses",
+                                          {"model": "gpt-5.4", "input": "same words"},
+                                          headers=headers)
+            self.assertEqual(status, 200, body)
+            return self.sent()["headers"]
+
+        plain = send({})
+        self.assertEqual(plain["x-interaction-id"], harness.get_uuid(plain["x-request-id"]))
+        self.assertEqual(plain["x-interaction-type"], "conversation-agent")
+        self.assertEqual(plain["x-initiator"], "user")
+        a = send({"session-id": " sess-a "})
+        self.assertEqual(a["x-interaction-id"], harness.get_uuid("sess-a"))
+        self.assertEqual(a["x-interaction-type"], "conversation-agent")
+        self.assertEqual(a["x-initiator"], "user")
+        self.assertNotEqual(a["x-request-id"], plain["x-request-id"])
+        b = send({"x-session-id": "sess-b", "session-id": "  "})
+        self.assertEqual(b["x-interaction-id"], harness.get_uuid("sess-b"))
+        self.assertNotEqual(b["x-request-id"], a["x-request-id"])
+        self.assertEqual(send({"session-id": "sess-a"})["x-request-id"], a["x-request-id"])
 
     def test_model_without_responses_is_400(self):
         status, _, body = self.s.json("POST", "/v1/responses", {"model": "gpt-4.1", "input": "x"})

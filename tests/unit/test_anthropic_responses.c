@@ -552,6 +552,57 @@ START_TEST(route_helpers)
 }
 END_TEST
 
+/* in (JSON) through tr_responses_system_to_instructions gives want. */
+static void
+check_instructions(const char *in, const char *want)
+{
+	cJSON *p = cJSON_Parse(in);
+	char *s;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(tr_responses_system_to_instructions(p), GW_OK);
+	s = json_print(p);
+	ck_assert_str_eq(s, want);
+	cJSON_free(s);
+	cJSON_Delete(p);
+}
+
+START_TEST(codex_system_to_instructions)
+{
+	/* two system messages (string, text parts) become instructions */
+	check_instructions("{\"input\":[{\"role\":\"system\",\"content\":\"A\"},"
+	    "{\"type\":\"message\",\"role\":\"system\",\"content\":[{\"type\":"
+	    "\"input_text\",\"text\":\"B\"},{\"type\":\"input_text\",\"text\":\"\"},"
+	    "{\"text\":\"C\"}]},{\"role\":\"user\",\"content\":\"hi\"}]}",
+	    "{\"input\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+	    "\"instructions\":\"A\\n\\nB\\n\\nC\"}");
+	/* the client's instructions win: nothing moves */
+	check_instructions("{\"instructions\":\"mine\",\"input\":[{\"role\":"
+	    "\"system\",\"content\":\"A\"}]}",
+	    "{\"instructions\":\"mine\",\"input\":[{\"role\":\"system\","
+	    "\"content\":\"A\"}]}");
+	/* only the first three messages count; an image keeps its message;
+	 * a blank system message goes without text; non-message items do
+	 * not count */
+	check_instructions("{\"instructions\":\" \",\"input\":[{\"type\":"
+	    "\"function_call_output\",\"call_id\":\"c\",\"output\":\"x\"},"
+	    "{\"role\":\"system\",\"content\":\"  \"},{\"role\":\"system\","
+	    "\"content\":[{\"type\":\"input_image\",\"image_url\":\"data:\"}]},"
+	    "{\"role\":\"user\",\"content\":\"u\"},{\"role\":\"system\","
+	    "\"content\":\"late\"}]}",
+	    "{\"instructions\":\" \",\"input\":[{\"type\":\"function_call_output\","
+	    "\"call_id\":\"c\",\"output\":\"x\"},{\"role\":\"system\",\"content\":"
+	    "[{\"type\":\"input_image\",\"image_url\":\"data:\"}]},{\"role\":"
+	    "\"user\",\"content\":\"u\"},{\"role\":\"system\",\"content\":"
+	    "\"late\"}]}");
+	/* an input left empty goes */
+	check_instructions("{\"model\":\"m\",\"input\":[{\"role\":\"system\","
+	    "\"content\":\"S\"}]}", "{\"model\":\"m\",\"instructions\":\"S\"}");
+	/* a string input is left alone */
+	check_instructions("{\"input\":\"hi\"}", "{\"input\":\"hi\"}");
+}
+END_TEST
+
 static Suite *
 anthropic_responses_suite(void)
 {
@@ -573,6 +624,7 @@ anthropic_responses_suite(void)
 	tcase_add_test(tc, request_rejects_non_requests);
 	tcase_add_test(tc, route_helpers);
 	tcase_add_test(tc, context_management_rules);
+	tcase_add_test(tc, codex_system_to_instructions);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -165,10 +165,14 @@ START_TEST(headers_as_the_reference_sends_them)
 		"host", "gw", "content-length", "12", "accept-encoding", "gzip",
 		"user-agent", "claude-cli/2.0", "anthropic-version", "2023-06-01",
 		"content-type", "application/json",
+		"CF-Connecting-IP", "1.2.3.4", "cdn-loop", "cloudflare",
+		"true-client-ip", "1.2.3.4", "X-Forwarded-For", "1.2.3.4",
+		"x-forwarded-proto", "https", "traceparent", "00-ab-cd-01",
+		"x-b3-TraceId", "ab",
 	};
 	static const char *const opencode[] = {
 		"user-agent", "opencode/1.0", "originator", "mine",
-		"accept", "*/*",
+		"accept", "*/*", "session-id", "theirs", "session_id", "old",
 	};
 	static const char *const bad[] = { "x-note", "a\r\nb: c" };
 	struct codex_creds c = { "AT", "RT", "ACC", 0 };
@@ -176,23 +180,29 @@ START_TEST(headers_as_the_reference_sends_them)
 	struct buf err = BUF_INIT;
 	char *got;
 
-	got = header_line(client, 8, NULL);
+	got = header_line(client, 15, NULL);
 	ck_assert_str_eq(got, "user-agent: claude-cli/2.0|anthropic-version: "
 	    "2023-06-01|content-type: application/json|accept: text/event-stream|"
-	    "authorization: Bearer AT|chatgpt-account-id: ACC|OpenAI-Beta: "
-	    "responses=experimental|originator: copilot-api");
+	    "authorization: Bearer AT|chatgpt-account-id: ACC|"
+	    "originator: copilot-api");
 	free(got);
 	got = header_line(NULL, 0, NULL);
 	ck_assert_str_eq(got, "accept: text/event-stream|authorization: Bearer AT|"
-	    "chatgpt-account-id: ACC|content-type: application/json|OpenAI-Beta: "
-	    "responses=experimental|originator: copilot-api|user-agent: "
-	    "copilot-api");
+	    "chatgpt-account-id: ACC|content-type: application/json|"
+	    "originator: copilot-api|user-agent: copilot-api");
 	free(got);
-	got = header_line(opencode, 3, "sess-1");
-	ck_assert_str_eq(got, "user-agent: opencode/1.0|accept: text/event-stream|"
-	    "authorization: Bearer AT|chatgpt-account-id: ACC|content-type: "
-	    "application/json|OpenAI-Beta: responses=experimental|originator: "
-	    "opencode|session_id: sess-1");
+	got = header_line(opencode, 5, "sess-1");
+	ck_assert_str_eq(got, "user-agent: opencode/1.0|session_id: old|"
+	    "accept: text/event-stream|authorization: Bearer AT|"
+	    "chatgpt-account-id: ACC|content-type: application/json|"
+	    "originator: opencode|session-id: sess-1");
+	free(got);
+	/* without a session the client's session-id stays */
+	got = header_line(opencode, 5, NULL);
+	ck_assert_str_eq(got, "user-agent: opencode/1.0|session-id: theirs|"
+	    "session_id: old|accept: text/event-stream|authorization: Bearer AT|"
+	    "chatgpt-account-id: ACC|content-type: application/json|"
+	    "originator: opencode");
 	free(got);
 	ck_assert_int_eq(codex_headers(&c, bad, 1, NULL, &h, &err), GW_EINVAL);
 	ck_assert_str_eq(err.data, "the x-note header holds a line break");

@@ -250,7 +250,8 @@ START_TEST(chat_payload_fixtures)
 
 	ck_assert_ptr_nonnull(names[0]);
 	for (i = 0; names[i] != NULL; i++) {
-		cJSON *in, *mopts = NULL, *want, *got = NULL;
+		cJSON *in, *mopts = NULL, *want, *got = NULL, *prov = NULL;
+		int dashscope = 1;     /* the reference's tests use DashScope */
 
 		buf_reset(&rel);
 		ck_assert_int_eq(buf_printf(&rel, "provider/chat/%s.in.json",
@@ -262,13 +263,23 @@ START_TEST(chat_payload_fixtures)
 		if (fx_exists(rel.data))
 			mopts = fx_json(rel.data);
 		buf_reset(&rel);
+		ck_assert_int_eq(buf_printf(&rel, "provider/chat/%s.provider.json",
+		    names[i]), GW_OK);
+		if (fx_exists(rel.data)) {
+			prov = fx_json(rel.data);
+			dashscope = prov_is_dashscope(json_str(prov, "name"),
+			    json_str(prov, "baseUrl"));
+			cJSON_Delete(prov);
+		}
+		buf_reset(&rel);
 		ck_assert_int_eq(buf_printf(&rel, "provider/chat/%s.out.json",
 		    names[i]), GW_OK);
 		want = fx_json(rel.data);
 		buf_reset(&err);
 		ck_assert_int_eq(pp_normalize_system(in), GW_OK);
 		ck_assert_int_eq(prov_apply_model_defaults(in, mopts), GW_OK);
-		ck_assert_msg(prov_chat_payload(in, mopts, &got, &err) == GW_OK,
+		ck_assert_msg(prov_chat_payload(in, mopts, dashscope, &got,
+		    &err) == GW_OK,
 		    "%s: %s", names[i], buf_cstr(&err));
 		fx_assert_json_eq(got, want, names[i]);
 		cJSON_Delete(got);
@@ -287,7 +298,7 @@ START_TEST(chat_payload_refuses_bad_requests)
 	cJSON *a = parse("{\"model\":\"m\",\"messages\":[]}"), *out = NULL;
 	struct buf err = BUF_INIT;
 
-	ck_assert_int_eq(prov_chat_payload(a, NULL, &out, &err), GW_EINVAL);
+	ck_assert_int_eq(prov_chat_payload(a, NULL, 1, &out, &err), GW_EINVAL);
 	ck_assert_ptr_null(out);
 	ck_assert_uint_gt(err.len, 0);
 	cJSON_Delete(a);
