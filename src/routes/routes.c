@@ -69,6 +69,8 @@ static const struct row rows[] = {
 	{ "POST", "/:provider/v1/messages/count_tokens",
 	    route_provider_count_tokens, ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
 	{ "GET", "/:provider/v1/models", route_provider_models, ROUTE_AUTH_REGULAR },
+	{ "POST", "/:provider/v1/responses", route_provider_responses,
+	    ROUTE_AUTH_REGULAR },
 };
 
 /* What guard_dispatch hands run(): the router's table is built from rows

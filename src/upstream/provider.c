@@ -88,3 +88,10 @@ prov_model_options(const struct cfg_provider *p, const char *model)
 	m = cJSON_GetObjectItemCaseSensitive(p->models, model);
 	return cJSON_IsObject(m) ? m : NULL;
 }
+
+int
+prov_is_dashscope(const struct cfg_provider *p)
+{
+	return strcmp(p->name, "dashscope") == 0 ||
+	    strstr(p->base_url, "aliyuncs.com") != NULL;
+}

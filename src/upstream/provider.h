@@ -49,4 +49,8 @@ GW_MUST_CHECK enum gw_err prov_url(const struct cfg_provider *p, const char *pat
 const cJSON *prov_model_options(const struct cfg_provider *p,
     const char *model);
 
+/* A DashScope (Alibaba Cloud) provider: named "dashscope", or its
+ * baseUrl is on aliyuncs.com. */
+int prov_is_dashscope(const struct cfg_provider *p);
+
 #endif

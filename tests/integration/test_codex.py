@@ -291,11 +291,13 @@ class CodexRequests(unittest.TestCase):
         self.assertGreater(got["input_tokens"], 0)
         status, _, got = self.s.json("GET", "/codex/v1/models")
         self.assertEqual(status, 200, got)
+        # 1.14.7's list
         self.assertEqual([m["id"] for m in got["data"]],
-                         ["gpt-5.3-codex-spark", "gpt-5.4", "gpt-5.4-mini", "gpt-5.5"])
+                         ["gpt-5.3-codex-spark", "gpt-5.4", "gpt-5.4-mini", "gpt-5.5",
+                          "gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna"])
         self.assertIs(got["has_more"], False)
         self.assertEqual(got["data"][1]["capabilities"]["limits"]["max_context_window_tokens"],
-                         1000000)
+                         400000)
         self.assertEqual(self.s.fake.requests("/backend-api/codex/responses"), [])
 
     def relogin_short(self):
