@@ -100,7 +100,8 @@ dedupe_ids(cJSON *data)
 /*
  * The one model catalogue of 1.14.7 in the OpenAI/Anthropic list envelope
  * (surface.md §2.5): Copilot's models, then every enabled provider's as
- * "provider/model"; an id listed twice is shown once.
+ * "provider/model"; an id listed twice is shown once.  A Codex client gets
+ * the Codex backend's own list instead.
  */
 void
 route_models(struct rctx *r)
@@ -109,6 +110,8 @@ route_models(struct rctx *r)
 	cJSON *list = NULL, *doc = NULL, *data, *m, *item;
 	enum gw_err e;
 
+	if (route_provider_codex_models(r))
+		return;
 	if ((e = models_get(r->w, 0, &list, NULL, &err)) != GW_OK) {
 		rc_fail(r, e, err.data);
 		goto out;

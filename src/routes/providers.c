@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/json.h"
 #include "core/log.h"
@@ -227,6 +228,23 @@ out:
 	return e;
 }
 
+/* The credentials' environment for r; *lock (its lock file's path) is the
+ * caller's to free. */
+static GW_MUST_CHECK enum gw_err
+codex_env_for(struct rctx *r, struct codex_env *env, char **lock)
+{
+	enum gw_err e;
+
+	memset(env, 0, sizeof(*env));
+	env->db = r->w->db;
+	env->client = r->w->client;
+	env->auth_base = r->w->cfg->upstream_codex_auth_url;
+	*lock = NULL;
+	e = paths_join(r->w->app->home, "codex-token.lock", lock);
+	env->lock_path = *lock;
+	return e;
+}
+
 /*
  * A client that asked for JSON: the collected stream's response object
  * answered as the backend's JSON would have been (through the flow's
@@ -277,10 +295,6 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 
 	memset(&c, 0, sizeof(c));
 	memset(&res, 0, sizeof(res));
-	memset(&env, 0, sizeof(env));
-	env.db = r->w->db;
-	env.client = r->w->client;
-	env.auth_base = r->w->cfg->upstream_codex_auth_url;
 	if (r->stream) {
 		e = f->tr != NULL ? tr_codex_stream_new(f->tr, &f->tr) : GW_EINTERNAL;
 		tr = f->tr;
@@ -288,14 +302,12 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 	    (e = tr_codex_stream_new(col, &tr)) != GW_OK)
 		col = NULL;                      /* freed by the failed wrap */
 	/* from here tr owns col */
-	if (e != GW_OK ||
-	    (e = paths_join(r->w->app->home, "codex-token.lock", &lock)) != GW_OK ||
+	if (e != GW_OK || (e = codex_env_for(r, &env, &lock)) != GW_OK ||
 	    (e = codex_responses_url(p->base_url, &url)) != GW_OK ||
 	    (e = codex_body(f->body, &body)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	env.lock_path = lock;
 	for (;;) {
 		if ((e = codex_token(&env, stale, &c, &err)) == GW_EAUTH) {
 			rc_fail_reply(r, 401, "authentication_error", err.data, NULL,
@@ -826,6 +838,36 @@ codex_models_reply(struct rctx *r)
 	cJSON_Delete(doc);
 }
 
+/* GET url with the headers h: the upstream's answer in *resp; a transport
+ * failure is logged, its reason in *resp. */
+static GW_MUST_CHECK enum gw_err
+get_upstream(struct rctx *r, const char *url, struct strlist *h,
+    struct up_response *resp)
+{
+	struct up_request ur;
+	enum gw_err e;
+
+	app_up_request(r->w, &ur, NULL);
+	ur.method = "GET";
+	ur.url = url;
+	ur.headers = strlist_view(h);
+	log_debug("GET %s", url);
+	if ((e = up_perform(r->w->client, &ur, resp)) != GW_OK)
+		log_warn("GET %s: %s", url, up_error_message(resp));
+	return e;
+}
+
+/* The upstream's status, content type and body to the client; its other
+ * headers (the hop-by-hop ones among them) stay behind. */
+static void
+send_upstream(struct rctx *r, const struct up_response *resp)
+{
+	/* The answer is decided: a failed write means the client left. */
+	GW_IGNORE(http_send(r->c, (int)resp->status, resp->content_type != NULL ?
+	    resp->content_type : "application/json", buf_cstr(&resp->body),
+	    resp->body.len, NULL));
+}
+
 /* GET {baseUrl}/v1/models with the provider's key: the upstream's answer
  * in *resp.  A request that cannot be made is an error with the reason in
  * err; a transport failure one with err empty and the reason in *resp. */
@@ -835,29 +877,21 @@ fetch_models(struct rctx *r, const struct cfg_provider *p,
 {
 	struct strlist h = STRLIST_INIT;
 	struct prov_inbound in;
-	struct up_request ur;
 	struct buf url = BUF_INIT;
 	enum gw_err e;
 
 	inbound(r, &in);
 	if ((e = prov_headers(p, &in, &h, err)) == GW_OK &&
-	    (e = prov_url(p, "/v1/models", &url)) == GW_OK) {
-		app_up_request(r->w, &ur, NULL);
-		ur.method = "GET";
-		ur.url = url.data;
-		ur.headers = strlist_view(&h);
-		if ((e = up_perform(r->w->client, &ur, resp)) != GW_OK)
-			log_warn("provider %s: GET /v1/models: %s", p->name,
-			    up_error_message(resp));
-	} else if (err->len == 0)
+	    (e = prov_url(p, "/v1/models", &url)) == GW_OK)
+		e = get_upstream(r, url.data, &h, resp);
+	else if (err->len == 0)
 		GW_IGNORE(buf_puts(err, gw_strerror(e)));  /* best effort */
 	strlist_free(&h);
 	buf_free(&url);
 	return e;
 }
 
-/* The upstream's status, content type and body; its other headers (the
- * hop-by-hop ones among them) stay behind. */
+/* The provider's answer relayed (send_upstream). */
 void
 route_provider_models(struct rctx *r)
 {
@@ -881,13 +915,72 @@ route_provider_models(struct rctx *r)
 			    up_error_message(&resp));
 		goto out;
 	}
-	/* The answer is decided: a failed write means the client left. */
-	GW_IGNORE(http_send(r->c, (int)resp.status, resp.content_type != NULL ?
-	    resp.content_type : "application/json", buf_cstr(&resp.body),
-	    resp.body.len, NULL));
+	send_upstream(r, &resp);
 out:
 	up_response_free(&resp);
 	buf_free(&err);
+}
+
+/*
+ * GET /v1/models from a Codex client (a user-agent starting "codex", as
+ * 1.14.7): the Codex backend's own list ({base}/codex/models with the
+ * client's query), relayed as it answers.  0 for another client.
+ */
+int
+route_provider_codex_models(struct rctx *r)
+{
+	const char *ua = rc_header(r, "user-agent");
+	const char *session = rc_header(r, "x-session-affinity");
+	const struct cfg_provider *p = cfg_provider_find(r->w->cfg, "codex");
+	struct strlist h = STRLIST_INIT;
+	struct codex_env env;
+	struct codex_creds c;
+	struct up_response resp;
+	struct buf url = BUF_INIT, err = BUF_INIT;
+	const char **pairs = NULL;
+	char *lock = NULL;
+	size_t n;
+	enum gw_err e;
+
+	while (ua != NULL && (*ua == ' ' || *ua == '\t'))
+		ua++;
+	if (ua == NULL || strncasecmp(ua, "codex", 5) != 0 ||
+	    (p != NULL && !is_codex(p)))
+		return 0;
+	memset(&c, 0, sizeof(c));
+	memset(&resp, 0, sizeof(resp));
+	if ((p = resolve_any(r, "codex")) == NULL)
+		goto out;
+	if ((e = codex_env_for(r, &env, &lock)) != GW_OK ||
+	    (e = codex_token(&env, NULL, &c, &err)) != GW_OK) {
+		rc_reject_with(r, e == GW_EAUTH ? 401 : gw_http_status(e),
+		    e == GW_EAUTH ? "authentication_error" : NULL, err.len > 0 ?
+		    err.data : gw_strerror(e), NULL);
+		goto out;
+	}
+	if ((e = codex_models_url(p->base_url, &url)) != GW_OK ||
+	    (r->req->query[0] != '\0' &&
+	    (e = buf_printf(&url, "?%s", r->req->query)) != GW_OK) ||
+	    (e = client_pairs(r, &pairs, &n)) != GW_OK ||
+	    (e = codex_models_headers(&c, pairs, n, session != NULL ? session :
+	    rc_header(r, "x-session-id"), &h, &err)) != GW_OK) {
+		rc_reject(r, gw_http_status(e), err.len > 0 ? err.data :
+		    gw_strerror(e));
+		goto out;
+	}
+	if ((e = get_upstream(r, url.data, &h, &resp)) != GW_OK)
+		rc_reject(r, rc_upstream_status(e), up_error_message(&resp));
+	else
+		send_upstream(r, &resp);
+out:
+	up_response_free(&resp);
+	codex_creds_free(&c);
+	strlist_free(&h);
+	free(pairs);
+	free(lock);
+	buf_free(&url);
+	buf_free(&err);
+	return 1;
 }
 
 /* A string field whose value is not blank, else NULL. */

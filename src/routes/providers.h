@@ -36,5 +36,9 @@ int route_provider_alias_chat(struct rctx *r, cJSON *body);
  */
 GW_MUST_CHECK enum gw_err route_provider_models_append(struct rctx *r,
     cJSON *data);
+/* GET /v1/models from a Codex client (user-agent "codex…", 1.14.7): the
+ * Codex backend's own list relayed; 0 (nothing answered) for another
+ * client. */
+int route_provider_codex_models(struct rctx *r);
 
 #endif
