@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "routes/common.h"
+#include "state/config.h"
 #include "state/spool.h"
 #include "state/usage.h"
 #include "upstream/client.h"
@@ -72,6 +73,23 @@ cJSON *
 rc_body_json_keep(struct rctx *r)
 {
 	return body_json(r, 1);
+}
+
+int
+rc_map_model(struct rctx *r, cJSON *body)
+{
+	const char *from = json_str(body, "model");
+	const char *to = from != NULL ? cfg_model_mapping(r->w->cfg, from) : NULL;
+	enum gw_err e;
+
+	if (to == NULL)
+		return 1;
+	log_debug("model mapping: %s -> %s", from, to);
+	if ((e = json_set(body, "model", cJSON_CreateString(to))) != GW_OK) {
+		rc_fail(r, e, NULL);
+		return 0;
+	}
+	return 1;
 }
 
 const char *

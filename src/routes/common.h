@@ -47,6 +47,12 @@ cJSON *rc_body_json(struct rctx *r);
 /* rc_body_json frees the request's body once parsed (one copy of a large
  * body is enough); a route that forwards the bytes themselves keeps them. */
 cJSON *rc_body_json_keep(struct rctx *r);
+/*
+ * modelMappings on the body's "model" (one rule for the four model
+ * routes): an exact match is replaced by its target, which may be a
+ * provider/model alias.  0 after answering a failure (rc_fail).
+ */
+int rc_map_model(struct rctx *r, cJSON *body);
 /* The request header's value, or NULL when absent or empty (borrowed). */
 const char *rc_header(struct rctx *r, const char *name);
 /* The request header's value without surrounding whitespace: its start

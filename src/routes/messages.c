@@ -357,7 +357,7 @@ route_count_tokens(struct rctx *r)
 {
 	const struct cfg *cfg = r->w->cfg;
 	struct tr_chat_opts o = { NULL, 0, TR_TOOL_ARRAY | TR_TOOL_IMAGE, 0 };
-	const char *model, *mapped, *tokname, **names = NULL;
+	const char *model, *tokname, **names = NULL;
 	struct buf err = BUF_INIT;
 	cJSON *body, *chat = NULL, *t, *doc;
 	const cJSON *models = NULL;
@@ -372,15 +372,9 @@ route_count_tokens(struct rctx *r)
 		rc_reject(r, 400, err.data);
 		goto out;
 	}
+	if (!rc_map_model(r, body))
+		goto out;
 	model = json_str(body, "model");
-	if ((mapped = cfg_model_mapping(cfg, model)) != NULL) {
-		if ((e = json_set(body, "model",
-		    cJSON_CreateString(mapped))) != GW_OK) {
-			rc_fail(r, e, NULL);
-			goto out;
-		}
-		model = json_str(body, "model");
-	}
 	if ((e = pp_normalize_system(body)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;

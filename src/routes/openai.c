@@ -9,8 +9,10 @@
 #include "core/util.h"
 #include "routes/approval.h"
 #include "routes/openai.h"
+#include "routes/providers.h"
 #include "routes/ratelimit.h"
 #include "state/config.h"
+#include "translate/model_id.h"
 
 static void
 set_model(struct rctx *r, const char *model)
@@ -18,17 +20,99 @@ set_model(struct rctx *r, const char *model)
 	snprintf(r->model, sizeof(r->model), "%s", model != NULL ? model : "");
 }
 
-/* The model list in the OpenAI/Anthropic list envelope (surface.md §2.5). */
+/*
+ * One Copilot entry as 1.14.7 shows it (normalizeCopilotModel): every
+ * field kept, the id a client recognises (tr_model_client_id), and
+ * claude_model_id, the same id with "[1m]" for a window of 1M tokens or
+ * more, which Claude Code reads to turn on its 1M-context path.
+ */
+static GW_MUST_CHECK enum gw_err
+copilot_entry(const cJSON *m, cJSON **out)
+{
+	const char *raw = json_str(m, "id"), *vendor = json_str(m, "vendor");
+	const char *name = json_str(m, "name");
+	struct buf cmid = BUF_INIT;
+	char id[512];
+	cJSON *item;
+	enum gw_err e;
+
+	*out = NULL;
+	if (raw == NULL)
+		raw = "";
+	if (strlen(raw) < sizeof(id))
+		tr_model_client_id(raw, id, sizeof(id));
+	else
+		id[0] = '\0';
+	if ((item = cJSON_Duplicate(m, 1)) == NULL)
+		return GW_ENOMEM;
+	e = buf_printf(&cmid, "%s%s", id[0] != '\0' ? id : raw,
+	    tr_model_context_window(m) >= TR_MODEL_1M_TOKENS ? "[1m]" : "");
+	if (e == GW_OK)
+		e = json_set(item, "claude_model_id",
+		    cJSON_CreateString(cmid.data));
+	if (e == GW_OK)
+		e = json_set(item, "id", cJSON_CreateString(id[0] != '\0' ? id :
+		    raw));
+	if (e == GW_OK)
+		e = json_set(item, "object", cJSON_CreateString("model"));
+	if (e == GW_OK)
+		e = json_set(item, "type", cJSON_CreateString("model"));
+	if (e == GW_OK)
+		e = json_set(item, "created", cJSON_CreateNumber(0));
+	if (e == GW_OK)
+		e = json_set(item, "created_at",
+		    cJSON_CreateString("1970-01-01T00:00:00.000Z"));
+	if (e == GW_OK)
+		e = json_set(item, "owned_by", cJSON_CreateString(vendor ?
+		    vendor : ""));
+	if (e == GW_OK)
+		e = json_set(item, "display_name", cJSON_CreateString(name ?
+		    name : raw));
+	buf_free(&cmid);
+	if (e != GW_OK) {
+		cJSON_Delete(item);
+		return e;
+	}
+	*out = item;
+	return GW_OK;
+}
+
+/* Drops every entry whose id an earlier entry has (the first wins). */
+static void
+dedupe_ids(cJSON *data)
+{
+	cJSON *m = data != NULL ? data->child : NULL, *next, *k;
+	const char *id;
+
+	for (; m != NULL; m = next) {
+		next = m->next;
+		if ((id = json_str(m, "id")) == NULL)
+			continue;
+		for (k = data->child; k != m; k = k->next)
+			if (json_str(k, "id") != NULL &&
+			    strcmp(json_str(k, "id"), id) == 0)
+				break;
+		if (k != m)
+			cJSON_Delete(cJSON_DetachItemViaPointer(data, m));
+	}
+}
+
+/*
+ * The one model catalogue of 1.14.7 in the OpenAI/Anthropic list envelope
+ * (surface.md §2.5): Copilot's models, then every enabled provider's as
+ * "provider/model"; an id listed twice is shown once.  A Codex client gets
+ * the Codex backend's own list instead.
+ */
 void
 route_models(struct rctx *r)
 {
-	struct buf err = BUF_INIT, id = BUF_INIT;
+	struct buf err = BUF_INIT;
 	cJSON *doc = NULL, *data, *m, *item;
 	const cJSON *list = NULL;
-	const cJSON *limits;
-	const char *vendor, *name;
 	enum gw_err e;
 
+	if (route_provider_codex_models(r))
+		return;
 	if ((e = models_get(r->w, 0, &list, NULL, &err)) != GW_OK) {
 		rc_fail(r, e, err.data);
 		goto out;
@@ -38,31 +122,13 @@ route_models(struct rctx *r)
 	    (data = cJSON_AddArrayToObject(doc, "data")) == NULL)
 		goto oom;
 	cJSON_ArrayForEach(m, list) {
-		if ((item = cJSON_Duplicate(m, 1)) == NULL)
+		if (copilot_entry(m, &item) != GW_OK ||
+		    json_push(data, item) != GW_OK)
 			goto oom;
-		cJSON_AddItemToArray(data, item);
-		vendor = json_str(m, "vendor");
-		name = json_str(m, "name");
-		if (json_set(item, "object", cJSON_CreateString("model")) != GW_OK ||
-		    json_set(item, "type", cJSON_CreateString("model")) != GW_OK ||
-		    json_set(item, "created", cJSON_CreateNumber(0)) != GW_OK ||
-		    json_set(item, "created_at",
-		    cJSON_CreateString("1970-01-01T00:00:00.000Z")) != GW_OK ||
-		    json_set(item, "owned_by",
-		    cJSON_CreateString(vendor ? vendor : "")) != GW_OK ||
-		    json_set(item, "display_name",
-		    cJSON_CreateString(name ? name : json_str(m, "id"))) != GW_OK)
-			goto oom;
-		limits = json_obj(json_obj(m, "capabilities"), "limits");
-		/* Claude Code turns on its 1M-context path for "[1m]" ids. */
-		if (json_num(limits, "max_context_window_tokens", 0) == 1000000) {
-			buf_reset(&id);
-			if (buf_printf(&id, "%s[1m]", json_str(m, "id")) != GW_OK ||
-			    json_set(item, "id",
-			    cJSON_CreateString(id.data)) != GW_OK)
-				goto oom;
-		}
 	}
+	if (route_provider_models_append(r, data) != GW_OK)
+		goto oom;
+	dedupe_ids(data);
 	cJSON_AddBoolToObject(doc, "has_more", 0);
 	/* The answer is decided: a failed write means the client left. */
 	GW_IGNORE(http_send_json(r->c, 200, doc));
@@ -72,7 +138,6 @@ oom:
 out:
 	cJSON_Delete(doc);
 	buf_free(&err);
-	buf_free(&id);
 }
 
 /* 1 when the model is known and says it cannot do chat completions. */
@@ -146,11 +211,15 @@ route_chat(struct rctx *r)
 		rc_reject(r, 400, "\"model\" is required and must be a string");
 		goto out;
 	}
-	set_model(r, id);
 	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(body, "messages"))) {
+		set_model(r, id);
 		rc_reject(r, 400, "\"messages\" is required and must be an array");
 		goto out;
 	}
+	if (!rc_map_model(r, body) || route_provider_alias_chat(r, body))
+		goto out;
+	id = json_str(body, "model");
+	set_model(r, id);
 	r->stream = json_bool(body, "stream", 0);
 	if (!rc_rate_limit(r) || !rc_approval(r, body))
 		goto out;

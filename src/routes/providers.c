@@ -1,8 +1,10 @@
 /*
  * Third-party providers (spec surface.md §7, translation.md §11):
  * POST /:provider/v1/messages, POST /:provider/v1/messages/count_tokens,
- * GET /:provider/v1/models, and the provider/model aliases of
- * /v1/messages, /v1/messages/count_tokens and /v1/responses.
+ * GET /:provider/v1/models, POST /:provider/v1/responses, and the
+ * provider/model aliases of /v1/messages, /v1/messages/count_tokens,
+ * /v1/responses and /v1/chat/completions (an OpenAI body relayed to an
+ * openai-compatible provider, 1.14.7).
  *
  * One Anthropic request, three upstream kinds: anthropic (relayed, usage
  * optionally adjusted), openai-compatible (Chat Completions) and
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/json.h"
 #include "core/log.h"
@@ -56,27 +59,29 @@ codex_signed_in(struct rctx *r)
 }
 
 /*
- * The enabled provider called name, or NULL after answering: 404 (status
- * 400 and the /v1/responses wording when responses_only).  The built-in
- * codex provider counts only once `auth login --provider codex` stored
- * its credentials, as the reference's resolveProviderConfig.
+ * The enabled provider called name, or NULL after answering: 404, or with
+ * endpoint set (the alias of that endpoint, which only providers of type
+ * can serve) 400 "does not support" as 1.14.7 answers an unknown provider
+ * there too.  The built-in codex provider counts only once `auth login
+ * --provider codex` stored its credentials, as the reference's
+ * resolveProviderConfig.
  */
 static const struct cfg_provider *
-resolve(struct rctx *r, const char *name, int responses_only)
+resolve(struct rctx *r, const char *name, enum cfg_provider_type type,
+    const char *endpoint)
 {
 	const struct cfg_provider *p = cfg_provider_find(r->w->cfg, name);
 	struct buf msg = BUF_INIT;
-	int status = responses_only ? 400 : 404;
+	int status = endpoint != NULL ? 400 : 404;
 	int signed_out = p != NULL && is_codex(p) && !codex_signed_in(r);
 
-	if (p != NULL && !signed_out &&
-	    (!responses_only || p->type == CFG_PROVIDER_OPENAI_RESPONSES))
+	if (p != NULL && !signed_out && (endpoint == NULL || p->type == type))
 		return p;
 	/* best effort: the status is the answer whatever the message says
 	 * (without one, its reason phrase). */
-	if (responses_only && !signed_out)
+	if (endpoint != NULL && !signed_out)
 		GW_IGNORE(buf_printf(&msg, "Provider '%s' does not support the "
-		    "/v1/responses endpoint", name));
+		    "%s endpoint", name, endpoint));
 	else
 		GW_IGNORE(buf_printf(&msg, "Provider '%s' not found or disabled",
 		    name));
@@ -87,6 +92,13 @@ resolve(struct rctx *r, const char *name, int responses_only)
 	rc_reject_with(r, status, "invalid_request_error", msg.data, NULL);
 	buf_free(&msg);
 	return NULL;
+}
+
+/* resolve() for any type. */
+static const struct cfg_provider *
+resolve_any(struct rctx *r, const char *name)
+{
+	return resolve(r, name, CFG_PROVIDER_ANTHROPIC, NULL);
 }
 
 /* Client headers a provider may see: never the client's key. */
@@ -218,6 +230,23 @@ out:
 	return e;
 }
 
+/* The credentials' environment for r; *lock (its lock file's path) is the
+ * caller's to free. */
+static GW_MUST_CHECK enum gw_err
+codex_env_for(struct rctx *r, struct codex_env *env, char **lock)
+{
+	enum gw_err e;
+
+	memset(env, 0, sizeof(*env));
+	env->db = r->w->db;
+	env->client = r->w->client;
+	env->auth_base = r->w->cfg->upstream_codex_auth_url;
+	*lock = NULL;
+	e = paths_join(r->w->app->home, "codex-token.lock", lock);
+	env->lock_path = *lock;
+	return e;
+}
+
 /*
  * A client that asked for JSON: the collected stream's response object
  * answered as the backend's JSON would have been (through the flow's
@@ -268,10 +297,6 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 
 	memset(&c, 0, sizeof(c));
 	memset(&res, 0, sizeof(res));
-	memset(&env, 0, sizeof(env));
-	env.db = r->w->db;
-	env.client = r->w->client;
-	env.auth_base = r->w->cfg->upstream_codex_auth_url;
 	if (r->stream) {
 		e = f->tr != NULL ? tr_codex_stream_new(f->tr, &f->tr) : GW_EINTERNAL;
 		tr = f->tr;
@@ -279,14 +304,12 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 	    (e = tr_codex_stream_new(col, &tr)) != GW_OK)
 		col = NULL;                      /* freed by the failed wrap */
 	/* from here tr owns col */
-	if (e != GW_OK ||
-	    (e = paths_join(r->w->app->home, "codex-token.lock", &lock)) != GW_OK ||
+	if (e != GW_OK || (e = codex_env_for(r, &env, &lock)) != GW_OK ||
 	    (e = codex_responses_url(p->base_url, &url)) != GW_OK ||
 	    (e = codex_body(f->body, &body)) != GW_OK) {
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	env.lock_path = lock;
 	for (;;) {
 		if ((e = codex_token(&env, stale, &c, &err)) == GW_EAUTH) {
 			rc_fail_reply(r, 401, "authentication_error", err.data, NULL,
@@ -458,7 +481,7 @@ provider_messages(struct rctx *r, const char *name, cJSON *body)
 	snprintf(model, sizeof(model), "%s", json_str(body, "model") != NULL ?
 	    json_str(body, "model") : "");
 	snprintf(r->model, sizeof(r->model), "%s", model);
-	if ((p = resolve(r, name, 0)) == NULL)
+	if ((p = resolve_any(r, name)) == NULL)
 		goto out;
 	r->provider = p->name;
 	if ((e = pp_validate(body, &err)) != GW_OK ||
@@ -532,7 +555,7 @@ provider_count(struct rctx *r, const char *name, cJSON *body)
 	long n = 0;
 	enum gw_err e;
 
-	if ((p = resolve(r, name, 0)) == NULL)
+	if ((p = resolve_any(r, name)) == NULL)
 		goto out;
 	if ((e = pp_validate(body, &err)) != GW_OK ||
 	    (e = pp_normalize_system(body)) != GW_OK) {
@@ -594,47 +617,75 @@ take_alias(struct rctx *r, cJSON *body, char **provider)
 	return *provider != NULL;
 }
 
-int
-route_provider_alias_count_tokens(struct rctx *r, cJSON *body)
+/* A handler of one provider's request: the body's model is the
+ * provider's own name for it. */
+typedef void (*provider_fn)(struct rctx *r, const char *provider,
+    cJSON *body);
+
+/* 0 when the body's model is no alias; else the request is answered,
+ * by fn with the alias stripped. */
+static int
+by_alias(struct rctx *r, cJSON *body, provider_fn fn)
 {
 	char *provider;
 
 	if (!take_alias(r, body, &provider))
 		return 0;
 	if (provider != NULL)
-		provider_count(r, provider, body);
+		fn(r, provider, body);
 	free(provider);
 	return 1;
 }
 
-/* ---- /v1/responses with provider/model ----------------------------------- */
-
 static GW_MUST_CHECK enum gw_err codex_model_find(const char *id, cJSON **out);
 
 int
-route_provider_alias_responses(struct rctx *r, cJSON *body)
+route_provider_alias_count_tokens(struct rctx *r, cJSON *body)
+{
+	return by_alias(r, body, provider_count);
+}
+
+/* ---- /v1/responses with provider/model, POST /:provider/v1/responses --- */
+
+/*
+ * The start of a body relayed to a provider as it is: the row's endpoint
+ * (row) and model, the provider of type resolved for the client's path,
+ * the stream flag, the row's session, manual approval.  NULL after
+ * answering.
+ */
+static const struct cfg_provider *
+relay_start(struct rctx *r, const char *provider, const cJSON *body,
+    const char *row, enum cfg_provider_type type, const char *path)
+{
+	const struct cfg_provider *p;
+	const char *model = json_str(body, "model");
+
+	r->endpoint = row;
+	snprintf(r->model, sizeof(r->model), "%s", model != NULL ? model : "");
+	if ((p = resolve(r, provider, type, path)) == NULL)
+		return NULL;
+	r->provider = p->name;
+	r->stream = json_bool(body, "stream", 0);
+	row_session(r, body);
+	return rc_approval(r, body) ? p : NULL;
+}
+
+/* The Responses body relayed to an openai-responses provider (codex
+ * included); 400 for a provider of another type. */
+static void
+provider_responses(struct rctx *r, const char *provider, cJSON *body)
 {
 	const struct cfg *cfg = r->w->cfg;
 	const struct cfg_provider *p;
 	struct tr_resp_compact c;
 	struct flow f;
 	cJSON *entry = NULL;
-	char *provider;
-	const char *model;
+	const char *model = json_str(body, "model");
 	enum gw_err e;
 
-	if (!take_alias(r, body, &provider))
-		return 0;
 	memset(&f, 0, sizeof(f));
-	model = json_str(body, "model");
-	r->endpoint = "responses";
-	snprintf(r->model, sizeof(r->model), "%s", model != NULL ? model : "");
-	if (provider == NULL || (p = resolve(r, provider, 1)) == NULL)
-		goto out;
-	r->provider = p->name;
-	r->stream = json_bool(body, "stream", 0);
-	row_session(r, body);
-	if (!rc_approval(r, body))
+	if ((p = relay_start(r, provider, body, "responses",
+	    CFG_PROVIDER_OPENAI_RESPONSES, "/v1/responses")) == NULL)
 		goto out;
 	c.enabled = cfg_context_mgmt(cfg, 1, model);
 	c.threshold = cfg_compact_threshold(cfg, model);
@@ -654,22 +705,82 @@ route_provider_alias_responses(struct rctx *r, cJSON *body)
 out:
 	cJSON_Delete(entry);
 	flow_free(&f);
-	free(provider);
-	return 1;
 }
 
-/* ---- GET /:provider/v1/models -------------------------------------------- */
+int
+route_provider_alias_responses(struct rctx *r, cJSON *body)
+{
+	return by_alias(r, body, provider_responses);
+}
 
-/* The reference's fixed Codex model list (src/services/codex/get-models.ts). */
+void
+route_provider_responses(struct rctx *r)
+{
+	cJSON *body;
+	const char *model;
+
+	r->endpoint = "responses";
+	if ((body = rc_body_json(r)) == NULL)
+		return;
+	if ((model = json_str(body, "model")) == NULL || *model == '\0')
+		rc_reject(r, 400, "\"model\" is required and must be a string");
+	else
+		provider_responses(r, r->param, body);
+	cJSON_Delete(body);
+}
+
+/* ---- /v1/chat/completions with provider/model ---------------------------- */
+
+/* An OpenAI Chat Completions body relayed to an openai-compatible
+ * provider; 400 for a provider of another type. */
+static void
+provider_chat(struct rctx *r, const char *provider, cJSON *body)
+{
+	const struct cfg_provider *p;
+	struct flow f;
+	const char *model = json_str(body, "model");
+	enum gw_err e;
+
+	memset(&f, 0, sizeof(f));
+	if ((p = relay_start(r, provider, body, "chat_completions",
+	    CFG_PROVIDER_OPENAI_COMPATIBLE, "/v1/chat/completions")) == NULL)
+		goto out;
+	if ((e = prov_chat_passthrough(body, prov_model_options(p, model),
+	    prov_is_dashscope(p->name, p->base_url))) == GW_OK && (f.body = json_print(body)) == NULL)
+		e = GW_ENOMEM;
+	if (e == GW_OK && r->stream)
+		e = tr_passthrough_new(GW_DIALECT_OPENAI, &f.tr);
+	if (e != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	provider_call(r, p, "POST", "/v1/chat/completions", &f, 0);
+out:
+	flow_free(&f);
+}
+
+int
+route_provider_alias_chat(struct rctx *r, cJSON *body)
+{
+	return by_alias(r, body, provider_chat);
+}
+
+/* ---- GET /:provider/v1/models, the provider part of GET /v1/models ----- */
+
+/* The reference's fixed Codex model list (src/services/codex/get-models.ts
+ * of 1.14.7). */
 static const struct codex_model {
 	const char *id, *name;
 	long context, output;
 	int vision;
 } codex_models[] = {
-	{ "gpt-5.3-codex-spark", "GPT-5.3 Codex Spark", 272000, 128000, 0 },
-	{ "gpt-5.4", "GPT-5.4", 1000000, 128000, 1 },
-	{ "gpt-5.4-mini", "GPT-5.4 mini", 1000000, 128000, 1 },
+	{ "gpt-5.3-codex-spark", "GPT-5.3 Codex Spark", 100000, 32000, 0 },
+	{ "gpt-5.4", "GPT-5.4", 400000, 128000, 1 },
+	{ "gpt-5.4-mini", "GPT-5.4 mini", 400000, 128000, 1 },
 	{ "gpt-5.5", "GPT-5.5", 272000, 128000, 1 },
+	{ "gpt-5.6-sol", "GPT-5.6 Sol", 372000, 128000, 1 },
+	{ "gpt-5.6-terra", "GPT-5.6 Terra", 372000, 128000, 1 },
+	{ "gpt-5.6-luna", "GPT-5.6 Luna", 372000, 128000, 1 },
 };
 
 static GW_MUST_CHECK enum gw_err
@@ -711,24 +822,37 @@ codex_model_find(const char *id, cJSON **out)
 	return GW_OK;
 }
 
-/* {"object":"list","data":[…],"has_more":false}, as the reference. */
-static void
-codex_models_reply(struct rctx *r)
+/* The Codex list's entries as an array. */
+static GW_MUST_CHECK enum gw_err
+codex_models_data(cJSON **out)
 {
-	cJSON *doc = cJSON_CreateObject(), *data = cJSON_CreateArray(), *m;
-	enum gw_err e = doc != NULL && data != NULL ? GW_OK : GW_ENOMEM;
+	cJSON *data = cJSON_CreateArray(), *m;
+	enum gw_err e = data != NULL ? GW_OK : GW_ENOMEM;
 	size_t i;
 
-	if (e == GW_OK)
-		e = json_add_str(doc, "object", "list");
 	for (i = 0; e == GW_OK && i < sizeof(codex_models) /
 	    sizeof(codex_models[0]); i++)
 		if ((e = codex_model_json(&codex_models[i], &m)) == GW_OK)
 			e = json_push(data, m);
-	if (e == GW_OK) {
-		e = json_add(doc, "data", data);   /* takes data either way */
+	if (e != GW_OK) {
+		cJSON_Delete(data);
 		data = NULL;
 	}
+	*out = data;
+	return e;
+}
+
+/* {"object":"list","data":[…],"has_more":false}, as the reference. */
+static void
+codex_models_reply(struct rctx *r)
+{
+	cJSON *doc = cJSON_CreateObject(), *data = NULL;
+	enum gw_err e = doc != NULL ? GW_OK : GW_ENOMEM;
+
+	if (e == GW_OK)
+		e = json_add_str(doc, "object", "list");
+	if (e == GW_OK && (e = codex_models_data(&data)) == GW_OK)
+		e = json_add(doc, "data", data);   /* takes data either way */
 	if (e == GW_OK)
 		e = json_add(doc, "has_more", cJSON_CreateFalse());
 	if (e != GW_OK)
@@ -736,54 +860,279 @@ codex_models_reply(struct rctx *r)
 	else
 		/* The answer is decided: a failed write means the client left. */
 		GW_IGNORE(http_send_json(r->c, 200, doc));
-	cJSON_Delete(data);
 	cJSON_Delete(doc);
 }
 
-/* The upstream's status, content type and body; its other headers (the
- * hop-by-hop ones among them) stay behind. */
+/* GET url with the headers h: the upstream's answer in *resp; a transport
+ * failure is logged, its reason in *resp. */
+static GW_MUST_CHECK enum gw_err
+get_upstream(struct rctx *r, const char *url, struct strlist *h,
+    struct up_response *resp)
+{
+	struct up_request ur;
+	enum gw_err e;
+
+	app_up_request(r->w, &ur, NULL);
+	ur.method = "GET";
+	ur.url = url;
+	ur.headers = strlist_view(h);
+	log_debug("GET %s", url);
+	if ((e = up_perform(r->w->client, &ur, resp)) != GW_OK)
+		log_warn("GET %s: %s", url, up_error_message(resp));
+	return e;
+}
+
+/* The upstream's status, content type and body to the client; its other
+ * headers (the hop-by-hop ones among them) stay behind. */
+static void
+send_upstream(struct rctx *r, const struct up_response *resp)
+{
+	/* The answer is decided: a failed write means the client left. */
+	GW_IGNORE(http_send(r->c, (int)resp->status, resp->content_type != NULL ?
+	    resp->content_type : "application/json", buf_cstr(&resp->body),
+	    resp->body.len, NULL));
+}
+
+/* GET {baseUrl}/v1/models with the provider's key: the upstream's answer
+ * in *resp.  A request that cannot be made is an error with the reason in
+ * err; a transport failure one with err empty and the reason in *resp. */
+static GW_MUST_CHECK enum gw_err
+fetch_models(struct rctx *r, const struct cfg_provider *p,
+    struct up_response *resp, struct buf *err)
+{
+	struct strlist h = STRLIST_INIT;
+	struct prov_inbound in;
+	struct buf url = BUF_INIT;
+	enum gw_err e;
+
+	inbound(r, &in);
+	if ((e = prov_headers(p, &in, &h, err)) == GW_OK &&
+	    (e = prov_url(p, "/v1/models", &url)) == GW_OK)
+		e = get_upstream(r, url.data, &h, resp);
+	else if (err->len == 0)
+		GW_IGNORE(buf_puts(err, gw_strerror(e)));  /* best effort */
+	strlist_free(&h);
+	buf_free(&url);
+	return e;
+}
+
+/* The provider's answer relayed (send_upstream). */
 void
 route_provider_models(struct rctx *r)
 {
 	const struct cfg_provider *p;
-	struct strlist h = STRLIST_INIT;
-	struct prov_inbound in;
-	struct up_request ur;
 	struct up_response resp;
-	struct buf url = BUF_INIT, err = BUF_INIT;
+	struct buf err = BUF_INIT;
 	enum gw_err e;
 
 	memset(&resp, 0, sizeof(resp));
-	if ((p = resolve(r, r->param, 0)) == NULL)
+	if ((p = resolve_any(r, r->param)) == NULL)
 		goto out;
 	if (is_codex(p)) {
 		codex_models_reply(r);
 		goto out;
 	}
-	inbound(r, &in);
-	if ((e = prov_headers(p, &in, &h, &err)) != GW_OK ||
-	    (e = prov_url(p, "/v1/models", &url)) != GW_OK) {
+	if ((e = fetch_models(r, p, &resp, &err)) != GW_OK) {
+		if (err.len > 0)
+			rc_reject(r, gw_http_status(e), err.data);
+		else
+			rc_reject(r, rc_upstream_status(e),
+			    up_error_message(&resp));
+		goto out;
+	}
+	send_upstream(r, &resp);
+out:
+	up_response_free(&resp);
+	buf_free(&err);
+}
+
+/*
+ * GET /v1/models from a Codex client (a user-agent starting "codex", as
+ * 1.14.7): the Codex backend's own list ({base}/codex/models with the
+ * client's query), relayed as it answers.  0 for another client.
+ */
+int
+route_provider_codex_models(struct rctx *r)
+{
+	const char *ua = rc_header(r, "user-agent");
+	const char *session = rc_header(r, "x-session-affinity");
+	const struct cfg_provider *p = cfg_provider_find(r->w->cfg, "codex");
+	struct strlist h = STRLIST_INIT;
+	struct codex_env env;
+	struct codex_creds c;
+	struct up_response resp;
+	struct buf url = BUF_INIT, err = BUF_INIT;
+	const char **pairs = NULL;
+	char *lock = NULL;
+	size_t n;
+	enum gw_err e;
+
+	while (ua != NULL && (*ua == ' ' || *ua == '\t'))
+		ua++;
+	if (ua == NULL || strncasecmp(ua, "codex", 5) != 0 ||
+	    (p != NULL && !is_codex(p)))
+		return 0;
+	memset(&c, 0, sizeof(c));
+	memset(&resp, 0, sizeof(resp));
+	if ((p = resolve_any(r, "codex")) == NULL)
+		goto out;
+	if ((e = codex_env_for(r, &env, &lock)) != GW_OK ||
+	    (e = codex_token(&env, NULL, &c, &err)) != GW_OK) {
+		rc_reject_with(r, e == GW_EAUTH ? 401 : gw_http_status(e),
+		    e == GW_EAUTH ? "authentication_error" : NULL, err.len > 0 ?
+		    err.data : gw_strerror(e), NULL);
+		goto out;
+	}
+	if ((e = codex_models_url(p->base_url, &url)) != GW_OK ||
+	    (r->req->query[0] != '\0' &&
+	    (e = buf_printf(&url, "?%s", r->req->query)) != GW_OK) ||
+	    (e = client_pairs(r, &pairs, &n)) != GW_OK ||
+	    (e = codex_models_headers(&c, pairs, n, session != NULL ? session :
+	    rc_header(r, "x-session-id"), &h, &err)) != GW_OK) {
 		rc_reject(r, gw_http_status(e), err.len > 0 ? err.data :
 		    gw_strerror(e));
 		goto out;
 	}
-	app_up_request(r->w, &ur, NULL);
-	ur.method = "GET";
-	ur.url = url.data;
-	ur.headers = strlist_view(&h);
-	if ((e = up_perform(r->w->client, &ur, &resp)) != GW_OK) {
-		log_warn("provider %s: GET /v1/models: %s", p->name,
-		    up_error_message(&resp));
+	if ((e = get_upstream(r, url.data, &h, &resp)) != GW_OK)
 		rc_reject(r, rc_upstream_status(e), up_error_message(&resp));
-		goto out;
-	}
-	/* The answer is decided: a failed write means the client left. */
-	GW_IGNORE(http_send(r->c, (int)resp.status, resp.content_type != NULL ?
-	    resp.content_type : "application/json", buf_cstr(&resp.body),
-	    resp.body.len, NULL));
+	else
+		send_upstream(r, &resp);
 out:
 	up_response_free(&resp);
+	codex_creds_free(&c);
 	strlist_free(&h);
+	free(pairs);
+	free(lock);
 	buf_free(&url);
 	buf_free(&err);
+	return 1;
+}
+
+/* A string field whose value is not blank, else NULL. */
+static const char *
+nonblank(const cJSON *m, const char *key)
+{
+	const char *v = json_str(m, key), *c;
+
+	for (c = v; c != NULL && *c != '\0'; c++)
+		if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r')
+			return v;
+	return NULL;
+}
+
+static const char *
+either(const char *a, const char *b)
+{
+	return a != NULL ? a : b;
+}
+
+/*
+ * One entry of a provider's list as 1.14.7 shows it (normalizeProviderModel):
+ * every field kept, id "provider/id", and object, type, created,
+ * created_at, owned_by, display_name filled in where missing.  *out is
+ * NULL for an entry without an id.
+ */
+static GW_MUST_CHECK enum gw_err
+provider_model_entry(const char *provider, const cJSON *m, cJSON **out)
+{
+	const char *raw = nonblank(m, "id");
+	const cJSON *created = cJSON_GetObjectItemCaseSensitive(m, "created");
+	struct buf id = BUF_INIT;
+	cJSON *item = NULL;
+	enum gw_err e;
+
+	*out = NULL;
+	if (!cJSON_IsObject(m) || raw == NULL)
+		return GW_OK;
+	if ((e = buf_printf(&id, "%s/%s", provider, raw)) != GW_OK)
+		return e;
+	if ((item = cJSON_Duplicate(m, 1)) == NULL)
+		e = GW_ENOMEM;
+	if (e == GW_OK)
+		e = json_set(item, "id", cJSON_CreateString(id.data));
+	if (e == GW_OK)
+		e = json_set(item, "object", cJSON_CreateString(either(
+		    nonblank(m, "object"), "model")));
+	if (e == GW_OK)
+		e = json_set(item, "type", cJSON_CreateString(either(
+		    nonblank(m, "type"), "model")));
+	if (e == GW_OK)
+		e = json_set(item, "created", cJSON_CreateNumber(
+		    cJSON_IsNumber(created) ? created->valuedouble : 0));
+	if (e == GW_OK)
+		e = json_set(item, "created_at", cJSON_CreateString(either(
+		    nonblank(m, "created_at"), "1970-01-01T00:00:00.000Z")));
+	if (e == GW_OK)
+		e = json_set(item, "owned_by", cJSON_CreateString(either(
+		    nonblank(m, "owned_by"), either(nonblank(m, "vendor"),
+		    provider))));
+	if (e == GW_OK)
+		e = json_set(item, "display_name", cJSON_CreateString(either(
+		    nonblank(m, "display_name"), either(nonblank(m, "name"),
+		    raw))));
+	buf_free(&id);
+	if (e != GW_OK) {
+		cJSON_Delete(item);
+		return e;
+	}
+	*out = item;
+	return GW_OK;
+}
+
+/* The models of one provider (its /v1/models data, or the Codex list),
+ * NULL when it has none to show: a failure is logged and skipped, as the
+ * reference does. */
+static cJSON *
+provider_models_of(struct rctx *r, const struct cfg_provider *p)
+{
+	struct up_response resp;
+	struct buf err = BUF_INIT;
+	cJSON *doc = NULL, *data = NULL;
+
+	memset(&resp, 0, sizeof(resp));
+	if (is_codex(p)) {
+		if (codex_signed_in(r) && codex_models_data(&data) != GW_OK)
+			data = NULL;
+		return data;
+	}
+	if (fetch_models(r, p, &resp, &err) != GW_OK)
+		log_warn("GET /v1/models: provider %s skipped: %s", p->name,
+		    err.len > 0 ? err.data : up_error_message(&resp));
+	else if (resp.status / 100 != 2)
+		log_warn("GET /v1/models: provider %s skipped: HTTP %ld",
+		    p->name, resp.status);
+	else if ((doc = json_parse(resp.body.data, resp.body.len, NULL,
+	    NULL)) == NULL || !cJSON_IsArray(json_arr(doc, "data")))
+		log_warn("GET /v1/models: provider %s skipped: its answer has "
+		    "no \"data\" list", p->name);
+	else
+		data = cJSON_DetachItemFromObjectCaseSensitive(doc, "data");
+	cJSON_Delete(doc);
+	up_response_free(&resp);
+	buf_free(&err);
+	return data;
+}
+
+enum gw_err
+route_provider_models_append(struct rctx *r, cJSON *data)
+{
+	const struct cfg *cfg = r->w->cfg;
+	const struct cfg_provider *p;
+	cJSON *list, *m, *item;
+	enum gw_err e = GW_OK;
+	size_t i;
+
+	for (i = 0; e == GW_OK && i < cfg->n_providers; i++) {
+		p = &cfg->providers[i];
+		if (!p->enabled || (list = provider_models_of(r, p)) == NULL)
+			continue;
+		cJSON_ArrayForEach(m, list) {
+			if ((e = provider_model_entry(p->name, m, &item)) != GW_OK)
+				break;
+			if (item != NULL && (e = json_push(data, item)) != GW_OK)
+				break;
+		}
+		cJSON_Delete(list);
+	}
+	return e;
 }

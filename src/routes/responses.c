@@ -96,6 +96,9 @@ route_responses(struct rctx *r)
 		rc_reject(r, 400, "\"model\" is required and must be a string");
 		goto out;
 	}
+	if (!rc_map_model(r, body))
+		goto out;
+	id = json_str(body, "model");
 	snprintf(r->model, sizeof(r->model), "%s", id);
 	if (route_provider_alias_responses(r, body))
 		goto out;

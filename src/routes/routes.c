@@ -63,12 +63,14 @@ static const struct row rows[] = {
 	{ "POST", "/admin/config/model-mappings", route_admin_mappings_post, ROUTE_AUTH_ADMIN },
 	{ "GET", "/admin/approvals", route_admin_approvals_get, ROUTE_AUTH_ADMIN },
 	{ "POST", "/admin/approvals/:id", route_admin_approvals_post, ROUTE_AUTH_ADMIN },
-	/* Patterns last: /v1/models stays Copilot's list. */
+	/* Patterns last: a fixed path (/v1/models) wins over /:provider/v1/models. */
 	{ "POST", "/:provider/v1/messages", route_provider_messages,
 	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
 	{ "POST", "/:provider/v1/messages/count_tokens",
 	    route_provider_count_tokens, ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
 	{ "GET", "/:provider/v1/models", route_provider_models, ROUTE_AUTH_REGULAR },
+	{ "POST", "/:provider/v1/responses", route_provider_responses,
+	    ROUTE_AUTH_REGULAR },
 };
 
 /* What guard_dispatch hands run(): the router's table is built from rows

@@ -155,6 +155,22 @@ tr_model_normalize(const char *id, char *out, size_t outsz)
 	return 1;
 }
 
+void
+tr_model_client_id(const char *id, char *out, size_t outsz)
+{
+	char *c;
+
+	if (outsz == 0)
+		return;
+	if (!tr_model_normalize(id, out, outsz)) {
+		snprintf(out, outsz, "%s", id != NULL ? id : "");
+		return;
+	}
+	for (c = out; *c != '\0'; c++)
+		if (*c == '.')
+			*c = '-';
+}
+
 static long
 span_long(struct span s)
 {

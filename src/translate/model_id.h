@@ -27,6 +27,15 @@
  */
 int tr_model_normalize(const char *id, char *out, size_t outsz);
 
+/*
+ * The id /v1/models shows a client (1.14.7's toClientModelId, which
+ * Claude Code and Claude Desktop recognise): a Claude id normalised as
+ * above with its version's dots as hyphens (claude-sonnet-4.6 →
+ * claude-sonnet-4-6, claude-opus-4-5-20251101 → claude-opus-4-5), any
+ * other id as is (truncated to outsz).
+ */
+void tr_model_client_id(const char *id, char *out, size_t outsz);
+
 /* 1 when id normalises to a Claude version >= major.minor. */
 int tr_model_version_at_least(const char *id, long major, long minor);
 

@@ -370,10 +370,10 @@ mark_message(cJSON *m)
 }
 
 /* §11.3 step 10: cache_control {"type":"ephemeral"} on the first two
- * system messages and the last other one with content (two before 1.14.7,
- * 966003a). */
+ * system messages and the last last_n other ones with content (1.14.7
+ * marks one, 966003a; two before). */
 static GW_MUST_CHECK enum gw_err
-prov_context_cache(cJSON *chat)
+prov_context_cache(cJSON *chat, int last_n)
 {
 	cJSON *msgs = json_arr(chat, "messages");
 	int n = cJSON_GetArraySize(msgs), i, sys = 0, other = 0;
@@ -388,7 +388,7 @@ prov_context_cache(cJSON *chat)
 			sys++;
 		}
 	}
-	for (i = n - 1; i >= 0 && other < 1; i--) {
+	for (i = n - 1; i >= 0 && other < last_n; i--) {
 		m = cJSON_GetArrayItem(msgs, i);
 		if (!cache_eligible(m) || strcmp(json_str(m, "role"), "system") == 0)
 			continue;
@@ -512,13 +512,43 @@ prov_chat_payload(const cJSON *a, const cJSON *mopts, int dashscope,
 	/* contextCache ?? dashscope */
 	cc = cJSON_GetObjectItemCaseSensitive(mopts, "contextCache");
 	if ((cc == NULL || cJSON_IsNull(cc) ? dashscope : json_truthy(cc)) &&
-	    (e = prov_context_cache(c)) != GW_OK)
+	    (e = prov_context_cache(c, 1)) != GW_OK)
 		goto out;
 	*out = c;
 	c = NULL;
 out:
 	cJSON_Delete(c);
 	return e;
+}
+
+enum gw_err
+prov_chat_passthrough(cJSON *chat, const cJSON *mopts, int dashscope)
+{
+	const cJSON *cc = cJSON_GetObjectItemCaseSensitive(mopts, "contextCache");
+	cJSON *so;
+	enum gw_err e;
+
+	if ((e = prov_apply_model_defaults(chat, mopts)) != GW_OK ||
+	    (e = prov_anthropic_payload(chat, mopts)) != GW_OK)
+		return e;
+	if (json_bool(chat, "stream", 0)) {
+		so = cJSON_GetObjectItemCaseSensitive(chat, "stream_options");
+		if (!cJSON_IsObject(so)) {
+			if ((so = cJSON_CreateObject()) == NULL)
+				return GW_ENOMEM;
+			if ((e = json_set(chat, "stream_options", so)) != GW_OK)
+				return e;
+		}
+		if ((e = json_set(so, "include_usage", cJSON_CreateTrue())) != GW_OK)
+			return e;
+	}
+	if (dashscope && !has(chat, "preserve_thinking") &&
+	    cJSON_AddTrueToObject(chat, "preserve_thinking") == NULL)
+		return GW_ENOMEM;
+	if ((cJSON_IsTrue(cc) || (cc == NULL && dashscope)) &&
+	    cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(chat, "messages")))
+		return prov_context_cache(chat, 1);
+	return GW_OK;
 }
 
 /* ---- count_tokens ------------------------------------------------------ */

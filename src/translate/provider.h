@@ -45,6 +45,17 @@ GW_MUST_CHECK enum gw_err prov_chat_payload(const cJSON *anthropic, const cJSON 
     int dashscope, cJSON **out, struct buf *errmsg);
 
 /*
+ * openai-compatible type, an OpenAI client's /v1/chat/completions body
+ * relayed (1.14.7's provider chat route), in place: the model defaults,
+ * every extraBody key the request lacks, stream_options.include_usage
+ * when it streams; with dashscope (a DashScope provider) preserve_thinking
+ * true unless given.  Context-cache markers (the first two system
+ * messages, the last other one) when the model's contextCache is true, or
+ * absent on DashScope.
+ */
+GW_MUST_CHECK enum gw_err prov_chat_passthrough(cJSON *chat, const cJSON *mopts,
+    int dashscope);
+/*
  * POST /:provider/v1/messages/count_tokens (§11.5): the Chat form with
  * the tool options of mopts (the model's options; NULL for the anthropic
  * type, which has none), counted with o200k_base for the request's model,

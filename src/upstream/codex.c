@@ -607,10 +607,11 @@ client_value(const char *const *client, size_t n, const char *name)
 	return NULL;
 }
 
-enum gw_err
-codex_headers(const struct codex_creds *c, const char *const *client,
+/* codex_headers, or with models codex_models_headers. */
+static GW_MUST_CHECK enum gw_err
+backend_headers(const struct codex_creds *c, const char *const *client,
     size_t nclient, const char *session, struct strlist *out,
-    struct buf *errmsg)
+    struct buf *errmsg, int models)
 {
 	const char *ua = client_value(client, nclient, "user-agent");
 	int opencode = ua != NULL && util_has_prefix(ua, "opencode");
@@ -622,9 +623,9 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 	for (i = 0; i < nclient && e == GW_OK; i++) {
 		const char *name = client[2 * i], *value = client[2 * i + 1];
 
-		if (stripped(name) || (opencode && (!strcasecmp(name,
-		    "originator") || (has_session &&
-		    !strcasecmp(name, "session-id")))))
+		if ((stripped(name) && !(models && !strcasecmp(name, "accept"))) ||
+		    (opencode && (!strcasecmp(name, "originator") ||
+		    (has_session && !strcasecmp(name, "session-id")))))
 			continue;
 		if (util_unsafe_header_value(value)) {
 			GW_IGNORE(buf_printf(errmsg, "the %s header holds a line "
@@ -636,15 +637,18 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 #define ADD_UNLESS(name, ...) \
 	if (e == GW_OK && client_value(client, nclient, name) == NULL) \
 		e = strlist_addf(out, __VA_ARGS__)
-	if (e == GW_OK)
+	if (models) {
+		ADD_UNLESS("accept", "accept: application/json");
+	} else if (e == GW_OK)
 		e = strlist_add(out, "accept: text/event-stream");
 	if (e == GW_OK)
 		e = strlist_addf(out, "authorization: Bearer %s", c->access_token);
 	if (e == GW_OK)
 		e = strlist_addf(out, "chatgpt-account-id: %s", c->account_id);
-	ADD_UNLESS("content-type", "content-type: application/json");
 	/* no OpenAI-Beta of ours: 1.14.7 sends one only over WebSocket
 	 * (393c0f7) */
+	if (!models)
+		ADD_UNLESS("content-type", "content-type: application/json");
 	if (opencode) {
 		if (e == GW_OK)
 			e = strlist_add(out, "originator: opencode");
@@ -655,5 +659,35 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 		ADD_UNLESS("originator", "originator: copilot-api");
 	ADD_UNLESS("user-agent", "user-agent: copilot-api");
 #undef ADD_UNLESS
+	return e;
+}
+
+enum gw_err
+codex_headers(const struct codex_creds *c, const char *const *client,
+    size_t nclient, const char *session, struct strlist *out,
+    struct buf *errmsg)
+{
+	return backend_headers(c, client, nclient, session, out, errmsg, 0);
+}
+
+enum gw_err
+codex_models_headers(const struct codex_creds *c, const char *const *client,
+    size_t nclient, const char *session, struct strlist *out,
+    struct buf *errmsg)
+{
+	return backend_headers(c, client, nclient, session, out, errmsg, 1);
+}
+
+enum gw_err
+codex_models_url(const char *base, struct buf *out)
+{
+	enum gw_err e = codex_responses_url(base, out);
+
+	/* .../codex/responses -> .../codex/models */
+	if (e == GW_OK) {
+		out->len -= strlen("/responses");
+		out->data[out->len] = '\0';
+		e = buf_puts(out, "/models");
+	}
 	return e;
 }

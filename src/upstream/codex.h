@@ -120,4 +120,15 @@ GW_MUST_CHECK enum gw_err codex_headers(const struct codex_creds *c,
     const char *const *client, size_t nclient, const char *session,
     struct strlist *out, struct buf *errmsg);
 
+/*
+ * The Codex backend's model list (1.14.7's forwardCodexModels): its URL,
+ * {base}/codex/models for the same bases as codex_responses_url, and its
+ * headers, codex_headers' but with the client's accept kept (else
+ * application/json) and no content-type or OpenAI-Beta.
+ */
+GW_MUST_CHECK enum gw_err codex_models_url(const char *base, struct buf *out);
+GW_MUST_CHECK enum gw_err codex_models_headers(const struct codex_creds *c,
+    const char *const *client, size_t nclient, const char *session,
+    struct strlist *out, struct buf *errmsg);
+
 #endif

@@ -2166,7 +2166,8 @@ def handle_provider_models(req):
 # and the ChatGPT Codex backend (chatgpt.com/backend-api: POST
 # /backend-api/codex/responses, a Responses API that wants the OAuth access
 # token and the chatgpt-account-id header, sends a codex.rate_limits event
-# first and ends its stream with response.done).
+# first and ends its stream with response.done; GET
+# /backend-api/codex/models, its model list).
 # ---------------------------------------------------------------------------
 
 CODEX_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
@@ -2298,16 +2299,48 @@ def codex_rate_limits_event(cfg):
                             "secondary": window(12, 10080)}}
 
 
-def handle_codex_responses(req):
+def _codex_auth(req):
+    """None when the request carries a live access token and its account;
+    else the backend's 401 / 403."""
     token = req.auth_token(("bearer",))
     with req.state.cond:
         info = req.state.codex_access.get(token or "")
-        cfg = copy.deepcopy(req.state.config)
     if info is None or info["revoked"] or time.time() >= info["expires_at"]:
         return json_response(401, {"detail": "Could not parse your authentication token. "
                                              "Please try signing in again."})
     if req.headers.get("chatgpt-account-id") != info["account_id"]:
         return json_response(403, {"detail": "chatgpt-account-id does not match the token"})
+    return None
+
+
+# The backend's own model list (GET /backend-api/codex/models, what the
+# Codex CLI reads): {"models": [ModelInfo…]} in the shape of codex-rs's
+# ModelInfo (a subset of its fields).
+CODEX_BACKEND_MODELS = [("gpt-5.5", 272000, 1), ("gpt-5.4", 272000, 2),
+                        ("gpt-5.4-mini", 272000, 3), ("gpt-5.3-codex-spark", 128000, 4)]
+
+
+def handle_codex_models(req):
+    denied = _codex_auth(req)
+    if denied is not None:
+        return denied
+    levels = [{"effort": e, "description": "%s reasoning" % e}
+              for e in ("low", "medium", "high", "xhigh")]
+    return json_response(200, {"models": [
+        {"slug": slug, "display_name": slug, "description": "Codex model %s" % slug,
+         "default_reasoning_level": "medium", "supported_reasoning_levels": levels,
+         "shell_type": "shell_command", "visibility": "list", "supported_in_api": True,
+         "priority": prio, "context_window": ctx, "input_modalities": ["text", "image"],
+         "supports_parallel_tool_calls": True}
+        for slug, ctx, prio in CODEX_BACKEND_MODELS]}, headers={"ETag": '"fake-models-1"'})
+
+
+def handle_codex_responses(req):
+    denied = _codex_auth(req)
+    if denied is not None:
+        return denied
+    with req.state.cond:
+        cfg = copy.deepcopy(req.state.config)
     body = req.body
     if not isinstance(body, dict):
         return json_response(400, {"detail": "Request body must be a JSON object."})
@@ -2377,6 +2410,7 @@ ROUTES = {
     ("GET", "/oauth/authorize"): handle_codex_authorize,
     ("POST", "/oauth/token"): handle_codex_token,
     ("POST", "/backend-api/codex/responses"): handle_codex_responses,
+    ("GET", "/backend-api/codex/models"): handle_codex_models,
     # control API
     ("GET", "/_fake/health"): ctl_health,
     ("POST", "/_fake/reset"): ctl_reset,

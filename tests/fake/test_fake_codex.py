@@ -111,6 +111,23 @@ class CodexSide(FakeTestCase):
         self.assertEqual(status, 401)
         self.assertIn("signing in again", got["detail"])
 
+    def test_backend_models_list(self):
+        tok = self.login()
+        h = {"Authorization": "Bearer " + tok["access_token"],
+             "chatgpt-account-id": "acct-fake-0001"}
+        status, headers, got = self.call("GET", "/backend-api/codex/models?client_version=1.0.0",
+                                         None, h)
+        self.assertEqual(status, 200, got)
+        self.assertEqual(headers["etag"], '"fake-models-1"')
+        self.assertEqual([m["slug"] for m in got["models"]],
+                         ["gpt-5.5", "gpt-5.4", "gpt-5.4-mini", "gpt-5.3-codex-spark"])
+        self.assertEqual(got["models"][0]["supported_reasoning_levels"][0]["effort"], "low")
+        status, _, got = self.call("GET", "/backend-api/codex/models", None,
+                                   dict(h, **{"chatgpt-account-id": "other"}))
+        self.assertEqual(status, 403)
+        status, _, got = self.call("GET", "/backend-api/codex/models")
+        self.assertEqual(status, 401)
+
     def test_backend_stream_has_rate_limits_and_response_done(self):
         tok = self.login()
         h = {"Authorization": "Bearer " + tok["access_token"],

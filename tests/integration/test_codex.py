@@ -316,12 +316,44 @@ class CodexRequests(unittest.TestCase):
         self.assertGreater(got["input_tokens"], 0)
         status, _, got = self.s.json("GET", "/codex/v1/models")
         self.assertEqual(status, 200, got)
+        # 1.14.7's list
         self.assertEqual([m["id"] for m in got["data"]],
-                         ["gpt-5.3-codex-spark", "gpt-5.4", "gpt-5.4-mini", "gpt-5.5"])
+                         ["gpt-5.3-codex-spark", "gpt-5.4", "gpt-5.4-mini", "gpt-5.5",
+                          "gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna"])
         self.assertIs(got["has_more"], False)
         self.assertEqual(got["data"][1]["capabilities"]["limits"]["max_context_window_tokens"],
-                         1000000)
+                         400000)
         self.assertEqual(self.s.fake.requests("/backend-api/codex/responses"), [])
+
+    def test_v1_models_lists_codex_and_gives_codex_clients_the_backend_list(self):
+        status, _, got = self.s.json("GET", "/v1/models")
+        self.assertEqual(status, 200, got)
+        ids = [m["id"] for m in got["data"]]
+        self.assertIn("gpt-4.1", ids)
+        self.assertIn("codex/gpt-5.6-sol", ids)
+        m = got["data"][ids.index("codex/gpt-5.4")]
+        self.assertEqual((m["owned_by"], m["display_name"], m["type"]),
+                         ("openai", "GPT-5.4", "model"))
+        self.assertEqual(self.s.fake.requests("/backend-api/codex/models"), [])
+        # a Codex client (1.14.7): the backend's own list, with its query
+        status, _, got = self.s.json("GET", "/v1/models?client_version=0.128.0",
+                                     headers={"user-agent": "codex_cli_rs/0.128.0 (Linux)"})
+        self.assertEqual(status, 200, got)
+        self.assertEqual(got["models"][0]["slug"], "gpt-5.5")
+        up = self.s.fake.requests("/backend-api/codex/models")[-1]
+        self.assertEqual(up["query"], {"client_version": "0.128.0"})
+        h = up["headers"]
+        self.assertTrue(h["authorization"].startswith("Bearer "))
+        self.assertEqual(h["chatgpt-account-id"], "acct-fake-0001")
+        self.assertEqual(h["user-agent"], "codex_cli_rs/0.128.0 (Linux)")
+        self.assertEqual(h["originator"], "copilot-api")
+        self.assertEqual(h["accept"], "application/json")
+        self.assertNotIn(harness.API_KEY, json.dumps(up["header_list"]))
+        # the backend's refusal is relayed
+        self.s.fake.call("POST", "/_fake/codex", {"revoke_access": True})
+        status, _, got = self.s.json("GET", "/models", headers={"user-agent": "Codex/1"})
+        self.assertEqual(status, 401, got)
+        self.assertIn("signing in again", got["detail"])
 
     def relogin_short(self):
         """Credentials that are due at once: access tokens live 30 s, less
@@ -432,6 +464,14 @@ class CodexRequests(unittest.TestCase):
         self.assertEqual(status, 404, got)
         self.assertEqual(got["error"]["message"], "Provider 'codex' not found or disabled "
                          "(not signed in: run `copilot-api auth login --provider codex`)")
+        # a Codex client's /v1/models says the same; the list leaves codex out
+        status, _, got = self.s.json("GET", "/v1/models",
+                                     headers={"user-agent": "codex_cli_rs/0.128.0"})
+        self.assertEqual(status, 404, got)
+        self.assertIn("Provider 'codex' not found or disabled", got["error"]["message"])
+        status, _, got = self.s.json("GET", "/v1/models")
+        self.assertEqual(status, 200, got)
+        self.assertFalse([m for m in got["data"] if m["id"].startswith("codex/")])
 
 
 def _listening(port):

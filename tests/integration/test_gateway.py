@@ -110,7 +110,12 @@ class Gateway(unittest.TestCase):
         ids = [m["id"] for m in body["data"]]
         self.assertIn("gpt-4.1", ids)
         self.assertIn("text-embedding-3-small", ids)      # embeddings kept
-        self.assertIn("claude-opus-4.7[1m]", ids)          # 1M context suffix
+        # 1.14.7: Claude ids hyphenated; the 1M suffix in claude_model_id
+        self.assertIn("claude-opus-4-7", ids)
+        self.assertNotIn("claude-opus-4.7", ids)
+        opus = [m for m in body["data"] if m["id"] == "claude-opus-4-7"][0]
+        self.assertEqual(opus["claude_model_id"], "claude-opus-4-7[1m]")
+        self.assertEqual(opus["display_name"], "Claude Opus 4.7")
         m = [m for m in body["data"] if m["id"] == "gpt-4.1"][0]
         self.assertEqual(m["object"], "model")
         self.assertEqual(m["created"], 0)

@@ -1,8 +1,9 @@
 """Third-party providers behind lighttpd: /:provider/v1/messages for the
-three provider types, count_tokens, the models proxy, and the
-provider/model aliases of /v1/messages, /v1/messages/count_tokens and
-/v1/responses.  Every provider points at the fake, which takes the key
-sk-provider-test instead of a Copilot token."""
+three provider types, count_tokens, the models proxy, POST
+/:provider/v1/responses, the provider/model aliases of /v1/messages,
+/v1/messages/count_tokens, /v1/responses and /v1/chat/completions, and the
+provider models of GET /v1/models.  Every provider points at the fake,
+which takes the key sk-provider-test instead of a Copilot token."""
 
 import json
 import os
@@ -55,7 +56,8 @@ def provider_stack(**kw):
     responder restarted to load it."""
     def update(cfg):
         cfg["providers"] = providers(s.fake.url)
-        cfg["modelMappings"] = {"claude-opus-4-7": "dash/qwen-plus"}
+        cfg["modelMappings"] = {"claude-opus-4-7": "dash/qwen-plus",
+                                "map-resp": "resp/prov-responses-1"}
     s = harness.Stack(**kw)
     return s.reconfigure(update)
 
@@ -378,6 +380,121 @@ class Providers(unittest.TestCase):
         self.assertEqual((rows[-1]["endpoint"], rows[-1]["source"]), ("responses", "provider"))
         self.assert_no_client_key()
 
+    def test_alias_on_chat_completions(self):
+        body = {"model": "dash/qwen-plus", "messages": [{"role": "user", "content": "chat alias"}],
+                "temperature": 0.5}
+        status, _, got = self.s.json("POST", "/v1/chat/completions", body,
+                                     headers={"user-agent": "openai-python/1.0"})
+        self.assertEqual(status, 200, got)
+        self.assertEqual(got["object"], "chat.completion")
+        self.assertIn("chat alias", got["choices"][0]["message"]["content"])
+        up = self.upstream("/v1/chat/completions")
+        # the OpenAI body relayed with the model's options: its defaults
+        # where the client gave none, extraBody keys it lacks; no stream
+        # options, no cache markers (contextCache unset, not DashScope)
+        self.assertEqual(up["body"], {
+            "model": "qwen-plus", "messages": [{"role": "user", "content": "chat alias"}],
+            "temperature": 0.5, "top_p": 0.8, "top_k": 50,
+            "enable_thinking": True, "preserve_thinking": True})
+        self.assertEqual(up["headers"]["authorization"], "Bearer " + PROVIDER_KEY)
+        self.assertEqual(up["headers"]["user-agent"], "openai-python/1.0")
+        self.assertEqual(self.s.fake.requests("/chat/completions"), [])
+        # streamed: include_usage is asked for, the chunks are relayed
+        ev = self.stream_events("/v1/chat/completions", dict(body, stream=True))
+        self.assertEqual(ev[-1], (None, "[DONE]"))
+        text = "".join((d["choices"][0]["delta"].get("content") or "")
+                       for _, d in ev[:-1] if d.get("choices"))
+        self.assertIn("chat alias", text)
+        self.assertTrue(any(d.get("usage") for _, d in ev[:-1]))
+        self.assertEqual(self.upstream("/v1/chat/completions")["body"]["stream_options"],
+                         {"include_usage": True})
+        # through modelMappings, which now applies to chat completions too
+        status, _, got = self.s.json("POST", "/v1/chat/completions",
+                                     dict(body, model="claude-opus-4-7"))
+        self.assertEqual(status, 200, got)
+        self.assertEqual(self.upstream("/v1/chat/completions")["body"]["model"], "qwen-plus")
+        rows = self.rows_for("dash", 3)
+        self.assertEqual([(r["source"], r["endpoint"], r["model"], r["stream"])
+                          for r in rows[-3:]],
+                         [("provider", "chat_completions", "qwen-plus", 0),
+                          ("provider", "chat_completions", "qwen-plus", 1),
+                          ("provider", "chat_completions", "qwen-plus", 0)])
+        self.assertGreater(rows[-2]["output_tokens"], 0)
+        self.assert_no_client_key()
+
+    def test_alias_on_chat_refuses_other_types(self):
+        before = len(self.s.usage_rows())
+        for name in ("resp", "anth", "nope", "off"):
+            status, _, got = self.s.json("POST", "/v1/chat/completions", {
+                "model": name + "/m", "messages": [{"role": "user", "content": "x"}]})
+            self.assertEqual(status, 400, got)
+            self.assertEqual(got["error"], {
+                "message": "Provider '%s' does not support the /v1/chat/completions endpoint"
+                % name, "type": "invalid_request_error"})
+        # the provider's failure in the OpenAI dialect
+        self.s.fake.fault(path="/v1/chat/completions", kind="status", status=500,
+                          body={"error": {"message": "provider down"}})
+        status, _, got = self.s.json("POST", "/v1/chat/completions", {
+            "model": "dash/qwen-plus", "messages": [{"role": "user", "content": "x"}]})
+        self.assertEqual(status, 500)
+        self.assertEqual(got["error"]["message"], "provider down")
+        self.assertEqual(self.s.fake.requests("/chat/completions"), [])
+        self.assertEqual(self.rows_for("dash", 1)[-1]["status"], 500)
+        self.assertEqual(len(self.s.usage_rows()), before + 1)   # refusals write none
+
+    def test_provider_responses_route(self):
+        body = {"model": "prov-responses-1", "input": "path route"}
+        status, _, got = self.s.json("POST", "/resp/v1/responses", body)
+        self.assertEqual(status, 200, got)
+        self.assertEqual((got["object"], got["model"]), ("response", "prov-responses-1"))
+        self.assertEqual(self.upstream("/v1/responses")["body"], body)
+        ev = self.stream_events("/resp/v1/responses", dict(body, stream=True))
+        self.assertEqual(ev[-1][0], "response.completed")
+        # modelMappings on /v1/responses, to a provider alias
+        status, _, got = self.s.json("POST", "/v1/responses", dict(body, model="map-resp"))
+        self.assertEqual(status, 200, got)
+        self.assertEqual(self.upstream("/v1/responses")["body"]["model"], "prov-responses-1")
+        for name in ("dash", "anth", "nope", "off"):
+            status, _, got = self.s.json("POST", "/%s/v1/responses" % name, body)
+            self.assertEqual(status, 400, got)
+            self.assertEqual(got["error"]["message"],
+                             "Provider '%s' does not support the /v1/responses endpoint" % name)
+        status, _, got = self.s.json("POST", "/resp/v1/responses", {"input": "x"})
+        self.assertEqual(status, 400)
+        self.assertIn('"model"', got["error"]["message"])
+        self.assertEqual(self.s.fake.requests("/responses"), [])
+        rows = self.rows_for("resp", 3)
+        self.assertEqual([(r["endpoint"], r["source"]) for r in rows[-3:]],
+                         [("responses", "provider")] * 3)
+        self.assert_no_client_key()
+
+    def test_models_lists_provider_models(self):
+        status, _, got = self.s.json("GET", "/v1/models")
+        self.assertEqual(status, 200, got)
+        ids = [m["id"] for m in got["data"]]
+        self.assertIn("gpt-4.1", ids)
+        # every enabled provider's list, in config order, after Copilot's;
+        # not the disabled one, nor codex while signed out
+        prov = [i for i in ids if "/" in i]
+        self.assertEqual(prov, ["%s/%s" % (p, m) for p in ("anth", "anthb", "dash", "resp")
+                                for m in ("qwen-plus", "qwen-max", "prov-responses-1")])
+        self.assertEqual(ids.index("anth/qwen-plus"), len(ids) - len(prov))
+        m = got["data"][ids.index("dash/qwen-max")]
+        self.assertEqual((m["object"], m["type"], m["owned_by"], m["display_name"],
+                          m["created"], m["created_at"]),
+                         ("model", "model", "fake-provider", "qwen-max", 1700000000,
+                          "1970-01-01T00:00:00.000Z"))
+        self.assertEqual(len(self.s.fake.requests("/v1/models")), 4)
+        # a provider whose list fails is left out; the rest still show
+        self.s.fake.fault(path="/v1/models", kind="status", status=503,
+                          body={"error": {"message": "models down"}})
+        status, _, got = self.s.json("GET", "/models")
+        self.assertEqual(status, 200, got)
+        prov = [m["id"] for m in got["data"] if "/" in m["id"]]
+        self.assertEqual(prov[0], "anthb/qwen-plus")
+        self.assertEqual(len(prov), 9)
+        self.assert_no_client_key()
+
     # -- count_tokens and models -------------------------------------------
 
     def test_count_tokens_is_local(self):
@@ -448,6 +565,14 @@ class ProvidersValgrind(unittest.TestCase):
                 self.assertEqual(s.json("POST", "/dash/v1/messages/count_tokens",
                                         hello("qwen-plus"))[0], 200)
                 self.assertEqual(s.json("GET", "/dash/v1/models")[0], 200)
+                self.assertEqual(s.json("GET", "/v1/models")[0], 200)
+                chat = {"model": "dash/qwen-plus", "stream": i % 2 == 0,
+                        "messages": [{"role": "user", "content": "x"}]}
+                self.assertEqual(s.request("POST", "/v1/chat/completions", chat)[0], 200)
+                self.assertEqual(s.json("POST", "/v1/chat/completions",
+                                        dict(chat, model="resp/x"))[0], 400)
+                self.assertEqual(s.request("POST", "/resp/v1/responses", {
+                    "model": "prov-responses-1", "input": "x", "stream": i % 2 == 1})[0], 200)
                 self.assertEqual(s.json("POST", "/nope/v1/messages", hello("m"))[0], 404)
                 s.fake.fault(path="/v1/chat/completions", kind="status", status=429,
                              body={"error": {"message": "x"}}, headers={"Retry-After": "1"})

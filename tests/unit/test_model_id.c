@@ -98,6 +98,34 @@ START_TEST(normalize_limits)
 }
 END_TEST
 
+/* 1.14.7's toClientModelId: Claude ids hyphenated, the rest as is. */
+START_TEST(client_ids)
+{
+	static const char *const cases[][2] = {
+		{ "claude-sonnet-4.6", "claude-sonnet-4-6" },
+		{ "claude-opus-4.7", "claude-opus-4-7" },
+		{ "claude-opus-4-5-20251101", "claude-opus-4-5" },
+		{ "claude-3-5-sonnet-20241022", "claude-sonnet-3-5" },
+		{ "claude-sonnet-4", "claude-sonnet-4" },
+		{ "Claude-Haiku-4.5", "claude-haiku-4-5" },
+		{ "claude-opus-4.7[1m]", "claude-opus-4.7[1m]" },
+		{ "gpt-5.4", "gpt-5.4" },
+		{ "gemini-2.5-pro", "gemini-2.5-pro" },
+	};
+	char out[64], small[6];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tr_model_client_id(cases[i][0], out, sizeof(out));
+		ck_assert_str_eq(out, cases[i][1]);
+	}
+	tr_model_client_id("gpt-5.4-mini", small, sizeof(small));
+	ck_assert_str_eq(small, "gpt-5");
+	tr_model_client_id(NULL, out, sizeof(out));
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 START_TEST(version_checks)
 {
 	long ma = -1, mi = -1;
@@ -197,6 +225,7 @@ model_id_suite(void)
 
 	tcase_add_test(tc, normalize_table);
 	tcase_add_test(tc, normalize_limits);
+	tcase_add_test(tc, client_ids);
 	tcase_add_test(tc, version_checks);
 	tcase_add_test(tc, resolve);
 	suite_add_tcase(s, tc);

@@ -219,6 +219,72 @@ START_TEST(anthropic_payload_defaults_and_extra_body)
 }
 END_TEST
 
+/* The openai-compatible chat alias (1.14.7): defaults, extraBody,
+ * include_usage, and DashScope's preserve_thinking and cache markers. */
+START_TEST(chat_passthrough)
+{
+	cJSON *c = parse("{\"model\":\"q\",\"stream\":true,\"top_p\":0.1,"
+	    "\"stream_options\":{\"x\":1},\"messages\":["
+	    "{\"role\":\"system\",\"content\":\"s1\"},"
+	    "{\"role\":\"user\",\"content\":\"u1\"},"
+	    "{\"role\":\"assistant\",\"content\":\"\"},"
+	    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"u2\"}]},"
+	    "{\"role\":\"assistant\",\"content\":\"\"}]}");
+	cJSON *m = parse("{\"temperature\":0.2,\"topP\":0.8,"
+	    "\"extraBody\":{\"enable_thinking\":true,\"top_p\":0.9}}");
+	cJSON *plain = parse("{\"model\":\"q\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"u\"}]}");
+	cJSON *on = parse("{\"contextCache\":true}");
+	cJSON *off = parse("{\"contextCache\":false}");
+	cJSON *d = parse("{\"model\":\"q\",\"preserve_thinking\":false,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"u\"}]}");
+	struct cfg *cfg = load_cfg("{\"dashscope\":{\"type\":\"openai-compatible\","
+	    "\"baseUrl\":\"https://x.example\",\"apiKey\":\"k\"},"
+	    "\"ali\":{\"type\":\"openai-compatible\",\"baseUrl\":"
+	    "\"https://dashscope.aliyuncs.com/compatible-mode\",\"apiKey\":\"k\"},"
+	    "\"other\":{\"type\":\"openai-compatible\",\"baseUrl\":"
+	    "\"https://dash.example\",\"apiKey\":\"k\"}}");
+
+	ck_assert(prov_is_dashscope(cfg_provider_find(cfg, "dashscope")));
+	ck_assert(prov_is_dashscope(cfg_provider_find(cfg, "ali")));
+	ck_assert(!prov_is_dashscope(cfg_provider_find(cfg, "other")));
+	/* DashScope: markers on the first system and the last other message
+	 * with content, preserve_thinking added */
+	ck_assert_int_eq(prov_chat_passthrough(c, m, 1), GW_OK);
+	assert_json(c, "{\"model\":\"q\",\"stream\":true,\"top_p\":0.1,"
+	    "\"temperature\":0.2,\"enable_thinking\":true,"
+	    "\"stream_options\":{\"x\":1,\"include_usage\":true},"
+	    "\"preserve_thinking\":true,\"messages\":["
+	    "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"s1\","
+	    "\"cache_control\":{\"type\":\"ephemeral\"}}]},"
+	    "{\"role\":\"user\",\"content\":\"u1\"},"
+	    "{\"role\":\"assistant\",\"content\":\"\"},"
+	    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"u2\","
+	    "\"cache_control\":{\"type\":\"ephemeral\"}}]},"
+	    "{\"role\":\"assistant\",\"content\":\"\"}]}");
+	/* elsewhere: nothing unless contextCache is true */
+	ck_assert_int_eq(prov_chat_passthrough(plain, NULL, 0), GW_OK);
+	assert_json(plain, "{\"model\":\"q\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"u\"}]}");
+	ck_assert_int_eq(prov_chat_passthrough(plain, on, 0), GW_OK);
+	assert_json(plain, "{\"model\":\"q\",\"messages\":[{\"role\":\"user\","
+	    "\"content\":[{\"type\":\"text\",\"text\":\"u\",\"cache_control\":"
+	    "{\"type\":\"ephemeral\"}}]}]}");
+	/* contextCache false wins on DashScope; the client's preserve_thinking
+	 * stays */
+	ck_assert_int_eq(prov_chat_passthrough(d, off, 1), GW_OK);
+	assert_json(d, "{\"model\":\"q\",\"preserve_thinking\":false,"
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"u\"}]}");
+	cJSON_Delete(c);
+	cJSON_Delete(m);
+	cJSON_Delete(plain);
+	cJSON_Delete(on);
+	cJSON_Delete(off);
+	cJSON_Delete(d);
+	cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(adjust_input_tokens)
 {
 	cJSON *u = parse("{\"input_tokens\":100,\"cache_read_input_tokens\":30,"
@@ -461,6 +527,7 @@ provider_suite(void)
 	tcase_add_test(tc, tool_content_flags);
 	tcase_add_test(tc, anthropic_payload_defaults_and_extra_body);
 	tcase_add_test(tc, adjust_input_tokens);
+	tcase_add_test(tc, chat_passthrough);
 	tcase_add_test(tc, chat_payload_fixtures);
 	tcase_add_test(tc, chat_payload_refuses_bad_requests);
 	tcase_add_test(tc, count_tokens_local);

@@ -640,6 +640,19 @@ START_TEST(validation_rate_limit_and_unknown_provider_write_no_row)
 	assert_anthropic_error(&r, 404, "invalid_request_error",
 	    "Provider 'nope' not found or disabled");
 	reply_free(&r);
+	/* the chat and Responses aliases and the Responses route (1.14.7) */
+	serve("POST", "/v1/chat/completions", "{\"model\":\"nope/m\","
+	    "\"messages\":[]}", &r);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert_str_eq(json_str(json_obj(r.json, "error"), "message"),
+	    "Provider 'nope' does not support the /v1/chat/completions endpoint");
+	reply_free(&r);
+	serve("POST", "/nope/v1/responses", "{\"model\":\"m\",\"input\":\"x\"}",
+	    &r);
+	ck_assert_int_eq(r.status, 400);
+	ck_assert_str_eq(json_str(json_obj(r.json, "error"), "message"),
+	    "Provider 'nope' does not support the /v1/responses endpoint");
+	reply_free(&r);
 	assert_calls("");
 	assert_rows("");
 	/* the first model call takes the slot and writes its row ... */
