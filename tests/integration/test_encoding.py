@@ -2,32 +2,16 @@
 them so): decoded after the key check, in any route; a bad one is a 400 in
 the path's dialect, a decoded size over limits.maxBodyBytes a 413."""
 
-import ctypes
-import ctypes.util
 import json
+import os
+import sys
 import unittest
 
 import harness
 
-# libzstd itself (the gateway links it, so it is there): Debian 12's
-# python3 has no zstd module.
-_ZSTD = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
-_ZSTD.ZSTD_compressBound.restype = ctypes.c_size_t
-_ZSTD.ZSTD_compressBound.argtypes = [ctypes.c_size_t]
-_ZSTD.ZSTD_compress.restype = ctypes.c_size_t
-_ZSTD.ZSTD_compress.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p,
-                                ctypes.c_size_t, ctypes.c_int]
-_ZSTD.ZSTD_isError.restype = ctypes.c_uint
-_ZSTD.ZSTD_isError.argtypes = [ctypes.c_size_t]
-
-
-def zstd(data):
-    cap = _ZSTD.ZSTD_compressBound(len(data))
-    out = ctypes.create_string_buffer(cap)
-    n = _ZSTD.ZSTD_compress(out, cap, data, len(data), 3)
-    assert not _ZSTD.ZSTD_isError(n)
-    return out.raw[:n]
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "reference"))
+from corpus import zstd_compress as zstd  # noqa: E402  (libzstd through ctypes)
 
 LIMIT = 1048576
 
