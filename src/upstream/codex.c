@@ -548,20 +548,30 @@ ends_with(const char *s, size_t n, const char *suffix)
 	return n >= k && memcmp(s + n - k, suffix, k) == 0;
 }
 
-enum gw_err
-codex_responses_url(const char *base, struct buf *out)
+/* The backend's root in base (NULL or "": the default): its length
+ * without trailing slashes and a /codex/responses or /codex ending. */
+static size_t
+backend_root(const char **base)
 {
 	size_t n;
 
-	if (base == NULL || *base == '\0')
-		base = CODEX_API_URL_DEFAULT;
-	n = strlen(base);
-	while (n > 0 && base[n - 1] == '/')
+	if (*base == NULL || **base == '\0')
+		*base = CODEX_API_URL_DEFAULT;
+	n = strlen(*base);
+	while (n > 0 && (*base)[n - 1] == '/')
 		n--;
-	if (ends_with(base, n, "/codex/responses"))
-		return buf_printf(out, "%.*s", (int)n, base);
-	if (ends_with(base, n, "/codex"))
-		return buf_printf(out, "%.*s/responses", (int)n, base);
+	if (ends_with(*base, n, "/codex/responses"))
+		n -= strlen("/codex/responses");
+	else if (ends_with(*base, n, "/codex"))
+		n -= strlen("/codex");
+	return n;
+}
+
+enum gw_err
+codex_responses_url(const char *base, struct buf *out)
+{
+	size_t n = backend_root(&base);
+
 	return buf_printf(out, "%.*s/codex/responses", (int)n, base);
 }
 
@@ -574,8 +584,6 @@ stripped(const char *name)
 		"trailer", "transfer-encoding", "upgrade", "x-api-key",
 		/* libcurl negotiates the encoding it can decode */
 		"accept-encoding",
-		/* always a stream, whatever the client takes */
-		"accept",
 	};
 	size_t i;
 
@@ -597,9 +605,16 @@ client_value(const char *const *client, size_t n, const char *name)
 	return NULL;
 }
 
-enum gw_err
-codex_headers(const struct codex_creds *c, const char *const *client,
-    size_t nclient, const char *session, struct strlist *out,
+/*
+ * What every backend call sends: the client's headers (accept too unless
+ * accept is forced), then accept (forced, else a default), the sign-in,
+ * content-type and OpenAI-Beta unless sent (when given), originator and
+ * user-agent unless sent, opencode's own.
+ */
+static GW_MUST_CHECK enum gw_err
+backend_headers(const struct codex_creds *c, const char *const *client,
+    size_t nclient, const char *session, const char *accept, int force_accept,
+    const char *ctype, const char *beta, struct strlist *out,
     struct buf *errmsg)
 {
 	const char *ua = client_value(client, nclient, "user-agent");
@@ -611,7 +626,8 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 		const char *name = client[2 * i], *value = client[2 * i + 1];
 
 		if (stripped(name) || (opencode && (!strcasecmp(name,
-		    "originator") || !strcasecmp(name, "session_id"))))
+		    "originator") || !strcasecmp(name, "session_id"))) ||
+		    (force_accept && !strcasecmp(name, "accept")))
 			continue;
 		if (util_unsafe_header_value(value)) {
 			GW_IGNORE(buf_printf(errmsg, "the %s header holds a line "
@@ -623,14 +639,19 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 #define ADD_UNLESS(name, ...) \
 	if (e == GW_OK && client_value(client, nclient, name) == NULL) \
 		e = strlist_addf(out, __VA_ARGS__)
-	if (e == GW_OK)
-		e = strlist_add(out, "accept: text/event-stream");
+	if (force_accept) {
+		if (e == GW_OK)
+			e = strlist_addf(out, "accept: %s", accept);
+	} else
+		ADD_UNLESS("accept", "accept: %s", accept);
 	if (e == GW_OK)
 		e = strlist_addf(out, "authorization: Bearer %s", c->access_token);
 	if (e == GW_OK)
 		e = strlist_addf(out, "chatgpt-account-id: %s", c->account_id);
-	ADD_UNLESS("content-type", "content-type: application/json");
-	ADD_UNLESS("openai-beta", "OpenAI-Beta: responses=experimental");
+	if (ctype != NULL)
+		ADD_UNLESS("content-type", "content-type: %s", ctype);
+	if (beta != NULL)
+		ADD_UNLESS("openai-beta", "OpenAI-Beta: %s", beta);
 	if (opencode) {
 		if (e == GW_OK)
 			e = strlist_add(out, "originator: opencode");
@@ -641,5 +662,45 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 		ADD_UNLESS("originator", "originator: copilot-api");
 	ADD_UNLESS("user-agent", "user-agent: copilot-api");
 #undef ADD_UNLESS
+	return e;
+}
+
+enum gw_err
+codex_headers(const struct codex_creds *c, const char *const *client,
+    size_t nclient, const char *session, struct strlist *out,
+    struct buf *errmsg)
+{
+	/* always a stream, whatever the client takes */
+	return backend_headers(c, client, nclient, session, "text/event-stream",
+	    1, "application/json", "responses=experimental", out, errmsg);
+}
+
+enum gw_err
+codex_images_headers(const struct codex_creds *c, const char *const *client,
+    size_t nclient, const char *session, int json, struct strlist *out,
+    struct buf *errmsg)
+{
+	enum gw_err e = backend_headers(c, client, nclient, session,
+	    "application/json", 0, json ? "application/json" : NULL, NULL, out,
+	    errmsg);
+
+	/* no type of our own on an upload that came without one: libcurl
+	 * would call it a form otherwise */
+	if (e == GW_OK && !json && client_value(client, nclient,
+	    "content-type") == NULL)
+		e = strlist_add(out, "content-type:");
+	return e;
+}
+
+enum gw_err
+codex_images_url(const char *base, const char *operation, const char *query,
+    struct buf *out)
+{
+	size_t n = backend_root(&base);
+	enum gw_err e;
+
+	e = buf_printf(out, "%.*s/codex/images/%s", (int)n, base, operation);
+	if (e == GW_OK && query != NULL && *query != '\0')
+		e = buf_printf(out, "?%s", query);
 	return e;
 }

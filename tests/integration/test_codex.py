@@ -160,18 +160,24 @@ def login_by_paste(stack, tc):
     tc.assertEqual(p.returncode, 0, out + err)
 
 
+def signed_in_stack():
+    """codex_stack() signed in, once the responder has the provider."""
+    s = codex_stack()
+    try:
+        login_by_paste(s, unittest.TestCase())
+        # the responder reloads config.json within a second
+        harness.wait_until(lambda: s.json("GET", "/codex/v1/models")[0] == 200,
+                           what="providers.codex loaded")
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
 class CodexRequests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = codex_stack()
-        try:
-            login_by_paste(cls.s, unittest.TestCase())
-            # the responder reloads config.json within a second
-            harness.wait_until(lambda: cls.s.json("GET", "/codex/v1/models")[0] == 200,
-                               what="providers.codex loaded")
-        except BaseException:
-            cls.s.close()
-            raise
+        cls.s = signed_in_stack()
 
     @classmethod
     def tearDownClass(cls):
