@@ -78,14 +78,19 @@ static void
 filter_tools(cJSON *body, int keep_web_search)
 {
 	cJSON *tools = json_arr(body, "tools");
-	const char *type;
+	const char *type, *name;
 	int i;
 
 	for (i = cJSON_GetArraySize(tools) - 1; i >= 0; i--) {
 		type = json_str(cJSON_GetArrayItem(tools, i), "type");
+		name = json_str(cJSON_GetArrayItem(tools, i), "name");
 		if (type == NULL)
 			continue;
+		/* Copilot has no image tool: the tool, or Codex's namespace of
+		 * it (1.14.7, 377188e) */
 		if (strcmp(type, "image_generation") == 0 ||
+		    (strcmp(type, "namespace") == 0 && name != NULL &&
+		    strcmp(name, "image_gen") == 0) ||
 		    (!keep_web_search && strncmp(type, "web_search", 10) == 0))
 			cJSON_DeleteItemFromArray(tools, i);
 	}
