@@ -10,8 +10,10 @@
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "http/guard.h"
+#include "http/server.h"
 
 static int
 is_space(char c)
@@ -353,6 +355,30 @@ no_route(struct http_conn *conn, enum router_result rr, const char *allow)
 	    (const char *const[]){ "Allow", allow, NULL }));
 }
 
+/*
+ * A zstd body decoded once the key passed (as the reference's middleware,
+ * after its auth): 1 to go on, 0 when answered in the route's dialect.
+ */
+static int
+decoded(struct http_conn *conn, const struct route *rt)
+{
+	enum gw_err e = http_request_decode_body(conn->req);
+
+	if (e == GW_OK)
+		return 1;
+	log_info("request body not decoded (%s) trace=%s", gw_strerror(e),
+	    conn->req->trace_id);
+	/* best effort, as every answer here */
+	if (e == GW_EINVAL)
+		GW_IGNORE(http_send_error(conn, route_dialect(rt), 400,
+		    "invalid_request_error", "Failed to decompress zstd request "
+		    "body.", NULL));
+	else
+		http_server_reject(conn, route_dialect(rt), e,
+		    conn->req->max_body);
+	return 0;
+}
+
 void
 guard_dispatch(void *tctx, struct http_conn *conn, const struct route *table,
     size_t n, const struct guard_policy *p)
@@ -384,6 +410,8 @@ guard_dispatch(void *tctx, struct http_conn *conn, const struct route *table,
 		    NULL));
 	else if (g != GUARD_PASS)
 		GW_IGNORE(guard_respond(conn, g, rt));
+	else if (!decoded(conn, rt))
+		return;
 	else if (rr == ROUTER_FOUND)
 		m.route->handler(tctx, conn, &m.params);
 	else

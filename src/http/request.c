@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <zstd.h>
 
 #include "core/util.h"
 #include "http/request.h"
@@ -577,6 +580,103 @@ http_query_param(const struct http_request *r, const char *name, char **out)
 out:
 	buf_free(&key);
 	buf_free(&val);
+	return e;
+}
+
+/* Content-Encoding names the body's coding: zstd alone, trimmed, in any
+ * case (what the reference's middleware recognises). */
+static int
+zstd_coded(const struct http_request *r)
+{
+	const char *v = http_header(r, "content-encoding");
+	size_t n;
+
+	if (v == NULL)
+		return 0;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	return n == 4 && strncasecmp(v, "zstd", 4) == 0;
+}
+
+/*
+ * Decodes r->body into out, chunk by chunk: every chunk is claimed from
+ * the in-flight budget before it is written, and the output stops one byte
+ * past max_body, so a small bomb costs at most the limit.
+ */
+static GW_MUST_CHECK enum gw_err
+zstd_decode(struct http_request *r, ZSTD_DStream *ds, struct buf *out)
+{
+	ZSTD_inBuffer in = { r->body.data, r->body.len, 0 };
+	ZSTD_outBuffer ob;
+	size_t want, ret;
+	enum gw_err e;
+
+	for (;;) {
+		want = READ_CHUNK;
+		if (want > r->max_body + 1 - out->len)
+			want = r->max_body + 1 - out->len;
+		if ((e = claim(r, r->body.len + out->len + want)) != GW_OK ||
+		    (e = buf_reserve(out, want)) != GW_OK)
+			return e;
+		ob.dst = out->data + out->len;
+		ob.size = want;
+		ob.pos = 0;
+		ret = ZSTD_decompressStream(ds, &ob, &in);
+		if (ZSTD_isError(ret))
+			return GW_EINVAL;
+		out->len += ob.pos;
+		out->data[out->len] = '\0';
+		if (out->len > r->max_body)
+			return GW_ETOOBIG;
+		if (ret == 0 && in.pos == in.size)
+			return GW_OK;       /* the last frame ended with the input */
+		/* no input left and room unused: the frame was cut short */
+		if (in.pos == in.size && ob.pos < ob.size)
+			return GW_EINVAL;
+	}
+}
+
+enum gw_err
+http_request_decode_body(struct http_request *r)
+{
+	struct buf out = BUF_INIT;
+	ZSTD_DStream *ds;
+	size_t i;
+	enum gw_err e;
+
+	if (!zstd_coded(r))
+		return GW_OK;
+	if ((ds = ZSTD_createDStream()) == NULL)
+		return GW_ENOMEM;
+	/* a frame may not ask for a window over 128 MiB (zstd's default
+	 * limit, stated: the output limit bounds what is kept, this what the
+	 * decoder allocates) */
+	if (ZSTD_isError(ZSTD_DCtx_setParameter(ds, ZSTD_d_windowLogMax, 27))) {
+		e = GW_EINTERNAL;
+		goto out;
+	}
+	if ((e = zstd_decode(r, ds, &out)) != GW_OK)
+		goto out;
+	buf_free(&r->body);
+	r->body = out;
+	buf_init(&out);
+	r->content_length = (long)r->body.len;
+	/* the body is plain now: nothing downstream may decode it again */
+	for (i = 0; i < r->nheaders; i++)
+		if (strcmp(r->headers[i].name, "content-encoding") == 0) {
+			free(r->headers[i].name);
+			free(r->headers[i].value);
+			memmove(&r->headers[i], &r->headers[i + 1],
+			    (r->nheaders - i - 1) * sizeof(r->headers[0]));
+			r->nheaders--;
+			break;
+		}
+out:
+	ZSTD_freeDStream(ds);
+	buf_free(&out);
 	return e;
 }
 

@@ -72,6 +72,17 @@ struct http_request {
  */
 GW_MUST_CHECK enum gw_err http_request_parse(struct http_io *io,
     const struct http_limits *lim, struct http_request *out);
+/*
+ * A body sent with Content-Encoding: zstd (the Codex CLI compresses its
+ * requests so), decoded in place; the header is removed and
+ * content_length is the decoded size.  Any other body, or another coding,
+ * is left as it is (GW_OK).  The decoded size counts against max_body and
+ * the in-flight budget as it grows, so a small bomb is stopped at the
+ * limit.  Errors: GW_EINVAL (not zstd, corrupt or cut short),
+ * GW_ETOOBIG (decoded, over max_body), GW_EBUSY (over max_inflight),
+ * GW_ENOMEM; the body is unchanged then.  Call it once, after the parse.
+ */
+GW_MUST_CHECK enum gw_err http_request_decode_body(struct http_request *req);
 /* Frees everything, and gives the body's bytes back to the in-flight budget. */
 void http_request_free(struct http_request *req);
 /* Frees the body alone (its bytes stay counted until http_request_free). */

@@ -75,10 +75,9 @@ http_server_threads_from_env(void)
 	return (int)n;
 }
 
-/* The client's dialect is the path's (router_path_dialect): a 413 on
- * /v1/messages is Anthropic-shaped. */
-static void
-answer_parse_error(struct http_conn *conn, enum gw_err e, size_t limit)
+void
+http_server_reject(struct http_conn *conn, enum gw_dialect d, enum gw_err e,
+    size_t limit)
 {
 	char msg[96];
 	const char *text = msg;
@@ -114,8 +113,7 @@ answer_parse_error(struct http_conn *conn, enum gw_err e, size_t limit)
 	}
 	/* Best effort: the request has failed whatever the client gets; a
 	 * failed write means it is gone, which the log line reports. */
-	GW_IGNORE(http_send_error(conn, router_path_dialect(conn->req->path),
-	    status, NULL, text, extra));
+	GW_IGNORE(http_send_error(conn, d, status, NULL, text, extra));
 }
 
 void
@@ -136,7 +134,10 @@ http_server_serve(const struct http_server_opts *o, void *tctx,
 	} else {
 		log_info("request rejected (%s) trace=%s", gw_strerror(e),
 		    req.trace_id);
-		answer_parse_error(&conn, e, req.max_body);
+		/* the path's dialect: a 413 on /v1/messages is
+		 * Anthropic-shaped */
+		http_server_reject(&conn, router_path_dialect(req.path), e,
+		    req.max_body);
 	}
 	method = req.method != NULL ? req.method : "-";
 	path = req.path != NULL ? req.path : "-";

@@ -49,6 +49,16 @@ int http_server_run(const struct http_server_opts *o);
 void http_server_serve(const struct http_server_opts *o, void *tctx,
     struct http_io *io);
 
+/*
+ * Answers a request whose body could not be taken, in dialect d: e from
+ * http_request_parse or http_request_decode_body (GW_ETOOBIG: 413 naming
+ * limit; GW_EBUSY: 503 with Retry-After; GW_EIO: 400; GW_EINVAL: 400, a
+ * malformed request; others: their status).  Best effort: a client that
+ * left gets nothing.
+ */
+void http_server_reject(struct http_conn *conn, enum gw_dialect d,
+    enum gw_err e, size_t limit);
+
 /* COPILOT_API_THREADS when valid (1..256), else the default (logged). */
 int http_server_threads_from_env(void);
 

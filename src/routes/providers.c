@@ -196,11 +196,15 @@ client_pairs(struct rctx *r, const char ***out, size_t *n)
 	return GW_OK;
 }
 
-/* One attempt with the credentials c. */
+/*
+ * One attempt with the credentials c: a Responses call (images 0, relayed
+ * through tr), or an Images one (1: a generation's JSON, 2: an edit's
+ * upload; tr NULL, the answer collected).
+ */
 static GW_MUST_CHECK enum gw_err
 codex_attempt(struct rctx *r, const struct codex_creds *c, const char *url,
-    const char *body, struct tr_stream *tr, struct relay_result *res,
-    struct buf *err)
+    const char *body, size_t len, int images, struct tr_stream *tr,
+    struct relay_result *res, struct buf *err)
 {
 	struct strlist h = STRLIST_INIT;
 	struct relay_opts ro;
@@ -211,17 +215,23 @@ codex_attempt(struct rctx *r, const struct codex_creds *c, const char *url,
 	size_t n;
 	enum gw_err e;
 
+	if (session == NULL)
+		session = rc_header(r, "x-session-id");
 	if ((e = client_pairs(r, &pairs, &n)) != GW_OK ||
-	    (e = codex_headers(c, pairs, n, session != NULL ? session :
-	    rc_header(r, "x-session-id"), &h, err)) != GW_OK)
+	    (e = images ? codex_images_headers(c, pairs, n, session, images == 1,
+	    &h, err) : codex_headers(c, pairs, n, session, &h, err)) != GW_OK)
 		goto out;
 	app_up_request(r->w, &ur, &ro);
-	ro.untyped_is_sse = 1;
+	ro.untyped_is_sse = !images;
 	ur.method = "POST";
 	ur.url = url;
 	ur.headers = strlist_view(&h);
 	ur.body = body;
-	ur.body_len = strlen(body);
+	ur.body_len = len;
+	/* an image takes minutes and the backend says nothing meanwhile: the
+	 * reference waits 15 */
+	if (images)
+		ur.stall_timeout_s = 15 * 60;
 	http_sse_sink(r->c, &sink);
 	e = relay_run(r->w->client, &ur, &ro, tr, &sink, res);
 out:
@@ -245,6 +255,26 @@ codex_env_for(struct rctx *r, struct codex_env *env, char **lock)
 	e = paths_join(r->w->app->home, "codex-token.lock", lock);
 	env->lock_path = *lock;
 	return e;
+}
+
+/*
+ * After an attempt: 1 when it goes again with fresh credentials (its
+ * first 401, nothing sent to the client yet); c's token is then *stale,
+ * and c and res are emptied.
+ */
+static int
+codex_retry(enum gw_err e, struct relay_result *res, struct codex_creds *c,
+    char **stale)
+{
+	if (*stale != NULL || e != GW_OK || res->status != 401 ||
+	    res->client_started)
+		return 0;
+	log_info("Codex answered 401: refreshing the credentials and retrying");
+	*stale = c->access_token;
+	c->access_token = NULL;
+	codex_creds_free(c);
+	relay_result_free(res);
+	return 1;
 }
 
 /*
@@ -323,16 +353,10 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 		}
 		log_debug("provider codex: POST %s (%s)", url.data,
 		    r->stream ? "stream" : "stream collected for JSON");
-		e = codex_attempt(r, &c, url.data, body, tr, &res, &err);
-		if (stale != NULL || e != GW_OK || res.status != 401 ||
-		    res.client_started)
+		e = codex_attempt(r, &c, url.data, body, strlen(body), 0, tr,
+		    &res, &err);
+		if (!codex_retry(e, &res, &c, &stale))
 			break;
-		log_info("Codex answered 401: refreshing the credentials and "
-		    "retrying");
-		stale = c.access_token;
-		c.access_token = NULL;
-		codex_creds_free(&c);
-		relay_result_free(&res);
 	}
 	if (e == GW_OK && res.status == 401 && !res.client_started) {
 		buf_reset(&err);
@@ -1135,4 +1159,90 @@ route_provider_models_append(struct rctx *r, cJSON *data)
 		cJSON_Delete(list);
 	}
 	return e;
+}
+
+/* ---- the Codex Images backend (1.14.7) -------------------------------------- */
+
+/*
+ * POST /v1/images/generations and /v1/images/edits (1.14.7, c2a6d22):
+ * the body (JSON, or the multipart upload of an edit) and the query go as
+ * they came to the Codex backend's /codex/images/<op>, with the codex
+ * sign-in (refreshed when due, and once more after a 401, as codex_call);
+ * the answer comes back as it is (status, content type, body).  No usage
+ * row: the reference records none for these, and they carry no Copilot
+ * tokens.
+ */
+static void
+codex_images(struct rctx *r, const char *op)
+{
+	const struct cfg_provider *p = resolve_any(r, "codex");
+	int json = strcmp(op, "generations") == 0;
+	struct codex_env env;
+	struct codex_creds c;
+	struct relay_result res;
+	struct buf url = BUF_INIT, err = BUF_INIT;
+	char *lock = NULL, *stale = NULL;
+	enum gw_err e;
+
+	memset(&c, 0, sizeof(c));
+	memset(&res, 0, sizeof(res));
+	if (p == NULL)
+		return;                          /* answered: 404 */
+	if (!is_codex(p)) {
+		rc_reject_with(r, 404, "invalid_request_error", "Provider 'codex' "
+		    "is not the built-in Codex provider (authType oauth2)", NULL);
+		return;
+	}
+	r->provider = "codex";
+	if (!rc_approval(r, NULL))
+		return;
+	if ((e = codex_env_for(r, &env, &lock)) != GW_OK ||
+	    (e = codex_images_url(p->base_url, op, r->req->query, &url)) != GW_OK) {
+		rc_reject_with(r, gw_http_status(e), NULL, gw_strerror(e), NULL);
+		goto out;
+	}
+	for (;;) {
+		if ((e = codex_token(&env, stale, &c, &err)) != GW_OK) {
+			rc_reject_with(r, e == GW_EAUTH ? 401 : gw_http_status(e),
+			    e == GW_EAUTH ? "authentication_error" : NULL,
+			    err.len > 0 ? err.data : gw_strerror(e), NULL);
+			goto out;
+		}
+		log_debug("provider codex: POST %s", url.data);
+		e = codex_attempt(r, &c, url.data, r->req->body.data != NULL ?
+		    r->req->body.data : "", r->req->body.len, json ? 1 : 2, NULL,
+		    &res, &err);
+		if (!codex_retry(e, &res, &c, &stale))
+			break;
+	}
+	if (e == GW_EINVAL)                  /* a header with a line break */
+		rc_reject_with(r, 400, "invalid_request_error", err.data, NULL);
+	else if (e != GW_OK)
+		rc_reject_with(r, rc_upstream_status(e), NULL, res.message != NULL ?
+		    res.message : gw_strerror(e), NULL);
+	else
+		/* the answer is decided: a failed write means the client left */
+		GW_IGNORE(http_send(r->c, (int)res.status,
+		    res.resp.content_type != NULL ? res.resp.content_type :
+		    "application/json", buf_cstr(&res.resp.body),
+		    res.resp.body.len, NULL));
+out:
+	relay_result_free(&res);
+	codex_creds_free(&c);
+	free(stale);
+	free(lock);
+	buf_free(&url);
+	buf_free(&err);
+}
+
+void
+route_images_generations(struct rctx *r)
+{
+	codex_images(r, "generations");
+}
+
+void
+route_images_edits(struct rctx *r)
+{
+	codex_images(r, "edits");
 }

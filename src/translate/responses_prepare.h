@@ -18,7 +18,8 @@ struct tr_responses_prepare_opts {
 };
 
 /*
- * In order: image_generation tools dropped (web_search too unless kept),
+ * In order: image_generation tools and the image_gen namespace dropped
+ * (web_search too unless kept),
  * data-URL images over the model's limits.vision.max_prompt_image_size
  * replaced by a small "too large" placeholder (detail low, file_id
  * dropped), service_tier removed, then tr_responses_context_management()

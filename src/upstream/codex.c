@@ -548,20 +548,30 @@ ends_with(const char *s, size_t n, const char *suffix)
 	return n >= k && memcmp(s + n - k, suffix, k) == 0;
 }
 
-enum gw_err
-codex_responses_url(const char *base, struct buf *out)
+/* The backend's root in base (NULL or "": the default): its length
+ * without trailing slashes and a /codex/responses or /codex ending. */
+static size_t
+backend_root(const char **base)
 {
 	size_t n;
 
-	if (base == NULL || *base == '\0')
-		base = CODEX_API_URL_DEFAULT;
-	n = strlen(base);
-	while (n > 0 && base[n - 1] == '/')
+	if (*base == NULL || **base == '\0')
+		*base = CODEX_API_URL_DEFAULT;
+	n = strlen(*base);
+	while (n > 0 && (*base)[n - 1] == '/')
 		n--;
-	if (ends_with(base, n, "/codex/responses"))
-		return buf_printf(out, "%.*s", (int)n, base);
-	if (ends_with(base, n, "/codex"))
-		return buf_printf(out, "%.*s/responses", (int)n, base);
+	if (ends_with(*base, n, "/codex/responses"))
+		n -= strlen("/codex/responses");
+	else if (ends_with(*base, n, "/codex"))
+		n -= strlen("/codex");
+	return n;
+}
+
+enum gw_err
+codex_responses_url(const char *base, struct buf *out)
+{
+	size_t n = backend_root(&base);
+
 	return buf_printf(out, "%.*s/codex/responses", (int)n, base);
 }
 
@@ -574,8 +584,6 @@ stripped(const char *name)
 		"trailer", "transfer-encoding", "upgrade", "x-api-key",
 		/* libcurl negotiates the encoding it can decode */
 		"accept-encoding",
-		/* always a stream, whatever the client takes */
-		"accept",
 		/* what a proxy in front of us adds (a Cloudflare tunnel):
 		 * the backend's bot detection refuses it (1.14.7, b5dd675) */
 		"cdn-loop", "true-client-ip", "x-forwarded-for",
@@ -607,11 +615,16 @@ client_value(const char *const *client, size_t n, const char *name)
 	return NULL;
 }
 
-/* codex_headers, or with models codex_models_headers. */
+/*
+ * What every backend call sends: the client's headers (accept too unless
+ * accept is forced), then accept (forced, else a default), the sign-in,
+ * content-type unless sent (when given), originator and user-agent unless
+ * sent, opencode's own.
+ */
 static GW_MUST_CHECK enum gw_err
 backend_headers(const struct codex_creds *c, const char *const *client,
-    size_t nclient, const char *session, struct strlist *out,
-    struct buf *errmsg, int models)
+    size_t nclient, const char *session, const char *accept, int force_accept,
+    const char *ctype, struct strlist *out, struct buf *errmsg)
 {
 	const char *ua = client_value(client, nclient, "user-agent");
 	int opencode = ua != NULL && util_has_prefix(ua, "opencode");
@@ -623,9 +636,10 @@ backend_headers(const struct codex_creds *c, const char *const *client,
 	for (i = 0; i < nclient && e == GW_OK; i++) {
 		const char *name = client[2 * i], *value = client[2 * i + 1];
 
-		if ((stripped(name) && !(models && !strcasecmp(name, "accept"))) ||
-		    (opencode && (!strcasecmp(name, "originator") ||
-		    (has_session && !strcasecmp(name, "session-id")))))
+		if (stripped(name) || (opencode && (!strcasecmp(name,
+		    "originator") || (has_session &&
+		    !strcasecmp(name, "session-id")))) ||
+		    (force_accept && !strcasecmp(name, "accept")))
 			continue;
 		if (util_unsafe_header_value(value)) {
 			GW_IGNORE(buf_printf(errmsg, "the %s header holds a line "
@@ -637,18 +651,17 @@ backend_headers(const struct codex_creds *c, const char *const *client,
 #define ADD_UNLESS(name, ...) \
 	if (e == GW_OK && client_value(client, nclient, name) == NULL) \
 		e = strlist_addf(out, __VA_ARGS__)
-	if (models) {
-		ADD_UNLESS("accept", "accept: application/json");
-	} else if (e == GW_OK)
-		e = strlist_add(out, "accept: text/event-stream");
+	if (force_accept) {
+		if (e == GW_OK)
+			e = strlist_addf(out, "accept: %s", accept);
+	} else
+		ADD_UNLESS("accept", "accept: %s", accept);
 	if (e == GW_OK)
 		e = strlist_addf(out, "authorization: Bearer %s", c->access_token);
 	if (e == GW_OK)
 		e = strlist_addf(out, "chatgpt-account-id: %s", c->account_id);
-	/* no OpenAI-Beta of ours: 1.14.7 sends one only over WebSocket
-	 * (393c0f7) */
-	if (!models)
-		ADD_UNLESS("content-type", "content-type: application/json");
+	if (ctype != NULL)
+		ADD_UNLESS("content-type", "content-type: %s", ctype);
 	if (opencode) {
 		if (e == GW_OK)
 			e = strlist_add(out, "originator: opencode");
@@ -667,7 +680,10 @@ codex_headers(const struct codex_creds *c, const char *const *client,
     size_t nclient, const char *session, struct strlist *out,
     struct buf *errmsg)
 {
-	return backend_headers(c, client, nclient, session, out, errmsg, 0);
+	/* always a stream, whatever the client takes; no OpenAI-Beta of ours:
+	 * 1.14.7 sends one only over WebSocket (393c0f7) */
+	return backend_headers(c, client, nclient, session, "text/event-stream",
+	    1, "application/json", out, errmsg);
 }
 
 enum gw_err
@@ -675,7 +691,8 @@ codex_models_headers(const struct codex_creds *c, const char *const *client,
     size_t nclient, const char *session, struct strlist *out,
     struct buf *errmsg)
 {
-	return backend_headers(c, client, nclient, session, out, errmsg, 1);
+	return backend_headers(c, client, nclient, session, "application/json",
+	    0, NULL, out, errmsg);
 }
 
 enum gw_err
@@ -689,5 +706,34 @@ codex_models_url(const char *base, struct buf *out)
 		out->data[out->len] = '\0';
 		e = buf_puts(out, "/models");
 	}
+	return e;
+}
+
+enum gw_err
+codex_images_headers(const struct codex_creds *c, const char *const *client,
+    size_t nclient, const char *session, int json, struct strlist *out,
+    struct buf *errmsg)
+{
+	enum gw_err e = backend_headers(c, client, nclient, session,
+	    "application/json", 0, json ? "application/json" : NULL, out, errmsg);
+
+	/* no type of our own on an upload that came without one: libcurl
+	 * would call it a form otherwise */
+	if (e == GW_OK && !json && client_value(client, nclient,
+	    "content-type") == NULL)
+		e = strlist_add(out, "content-type:");
+	return e;
+}
+
+enum gw_err
+codex_images_url(const char *base, const char *operation, const char *query,
+    struct buf *out)
+{
+	size_t n = backend_root(&base);
+	enum gw_err e;
+
+	e = buf_printf(out, "%.*s/codex/images/%s", (int)n, base, operation);
+	if (e == GW_OK && query != NULL && *query != '\0')
+		e = buf_printf(out, "?%s", query);
 	return e;
 }

@@ -131,4 +131,19 @@ GW_MUST_CHECK enum gw_err codex_models_headers(const struct codex_creds *c,
     const char *const *client, size_t nclient, const char *session,
     struct strlist *out, struct buf *errmsg);
 
+/*
+ * The Images backend's headers (POST /v1/images/generations and edits,
+ * 1.14.7): as codex_headers but the client's accept is kept (default
+ * application/json), and content-type application/json is added only
+ * when json (generations) and the client sent none; an upload without one
+ * gets none (not libcurl's form type).  Errors as codex_headers.
+ */
+GW_MUST_CHECK enum gw_err codex_images_headers(const struct codex_creds *c,
+    const char *const *client, size_t nclient, const char *session, int json,
+    struct strlist *out, struct buf *errmsg);
+/* {base}/codex/images/{operation}[?query]: base without a /codex/responses
+ * or /codex ending (NULL or "": the default backend); query is the
+ * client's, raw (NULL or "": none).  GW_ENOMEM only. */
+GW_MUST_CHECK enum gw_err codex_images_url(const char *base,
+    const char *operation, const char *query, struct buf *out);
 #endif

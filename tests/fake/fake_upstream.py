@@ -15,6 +15,8 @@ See README.md next to this file for the control API.
 import argparse
 import base64
 import copy
+import email.parser
+import email.policy
 import hashlib
 import hmac
 import json
@@ -2299,9 +2301,9 @@ def codex_rate_limits_event(cfg):
                             "secondary": window(12, 10080)}}
 
 
-def _codex_auth(req):
-    """None when the request carries a live access token and its account;
-    else the backend's 401 / 403."""
+def codex_refused(req):
+    """The backend's answer to a call without a live access token and its
+    account id (None when the call may go on)."""
     token = req.auth_token(("bearer",))
     with req.state.cond:
         info = req.state.codex_access.get(token or "")
@@ -2321,9 +2323,9 @@ CODEX_BACKEND_MODELS = [("gpt-5.5", 272000, 1), ("gpt-5.4", 272000, 2),
 
 
 def handle_codex_models(req):
-    denied = _codex_auth(req)
-    if denied is not None:
-        return denied
+    refused = codex_refused(req)
+    if refused is not None:
+        return refused
     levels = [{"effort": e, "description": "%s reasoning" % e}
               for e in ("low", "medium", "high", "xhigh")]
     return json_response(200, {"models": [
@@ -2336,9 +2338,9 @@ def handle_codex_models(req):
 
 
 def handle_codex_responses(req):
-    denied = _codex_auth(req)
-    if denied is not None:
-        return denied
+    refused = codex_refused(req)
+    if refused is not None:
+        return refused
     with req.state.cond:
         cfg = copy.deepcopy(req.state.config)
     body = req.body
@@ -2377,6 +2379,99 @@ def handle_codex_responses(req):
     return resp
 
 
+# The backend's Images API (/backend-api/codex/images/{generations,edits},
+# what 1.14.7's /v1/images routes call): OpenAI's Images API shapes for the
+# GPT image models: generations take JSON, edits a multipart/form-data
+# upload (prompt plus one or more image / image[] files); the answer is
+# {created, background, data: [{b64_json}], output_format, quality, size,
+# usage}; a bad field is OpenAI's 400 {"error": {message, type, param, code}}.
+IMAGE_PNG_B64 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9Q"
+                 "DwADhgGAWjR9awAAAABJRU5ErkJggg==")        # 1x1 PNG
+IMAGE_SIZES = ("1024x1024", "1024x1536", "1536x1024", "auto")
+IMAGE_TOKENS_OUT = 1056         # a 1024x1024 medium-quality image
+IMAGE_TOKENS_IN = 323           # one input image of an edit
+
+
+def multipart_fields(req):
+    """[(name, filename or None, bytes)] of a multipart/form-data body, or
+    None when the body is not one."""
+    ctype = req.headers.get("content-type", "")
+    if not ctype.lower().startswith("multipart/form-data") or "boundary=" not in ctype:
+        return None
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + req.raw_body)
+    if not msg.is_multipart():
+        return None
+    out = []
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        out.append((name, part.get_filename(), part.get_payload(decode=True) or b""))
+    return out
+
+
+def images_answer(prompt, fields, n_inputs):
+    n = fields.get("n", 1)
+    if isinstance(n, str) and n.isdigit():
+        n = int(n)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1 or n > 10:
+        return openai_error(400, "Invalid 'n': must be an integer between 1 and 10.",
+                            "invalid_value", param="n")
+    size = fields.get("size", "auto")
+    if size not in IMAGE_SIZES:
+        return openai_error(400, "Invalid value: '%s'. Supported values are: '1024x1024', "
+                            "'1024x1536', '1536x1024', and 'auto'." % size,
+                            "invalid_value", param="size")
+    text_tokens = len(prompt.split())
+    return json_response(200, {
+        "created": int(time.time()), "background": fields.get("background", "opaque"),
+        "data": [{"b64_json": IMAGE_PNG_B64} for _ in range(n)],
+        "output_format": fields.get("output_format", "png"),
+        "quality": fields.get("quality", "medium"),
+        "size": "1024x1024" if size == "auto" else size,
+        "usage": {"input_tokens": text_tokens + n_inputs * IMAGE_TOKENS_IN,
+                  "input_tokens_details": {"image_tokens": n_inputs * IMAGE_TOKENS_IN,
+                                           "text_tokens": text_tokens},
+                  "output_tokens": n * IMAGE_TOKENS_OUT,
+                  "total_tokens": text_tokens + n_inputs * IMAGE_TOKENS_IN
+                  + n * IMAGE_TOKENS_OUT}})
+
+
+def handle_codex_images_generations(req):
+    refused = codex_refused(req)
+    if refused is not None:
+        return refused
+    if not isinstance(req.body, dict):
+        return openai_error(400, "We could not parse the JSON body of your request.",
+                            "invalid_json")
+    prompt = req.body.get("prompt")
+    if not isinstance(prompt, str) or not prompt:
+        return openai_error(400, "Missing required parameter: 'prompt'.",
+                            "missing_required_parameter", param="prompt")
+    return images_answer(prompt, req.body, 0)
+
+
+def handle_codex_images_edits(req):
+    refused = codex_refused(req)
+    if refused is not None:
+        return refused
+    parts = multipart_fields(req)
+    if parts is None:
+        return openai_error(400, "Invalid Content-Type header (%s), expected "
+                            "multipart/form-data." % req.headers.get("content-type", ""),
+                            "invalid_content_type")
+    fields = {name: data.decode("utf-8", "replace") for name, fname, data in parts
+              if fname is None and name}
+    images = [data for name, fname, data in parts if name in ("image", "image[]") and fname]
+    prompt = fields.get("prompt", "")
+    if not prompt:
+        return openai_error(400, "Missing required parameter: 'prompt'.",
+                            "missing_required_parameter", param="prompt")
+    if not images:
+        return openai_error(400, "Missing required parameter: 'image'.",
+                            "missing_required_parameter", param="image")
+    return images_answer(prompt, fields, len(images))
+
+
 def ctl_codex(req):
     """{"refresh": "expired"|"revoked"} marks every refresh token issued so
     far; {"revoke_access": true} revokes every access token."""
@@ -2411,6 +2506,8 @@ ROUTES = {
     ("POST", "/oauth/token"): handle_codex_token,
     ("POST", "/backend-api/codex/responses"): handle_codex_responses,
     ("GET", "/backend-api/codex/models"): handle_codex_models,
+    ("POST", "/backend-api/codex/images/generations"): handle_codex_images_generations,
+    ("POST", "/backend-api/codex/images/edits"): handle_codex_images_edits,
     # control API
     ("GET", "/_fake/health"): ctl_health,
     ("POST", "/_fake/reset"): ctl_reset,

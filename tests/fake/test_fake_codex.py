@@ -145,6 +145,60 @@ class CodexSide(FakeTestCase):
         self.assertNotIn("content-type", headers)
         self.assertEqual([n for n, _ in sse_events(raw)][-1], "response.done")
 
+    def test_images_generations_answer_openai_images_shapes(self):
+        tok = self.login()
+        h = {"Authorization": "Bearer " + tok["access_token"],
+             "chatgpt-account-id": "acct-fake-0001"}
+        path = "/backend-api/codex/images/generations"
+        status, _, got = self.call("POST", path, {"prompt": "a red fox", "n": 2,
+                                                  "size": "1536x1024"}, h)
+        self.assertEqual(status, 200, got)
+        self.assertEqual(len(got["data"]), 2)
+        self.assertTrue(base64.b64decode(got["data"][0]["b64_json"]).startswith(b"\x89PNG"))
+        self.assertEqual((got["size"], got["output_format"]), ("1536x1024", "png"))
+        self.assertEqual(got["usage"]["input_tokens_details"]["text_tokens"], 3)
+        self.assertEqual(got["usage"]["total_tokens"],
+                         got["usage"]["input_tokens"] + got["usage"]["output_tokens"])
+        status, _, got = self.call("POST", path, {"n": 1}, h)
+        self.assertEqual((status, got["error"]["param"]), (400, "prompt"))
+        status, _, got = self.call("POST", path, {"prompt": "x", "size": "512x512"}, h)
+        self.assertEqual((status, got["error"]["code"]), (400, "invalid_value"))
+        status, _, got = self.call("POST", path, {"prompt": "x", "n": 11}, h)
+        self.assertEqual((status, got["error"]["param"]), (400, "n"))
+        status, _, _ = self.call("POST", path, {"prompt": "x"},
+                                 dict(h, Authorization="Bearer nope"))
+        self.assertEqual(status, 401)
+
+    def test_images_edits_want_a_multipart_upload(self):
+        tok = self.login()
+        h = {"Authorization": "Bearer " + tok["access_token"],
+             "chatgpt-account-id": "acct-fake-0001",
+             "Content-Type": "multipart/form-data; boundary=XyZ"}
+        path = "/backend-api/codex/images/edits"
+
+        def form(*parts):
+            out = b""
+            for name, fname, data in parts:
+                disp = 'form-data; name="%s"' % name + (
+                    '; filename="%s"' % fname if fname else "")
+                out += b"--XyZ\r\nContent-Disposition: " + disp.encode() + b"\r\n"
+                if fname:
+                    out += b"Content-Type: image/png\r\n"
+                out += b"\r\n" + data + b"\r\n"
+            return out + b"--XyZ--\r\n"
+        png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUl"
+                               "EQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+        status, _, got = self.call("POST", path, form(
+            ("prompt", None, b"make it blue"), ("image[]", "a.png", png),
+            ("image[]", "b.png", png)), h)
+        self.assertEqual(status, 200, got)
+        self.assertEqual(got["usage"]["input_tokens_details"]["image_tokens"], 2 * 323)
+        status, _, got = self.call("POST", path, form(("prompt", None, b"x")), h)
+        self.assertEqual((status, got["error"]["param"]), (400, "image"))
+        status, _, got = self.call("POST", path, {"prompt": "x"},
+                                   dict(h, **{"Content-Type": "application/json"}))
+        self.assertEqual((status, got["error"]["code"]), (400, "invalid_content_type"))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,5 +1,6 @@
-/* libFuzzer: the CGI/FastCGI request parser.  The input is NUL-separated
- * NAME=value parameters, an empty one, then the body. */
+/* libFuzzer: the CGI/FastCGI request parser, then the zstd body decoder
+ * (HTTP_CONTENT_ENCODING=zstd).  The input is NUL-separated NAME=value
+ * parameters, an empty one, then the body. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *v = NULL;
 
 		(void)http_header(&req, "authorization");
+		/* GW_OK or a refusal, never more than the limit held */
+		(void)http_request_decode_body(&req);
 		if (http_query_param(&req, "period", &v) == 0)
 			free(v);
 	}

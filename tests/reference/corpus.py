@@ -197,6 +197,10 @@ def send(base_url, req, timeout=60):
     data = None
     if body is not None:
         data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    if req.get("encode") == "zstd":
+        # sent compressed (Content-Encoding: zstd, as the Codex CLI does);
+        # "cut": that many bytes fewer, a frame cut short
+        data = zstd_compress(data or b"")[:-req["cut"] if req.get("cut") else None]
     c = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
         c.request(req.get("method", "POST"), req["path"], body=data,
@@ -208,10 +212,33 @@ def send(base_url, req, timeout=60):
         c.close()
 
 
+def zstd_compress(data):
+    """data as one zstd frame, through libzstd itself (the gateway links it;
+    Debian 12's python3 has no zstd module)."""
+    import ctypes
+    import ctypes.util
+    lib = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
+    lib.ZSTD_compressBound.restype = ctypes.c_size_t
+    lib.ZSTD_compressBound.argtypes = [ctypes.c_size_t]
+    lib.ZSTD_compress.restype = ctypes.c_size_t
+    lib.ZSTD_compress.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p,
+                                  ctypes.c_size_t, ctypes.c_int]
+    lib.ZSTD_isError.restype = ctypes.c_uint
+    lib.ZSTD_isError.argtypes = [ctypes.c_size_t]
+    cap = lib.ZSTD_compressBound(len(data))
+    out = ctypes.create_string_buffer(cap)
+    n = lib.ZSTD_compress(out, cap, data, len(data), 3)
+    if lib.ZSTD_isError(n):
+        raise ValueError("zstd compression failed")
+    return out.raw[:n]
+
+
 def client_headers(req):
     h = {}
     if req.get("body") is not None:
         h["content-type"] = "application/json"
+    if req.get("encode") == "zstd":
+        h["content-encoding"] = "zstd"
     auth = req.get("auth", "regular")
     key = {"regular": API_KEY, "admin": ADMIN_KEY, "wrong": WRONG_KEY}.get(auth)
     if key:

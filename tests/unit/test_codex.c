@@ -140,16 +140,23 @@ START_TEST(responses_url_forms)
 }
 END_TEST
 
+/* The headers as one line: a Responses call (images 0), or an Images one
+ * (1: JSON, 2: an upload). */
+#define header_line(client, n, session) headers_of(client, n, session, 0)
+#define images_line(client, n, json) headers_of(client, n, NULL, (json) ? 1 : 2)
+
 static char *
-header_line(const char *const *client, size_t n, const char *session)
+headers_of(const char *const *client, size_t n, const char *session,
+    int images)
 {
 	struct codex_creds c = { "AT", "RT", "ACC", 0 };
 	struct strlist h = STRLIST_INIT;
 	struct buf err = BUF_INIT, all = BUF_INIT;
 	size_t i;
 
-	ck_assert_int_eq(codex_headers(&c, client, n, session, &h, &err),
-	    GW_OK);
+	ck_assert_int_eq(images ? codex_images_headers(&c, client, n, session,
+	    images == 1, &h, &err) : codex_headers(&c, client, n, session, &h,
+	    &err), GW_OK);
 	for (i = 0; i < h.n; i++)
 		ck_assert_int_eq(buf_printf(&all, "%s%s", i ? "|" : "",
 		    h.v[i]), GW_OK);
@@ -208,6 +215,62 @@ START_TEST(headers_as_the_reference_sends_them)
 	ck_assert_str_eq(err.data, "the x-note header holds a line break");
 	strlist_free(&h);
 	buf_free(&err);
+}
+END_TEST
+
+/* The Images backend: {base}/codex/images/<op>, the client's query kept. */
+START_TEST(images_url_forms)
+{
+	static const char *const cases[][4] = {
+		{ NULL, "generations", NULL,
+		  "https://chatgpt.com/backend-api/codex/images/generations" },
+		{ "http://h/backend-api/", "edits", "",
+		  "http://h/backend-api/codex/images/edits" },
+		{ "http://h/x/codex", "edits", "a=1&b",
+		  "http://h/x/codex/images/edits?a=1&b" },
+		{ "http://h/x/codex/responses/", "generations", NULL,
+		  "http://h/x/codex/images/generations" },
+	};
+	struct buf u = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&u);
+		ck_assert_int_eq(codex_images_url(cases[i][0], cases[i][1],
+		    cases[i][2], &u), GW_OK);
+		ck_assert_str_eq(u.data, cases[i][3]);
+	}
+	buf_free(&u);
+}
+END_TEST
+
+/* Images: the client's accept and upload type kept, JSON and accept as
+ * defaults, no OpenAI-Beta; an upload without a type gets none (libcurl
+ * would call it a form). */
+START_TEST(images_headers_as_the_reference_sends_them)
+{
+	static const char *const upload[] = {
+		"authorization", "Bearer client-key", "accept", "*/*",
+		"content-type", "multipart/form-data; boundary=b1",
+		"user-agent", "sdk/1",
+	};
+	char *got;
+
+	got = images_line(upload, 4, 0);
+	ck_assert_str_eq(got, "accept: */*|content-type: multipart/form-data; "
+	    "boundary=b1|user-agent: sdk/1|authorization: Bearer AT|"
+	    "chatgpt-account-id: ACC|originator: copilot-api");
+	free(got);
+	got = images_line(NULL, 0, 1);
+	ck_assert_str_eq(got, "accept: application/json|authorization: Bearer AT|"
+	    "chatgpt-account-id: ACC|content-type: application/json|originator: "
+	    "copilot-api|user-agent: copilot-api");
+	free(got);
+	got = images_line(NULL, 0, 0);
+	ck_assert_str_eq(got, "accept: application/json|authorization: Bearer AT|"
+	    "chatgpt-account-id: ACC|originator: copilot-api|user-agent: "
+	    "copilot-api|content-type:");
+	free(got);
 }
 END_TEST
 
@@ -346,6 +409,8 @@ codex_suite(void)
 	tcase_add_test(tc, account_id_from_the_claim);
 	tcase_add_test(tc, responses_url_forms);
 	tcase_add_test(tc, headers_as_the_reference_sends_them);
+	tcase_add_test(tc, images_url_forms);
+	tcase_add_test(tc, images_headers_as_the_reference_sends_them);
 	tcase_add_test(tc, credentials_round_trip_in_the_database);
 	tcase_add_test(tc, rate_limit_lines);
 	tcase_add_test(tc, stream_filter_renames_response_done);

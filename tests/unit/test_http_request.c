@@ -3,6 +3,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "testutil.h"
 #include "core/util.h"
 #include "http/io.h"
@@ -545,6 +547,177 @@ START_TEST(trace_id_inbound_and_generated)
 }
 END_TEST
 
+
+/* ---- zstd bodies (http_request_decode_body) ---- */
+
+/* data compressed into a new buffer of *n bytes (one frame) */
+static char *
+zstd_of(const void *data, size_t len, size_t *n)
+{
+	size_t cap = ZSTD_compressBound(len);
+	char *out = malloc(cap);
+	size_t got;
+
+	ck_assert_ptr_nonnull(out);
+	got = ZSTD_compress(out, cap, data, len, 3);
+	ck_assert(!ZSTD_isError(got));
+	*n = got;
+	return out;
+}
+
+/* Parses body (blen bytes) with Content-Encoding: coding under limit and
+ * budget, then decodes it; r and m are the caller's to free. */
+static enum gw_err
+parse_decode(const char *coding, const char *body, size_t blen, size_t limit,
+    size_t budget, struct http_mem_io *m, struct http_request *r)
+{
+	char hdr[64];
+	char *env[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/v1/responses",
+		hdr, "HTTP_CONTENT_TYPE=application/json", NULL };
+	struct http_limits lim = { limit, NULL, budget };
+	struct http_io io;
+
+	snprintf(hdr, sizeof(hdr), "HTTP_CONTENT_ENCODING=%s", coding);
+	http_mem_io_init(m, body, blen, env);
+	http_io_mem(&io, m);
+	ck_assert_int_eq(http_request_parse(&io, &lim, r), GW_OK);
+	return http_request_decode_body(r);
+}
+
+/* Decoded in place: the JSON, its length, no Content-Encoding left; the
+ * coding name is matched trimmed and in any case, as the reference. */
+START_TEST(zstd_body_decoded)
+{
+	static const char *const codings[] = { "zstd", " ZStd ", "\tzstd" };
+	const char *json = "{\"model\":\"gpt-5.4\",\"input\":\"hi\"}";
+	struct http_mem_io m;
+	struct http_request r;
+	size_t n, i;
+	char *z = zstd_of(json, strlen(json), &n);
+
+	for (i = 0; i < ARRAY_LEN(codings); i++) {
+		ck_assert_int_eq(parse_decode(codings[i], z, n, 0, 0, &m, &r),
+		    GW_OK);
+		ck_assert_uint_eq(r.body.len, strlen(json));
+		ck_assert_str_eq(r.body.data, json);
+		ck_assert_int_eq(r.content_length, (long)strlen(json));
+		ck_assert_ptr_null(http_header(&r, "content-encoding"));
+		ck_assert_str_eq(http_header(&r, "content-type"), "application/json");
+		http_request_free(&r);
+		http_mem_io_free(&m);
+	}
+	free(z);
+	ck_assert_uint_eq(http_request_inflight(), 0);
+}
+END_TEST
+
+/* Two frames one after the other are one body (zstd's own rule). */
+START_TEST(zstd_two_frames)
+{
+	struct http_mem_io m;
+	struct http_request r;
+	size_t n1, n2;
+	char *a = zstd_of("{\"a\":", 5, &n1), *b = zstd_of("1}", 2, &n2);
+	char *both = malloc(n1 + n2);
+
+	memcpy(both, a, n1);
+	memcpy(both + n1, b, n2);
+	ck_assert_int_eq(parse_decode("zstd", both, n1 + n2, 0, 0, &m, &r), GW_OK);
+	ck_assert_str_eq(r.body.data, "{\"a\":1}");
+	http_request_free(&r);
+	http_mem_io_free(&m);
+	free(a);
+	free(b);
+	free(both);
+}
+END_TEST
+
+/* Not zstd, cut short, empty: GW_EINVAL, and the body is as it came. */
+START_TEST(zstd_bad_bodies)
+{
+	const char *json = "{\"model\":\"gpt-5.4\",\"input\":\"a longer input\"}";
+	struct http_mem_io m;
+	struct http_request r;
+	size_t n;
+	char *z = zstd_of(json, strlen(json), &n);
+
+	ck_assert_int_eq(parse_decode("zstd", json, strlen(json), 0, 0, &m, &r),
+	    GW_EINVAL);
+	ck_assert_str_eq(r.body.data, json);
+	ck_assert_str_eq(http_header(&r, "content-encoding"), "zstd");
+	http_request_free(&r);
+	http_mem_io_free(&m);
+	ck_assert_int_eq(parse_decode("zstd", z, n - 3, 0, 0, &m, &r), GW_EINVAL);
+	http_request_free(&r);
+	http_mem_io_free(&m);
+	/* a whole frame then garbage */
+	z = realloc(z, n + 4);
+	memcpy(z + n, "junk", 4);
+	ck_assert_int_eq(parse_decode("zstd", z, n + 4, 0, 0, &m, &r), GW_EINVAL);
+	http_request_free(&r);
+	http_mem_io_free(&m);
+	ck_assert_int_eq(parse_decode("zstd", "", 0, 0, 0, &m, &r), GW_EINVAL);
+	http_request_free(&r);
+	http_mem_io_free(&m);
+	free(z);
+	ck_assert_uint_eq(http_request_inflight(), 0);
+}
+END_TEST
+
+/* Another coding, or a list of them, is left alone (the reference decodes
+ * zstd alone). */
+START_TEST(zstd_other_codings_untouched)
+{
+	static const char *const codings[] = { "gzip", "zstd, gzip", "identity" };
+	struct http_mem_io m;
+	struct http_request r;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(codings); i++) {
+		ck_assert_int_eq(parse_decode(codings[i], "{}", 2, 0, 0, &m, &r),
+		    GW_OK);
+		ck_assert_str_eq(r.body.data, "{}");
+		ck_assert_str_eq(http_header(&r, "content-encoding"), codings[i]);
+		http_request_free(&r);
+		http_mem_io_free(&m);
+	}
+}
+END_TEST
+
+/* A bomb: 64 MiB of zeros in a few KiB stops one byte past the size cap,
+ * having claimed no more than the cap and one chunk; exactly the cap
+ * passes.  Over the in-flight budget is GW_EBUSY. */
+START_TEST(zstd_bomb_stops_at_the_limit)
+{
+	size_t big = (size_t)64 * 1024 * 1024, limit = (size_t)1024 * 1024, n;
+	char *zeros = calloc(1, big), *z;
+	struct http_mem_io m;
+	struct http_request r;
+
+	ck_assert_ptr_nonnull(zeros);
+	z = zstd_of(zeros, big, &n);
+	ck_assert_uint_lt(n, 64 * 1024);
+	ck_assert_int_eq(parse_decode("zstd", z, n, limit, 0, &m, &r), GW_ETOOBIG);
+	ck_assert_uint_le(r.body.len, n);           /* the compressed body kept */
+	ck_assert_uint_le(http_request_inflight(), n + limit + READ_CHUNK);
+	http_request_free(&r);
+	http_mem_io_free(&m);
+	free(z);
+	z = zstd_of(zeros, limit, &n);
+	ck_assert_int_eq(parse_decode("zstd", z, n, limit, 0, &m, &r), GW_OK);
+	ck_assert_uint_eq(r.body.len, limit);
+	http_request_free(&r);
+	http_mem_io_free(&m);
+	ck_assert_int_eq(parse_decode("zstd", z, n, limit + 1, limit + 1, &m, &r),
+	    GW_EBUSY);
+	http_request_free(&r);
+	http_mem_io_free(&m);
+	ck_assert_uint_eq(http_request_inflight(), 0);
+	free(z);
+	free(zeros);
+}
+END_TEST
+
 static Suite *
 http_request_suite(void)
 {
@@ -564,6 +737,11 @@ http_request_suite(void)
 	tcase_add_test(tc, control_chars_in_path_rejected);
 	tcase_add_test(tc, trace_id_inbound_and_generated);
 	tcase_add_test(tc, inflight_budget);
+	tcase_add_test(tc, zstd_body_decoded);
+	tcase_add_test(tc, zstd_two_frames);
+	tcase_add_test(tc, zstd_bad_bodies);
+	tcase_add_test(tc, zstd_other_codings_untouched);
+	tcase_add_test(tc, zstd_bomb_stops_at_the_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
