@@ -1,5 +1,5 @@
-/* The Responses and Chat Completions flows of an Anthropic request
- * (routes/flows.h). */
+/* The Responses and Chat Completions flows of an Anthropic request, and
+ * the emulated web search's (routes/flows.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

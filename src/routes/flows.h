@@ -1,7 +1,8 @@
 /*
  * The two translated flows an Anthropic request can take upstream, one
  * copy shared by /v1/messages on Copilot (routes/messages.c) and by the
- * providers (routes/providers.c): Responses and Chat Completions.
+ * providers (routes/providers.c): Responses and Chat Completions, and the
+ * Responses call of the emulated web search.
  *
  * A flow turns the request into the upstream body, the stream translator
  * (only when the client streams) and the translation of a JSON answer.

@@ -2,7 +2,8 @@
  * POST /v1/messages: Anthropic clients (Claude Code, the Anthropic SDK) on
  * Copilot.  The pipeline of spec/translation.md §1: preprocessing, model
  * resolution, then one of three flows -- native Messages, Responses, or
- * Chat Completions -- all through the one relay.
+ * Chat Completions -- all through the one relay; a web-search-only
+ * request runs as the emulated search instead (reference 1.13.2+).
  */
 #include <stdio.h>
 #include <stdlib.h>
