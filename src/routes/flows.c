@@ -118,18 +118,55 @@ flow_websearch(struct rctx *r, const cJSON *body, const char *client_model,
 	return (f->body = json_print(*payload)) != NULL ? GW_OK : GW_ENOMEM;
 }
 
+/*
+ * An upstream that answered the search with a JSON result although asked
+ * to stream: the result read as the stream's end, and a streaming client
+ * given its events here.  Returns 1 when it answered.
+ */
+static int
+json_answer(struct rctx *r, const struct flow *f,
+    const struct relay_result *res)
+{
+	cJSON *v = json_parse(res->resp.body.data, res->resp.body.len, NULL,
+	    NULL);
+	struct tr_sink sink;
+	enum gw_err e;
+	int done = 0;
+
+	if (!cJSON_IsArray(json_arr(v, "output")))
+		goto out;
+	if ((e = tr_ws_take_result(f->ws, v)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		done = 1;
+	} else if (tr_ws_message(f->ws) != NULL && r->stream) {
+		http_sse_sink(r->c, &sink);
+		e = f->ws->ops->finish(f->ws, GW_OK, NULL, &sink);
+		rc_record(r, e == GW_OK ? 200 : rc_upstream_status(e),
+		    &f->ws->usage, e == GW_OK ? NULL : gw_strerror(e));
+		done = 1;
+	}
+out:
+	cJSON_Delete(v);
+	return done;
+}
+
 void
 flow_websearch_answer(struct rctx *r, const struct flow *f, enum gw_err e,
     const struct relay_result *res, const char *errmsg)
 {
-	const cJSON *msg = tr_ws_message(f->ws);
-	const char *why = tr_ws_error(f->ws);
+	const cJSON *msg;
+	const char *why;
 	struct buf b = BUF_INIT;
 
 	if (e != GW_OK || res->client_started || res->status / 100 != 2) {
 		rc_relay_to_client(r, e, res, f->tr, errmsg, NULL, NULL);
 		return;
 	}
+	if (tr_ws_message(f->ws) == NULL && tr_ws_error(f->ws) == NULL &&
+	    json_answer(r, f, res))
+		return;
+	msg = tr_ws_message(f->ws);
+	why = tr_ws_error(f->ws);
 	if (why == NULL && msg == NULL)
 		why = "Web search responses stream ended without a terminal event";
 	if (why != NULL) {

@@ -639,6 +639,25 @@ is_empty(const cJSON *msg)
 	return text != NULL && *text == '\0';
 }
 
+/* The result (its output final) becomes the message and the usage. */
+static GW_MUST_CHECK enum gw_err
+complete(struct ws_stream *t, const cJSON *result)
+{
+	enum gw_err e;
+
+	if ((e = tr_ws_to_anthropic(result, &t->o, &t->message)) != GW_OK)
+		return e;
+	tr_usage_from_json(&t->base.usage, json_obj(result, "usage"));
+	t->base.done = 1;
+	if (!is_empty(t->message))
+		return GW_OK;
+	cJSON_Delete(t->message);
+	t->message = NULL;
+	return fail_with(t, NULL, TR_WS_EMPTY);
+}
+
+static const struct tr_stream_ops ws_ops;
+
 static enum gw_err
 ws_feed(struct tr_stream *s, const char *event, const char *data, size_t len,
     struct tr_sink *out)
@@ -672,22 +691,22 @@ ws_feed(struct tr_stream *s, const char *event, const char *data, size_t len,
 		if (resp == NULL)
 			e = fail_with(t, NULL, "Responses stream ended "
 			    "without a response");
-		else if ((e = with_items(t, resp, &result)) == GW_OK &&
-		    (e = tr_ws_to_anthropic(result, &t->o, &t->message)) ==
-		    GW_OK) {
-			tr_usage_from_json(&t->base.usage, json_obj(result,
-			    "usage"));
-			t->base.done = 1;
-			if (is_empty(t->message)) {
-				cJSON_Delete(t->message);
-				t->message = NULL;
-				e = fail_with(t, NULL, TR_WS_EMPTY);
-			}
-		}
+		else if ((e = with_items(t, resp, &result)) == GW_OK)
+			e = complete(t, result);
 	}
 	cJSON_Delete(result);
 	cJSON_Delete(ev);
 	return e;
+}
+
+enum gw_err
+tr_ws_take_result(struct tr_stream *s, const cJSON *result)
+{
+	struct ws_stream *t = (struct ws_stream *)s;
+
+	if (s->ops != &ws_ops || t->base.done)
+		return GW_OK;
+	return complete(t, result);
 }
 
 static enum gw_err

@@ -81,6 +81,14 @@ struct tr_ws_opts {
 GW_MUST_CHECK enum gw_err tr_ws_stream_new(const struct tr_ws_opts *o,
     int client_stream, struct tr_stream **out);
 
+/*
+ * A whole Responses result, for an upstream that answered JSON although
+ * asked to stream (the reference reads both): taken as the completion
+ * event's response; a no-op once the translator has its end.  GW_ENOMEM.
+ */
+GW_MUST_CHECK enum gw_err tr_ws_take_result(struct tr_stream *t,
+    const cJSON *result);
+
 /* What the translator kept (borrowed from it): the message, or NULL; the
  * upstream's error message, or NULL. */
 const cJSON *tr_ws_message(const struct tr_stream *t);

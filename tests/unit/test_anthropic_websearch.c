@@ -224,6 +224,34 @@ START_TEST(collect_failures)
 }
 END_TEST
 
+/* An upstream that answered JSON: the whole result taken as the end. */
+START_TEST(take_result)
+{
+	cJSON *in = fx_json(DIR "/result/search.in.json");
+	cJSON *want = fx_json(DIR "/result/search.out.json");
+	cJSON *empty = cJSON_Parse("{\"output\":[]}");
+	struct tr_stream *t = NULL;
+
+	ck_assert_int_eq(tr_ws_stream_new(&OPTS, 0, &t), GW_OK);
+	ck_assert_int_eq(tr_ws_take_result(t, in), GW_OK);
+	fx_assert_json_eq(tr_ws_message(t), want, "take_result");
+	ck_assert_int_eq(t->done, 1);
+	ck_assert_int_gt(t->usage.output_tokens, 0);
+	/* once ended, a second result changes nothing */
+	ck_assert_int_eq(tr_ws_take_result(t, empty), GW_OK);
+	fx_assert_json_eq(tr_ws_message(t), want, "take_result again");
+	tr_stream_free(t);
+	ck_assert_int_eq(tr_ws_stream_new(&OPTS, 0, &t), GW_OK);
+	ck_assert_int_eq(tr_ws_take_result(t, empty), GW_OK);
+	ck_assert_ptr_null(tr_ws_message(t));
+	ck_assert_str_eq(tr_ws_error(t), TR_WS_EMPTY);
+	tr_stream_free(t);
+	cJSON_Delete(in);
+	cJSON_Delete(want);
+	cJSON_Delete(empty);
+}
+END_TEST
+
 static Suite *
 anthropic_websearch_suite(void)
 {
@@ -237,6 +265,7 @@ anthropic_websearch_suite(void)
 	tcase_add_test(tc, stream);
 	tcase_add_test(tc, collect_json);
 	tcase_add_test(tc, collect_failures);
+	tcase_add_test(tc, take_result);
 	suite_add_tcase(s, tc);
 	return s;
 }
