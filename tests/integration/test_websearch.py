@@ -6,9 +6,11 @@ one Responses call with the hosted web_search tool on the search model
 streamed or not; the search's failures; the config keys; the provider
 routes."""
 
+import time
 import unittest
 
 import harness
+import servers
 from harness import API_KEY
 from test_sdk import node
 
@@ -184,6 +186,21 @@ class WebSearch(unittest.TestCase):
         self.assertEqual(r["error"]["error"]["message"], "slow down")
         row = self.new_rows(1)[0]
         self.assertEqual((row["status"], row["model"]), (429, "gpt-5-mini"))
+
+    def test_client_leaves_during_the_search(self):
+        """A streaming client gets nothing while the search runs; when it
+        hangs up, the upstream call is closed and the row says so."""
+        self.s.fake.fault(path="/responses", kind="delay_headers", seconds=30)
+        sock = servers.send_request(self.s.port, "/v1/messages", search(stream=True))
+        self.s.fake.wait_requests("/responses", 1)
+        sock.close()
+        t0 = time.monotonic()
+        w = self.s.fake.call("GET", "/_fake/wait_disconnect?path=/responses&timeout=10")
+        self.assertTrue(w["ok"], w)
+        self.assertLess(time.monotonic() - t0, 3)
+        row = self.new_rows(1)[0]
+        self.assertEqual((row["status"], row["error"], row["stream"], row["model"]),
+                         (499, "client left", 1, "gpt-5-mini"))
 
     # -- the config keys -----------------------------------------------------
 
