@@ -1,7 +1,8 @@
 /*
  * The two translated flows an Anthropic request can take upstream, one
  * copy shared by /v1/messages on Copilot (routes/messages.c) and by the
- * providers (routes/providers.c): Responses and Chat Completions.
+ * providers (routes/providers.c): Responses and Chat Completions, and the
+ * Responses call of the emulated web search.
  *
  * A flow turns the request into the upstream body, the stream translator
  * (only when the client streams) and the translation of a JSON answer.
@@ -31,6 +32,10 @@ struct flow {
 	rc_xlate_fn xlate;           /* the JSON answer to the client's shape */
 	void *xlate_arg;
 	struct tr_resp_result_opts ro;  /* xlate_arg of the Responses flow */
+	/* Set by flow_websearch: its collecting translator (f->tr, or
+	 * inside the translator that wraps it), which runs for every
+	 * client, streamed or not; the call ends in flow_websearch_answer. */
+	struct tr_stream *ws;
 };
 
 /*
@@ -44,6 +49,28 @@ GW_MUST_CHECK enum gw_err flow_responses(struct rctx *r, const cJSON *body,
 /* A Chat Completions payload (borrowed) -> the body, the stream and the
  * answer's translation. */
 GW_MUST_CHECK enum gw_err flow_chat(struct rctx *r, const cJSON *payload, struct flow *f);
+
+/*
+ * A web-search-only Anthropic body -> the Responses request of the
+ * emulated search (translate/anthropic_websearch.h), its body and its
+ * collecting translator (f->tr = f->ws).  f->model_id is the search
+ * model; client_model the model the answer names; request_id (may be
+ * NULL: a random one) seeds the server_tool_use id.  *payload as
+ * flow_responses.  The upstream call must stream (stream: true).
+ */
+GW_MUST_CHECK enum gw_err flow_websearch(struct rctx *r, const cJSON *body,
+    const char *client_model, const char *request_id, struct flow *f,
+    cJSON **payload, struct buf *err);
+
+/*
+ * Answers the client after the search's upstream call (e, res, errmsg as
+ * rc_relay_to_client gets them): a streaming client already has its
+ * events; otherwise the rebuilt message as JSON, or a 502 saying why the
+ * search gave none (the upstream's error event, response.failed, no
+ * terminal event, nothing at all).  Records the row.
+ */
+void flow_websearch_answer(struct rctx *r, const struct flow *f, enum gw_err e,
+    const struct relay_result *res, const char *errmsg);
 
 /* Frees what a flow filled in; f itself is the caller's.  NULL is fine. */
 void flow_free(struct flow *f);

@@ -2,7 +2,8 @@
  * POST /v1/messages: Anthropic clients (Claude Code, the Anthropic SDK) on
  * Copilot.  The pipeline of spec/translation.md §1: preprocessing, model
  * resolution, then one of three flows -- native Messages, Responses, or
- * Chat Completions -- all through the one relay.
+ * Chat Completions -- all through the one relay; a web-search-only
+ * request runs as the emulated search instead (reference 1.13.2+).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "translate/anthropic_chat_stream.h"
 #include "translate/anthropic_responses.h"
 #include "translate/anthropic_responses_stream.h"
+#include "translate/anthropic_websearch.h"
 #include "translate/model_id.h"
 #include "translate/native_messages.h"
 #include "translate/preprocess.h"
@@ -30,6 +32,7 @@
 #include "translate/tool_search.h"
 #include "tokenize/count.h"
 #include "upstream/client.h"
+#include "upstream/relay.h"
 
 enum msg_flow { FLOW_NATIVE, FLOW_RESPONSES, FLOW_CHAT };
 
@@ -44,6 +47,7 @@ struct msg {
 	char model_id[128];
 	char random_id[37];
 	char session[37];          /* pp.session_id, else getUUID(request id) */
+	char *ws_client_model;     /* set: a web search run on Copilot */
 };
 
 static enum msg_flow
@@ -196,6 +200,108 @@ refuse_1m(struct rctx *r, const cJSON *models, const char *id)
 	return 1;
 }
 
+/*
+ * 1.14.7's tryHandleWebSearch, before the model mapping and the provider
+ * alias: a request whose only tools are web_search server tools is the
+ * search model's (messageApiWebSearchModel): "provider/model" goes to that
+ * provider (the alias is left for pp_messages), a Copilot model runs the
+ * search below when useResponsesApiWebSearch is on (m->ws_client_model
+ * := the model the client named, mapped).  Otherwise the server tools
+ * are dropped and the request goes on.  *mapping is cleared when the
+ * model was replaced.
+ */
+static GW_MUST_CHECK enum gw_err
+web_search_route(struct msg *m, const char **mapping)
+{
+	const struct cfg *cfg = m->r->w->cfg;
+	const char *search = cfg->web_search_model;
+	const char *model = json_str(m->body, "model");
+	char *prov = NULL, *pmodel = NULL;
+	enum tr_ws_kind kind = tr_ws_classify(m->body);
+	enum gw_err e;
+	int alias;
+
+	if (kind == TR_WS_NONE)
+		return GW_OK;
+	if (kind == TR_WS_MIXED || search == NULL || model == NULL) {
+		tr_ws_strip(m->body);
+		return GW_OK;
+	}
+	if ((e = pp_provider_alias(search, &prov, &pmodel)) != GW_OK)
+		return e;
+	alias = prov != NULL;
+	free(prov);
+	free(pmodel);
+	if (!alias && !cfg->use_responses_web_search) {
+		tr_ws_strip(m->body);
+		return GW_OK;
+	}
+	if (!alias && (m->ws_client_model = strdup(*mapping != NULL &&
+	    **mapping != '\0' ? *mapping : model)) == NULL)
+		return GW_ENOMEM;
+	*mapping = NULL;
+	log_debug("web search request switched to %s", search);
+	return json_set(m->body, "model", cJSON_CreateString(search));
+}
+
+/*
+ * The web search on Copilot: the Responses request with the hosted
+ * web_search tool, always streamed upstream and collected, rebuilt as
+ * Anthropic's server_tool_use / web_search_tool_result blocks.  The row
+ * is the search model's on "responses", as the reference records it.
+ */
+static void
+websearch_flow(struct msg *m)
+{
+	struct rctx *r = m->r;
+	struct relay_result res;
+	struct tr_sink sink;
+	struct buf err = BUF_INIT;
+	cJSON *payload = NULL;
+	enum gw_err e;
+
+	memset(&res, 0, sizeof(res));
+	r->stream = json_bool(m->body, "stream", 0);
+	if (!rc_rate_limit(r) || !rc_approval(r, m->body))
+		goto out;
+	if (models_get(r->w, 0, &m->models, NULL, &err) != GW_OK) {
+		log_warn("model list unavailable: %s", buf_cstr(&err));
+		buf_reset(&err);
+	}
+	snprintf(m->model_id, sizeof(m->model_id), "%s",
+	    json_str(m->body, "model"));
+	snprintf(r->model, sizeof(r->model), "%s", m->model_id);
+	r->endpoint = "responses";
+	m->f.model = tr_model_resolve(m->models, m->model_id);
+	m->f.model_id = m->model_id;
+	if ((e = flow_websearch(r, m->body, m->ws_client_model,
+	    m->pp.request_id, &m->f, &payload, &err)) != GW_OK) {
+		rc_fail(r, e, err.data);
+		goto out;
+	}
+	m->rq.method = "POST";
+	m->rq.path = "/responses";
+	m->rq.body = m->f.body;
+	m->rq.body_len = strlen(m->f.body);
+	m->rq.stream = 1;
+	m->rq.call.request_id = m->pp.request_id;
+	m->rq.call.interaction_id = m->pp.session_id;
+	m->rq.call.initiator = tr_responses_agent_initiated(payload) ? "agent" :
+	    "user";
+	m->rq.call.vision = tr_responses_has_image(payload);
+	m->rq.call.json_body = 1;
+	m->rq.call.accept = "text/event-stream";
+	log_debug("messages %s: web search via %s (%s)", m->ws_client_model,
+	    m->model_id, r->stream ? "stream" : "json");
+	http_sse_sink(r->c, &sink);
+	e = app_copilot_call(r->w, &m->rq, m->f.tr, &sink, &res, &err);
+	flow_websearch_answer(r, &m->f, e, &res, err.data);
+out:
+	relay_result_free(&res);
+	cJSON_Delete(payload);
+	buf_free(&err);
+}
+
 void
 route_messages(struct rctx *r)
 {
@@ -214,6 +320,10 @@ route_messages(struct rctx *r)
 	model = json_str(m.body, "model");
 	memset(&po, 0, sizeof(po));
 	po.model_mapping = model != NULL ? cfg_model_mapping(cfg, model) : NULL;
+	if ((e = web_search_route(&m, &po.model_mapping)) != GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
 	po.small_model = cfg->small_model;
 	po.anthropic_beta_present = rc_header(r, "anthropic-beta") != NULL;
 	po.x_session_id = rc_header(r, "x-session-id");
@@ -233,6 +343,10 @@ route_messages(struct rctx *r)
 		    m.session);
 	rc_row_session(r, m.pp.raw_session_id ? m.pp.raw_session_id :
 	    m.session);
+	if (m.ws_client_model != NULL) {
+		websearch_flow(&m);
+		goto out;
+	}
 	if (m.pp.provider != NULL) {
 		route_provider_alias_messages(r, m.pp.provider, m.body);
 		goto out;
@@ -286,6 +400,7 @@ route_messages(struct rctx *r)
 	rc_copilot_to_client(r, &m.rq, m.f.tr, m.f.xlate, m.f.xlate_arg);
 out:
 	flow_free(&m.f);
+	free(m.ws_client_model);
 	free((char *)m.rq.call.anthropic_beta);
 	pp_result_free(&m.pp);
 	cJSON_Delete(m.body);

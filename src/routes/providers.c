@@ -28,6 +28,7 @@
 #include "translate/anthropic_chat_stream.h"
 #include "translate/anthropic_responses.h"
 #include "translate/anthropic_responses_stream.h"
+#include "translate/anthropic_websearch.h"
 #include "translate/codex_stream.h"
 #include "translate/preprocess.h"
 #include "translate/provider.h"
@@ -327,7 +328,7 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 
 	memset(&c, 0, sizeof(c));
 	memset(&res, 0, sizeof(res));
-	if (r->stream) {
+	if (r->stream || f->ws != NULL) {
 		e = f->tr != NULL ? tr_codex_stream_new(f->tr, &f->tr) : GW_EINTERNAL;
 		tr = f->tr;
 	} else if ((e = tr_codex_collect_new(&col)) == GW_OK &&
@@ -369,7 +370,10 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 		    err.data);
 		goto out;
 	}
-	if (!r->stream && e == GW_OK && res.status / 100 == 2 &&
+	if (f->ws != NULL)
+		flow_websearch_answer(r, f, e, &res, err.len > 0 ? err.data :
+		    NULL);
+	else if (!r->stream && e == GW_OK && res.status / 100 == 2 &&
 	    (tr_codex_collected(col) != NULL || tr_codex_collect_error(col) !=
 	    NULL || res.resp.body.len == 0))
 		codex_json_answer(r, f, col, &res);
@@ -377,7 +381,7 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 		rc_relay_to_client(r, e, &res, r->stream ? tr : NULL,
 		    err.len > 0 ? err.data : NULL, f->xlate, f->xlate_arg);
 out:
-	if (!r->stream)
+	if (!r->stream && f->ws == NULL)
 		tr_stream_free(tr != NULL ? tr : col);
 	relay_result_free(&res);
 	codex_creds_free(&c);
@@ -403,7 +407,7 @@ provider_call(struct rctx *r, const struct cfg_provider *p,
 	struct up_request ur;
 	struct tr_sink sink;
 	struct buf url = BUF_INIT, err = BUF_INIT;
-	struct tr_stream *tr = r->stream ? f->tr : NULL;
+	struct tr_stream *tr = r->stream || f->ws != NULL ? f->tr : NULL;
 	enum gw_err e;
 
 	memset(&res, 0, sizeof(res));
@@ -427,7 +431,9 @@ provider_call(struct rctx *r, const struct cfg_provider *p,
 	log_debug("provider %s: %s %s (%s)", p->name, method, url.data,
 	    tr != NULL ? "stream" : "json");
 	e = relay_run(r->w->client, &ur, &ro, tr, tr != NULL ? &sink : NULL, &res);
-	if (e == GW_OK && !res.client_started && res.status / 100 == 2 &&
+	if (f->ws != NULL)
+		flow_websearch_answer(r, f, e, &res, NULL);
+	else if (e == GW_OK && !res.client_started && res.status / 100 == 2 &&
 	    adjust)
 		send_adjusted(r, &res);
 	else
@@ -496,8 +502,10 @@ provider_messages(struct rctx *r, const char *name, cJSON *body)
 	struct buf err = BUF_INIT;
 	struct flow f;
 	const cJSON *mopts;
+	cJSON *payload = NULL;
 	char model[128];
 	const char *path;
+	enum tr_ws_kind ws;
 	enum gw_err e;
 
 	memset(&f, 0, sizeof(f));
@@ -524,6 +532,13 @@ provider_messages(struct rctx *r, const char *name, cJSON *body)
 	}
 	f.model_id = model;
 	f.provider = p->name;
+	/* Web search (1.14.7): emulated on a Responses provider when it is
+	 * the only tool, dropped beside other tools and on Chat providers,
+	 * relayed as is to an Anthropic one. */
+	ws = tr_ws_classify(body);
+	if (ws == TR_WS_MIXED || (ws != TR_WS_NONE &&
+	    p->type == CFG_PROVIDER_OPENAI_COMPATIBLE))
+		tr_ws_strip(body);
 	switch (p->type) {
 	case CFG_PROVIDER_ANTHROPIC:
 		path = "/v1/messages";
@@ -535,7 +550,12 @@ provider_messages(struct rctx *r, const char *name, cJSON *body)
 		break;
 	default:
 		path = "/v1/responses";
-		e = responses_flow(r, body, &f, &err);
+		if (ws == TR_WS_ONLY) {
+			e = flow_websearch(r, body, model, NULL, &f, &payload,
+			    &err);
+			cJSON_Delete(payload);
+		} else
+			e = responses_flow(r, body, &f, &err);
 		break;
 	}
 	if (e != GW_OK) {

@@ -629,6 +629,17 @@ parse_models_misc(const struct pctx *pc, struct cfg *c)
 		free(c->small_model);
 		c->small_model = t;
 	}
+	if ((e = get_string(pc, c->root, "messageApiWebSearchModel",
+	    "messageApiWebSearchModel", &s)) != GW_OK)
+		return e;
+	if (s != NULL) {
+		if ((t = trim_dup(s)) == NULL)
+			return GW_ENOMEM;
+		free(c->web_search_model);
+		c->web_search_model = *t != '\0' ? t : NULL;
+		if (c->web_search_model == NULL)
+			free(t);
+	}
 	return get_strlist(pc, c->root, "responsesApiContextManagementModels",
 	    "responsesApiContextManagementModels", &c->context_mgmt_models);
 }
@@ -963,7 +974,9 @@ add_default_tree(cJSON *root)
 	    add_model_defaults(eff, 1) != GW_OK ||
 	    cJSON_AddTrueToObject(root, "useMessagesApi") == NULL ||
 	    cJSON_AddTrueToObject(root, "useResponsesApiWebSocket") == NULL ||
-	    cJSON_AddTrueToObject(root, "useResponsesApiWebSearch") == NULL)
+	    cJSON_AddTrueToObject(root, "useResponsesApiWebSearch") == NULL ||
+	    cJSON_AddStringToObject(root, "messageApiWebSearchModel",
+	    DEFAULT_SMALL_MODEL) == NULL)
 		return GW_ENOMEM;
 	return GW_OK;
 }
@@ -1000,6 +1013,7 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	c->approval_timeout_s = 300;
 	c->log_level = LOG_INFO;
 	if ((c->small_model = strdup(DEFAULT_SMALL_MODEL)) == NULL ||
+	    (c->web_search_model = strdup(DEFAULT_SMALL_MODEL)) == NULL ||
 	    (c->anthropic_api_url = strdup("https://api.anthropic.com")) == NULL) {
 		e = GW_ENOMEM;
 		goto fail;
@@ -1160,6 +1174,7 @@ cfg_free(struct cfg *c)
 	strlist_free(&c->allowed_hosts);
 	strlist_free(&c->allowed_origins);
 	free(c->small_model);
+	free(c->web_search_model);
 	free(c->anthropic_api_key);
 	free(c->upstream_github_url);
 	free(c->upstream_github_api_url);

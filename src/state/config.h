@@ -86,6 +86,10 @@ struct cfg {
 	int use_messages_api;
 	int use_responses_ws;
 	int use_responses_web_search;
+	/* messageApiWebSearchModel, trimmed: the model a web-search-only
+	 * /v1/messages request is switched to ("provider/model": that
+	 * provider); NULL when set to "" (the tool is then stripped). */
+	char *web_search_model;
 	double claude_token_multiplier;
 	char *anthropic_api_key;     /* file value; see cfg_anthropic_api_key() */
 

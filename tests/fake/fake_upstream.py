@@ -110,6 +110,10 @@ DEFAULT_CONFIG = {
     "response_failed": None,     # /responses: true or {code, message} → status failed
     "stream_error": None,        # both: true or {type|code, message} → error event mid-stream
     "compaction": False,         # /responses: compaction item when context_management asks
+    "web_search_queries": None,  # /responses web_search tool: the queries run (None: the
+                                 # last user text's first words; [] = the model did not search)
+    "web_search_results": None,  # ... and the pages found, [{"url", "title"}] (None: two
+                                 # pages per query on the allowed domain or example.org)
     "validate_history": True,    # reject history real upstreams reject (unpaired tool
                                  # calls, foreign thinking signatures, unverifiable items)
     "models_extra": [],          # model objects appended to /models
@@ -1577,7 +1581,77 @@ def validate_responses_request(body, cfg):
                 return ("Item with id '%s' not found. Items are not persisted when `store` is "
                         "set to false. Try again with `store` set to true, or remove this item "
                         "from your input." % it.get("id", ""), "input", None)
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    search = web_search_tool(tools)
+    problem = validate_web_search_tool(search) if search is not None else None
+    if problem:
+        return problem[0], problem[1], "invalid_type"
     return None
+
+WEB_SEARCH_TOOL_TYPES = ("web_search", "web_search_preview", "web_search_2025_08_26")
+
+
+def web_search_tool(tools):
+    """The request's hosted web_search tool, or None."""
+    return next((t for t in tools if isinstance(t, dict)
+                 and t.get("type") in WEB_SEARCH_TOOL_TYPES), None)
+
+
+def validate_web_search_tool(tool):
+    filters = tool.get("filters")
+    if filters is None:
+        return None
+    if not isinstance(filters, dict):
+        return "Invalid type for 'tools[0].filters': expected an object.", "tools[0].filters"
+    for key in ("allowed_domains", "blocked_domains"):
+        v = filters.get(key)
+        if v is not None and (not isinstance(v, list) or any(not isinstance(d, str) for d in v)):
+            return ("Invalid type for 'tools[0].filters.%s': expected an array of strings." % key,
+                    "tools[0].filters.%s" % key)
+    return None
+
+
+def _on_domain(url, domains):
+    host = url.split("://", 1)[-1].split("/", 1)[0].lower()
+    return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
+
+
+def web_search_plan(cfg, tool, user):
+    """(queries, pages): what the hosted search ran and found, honouring the
+    tool's allowed/blocked domain filters."""
+    filters = tool.get("filters") or {}
+    allowed = filters.get("allowed_domains") or []
+    blocked = filters.get("blocked_domains") or []
+    queries = cfg["web_search_queries"]
+    if queries is None:
+        words = user.split()[:8]
+        queries = [" ".join(words)] if words else []
+    pages = cfg["web_search_results"]
+    if pages is None:
+        host = allowed[0] if allowed else "example.org"
+        pages = []
+        for q in queries:
+            slug = "-".join("".join(c if c.isalnum() else " " for c in q.lower()).split()) or "q"
+            pages += [{"url": "https://%s/%s" % (host, slug), "title": "%s - overview" % q},
+                      {"url": "https://%s/%s/details" % (host, slug), "title": "%s - details" % q}]
+    pages = [p for p in pages if (not allowed or _on_domain(p["url"], allowed))
+             and not _on_domain(p["url"], blocked)] if queries else []
+    return queries, pages
+
+
+def cite(answer, pages):
+    """The answer with one markdown link per page and its url_citation annotations."""
+    annotations = []
+    if pages:
+        answer += "\n\nSources:"
+    for p in pages:
+        title = p.get("title") or p["url"]
+        answer += " "
+        start = len(answer)
+        answer += "[%s](%s)" % (title, p["url"])
+        annotations.append({"type": "url_citation", "start_index": start,
+                            "end_index": len(answer), "title": title, "url": p["url"]})
+    return answer, annotations
 
 
 def responses_plan(cfg, body, model):
@@ -1605,6 +1679,11 @@ def responses_plan(cfg, body, model):
     answer = (cfg["tool_calls_text"] or "") if calls else native_answer(cfg, user, results)
     if cfg["refusal"] is not None:
         answer = cfg["refusal"]
+    search = web_search_tool(tools) if choice != "none" and not calls else None
+    queries, pages, annotations = [], [], []
+    if search is not None and cfg["refusal"] is None:
+        queries, pages = web_search_plan(cfg, search, user)
+        answer, annotations = cite(answer, pages)
 
     req_reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
     supports = model.get("capabilities", {}).get("supports", {})
@@ -1628,6 +1707,7 @@ def responses_plan(cfg, body, model):
     if isinstance(mot, int) and produced > mot:
         status, reason, truncated = "incomplete", "max_output_tokens", True
         answer = first_words(answer, mot - reasoning_tokens)
+        annotations = [a for a in annotations if a["end_index"] <= len(answer)]
         calls = None
         produced = mot
     if cfg["incomplete_reason"] and status == "completed":
@@ -1643,12 +1723,19 @@ def responses_plan(cfg, body, model):
         if encrypted:
             item["encrypted_content"] = opaque("reasoning", "\n".join(summary), user, n=160)
         output.append(item)
+    for q in queries:
+        action = {"type": "search", "query": q}
+        if "web_search_call.action.sources" in (body.get("include") or []):
+            action["sources"] = [{"type": "url", "url": p["url"]} for p in pages]
+        output.append({"id": new_id("ws_"), "type": "web_search_call", "status": "completed",
+                       "action": action})
     if answer or not (calls or truncated):
         output.append({"id": new_id("msg_"), "type": "message",
                        "status": "completed" if status == "completed" else "incomplete",
                        "content": [{"type": "refusal", "refusal": answer}
                                    if cfg["refusal"] is not None else
-                                   {"type": "output_text", "annotations": [], "logprobs": [],
+                                   {"type": "output_text", "annotations": annotations,
+                                    "logprobs": [],
                                     "text": answer}],
                        "role": "assistant"})
     for c in calls or []:
@@ -1733,6 +1820,8 @@ def responses_stream_events(cfg, plan):
             added = dict(item)
         elif kind == "reasoning":
             added = {"id": item["id"], "type": "reasoning", "summary": []}
+        elif kind == "web_search_call":
+            added = {"id": item["id"], "type": "web_search_call", "status": "in_progress"}
         elif kind == "message":
             added = {"id": item["id"], "type": "message", "status": "in_progress",
                      "content": [], "role": "assistant"}
@@ -1770,17 +1859,24 @@ def responses_stream_events(cfg, plan):
                     {"output_index": oi, "content_index": 0, "refusal": part["refusal"]}, item))
             else:
                 add("response.content_part.added", **with_ref(
-                    {"output_index": oi, "content_index": 0, "part": dict(part, text="")},
-                    item))
+                    {"output_index": oi, "content_index": 0,
+                     "part": dict(part, text="", annotations=[])}, item))
                 for piece in split_words(part["text"]):
                     add("response.output_text.delta", "text", **with_ref(
                         {"output_index": oi, "content_index": 0, "delta": piece,
                          "logprobs": []}, item))
+                for ai, ann in enumerate(part.get("annotations") or []):
+                    add("response.output_text.annotation.added", **with_ref(
+                        {"output_index": oi, "content_index": 0, "annotation_index": ai,
+                         "annotation": ann}, item))
                 add("response.output_text.done", **with_ref(
                     {"output_index": oi, "content_index": 0, "text": part["text"],
                      "logprobs": []}, item))
             add("response.content_part.done", **with_ref(
                 {"output_index": oi, "content_index": 0, "part": part}, item))
+        elif kind == "web_search_call":
+            for phase in ("in_progress", "searching", "completed"):
+                add("response.web_search_call." + phase, **with_ref({"output_index": oi}, item))
         elif kind == "function_call":
             for frag in split_n(item["arguments"], 3):
                 add("response.function_call_arguments.delta", **with_ref(
@@ -1949,6 +2045,14 @@ def validate_config(changes):
         if key == "item_id_quirk" and not (value is None or isinstance(value, bool)
                                            or value in ("differ", "missing")):
             return "item_id_quirk must be false, true, \"differ\" or \"missing\""
+        if key == "web_search_queries" and value is not None and (
+                not isinstance(value, list) or any(not isinstance(q, str) for q in value)):
+            return "web_search_queries must be null or a list of strings"
+        if key == "web_search_results" and value is not None and (
+                not isinstance(value, list) or any(
+                    not isinstance(r, dict) or not isinstance(r.get("url"), str)
+                    or not isinstance(r.get("title", ""), str) for r in value)):
+            return "web_search_results must be null or a list of {url, title}"
         if key in ("response_failed", "stream_error") and not (
                 value is None or isinstance(value, (bool, dict))):
             return "%s must be null, true or an object" % key

@@ -797,6 +797,91 @@ class TestResponses(NativeTestCase):
         self.assertGreaterEqual(time.monotonic() - t0, 0.25)
 
 
+class TestResponsesWebSearch(NativeTestCase):
+    """The hosted web_search tool: web_search_call items, url_citation annotations."""
+    PATH = "/responses"
+
+    def body(self, text="Perform a web search for: c11 atomics", tool=None, **extra):
+        b = {"model": "gpt-5-mini", "input": text, "tools": [tool or {"type": "web_search"}]}
+        b.update(extra)
+        return b
+
+    def test_search_and_citations(self):
+        status, _, out = self.post(self.PATH, self.body(
+            include=["web_search_call.action.sources"]))
+        self.assertEqual(status, 200, out)
+        kinds = [i["type"] for i in out["output"]]
+        self.assertEqual(kinds, ["reasoning", "web_search_call", "message"])
+        call, msg = out["output"][1], out["output"][2]
+        self.assertRegex(call["id"], r"^ws_")
+        self.assertEqual(call["status"], "completed")
+        self.assertEqual(call["action"]["type"], "search")
+        self.assertEqual(call["action"]["query"], "Perform a web search for: c11 atomics")
+        part = msg["content"][0]
+        anns = part["annotations"]
+        self.assertEqual(len(anns), 2)
+        self.assertEqual([s["url"] for s in call["action"]["sources"]], [a["url"] for a in anns])
+        for a in anns:
+            self.assertEqual(a["type"], "url_citation")
+            # the span is the markdown link to the page, in code points
+            self.assertEqual(part["text"][a["start_index"]:a["end_index"]],
+                             "[%s](%s)" % (a["title"], a["url"]))
+        # without the include, no sources in the action
+        _, _, out = self.post(self.PATH, self.body())
+        self.assertNotIn("sources", out["output"][1]["action"])
+
+    def test_filters_and_configured_results(self):
+        tool = {"type": "web_search", "filters": {"allowed_domains": ["docs.example"],
+                                                  "blocked_domains": ["bad.docs.example"]}}
+        _, _, out = self.post(self.PATH, self.body(tool=tool))
+        urls = [a["url"] for a in out["output"][-1]["content"][0]["annotations"]]
+        self.assertTrue(urls and all(u.startswith("https://docs.example/") for u in urls), urls)
+        self.config(web_search_queries=["a", "b"], web_search_results=[
+            {"url": "https://docs.example/x", "title": "X"},
+            {"url": "https://bad.docs.example/y", "title": "Y"},
+            {"url": "https://elsewhere.example/z", "title": "Z"}])
+        _, _, out = self.post(self.PATH, self.body(tool=tool))
+        calls = [i["action"]["query"] for i in out["output"] if i["type"] == "web_search_call"]
+        self.assertEqual(calls, ["a", "b"])
+        anns = out["output"][-1]["content"][0]["annotations"]
+        self.assertEqual([a["url"] for a in anns], ["https://docs.example/x"])
+        # no search: no call, no citation
+        self.config(web_search_queries=[])
+        _, _, out = self.post(self.PATH, self.body())
+        self.assertEqual([i["type"] for i in out["output"]], ["reasoning", "message"])
+        self.assertEqual(out["output"][-1]["content"][0]["annotations"], [])
+        # a bad filter is OpenAI's 400
+        status, _, out = self.post(self.PATH, self.body(
+            tool={"type": "web_search", "filters": {"allowed_domains": "docs.example"}}))
+        self.assertEqual(status, 400)
+        self.assertEqual(out["error"]["param"], "tools[0].filters.allowed_domains")
+        self.ctl("POST", "/_fake/config", {"web_search_results": [{"title": "no url"}]}, expect=400)
+
+    def test_stream_events(self):
+        events, _, terminated = self.stream(self.PATH, self.body())
+        self.assertTrue(terminated)
+        names = [n for n, _ in events]
+        ws = names.index("response.web_search_call.in_progress")
+        self.assertEqual(names[ws - 1], "response.output_item.added")
+        self.assertEqual(names[ws:ws + 4], ["response.web_search_call.in_progress",
+                                           "response.web_search_call.searching",
+                                           "response.web_search_call.completed",
+                                           "response.output_item.done"])
+        added = events[ws - 1][1]["item"]
+        self.assertEqual((added["type"], added["status"]), ("web_search_call", "in_progress"))
+        self.assertNotIn("action", added)
+        self.assertEqual(events[ws][1]["item_id"], added["id"])
+        anns = [d for n, d in events if n == "response.output_text.annotation.added"]
+        self.assertEqual([a["annotation_index"] for a in anns], [0, 1])
+        done = [d for n, d in events if n == "response.output_text.done"][0]
+        last_delta = max(i for i, (n, _) in enumerate(events) if n == "response.output_text.delta")
+        self.assertLess(last_delta, names.index("response.output_text.annotation.added"))
+        final = events[-1][1]["response"]
+        self.assertEqual(final["output"][-1]["content"][0]["annotations"],
+                         [a["annotation"] for a in anns])
+        self.assertEqual(final["output"][-1]["content"][0]["text"], done["text"])
+
+
 class TestNativeConfig(NativeTestCase):
     def test_config_validation(self):
         for bad in ({"item_id_quirk": "sometimes"}, {"item_id_quirk": 1},

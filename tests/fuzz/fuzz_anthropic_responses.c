@@ -1,12 +1,15 @@
 /*
- * libFuzzer harness for the Anthropic <-> Responses translators and the
- * /v1/responses passthrough.  Every input goes through all of them:
+ * libFuzzer harness for the Anthropic <-> Responses translators, the
+ * emulated web search's and the /v1/responses passthrough.  Every input
+ * goes through all of them:
  *
- *   - as JSON: the request translator (Anthropic -> Responses) and the
- *     result translator (Responses -> Anthropic);
+ *   - as JSON: the request translators (Anthropic -> Responses, and the
+ *     web search's), the result translator (Responses -> Anthropic) and
+ *     the web search's whole-result reading;
  *   - as raw upstream SSE bytes, split at an input-dependent point: the
- *     Responses -> Anthropic stream translator and the passthrough, then
- *     their finish step.
+ *     Responses -> Anthropic stream translator, the web search's collector
+ *     (for a streaming and a JSON client) and the passthrough, then their
+ *     finish step.
  *
  * The fixture files are valid seeds as they are (tests/fuzz/seeds.py puts
  * them in the corpus).  Build and run: `make fuzz` (doc/fuzzing.md).
@@ -19,6 +22,7 @@
 #include "core/json.h"
 #include "translate/anthropic_responses.h"
 #include "translate/anthropic_responses_stream.h"
+#include "translate/anthropic_websearch.h"
 #include "translate/responses.h"
 #include "translate/responses_passthrough.h"
 #include "translate/stream.h"
@@ -85,6 +89,23 @@ out:
 	buf_free(&out);
 }
 
+static const struct tr_ws_opts WS_OPTS = { "claude-sonnet-4.6",
+	"srvtoolu_fuzz", "fuzz-id" };
+
+static void
+websearch_result(const cJSON *in)
+{
+	struct tr_stream *t = NULL;
+
+	if (tr_ws_stream_new(&WS_OPTS, 0, &t) != GW_OK)
+		return;
+	/* errors are fine; crashes are not */
+	GW_IGNORE(tr_ws_take_result(t, in));
+	tr_ws_message(t);
+	tr_ws_error(t);
+	tr_stream_free(t);
+}
+
 static void
 json_translators(const uint8_t *data, size_t size)
 {
@@ -109,6 +130,11 @@ json_translators(const uint8_t *data, size_t size)
 	buf_reset(&msg);
 	if (tr_responses_to_anthropic(in, &ro, &out, &msg) == GW_OK)
 		cJSON_Delete(out);
+	out = NULL;
+	buf_reset(&msg);
+	if (tr_ws_to_responses(in, &o, &out, &msg) == GW_OK)
+		cJSON_Delete(out);
+	websearch_result(in);
 	if (cJSON_IsObject(in)) {
 		/* errors are fine; crashes are not */
 		GW_IGNORE(tr_responses_context_management(in, model, &c));
@@ -130,6 +156,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tr_stream_free(t);
 	}
 	if (tr_responses_passthrough_new(&t) == GW_OK) {
+		stream(t, data, size);
+		tr_stream_free(t);
+	}
+	if (tr_ws_stream_new(&WS_OPTS, size % 2, &t) == GW_OK) {
 		stream(t, data, size);
 		tr_stream_free(t);
 	}

@@ -186,7 +186,10 @@ FIXTURE_SEEDS = {
     "anthropic_responses": [("anthropic_responses/request", ".in.json"),
                             ("anthropic_responses/result", ".in.json"),
                             ("anthropic_responses/stream", ".in.sse"),
-                            ("responses_passthrough", ".in.sse")],
+                            ("responses_passthrough", ".in.sse"),
+                            ("anthropic_websearch/request", ".in.json"),
+                            ("anthropic_websearch/result", ".in.json"),
+                            ("anthropic_websearch/stream", ".in.sse")],
     "tokenize": [("tokenize/fuzz-seeds", "")],
 }
 

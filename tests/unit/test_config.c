@@ -275,6 +275,7 @@ assert_defaults(const struct cfg *c)
 	ck_assert_int_eq(c->use_messages_api, 1);
 	ck_assert_int_eq(c->use_responses_ws, 1);
 	ck_assert_int_eq(c->use_responses_web_search, 1);
+	ck_assert_str_eq(c->web_search_model, "gpt-5-mini");
 	ck_assert_double_eq_tol(c->claude_token_multiplier, 1.15, 1e-9);
 	ck_assert_ptr_null(c->anthropic_api_key);
 	ck_assert_ptr_null(c->upstream_github_url);
@@ -1364,6 +1365,35 @@ START_TEST(providers_validated)
 }
 END_TEST
 
+/* messageApiWebSearchModel (1.14.7): trimmed; "" turns the emulated web
+ * search off; not a string is an error. */
+START_TEST(web_search_model)
+{
+	char *p = tpath("config.json");
+	struct buf err = BUF_INIT;
+	struct cfg *c;
+
+	c = load_text("{\"messageApiWebSearchModel\": \" presp/gpt-5.4 \"}");
+	ck_assert_str_eq(c->web_search_model, "presp/gpt-5.4");
+	cfg_free(c);
+	c = load_text("{\"messageApiWebSearchModel\": \"  \", "
+	    "\"useResponsesApiWebSearch\": false}");
+	ck_assert_ptr_null(c->web_search_model);
+	ck_assert_int_eq(c->use_responses_web_search, 0);
+	cfg_free(c);
+	c = load_text("{}");
+	ck_assert_str_eq(c->web_search_model, "gpt-5-mini");
+	cfg_free(c);
+	write_text(p, "{\"messageApiWebSearchModel\": 5}");
+	c = NULL;
+	ck_assert_int_ne(cfg_load(p, &c, &err), GW_OK);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "messageApiWebSearchModel"));
+	cfg_free(c);
+	buf_free(&err);
+	free(p);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1373,6 +1403,7 @@ config_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_set_timeout(t, 30);
 	tcase_add_test(t, load_access_lists);
+	tcase_add_test(t, web_search_model);
 	tcase_add_test(t, load_inflight_budget);
 	tcase_add_test(t, paths_home_env_and_home);
 	tcase_add_test(t, paths_join_slashes);
