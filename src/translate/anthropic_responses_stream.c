@@ -131,6 +131,9 @@ message_start(struct rstream *s, const cJSON *resp, struct tr_sink *out)
 	const cJSON *u = json_obj(resp, "usage");
 	double cached = json_num(json_obj(u, "input_tokens_details"),
 	    "cached_tokens", 0);
+	const cJSON *wr = cJSON_GetObjectItemCaseSensitive(json_obj(u,
+	    "input_tokens_details"), "cache_write_tokens");
+	double w = cJSON_IsNumber(wr) ? wr->valuedouble : 0;
 	const char *id = json_str(resp, "id"), *model = json_str(resp, "model");
 	cJSON *ev, *m, *usage;
 	char gen[29];
@@ -157,10 +160,12 @@ message_start(struct rstream *s, const cJSON *resp, struct tr_sink *out)
 	    cJSON_AddNullToObject(m, "stop_sequence") == NULL ||
 	    (usage = cJSON_AddObjectToObject(m, "usage")) == NULL ||
 	    cJSON_AddNumberToObject(usage, "input_tokens",
-	    json_num(u, "input_tokens", 0) - cached) == NULL ||
+	    json_num(u, "input_tokens", 0) - cached - w) == NULL ||
 	    cJSON_AddNumberToObject(usage, "output_tokens", 0) == NULL ||
 	    cJSON_AddNumberToObject(usage, "cache_read_input_tokens", cached)
-	    == NULL) {
+	    == NULL ||
+	    (cJSON_IsNumber(wr) && cJSON_AddNumberToObject(usage,
+	    "cache_creation_input_tokens", w) == NULL)) {
 		cJSON_Delete(ev);
 		return GW_ENOMEM;
 	}
