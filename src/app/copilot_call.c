@@ -31,6 +31,19 @@ app_copilot_base(struct worker *w, const char *token_api_url)
 	return r;
 }
 
+int
+app_token_based_billing(struct worker *w)
+{
+	char *kv = NULL;
+	int yes;
+
+	/* unknown (never fetched, unreadable): billed per request */
+	GW_IGNORE(db_kv_get(w->db, "token_based_billing", &kv));
+	yes = kv != NULL && strcmp(kv, "1") == 0;
+	free(kv);
+	return yes;
+}
+
 /* One attempt with a given token. */
 static GW_MUST_CHECK enum gw_err
 copilot_once(struct worker *w, const struct copilot_req *rq,

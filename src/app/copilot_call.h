@@ -52,4 +52,9 @@ GW_MUST_CHECK enum gw_err app_copilot_call(struct worker *w, const struct copilo
  * default.  Malloc'd; NULL when out of memory. */
 char *app_copilot_base(struct worker *w, const char *token_api_url);
 
+/* 1 when copilot_internal/user said token_based_billing: true the last time
+ * copilot-refresh read it (1.14.7: such an account's /v1/messages turns are
+ * not merged); 0 when false or never read. */
+int app_token_based_billing(struct worker *w);
+
 #endif

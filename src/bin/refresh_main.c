@@ -38,7 +38,8 @@ iso_time(int64_t epoch_s, char out[32])
 }
 
 /* endpoints.api from copilot_internal/user is the account's own Copilot
- * base URL (business seats get 403 elsewhere). */
+ * base URL (business seats get 403 elsewhere); token_based_billing says
+ * whether /v1/messages may merge turns (app_token_based_billing). */
 static void
 store_api_endpoint(struct worker *w, const char *ghtok)
 {
@@ -55,6 +56,10 @@ store_api_endpoint(struct worker *w, const char *ghtok)
 		    db_kv_set(w->db, "copilot_api_url", api) != GW_OK)
 			log_error("copilot-refresh: cannot store the Copilot "
 			    "API endpoint %s", api);
+		if (db_kv_set(w->db, "token_based_billing",
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v,
+		    "token_based_billing")) ? "1" : "0") != GW_OK)
+			log_error("copilot-refresh: cannot store the billing mode");
 		cJSON_Delete(v);
 	}
 	buf_free(&body);

@@ -15,6 +15,8 @@ tr_usage_init(struct tr_usage *u)
 	u->input_tokens = u->output_tokens = -1;
 	u->cache_read_tokens = u->cache_creation_tokens = -1;
 	u->total_tokens = -1;
+	u->nano_aiu = -1;
+	u->input_net = 0;
 	u->model[0] = '\0';
 }
 
@@ -31,6 +33,9 @@ tr_usage_merge(struct tr_usage *u, const struct tr_usage *next)
 		u->cache_creation_tokens = next->cache_creation_tokens;
 	if (next->total_tokens >= 0)
 		u->total_tokens = next->total_tokens;
+	if (next->nano_aiu >= 0)
+		u->nano_aiu = next->nano_aiu;
+	u->input_net |= next->input_net;
 	if (next->model[0] != '\0')
 		snprintf(u->model, sizeof(u->model), "%s", next->model);
 }
@@ -43,30 +48,57 @@ num_or(const cJSON *o, const char *k, long def)
 	return cJSON_IsNumber(v) ? (long)v->valuedouble : def;
 }
 
-/* OpenAI chat usage ({prompt_tokens, completion_tokens, ...}) or Responses
- * usage ({input_tokens, output_tokens, input_tokens_details}). */
+/* OpenAI chat usage ({prompt_tokens, completion_tokens, ...}), DeepSeek's
+ * ({prompt_cache_hit_tokens, prompt_cache_miss_tokens}), Responses usage
+ * ({input_tokens, output_tokens, input_tokens_details}) or Anthropic's
+ * ({input_tokens, cache_*_input_tokens}, the input without the caches). */
 void
 tr_usage_from_json(struct tr_usage *u, const cJSON *usage)
 {
 	const cJSON *d;
+	long hit, miss;
 
 	if (cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens") != NULL) {
 		u->input_tokens = num_or(usage, "prompt_tokens", -1);
 		u->output_tokens = num_or(usage, "completion_tokens", -1);
 		d = json_obj(usage, "prompt_tokens_details");
+		u->cache_creation_tokens = num_or(d, "cache_creation_input_tokens",
+		    -1);
+		hit = num_or(usage, "prompt_cache_hit_tokens", -1);
+		miss = num_or(usage, "prompt_cache_miss_tokens", -1);
+		if (hit >= 0 || miss >= 0) {
+			/* the miss is the fresh input (README of 1.14.7) */
+			d = NULL;
+			u->cache_creation_tokens = -1;
+			u->cache_read_tokens = hit > 0 ? hit : 0;
+			u->input_tokens = (miss > 0 ? miss : 0) + u->cache_read_tokens;
+		}
+	} else if ((d = json_obj(usage, "input_tokens_details")) != NULL) {
+		u->input_tokens = num_or(usage, "input_tokens", -1);
+		u->output_tokens = num_or(usage, "output_tokens", -1);
+		/* as 1.14.7: a write is counted only when there is one */
+		if (num_or(d, "cache_write_tokens", 0) > 0)
+			u->cache_creation_tokens = num_or(d, "cache_write_tokens", 0);
 	} else {
 		u->input_tokens = num_or(usage, "input_tokens", -1);
 		u->output_tokens = num_or(usage, "output_tokens", -1);
-		d = json_obj(usage, "input_tokens_details");
 		u->cache_creation_tokens =
 		    num_or(usage, "cache_creation_input_tokens", -1);
-		if (d == NULL)
-			u->cache_read_tokens =
-			    num_or(usage, "cache_read_input_tokens", -1);
+		u->cache_read_tokens = num_or(usage, "cache_read_input_tokens", -1);
+		u->input_net = 1;
 	}
 	if (d != NULL)
 		u->cache_read_tokens = num_or(d, "cached_tokens", -1);
 	u->total_tokens = num_or(usage, "total_tokens", -1);
+}
+
+void
+tr_usage_copilot(struct tr_usage *u, const cJSON *holder)
+{
+	long n = num_or(json_obj(holder, "copilot_usage"), "total_nano_aiu", -1);
+
+	if (n >= 0)
+		u->nano_aiu = n;
 }
 
 void

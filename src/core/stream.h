@@ -42,6 +42,9 @@ struct tr_usage {
 	long cache_read_tokens;
 	long cache_creation_tokens;
 	long total_tokens;
+	long nano_aiu;              /* Copilot's copilot_usage.total_nano_aiu */
+	int input_net;              /* input_tokens excludes both cache counts
+	                             * (Anthropic's usage); else it includes them */
 	char model[96];             /* model the upstream says it used, if any */
 };
 
@@ -52,9 +55,14 @@ void tr_usage_init(struct tr_usage *u);
  * merged, as the reference merges them). */
 void tr_usage_merge(struct tr_usage *u, const struct tr_usage *next);
 struct cJSON;
-/* Reads an OpenAI ({prompt_tokens,...}), Responses ({input_tokens,
- * input_tokens_details}) or Anthropic usage object (borrowed, not kept). */
+/* Reads an OpenAI ({prompt_tokens,...}, prompt_tokens_details or
+ * DeepSeek's prompt_cache_hit/miss_tokens), Responses ({input_tokens,
+ * input_tokens_details: cached_tokens, cache_write_tokens}) or Anthropic
+ * usage object (borrowed, not kept). */
 void tr_usage_from_json(struct tr_usage *u, const struct cJSON *usage);
+/* Copilot's charge for the call, holder.copilot_usage.total_nano_aiu (a
+ * chunk, an event, a message or a whole body), when holder reports it. */
+void tr_usage_copilot(struct tr_usage *u, const struct cJSON *holder);
 
 struct tr_stream;
 

@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "routes/common.h"
 #include "state/config.h"
+#include "state/pricing.h"
 #include "state/spool.h"
 #include "state/usage.h"
 #include "upstream/client.h"
@@ -270,11 +271,54 @@ rc_upstream_error(struct rctx *r, const struct relay_result *res)
 	free(msg);
 }
 
+/* The row's cost: Copilot's own charge, or a provider's prices. */
+static void
+row_cost(struct rctx *r, struct usage_event *ev, struct pricing_cost *c)
+{
+	const struct cfg_provider *p;
+	struct pricing_usage pu;
+	int priced;
+
+	if (r->provider == NULL) {
+		priced = ev->has_nano_aiu &&
+		    pricing_copilot(ev->total_nano_aiu, c);
+	} else {
+		p = cfg_provider_find(r->w->cfg, r->provider);
+		pu.input_tokens = ev->input_tokens;
+		pu.output_tokens = ev->output_tokens;
+		pu.cache_read_tokens = ev->cache_read_input_tokens;
+		pu.cache_creation_tokens = ev->cache_creation_input_tokens;
+		priced = pricing_provider(r->provider, ev->model,
+		    p != NULL ? json_obj(json_obj(p->models, ev->model), "pricing") :
+		    NULL, p != NULL ? p->pricing_currency : NULL, &pu, c);
+	}
+	if (priced) {
+		ev->cost_currency = c->currency;
+		ev->total_cost_nanos = c->total_cost_nanos;
+		ev->cost_source = c->source;
+	}
+}
+
+/* Stored like the reference: input excludes the cached and written parts
+ * (Anthropic's usage already does). */
+static long
+net_input(const struct tr_usage *u)
+{
+	long in = u->input_tokens;
+
+	if (in < 0 || u->input_net)
+		return in;
+	in -= (u->cache_read_tokens > 0 ? u->cache_read_tokens : 0) +
+	    (u->cache_creation_tokens > 0 ? u->cache_creation_tokens : 0);
+	return in > 0 ? in : 0;
+}
+
 void
 rc_record(struct rctx *r, int status, const struct tr_usage *u,
     const char *error)
 {
 	struct usage_event ev;
+	struct pricing_cost cost;
 
 	/* The client has all of its answer before the row: a locked or slow
 	 * database delays this thread, never the client. */
@@ -300,15 +344,14 @@ rc_record(struct rctx *r, int status, const struct tr_usage *u,
 	ev.cache_read_input_tokens = ev.cache_creation_input_tokens = -1;
 	ev.total_tokens = -1;
 	if (u != NULL) {
-		/* Stored like the reference: input excludes the cached part. */
 		ev.cache_read_input_tokens = u->cache_read_tokens;
 		ev.cache_creation_input_tokens = u->cache_creation_tokens;
-		ev.input_tokens = u->input_tokens;
-		if (u->input_tokens >= 0 && u->cache_read_tokens > 0 &&
-		    u->cache_creation_tokens < 0)
-			ev.input_tokens = u->input_tokens - u->cache_read_tokens;
+		ev.input_tokens = net_input(u);
 		ev.output_tokens = u->output_tokens;
 		ev.total_tokens = u->total_tokens;
+		ev.has_nano_aiu = u->nano_aiu >= 0;
+		ev.total_nano_aiu = u->nano_aiu;
+		row_cost(r, &ev, &cost);
 	}
 	if (spool_record(r->w->db, r->w->app->spool_path, &ev) != GW_OK)
 		log_warn("could not record usage for %s", r->req->trace_id);
@@ -320,6 +363,7 @@ rc_usage_from_body(const cJSON *body, struct tr_usage *u)
 	tr_usage_init(u);
 	if (json_obj(body, "usage") != NULL)
 		tr_usage_from_json(u, json_obj(body, "usage"));
+	tr_usage_copilot(u, body);
 }
 
 /* The non-stream answer: as is, or translated; a translation failure is

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/copilot_call.h"
 #include "app/models.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -328,6 +329,7 @@ route_messages(struct rctx *r)
 	po.anthropic_beta_present = rc_header(r, "anthropic-beta") != NULL;
 	po.x_session_id = rc_header(r, "x-session-id");
 	po.machine_id = r->w->app->ident.machine_id;
+	po.token_based_billing = app_token_based_billing(r->w);
 	if ((e = pp_messages(m.body, &po, &m.pp, &err)) != GW_OK) {
 		if (e == GW_EINVAL)     /* the request itself: a reject */
 			rc_reject(r, 400, err.data);

@@ -165,6 +165,7 @@ provider_clear(struct cfg_provider *p)
 	free(p->name);
 	free(p->base_url);
 	free(p->api_key);
+	free(p->pricing_currency);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -478,6 +479,14 @@ parse_provider(const char *key, const cJSON *v, struct cfg_provider *p,
 		log_warn("config: provider \"%s\": adjustInputTokens must be true "
 		    "or false; ignored", p->name);
 	p->adjust_input_tokens = cJSON_IsTrue(x);
+	/* pricingCurrency: trimmed, upper case, empty = none (1.14.7) */
+	x = member(v, "pricingCurrency");
+	if (cJSON_IsString(x) && (p->pricing_currency = trim_dup(
+	    x->valuestring)) == NULL)
+		return GW_ENOMEM;
+	for (i = 0; p->pricing_currency != NULL && p->pricing_currency[i]; i++)
+		p->pricing_currency[i] = (char)toupper(
+		    (unsigned char)p->pricing_currency[i]);
 	x = member(v, "models");
 	if (x != NULL && !cJSON_IsObject(x))
 		log_warn("config: provider \"%s\": models must be an object; "

@@ -50,6 +50,7 @@ struct cfg_provider {
 	char *api_key;               /* trimmed; NULL only for codex + oauth2 */
 	enum cfg_auth_type auth_type;
 	int adjust_input_tokens;
+	char *pricing_currency;      /* pricingCurrency upper-cased; NULL/"": none */
 	const cJSON *models;         /* borrowed from cfg->root; NULL if absent */
 };
 

@@ -111,6 +111,14 @@ static const char *const migration_sql[] = {
 	"  created_at_ms INTEGER NOT NULL,"
 	"  decision INTEGER);"
 	"PRAGMA user_version = 3;",
+	/* 4: what a row cost (state/pricing.h), as 1.14.7 stores it:
+	 * Copilot's own charge in nano-AIU, and the estimate in nanos of
+	 * cost_currency with where its price came from (NULL: no price). */
+	"ALTER TABLE token_usage_events ADD COLUMN total_nano_aiu INTEGER;"
+	"ALTER TABLE token_usage_events ADD COLUMN cost_currency TEXT;"
+	"ALTER TABLE token_usage_events ADD COLUMN total_cost_nanos INTEGER;"
+	"ALTER TABLE token_usage_events ADD COLUMN cost_source TEXT;"
+	"PRAGMA user_version = 4;",
 };
 
 /* The schema version this program writes. */

@@ -195,13 +195,14 @@ theirs_failed(sqlite3 *theirs, const char *path)
 }
 
 /* Their SELECT: user_id and total_tokens came later to their schema (an
- * old file may lack them; the reference then adds them with defaults). */
+ * old file may lack them; the reference then adds them with defaults), and
+ * 1.14.7's cost columns later still (NULL without them). */
 static GW_MUST_CHECK enum gw_err
 their_select(sqlite3 *theirs, const char *path, char **sql, int *has_table)
 {
 	sqlite3_stmt *st = NULL;
 	const char *name;
-	int user_id = 0, total = 0, rc;
+	int user_id = 0, total = 0, cost = 0, rc;
 
 	*sql = NULL;
 	*has_table = 0;
@@ -213,6 +214,10 @@ their_select(sqlite3 *theirs, const char *path, char **sql, int *has_table)
 		name = (const char *)sqlite3_column_text(st, 1);
 		user_id |= util_streq(name, "user_id");
 		total |= util_streq(name, "total_tokens");
+		cost += util_streq(name, "total_nano_aiu") ||
+		    util_streq(name, "cost_currency") ||
+		    util_streq(name, "total_cost_nanos") ||
+		    util_streq(name, "cost_source");
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -220,10 +225,12 @@ their_select(sqlite3 *theirs, const char *path, char **sql, int *has_table)
 	*sql = buf_strdupf("SELECT created_at_ms, created_at_utc, trace_id, "
 	    "session_id, %s, source, endpoint, provider_name, model, "
 	    "input_tokens, output_tokens, cache_read_input_tokens, "
-	    "cache_creation_input_tokens, %s FROM token_usage_events ORDER BY id",
-	    user_id ? "user_id" : "''", total ? "total_tokens" :
+	    "cache_creation_input_tokens, %s, %s FROM token_usage_events "
+	    "ORDER BY id", user_id ? "user_id" : "''", total ? "total_tokens" :
 	    "input_tokens + output_tokens + cache_read_input_tokens + "
-	    "cache_creation_input_tokens");
+	    "cache_creation_input_tokens", cost == 4 ? "total_nano_aiu, "
+	    "cost_currency, total_cost_nanos, cost_source" :
+	    "NULL, NULL, NULL, NULL");
 	return *sql != NULL ? GW_OK : GW_ENOMEM;
 }
 
@@ -237,8 +244,9 @@ copy_rows(struct db *db, sqlite3 *theirs, const char *path, const char *sel,
 	    "INSERT INTO token_usage_events (created_at_ms, created_at_utc, "
 	    "trace_id, session_id, user_id, source, endpoint, provider_name, "
 	    "model, input_tokens, output_tokens, cache_read_input_tokens, "
-	    "cache_creation_input_tokens, total_tokens) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+	    "cache_creation_input_tokens, total_tokens, total_nano_aiu, "
+	    "cost_currency, total_cost_nanos, cost_source) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 	sqlite3_stmt *from = NULL, *to = NULL;
 	enum gw_err e = GW_OK;
 	int rc, i;
@@ -249,7 +257,7 @@ copy_rows(struct db *db, sqlite3 *theirs, const char *path, const char *sel,
 	if ((e = db_prepare(db, ins, &to)) != GW_OK)
 		goto out;
 	while ((rc = sqlite3_step(from)) == SQLITE_ROW) {
-		for (i = 0; i < 14; i++)
+		for (i = 0; i < 18; i++)
 			if ((rc = sqlite3_bind_value(to, i + 1,
 			    sqlite3_column_value(from, i))) != SQLITE_OK)
 				break;

@@ -53,6 +53,13 @@ spool_append(const char *path, const struct usage_event *ev)
 	    ev->cache_creation_input_tokens);
 	cJSON_AddNumberToObject(o, "total_tokens", ev->total_tokens);
 	cJSON_AddNumberToObject(o, "latency_ms", (double)ev->latency_ms);
+	if (ev->has_nano_aiu)
+		cJSON_AddNumberToObject(o, "total_nano_aiu",
+		    (double)ev->total_nano_aiu);
+	add_str(o, "cost_currency", ev->cost_currency);
+	cJSON_AddNumberToObject(o, "total_cost_nanos",
+	    (double)ev->total_cost_nanos);
+	add_str(o, "cost_source", ev->cost_source);
 	if (json_append(&line, o) != GW_OK || buf_putc(&line, '\n') != GW_OK)
 		goto out;
 	/* One lock holder at a time: lines never interleave with a replay. */
@@ -101,6 +108,11 @@ replay_line(struct db *db, const char *p, size_t n)
 	ev.cache_creation_input_tokens = num(o, "cache_creation_input_tokens");
 	ev.total_tokens = num(o, "total_tokens");
 	ev.latency_ms = (int64_t)json_num(o, "latency_ms", -1);
+	ev.total_nano_aiu = (int64_t)json_num(o, "total_nano_aiu", -1);
+	ev.has_nano_aiu = ev.total_nano_aiu >= 0;
+	ev.cost_currency = json_str(o, "cost_currency");
+	ev.total_cost_nanos = (int64_t)json_num(o, "total_cost_nanos", 0);
+	ev.cost_source = json_str(o, "cost_source");
 	e = usage_record(db, &ev);
 	cJSON_Delete(o);
 	return e;
@@ -157,7 +169,7 @@ out_unlock:
 /* A row in memory: the event and the strings it owns. */
 struct held {
 	struct usage_event ev;
-	char *s[9];
+	char *s[10];
 };
 
 /* Rows neither the database nor the spool file could take (a full disk),
@@ -196,7 +208,8 @@ held_copy(struct held *h, const struct usage_event *ev)
 	memset(h, 0, sizeof(*h));
 	*c = *ev;
 	c->trace_id = c->session_id = c->user_id = c->source = c->endpoint =
-	    c->provider_name = c->model = c->error = NULL;
+	    c->provider_name = c->model = c->error = c->cost_currency =
+	    c->cost_source = NULL;
 	/* the time it happened, not the time it is written */
 	if (c->created_at_ms == 0)
 		c->created_at_ms = util_now_ms();
@@ -207,7 +220,9 @@ held_copy(struct held *h, const struct usage_event *ev)
 	    held_str(h, 4, &c->endpoint, ev->endpoint) != GW_OK ||
 	    held_str(h, 5, &c->provider_name, ev->provider_name) != GW_OK ||
 	    held_str(h, 6, &c->model, ev->model) != GW_OK ||
-	    held_str(h, 7, &c->error, ev->error) != GW_OK) {
+	    held_str(h, 7, &c->error, ev->error) != GW_OK ||
+	    held_str(h, 8, &c->cost_currency, ev->cost_currency) != GW_OK ||
+	    held_str(h, 9, &c->cost_source, ev->cost_source) != GW_OK) {
 		held_free(h);
 		return GW_ENOMEM;
 	}

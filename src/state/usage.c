@@ -15,7 +15,9 @@
  * (which stores no other) counts them.  A failure's row has none. */
 #define WITH_TOKENS "(input_tokens > 0 OR output_tokens > 0 OR " \
     "cache_read_input_tokens > 0 OR cache_creation_input_tokens > 0 OR " \
-    "total_tokens > 0)"
+    "total_tokens > 0 OR total_nano_aiu > 0)"
+
+#define COST_NANOS_PER_UNIT 1e9
 
 struct totals {
 	int64_t requests;
@@ -24,6 +26,10 @@ struct totals {
 	int64_t cache_read;
 	int64_t cache_creation;
 	int64_t total;
+	int64_t nano_aiu;
+	int has_aiu;                /* SUM(total_nano_aiu) is not NULL */
+	cJSON *costs;               /* [{amount, currency, total_cost_nanos}]
+	                             * by currency; owned; NULL: none yet */
 };
 
 struct range {
@@ -112,8 +118,9 @@ usage_record(struct db *db, const struct usage_event *ev)
 	    "trace_id, session_id, user_id, source, endpoint, provider_name, "
 	    "model, input_tokens, output_tokens, cache_read_input_tokens, "
 	    "cache_creation_input_tokens, total_tokens, status, latency_ms, "
-	    "stream, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+	    "stream, error, total_nano_aiu, cost_currency, total_cost_nanos, "
+	    "cost_source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
 	const char *model;
 	int64_t created, total;
 	long in, out, cr, cc;
@@ -191,6 +198,18 @@ usage_record(struct db *db, const struct usage_event *ev)
 		    sqlite3_bind_text(st, 18, ev->error, (int)elen, SQLITE_STATIC) :
 		    sqlite3_bind_null(st, 18);
 	if (rc == SQLITE_OK)
+		rc = ev->has_nano_aiu ? sqlite3_bind_int64(st, 19,
+		    ev->total_nano_aiu > 0 ? ev->total_nano_aiu : 0) :
+		    sqlite3_bind_null(st, 19);
+	if (rc == SQLITE_OK && ev->cost_currency != NULL)
+		rc = sqlite3_bind_text(st, 20, ev->cost_currency, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && ev->cost_currency != NULL)
+		rc = sqlite3_bind_int64(st, 21, ev->total_cost_nanos);
+	if (rc == SQLITE_OK && ev->cost_currency != NULL)
+		rc = ev->cost_source != NULL ?
+		    sqlite3_bind_text(st, 22, ev->cost_source, -1, SQLITE_STATIC) :
+		    sqlite3_bind_null(st, 22);
+	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		e = db_error(db, rc, "record token usage");
@@ -218,7 +237,60 @@ add_item(cJSON *o, const char *key, cJSON *item)
 	return 1;
 }
 
-/* The counters, keys in the reference's order; model last when given. */
+/* {amount, currency, total_cost_nanos}: amount in units of currency. */
+static cJSON *
+cost_json(const char *currency, int64_t nanos)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	if (cJSON_AddNumberToObject(o, "amount",
+	    (double)nanos / COST_NANOS_PER_UNIT) == NULL ||
+	    cJSON_AddStringToObject(o, "currency", currency) == NULL ||
+	    !add_num(o, "total_cost_nanos", nanos)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Adds nanos of currency to t's costs, kept sorted by currency. */
+static GW_MUST_CHECK enum gw_err
+costs_add(struct totals *t, const char *currency, int64_t nanos)
+{
+	cJSON *c, *n;
+	int cmp = 1, at = 0;
+	const char *cur;
+
+	if (t->costs == NULL && (t->costs = cJSON_CreateArray()) == NULL)
+		return GW_ENOMEM;
+	cJSON_ArrayForEach(c, t->costs) {
+		cur = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c,
+		    "currency"));
+		if ((cmp = strcmp(cur != NULL ? cur : "", currency)) >= 0)
+			break;
+		at++;
+	}
+	if (c != NULL && cmp == 0) {
+		nanos += (int64_t)cJSON_GetNumberValue(
+		    cJSON_GetObjectItemCaseSensitive(c, "total_cost_nanos"));
+		if ((n = cost_json(currency, nanos)) == NULL)
+			return GW_ENOMEM;
+		return cJSON_ReplaceItemViaPointer(t->costs, c, n) ? GW_OK :
+		    (cJSON_Delete(n), GW_ENOMEM);
+	}
+	if ((n = cost_json(currency, nanos)) == NULL)
+		return GW_ENOMEM;
+	if (c != NULL)
+		return cJSON_InsertItemInArray(t->costs, at, n) ? GW_OK :
+		    (cJSON_Delete(n), GW_ENOMEM);
+	return cJSON_AddItemToArray(t->costs, n) ? GW_OK :
+	    (cJSON_Delete(n), GW_ENOMEM);
+}
+
+/* The counters, keys in the reference's order; model last when given.
+ * t's costs go into the document (a copy). */
 static cJSON *
 totals_json(const struct totals *t, const char *model)
 {
@@ -228,9 +300,13 @@ totals_json(const struct totals *t, const char *model)
 		return NULL;
 	if (!add_num(o, "cache_creation_input_tokens", t->cache_creation) ||
 	    !add_num(o, "cache_read_input_tokens", t->cache_read) ||
+	    !add_item(o, "costs", t->costs != NULL ?
+	        cJSON_Duplicate(t->costs, 1) : cJSON_CreateArray()) ||
 	    !add_num(o, "input_tokens", t->input) ||
 	    !add_num(o, "output_tokens", t->output) ||
 	    !add_num(o, "request_count", t->requests) ||
+	    (t->has_aiu ? !add_num(o, "total_nano_aiu", t->nano_aiu) :
+	        cJSON_AddNullToObject(o, "total_nano_aiu") == NULL) ||
 	    !add_num(o, "total_tokens", t->total) ||
 	    (model != NULL && cJSON_AddStringToObject(o, "model", model) == NULL)) {
 		cJSON_Delete(o);
@@ -259,18 +335,90 @@ range_json(const struct range *r)
 	return o;
 }
 
-static void
+static GW_MUST_CHECK enum gw_err
 totals_add(struct totals *sum, const struct totals *t)
 {
+	const cJSON *c;
+	enum gw_err e;
+
 	sum->requests += t->requests;
 	sum->input += t->input;
 	sum->output += t->output;
 	sum->cache_read += t->cache_read;
 	sum->cache_creation += t->cache_creation;
 	sum->total += t->total;
+	if (t->has_aiu) {
+		sum->nano_aiu += t->nano_aiu;
+		sum->has_aiu = 1;
+	}
+	cJSON_ArrayForEach(c, t->costs) {
+		if ((e = costs_add(sum, cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(c, "currency")),
+		    (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c,
+		    "total_cost_nanos")))) != GW_OK)
+			return e;
+	}
+	return GW_OK;
 }
 
-/* byModel for [start, end): total desc, model asc; *sum gets the totals. */
+static void
+totals_free(struct totals *t)
+{
+	cJSON_Delete(t->costs);
+	t->costs = NULL;
+}
+
+/* Each model's costs by currency: *map is {model: [cost, ...]}. */
+static GW_MUST_CHECK enum gw_err
+model_costs(struct db *db, const struct range *r, cJSON **map)
+{
+	static const char sql[] =
+	    "SELECT model, cost_currency, COALESCE(SUM(total_cost_nanos), 0) "
+	    "FROM token_usage_events "
+	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS
+	    " AND cost_currency IS NOT NULL AND total_cost_nanos IS NOT NULL"
+	    " GROUP BY model, cost_currency ORDER BY model ASC, cost_currency ASC";
+	struct totals one;
+	sqlite3_stmt *st = NULL;
+	const char *model, *cur;
+	enum gw_err e;
+	int rc;
+
+	if ((*map = cJSON_CreateObject()) == NULL)
+		return GW_ENOMEM;
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+		return e;
+	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK) {
+		e = db_error(db, rc, "query token usage costs");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		model = (const char *)sqlite3_column_text(st, 0);
+		cur = (const char *)sqlite3_column_text(st, 1);
+		if (cur == NULL || *cur == '\0')
+			continue;
+		if (model == NULL)
+			model = "unknown";
+		one.costs = cJSON_DetachItemFromObjectCaseSensitive(*map, model);
+		e = costs_add(&one, cur, sqlite3_column_int64(st, 2));
+		if (one.costs != NULL &&
+		    !cJSON_AddItemToObject(*map, model, one.costs)) {
+			cJSON_Delete(one.costs);
+			e = GW_ENOMEM;
+		}
+		if (e != GW_OK)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		e = db_error(db, rc, "query token usage costs");
+out:
+	db_done(db, st);
+	return e;
+}
+
+/* byModel for [start, end): total desc, model asc; *sum gets the totals
+ * (the caller frees them with totals_free). */
 static GW_MUST_CHECK enum gw_err
 by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 {
@@ -279,22 +427,24 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 	    "COALESCE(SUM(output_tokens), 0), "
 	    "COALESCE(SUM(cache_read_input_tokens), 0), "
 	    "COALESCE(SUM(cache_creation_input_tokens), 0), "
-	    "COALESCE(SUM(total_tokens), 0) AS total "
+	    "COALESCE(SUM(total_tokens), 0) AS total, SUM(total_nano_aiu) "
 	    "FROM token_usage_events "
 	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS
 	    " GROUP BY model ORDER BY total DESC, model ASC";
 	sqlite3_stmt *st = NULL;
 	struct totals t;
 	const char *model;
-	cJSON *a, *item;
+	cJSON *a, *item, *costs = NULL;
 	enum gw_err e;
 	int rc;
 
 	memset(sum, 0, sizeof(*sum));
+	memset(&t, 0, sizeof(t));
 	*arr = NULL;
 	if ((a = cJSON_CreateArray()) == NULL)
 		return GW_ENOMEM;
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = model_costs(db, r, &costs)) != GW_OK ||
+	    (e = db_prepare(db, sql, &st)) != GW_OK)
 		goto out;
 	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK) {
@@ -303,19 +453,26 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		model = (const char *)sqlite3_column_text(st, 0);
+		if (model == NULL)
+			model = "unknown";
 		t.requests = sqlite3_column_int64(st, 1);
 		t.input = sqlite3_column_int64(st, 2);
 		t.output = sqlite3_column_int64(st, 3);
 		t.cache_read = sqlite3_column_int64(st, 4);
 		t.cache_creation = sqlite3_column_int64(st, 5);
 		t.total = sqlite3_column_int64(st, 6);
-		item = totals_json(&t, model != NULL ? model : "unknown");
+		t.has_aiu = sqlite3_column_type(st, 7) != SQLITE_NULL;
+		t.nano_aiu = sqlite3_column_int64(st, 7);
+		t.costs = cJSON_DetachItemFromObjectCaseSensitive(costs, model);
+		item = totals_json(&t, model);
 		if (item == NULL || !cJSON_AddItemToArray(a, item)) {
 			cJSON_Delete(item);
 			e = GW_ENOMEM;
 			goto out;
 		}
-		totals_add(sum, &t);
+		if ((e = totals_add(sum, &t)) != GW_OK)
+			goto out;
+		totals_free(&t);
 	}
 	if (rc != SQLITE_DONE) {
 		e = db_error(db, rc, "query token usage");
@@ -325,7 +482,11 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 	a = NULL;
 out:
 	db_done(db, st);
+	totals_free(&t);
+	cJSON_Delete(costs);
 	cJSON_Delete(a);
+	if (e != GW_OK)
+		totals_free(sum);
 	return e;
 }
 
@@ -341,17 +502,19 @@ summary_common(struct db *db, cJSON *doc, const char *period,
 
 	if ((e = by_model(db, r, &arr, &sum)) != GW_OK)
 		return e;
+	e = GW_ENOMEM;
 	if (!add_item(doc, "byModel", arr))
-		return GW_ENOMEM;
-	if (days_slot != NULL) {
-		if ((*days_slot = cJSON_AddArrayToObject(doc, "days")) == NULL)
-			return GW_ENOMEM;
-	}
-	if (cJSON_AddStringToObject(doc, "period", period) == NULL ||
-	    !add_item(doc, "range", range_json(r)) ||
-	    !add_item(doc, "totals", totals_json(&sum, NULL)))
-		return GW_ENOMEM;
-	return GW_OK;
+		goto out;
+	if (days_slot != NULL &&
+	    (*days_slot = cJSON_AddArrayToObject(doc, "days")) == NULL)
+		goto out;
+	if (cJSON_AddStringToObject(doc, "period", period) != NULL &&
+	    add_item(doc, "range", range_json(r)) &&
+	    add_item(doc, "totals", totals_json(&sum, NULL)))
+		e = GW_OK;
+out:
+	totals_free(&sum);
+	return e;
 }
 
 enum gw_err
@@ -392,13 +555,15 @@ day_bucket(struct db *db, const struct range *day, cJSON *days)
 	if ((e = by_model(db, day, &arr, &sum)) != GW_OK)
 		return e;
 	local_date(day->start_ms, date);
-	if (!add_item(b, "byModel", arr) ||
-	    cJSON_AddStringToObject(b, "date", date) == NULL ||
-	    !add_num(b, "end_ms", day->end_ms) ||
-	    !add_num(b, "start_ms", day->start_ms) ||
-	    !add_item(b, "totals", totals_json(&sum, NULL)))
-		return GW_ENOMEM;
-	return GW_OK;
+	e = GW_ENOMEM;
+	if (add_item(b, "byModel", arr) &&
+	    cJSON_AddStringToObject(b, "date", date) != NULL &&
+	    add_num(b, "end_ms", day->end_ms) &&
+	    add_num(b, "start_ms", day->start_ms) &&
+	    add_item(b, "totals", totals_json(&sum, NULL)))
+		e = GW_OK;
+	totals_free(&sum);
+	return e;
 }
 
 enum gw_err
@@ -459,8 +624,29 @@ enum {
 	EV_ID, EV_CREATED_MS, EV_CREATED_UTC, EV_TRACE, EV_SESSION, EV_USER,
 	EV_SOURCE, EV_ENDPOINT, EV_PROVIDER, EV_MODEL, EV_INPUT, EV_OUTPUT,
 	EV_CACHE_READ, EV_CACHE_CREATION, EV_TOTAL, EV_STATUS, EV_LATENCY,
-	EV_STREAM, EV_ERROR
+	EV_STREAM, EV_ERROR, EV_NANO_AIU, EV_COST_CURRENCY, EV_COST_NANOS,
+	EV_COST_SOURCE
 };
+
+/* A row's cost {amount, currency, total_cost_nanos, source}, or null
+ * when it has none (or no source), as the reference reads it back. */
+static int
+add_event_cost(cJSON *o, sqlite3_stmt *st)
+{
+	const char *cur = (const char *)sqlite3_column_text(st, EV_COST_CURRENCY);
+	const char *src = (const char *)sqlite3_column_text(st, EV_COST_SOURCE);
+	cJSON *c;
+
+	if (cur == NULL || *cur == '\0' || src == NULL || *src == '\0' ||
+	    sqlite3_column_type(st, EV_COST_NANOS) == SQLITE_NULL)
+		return cJSON_AddNullToObject(o, "cost") != NULL;
+	c = cost_json(cur, sqlite3_column_int64(st, EV_COST_NANOS));
+	if (c != NULL && cJSON_AddStringToObject(c, "source", src) == NULL) {
+		cJSON_Delete(c);
+		c = NULL;
+	}
+	return add_item(o, "cost", c);
+}
 
 static cJSON *
 event_json(sqlite3_stmt *st)
@@ -471,6 +657,7 @@ event_json(sqlite3_stmt *st)
 		return NULL;
 	if (!add_int_col(o, "cache_creation_input_tokens", st, EV_CACHE_CREATION) ||
 	    !add_int_col(o, "cache_read_input_tokens", st, EV_CACHE_READ) ||
+	    !add_event_cost(o, st) ||
 	    !add_int_col(o, "created_at_ms", st, EV_CREATED_MS) ||
 	    !add_text_col(o, "created_at_utc", st, EV_CREATED_UTC, 0) ||
 	    !add_text_col(o, "endpoint", st, EV_ENDPOINT, 0) ||
@@ -486,6 +673,7 @@ event_json(sqlite3_stmt *st)
 	    !add_int_col(o, "status", st, EV_STATUS) ||
 	    cJSON_AddBoolToObject(o, "stream",
 	        sqlite3_column_int(st, EV_STREAM) != 0) == NULL ||
+	    !add_int_col(o, "total_nano_aiu", st, EV_NANO_AIU) ||
 	    !add_int_col(o, "total_tokens", st, EV_TOTAL) ||
 	    !add_text_col(o, "trace_id", st, EV_TRACE, 0) ||
 	    !add_text_col(o, "user_id", st, EV_USER, 0)) {
@@ -525,7 +713,8 @@ list_events(struct db *db, const struct range *r, int64_t limit,
 	    "SELECT id, created_at_ms, created_at_utc, trace_id, session_id, "
 	    "user_id, source, endpoint, provider_name, model, input_tokens, "
 	    "output_tokens, cache_read_input_tokens, cache_creation_input_tokens, "
-	    "total_tokens, status, latency_ms, stream, error "
+	    "total_tokens, status, latency_ms, stream, error, total_nano_aiu, "
+	    "cost_currency, total_cost_nanos, cost_source "
 	    "FROM token_usage_events "
 	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS
 	    " ORDER BY created_at_ms DESC, id DESC LIMIT ?3 OFFSET ?4";

@@ -1,8 +1,9 @@
 /*
  * Token-usage rows (one per request, failures included) and the documents
  * behind GET /token-usage, /token-usage/daily and /token-usage/events.
- * The documents count and list only rows with a token (a failure's row
- * has none), as the reference, which stores no other row, does.
+ * The documents count and list only rows with a token or a charge (a
+ * failure's row has neither), as the reference, which stores no other
+ * row, does.  Costs are summed per currency, never converted.
  */
 #ifndef GW_USAGE_H
 #define GW_USAGE_H
@@ -38,6 +39,11 @@ struct usage_event {
 	long cache_creation_input_tokens;
 	long total_tokens;              /* < 0: the sum of the four counts */
 	int64_t latency_ms;             /* < 0: unknown */
+	int has_nano_aiu;               /* 0: Copilot reported no charge */
+	int64_t total_nano_aiu;         /* its charge (< 0 is stored as 0) */
+	const char *cost_currency;      /* NULL: no cost (the next two unused) */
+	int64_t total_cost_nanos;       /* the cost in 1e-9 of cost_currency */
+	const char *cost_source;        /* "copilot_aiu", "builtin", "config" */
 };
 
 GW_MUST_CHECK enum gw_err usage_record(struct db *db, const struct usage_event *ev);

@@ -882,26 +882,6 @@ tr_chat_usage_to_anthropic(const cJSON *usage, struct tr_anthropic_usage *au)
 	au->cache_read_input_tokens = cJSON_IsNumber(c) ? tokens(c) : -1;
 }
 
-static long
-tokens_or(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? tokens(v) : -1;
-}
-
-void
-tr_chat_usage_take(const cJSON *usage, struct tr_usage *u)
-{
-	const cJSON *d = json_obj(usage, "prompt_tokens_details");
-
-	u->input_tokens = tokens_or(usage, "prompt_tokens");
-	u->output_tokens = tokens_or(usage, "completion_tokens");
-	u->cache_read_tokens = tokens_or(d, "cached_tokens");
-	u->cache_creation_tokens = tokens_or(d, "cache_creation_input_tokens");
-	u->total_tokens = tokens_or(usage, "total_tokens");
-}
-
 const char *
 tr_chat_stop_reason(const char *fr, int refused)
 {

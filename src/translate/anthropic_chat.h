@@ -60,10 +60,6 @@ struct tr_anthropic_usage {
 void tr_chat_usage_to_anthropic(const cJSON *chat_usage,
     struct tr_anthropic_usage *au);
 
-/* The usage row's numbers from a Chat usage object (fields left at -1 when
- * absent). */
-void tr_chat_usage_take(const cJSON *chat_usage, struct tr_usage *u);
-
 /* finish_reason -> stop_reason: stop/content_filter -> end_turn, length ->
  * max_tokens, tool_calls/function_call -> tool_use, any other string ->
  * end_turn, NULL -> NULL.  An answer that carried refusal text (refused:

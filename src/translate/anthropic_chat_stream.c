@@ -657,8 +657,9 @@ take_usage(struct chat_stream *t, const cJSON *chunk)
 
 	if (usage != NULL) {
 		tr_chat_usage_to_anthropic(usage, &t->au);
-		tr_chat_usage_take(usage, &t->base.usage);
+		tr_usage_from_json(&t->base.usage, usage);
 	}
+	tr_usage_copilot(&t->base.usage, chunk);
 	if (nonempty(model))
 		snprintf(t->base.usage.model, sizeof(t->base.usage.model), "%s",
 		    model);

@@ -1039,23 +1039,28 @@ stop_reason(const cJSON *result, int has_tool_call, int refused)
 	return NULL;
 }
 
-/* input_tokens excludes the cached part (not clamped, as upstream); the
- * cache read is reported only when the upstream reported it. */
+/* input_tokens excludes the cached and the written parts (not clamped, as
+ * upstream); the cache read and write are reported only when the upstream
+ * reported them (1.14.7). */
 static cJSON *
 anthropic_usage(const cJSON *usage)
 {
 	const cJSON *d = json_obj(usage, "input_tokens_details");
 	const cJSON *cached = cJSON_GetObjectItemCaseSensitive(d, "cached_tokens");
+	const cJSON *wr = cJSON_GetObjectItemCaseSensitive(d, "cache_write_tokens");
 	double in = json_num(usage, "input_tokens", 0);
 	double c = cJSON_IsNumber(cached) ? cached->valuedouble : 0;
+	double w = cJSON_IsNumber(wr) ? wr->valuedouble : 0;
 	cJSON *u = cJSON_CreateObject();
 
 	if (u == NULL ||
-	    cJSON_AddNumberToObject(u, "input_tokens", in - c) == NULL ||
+	    cJSON_AddNumberToObject(u, "input_tokens", in - c - w) == NULL ||
 	    cJSON_AddNumberToObject(u, "output_tokens",
 	    json_num(usage, "output_tokens", 0)) == NULL ||
 	    (cJSON_IsNumber(cached) &&
-	    cJSON_AddNumberToObject(u, "cache_read_input_tokens", c) == NULL)) {
+	    cJSON_AddNumberToObject(u, "cache_read_input_tokens", c) == NULL) ||
+	    (cJSON_IsNumber(wr) &&
+	    cJSON_AddNumberToObject(u, "cache_creation_input_tokens", w) == NULL)) {
 		cJSON_Delete(u);
 		return NULL;
 	}

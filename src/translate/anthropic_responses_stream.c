@@ -106,22 +106,21 @@ emit_error(struct tr_sink *out, const char *message)
 
 /* ---- usage ---- */
 
+/* The usage of a response event's response, and Copilot's charge, which
+ * the event itself carries (beside its response). */
 static void
-take_usage(struct rstream *s, const cJSON *resp)
+take_usage(struct rstream *s, const cJSON *ev)
 {
+	const cJSON *resp = json_obj(ev, "response");
 	const cJSON *u = json_obj(resp, "usage");
-	const cJSON *d = json_obj(u, "input_tokens_details");
 	const char *model = json_str(resp, "model");
 
 	if (model != NULL)
 		snprintf(s->base.usage.model, sizeof(s->base.usage.model), "%s",
 		    model);
-	if (u == NULL)
-		return;
-	s->base.usage.input_tokens = json_long(u, "input_tokens", -1);
-	s->base.usage.output_tokens = json_long(u, "output_tokens", -1);
-	s->base.usage.total_tokens = json_long(u, "total_tokens", -1);
-	s->base.usage.cache_read_tokens = json_long(d, "cached_tokens", -1);
+	tr_usage_copilot(&s->base.usage, ev);
+	if (u != NULL)
+		tr_usage_from_json(&s->base.usage, u);
 }
 
 /* ---- message_start ---- */
@@ -132,6 +131,9 @@ message_start(struct rstream *s, const cJSON *resp, struct tr_sink *out)
 	const cJSON *u = json_obj(resp, "usage");
 	double cached = json_num(json_obj(u, "input_tokens_details"),
 	    "cached_tokens", 0);
+	const cJSON *wr = cJSON_GetObjectItemCaseSensitive(json_obj(u,
+	    "input_tokens_details"), "cache_write_tokens");
+	double w = cJSON_IsNumber(wr) ? wr->valuedouble : 0;
 	const char *id = json_str(resp, "id"), *model = json_str(resp, "model");
 	cJSON *ev, *m, *usage;
 	char gen[29];
@@ -158,10 +160,12 @@ message_start(struct rstream *s, const cJSON *resp, struct tr_sink *out)
 	    cJSON_AddNullToObject(m, "stop_sequence") == NULL ||
 	    (usage = cJSON_AddObjectToObject(m, "usage")) == NULL ||
 	    cJSON_AddNumberToObject(usage, "input_tokens",
-	    json_num(u, "input_tokens", 0) - cached) == NULL ||
+	    json_num(u, "input_tokens", 0) - cached - w) == NULL ||
 	    cJSON_AddNumberToObject(usage, "output_tokens", 0) == NULL ||
 	    cJSON_AddNumberToObject(usage, "cache_read_input_tokens", cached)
-	    == NULL) {
+	    == NULL ||
+	    (cJSON_IsNumber(wr) && cJSON_AddNumberToObject(usage,
+	    "cache_creation_input_tokens", w) == NULL)) {
 		cJSON_Delete(ev);
 		return GW_ENOMEM;
 	}
@@ -723,7 +727,7 @@ on_completed(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	cJSON *msg = NULL, *md = NULL, *d, *v;
 	enum gw_err e;
 
-	take_usage(s, resp);
+	take_usage(s, ev);
 	s->base.done = 1;
 	forget_calls(s);
 	if ((e = ensure_started(s, out)) != GW_OK ||
@@ -769,7 +773,7 @@ on_failed(struct rstream *s, const cJSON *ev, struct tr_sink *out)
 	const cJSON *resp = json_obj(ev, "response");
 	const char *msg = json_str(json_obj(resp, "error"), "message");
 
-	take_usage(s, resp);
+	take_usage(s, ev);
 	return abandon(s, msg != NULL ? msg :
 	    "The response failed due to an unknown error.", out);
 }
@@ -794,7 +798,7 @@ dispatch(struct rstream *s, const char *type, const cJSON *ev,
 {
 	if (util_streq(type, "response.created") ||
 	    util_streq(type, "response.in_progress")) {
-		take_usage(s, json_obj(ev, "response"));
+		take_usage(s, ev);
 		return s->started ? GW_OK :
 		    message_start(s, json_obj(ev, "response"), out);
 	}

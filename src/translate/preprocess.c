@@ -1473,13 +1473,18 @@ pp_messages(cJSON *payload, const struct pp_opts *o, struct pp_result *res,
 			return e;
 		res->warmup = 1;
 	}
-	if ((e = pp_capture_cache_control(payload, &captured)) != GW_OK)
-		return e;
-	pp_strip_tool_reference_boundary(payload);
-	if ((e = pp_merge_tool_results(payload,
-	    res->compact == PP_COMPACT_REQUEST)) != GW_OK ||
-	    (e = pp_apply_cache_control(payload, captured)) != GW_OK ||
-	    (e = pp_request_id(payload, res->session_id, o->machine_id,
+	/* 1.14.7 (5e4e4f2, 8a3d4cd): merging turns only saves premium
+	 * requests; an account billed by token gets its payload as sent */
+	if (!o->token_based_billing) {
+		if ((e = pp_capture_cache_control(payload, &captured)) != GW_OK)
+			return e;
+		pp_strip_tool_reference_boundary(payload);
+		if ((e = pp_merge_tool_results(payload,
+		    res->compact == PP_COMPACT_REQUEST)) != GW_OK ||
+		    (e = pp_apply_cache_control(payload, captured)) != GW_OK)
+			goto out;
+	}
+	if ((e = pp_request_id(payload, res->session_id, o->machine_id,
 	    rid)) != GW_OK)
 		goto out;
 	if ((res->request_id = strdup(rid)) == NULL) {

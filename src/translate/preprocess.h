@@ -56,6 +56,8 @@ struct pp_opts {
 	int anthropic_beta_present; /* the request had a non-empty anthropic-beta */
 	const char *x_session_id;   /* request header x-session-id, or NULL */
 	const char *machine_id;     /* vscode-machineid (SHA-256 hex of a MAC) */
+	int token_based_billing;    /* the account is billed by token (1.14.7):
+	                             * steps 11-14 are skipped */
 };
 
 /*
@@ -64,7 +66,8 @@ struct pp_opts {
  * sanitizeIdeTools (6), subagent marker (7), session id (8), compact type
  * (9), warmup/small model (10), cache_control capture (11),
  * stripToolReferenceTurnBoundary (12), mergeToolResultForClaude (13),
- * applyLastMessageCacheControl (14), request id (15); then the vision and
+ * applyLastMessageCacheControl (14; 11-14 not for an account billed by
+ * token, whose requests are not counted per turn), request id (15); then the vision and
  * native initiator facts of the final payload.  Rate limiting (5) is the
  * caller's.  GW_EINVAL with a client-facing message in errmsg when the
  * payload is not a usable Anthropic request.  res is zeroed first; free it

@@ -60,6 +60,7 @@ merge_usage(struct tr_usage *u, const cJSON *usage)
 	slots[1] = &u->output_tokens;
 	slots[2] = &u->cache_read_tokens;
 	slots[3] = &u->cache_creation_tokens;
+	u->input_net = 1;
 	for (i = 0; i < 4; i++) {
 		v = cJSON_GetObjectItemCaseSensitive(usage, keys[i]);
 		if (cJSON_IsNumber(v))

@@ -124,22 +124,20 @@ repair(struct rpass *p, const char *type, cJSON *ev, int *changed)
 	return set_str(ev, "item_id", known->id, changed);
 }
 
+/* A terminal event: its response's usage, and Copilot's charge beside it. */
 static void
-sniff_usage(struct rpass *p, const cJSON *resp)
+sniff_usage(struct rpass *p, const cJSON *ev)
 {
+	const cJSON *resp = json_obj(ev, "response");
 	const cJSON *u = json_obj(resp, "usage");
-	const cJSON *d = json_obj(u, "input_tokens_details");
 	const char *model = json_str(resp, "model");
 	struct tr_usage *us = &p->base.usage;
 
 	if (model != NULL)
 		snprintf(us->model, sizeof(us->model), "%s", model);
-	if (u == NULL)
-		return;
-	us->input_tokens = json_long(u, "input_tokens", -1);
-	us->output_tokens = json_long(u, "output_tokens", -1);
-	us->total_tokens = json_long(u, "total_tokens", -1);
-	us->cache_read_tokens = json_long(d, "cached_tokens", -1);
+	tr_usage_copilot(us, ev);
+	if (u != NULL)
+		tr_usage_from_json(us, u);
 }
 
 static GW_MUST_CHECK enum gw_err
@@ -169,7 +167,7 @@ rp_feed(struct tr_stream *t, const char *name, const char *data, size_t len,
 	if (util_streq(type, "response.completed") ||
 	    util_streq(type, "response.incomplete") ||
 	    util_streq(type, "response.failed")) {
-		sniff_usage(p, json_obj(ev, "response"));
+		sniff_usage(p, ev);
 		t->done = 1;
 	} else if (util_streq(type, "error"))
 		t->done = 1;

@@ -99,13 +99,16 @@ sniff(struct tr_stream *t, const char *data, size_t len)
 	usage = json_obj(resp != NULL ? resp : v, "usage");
 	if (usage == NULL)
 		usage = json_obj(json_obj(v, "message"), "usage"); /* Anthropic */
-	if (usage != NULL) {
-		/* a later event's usage may report only some counts
-		 * (message_delta: output_tokens): merge, do not replace */
-		tr_usage_init(&u);
+	/* a later event's usage may report only some counts
+	 * (message_delta: output_tokens): merge, do not replace */
+	tr_usage_init(&u);
+	if (usage != NULL)
 		tr_usage_from_json(&u, usage);
-		tr_usage_merge(&t->usage, &u);
-	}
+	/* Copilot's charge: beside the usage of a chunk, a body, a Responses
+	 * event or a message_delta, in message_start's message */
+	tr_usage_copilot(&u, v);
+	tr_usage_copilot(&u, json_obj(v, "message"));
+	tr_usage_merge(&t->usage, &u);
 	model = json_str(resp != NULL ? resp : v, "model");
 	if (model != NULL)
 		snprintf(t->usage.model, sizeof(t->usage.model), "%s", model);

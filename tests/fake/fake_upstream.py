@@ -95,7 +95,13 @@ DEFAULT_CONFIG = {
     "tool_calls_text": None,     # content emitted before the tool calls
     "finish_reason": None,       # override ("length", "content_filter", ...)
     "usage": None,               # overrides: prompt_tokens, completion_tokens,
-                                 # cached_tokens, cache_creation_input_tokens
+                                 # cached_tokens, cache_creation_input_tokens,
+                                 # cache_write_tokens (/responses' cache write)
+    "copilot_usage": None,       # Copilot's charge of a model call, e.g.
+                                 # {"total_nano_aiu": 150000000}: beside the
+                                 # usage (chat body / usage chunk, messages body /
+                                 # message_delta, responses body / terminal event);
+                                 # never on a provider-key call
     "prompt_filter_chunk": False,  # leading choices:[] prompt_filter_results chunk
     "refusal": None,             # chat and /responses: the model refuses with this text
                                  # (message.refusal / a refusal part; no tool calls)
@@ -884,6 +890,17 @@ def scripted_tool_calls(cfg, body):
     return calls
 
 
+def copilot_usage_only(cfg, req):
+    """copilot_usage is Copilot's: a provider-key call never gets it."""
+    if provider_key_scheme(req) is not None:
+        cfg["copilot_usage"] = None
+
+
+def copilot_usage(cfg):
+    """The copilot_usage member to spread beside a usage, or nothing."""
+    return {"copilot_usage": cfg["copilot_usage"]} if cfg["copilot_usage"] is not None else {}
+
+
 def chat_usage(cfg, body, completion_tokens):
     prompt = 3
     for m in body.get("messages") or []:
@@ -944,6 +961,7 @@ def chat_answer(req):
                             "invalid_request_body", param="messages")
     with req.state.cond:
         cfg = copy.deepcopy(req.state.config)
+    copilot_usage_only(cfg, req)
     answer = answer_for(cfg, messages)
     calls = scripted_tool_calls(cfg, body)
     refusal = cfg["refusal"]
@@ -975,7 +993,7 @@ def chat_answer(req):
         "choices": [{"finish_reason": finish, "index": 0, "logprobs": None, "message": message}],
         "created": created, "id": cid, "model": model, "object": "chat.completion",
         "prompt_filter_results": PROMPT_FILTER, "system_fingerprint": "fp_fake",
-        "usage": chat_usage(cfg, body, completion),
+        "usage": chat_usage(cfg, body, completion), **copilot_usage(cfg),
     })
 
 
@@ -1018,7 +1036,7 @@ def _chat_stream(cfg, body, cid, created, model, answer, reasoning, calls, finis
     events.append(chunk({}, finish))
     events.append(sse_event({"choices": [], "created": created, "id": cid, "model": model,
                              "object": "chat.completion.chunk", "system_fingerprint": "fp_fake",
-                             "usage": chat_usage(cfg, body, pieces)}))
+                             "usage": chat_usage(cfg, body, pieces), **copilot_usage(cfg)}))
     if not cfg["omit_done"]:
         events.append(sse_event("[DONE]"))
     return sse_response(events)
@@ -1498,7 +1516,7 @@ def messages_stream_events(cfg, plan):
         evs.append(["message_delta", {"type": "message_delta",
                                       "delta": {"stop_reason": plan["stop_reason"],
                                                 "stop_sequence": plan["stop_sequence"]},
-                                      "usage": final}, None])
+                                      "usage": final, **copilot_usage(cfg)}, None])
         evs.append(["message_stop", {"type": "message_stop"}, None])
     return [sse_event(data, event=name) for name, data, _ in evs]
 
@@ -1532,10 +1550,11 @@ def messages_answer(req, lookup):
     problem = validate_messages_request(body, model, cfg)
     if problem:
         return anthropic_error(400, problem)
+    copilot_usage_only(cfg, req)
     plan = messages_plan(cfg, body, model)
     if body.get("stream"):
         return sse_response(messages_stream_events(cfg, plan))
-    return json_response(200, messages_result(plan))
+    return json_response(200, dict(messages_result(plan), **copilot_usage(cfg)))
 
 
 # ---------------------------------------------------------------------------
@@ -1746,7 +1765,10 @@ def responses_plan(cfg, body, model):
     input_tokens = int(over.get("input_tokens", over.get(
         "prompt_tokens", input_estimate(body.get("instructions"), inp, body.get("tools")))))
     output_tokens = int(over.get("output_tokens", over.get("completion_tokens", produced)))
-    usage = {"input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": cached},
+    details = {"cached_tokens": cached}
+    if "cache_write_tokens" in over:
+        details["cache_write_tokens"] = int(over["cache_write_tokens"])
+    usage = {"input_tokens": input_tokens, "input_tokens_details": details,
              "output_tokens": output_tokens,
              "output_tokens_details": {"reasoning_tokens": min(reasoning_tokens, output_tokens)},
              "total_tokens": input_tokens + output_tokens}
@@ -1900,7 +1922,7 @@ def responses_stream_events(cfg, plan):
         incomplete = {"reason": plan["reason"]} if plan["status"] == "incomplete" else None
         add("response.completed" if plan["status"] == "completed" else "response.incomplete",
             response=response_object(plan, plan["status"], final, plan["usage"],
-                                     incomplete=incomplete))
+                                     incomplete=incomplete), **copilot_usage(cfg))
     out = []
     for seq, (data, _) in enumerate(evs):
         data = dict({"type": data["type"], "sequence_number": seq}, **data)
@@ -1924,10 +1946,11 @@ def responses_answer(req, model):
     if problem:
         message, param, code = problem
         return openai_error(400, message, code, param=param)
+    copilot_usage_only(cfg, req)
     plan = responses_plan(cfg, body, model)
     if body.get("stream"):
         return sse_response(responses_stream_events(cfg, plan))
-    return json_response(200, responses_result(plan))
+    return json_response(200, dict(responses_result(plan), **copilot_usage(cfg)))
 
 
 # ---------------------------------------------------------------------------

@@ -357,6 +357,18 @@ class TestMessages(NativeTestCase):
         self.assertEqual(list(events[-2][1]["usage"]), ["output_tokens"])
         self.assertEqual(events[0][1]["message"]["usage"]["input_tokens"], 5)
 
+    def test_copilot_usage(self):
+        cu = {"total_nano_aiu": 150000000}
+        _, _, out = self.post(self.PATH, self.body())
+        self.assertNotIn("copilot_usage", out)
+        self.config(copilot_usage=cu)
+        _, _, out = self.post(self.PATH, self.body())
+        self.assertEqual(out["copilot_usage"], cu)
+        events, _, _ = self.stream(self.PATH, self.body())
+        self.assertEqual(events[-2][0], "message_delta")
+        self.assertEqual(events[-2][1]["copilot_usage"], cu)
+        self.assertNotIn("copilot_usage", events[0][1]["message"])
+
     def test_stream_error_event(self):
         self.config(stream_error=True)
         events, _, terminated = self.stream(self.PATH, self.body("a b c d"))
@@ -752,6 +764,20 @@ class TestResponses(NativeTestCase):
         events, _, _ = self.stream(self.PATH, self.body())
         self.assertEqual(events[-1][1]["response"]["usage"], out["usage"])
         self.assertIsNone(events[0][1]["response"]["usage"])
+
+    def test_copilot_usage_and_cache_write(self):
+        cu = {"total_nano_aiu": 90000}
+        self.config(copilot_usage=cu, usage={"input_tokens": 100, "cached_tokens": 40,
+                                             "cache_write_tokens": 30})
+        _, _, out = self.post(self.PATH, self.body())
+        self.assertEqual(out["copilot_usage"], cu)
+        self.assertEqual(out["usage"]["input_tokens_details"],
+                         {"cached_tokens": 40, "cache_write_tokens": 30})
+        events, _, _ = self.stream(self.PATH, self.body())
+        self.assertEqual(events[-1][0], "response.completed")
+        self.assertEqual(events[-1][1]["copilot_usage"], cu)
+        self.assertEqual(events[-1][1]["response"]["usage"], out["usage"])
+        self.assertNotIn("copilot_usage", events[-1][1]["response"])
 
     def test_errors(self):
         status, _, out = self.post(self.PATH, self.body(model="claude-sonnet-4.6"))

@@ -426,6 +426,19 @@ class TestCopilot(FakeTestCase):
         self.assertEqual(body["usage"]["prompt_tokens"], 100)
         self.assertEqual(body["usage"]["prompt_tokens_details"]["cached_tokens"], 12)
 
+    def test_chat_copilot_usage(self):
+        cu = {"total_nano_aiu": 4200}
+        self.ctl("POST", "/_fake/config", {"copilot_usage": cu,
+                                           "usage": {"cache_creation_input_tokens": 3}})
+        _, _, body = self.call("POST", "/chat/completions", self.chat_body(), self.auth())
+        self.assertEqual(body["copilot_usage"], cu)
+        self.assertEqual(body["usage"]["prompt_tokens_details"]["cache_creation_input_tokens"], 3)
+        chunks, _ = self.stream_chat()
+        last = [c for c in b"".join(chunks).decode().split("\n\n") if c.startswith("data: {")][-1]
+        data = json.loads(last[6:])
+        self.assertEqual((data["copilot_usage"], data["choices"]), (cu, []))
+        self.assertIn("usage", data)
+
     def test_chat_errors(self):
         h = self.auth()
         status, _, body = self.call("POST", "/chat/completions", self.chat_body(model="nope"), h)

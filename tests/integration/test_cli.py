@@ -111,6 +111,39 @@ class CLI(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("refused", r.stderr)
 
+    def test_refresh_reads_token_based_billing(self):
+        """1.14.7: an account Copilot bills by token gets its /v1/messages
+        turns as sent (no tool_result merge); copilot-refresh reads the
+        flag from copilot_internal/user."""
+        self.s.cli("auth", "login", "--github-token", "gho_billing")
+        refresh = lambda: harness.subprocess.run(
+            [os.path.join(harness.BIN, "copilot-refresh"), "--force", "--quiet"],
+            env=self.s.env, capture_output=True, text=True)
+        turn = {"model": "claude-sonnet-4.6", "max_tokens": 64, "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "tu1", "name": "Skill", "input": {}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "tu1", "content": "Launching skill: x"},
+                {"type": "text", "text": "Remember the plan."}]}]}
+
+        def sent():
+            status, _, body = self.s.json("POST", "/v1/messages", turn,
+                                          headers={"anthropic-version": "2023-06-01"})
+            self.assertEqual(status, 200, body)
+            return self.s.fake.requests("/v1/messages")[-1]["body"]["messages"][-1]["content"]
+
+        self.s.fake.config(user_overrides={"token_based_billing": True})
+        self.assertEqual(refresh().returncode, 0)
+        self.assertEqual(self.kv("token_based_billing"), "1")
+        self.assertEqual([b["type"] for b in sent()], ["tool_result", "text"])
+        self.s.fake.config(user_overrides={"token_based_billing": False})
+        self.assertEqual(refresh().returncode, 0)
+        self.assertEqual(self.kv("token_based_billing"), "0")
+        merged = sent()
+        self.assertEqual([b["type"] for b in merged], ["tool_result"])
+        self.assertIn("Remember the plan.", json.dumps(merged))
+
     def test_debug_json_and_check_usage(self):
         self.s.cli("auth", "login", "--github-token", "gho_debug")
         r = self.s.cli("debug", "--json")

@@ -27,7 +27,10 @@ def providers(url):
         "anthb": {"baseUrl": url, "apiKey": " %s " % PROVIDER_KEY,
                   "authType": "authorization"},
         "dash": {"type": "openai-compatible", "baseUrl": url, "apiKey": PROVIDER_KEY,
+                 "pricingCurrency": " cny ",
                  "models": {"qwen-plus": {
+                     "pricing": {"input": 2, "output": 8, "cachedInput": 0.4,
+                                 "explicitCachedInput": 0.2, "cacheCreationInput": 2.5},
                      "extraBody": {"enable_thinking": True, "preserve_thinking": True,
                                    "temperature": 0.9},
                      "temperature": 0.2, "topP": 0.8, "topK": 50,
@@ -275,6 +278,24 @@ class Providers(unittest.TestCase):
         row = self.rows_for("dash", 1)[-1]
         self.assertEqual((row["stream"], row["endpoint"]), (1, "provider_messages"))
         self.assertGreater(row["output_tokens"], 0)
+
+    def test_configured_price_is_the_row_cost(self):
+        # 1000 prompt tokens: 200 read, 100 written (so the read is an
+        # explicit one, at 0.2), 700 fresh; 100 out; per 1M tokens, in CNY
+        self.s.fake.config(usage={"prompt_tokens": 1000, "completion_tokens": 100,
+                                  "cached_tokens": 200, "cache_creation_input_tokens": 100})
+        status, _, got = self.s.json("POST", "/dash/v1/messages", hello("qwen-plus"))
+        self.assertEqual(status, 200, got)
+        row = self.rows_for("dash", 1)[-1]
+        self.assertEqual((row["input_tokens"], row["cache_read_input_tokens"],
+                          row["cache_creation_input_tokens"]), (700, 200, 100))
+        self.assertEqual((row["cost_currency"], row["cost_source"], row["total_cost_nanos"]),
+                         ("CNY", "config", 700 * 2000 + 100 * 8000 + 200 * 200 + 100 * 2500))
+        self.assertIsNone(row["total_nano_aiu"])
+        status, _, doc = self.s.json("GET", "/token-usage/events?page_size=100")
+        ev = [i for i in doc["items"] if i["trace_id"] == row["trace_id"]][0]
+        self.assertEqual(ev["cost"], {"amount": 0.00249, "currency": "CNY",
+                                      "total_cost_nanos": 2490000, "source": "config"})
 
     def test_openai_compatible_error_is_relayed(self):
         self.s.fake.fault(path="/v1/chat/completions", kind="status", status=429,

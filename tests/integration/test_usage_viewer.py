@@ -86,12 +86,16 @@ class UsageViewerBrowser(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = s = STACK
-        # Today: two gpt-4.1 requests of 1200 + 34 tokens, one gpt-4o-mini of 500 + 7.
-        s.fake.config(usage={"prompt_tokens": 1200, "completion_tokens": 34})
+        # Today: two gpt-4.1 requests of 1200 + 34 tokens (200 of them cache
+        # writes, each charged 1.5e8 nano-AIU = $0.0015 by Copilot), one
+        # gpt-4o-mini of 500 + 7 (no charge reported).
+        s.fake.config(usage={"prompt_tokens": 1200, "completion_tokens": 34,
+                             "cache_creation_input_tokens": 200},
+                      copilot_usage={"total_nano_aiu": 150000000})
         for _ in range(2):
             assert s.json("POST", "/v1/chat/completions", {
                 "model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]})[0] == 200
-        s.fake.config(usage={"prompt_tokens": 500, "completion_tokens": 7})
+        s.fake.config(usage={"prompt_tokens": 500, "completion_tokens": 7}, copilot_usage=None)
         assert s.json("POST", "/v1/chat/completions", {
             "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})[0] == 200
         s.usage_rows(at_least=3)
@@ -143,13 +147,22 @@ class UsageViewerBrowser(unittest.TestCase):
     def test_day_rows(self):
         o = self.out["day"]
         self.assertEqual(o["pressed"], ["day"])
+        # the cache writes are off the input, in their own column; the
+        # cost is Copilot's charge, in dollars
         self.assertEqual(sorted(o["byModel"]), [
-            ["gpt-4.1", "2", "2,400", "68", "0", "0", "2,468"],
-            ["gpt-4o-mini", "1", "500", "7", "0", "0", "507"]])
+            ["gpt-4.1", "2", "2,000", "68", "0", "400", "2,468", "$0.003000"],
+            ["gpt-4o-mini", "1", "500", "7", "0", "0", "507", "–"]])
         self.assertEqual(o["totals"]["request_count"], "3")
         self.assertEqual(o["totals"]["total_tokens"], "2,975")
+        self.assertEqual(o["totals"]["cache_creation_input_tokens"], "400")
+        self.assertEqual(o["totals"]["costs"], "$0.003000")
         self.assertEqual(len(o["events"]), 3)
         self.assertEqual(sorted(e[1] for e in o["events"]), ["gpt-4.1", "gpt-4.1", "gpt-4o-mini"])
+        # input, output, cache read, cache write, total, cost of each row
+        self.assertEqual(sorted(e[4:10] for e in o["events"]), [
+            ["1,000", "34", "0", "200", "1,234", "$0.001500"],
+            ["1,000", "34", "0", "200", "1,234", "$0.001500"],
+            ["500", "7", "0", "0", "507", "–"]])
         self.assertEqual(len(o["chart"]), 1)
         self.assertEqual(o["chart"][0][1], 2975)
 
@@ -159,7 +172,8 @@ class UsageViewerBrowser(unittest.TestCase):
         self.assertEqual(len(self.out["week"]["chart"]), 7)
         m = self.out["month"]
         self.assertEqual(m["pressed"], ["month"])
-        self.assertIn(["claude-sonnet-4", "1", "9,000", "100", "0", "0", "9,100"], m["byModel"])
+        self.assertIn(["claude-sonnet-4", "1", "9,000", "100", "0", "0", "9,100", "–"], m["byModel"])
+        self.assertEqual(m["totals"]["costs"], "$0.003000")
         self.assertEqual(m["totals"]["request_count"], "4")
         self.assertEqual(m["totals"]["total_tokens"], "12,075")
         self.assertEqual(len(m["chart"]), 30)

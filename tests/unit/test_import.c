@@ -240,6 +240,8 @@ START_TEST(usage_rows_are_imported_once)
 	ck_column("provider_name", "NULL|NULL|NULL|NULL");
 	ck_column("status", "NULL|NULL|NULL|NULL");
 	ck_column("stream", "0|0|0|0");
+	ck_column("cost_currency", "NULL|NULL|NULL|NULL");   /* 1.10.10: none */
+	ck_column("total_nano_aiu", "NULL|NULL|NULL|NULL");
 	ck_kv("import.reference.usage", "4");
 	/* the next start (another process, the same file) adds nothing */
 	run_import("", "", 0);
@@ -290,6 +292,36 @@ START_TEST(old_usage_schema_gets_defaults)
 	run_import("", "", 0);
 	ck_column("user_id", "");
 	ck_column("total_tokens", "12");
+}
+END_TEST
+
+/* 1.14.7's database: its cost columns come along. */
+START_TEST(cost_columns_of_1_14_7_are_imported)
+{
+	sqlite3 *h;
+
+	ck_assert_int_eq(sqlite3_open(ref_db, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h, ref_schema, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h,
+	    "ALTER TABLE token_usage_events ADD COLUMN total_nano_aiu INTEGER;"
+	    "ALTER TABLE token_usage_events ADD COLUMN cost_currency TEXT;"
+	    "ALTER TABLE token_usage_events ADD COLUMN total_cost_nanos INTEGER;"
+	    "ALTER TABLE token_usage_events ADD COLUMN cost_source TEXT;"
+	    "INSERT INTO token_usage_events (created_at_ms, created_at_utc,"
+	    " trace_id, source, endpoint, model, input_tokens, total_nano_aiu,"
+	    " cost_currency, total_cost_nanos, cost_source) VALUES"
+	    " (1, 'x', 't1', 'copilot', 'messages', 'm', 3, 150000000, 'USD',"
+	    " 1500000, 'copilot_aiu'),"
+	    " (2, 'y', 't2', 'provider', 'messages', 'q', 4, NULL, 'CNY', 7,"
+	    " 'builtin'),"
+	    " (3, 'z', 't3', 'copilot', 'messages', 'm', 5, NULL, NULL, NULL,"
+	    " NULL);", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	run_import("", "", 0);
+	ck_column("total_nano_aiu", "150000000|NULL|NULL");
+	ck_column("cost_currency", "USD|CNY|NULL");
+	ck_column("total_cost_nanos", "1500000|7|NULL");
+	ck_column("cost_source", "copilot_aiu|builtin|NULL");
 }
 END_TEST
 
@@ -381,6 +413,7 @@ import_suite(void)
 	tcase_add_test(tc, usage_rows_are_imported_once);
 	tcase_add_test(tc, usage_rows_are_read_through_a_live_wal);
 	tcase_add_test(tc, old_usage_schema_gets_defaults);
+	tcase_add_test(tc, cost_columns_of_1_14_7_are_imported);
 	tcase_add_test(tc, no_reference_files_nothing_marked);
 	tcase_add_test(tc, token_is_imported_for_its_account_only);
 	tcase_add_test(tc, token_is_imported_once_and_never_over_ours);

@@ -210,6 +210,7 @@ case_pipeline(const char *what, cJSON *p, const cJSON *opts, const cJSON *expect
 		.anthropic_beta_present = opt_bool(opts, "anthropic_beta", 0),
 		.x_session_id = opt_str(opts, "x_session_id"),
 		.machine_id = opt_str(opts, "machine_id"),
+		.token_based_billing = opt_bool(opts, "token_based_billing", 0),
 	};
 	struct pp_result r;
 	struct buf err = BUF_INIT;

@@ -69,9 +69,11 @@ raw_int(const char *sql)
 	return v;
 }
 
+/* A row of model at `at` with counts and, when cur is given, a cost of
+ * nanos in it; aiu < 0: no Copilot charge. */
 static void
-record(int64_t at, const char *model, long in, long out, long cr, long cc,
-    long total)
+record_full(int64_t at, const char *model, const long counts[5],
+    const char *cur, int64_t nanos, int64_t aiu)
 {
 	struct usage_event ev = { 0 };
 
@@ -81,13 +83,27 @@ record(int64_t at, const char *model, long in, long out, long cr, long cc,
 	ev.endpoint = "messages";
 	ev.model = model;
 	ev.status = 200;
-	ev.input_tokens = in;
-	ev.output_tokens = out;
-	ev.cache_read_input_tokens = cr;
-	ev.cache_creation_input_tokens = cc;
-	ev.total_tokens = total;
+	ev.input_tokens = counts[0];
+	ev.output_tokens = counts[1];
+	ev.cache_read_input_tokens = counts[2];
+	ev.cache_creation_input_tokens = counts[3];
+	ev.total_tokens = counts[4];
 	ev.latency_ms = -1;
+	ev.has_nano_aiu = aiu >= 0;
+	ev.total_nano_aiu = aiu;
+	ev.cost_currency = cur;
+	ev.total_cost_nanos = nanos;
+	ev.cost_source = cur != NULL ? "builtin" : NULL;
 	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+}
+
+static void
+record(int64_t at, const char *model, long in, long out, long cr, long cc,
+    long total)
+{
+	const long counts[5] = { in, out, cr, cc, total };
+
+	record_full(at, model, counts, NULL, 0, -1);
 }
 
 /* The fixture rows; comments give each row's name used below. */
@@ -246,19 +262,27 @@ START_TEST(summary_day_exact)
 	static const char want[] =
 	    "{\"byModel\":["
 	    "{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,"
+	    "\"costs\":[],"
 	    "\"input_tokens\":300,\"output_tokens\":20,\"request_count\":1,"
+	    "\"total_nano_aiu\":null,"
 	    "\"total_tokens\":320,\"model\":\"claude\"},"
 	    "{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,"
+	    "\"costs\":[],"
 	    "\"input_tokens\":0,\"output_tokens\":160,\"request_count\":1,"
+	    "\"total_nano_aiu\":null,"
 	    "\"total_tokens\":160,\"model\":\"a-model\"},"
 	    "{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":10,"
+	    "\"costs\":[],"
 	    "\"input_tokens\":100,\"output_tokens\":50,\"request_count\":1,"
+	    "\"total_nano_aiu\":null,"
 	    "\"total_tokens\":160,\"model\":\"gpt-4o\"}],"
 	    "\"period\":\"day\","
 	    "\"range\":{\"end_ms\":1710302400000,\"end_utc\":\"2024-03-13T04:00:00.000Z\","
 	    "\"start_ms\":1710216000000,\"start_utc\":\"2024-03-12T04:00:00.000Z\"},"
 	    "\"totals\":{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":10,"
+	    "\"costs\":[],"
 	    "\"input_tokens\":400,\"output_tokens\":230,\"request_count\":3,"
+	    "\"total_nano_aiu\":null,"
 	    "\"total_tokens\":640}}";
 	cJSON *doc;
 	char *s;
@@ -419,7 +443,9 @@ START_TEST(events_paging)
 	ck_assert_str_eq(str(it, "session_id"), "s1");
 	ck_assert_str_eq(str(it, "user_id"), "octocat");
 	ck_assert_int_eq(num(it, "cache_read_input_tokens"), 10);
-	ck_assert_int_eq(cJSON_GetArraySize(it), 19);
+	ck_assert_int_eq(cJSON_GetArraySize(it), 21);   /* + cost, total_nano_aiu */
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "cost")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "total_nano_aiu")));
 	cJSON_Delete(doc);
 
 	ck_assert_int_eq(usage_events_json(db, "week", 2, 4, NOW, &doc), GW_OK);
@@ -512,6 +538,87 @@ START_TEST(prune)
 }
 END_TEST
 
+/* A charged row: ten tokens of model, a cost in cur (NULL: none). */
+static void
+record_cost(int64_t at, const char *model, const char *cur, int64_t nanos,
+    int64_t aiu)
+{
+	static const long ten[5] = { 10, 0, 0, 0, -1 };
+
+	record_full(at, model, ten, cur, nanos, aiu);
+}
+
+static const char *
+cost_str(const cJSON *costs)
+{
+	static char out[512];
+	const cJSON *c;
+	size_t n = 0;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(c, costs)
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s=%lld/%.10g",
+		    n > 0 ? "," : "", str(c, "currency"),
+		    (long long)num(c, "total_cost_nanos"),
+		    json_num(c, "amount", -1));
+	return out;
+}
+
+/* 1.14.7's costs: summed per model and currency (never converted), totals
+ * merged by currency in order, nano-AIU null until a row reports it. */
+START_TEST(costs_by_currency)
+{
+	const cJSON *m, *t, *it;
+	cJSON *doc;
+
+	record_cost(T_10H, "gpt-x", "USD", 1500000, 150000000);
+	record_cost(T_11H, "gpt-x", "USD", 500000, 50000000);
+	record_cost(T_11H, "qwen", "CNY", 2000000000, -1);
+	record_cost(T_12H, "qwen", "USD", 7, -1);
+	record_cost(T_12H, "free", NULL, 0, 0);
+	ck_assert_int_eq(usage_summary_json(db, "day", NOW, &doc), GW_OK);
+	m = json_arr(doc, "byModel");
+	ck_assert_str_eq(str(item_at(m, 0), "model"), "gpt-x");
+	ck_assert_str_eq(cost_str(json_arr(item_at(m, 0), "costs")),
+	    "USD=2000000/0.002");
+	ck_assert_int_eq(num(item_at(m, 0), "total_nano_aiu"), 200000000);
+	ck_assert_str_eq(str(item_at(m, 1), "model"), "qwen");
+	ck_assert_str_eq(cost_str(json_arr(item_at(m, 1), "costs")),
+	    "CNY=2000000000/2,USD=7/7e-09");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(item_at(m, 1),
+	    "total_nano_aiu")));
+	ck_assert_str_eq(str(item_at(m, 2), "model"), "free");
+	ck_assert_int_eq(num(item_at(m, 2), "total_nano_aiu"), 0);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(item_at(m, 2), "costs")), 0);
+	t = json_obj(doc, "totals");
+	ck_assert_str_eq(cost_str(json_arr(t, "costs")),
+	    "CNY=2000000000/2,USD=2000007/0.002000007");
+	ck_assert_int_eq(num(t, "total_nano_aiu"), 200000000);
+	cJSON_Delete(doc);
+
+	ck_assert_int_eq(usage_daily_json(db, "day", NOW, &doc), GW_OK);
+	t = json_obj(item_at(json_arr(doc, "days"), 0), "totals");
+	ck_assert_str_eq(cost_str(json_arr(t, "costs")),
+	    "CNY=2000000000/2,USD=2000007/0.002000007");
+	ck_assert_int_eq(num(t, "total_nano_aiu"), 200000000);
+	cJSON_Delete(doc);
+
+	ck_assert_int_eq(usage_events_json(db, "day", 1, 10, NOW, &doc), GW_OK);
+	it = item_at(json_arr(doc, "items"), 0);      /* newest: "free" or qwen */
+	if (util_streq(str(it, "model"), "qwen"))
+		it = item_at(json_arr(doc, "items"), 1);
+	ck_assert_str_eq(str(it, "model"), "free");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "cost")));
+	ck_assert_int_eq(num(it, "total_nano_aiu"), 0);
+	it = item_at(json_arr(doc, "items"), 4);      /* oldest */
+	ck_assert_str_eq(str(json_obj(it, "cost"), "currency"), "USD");
+	ck_assert_str_eq(str(json_obj(it, "cost"), "source"), "builtin");
+	ck_assert_int_eq(num(json_obj(it, "cost"), "total_cost_nanos"), 1500000);
+	ck_assert_int_eq(num(it, "total_nano_aiu"), 150000000);
+	cJSON_Delete(doc);
+}
+END_TEST
+
 static Suite *
 usage_suite(void)
 {
@@ -529,6 +636,7 @@ usage_suite(void)
 	tcase_add_test(tc, empty_database);
 	tcase_add_test(tc, other_timezone);
 	tcase_add_test(tc, prune);
+	tcase_add_test(tc, costs_by_currency);
 	suite_add_tcase(s, tc);
 	return s;
 }
