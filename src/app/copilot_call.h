@@ -29,6 +29,13 @@ struct copilot_req {
 	size_t body_len;
 	struct copilot_call call;    /* token is filled in here */
 	int stream;
+	/* Responses over WebSocket (a stream to a model that lists
+	 * ws:/responses): the response.create frame, and the connection's
+	 * pool key after the token's fingerprint ("model|request id|
+	 * subagent").  NULL: HTTP only.  A connection or upgrade that fails
+	 * before the frame is sent falls back to HTTP with body. */
+	const char *ws_frame;
+	const char *ws_key;
 };
 
 /*

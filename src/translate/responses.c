@@ -137,3 +137,25 @@ tr_responses_agent_initiated(const cJSON *payload)
 	role = json_str(last, "role");
 	return role == NULL || strcmp(role, "assistant") == 0;
 }
+
+enum gw_err
+tr_responses_ws_frame(const cJSON *payload, const char *initiator, char **out)
+{
+	static const char *const drop[] = { "stream", "background",
+	    "service_tier" };
+	cJSON *f = cJSON_Duplicate(payload, 1);
+	enum gw_err e = f != NULL ? GW_OK : GW_ENOMEM;
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; e == GW_OK && i < ARRAY_LEN(drop); i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(f, drop[i]);
+	if (e == GW_OK)
+		e = json_set(f, "type", cJSON_CreateString("response.create"));
+	if (e == GW_OK)
+		e = json_set(f, "initiator", cJSON_CreateString(initiator));
+	if (e == GW_OK && (*out = json_print(f)) == NULL)
+		e = GW_ENOMEM;
+	cJSON_Delete(f);
+	return e;
+}

@@ -38,5 +38,11 @@ int tr_responses_has_image(const cJSON *payload);
 /* x-initiator: 1 (agent) when the last input item has no role or is the
  * assistant's, 0 (user) otherwise or when input is a string. */
 int tr_responses_agent_initiated(const cJSON *payload);
+/* The frame that asks for a response over Copilot's Responses WebSocket
+ * (spec/translation.md §6.1.2): payload plus "type":"response.create" and
+ * "initiator", without "stream", "background" and "service_tier"; *out
+ * is the printed JSON (cJSON_free).  GW_ENOMEM. */
+GW_MUST_CHECK enum gw_err tr_responses_ws_frame(const cJSON *payload,
+    const char *initiator, char **out);
 
 #endif
