@@ -2647,8 +2647,10 @@ class FakeHandler(BaseHTTPRequestHandler):
         except (OSError, ValueError):
             return True
 
-    def _pause(self, done, seconds):
-        """Wait until done() (under the state lock) or timeout, watching the client."""
+    def _pause(self, done, seconds, gone=None):
+        """Wait until done() (under the state lock) or timeout, watching the
+        client (gone: how to tell it left; default _peer_closed)."""
+        gone = gone or self._peer_closed
         state = self.server.state
         deadline = time.monotonic() + seconds
         while True:
@@ -2663,10 +2665,10 @@ class FakeHandler(BaseHTTPRequestHandler):
                 state.cond.wait(min(left, 0.05))
                 if done():
                     return "done"
-            if self._peer_closed():
+            if gone():
                 return "disconnected"
 
-    def _hold(self, name, timeout):
+    def _hold(self, name, timeout, gone=None):
         state = self.server.state
         with state.cond:
             state.holding[name] = state.holding.get(name, 0) + 1
@@ -2679,7 +2681,7 @@ class FakeHandler(BaseHTTPRequestHandler):
             return False
 
         try:
-            outcome = self._pause(released, timeout)
+            outcome = self._pause(released, timeout, gone)
             if outcome == "timeout":
                 sys.stderr.write("fake_upstream: hold %r not released after %.1fs, continuing\n"
                                  % (name, timeout))
@@ -2750,7 +2752,8 @@ class FakeWebSocket:
     refuse with it); a message takes one naming method WS or none, as the
     POST it stands for would (status: an error message; drop_after: close
     after `events` messages, with close code `close_code` or, without one,
-    no close frame; stall: `seconds` of silence after `events`).  Config ws_refuse refuses every upgrade, ws_fragment splits
+    no close frame; stall: `seconds` of silence after `events`; hold: held
+    after `events` until released).  Config ws_refuse refuses every upgrade, ws_fragment splits
     every message, write_delay paces them.
     """
 
@@ -2823,8 +2826,7 @@ class FakeWebSocket:
         while True:
             f = ws_read_frame(self.h.rfile)
             if f is None:
-                st = self.state
-                st.update_record(self.record, client_disconnected=True)
+                self.state.update_record(self.record, eof=True)
                 return
             fin, opcode, payload, masked = f
             if not masked:
@@ -2872,33 +2874,51 @@ class FakeWebSocket:
             st.update_record(rec, fault=kind)
         events = self.answer(body, fault)
         delay = float(st.cfg("write_delay"))
-        k = len(events) if kind not in ("drop_after", "stall") else \
+        k = len(events) if kind not in ("drop_after", "stall", "hold") else \
             max(0, min(int(fault.get("events", 1)), len(events)))
-        for ev in events[:k]:
-            if self.h._peer_closed():
-                st.note_disconnect(rec)
-                st.update_record(rec, finished=True)
-                return False
-            self.send(0x1, ev)
-            rec["writes"] += 1
-            if delay:
-                time.sleep(delay)
+        if not self.write(events[:k], delay, rec):
+            return False
         if kind == "drop_after":
             st.update_record(rec, dropped=True, finished=True)
             if fault.get("close_code"):
                 self.close(int(fault["close_code"]), fault.get("reason", "fake upstream closing"))
             self.h._abort(bool(fault.get("reset")))
             return False
-        if kind == "stall":
-            if self.h._pause(lambda: False, float(fault["seconds"])) == "disconnected":
+        if kind in ("stall", "hold"):
+            outcome = self.h._pause(lambda: False, float(fault["seconds"]),
+                                    gone=self.client_spoke) if kind == "stall" \
+                else self.h._hold(fault.get("name", "default"), float(st.cfg("hold_timeout")),
+                                  gone=self.client_spoke)
+            if outcome == "disconnected":
                 st.note_disconnect(rec)
                 st.update_record(rec, finished=True)
                 return False
-            for ev in events[k:]:
-                self.send(0x1, ev)
+            if not self.write(events[k:], delay, rec):
+                return False
         st.update_record(rec, completed=True, finished=True, status=200)
         self.h._log("WS", self.path, 200, " websocket message" + (" fault=%s" % kind if kind else ""))
         return True
+
+    def write(self, events, delay, rec):
+        """Sends events; False (noted) when the client left meanwhile."""
+        for ev in events:
+            if self.client_spoke():
+                self.state.note_disconnect(rec)
+                self.state.update_record(rec, finished=True)
+                return False
+            self.send(0x1, ev)
+            rec["writes"] += 1
+            if delay:
+                time.sleep(delay)
+        return True
+
+    def client_spoke(self):
+        """Mid-response a client sends nothing but a close (or hangs up)."""
+        try:
+            readable, _, _ = select.select([self.h.connection], [], [], 0)
+            return bool(readable)
+        except (OSError, ValueError):
+            return True
 
     def answer(self, body, fault):
         """The events (JSON bytes) of one response.create."""
