@@ -57,39 +57,28 @@ ws_connect(struct worker *w, const char *url, const char *key,
 	return c;
 }
 
-/* The Responses stream over WebSocket; GW_ENOTFOUND when no connection
- * took the frame (then nothing reached the client: use HTTP). */
-static GW_MUST_CHECK enum gw_err
-copilot_ws(struct worker *w, const struct copilot_req *rq,
-    const struct copilot_call *call, const char *url, struct tr_stream *tr,
+enum gw_err
+app_ws_relay(struct worker *w, const char *url, const struct strlist *h,
+    const char *key, const char *frame, struct tr_stream *tr,
     struct tr_sink *sink, struct relay_result *res)
 {
-	struct strlist h = STRLIST_INIT;
 	struct up_request ur;
 	struct relay_opts ro;
 	struct ws_conn *c;
-	struct buf key = BUF_INIT;
-	char fp[65];
 	int pooled, reusable, tries;
-	enum gw_err e;
+	enum gw_err e = GW_ENOTFOUND;
 
-	util_sha256_hex(call->token, strlen(call->token), fp);
-	fp[16] = '\0';
-	if ((e = buf_printf(&key, "%s|%s", fp, rq->ws_key)) != GW_OK ||
-	    (e = copilot_ws_headers(&w->app->ident, call, &h)) != GW_OK)
-		goto out;
 	app_up_request(w, &ur, &ro);
-	e = GW_ENOTFOUND;
 	/* A pooled connection the server dropped meanwhile gets one fresh
 	 * try: the frame never reached the upstream. */
 	for (tries = 0; tries < 2 && e == GW_ENOTFOUND; tries++) {
-		if ((c = ws_connect(w, url, key.data, &h, &pooled)) == NULL)
+		if ((c = ws_connect(w, url, key, h, &pooled)) == NULL)
 			break;
 		relay_result_free(res);
-		e = relay_run_ws(c, rq->ws_frame, strlen(rq->ws_frame),
-		    ur.stall_timeout_s, &ro, tr, sink, res, &reusable);
+		e = relay_run_ws(c, frame, strlen(frame), ur.stall_timeout_s, &ro,
+		    tr, sink, res, &reusable);
 		if (reusable)
-			ws_pool_put(key.data, c);
+			ws_pool_put(key, c);
 		else
 			ws_close(c);
 		if (e == GW_ECONNECT) {
@@ -99,7 +88,28 @@ copilot_ws(struct worker *w, const struct copilot_req *rq,
 	}
 	if (e == GW_ECONNECT)
 		e = GW_ENOTFOUND;
-out:
+	if (e == GW_ENOTFOUND)
+		relay_result_free(res);
+	return e;
+}
+
+/* The Responses stream over Copilot's WebSocket, keyed by the token's
+ * fingerprint and rq->ws_key. */
+static GW_MUST_CHECK enum gw_err
+copilot_ws(struct worker *w, const struct copilot_req *rq,
+    const struct copilot_call *call, const char *url, struct tr_stream *tr,
+    struct tr_sink *sink, struct relay_result *res)
+{
+	struct strlist h = STRLIST_INIT;
+	struct buf key = BUF_INIT;
+	char fp[65];
+	enum gw_err e;
+
+	util_sha256_hex(call->token, strlen(call->token), fp);
+	fp[16] = '\0';
+	if ((e = buf_printf(&key, "%s|%s", fp, rq->ws_key)) == GW_OK &&
+	    (e = copilot_ws_headers(&w->app->ident, call, &h)) == GW_OK)
+		e = app_ws_relay(w, url, &h, key.data, rq->ws_frame, tr, sink, res);
 	buf_free(&key);
 	strlist_free(&h);
 	return e;
@@ -130,7 +140,6 @@ copilot_once(struct worker *w, const struct copilot_req *rq,
 	    (e = copilot_ws(w, rq, &call, url.data, tr, sink, res)) !=
 	    GW_ENOTFOUND)
 		goto out;
-	relay_result_free(res);
 	app_up_request(w, &ur, &ro);
 	ur.method = rq->method;
 	ur.url = url.data;

@@ -40,8 +40,9 @@ int tr_responses_has_image(const cJSON *payload);
 int tr_responses_agent_initiated(const cJSON *payload);
 /* The frame that asks for a response over Copilot's Responses WebSocket
  * (spec/translation.md §6.1.2): payload plus "type":"response.create" and
- * "initiator", without "stream", "background" and "service_tier"; *out
- * is the printed JSON (cJSON_free).  GW_ENOMEM. */
+ * "initiator", without "stream", "background" and "service_tier"; with
+ * initiator NULL, the Codex backend's frame: "type" first, only "stream"
+ * dropped.  *out is the printed JSON (cJSON_free).  GW_ENOMEM. */
 GW_MUST_CHECK enum gw_err tr_responses_ws_frame(const cJSON *payload,
     const char *initiator, char **out);
 

@@ -630,7 +630,7 @@ codex_headers(const struct codex_creds *c, const char *const *client,
 	if (e == GW_OK)
 		e = strlist_addf(out, "chatgpt-account-id: %s", c->account_id);
 	ADD_UNLESS("content-type", "content-type: application/json");
-	ADD_UNLESS("openai-beta", "OpenAI-Beta: responses=experimental");
+	ADD_UNLESS("openai-beta", CODEX_HTTP_BETA);
 	if (opencode) {
 		if (e == GW_OK)
 			e = strlist_add(out, "originator: opencode");

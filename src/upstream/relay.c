@@ -434,8 +434,9 @@ done:
 static GW_MUST_CHECK enum gw_err
 ws_message(struct relay *r, const char *data, size_t len, int *terminal)
 {
+	/* response.done: the Codex backend's name for response.completed */
 	static const char *const ends[] = { "response.completed",
-	    "response.failed", "response.incomplete", "error" };
+	    "response.failed", "response.incomplete", "response.done", "error" };
 	cJSON *v = json_parse(data, len, NULL, NULL), *err;
 	const char *type = json_str(v, "type");
 	char *s = NULL, name[64];

@@ -2741,20 +2741,22 @@ def ws_read_frame(rfile):
 
 
 class FakeWebSocket:
-    """The server side of Copilot's Responses WebSocket, by hand (RFC 6455).
+    """The server side of the Responses WebSockets, by hand (RFC 6455):
+    Copilot's (/responses) and the Codex backend's
+    (/backend-api/codex/responses).
 
-    The upgrade needs a Copilot bearer (else 401) and is recorded as GET
-    /responses with "ws": "upgrade".  Each {"type":"response.create",…} text
-    message is answered as POST /responses with stream true would be, one
-    event per text message, and recorded with method "WS" (its body: the
+    The upgrade needs the path's bearer (a Copilot token, a Codex access
+    token; else 401) and is recorded as GET with "ws": "upgrade".  Each
+    {"type":"response.create",…} text message is answered as the path's POST
+    with stream true would be (WS_ROUTES), one event per text message, and recorded with method "WS" (its body: the
     frame; its headers: the upgrade's; "connection": the upgrade's seq).
     Faults: an upgrade takes only a fault naming method GET (kind status:
     refuse with it); a message takes one naming method WS or none, as the
     POST it stands for would (status: an error message; drop_after: close
     after `events` messages, with close code `close_code` or, without one,
     no close frame; stall: `seconds` of silence after `events`; hold: held
-    after `events` until released).  Config ws_refuse refuses every upgrade, ws_fragment splits
-    every message, write_delay paces them.
+    after `events` until released).  Config ws_refuse refuses every
+    upgrade, ws_fragment splits every message, write_delay paces them.
     """
 
     def __init__(self, handler, path, query, headers, header_list, started):
@@ -2782,10 +2784,16 @@ class FakeWebSocket:
         token = token[7:] if token.lower().startswith("bearer ") else ""
         fault = st.take_fault("GET", self.path, None, explicit=True)
         refuse = st.cfg("ws_refuse")
-        if self.path != "/responses":
+        if self.path not in WS_ROUTES:
             return self.refuse(404, {"error": {"message": "no WebSocket here"}})
-        if not st.copilot_token_valid(token):
+        if self.path == "/responses" and not st.copilot_token_valid(token):
             return self.refuse(401, UNAUTHORIZED_BODY)
+        if self.path != "/responses":
+            with st.cond:
+                info = st.codex_access.get(token)
+            if info is None or info["revoked"] or time.time() >= info["expires_at"]:
+                return self.refuse(401, {"detail": "Could not parse your authentication "
+                                                   "token. Please try signing in again."})
         if fault and fault["kind"] == "status":
             return self.refuse(fault["status"], fault.get("body", {"error": {
                 "message": "fake upstream refused the upgrade", "type": "error"}}))
@@ -2931,15 +2939,22 @@ class FakeWebSocket:
         payload["stream"] = True
         req = Request(self.state, "POST", self.path, {}, self.headers,
                       json_bytes(payload), payload, None)
-        model, err = _check_model(req, "/responses")
-        if err is None:
-            err = responses_answer(req, model)
-            if err.events is not None:
-                return [json_bytes(json.loads(e.decode().split("data: ", 1)[1]))
-                        for e in err.events]
-        detail = json.loads(err.body.decode()).get("error", {})
+        resp = WS_ROUTES[self.path](req)
+        if resp.events is not None:
+            return [json_bytes(json.loads(e.decode().split("data: ", 1)[1]))
+                    for e in resp.events]
+        detail = json.loads(resp.body.decode())
+        err = detail.get("error") if isinstance(detail.get("error"), dict) else {
+            "code": None, "message": detail.get("detail") or json.dumps(detail)}
         return [json_bytes({"type": "error", "sequence_number": 0, "error": {
-            "code": detail.get("code"), "message": detail.get("message")}})]
+            "code": err.get("code"), "message": err.get("message")}})]
+
+
+# What each WebSocket path answers, as the POST it stands for.
+WS_ROUTES = {
+    "/responses": handle_responses,
+    "/backend-api/codex/responses": handle_codex_responses,
+}
 
 
 class FakeServer(ThreadingHTTPServer):
