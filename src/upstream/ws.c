@@ -395,28 +395,41 @@ idle_usable(const struct ws_conn *c, int64_t now)
 	return c->dec.in.len == c->dec.pos && poll(&p, 1, 0) == 0;
 }
 
-struct ws_conn *
-ws_pool_take(const char *key)
+/* Under the lock: removes from the pool the connections past their idle
+ * time or closed by the server (into stale), and the one for key (when
+ * key is given; returned). */
+static struct ws_conn *
+pool_scan(const char *key, struct ws_conn **stale, size_t *nstale)
 {
-	struct ws_conn *found = NULL, *stale[WS_POOL_MAX];
+	struct ws_conn *found = NULL;
 	int64_t now = util_mono_ms();
-	size_t i, nstale = 0;
+	size_t i;
 
-	pthread_mutex_lock(&pool_lock);
 	for (i = 0; i < WS_POOL_MAX; i++) {
 		if (pool[i].c == NULL)
 			continue;
-		if (!idle_usable(pool[i].c, now)) {
-			stale[nstale++] = pool[i].c;
-		} else if (found == NULL && strcmp(pool[i].key, key) == 0) {
+		if (!idle_usable(pool[i].c, now))
+			stale[(*nstale)++] = pool[i].c;
+		else if (key != NULL && found == NULL &&
+		    strcmp(pool[i].key, key) == 0)
 			found = pool[i].c;
-		} else {
+		else
 			continue;
-		}
 		free(pool[i].key);
 		pool[i].key = NULL;
 		pool[i].c = NULL;
 	}
+	return found;
+}
+
+struct ws_conn *
+ws_pool_take(const char *key)
+{
+	struct ws_conn *found, *stale[WS_POOL_MAX];
+	size_t i, nstale = 0;
+
+	pthread_mutex_lock(&pool_lock);
+	found = pool_scan(key, stale, &nstale);
 	pthread_mutex_unlock(&pool_lock);
 	for (i = 0; i < nstale; i++)
 		ws_close(stale[i]);
@@ -426,12 +439,13 @@ ws_pool_take(const char *key)
 void
 ws_pool_put(const char *key, struct ws_conn *c)
 {
-	struct ws_conn *out = NULL;
-	size_t i, slot = WS_POOL_MAX, oldest = 0;
+	struct ws_conn *out = NULL, *stale[WS_POOL_MAX];
+	size_t i, slot = WS_POOL_MAX, oldest = 0, nstale = 0;
 	char *k = util_strdup(key);
 
 	c->idle_since = util_mono_ms();
 	pthread_mutex_lock(&pool_lock);
+	(void)pool_scan(NULL, stale, &nstale);   /* only the stale ones */
 	for (i = 0; i < WS_POOL_MAX; i++) {
 		if (pool[i].c == NULL) {
 			if (slot == WS_POOL_MAX)
@@ -459,6 +473,8 @@ ws_pool_put(const char *key, struct ws_conn *c)
 	pthread_mutex_unlock(&pool_lock);
 	free(k);
 	ws_close(out);
+	for (i = 0; i < nstale; i++)
+		ws_close(stale[i]);
 }
 
 void
