@@ -187,6 +187,43 @@ START_TEST(request_id_is_deterministic_hash)
 }
 END_TEST
 
+/* The Responses WebSocket upgrade: the identity without the body's
+ * headers, x-initiator (it goes in the frame) and the electron version;
+ * user-agent node (opencode keeps its own). */
+START_TEST(websocket_header_set)
+{
+	struct copilot_ident id = ident(0);
+	struct copilot_call c;
+	struct strlist h = STRLIST_INIT;
+
+	memset(&c, 0, sizeof(c));
+	c.token = "tid=abc";
+	c.request_id = "req-1";
+	c.initiator = "agent";
+	c.accept = "text/event-stream";
+	c.json_body = 1;
+	c.vision = 1;
+	ck_assert_int_eq(copilot_ws_headers(&id, &c, &h), GW_OK);
+	ck_assert(strlist_has(&h, "Authorization: Bearer tid=abc"));
+	ck_assert(strlist_has(&h, "user-agent: node"));
+	ck_assert(strlist_has(&h, "x-request-id: req-1"));
+	ck_assert(strlist_has(&h, "copilot-vision-request: true"));
+	ck_assert(strlist_has(&h, "copilot-integration-id: vscode-chat"));
+	ck_assert(!strlist_has(&h, "x-initiator: agent"));
+	ck_assert(!strlist_has(&h, "content-type: application/json"));
+	ck_assert(!strlist_has(&h, "accept: text/event-stream"));
+	ck_assert(!strlist_has(&h, "x-vscode-user-agent-library-version: "
+	    "electron-fetch"));
+	strlist_free(&h);
+	id = ident(1);
+	ck_assert_int_eq(copilot_ws_headers(&id, &c, &h), GW_OK);
+	ck_assert(!strlist_has(&h, "x-initiator: agent"));
+	ck_assert(!strlist_has(&h, "user-agent: node"));
+	ck_assert(strlist_has(&h, "Openai-Intent: conversation-edits"));
+	strlist_free(&h);
+}
+END_TEST
+
 START_TEST(strlist_headers)
 {
 	struct strlist l = STRLIST_INIT;
@@ -219,6 +256,7 @@ copilot_suite(void)
 	tcase_add_test(tc, chat_images_detected_only_in_parts);
 	tcase_add_test(tc, request_id_is_deterministic_hash);
 	tcase_add_test(tc, strlist_headers);
+	tcase_add_test(tc, websocket_header_set);
 	suite_add_tcase(s, tc);
 	return s;
 }
