@@ -43,9 +43,11 @@ ws_connect(struct worker *w, const char *url, const char *key,
 	long status = 0;
 
 	if ((c = ws_pool_take(key)) != NULL) {
+		log_debug("Responses WebSocket: the pooled connection for %s", url);
 		*pooled = 1;
 		return c;
 	}
+	log_debug("Responses WebSocket: connecting to %s", url);
 	*pooled = 0;
 	if (ws_open(url, strlist_view(h), w->cfg->connect_timeout_s, &c, &status,
 	    &err) != GW_OK) {

@@ -452,6 +452,8 @@ ws_message(struct relay *r, const char *data, size_t len, int *terminal)
 	for (i = 0; i < ARRAY_LEN(ends); i++)
 		*terminal |= strcmp(type, ends[i]) == 0;
 	err = cJSON_GetObjectItemCaseSensitive(v, "error");
+	if (strcmp(type, "error") == 0)
+		log_warn("relay: the upstream WebSocket sent an error: %.300s", data);
 	if (strcmp(type, "error") == 0 && cJSON_IsObject(err)) {
 		e = json_set(v, "code", cJSON_Duplicate(
 		    cJSON_GetObjectItemCaseSensitive(err, "code"), 1));
