@@ -556,9 +556,10 @@ done:
 	buf_free(&err);
 	res->err = e;
 	res->status = res->resp.status;
-	res->total_ms = util_mono_ms() - r.start_ms;
 	res->ttfb_ms = res->resp.ttfb_ms > 0 ? res->resp.ttfb_ms : -1;
-	if (r.start_ms != 0)
+	if (r.start_ms != 0) {       /* the call was made */
+		res->total_ms = util_mono_ms() - r.start_ms;
 		metrics_observe(METRICS_UPSTREAM_DURATION, res->total_ms);
+	}
 	return e;
 }
