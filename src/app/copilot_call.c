@@ -15,6 +15,7 @@
 #include "upstream/auth.h"
 #include "upstream/client.h"
 #include "upstream/relay.h"
+#include "upstream/ws.h"
 
 char *
 app_copilot_base(struct worker *w, const char *token_api_url)
@@ -44,6 +45,91 @@ app_token_based_billing(struct worker *w)
 	return yes;
 }
 
+/* A connection for key: the pooled one, or a new one (NULL when the
+ * upgrade failed: the caller goes over HTTP). */
+static struct ws_conn *
+ws_connect(struct worker *w, const char *url, const char *key,
+    const struct strlist *h, int *pooled)
+{
+	struct ws_conn *c;
+	struct buf err = BUF_INIT;
+	long status = 0;
+
+	if ((c = ws_pool_take(key)) != NULL) {
+		log_debug("Responses WebSocket: the pooled connection for %s", url);
+		*pooled = 1;
+		return c;
+	}
+	log_debug("Responses WebSocket: connecting to %s", url);
+	*pooled = 0;
+	if (ws_open(url, strlist_view(h), w->cfg->connect_timeout_s, &c, &status,
+	    &err) != GW_OK) {
+		log_warn("Responses over WebSocket unavailable (%s): using HTTP",
+		    buf_cstr(&err));
+		c = NULL;
+	}
+	buf_free(&err);
+	return c;
+}
+
+enum gw_err
+app_ws_relay(struct worker *w, const char *url, const struct strlist *h,
+    const char *key, const char *frame, struct tr_stream *tr,
+    struct tr_sink *sink, struct relay_result *res)
+{
+	struct up_request ur;
+	struct relay_opts ro;
+	struct ws_conn *c;
+	int pooled, reusable, tries;
+	enum gw_err e = GW_ENOTFOUND;
+
+	app_up_request(w, &ur, &ro);
+	/* A pooled connection the server dropped meanwhile gets one fresh
+	 * try: the frame never reached the upstream. */
+	for (tries = 0; tries < 2 && e == GW_ENOTFOUND; tries++) {
+		if ((c = ws_connect(w, url, key, h, &pooled)) == NULL)
+			break;
+		relay_result_free(res);
+		e = relay_run_ws(c, frame, strlen(frame), ur.stall_timeout_s, &ro,
+		    tr, sink, res, &reusable);
+		if (reusable)
+			ws_pool_put(key, c);
+		else
+			ws_close(c);
+		if (e == GW_ECONNECT) {
+			log_warn("Responses over WebSocket: %s", res->message);
+			e = pooled ? GW_ENOTFOUND : GW_ECONNECT;
+		}
+	}
+	if (e == GW_ECONNECT)
+		e = GW_ENOTFOUND;
+	if (e == GW_ENOTFOUND)
+		relay_result_free(res);
+	return e;
+}
+
+/* The Responses stream over Copilot's WebSocket, keyed by the token's
+ * fingerprint and rq->ws_key. */
+static GW_MUST_CHECK enum gw_err
+copilot_ws(struct worker *w, const struct copilot_req *rq,
+    const struct copilot_call *call, const char *url, struct tr_stream *tr,
+    struct tr_sink *sink, struct relay_result *res)
+{
+	struct strlist h = STRLIST_INIT;
+	struct buf key = BUF_INIT;
+	char fp[65];
+	enum gw_err e;
+
+	util_sha256_hex(call->token, strlen(call->token), fp);
+	fp[16] = '\0';
+	if ((e = buf_printf(&key, "%s|%s", fp, rq->ws_key)) == GW_OK &&
+	    (e = copilot_ws_headers(&w->app->ident, call, &h)) == GW_OK)
+		e = app_ws_relay(w, url, &h, key.data, rq->ws_frame, tr, sink, res);
+	buf_free(&key);
+	strlist_free(&h);
+	return e;
+}
+
 /* One attempt with a given token. */
 static GW_MUST_CHECK enum gw_err
 copilot_once(struct worker *w, const struct copilot_req *rq,
@@ -65,6 +151,10 @@ copilot_once(struct worker *w, const struct copilot_req *rq,
 		e = GW_ENOMEM;
 		goto out;
 	}
+	if (rq->stream && rq->ws_frame != NULL && tr != NULL &&
+	    (e = copilot_ws(w, rq, &call, url.data, tr, sink, res)) !=
+	    GW_ENOTFOUND)
+		goto out;
 	app_up_request(w, &ur, &ro);
 	ur.method = rq->method;
 	ur.url = url.data;

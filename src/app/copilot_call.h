@@ -15,6 +15,7 @@
 #include "app/app.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/strlist.h"
 #include "upstream/copilot.h"
 
 struct relay_result;
@@ -29,6 +30,13 @@ struct copilot_req {
 	size_t body_len;
 	struct copilot_call call;    /* token is filled in here */
 	int stream;
+	/* Responses over WebSocket (a stream to a model that lists
+	 * ws:/responses): the response.create frame, and the connection's
+	 * pool key after the token's fingerprint ("model|request id|
+	 * subagent").  NULL: HTTP only.  A connection or upgrade that fails
+	 * before the frame is sent falls back to HTTP with body. */
+	const char *ws_frame;
+	const char *ws_key;
 };
 
 /* How long a worker uses the Copilot token it read before it reads the
@@ -46,6 +54,19 @@ struct copilot_req {
 GW_MUST_CHECK enum gw_err app_copilot_call(struct worker *w, const struct copilot_req *rq,
     struct tr_stream *tr, struct tr_sink *sink, struct relay_result *res,
     struct buf *errmsg);
+
+/*
+ * A Responses stream over a WebSocket (upstream/relay.h relay_run_ws) to
+ * url (http or https for ws or wss) with the upgrade headers h: the
+ * process's pooled connection for key, else a new one; the connection goes
+ * back to the pool when its response ended cleanly.  GW_ENOTFOUND when no
+ * connection took the frame (the upgrade failed, logged; res is empty and
+ * nothing reached the client or the upstream): the caller goes over HTTP.
+ * Otherwise relay_run_ws's result.  Used for Copilot and the Codex backend.
+ */
+GW_MUST_CHECK enum gw_err app_ws_relay(struct worker *w, const char *url,
+    const struct strlist *h, const char *key, const char *frame,
+    struct tr_stream *tr, struct tr_sink *sink, struct relay_result *res);
 
 /* The Copilot API base URL: config, then the account's endpoints.api
  * (token_api_url, or the stored one when NULL), then the account-type

@@ -390,9 +390,9 @@ cmd_debug(int argc, char **argv)
 	cJSON_AddStringToObject(o, "libcurl", curl_version());
 	cJSON_AddStringToObject(o, "sqlite", sqlite3_libversion());
 	cJSON_AddStringToObject(o, "cjson", cJSON_Version());
-	cJSON_AddStringToObject(o, "responsesTransport",
-	    "http-sse (libcurl here has no WebSocket support; "
-	    "useResponsesApiWebSocket is accepted and HTTP is used)");
+	cJSON_AddStringToObject(o, "responsesTransport", w.cfg->use_responses_ws ?
+	    "WebSocket for models that list ws:/responses, HTTP SSE otherwise" :
+	    "http-sse (useResponsesApiWebSocket is off)");
 	paths = cJSON_AddObjectToObject(o, "paths");
 	cJSON_AddStringToObject(paths, "APP_DIR", a.home);
 	cJSON_AddStringToObject(paths, "CONFIG_PATH", a.config_path);
@@ -431,8 +431,9 @@ cmd_debug(int argc, char **argv)
 	} else {
 		printf("copilot-api %s\n  libcurl: %s\n  sqlite: %s\n  cJSON: %s\n",
 		    GW_VERSION, curl_version(), sqlite3_libversion(), cJSON_Version());
-		printf("  Responses API transport: HTTP SSE (libcurl here has no "
-		    "WebSocket support)\n");
+		printf("  Responses API transport: %s\n", w.cfg->use_responses_ws ?
+		    "WebSocket for models that list ws:/responses, else HTTP SSE" :
+		    "HTTP SSE (useResponsesApiWebSocket is off)");
 		printf("paths:\n  APP_DIR: %s\n  CONFIG_PATH: %s\n  DB_PATH: %s\n",
 		    a.home, a.config_path, a.db_path);
 		printf("state:\n  signed in: %s%s%s\n  schema version: %d\n",

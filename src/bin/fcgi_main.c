@@ -27,6 +27,7 @@
 #include "routes/routes.h"
 #include "state/config.h"
 #include "upstream/client.h"
+#include "upstream/ws.h"
 
 static struct app app;
 static struct buf init_error = BUF_INIT;
@@ -208,18 +209,14 @@ main(int argc, char **argv)
 		    buf_puts(&init_error, "initialisation failed") != GW_OK) {
 			log_error("initialisation failed");
 			app_free(&app);
-			up_global_cleanup();
+			ws_pool_cleanup();
+	up_global_cleanup();
 			return 1;
 		}
 		log_error("%s", init_error.data);
 		o.handle = handle_broken;
 	} else {
 		log_set_level(app.cfg->log_level);
-		/* Once per process start, not per request. */
-		if (app.cfg->use_responses_ws)
-			log_info("useResponsesApiWebSocket is set, but libcurl %s has no "
-			    "WebSocket support here: Responses are relayed over HTTP SSE",
-			    curl_version_info(CURLVERSION_NOW)->version);
 		o.handle = routes_handle;
 		o.limits.max_body = (size_t)app.cfg->max_body_bytes;
 		o.limits.max_inflight = (size_t)app.cfg->max_inflight_bytes;
@@ -232,6 +229,7 @@ main(int argc, char **argv)
 	rc = procs > 1 ? supervise(procs, &o) : http_server_run(&o);
 	app_free(&app);
 	buf_free(&init_error);
+	ws_pool_cleanup();
 	up_global_cleanup();
 	return rc;
 }

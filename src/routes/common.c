@@ -432,6 +432,14 @@ rc_post_json(struct rctx *r, const char *path, const cJSON *body,
     struct copilot_call call, struct tr_stream *tr, rc_xlate_fn xlate,
     void *xlate_arg)
 {
+	rc_post_json_ws(r, path, body, call, NULL, NULL, tr, xlate, xlate_arg);
+}
+
+void
+rc_post_json_ws(struct rctx *r, const char *path, const cJSON *body,
+    struct copilot_call call, const char *ws_frame, const char *ws_key,
+    struct tr_stream *tr, rc_xlate_fn xlate, void *xlate_arg)
+{
 	struct copilot_req rq;
 	char *s;
 
@@ -448,6 +456,8 @@ rc_post_json(struct rctx *r, const char *path, const cJSON *body,
 	rq.call = call;
 	rq.call.json_body = 1;
 	rq.call.accept = r->stream ? "text/event-stream" : "application/json";
+	rq.ws_frame = ws_frame;
+	rq.ws_key = ws_key;
 	rc_copilot_to_client(r, &rq, tr, xlate, xlate_arg);
 	cJSON_free(s);
 }

@@ -120,6 +120,11 @@ typedef enum gw_err (*rc_xlate_fn)(const cJSON *upstream, void *arg,
 void rc_post_json(struct rctx *r, const char *path, const cJSON *body,
     struct copilot_call call, struct tr_stream *tr, rc_xlate_fn xlate,
     void *xlate_arg);
+/* The same, streamed over the Responses WebSocket with ws_frame and
+ * ws_key (app/copilot_call.h) when ws_frame is set. */
+void rc_post_json_ws(struct rctx *r, const char *path, const cJSON *body,
+    struct copilot_call call, const char *ws_frame, const char *ws_key,
+    struct tr_stream *tr, rc_xlate_fn xlate, void *xlate_arg);
 
 /* Reads the usage row's numbers from the client-shaped JSON answer. */
 void rc_usage_from_body(const cJSON *body, struct tr_usage *u);

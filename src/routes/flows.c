@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/models.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -14,6 +15,7 @@
 #include "translate/anthropic_responses_stream.h"
 #include "translate/anthropic_websearch.h"
 #include "translate/provider.h"
+#include "translate/responses.h"
 #include "translate/tool_search.h"
 #include "upstream/relay.h"
 
@@ -197,4 +199,66 @@ flow_free(struct flow *f)
 	cJSON_free(f->body);
 	f->tr = f->ws = NULL;
 	f->body = NULL;
+}
+
+/* A pool key part: '|' and '%' escaped, so parts cannot run together. */
+static GW_MUST_CHECK enum gw_err
+key_part(struct buf *b, const char *s)
+{
+	enum gw_err e = GW_OK;
+
+	if (b->len > 0)
+		e = buf_putc(b, '|');
+	for (; e == GW_OK && *s != '\0'; s++)
+		e = *s == '|' || *s == '%' ? buf_printf(b, "%%%02X",
+		    (unsigned char)*s) : buf_putc(b, *s);
+	return e;
+}
+
+enum gw_err
+flow_ws_prepare(struct rctx *r, const cJSON *model, int compact,
+    const cJSON *payload, const struct copilot_call *call,
+    const char *sub_session, const char *sub_agent, const char *sub_type,
+    struct flow_ws *ws)
+{
+	struct buf key = BUF_INIT, sub = BUF_INIT;
+	const char *id = json_str(payload, "model");
+	enum gw_err e;
+
+	memset(ws, 0, sizeof(*ws));
+	if (!r->stream || compact || !r->w->cfg->use_responses_ws ||
+	    model == NULL || !models_supports(model, "ws:/responses"))
+		return GW_OK;
+	if (sub_agent != NULL)
+		e = buf_printf(&sub, "%s:%s:%s", sub_session != NULL ?
+		    sub_session : "", sub_agent, sub_type != NULL ? sub_type : "");
+	else
+		e = buf_puts(&sub, "main");
+	if (e == GW_OK)
+		e = key_part(&key, id != NULL ? id : "");
+	if (e == GW_OK)
+		e = key_part(&key, call->request_id != NULL ?
+		    call->request_id : "");
+	if (e == GW_OK)
+		e = key_part(&key, buf_cstr(&sub));
+	if (e == GW_OK)
+		e = tr_responses_ws_frame(payload, call->initiator != NULL &&
+		    strcmp(call->initiator, "agent") == 0 ? "agent" : "user",
+		    &ws->frame);
+	if (e == GW_OK)
+		ws->key = buf_detach(&key);
+	buf_free(&key);
+	buf_free(&sub);
+	if (e != GW_OK)
+		flow_ws_free(ws);
+	return e;
+}
+
+void
+flow_ws_free(struct flow_ws *ws)
+{
+	cJSON_free(ws->frame);
+	free(ws->key);
+	ws->frame = NULL;
+	ws->key = NULL;
 }

@@ -71,6 +71,24 @@ GW_MUST_CHECK enum gw_err flow_websearch(struct rctx *r, const cJSON *body,
  */
 void flow_websearch_answer(struct rctx *r, const struct flow *f, enum gw_err e,
     const struct relay_result *res, const char *errmsg);
+/* How a Responses request to Copilot travels (spec/translation.md §6.1.2):
+ * over the WebSocket when the client streams, useResponsesApiWebSocket is
+ * on, model lists ws:/responses and this is no compaction request. */
+struct flow_ws {
+	char *frame;                 /* the response.create frame; NULL: HTTP */
+	char *key;                   /* "model|request id|subagent" */
+};
+
+/*
+ * Fills ws (zeroed first) for payload (the Responses body) with the
+ * request id and initiator the headers carry; sub_session, sub_agent,
+ * sub_type name a subagent (all NULL for the main agent).  GW_ENOMEM.
+ */
+GW_MUST_CHECK enum gw_err flow_ws_prepare(struct rctx *r, const cJSON *model,
+    int compact, const cJSON *payload, const struct copilot_call *call,
+    const char *sub_session, const char *sub_agent, const char *sub_type,
+    struct flow_ws *ws);
+void flow_ws_free(struct flow_ws *ws);
 
 /* Frees what a flow filled in; f itself is the caller's.  NULL is fine. */
 void flow_free(struct flow *f);

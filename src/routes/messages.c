@@ -45,6 +45,7 @@ struct msg {
 	struct pp_result pp;
 	struct copilot_req rq;
 	struct flow f;             /* the upstream body, stream and xlate */
+	struct flow_ws ws;         /* the Responses WebSocket, when it applies */
 	char model_id[128];
 	char random_id[37];
 	char session[37];          /* pp.session_id, else getUUID(request id) */
@@ -60,9 +61,11 @@ pick_flow(const struct msg *m)
 		return FLOW_CHAT;  /* unknown models go to chat, name unchanged */
 	if (cfg->use_messages_api && models_supports(m->model, "/v1/messages"))
 		return FLOW_NATIVE;
-	/* libcurl here has no WebSocket: ws:/responses is served over HTTP. */
+	/* ws:/responses alone is a Responses model too (its transport:
+	 * flow_ws_prepare) */
 	if (models_supports(m->model, "/responses") ||
-	    models_supports(m->model, "ws:/responses"))
+	    (models_supports(m->model, "ws:/responses") &&
+	    cfg->use_responses_ws && m->pp.compact != PP_COMPACT_REQUEST))
 		return FLOW_RESPONSES;
 	return FLOW_CHAT;
 }
@@ -137,6 +140,12 @@ responses_flow(struct msg *m, struct buf *err)
 		    "user");
 		m->rq.call.vision = tr_responses_has_image(payload);
 		m->rq.path = "/responses";
+		e = flow_ws_prepare(m->r, m->model,
+		    m->pp.compact == PP_COMPACT_REQUEST, payload, &m->rq.call,
+		    m->pp.subagent.session_id, m->pp.subagent.agent_id,
+		    m->pp.subagent.agent_type, &m->ws);
+		m->rq.ws_frame = m->ws.frame;
+		m->rq.ws_key = m->ws.key;
 	}
 	cJSON_Delete(payload);
 	return e;
@@ -403,6 +412,7 @@ route_messages(struct rctx *r)
 out:
 	flow_free(&m.f);
 	free(m.ws_client_model);
+	flow_ws_free(&m.ws);
 	free((char *)m.rq.call.anthropic_beta);
 	pp_result_free(&m.pp);
 	cJSON_Delete(m.body);

@@ -16,9 +16,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app/copilot_call.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/strlist.h"
+#include "core/util.h"
 #include "routes/flows.h"
 #include "routes/approval.h"
 #include "routes/providers.h"
@@ -197,6 +199,76 @@ client_pairs(struct rctx *r, const char ***out, size_t *n)
 	return GW_OK;
 }
 
+/* A pool key part: the first 16 hex of sha256(s). */
+static void
+fingerprint(const char *s, size_t n, char out[17])
+{
+	char hex[65];
+
+	util_sha256_hex(s, n, hex);
+	memcpy(out, hex, 16);
+	out[16] = '\0';
+}
+
+/*
+ * The Codex backend's Responses WebSocket (1.14.7 streams over it when
+ * useResponsesApiWebSocket is on): the HTTP headers h without accept,
+ * content-type and our HTTP OpenAI-Beta, with CODEX_WS_BETA unless the
+ * client sent one; the body as a response.create frame; the reference's
+ * pool key (URL, model, credentials, headers).  GW_ENOTFOUND: use HTTP.
+ */
+static GW_MUST_CHECK enum gw_err
+codex_ws(struct rctx *r, const struct codex_creds *c, const char *url,
+    const char *body, const struct strlist *http, struct tr_stream *tr,
+    struct tr_sink *sink, struct relay_result *res)
+{
+	struct strlist h = STRLIST_INIT;
+	struct buf key = BUF_INIT, all = BUF_INIT;
+	const char *const *l;
+	cJSON *payload = NULL;
+	char *frame = NULL, afp[17], hfp[17];
+	int beta = 0;
+	enum gw_err e = GW_OK;
+
+	if (!r->stream || !r->w->cfg->use_responses_ws)
+		return GW_ENOTFOUND;
+	for (l = strlist_view(http); e == GW_OK && l != NULL && *l != NULL; l++) {
+		if (strncasecmp(*l, "accept:", 7) == 0 ||
+		    strncasecmp(*l, "content-type:", 13) == 0 ||
+		    strcmp(*l, CODEX_HTTP_BETA) == 0)
+			continue;
+		beta |= strncasecmp(*l, "openai-beta:", 12) == 0;
+		if ((e = strlist_add(&h, *l)) == GW_OK && strstr(*l, "trace") == NULL)
+			e = buf_printf(&all, "%s\n", *l);
+	}
+	if (e == GW_OK && !beta)
+		e = strlist_add(&h, CODEX_WS_BETA);
+	if (e == GW_OK && ((payload = json_parse(body, strlen(body), NULL,
+	    NULL)) == NULL || !cJSON_IsObject(payload)))
+		e = GW_EINTERNAL;       /* codex_body printed it */
+	if (e == GW_OK)
+		e = tr_responses_ws_frame(payload, NULL, &frame);
+	if (e == GW_OK) {
+		fingerprint(buf_cstr(&all), all.len, hfp);
+		buf_reset(&all);
+		e = buf_printf(&all, "%s:%s", c->access_token, c->account_id);
+	}
+	if (e == GW_OK) {
+		fingerprint(buf_cstr(&all), all.len, afp);
+		e = buf_printf(&key, "codex|%s|%s|%s|%s", url,
+		    json_str(payload, "model") != NULL ? json_str(payload, "model") :
+		    "", afp, hfp);
+	}
+	if (e == GW_OK)
+		e = app_ws_relay(r->w, url, &h, key.data, frame, tr, sink, res);
+	cJSON_Delete(payload);
+	cJSON_free(frame);
+	buf_free(&key);
+	buf_free(&all);
+	strlist_free(&h);
+	return e;
+}
+
 /*
  * One attempt with the credentials c: a Responses call (images 0, relayed
  * through tr), or an Images one (1: a generation's JSON, 2: an edit's
@@ -222,6 +294,10 @@ codex_attempt(struct rctx *r, const struct codex_creds *c, const char *url,
 	    (e = images ? codex_images_headers(c, pairs, n, session, images == 1,
 	    &h, err) : codex_headers(c, pairs, n, session, &h, err)) != GW_OK)
 		goto out;
+	http_sse_sink(r->c, &sink);
+	if (!images &&
+	    (e = codex_ws(r, c, url, body, &h, tr, &sink, res)) != GW_ENOTFOUND)
+		goto out;
 	app_up_request(r->w, &ur, &ro);
 	ro.untyped_is_sse = !images;
 	ur.method = "POST";
@@ -233,7 +309,6 @@ codex_attempt(struct rctx *r, const struct codex_creds *c, const char *url,
 	 * reference waits 15 */
 	if (images)
 		ur.stall_timeout_s = 15 * 60;
-	http_sse_sink(r->c, &sink);
 	e = relay_run(r->w->client, &ur, &ro, tr, &sink, res);
 out:
 	free(pairs);

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "routes/flows.h"
 #include "routes/providers.h"
 #include "routes/approval.h"
 #include "routes/ratelimit.h"
@@ -71,12 +72,34 @@ request_id(const cJSON *body, const char *session, const char *machine_id,
 	return e;
 }
 
+/* The WebSocket transport, with Codex CLI's subagent as the pool key's
+ * marker (its thread, else its parent's, else the session). */
+static GW_MUST_CHECK enum gw_err
+ws_prepare(struct rctx *r, const cJSON *model, const cJSON *body,
+    const struct copilot_call *call, int subagent, const char *session,
+    struct flow_ws *ws)
+{
+	const char *kind = http_header(r->req, "x-openai-subagent");
+	const char *thread = http_header(r->req, "thread-id");
+	const char *parent = http_header(r->req, "x-codex-parent-thread-id");
+	const char *agent;
+
+	if (!subagent)
+		return flow_ws_prepare(r, model, 0, body, call, NULL, NULL, NULL,
+		    ws);
+	agent = thread != NULL ? thread : parent != NULL ? parent :
+	    session != NULL ? session : kind;
+	return flow_ws_prepare(r, model, 0, body, call, thread != NULL ? thread :
+	    session != NULL ? session : agent, agent, kind, ws);
+}
+
 void
 route_responses(struct rctx *r)
 {
 	const struct cfg *cfg = r->w->cfg;
 	struct tr_responses_prepare_opts po;
 	struct copilot_call call;
+	struct flow_ws ws = { NULL, NULL };
 	struct tr_stream *tr = NULL;
 	struct buf err = BUF_INIT;
 	cJSON *body = NULL;
@@ -113,7 +136,8 @@ route_responses(struct rctx *r)
 		log_warn("model list unavailable: %s", buf_cstr(&err));
 	model = models_find(models, id);
 	if (model == NULL || (!models_supports(model, "/responses") &&
-	    !models_supports(model, "ws:/responses"))) {
+	    !(models_supports(model, "ws:/responses") &&
+	    cfg->use_responses_ws))) {
 		rc_fail_reply(r, 400, NULL, "This model does not support the "
 		    "responses endpoint. Please choose a different model.", NULL,
 		    "model does not support /responses");
@@ -163,9 +187,15 @@ route_responses(struct rctx *r)
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	rc_post_json(r, "/responses", body, call, tr,
+	if ((e = ws_prepare(r, model, body, &call, subagent, session, &ws)) !=
+	    GW_OK) {
+		rc_fail(r, e, NULL);
+		goto out;
+	}
+	rc_post_json_ws(r, "/responses", body, call, ws.frame, ws.key, tr,
 	    bridge != NULL ? tr_rts_response : NULL, bridge);
 out:
+	flow_ws_free(&ws);
 	free(bridge);
 	tr_stream_free(tr);
 	cJSON_Delete(body);

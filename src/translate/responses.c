@@ -260,3 +260,39 @@ out:
 	buf_free(&one);
 	return e;
 }
+
+enum gw_err
+tr_responses_ws_frame(const cJSON *payload, const char *initiator, char **out)
+{
+	static const char *const drop[] = { "stream", "background",
+	    "service_tier" };
+	cJSON *f = cJSON_Duplicate(payload, 1), *t;
+	enum gw_err e = f != NULL ? GW_OK : GW_ENOMEM;
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; e == GW_OK && i < (initiator != NULL ? ARRAY_LEN(drop) : 1);
+	    i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(f, drop[i]);
+	if (e == GW_OK && initiator == NULL) {
+		cJSON_DeleteItemFromObjectCaseSensitive(f, "type");
+		t = cJSON_CreateString("response.create");
+		/* first, as the reference spreads the payload after it */
+		if (t == NULL || !cJSON_AddItemToObject(f, "type", t)) {
+			cJSON_Delete(t);
+			e = GW_ENOMEM;
+		} else if (!cJSON_InsertItemInArray(f, 0,
+		    cJSON_DetachItemViaPointer(f, t))) {
+			cJSON_Delete(t);
+			e = GW_ENOMEM;
+		}
+	} else if (e == GW_OK) {
+		e = json_set(f, "type", cJSON_CreateString("response.create"));
+	}
+	if (e == GW_OK && initiator != NULL)
+		e = json_set(f, "initiator", cJSON_CreateString(initiator));
+	if (e == GW_OK && (*out = json_print(f)) == NULL)
+		e = GW_ENOMEM;
+	cJSON_Delete(f);
+	return e;
+}

@@ -61,5 +61,12 @@ int tr_responses_agent_initiated(const cJSON *payload);
  * their non-blank texts, joined by a blank line, become instructions (an
  * input left empty goes too).  GW_ENOMEM. */
 GW_MUST_CHECK enum gw_err tr_responses_system_to_instructions(cJSON *payload);
+/* The frame that asks for a response over Copilot's Responses WebSocket
+ * (spec/translation.md §6.1.2): payload plus "type":"response.create" and
+ * "initiator", without "stream", "background" and "service_tier"; with
+ * initiator NULL, the Codex backend's frame: "type" first, only "stream"
+ * dropped.  *out is the printed JSON (cJSON_free).  GW_ENOMEM. */
+GW_MUST_CHECK enum gw_err tr_responses_ws_frame(const cJSON *payload,
+    const char *initiator, char **out);
 
 #endif

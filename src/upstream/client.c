@@ -690,3 +690,45 @@ up_perform(struct up_client *c, const struct up_request *req,
 {
 	return up_transfer(c, req, NULL, resp);
 }
+
+enum gw_err
+up_connect_raw(const char *url, long connect_timeout_s, void **easy,
+    struct buf *err)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *h;
+	CURLcode rc;
+
+	*easy = NULL;
+	if ((h = curl_easy_init()) == NULL)
+		return GW_ENOMEM;
+	if (share != NULL)
+		curl_easy_setopt(h, CURLOPT_SHARE, share);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (!proxy_from_env)
+		curl_easy_setopt(h, CURLOPT_PROXY, "");
+	/* Through a proxy the connection is a CONNECT tunnel, for ws:// too. */
+	curl_easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (connect_timeout_s > 0 ?
+	    connect_timeout_s : UP_CONNECT_TIMEOUT_S) * 1000L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 60L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 30L);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	rc = curl_easy_perform(h);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	if (rc != CURLE_OK) {
+		buf_reset(err);
+		/* best effort: the error code says it all the same */
+		GW_IGNORE(buf_printf(err, "could not connect for %s: %s", url,
+		    *errbuf != '\0' ? errbuf : curl_easy_strerror(rc)));
+		curl_easy_cleanup(h);
+		return GW_ECONNECT;
+	}
+	*easy = h;
+	return GW_OK;
+}

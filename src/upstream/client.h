@@ -130,4 +130,15 @@ struct up_hooks {
 GW_MUST_CHECK enum gw_err up_transfer(struct up_client *c, const struct up_request *req,
     const struct up_hooks *hooks, struct up_response *resp);
 
+/*
+ * A raw connection to url's host (http or https), for a protocol spoken
+ * over it with curl_easy_send/recv (upstream/ws.c): the same proxy,
+ * share, timeout and TLS choices as a transfer, HTTP/1.1 only (a
+ * WebSocket upgrade is an HTTP/1.1 request), CURLOPT_CONNECT_ONLY.  On
+ * success *easy (a CURL *, the caller's to curl_easy_cleanup) is connected;
+ * GW_ECONNECT with why in err; GW_ENOMEM.  Thread-safe.
+ */
+GW_MUST_CHECK enum gw_err up_connect_raw(const char *url, long connect_timeout_s,
+    void **easy, struct buf *err);
+
 #endif

@@ -104,6 +104,11 @@ GW_MUST_CHECK enum gw_err codex_token(struct codex_env *env, const char *stale,
  * or /codex (the reference's resolveCodexResponsesUrl). */
 GW_MUST_CHECK enum gw_err codex_responses_url(const char *base, struct buf *out);
 
+/* The OpenAI-Beta an HTTP call sends unless the client sent one (1.10.10;
+ * the WebSocket upgrade sends CODEX_WS_BETA instead, as 1.14.7 does). */
+#define CODEX_HTTP_BETA "OpenAI-Beta: responses=experimental"
+#define CODEX_WS_BETA "openai-beta: responses_websockets=2026-02-06"
+
 /*
  * The backend call's headers: the client's (name/value pairs, nclient of
  * them) minus authorization, x-api-key, the hop-by-hop ones,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/json.h"
@@ -252,5 +253,29 @@ copilot_request_id(const cJSON *messages, const char *session_id,
 out:
 	buf_free(&key);
 	buf_free(&all);
+	return e;
+}
+
+enum gw_err
+copilot_ws_headers(struct copilot_ident *id, const struct copilot_call *c,
+    struct strlist *out)
+{
+	static const char drop[] = "x-vscode-user-agent-library-version:";
+	struct copilot_call w = *c;
+	struct strlist all = STRLIST_INIT;
+	const char *const *h;
+	enum gw_err e;
+
+	w.json_body = 0;
+	w.accept = NULL;
+	w.initiator = NULL;
+	w.anthropic_beta = NULL;
+	if (!id->opencode)
+		w.user_agent = "node";
+	e = copilot_headers(id, &w, &all);
+	for (h = strlist_view(&all); e == GW_OK && h != NULL && *h != NULL; h++)
+		if (strncasecmp(*h, drop, sizeof(drop) - 1) != 0)
+			e = strlist_add(out, *h);
+	strlist_free(&all);
 	return e;
 }

@@ -53,6 +53,16 @@ void copilot_machine_id(char out[65]);
 GW_MUST_CHECK enum gw_err copilot_headers(struct copilot_ident *id,
     const struct copilot_call *c, struct strlist *out);
 
+/*
+ * The headers of a Responses WebSocket upgrade (spec/translation.md §8):
+ * those of copilot_headers without a body's content-type and accept,
+ * x-initiator (it travels in the response.create frame) and the electron
+ * library version, with user-agent "node"; the opencode set keeps its own
+ * user-agent.  GW_ENOMEM.
+ */
+GW_MUST_CHECK enum gw_err copilot_ws_headers(struct copilot_ident *id,
+    const struct copilot_call *c, struct strlist *out);
+
 /* Chat Completions payload facts. */
 const char *copilot_chat_initiator(const cJSON *payload);
 int copilot_chat_has_images(const cJSON *payload);

@@ -3,6 +3,7 @@
  * sink, with pings, stall and disconnect handling (contract in relay.h).
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -288,7 +289,7 @@ stream_outcome(struct relay *r, enum gw_err e)
 	char **msg = &res->message;
 	int truncated = 0;
 
-	if (e == GW_OK)
+	if (e == GW_OK && r->sse != NULL)
 		e = sse_parser_finish(r->sse, &truncated);
 	if (e == GW_OK) {
 		/* a message that finished ends cleanly even without its
@@ -343,6 +344,40 @@ end_stream(struct relay *r, enum gw_err e)
 	return e;
 }
 
+/* Sets up r for a stream to tr and sink; GW_EINVAL without a sink. */
+static GW_MUST_CHECK enum gw_err
+relay_init(struct relay *r, const struct relay_opts *opts,
+    struct tr_stream *tr, struct tr_sink *sink, struct relay_result *res)
+{
+	long ping_ms = opts != NULL ? opts->ping_interval_ms : 0;
+
+	memset(res, 0, sizeof(*res));
+	memset(r, 0, sizeof(*r));
+	r->res = res;
+	if (opts != NULL && opts->client_left != NULL) {
+		r->client_left = opts->client_left;
+		r->client_ctx = opts->client_ctx;
+	}
+	if (tr == NULL)
+		return GW_OK;
+	if (sink == NULL || sink->emit == NULL || sink->comment == NULL) {
+		buf_replacef(&res->message, "relay: no sink");
+		return GW_EINVAL;
+	}
+	r->tr = tr;
+	r->out = sink;
+	r->wrap.ctx = r;
+	r->wrap.emit = wrap_emit;
+	r->wrap.comment = wrap_comment;
+	r->ping_ms = ping_ms < 0 ? 0 : ping_ms > 0 ? ping_ms :
+	    RELAY_PING_INTERVAL_MS;
+	r->early = opts != NULL && opts->early_pings;
+	r->untyped_is_sse = opts != NULL && opts->untyped_is_sse;
+	r->start_ms = util_mono_ms();
+	r->last_write_ms = r->start_ms;
+	return GW_OK;
+}
+
 enum gw_err
 relay_run(struct up_client *c, const struct up_request *req,
     const struct relay_opts *opts, struct tr_stream *tr,
@@ -350,15 +385,11 @@ relay_run(struct up_client *c, const struct up_request *req,
 {
 	struct relay r;
 	struct up_hooks hooks = { 0 };
-	long ping_ms = opts != NULL ? opts->ping_interval_ms : 0;
 	enum gw_err e;
 
-	memset(res, 0, sizeof(*res));
-	memset(&r, 0, sizeof(r));
-	r.res = res;
-	if (opts != NULL && opts->client_left != NULL) {
-		r.client_left = opts->client_left;
-		r.client_ctx = opts->client_ctx;
+	if ((e = relay_init(&r, opts, tr, sink, res)) != GW_OK)
+		goto done;
+	if (r.client_left != NULL) {
 		hooks.ctx = &r;
 		hooks.on_tick = on_tick;
 	}
@@ -367,22 +398,6 @@ relay_run(struct up_client *c, const struct up_request *req,
 		    &res->resp);
 		goto done;
 	}
-	if (sink == NULL || sink->emit == NULL || sink->comment == NULL) {
-		e = GW_EINVAL;
-		buf_replacef(&res->message, "relay: no sink");
-		goto done;
-	}
-	r.tr = tr;
-	r.out = sink;
-	r.wrap.ctx = &r;
-	r.wrap.emit = wrap_emit;
-	r.wrap.comment = wrap_comment;
-	r.ping_ms = ping_ms < 0 ? 0 : ping_ms > 0 ? ping_ms :
-	    RELAY_PING_INTERVAL_MS;
-	r.early = opts != NULL && opts->early_pings;
-	r.untyped_is_sse = opts != NULL && opts->untyped_is_sse;
-	r.start_ms = util_mono_ms();
-	r.last_write_ms = r.start_ms;
 	hooks.ctx = &r;
 	hooks.stream = 1;
 	hooks.on_headers = on_headers;
@@ -410,5 +425,141 @@ done:
 	res->total_ms = res->resp.total_ms;
 	if (tr == NULL || r.start_ms != 0)     /* a call was made */
 		metrics_observe(METRICS_UPSTREAM_DURATION, res->total_ms);
+	return e;
+}
+
+/* A WebSocket message is one event named by its "type"; an error
+ * message also carries its error's code and message at the top (the
+ * reference's shape).  *terminal: the response ends with it. */
+static GW_MUST_CHECK enum gw_err
+ws_message(struct relay *r, const char *data, size_t len, int *terminal)
+{
+	/* response.done: the Codex backend's name for response.completed */
+	static const char *const ends[] = { "response.completed",
+	    "response.failed", "response.incomplete", "response.done", "error" };
+	cJSON *v = json_parse(data, len, NULL, NULL), *err;
+	const char *type = json_str(v, "type");
+	char *s = NULL, name[64];
+	enum gw_err e;
+	size_t i;
+
+	*terminal = 0;
+	if (type == NULL) {
+		cJSON_Delete(v);
+		return on_event(r, NULL, data, len, NULL);
+	}
+	snprintf(name, sizeof(name), "%s", type);
+	for (i = 0; i < ARRAY_LEN(ends); i++)
+		*terminal |= strcmp(type, ends[i]) == 0;
+	err = cJSON_GetObjectItemCaseSensitive(v, "error");
+	if (strcmp(type, "error") == 0)
+		log_warn("relay: the upstream WebSocket sent an error: %.300s", data);
+	if (strcmp(type, "error") == 0 && cJSON_IsObject(err)) {
+		e = json_set(v, "code", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(err, "code"), 1));
+		if (e == GW_OK)
+			e = json_set(v, "message", cJSON_Duplicate(
+			    cJSON_GetObjectItemCaseSensitive(err, "message"), 1));
+		if (e == GW_OK && (s = json_print(v)) == NULL)
+			e = GW_ENOMEM;
+		cJSON_Delete(v);
+		if (e != GW_OK)
+			return e;
+		e = on_event(r, name, s, strlen(s), NULL);
+		cJSON_free(s);
+		return e;
+	}
+	cJSON_Delete(v);
+	return on_event(r, name, data, len, NULL);
+}
+
+/* The WebSocket read loop: messages, ticks, the stall guard. */
+static GW_MUST_CHECK enum gw_err
+ws_loop(struct relay *r, struct ws_conn *c, int64_t stall_ms, int *clean)
+{
+	struct buf err = BUF_INIT;
+	int64_t now, last_rx = util_mono_ms(), next_tick = last_rx, wait;
+	const char *data;
+	size_t len;
+	enum gw_err e = GW_OK;
+	int got, terminal = 0;
+
+	while (!terminal) {
+		now = util_mono_ms();
+		if (now >= next_tick && (e = on_tick(r, now, &next_tick)) != GW_OK)
+			break;
+		if (stall_ms > 0 && now - last_rx >= stall_ms) {
+			e = GW_ETIMEOUT;
+			buf_replacef(&r->res->resp.error, "upstream sent nothing for "
+			    "%lld s", (long long)(stall_ms / 1000));
+			break;
+		}
+		wait = next_tick > 0 ? next_tick - now : RELAY_WATCH_MS;
+		if (stall_ms > 0 && last_rx + stall_ms - now < wait)
+			wait = last_rx + stall_ms - now;
+		if ((e = ws_next(c, (int)(wait < 1 ? 1 : wait), &data, &len, &got,
+		    &err)) != GW_OK) {
+			buf_replacef(&r->res->resp.error, "%s", buf_cstr(&err));
+			break;
+		}
+		if (!got)
+			continue;
+		last_rx = util_mono_ms();
+		if (r->res->resp.ttfb_ms <= 0)
+			r->res->resp.ttfb_ms = last_rx - r->start_ms;
+		if ((e = ws_message(r, data, len, &terminal)) != GW_OK)
+			break;
+	}
+	*clean = terminal && e == GW_OK;
+	buf_free(&err);
+	return e;
+}
+
+enum gw_err
+relay_run_ws(struct ws_conn *c, const char *frame, size_t n,
+    long stall_timeout_s, const struct relay_opts *opts, struct tr_stream *tr,
+    struct tr_sink *sink, struct relay_result *res, int *reusable)
+{
+	struct relay r;
+	struct buf err = BUF_INIT;
+	int64_t stall_ms = stall_timeout_s < 0 ? 0 : (stall_timeout_s > 0 ?
+	    stall_timeout_s : UP_STALL_TIMEOUT_S) * 1000;
+	int clean = 0;
+	enum gw_err e;
+
+	*reusable = 0;
+	if ((e = relay_init(&r, opts, tr, sink, res)) != GW_OK || tr == NULL) {
+		e = e != GW_OK ? e : GW_EINVAL;
+		goto done;
+	}
+	if ((e = ws_send_text(c, frame, n, &err)) != GW_OK) {
+		buf_replacef(&res->resp.error, "%s", buf_cstr(&err));
+		e = GW_ECONNECT;
+		goto done;
+	}
+	res->resp.status = 200;
+	r.streaming = 1;
+	metrics_stream_begin();
+	e = ws_loop(&r, c, stall_ms, &clean);
+	if (r.client_gone || e == GW_ECLIENTGONE) {
+		e = GW_ECLIENTGONE;
+		buf_replacef(&res->message, "%s", gw_strerror(e));
+	} else {
+		e = end_stream(&r, e);
+		*reusable = clean && e == GW_OK && !r.client_gone;
+	}
+	metrics_stream_end();
+done:
+	if (e != GW_OK && res->message == NULL)
+		buf_replacef(&res->message, "%s", res->resp.error != NULL ?
+		    res->resp.error : gw_strerror(e));
+	buf_free(&err);
+	res->err = e;
+	res->status = res->resp.status;
+	res->ttfb_ms = res->resp.ttfb_ms > 0 ? res->resp.ttfb_ms : -1;
+	if (r.start_ms != 0) {       /* the call was made */
+		res->total_ms = util_mono_ms() - r.start_ms;
+		metrics_observe(METRICS_UPSTREAM_DURATION, res->total_ms);
+	}
 	return e;
 }

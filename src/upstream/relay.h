@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/stream.h"
 #include "upstream/client.h"
+#include "upstream/ws.h"
 
 #define RELAY_PING_INTERVAL_MS 15000
 /* How often the client's connection is looked at while the upstream runs. */
@@ -79,5 +80,25 @@ void relay_result_free(struct relay_result *r);
 GW_MUST_CHECK enum gw_err relay_run(struct up_client *c, const struct up_request *req,
     const struct relay_opts *opts, struct tr_stream *tr,
     struct tr_sink *sink, struct relay_result *res);
+
+/*
+ * The same relay over a WebSocket connection (Copilot's Responses over
+ * ws:/responses): sends frame as one text message on c, then every message
+ * is one event to tr (the event name is its "type"; an "error" message gets
+ * its error.code and error.message copied to the top level, as the
+ * reference relays it) until a terminal one (response.completed,
+ * response.failed, response.incomplete, error; the Codex backend's
+ * response.done).  Pings, the watch and the
+ * stall guard (stall_timeout_s: 0 the default, < 0 none) work as in
+ * relay_run; res->status is 200 once the frame was sent.  Returns as
+ * relay_run with tr; GW_ECONNECT when the frame could not be sent
+ * (nothing reached the upstream, the client stream did not start).
+ * *reusable is set when the connection ended its response cleanly and
+ * may take the next one; otherwise the caller closes it.
+ */
+GW_MUST_CHECK enum gw_err relay_run_ws(struct ws_conn *c, const char *frame,
+    size_t n, long stall_timeout_s, const struct relay_opts *opts,
+    struct tr_stream *tr, struct tr_sink *sink, struct relay_result *res,
+    int *reusable);
 
 #endif

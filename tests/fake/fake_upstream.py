@@ -126,6 +126,8 @@ DEFAULT_CONFIG = {
     "models_hide": [],           # model ids removed from /models
     "response_headers": {},      # added to every Copilot-side response
     "endpoints_api": None,       # override endpoints.api (default: this server)
+    "ws_fragment": 0,            # WebSocket /responses: split each message into frames of N bytes
+    "ws_refuse": None,           # WebSocket /responses: answer the upgrade with this HTTP status
     "user_overrides": {},        # deep-merged into /copilot_internal/user
     "hold_timeout": 60.0,        # a hold not released by then continues anyway
     # Codex (OAuth + backend).
@@ -469,12 +471,15 @@ class FakeState:
                 ids.append(f["id"])
             return ids
 
-    def take_fault(self, method, path, body):
+    def take_fault(self, method, path, body, explicit=False):
+        """explicit: only a fault that names this method (the WebSocket side)."""
         with self.cond:
             for f in self.faults:
                 if f["remaining"] is not None and f["remaining"] <= 0:
                     continue
                 if f["path"] not in (path, "*"):
+                    continue
+                if explicit and not f.get("method"):
                     continue
                 if f.get("method") and f["method"].upper() != method:
                     continue
@@ -2731,6 +2736,9 @@ class FakeHandler(BaseHTTPRequestHandler):
             k = k.lower()
             headers[k] = headers[k] + ", " + v if k in headers else v
         body = self._parse_body(raw, headers.get("content-type", ""))
+        if "websocket" in headers.get("upgrade", "").lower() and self.command == "GET":
+            FakeWebSocket(self, path, query, headers, header_list, started).run()
+            return
         control = path.startswith("/_fake/")
         record = None
         if not control:
@@ -2910,8 +2918,10 @@ class FakeHandler(BaseHTTPRequestHandler):
         except (OSError, ValueError):
             return True
 
-    def _pause(self, done, seconds):
-        """Wait until done() (under the state lock) or timeout, watching the client."""
+    def _pause(self, done, seconds, gone=None):
+        """Wait until done() (under the state lock) or timeout, watching the
+        client (gone: how to tell it left; default _peer_closed)."""
+        gone = gone or self._peer_closed
         state = self.server.state
         deadline = time.monotonic() + seconds
         while True:
@@ -2926,10 +2936,10 @@ class FakeHandler(BaseHTTPRequestHandler):
                 state.cond.wait(min(left, 0.05))
                 if done():
                     return "done"
-            if self._peer_closed():
+            if gone():
                 return "disconnected"
 
-    def _hold(self, name, timeout):
+    def _hold(self, name, timeout, gone=None):
         state = self.server.state
         with state.cond:
             state.holding[name] = state.holding.get(name, 0) + 1
@@ -2942,7 +2952,7 @@ class FakeHandler(BaseHTTPRequestHandler):
             return False
 
         try:
-            outcome = self._pause(released, timeout)
+            outcome = self._pause(released, timeout, gone)
             if outcome == "timeout":
                 sys.stderr.write("fake_upstream: hold %r not released after %.1fs, continuing\n"
                                  % (name, timeout))
@@ -2951,6 +2961,271 @@ class FakeHandler(BaseHTTPRequestHandler):
             with state.cond:
                 state.holding[name] -= 1
                 state.cond.notify_all()
+
+
+# ---------------------------------------------------------------------------
+# Copilot's Responses over WebSocket (GET /responses + Upgrade: websocket)
+# ---------------------------------------------------------------------------
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ws_accept(key):
+    return base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+
+
+def ws_frame(opcode, payload, fin=True, mask=None):
+    """One frame; server frames are unmasked, a client's (tests) masked."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    mbit = 0x80 if mask is not None else 0
+    if n < 126:
+        head += bytes([mbit | n])
+    elif n <= 0xFFFF:
+        head += bytes([mbit | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([mbit | 127]) + struct.pack("!Q", n)
+    if mask is not None:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        head += mask
+    return head + payload
+
+
+def ws_read_frame(rfile):
+    """(fin, opcode, payload, masked) from a stream, or None at EOF."""
+    h = rfile.read(2)
+    if len(h) < 2:
+        return None
+    fin, opcode = bool(h[0] & 0x80), h[0] & 0x0F
+    masked, n = bool(h[1] & 0x80), h[1] & 0x7F
+    if n == 126:
+        n = struct.unpack("!H", rfile.read(2))[0]
+    elif n == 127:
+        n = struct.unpack("!Q", rfile.read(8))[0]
+    mask = rfile.read(4) if masked else None
+    payload = rfile.read(n)
+    if len(payload) < n:
+        return None
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return fin, opcode, payload, masked
+
+
+class FakeWebSocket:
+    """The server side of the Responses WebSockets, by hand (RFC 6455):
+    Copilot's (/responses) and the Codex backend's
+    (/backend-api/codex/responses).
+
+    The upgrade needs the path's bearer (a Copilot token, a Codex access
+    token; else 401) and is recorded as GET with "ws": "upgrade".  Each
+    {"type":"response.create",…} text message is answered as the path's POST
+    with stream true would be (WS_ROUTES), one event per text message, and recorded with method "WS" (its body: the
+    frame; its headers: the upgrade's; "connection": the upgrade's seq).
+    Faults: an upgrade takes only a fault naming method GET (kind status:
+    refuse with it); a message takes one naming method WS or none, as the
+    POST it stands for would (status: an error message; drop_after: close
+    after `events` messages, with close code `close_code` or, without one,
+    no close frame; stall: `seconds` of silence after `events`; hold: held
+    after `events` until released).  Config ws_refuse refuses every
+    upgrade, ws_fragment splits every message, write_delay paces them.
+    """
+
+    def __init__(self, handler, path, query, headers, header_list, started):
+        self.h = handler
+        self.path = path
+        self.headers = headers
+        self.state = handler.server.state
+        self.record = self.state.add_record({
+            "time": started, "method": "GET", "path": path, "query": query,
+            "query_string": "", "headers": headers, "header_list": header_list,
+            "body": None, "body_bytes": 0, "status": None, "stream": False,
+            "fault": None, "writes": 0, "finished": False, "completed": False,
+            "client_disconnected": False, "dropped": False, "ws": "upgrade",
+            "messages": 0})
+
+    def refuse(self, status, body):
+        self.state.update_record(self.record, status=status, finished=True)
+        self.h.close_connection = True
+        self.h._send_simple(json_response(status, body))
+        self.h._log("GET", self.path, status, " websocket refused")
+
+    def run(self):
+        h, st = self.h, self.state
+        token = h.headers.get("Authorization", "")
+        token = token[7:] if token.lower().startswith("bearer ") else ""
+        fault = st.take_fault("GET", self.path, None, explicit=True)
+        refuse = st.cfg("ws_refuse")
+        if self.path not in WS_ROUTES:
+            return self.refuse(404, {"error": {"message": "no WebSocket here"}})
+        if self.path == "/responses" and not st.copilot_token_valid(token):
+            return self.refuse(401, UNAUTHORIZED_BODY)
+        if self.path != "/responses":
+            with st.cond:
+                info = st.codex_access.get(token)
+            if info is None or info["revoked"] or time.time() >= info["expires_at"]:
+                return self.refuse(401, {"detail": "Could not parse your authentication "
+                                                   "token. Please try signing in again."})
+        if fault and fault["kind"] == "status":
+            return self.refuse(fault["status"], fault.get("body", {"error": {
+                "message": "fake upstream refused the upgrade", "type": "error"}}))
+        if refuse:
+            return self.refuse(int(refuse), {"error": {"message": "websocket not available"}})
+        key = self.headers.get("sec-websocket-key", "")
+        h.close_connection = True
+        h.wfile.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
+                       % ws_accept(key)).encode())
+        h.wfile.flush()
+        st.update_record(self.record, status=101)
+        h._log("GET", self.path, 101, " websocket")
+        try:
+            self.serve()
+        except CLIENT_GONE + (OSError,):
+            st.note_disconnect(self.record)
+        st.update_record(self.record, finished=True)
+
+    def send(self, opcode, payload):
+        frag = int(self.state.cfg("ws_fragment") or 0)
+        if opcode != 0x1 or frag <= 0 or len(payload) <= frag:
+            self.h.wfile.write(ws_frame(opcode, payload))
+        else:
+            pieces = [payload[i:i + frag] for i in range(0, len(payload), frag)]
+            for i, p in enumerate(pieces):
+                self.h.wfile.write(ws_frame(opcode if i == 0 else 0x0, p,
+                                            fin=i == len(pieces) - 1))
+                self.h.wfile.flush()
+        self.h.wfile.flush()
+
+    def close(self, code, reason=""):
+        self.h.wfile.write(ws_frame(0x8, struct.pack("!H", code) + reason.encode()))
+        self.h.wfile.flush()
+
+    def serve(self):
+        msg, op = b"", None
+        while True:
+            f = ws_read_frame(self.h.rfile)
+            if f is None:
+                self.state.update_record(self.record, eof=True)
+                return
+            fin, opcode, payload, masked = f
+            if not masked:
+                return self.close(1002, "client frames must be masked")
+            if opcode == 0x8:
+                self.state.update_record(self.record, closed_by_client=True)
+                return self.close(1000)
+            if opcode == 0x9:
+                self.send(0xA, payload)
+                continue
+            if opcode == 0xA:
+                continue
+            msg = payload if opcode != 0x0 else msg + payload
+            op = opcode if opcode != 0x0 else op
+            if not fin:
+                continue
+            if not self.message(msg):
+                return
+            msg = b""
+
+    def message(self, raw):
+        """Answers one message; False when the connection is to end."""
+        st = self.state
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            body = None
+        rec = st.add_record({
+            "time": time.time(), "method": "WS", "path": self.path, "query": {},
+            "query_string": "", "headers": self.headers, "header_list": [],
+            "body": body, "body_bytes": len(raw), "status": None, "stream": True,
+            "fault": None, "writes": 0, "finished": False, "completed": False,
+            "client_disconnected": False, "dropped": False,
+            "connection": self.record["seq"]})
+        with st.cond:
+            self.record["messages"] += 1
+        if not isinstance(body, dict) or body.get("type") != "response.create":
+            self.send(0x1, json_bytes({"type": "error", "error": {
+                "code": "invalid_request", "message": "expected a response.create message"}}))
+            st.update_record(rec, status=400, finished=True)
+            return True
+        fault = st.take_fault("WS", self.path, body)
+        kind = fault["kind"] if fault else None
+        if fault:
+            st.update_record(rec, fault=kind)
+        events = self.answer(body, fault)
+        delay = float(st.cfg("write_delay"))
+        k = len(events) if kind not in ("drop_after", "stall", "hold") else \
+            max(0, min(int(fault.get("events", 1)), len(events)))
+        if not self.write(events[:k], delay, rec):
+            return False
+        if kind == "drop_after":
+            st.update_record(rec, dropped=True, finished=True)
+            if fault.get("close_code"):
+                self.close(int(fault["close_code"]), fault.get("reason", "fake upstream closing"))
+            self.h._abort(bool(fault.get("reset")))
+            return False
+        if kind in ("stall", "hold"):
+            outcome = self.h._pause(lambda: False, float(fault["seconds"]),
+                                    gone=self.client_spoke) if kind == "stall" \
+                else self.h._hold(fault.get("name", "default"), float(st.cfg("hold_timeout")),
+                                  gone=self.client_spoke)
+            if outcome == "disconnected":
+                st.note_disconnect(rec)
+                st.update_record(rec, finished=True)
+                return False
+            if not self.write(events[k:], delay, rec):
+                return False
+        st.update_record(rec, completed=True, finished=True, status=200)
+        self.h._log("WS", self.path, 200, " websocket message" + (" fault=%s" % kind if kind else ""))
+        return True
+
+    def write(self, events, delay, rec):
+        """Sends events; False (noted) when the client left meanwhile."""
+        for ev in events:
+            if self.client_spoke():
+                self.state.note_disconnect(rec)
+                self.state.update_record(rec, finished=True)
+                return False
+            self.send(0x1, ev)
+            rec["writes"] += 1
+            if delay:
+                time.sleep(delay)
+        return True
+
+    def client_spoke(self):
+        """Mid-response a client sends nothing but a close (or hangs up)."""
+        try:
+            readable, _, _ = select.select([self.h.connection], [], [], 0)
+            return bool(readable)
+        except (OSError, ValueError):
+            return True
+
+    def answer(self, body, fault):
+        """The events (JSON bytes) of one response.create."""
+        if fault and fault["kind"] == "status":
+            err = fault.get("body", {}).get("error", {}) if isinstance(fault.get("body"), dict) else {}
+            return [json_bytes({"type": "error", "sequence_number": 0, "error": {
+                "code": err.get("code", "fake_error"),
+                "message": err.get("message", "fake upstream error")}})]
+        payload = {k: v for k, v in body.items() if k not in ("type", "initiator")}
+        payload["stream"] = True
+        req = Request(self.state, "POST", self.path, {}, self.headers,
+                      json_bytes(payload), payload, None)
+        resp = WS_ROUTES[self.path](req)
+        if resp.events is not None:
+            return [json_bytes(json.loads(e.decode().split("data: ", 1)[1]))
+                    for e in resp.events]
+        detail = json.loads(resp.body.decode())
+        err = detail.get("error") if isinstance(detail.get("error"), dict) else {
+            "code": None, "message": detail.get("detail") or json.dumps(detail)}
+        return [json_bytes({"type": "error", "sequence_number": 0, "error": {
+            "code": err.get("code"), "message": err.get("message")}})]
+
+
+# What each WebSocket path answers, as the POST it stands for.
+WS_ROUTES = {
+    "/responses": handle_responses,
+    "/backend-api/codex/responses": handle_codex_responses,
+}
 
 
 class FakeServer(ThreadingHTTPServer):

@@ -38,12 +38,16 @@ class ClaudeCode(unittest.TestCase):
         out = json.loads(r.stdout)
         self.assertFalse(out.get("is_error"), out)
         self.assertIn("swordfish", out["result"])
-        reqs = [q for q in self.s.fake.requests(upstream_path) if q["method"] == "POST"]
+        # a turn is a POST, or a response.create message over the Responses
+        # WebSocket (the initiator then travels in the message)
+        reqs = [q for q in self.s.fake.requests(upstream_path) if q["method"] in ("POST", "WS")]
         turns = [q for q in reqs if isinstance(q["body"], dict) and q["body"].get("tools")]
         self.assertGreaterEqual(len(turns), 2, [q["path"] for q in reqs])
         second = json.dumps(turns[-1]["body"])
         self.assertIn("swordfish", second)              # the tool_result went upstream
-        self.assertEqual(turns[-1]["headers"]["x-initiator"], "agent")
+        last = turns[-1]
+        self.assertEqual(last["body"]["initiator"] if last["method"] == "WS"
+                         else last["headers"]["x-initiator"], "agent")
         return turns
 
     def test_claude_model_native_messages(self):
@@ -58,5 +62,6 @@ class ClaudeCode(unittest.TestCase):
 
     def test_gpt_model_responses(self):
         turns = self.run_claude("gpt-5.4", "/responses")
+        self.assertEqual({t["method"] for t in turns}, {"WS"})   # ws:/responses
         items = turns[-1]["body"]["input"]
         self.assertIn("function_call_output", [i.get("type") for i in items])

@@ -239,7 +239,16 @@ class CodexRequests(unittest.TestCase):
         names = [n for n, _ in ev]
         self.assertEqual(names[0], "message_start")
         self.assertEqual(names[-1], "message_stop")
-        self.assertEqual(self.backend()["headers"]["accept"], "text/event-stream")
+        # a stream goes over the backend's Responses WebSocket (1.14.7)
+        rec = self.backend()
+        self.assertEqual(rec["method"], "WS")
+        self.assertNotIn("accept", rec["headers"])
+        self.assertEqual(rec["headers"]["openai-beta"], "responses_websockets=2026-02-06")
+        self.assertEqual(rec["headers"]["chatgpt-account-id"], "acct-fake-0001")
+        self.assertEqual(list(rec["body"])[0], "type")
+        self.assertEqual(rec["body"]["type"], "response.create")
+        self.assertNotIn("stream", rec["body"])
+        self.assertNotIn("initiator", rec["body"])
         harness.wait_until(lambda: "Codex primary rate limit (plus): allowed=true, "
                            "limit_reached=false, used=42%, window=300m, reset_at="
                            in self.s.log_text(), what="the rate-limit log line")
@@ -247,6 +256,20 @@ class CodexRequests(unittest.TestCase):
         row = self.rows(1)[-1]
         self.assertEqual(row["status"], 200)
         self.assertGreater(row["output_tokens"], 0)
+
+    def test_a_refused_websocket_falls_back_to_http(self):
+        self.s.fake.fault(path="/backend-api/codex/responses", method="GET", kind="status",
+                          status=426)
+        # a header of its own: no pooled connection has this key
+        resp, conn = self.s.stream("/codex/v1/messages", hello("gpt-5.4", stream=True),
+                                   headers={"x-case": "refused-websocket"})
+        names = [n for n, _ in read_sse(resp)]
+        conn.close()
+        self.assertEqual(names[-1], "message_stop")
+        recs = self.s.fake.requests("/backend-api/codex/responses")
+        self.assertEqual([(r["method"], r["status"]) for r in recs], [("GET", 426), ("POST", 200)])
+        self.assertEqual(recs[-1]["headers"]["accept"], "text/event-stream")
+        self.assertIn("Responses over WebSocket unavailable", self.s.log_text())
 
     def test_aliases_and_responses_stream_say_response_completed(self):
         status, _, got = self.s.json("POST", "/v1/messages", hello("codex/gpt-5.4"))

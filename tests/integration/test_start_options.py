@@ -10,6 +10,7 @@ import pty
 import re
 import select
 import shutil
+import socket
 import signal
 import subprocess
 import tempfile
@@ -232,6 +233,28 @@ class RecordingProxy(http.server.ThreadingHTTPServer):
 
             do_GET = do_POST = relay
 
+            def do_CONNECT(self):
+                """A tunnel (the Responses WebSocket asks for one)."""
+                outer.seen.append("CONNECT %s" % self.path)
+                host, port = self.path.rsplit(":", 1)
+                up = socket.create_connection((host, int(port)), timeout=30)
+                self.send_response(200, "Connection established")
+                self.end_headers()
+                self.wfile.flush()
+                a, b = self.connection, up
+                try:
+                    while True:
+                        r, _, _ = select.select([a, b], [], [], 30)
+                        if not r:
+                            break
+                        data = r[0].recv(65536)
+                        if not data:
+                            break
+                        (b if r[0] is a else a).sendall(data)
+                finally:
+                    up.close()
+                    self.close_connection = True
+
             def log_message(self, *a):
                 pass
 
@@ -260,6 +283,16 @@ class ProxyEnv(unittest.TestCase):
     def test_proxy_used_when_asked(self):
         seen, s = self.run_stack(True)
         self.assertIn("POST %s/chat/completions" % s.fake.url, seen)
+
+    def test_the_responses_websocket_tunnels_through_the_proxy(self):
+        seen, s = self.run_stack(True)
+        resp, conn = s.stream("/v1/responses", {"model": "gpt-5.4", "input": "via proxy",
+                                                "stream": True})
+        names = [n for n, _ in harness.read_sse(resp) if n != "comment"]
+        conn.close()
+        self.assertEqual(names[-1], "response.completed")
+        self.assertIn("CONNECT %s" % s.fake.url.split("//", 1)[1], seen)
+        self.assertEqual([r["method"] for r in s.fake.requests("/responses")], ["GET", "WS"])
 
     def test_proxy_ignored_otherwise(self):
         seen, s = self.run_stack(False)

@@ -41,6 +41,16 @@ class Valgrind(unittest.TestCase):
                     self.assertIn("error", kinds)
                     self.assertEqual(s.json("POST", "/v1/embeddings", {
                         "model": "text-embedding-3-small", "input": "x"})[0], 200)
+                    # Responses over WebSocket: pooled, reused, broken, refused
+                    ws = {"model": "gpt-5.4", "input": "ws %d" % (i % 10), "stream": True}
+                    for fault in (None, None, dict(kind="drop_after", events=2, close_code=1011),
+                                  dict(method="GET", kind="status", status=503)):
+                        if fault:
+                            s.fake.fault(path="/responses", **fault)
+                        resp, conn = s.stream("/v1/responses", ws)
+                        kinds = [e for e, _ in harness.read_sse(resp)]
+                        conn.close()
+                        self.assertIn(kinds[-1], ("response.completed", "error"))
             s.fcgi.send_signal(signal.SIGTERM)
             s.fcgi.wait(timeout=120)
             self.assertEqual(s.fcgi.returncode, 0, s.log_text()[-3000:])

@@ -601,6 +601,27 @@ START_TEST(codex_system_to_instructions)
 	/* a string input is left alone */
 	check_instructions("{\"input\":\"hi\"}", "{\"input\":\"hi\"}");
 }
+/* The response.create frames of the Responses WebSocket: Copilot's
+ * (initiator, stream/background/service_tier dropped) and the Codex
+ * backend's ("type" first, only stream dropped). */
+START_TEST(websocket_frames)
+{
+	cJSON *p = cJSON_Parse("{\"model\":\"gpt-5.4\",\"stream\":true,"
+	    "\"background\":false,\"service_tier\":\"flex\",\"input\":\"hi\"}");
+	char *f = NULL;
+
+	ck_assert_int_eq(tr_responses_ws_frame(p, "agent", &f), GW_OK);
+	ck_assert_str_eq(f, "{\"model\":\"gpt-5.4\",\"input\":\"hi\","
+	    "\"type\":\"response.create\",\"initiator\":\"agent\"}");
+	cJSON_free(f);
+	ck_assert_int_eq(tr_responses_ws_frame(p, NULL, &f), GW_OK);
+	ck_assert_str_eq(f, "{\"type\":\"response.create\",\"model\":\"gpt-5.4\","
+	    "\"background\":false,\"service_tier\":\"flex\",\"input\":\"hi\"}");
+	cJSON_free(f);
+	/* the payload is left as it was */
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(p, "stream")));
+	cJSON_Delete(p);
+}
 END_TEST
 
 static Suite *
@@ -625,6 +646,7 @@ anthropic_responses_suite(void)
 	tcase_add_test(tc, route_helpers);
 	tcase_add_test(tc, context_management_rules);
 	tcase_add_test(tc, codex_system_to_instructions);
+	tcase_add_test(tc, websocket_frames);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -27,11 +27,11 @@ parse(const char *s)
 	return v;
 }
 
-START_TEST(base_header_set)
+/* An agent turn with a JSON body. */
+static struct copilot_call
+agent_call(void)
 {
-	struct copilot_ident id = ident(0);
 	struct copilot_call c;
-	struct strlist h = STRLIST_INIT;
 
 	memset(&c, 0, sizeof(c));
 	c.token = "tid=abc";
@@ -39,6 +39,15 @@ START_TEST(base_header_set)
 	c.interaction_id = "sess-1";
 	c.initiator = "agent";
 	c.json_body = 1;
+	return c;
+}
+
+START_TEST(base_header_set)
+{
+	struct copilot_ident id = ident(0);
+	struct copilot_call c = agent_call();
+	struct strlist h = STRLIST_INIT;
+
 	ck_assert_int_eq(copilot_headers(&id, &c, &h), GW_OK);
 	ck_assert_str_eq(strlist_header(&h, "Authorization"), "Bearer tid=abc");
 	ck_assert_str_eq(strlist_header(&h, "content-type"), "application/json");
@@ -187,6 +196,37 @@ START_TEST(request_id_is_deterministic_hash)
 }
 END_TEST
 
+/* The Responses WebSocket upgrade: the identity without the body's
+ * headers, x-initiator (it goes in the frame) and the electron version;
+ * user-agent node (opencode keeps its own). */
+START_TEST(websocket_header_set)
+{
+	struct copilot_ident id = ident(0);
+	struct copilot_call c = agent_call();
+	struct strlist h = STRLIST_INIT;
+
+	c.accept = "text/event-stream";
+	c.vision = 1;
+	ck_assert_int_eq(copilot_ws_headers(&id, &c, &h), GW_OK);
+	ck_assert_str_eq(strlist_header(&h, "Authorization"), "Bearer tid=abc");
+	ck_assert_str_eq(strlist_header(&h, "user-agent"), "node");
+	ck_assert_str_eq(strlist_header(&h, "x-request-id"), "req-1");
+	ck_assert_str_eq(strlist_header(&h, "x-interaction-id"), "sess-1");
+	ck_assert_str_eq(strlist_header(&h, "copilot-vision-request"), "true");
+	ck_assert_ptr_null(strlist_header(&h, "x-initiator"));
+	ck_assert_ptr_null(strlist_header(&h, "content-type"));
+	ck_assert_ptr_null(strlist_header(&h, "accept"));
+	ck_assert_ptr_null(strlist_header(&h, "x-vscode-user-agent-library-version"));
+	strlist_free(&h);
+	id = ident(1);
+	ck_assert_int_eq(copilot_ws_headers(&id, &c, &h), GW_OK);
+	ck_assert_ptr_null(strlist_header(&h, "x-initiator"));
+	ck_assert_str_eq(strlist_header(&h, "Openai-Intent"), "conversation-edits");
+	ck_assert_int_ne(strcmp(strlist_header(&h, "User-Agent"), "node"), 0);
+	strlist_free(&h);
+}
+END_TEST
+
 START_TEST(strlist_headers)
 {
 	struct strlist l = STRLIST_INIT;
@@ -219,6 +259,7 @@ copilot_suite(void)
 	tcase_add_test(tc, chat_images_detected_only_in_parts);
 	tcase_add_test(tc, request_id_is_deterministic_hash);
 	tcase_add_test(tc, strlist_headers);
+	tcase_add_test(tc, websocket_header_set);
 	suite_add_tcase(s, tc);
 	return s;
 }
