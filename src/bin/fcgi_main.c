@@ -26,6 +26,7 @@
 #include "app/app.h"
 #include "routes/routes.h"
 #include "state/config.h"
+#include "state/spool.h"
 #include "upstream/client.h"
 #include "upstream/ws.h"
 
@@ -103,6 +104,29 @@ processes_from_env(void)
 }
 
 /*
+ * One process of the pool: its usage batcher around the request threads
+ * (a FastCGI pool only: a CGI process serves one request and writes its
+ * row itself), so a clean stop writes every queued row.
+ */
+static int
+serve(const struct http_server_opts *o)
+{
+	int rc, batching = 0;
+
+	if (o->handle == routes_handle && is_fastcgi_socket()) {
+		if (spool_batch_start(app.db_path, app.spool_path) == GW_OK)
+			batching = 1;
+		else
+			log_warn("usage rows are written by each request's thread "
+			    "(the batcher did not start)");
+	}
+	rc = http_server_run(o);
+	if (batching)
+		spool_batch_stop();
+	return rc;
+}
+
+/*
  * A worker stops with its master: SIGTERM (finish in-flight requests, take
  * no new one) when the master dies, even by SIGKILL, so no orphan keeps
  * serving the socket beside a restarted pool.  PDEATHSIG follows the
@@ -118,7 +142,7 @@ fork_worker(const sigset_t *oldmask, const struct http_server_opts *o)
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
 			_exit(1);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
-		_exit(http_server_run(o));
+		_exit(serve(o));
 	}
 	if (pid < 0)
 		log_error("fork failed: %s", strerror(errno));
@@ -210,7 +234,7 @@ main(int argc, char **argv)
 			log_error("initialisation failed");
 			app_free(&app);
 			ws_pool_cleanup();
-	up_global_cleanup();
+			up_global_cleanup();
 			return 1;
 		}
 		log_error("%s", init_error.data);
@@ -226,7 +250,7 @@ main(int argc, char **argv)
 	o.thread_init = thread_init;
 	o.thread_fini = thread_fini;
 	procs = is_fastcgi_socket() ? processes_from_env() : 1;
-	rc = procs > 1 ? supervise(procs, &o) : http_server_run(&o);
+	rc = procs > 1 ? supervise(procs, &o) : serve(&o);
 	app_free(&app);
 	buf_free(&init_error);
 	ws_pool_cleanup();

@@ -11,6 +11,7 @@
 #include "routes/misc.h"
 #include "state/config.h"
 #include "state/db.h"
+#include "state/spool.h"
 #include "state/usage.h"
 #include "upstream/auth.h"
 
@@ -186,6 +187,8 @@ token_usage(struct rctx *r, enum tu_kind kind)
 	cJSON *doc = NULL;
 	enum gw_err e;
 
+	/* this process's queued rows first: a client sees its own requests */
+	spool_sync();
 	switch (kind) {
 	case TU_SUMMARY:
 		e = usage_summary_json(r->w->db, period, util_now_ms(), &doc);

@@ -1,11 +1,13 @@
 /*
  * The usage spool: rows that met a locked database wait in a JSON-lines
- * file and the next writer replays them (contract in spool.h).
+ * file and the next writer replays them; and the batcher that writes rows
+ * off the request path (contracts in spool.h).
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -317,36 +319,71 @@ spool_mem_stats(long *held, long *dropped)
 	pthread_mutex_unlock(&mem_mu);
 }
 
-enum gw_err
-spool_record(struct db *db, const char *path, const struct usage_event *ev)
+/* A row the database refused (e): to the spool file, else held in memory.
+ * GW_OK when it is spooled or held. */
+static GW_MUST_CHECK enum gw_err
+spill(const char *path, const struct usage_event *ev, enum gw_err e)
 {
-	struct stat st;
 	size_t queued;
-	enum gw_err e;
 
-	e = usage_record(db, ev);
-	if (e == GW_EBUSY || e == GW_EDB) {
-		if (spool_append(path, ev) == GW_OK) {
-			metrics_usage_spooled();
-			log_warn("database unavailable (%s): usage row %s spooled to %s",
-			    gw_strerror(e), ev->trace_id ? ev->trace_id : "", path);
-			return GW_OK;
-		}
-		/* the spool's disk is the database's: hold the row until a
-		 * write succeeds again */
-		if (mem_push(ev, &queued) != GW_OK) {
-			log_error("usage row %s lost: the database (%s) and the spool "
-			    "%s are unwritable and %d rows are already held in "
-			    "memory", ev->trace_id ? ev->trace_id : "", gw_strerror(e),
-			    path, SPOOL_MEM_ROWS);
-			return e;
-		}
-		log_error("usage row %s held in memory (%zu now): the database "
-		    "(%s) and the spool %s are unwritable (is the disk full?); "
-		    "written at the next successful write", ev->trace_id ?
-		    ev->trace_id : "", queued, gw_strerror(e), path);
+	if (spool_append(path, ev) == GW_OK) {
+		metrics_usage_spooled();
+		log_warn("database unavailable (%s): usage row %s spooled to %s",
+		    gw_strerror(e), ev->trace_id ? ev->trace_id : "", path);
 		return GW_OK;
 	}
+	/* the spool's disk is the database's: hold the row until a write
+	 * succeeds again */
+	if (mem_push(ev, &queued) != GW_OK) {
+		log_error("usage row %s lost: the database (%s) and the spool "
+		    "%s are unwritable and %d rows are already held in "
+		    "memory", ev->trace_id ? ev->trace_id : "", gw_strerror(e),
+		    path, SPOOL_MEM_ROWS);
+		return e;
+	}
+	log_error("usage row %s held in memory (%zu now): the database "
+	    "(%s) and the spool %s are unwritable (is the disk full?); "
+	    "written at the next successful write", ev->trace_id ?
+	    ev->trace_id : "", queued, gw_strerror(e), path);
+	return GW_OK;
+}
+
+/*
+ * One row (ev), or a batch of n rows (rows != NULL) in one transaction,
+ * written now; what the database refuses is spilled (spool file, else
+ * memory), and after a good write the held and spooled rows follow.
+ */
+static GW_MUST_CHECK enum gw_err
+record_now(struct db *db, const char *path, const struct usage_event *ev,
+    struct held *rows, size_t n)
+{
+	struct stat st;
+	size_t i;
+	enum gw_err e;
+
+	if (rows != NULL) {
+		if ((e = db_begin_immediate(db)) == GW_OK) {
+			for (i = 0; i < n && e == GW_OK; i++)
+				e = usage_record(db, &rows[i].ev);
+			if (e == GW_OK)
+				e = db_commit(db);
+			if (e != GW_OK)
+				GW_IGNORE(db_rollback(db));  /* best effort: e is returned */
+		}
+		if (e == GW_EBUSY || e == GW_EDB) {
+			/* best effort: a row lost is logged by spill */
+			for (i = 0; i < n; i++)
+				GW_IGNORE(spill(path, &rows[i].ev, e));
+			return GW_OK;
+		}
+		if (e != GW_OK) {
+			/* one bad row must not take the others: one by one */
+			for (i = 0; i < n; i++)
+				GW_IGNORE(record_now(db, path, &rows[i].ev, NULL, 0));
+			return GW_OK;
+		}
+	} else if ((e = usage_record(db, ev)) == GW_EBUSY || e == GW_EDB)
+		return spill(path, ev, e);
 	/* best effort: the row is recorded; held rows that fail again stay
 	 * held for the next one */
 	if (e == GW_OK)
@@ -356,4 +393,183 @@ spool_record(struct db *db, const char *path, const struct usage_event *ev)
 	if (e == GW_OK && stat(path, &st) == 0 && st.st_size > 0)
 		GW_IGNORE(spool_replay(db, path, NULL));
 	return e;
+}
+
+/*
+ * The batcher (spool.h): rows queued by the request threads, written by
+ * one thread per process in one transaction per batch.  q_mu guards every
+ * q_* field; q_cv wakes the writer (a batch is due, a stop) and the
+ * threads in spool_sync (a batch is written).
+ */
+static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cv = PTHREAD_COND_INITIALIZER;
+static struct held *q_rows;
+static size_t q_n;
+static int64_t q_first_ms;       /* when the oldest queued row came */
+static uint64_t q_pushed, q_written;   /* rows queued / written, ever */
+static int q_running, q_stopping, q_urgent;
+static pthread_t q_thread;
+static struct db *q_db;
+static char *q_db_path, *q_spool_path;
+
+static void *
+batch_main(void *arg)
+{
+	struct held *rows;
+	size_t n, i;
+	uint64_t upto;
+	int64_t wait_ms, last_check = 0;
+	struct timespec ts;
+
+	(void)arg;
+	pthread_mutex_lock(&q_mu);
+	for (;;) {
+		while (q_n == 0 && !q_stopping)
+			pthread_cond_wait(&q_cv, &q_mu);
+		if (q_n == 0)
+			break;                   /* stopping, nothing left */
+		wait_ms = q_first_ms + SPOOL_BATCH_MS - util_mono_ms();
+		if (q_n < SPOOL_BATCH_ROWS && !q_stopping && !q_urgent &&
+		    wait_ms > 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait_ms / 1000;
+			ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&q_cv, &q_mu, &ts);
+			continue;
+		}
+		rows = q_rows;
+		n = q_n;
+		upto = q_pushed;
+		q_rows = NULL;
+		q_n = 0;
+		q_urgent = 0;
+		pthread_mutex_unlock(&q_mu);
+		/* a database file replaced under us: reopen (at most each second) */
+		if (util_mono_ms() - last_check >= 1000) {
+			struct db *fresh;
+
+			last_check = util_mono_ms();
+			if (db_moved(q_db) && db_open(q_db_path, &fresh) == GW_OK) {
+				db_close(q_db);
+				q_db = fresh;
+			}
+		}
+		/* best effort: what the database refuses is spooled or held */
+		GW_IGNORE(record_now(q_db, q_spool_path, NULL, rows, n));
+		for (i = 0; i < n; i++)
+			held_free(&rows[i]);
+		free(rows);
+		pthread_mutex_lock(&q_mu);
+		q_written = upto;
+		pthread_cond_broadcast(&q_cv);
+	}
+	pthread_mutex_unlock(&q_mu);
+	return NULL;
+}
+
+enum gw_err
+spool_batch_start(const char *db_path, const char *spool_path)
+{
+	enum gw_err e;
+
+	if (q_running)
+		return GW_OK;
+	if ((q_db_path = strdup(db_path)) == NULL ||
+	    (q_spool_path = strdup(spool_path)) == NULL) {
+		e = GW_ENOMEM;
+		goto fail;
+	}
+	if ((e = db_open(db_path, &q_db)) != GW_OK)
+		goto fail;
+	q_stopping = 0;
+	if (pthread_create(&q_thread, NULL, batch_main, NULL) != 0) {
+		e = GW_ENOMEM;
+		goto fail;
+	}
+	q_running = 1;
+	return GW_OK;
+fail:
+	db_close(q_db);
+	q_db = NULL;
+	free(q_db_path);
+	free(q_spool_path);
+	q_db_path = q_spool_path = NULL;
+	return e;
+}
+
+void
+spool_batch_stop(void)
+{
+	if (!q_running)
+		return;
+	pthread_mutex_lock(&q_mu);
+	q_stopping = 1;
+	pthread_cond_broadcast(&q_cv);
+	pthread_mutex_unlock(&q_mu);
+	pthread_join(q_thread, NULL);
+	q_running = 0;
+	db_close(q_db);
+	q_db = NULL;
+	free(q_db_path);
+	free(q_spool_path);
+	q_db_path = q_spool_path = NULL;
+}
+
+void
+spool_sync(void)
+{
+	struct timespec ts;
+	uint64_t want;
+
+	pthread_mutex_lock(&q_mu);
+	if (q_running) {
+		want = q_pushed;
+		q_urgent = 1;
+		pthread_cond_broadcast(&q_cv);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += SPOOL_SYNC_WAIT_S;
+		/* bounded: a database locked past this answers with what it has */
+		while (q_written < want &&
+		    pthread_cond_timedwait(&q_cv, &q_mu, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&q_mu);
+}
+
+enum gw_err
+spool_record(struct db *db, const char *path, const struct usage_event *ev)
+{
+	struct held h, *grown;
+	enum gw_err e = GW_OK;
+	int queued = 0;
+
+	if (q_running && (e = held_copy(&h, ev)) == GW_OK) {
+		pthread_mutex_lock(&q_mu);
+		if (q_running && !q_stopping && q_n < SPOOL_QUEUE_MAX) {
+			if (q_n % SPOOL_BATCH_ROWS == 0 && (grown = realloc(q_rows,
+			    (q_n + SPOOL_BATCH_ROWS) * sizeof(*q_rows))) != NULL)
+				q_rows = grown;
+			if (q_n % SPOOL_BATCH_ROWS != 0 || grown != NULL) {
+				if (q_n == 0)
+					q_first_ms = util_mono_ms();
+				q_rows[q_n++] = h;
+				q_pushed++;
+				queued = 1;
+				/* the first row starts the writer's wait, a full
+				 * batch ends it */
+				if (q_n == 1 || q_n >= SPOOL_BATCH_ROWS)
+					pthread_cond_broadcast(&q_cv);
+			}
+		}
+		pthread_mutex_unlock(&q_mu);
+		if (queued)
+			return GW_OK;
+		held_free(&h);
+	}
+	/* no batcher, a full queue, or no memory for the copy: now */
+	return record_now(db, path, ev, NULL, 0);
 }

@@ -192,6 +192,77 @@ START_TEST(replay_skips_a_spool_locked_elsewhere_and_partial_lines)
 }
 END_TEST
 
+/* The batcher: rows queue and are written together; spool_sync sees them
+ * written; a stop writes what is queued. */
+START_TEST(batcher_queues_writes_and_stops_cleanly)
+{
+	struct usage_event a = event("batched", 200);
+	struct db *db;
+	size_t queued;
+	int i;
+
+	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
+	ck_assert_int_eq(spool_batch_start(dbpath, spath), GW_OK);
+	/* the writer is idle (waiting for a first row) when it comes */
+	usleep(100000);
+	/* one row waits for company (SPOOL_BATCH_MS), then goes alone */
+	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
+	pthread_mutex_lock(&q_mu);
+	queued = q_n;
+	pthread_mutex_unlock(&q_mu);
+	ck_assert_uint_eq(queued, 1);
+	for (i = 0; i < 100 && rows(db) < 1; i++)
+		usleep(20000);
+	ck_assert_int_eq(rows(db), 1);
+	/* a burst: queued, then visible after a sync */
+	for (i = 0; i < 3 * SPOOL_BATCH_ROWS + 5; i++)
+		ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
+	spool_sync();
+	ck_assert_int_eq(rows(db), 3 * SPOOL_BATCH_ROWS + 6);
+	/* queued rows are written by a clean stop */
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
+	spool_batch_stop();
+	ck_assert_int_eq(rows(db), 3 * SPOOL_BATCH_ROWS + 16);
+	/* stopped: a row is written by its own thread again */
+	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
+	ck_assert_int_eq(rows(db), 3 * SPOOL_BATCH_ROWS + 17);
+	spool_sync();                    /* not running: returns at once */
+	db_close(db);
+}
+END_TEST
+
+/* A batch that meets a locked database goes to the spool file, row by
+ * row, and the next good batch replays it. */
+START_TEST(batcher_spools_a_batch_the_database_refuses)
+{
+	struct usage_event a = event("locked", 200), b = event("after", 200);
+	struct db *db, *holder;
+	struct stat st;
+
+	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
+	ck_assert_int_eq(db_open(dbpath, &holder), GW_OK);
+	ck_assert_int_eq(spool_batch_start(dbpath, spath), GW_OK);
+	db_set_busy_timeout(q_db, 100);
+	ck_assert_int_eq(db_begin_immediate(holder), GW_OK);
+	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
+	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
+	spool_sync();
+	ck_assert_int_eq(stat(spath, &st), 0);
+	ck_assert_int_gt(st.st_size, 0);
+	ck_assert_int_eq(db_rollback(holder), GW_OK);
+	ck_assert_int_eq(rows(db), 0);
+	ck_assert_int_eq(spool_record(db, spath, &b), GW_OK);
+	spool_sync();
+	ck_assert_int_eq(rows(db), 3);
+	ck_assert_int_eq(stat(spath, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	spool_batch_stop();
+	db_close(holder);
+	db_close(db);
+}
+END_TEST
+
 /* The lock the spool, the config and the token refresh share: a second
  * open of the same file cannot take it while the first holds it. */
 START_TEST(paths_lock_excludes_a_second_open)
@@ -232,6 +303,8 @@ spool_suite(void)
 	tcase_add_test(tc, unwritable_spool_holds_rows_in_memory);
 	tcase_add_test(tc, replay_skips_a_spool_locked_elsewhere_and_partial_lines);
 	tcase_add_test(tc, paths_lock_excludes_a_second_open);
+	tcase_add_test(tc, batcher_queues_writes_and_stops_cleanly);
+	tcase_add_test(tc, batcher_spools_a_batch_the_database_refuses);
 	suite_add_tcase(s, tc);
 	return s;
 }
