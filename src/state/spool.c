@@ -231,6 +231,24 @@ held_copy(struct held *h, const struct usage_event *ev)
 	return GW_OK;
 }
 
+/* n rows in one transaction: all written, or none. */
+static GW_MUST_CHECK enum gw_err
+write_rows(struct db *db, struct held *rows, size_t n)
+{
+	size_t i;
+	enum gw_err e;
+
+	if ((e = db_begin_immediate(db)) != GW_OK)
+		return e;
+	for (i = 0; i < n && e == GW_OK; i++)
+		e = usage_record(db, &rows[i].ev);
+	if (e == GW_OK)
+		e = db_commit(db);
+	if (e != GW_OK)
+		GW_IGNORE(db_rollback(db));  /* best effort: e is returned */
+	return e;
+}
+
 static GW_MUST_CHECK enum gw_err
 mem_push(const struct usage_event *ev, size_t *queued)
 {
@@ -275,14 +293,7 @@ mem_flush(struct db *db)
 		free(rows);
 		return GW_OK;
 	}
-	if ((e = db_begin_immediate(db)) == GW_OK) {
-		for (i = 0; i < n && e == GW_OK; i++)
-			e = usage_record(db, &rows[i].ev);
-		if (e == GW_OK)
-			e = db_commit(db);
-		if (e != GW_OK)
-			GW_IGNORE(db_rollback(db));  /* best effort: e is returned */
-	}
+	e = write_rows(db, rows, n);
 	if (e == GW_OK) {
 		log_warn("usage: %zu rows kept in memory while the disk was full "
 		    "are written to the database", n);
@@ -362,14 +373,7 @@ record_now(struct db *db, const char *path, const struct usage_event *ev,
 	enum gw_err e;
 
 	if (rows != NULL) {
-		if ((e = db_begin_immediate(db)) == GW_OK) {
-			for (i = 0; i < n && e == GW_OK; i++)
-				e = usage_record(db, &rows[i].ev);
-			if (e == GW_OK)
-				e = db_commit(db);
-			if (e != GW_OK)
-				GW_IGNORE(db_rollback(db));  /* best effort: e is returned */
-		}
+		e = write_rows(db, rows, n);
 		if (e == GW_EBUSY || e == GW_EDB) {
 			/* best effort: a row lost is logged by spill */
 			for (i = 0; i < n; i++)
