@@ -64,11 +64,63 @@ def save(path, case):
         f.write("\n")
 
 
-def corpus_config(fake_url):
-    """config.json for either gateway: "{FAKE}" becomes the side's fake."""
+def corpus_config(fake_url, overlay=None):
+    """config.json for either gateway: "{FAKE}" becomes the side's fake;
+    overlay (a case's "config") is merged in, objects key by key."""
     with open(os.path.join(HERE, "config.json"), encoding="utf-8") as f:
         text = f.read()
+    if overlay:
+        text = json.dumps(merged(json.loads(text), overlay))
     return json.loads(text.replace("{FAKE}", fake_url))
+
+
+def merged(base, extra):
+    """A copy of base with extra merged in: objects key by key, anything
+    else replaced."""
+    out = copy.deepcopy(base)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merged(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+# Fake settings both gateways read once at start-up (the reference loads the
+# model list and copilot_internal/user when it starts): a case whose fake
+# config holds one of them runs in a gateway started with the fake so set.
+STARTUP_FAKE_KEYS = ("models_extra", "models_hide", "user_overrides")
+
+
+def startup_fake(case):
+    cfg = (case.get("fake") or {}).get("config") or {}
+    return {k: cfg[k] for k in STARTUP_FAKE_KEYS if k in cfg}
+
+
+def groups(cases):
+    """cases ([(id, path)]) grouped by what their gateway must be started
+    with: [(config overlay, start-up fake config, [(id, path, case)])], the
+    default group (nothing of either) first, then in order of first
+    appearance."""
+    out = {json.dumps([{}, {}]): ({}, {}, [])}
+    for cid, path in cases:
+        case = load(path)
+        overlay, start = case.get("config") or {}, startup_fake(case)
+        key = json.dumps([overlay, start], sort_keys=True)
+        out.setdefault(key, (overlay, start, []))[2].append((cid, path, case))
+    return [g for g in out.values() if g[2]]
+
+
+def group_name(overlay, start):
+    """One line naming a group, for progress and failure messages."""
+    if not overlay and not start:
+        return "default config"
+    parts = []
+    if overlay:
+        parts.append("config " + json.dumps(overlay, sort_keys=True))
+    if start:
+        parts.append("fake at start-up: " + ", ".join(sorted(start)))
+    return "; ".join(parts)
 
 
 # --- normaliser --------------------------------------------------------------
@@ -80,7 +132,7 @@ ID_KEYS = {"id", "item_id", "call_id", "tool_use_id", "response_id",
 COUNT_KEYS = {"total", "total_pages"}
 TIME_KEYS = {"created", "created_at", "completed_at", "timestamp", "expires_at",
              "refresh_in", "first_seen", "last_seen", "created_at_ms",
-             "reset_at"}
+             "reset_at", "start_ms", "end_ms"}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 PORT = re.compile(r"(127\.0\.0\.1|localhost|\[::1\]):\d+")
 COPILOT_TOKEN = re.compile(r"tid=[^\s\"]*")
@@ -355,7 +407,21 @@ def strip(observation):
     o = copy.deepcopy(observation)
     for k in ("version", "commit"):
         o.pop(k, None)
-    return o
+    return times(o)
+
+
+def times(v, key=None):
+    """v with every number under a TIME_KEYS key a "<time>", as the
+    normaliser writes it now (cases recorded before a key joined TIME_KEYS
+    still hold the number, or its shape "<n>" where ours shows "<s>")."""
+    if isinstance(v, dict):
+        return {k: times(x, k) for k, x in v.items()}
+    if isinstance(v, list):
+        return [times(x, key) for x in v]
+    if key in TIME_KEYS and (v in ("<n>", "<s>") or isinstance(v, (int, float))
+                             and not isinstance(v, bool)):
+        return "<time>"
+    return v
 
 
 def diff(expected, got, limit=60):

@@ -8,7 +8,9 @@ DIR is the refseed kit that runs caozhiyuan/copilot-api v1.10.10 (commit
 variable COPILOT_API_REFSEED may name it instead; with REFSEED_REF=1.14.7
 in the environment the kit runs v1.14.7 (commit e3a2e0b) and the cases say
 so.  One fake upstream
-(tests/fake/fake_upstream.py) and one reference instance serve every case;
+(tests/fake/fake_upstream.py) serves every case, one reference instance
+each group of cases that share a start-up (the case's "config" merged into
+config.json, the fake's model list and user at start-up: corpus.groups);
 each case's fake configuration is applied before it runs.  The reference's
 side (the upstream requests it made and what its client received, normalised)
 is written into the case file under "reference"."""
@@ -80,33 +82,42 @@ def main():
     workdir = tempfile.mkdtemp(prefix="corpus-record-")
     fake, fake_url = start_fake(workdir)
     port = args.port or free_port()
-    cfgfile = os.path.join(workdir, "config.json")
-    with open(cfgfile, "w") as f:
-        json.dump(corpus.corpus_config(fake_url), f, indent=1)
     # the built-in codex provider, signed in at the fake (refseed copies the
     # file to the reference's codex_credentials.json)
     credfile = os.path.join(workdir, "codex_credentials.json")
     with open(credfile, "w") as f:
         json.dump(corpus.codex_credentials(fake_url), f)
-    env = dict(os.environ, REFSEED_CONFIG=cfgfile, REFSEED_API_KEY=corpus.API_KEY,
-               REFSEED_CODEX_CREDENTIALS=credfile)
     try:
-        subprocess.run([os.path.join(args.refseed, "start.sh"), fake_url, str(port)],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
-        base = "http://127.0.0.1:%d" % port
-        for cid, path in cases:
-            case = corpus.load(path)
-            obs = corpus.run(base, fake_url, case)
-            case["reference"] = dict(ref_version, **obs)
-            corpus.save(path, case)
-            r = obs["response"]
-            print("%-50s %s %d upstream" % (cid, r["status"], len(obs["upstream"])))
+        # one reference per group of cases that share its start-up: the
+        # corpus config with the cases' own "config", the fake's model list
+        # and user as the cases have them (the reference reads both once)
+        for overlay, start, members in corpus.groups(cases):
+            print("# %s: %d cases" % (corpus.group_name(overlay, start), len(members)))
+            cfgfile = os.path.join(workdir, "config.json")
+            with open(cfgfile, "w") as f:
+                json.dump(corpus.corpus_config(fake_url, overlay), f, indent=1)
+            corpus.prepare_fake(fake_url, {"fake": {"config": start}})
+            env = dict(os.environ, REFSEED_CONFIG=cfgfile, REFSEED_API_KEY=corpus.API_KEY,
+                       REFSEED_CODEX_CREDENTIALS=credfile)
+            subprocess.run([os.path.join(args.refseed, "start.sh"), fake_url, str(port)],
+                           env=env, check=True, stdout=subprocess.DEVNULL)
+            try:
+                record_group(members, "http://127.0.0.1:%d" % port, fake_url, ref_version)
+            finally:
+                subprocess.run([os.path.join(args.refseed, "stop.sh"), str(port)],
+                               stdout=subprocess.DEVNULL)
     finally:
-        subprocess.run([os.path.join(args.refseed, "stop.sh"), str(port)],
-                       stdout=subprocess.DEVNULL)
         fake.terminate()
         fake.wait()
 
+
+def record_group(members, base, fake_url, ref_version):
+    for cid, path, case in members:
+        obs = corpus.run(base, fake_url, case)
+        case["reference"] = dict(ref_version, **obs)
+        corpus.save(path, case)
+        r = obs["response"]
+        print("%-50s %s %d upstream" % (cid, r["status"], len(obs["upstream"])))
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Replays the corpus against OUR gateway alone (make check; no reference
 needed): one Stack (fake + responder + lighttpd, tests/integration/harness.py)
-for every case, each case's observation normalised as when it was recorded
+for every case, its responder restarted for each group of cases that share
+a start-up (a case's "config", the fake's model list and user: corpus.groups), each case's observation normalised as when it was recorded
 and compared with the reference's recorded side.
 
     python3 tests/reference/replay.py [-v] [CASE-ID-PREFIX ...]
@@ -101,39 +102,23 @@ def main():
         cases = [(c, p) for c, p in cases if any(c.startswith(x) for x in prefixes)]
     t0 = time.monotonic()
     stack = harness.Stack()
+    base_config = dict(stack.config)
     counts = {"identical": 0, "deviation": 0, "pending": 0, "unrecorded": 0}
     shown = set()
     try:
-        cfg = corpus.corpus_config(stack.fake.url)
         codex_sign_in(stack)
-        restart(stack, cfg)
-        for cid, path in cases:
-            case = corpus.load(path)
-            if "reference" not in case:
-                counts["unrecorded"] += 1
-                print("UNRECORDED %s" % cid)
-                continue
-            got = substitute(corpus.run(stack.url, stack.fake.url, case), subs,
-                             shown, case["reference"].get("version"))
-            d = corpus.diff(case["reference"], got)
-            if not d:
-                counts["identical"] += 1
-                if cid in pend:
-                    problems.append("%s matches the reference now: drop it from "
-                                    "pending.json (%s)" % (cid, pend[cid]))
-                continue
-            if cid in allowed:
-                counts["deviation"] += 1
-                for dev in allowed[cid]:
-                    shown.add(dev)
-                if verbose:
-                    print("DEVIATION %s (%s)\n%s" % (cid, ", ".join(allowed[cid]), d))
-            elif cid in pend:
-                counts["pending"] += 1
-                if verbose:
-                    print("PENDING %s: %s\n%s" % (cid, pend[cid], d))
-            else:
-                problems.append("%s differs from the reference:\n%s" % (cid, d))
+        refresh = False
+        for overlay, start, members in corpus.groups(cases):
+            # one responder start per group (see corpus.groups); the fake's
+            # start-up state reaches it through copilot-refresh, which
+            # reads the model list and copilot_internal/user
+            corpus.prepare_fake(stack.fake.url, {"fake": {"config": start}})
+            restart(stack, base_config, corpus.corpus_config(stack.fake.url, overlay),
+                    refresh or bool(start))
+            refresh = bool(start)
+            for cid, path, case in members:
+                replay_case(stack, cid, case, subs, shown, allowed, pend,
+                            counts, problems, verbose)
     finally:
         if os.environ.get("CORPUS_KEEP"):
             print("kept", stack.workdir)
@@ -152,6 +137,35 @@ def main():
     sys.exit(1 if problems else 0)
 
 
+def replay_case(stack, cid, case, subs, shown, allowed, pend, counts, problems,
+                verbose):
+    if "reference" not in case:
+        counts["unrecorded"] += 1
+        print("UNRECORDED %s" % cid)
+        return
+    got = substitute(corpus.run(stack.url, stack.fake.url, case), subs,
+                     shown, case["reference"].get("version"))
+    d = corpus.diff(case["reference"], got)
+    if not d:
+        counts["identical"] += 1
+        if cid in pend:
+            problems.append("%s matches the reference now: drop it from "
+                            "pending.json (%s)" % (cid, pend[cid]))
+        return
+    if cid in allowed:
+        counts["deviation"] += 1
+        for dev in allowed[cid]:
+            shown.add(dev)
+        if verbose:
+            print("DEVIATION %s (%s)\n%s" % (cid, ", ".join(allowed[cid]), d))
+    elif cid in pend:
+        counts["pending"] += 1
+        if verbose:
+            print("PENDING %s: %s\n%s" % (cid, pend[cid], d))
+    else:
+        problems.append("%s differs from the reference:\n%s" % (cid, d))
+
+
 def codex_sign_in(stack):
     """The codex provider signed in as record.py signs the reference in:
     credentials from the fake's OAuth server, stored where
@@ -168,23 +182,23 @@ def codex_sign_in(stack):
         db.close()
 
 
-def restart(stack, cfg):
+def restart(stack, base, cfg, refresh):
     """Gives the running responder the corpus config (providers point at
-    this Stack's fake): written to config.json, then the responder restarts."""
-    merged = dict(stack.config)
-    for k, v in cfg.items():
-        if isinstance(v, dict) and isinstance(merged.get(k), dict):
-            merged[k] = dict(merged[k], **v)
-        else:
-            merged[k] = v
+    this Stack's fake) over the Stack's own: written to config.json, then
+    the responder restarts.  refresh: copilot-refresh --force first, which
+    reads the fake's model list and copilot_internal/user anew."""
+    merged = corpus.merged(base, cfg)
     stack.config = merged
     with open(os.path.join(stack.home, "config.json"), "w") as f:
         json.dump(merged, f, indent=2)
+    if refresh:
+        import subprocess
+        subprocess.run([os.path.join(harness.BIN, "copilot-refresh"), "--force",
+                        "--quiet"], env=stack.env, check=True, capture_output=True)
     harness.stop(stack.fcgi)
     stack.start_fcgi()
     harness.wait_until(lambda: stack.get("/")[0] == 200, timeout=60,
                        what="responder with the corpus config")
-
 
 if __name__ == "__main__":
     main()
