@@ -177,7 +177,10 @@ def signed_in_codex_stack(update=None):
     return s
 
 
-class CodexRequests(unittest.TestCase):
+class SignedInCase(unittest.TestCase):
+    """Tests sharing one signed_in_codex_stack(), the fake's request log
+    emptied before each (no tests of its own)."""
+
     @classmethod
     def setUpClass(cls):
         cls.s = signed_in_codex_stack()
@@ -187,10 +190,15 @@ class CodexRequests(unittest.TestCase):
         cls.s.close()
 
     def setUp(self):
+        self.s.fake.call("DELETE", "/_fake/requests")
+
+
+class CodexRequests(SignedInCase):
+    def setUp(self):
         self.s.fake.reset()
         self.s.fake.call("POST", "/_fake/codex", {"revoke_access": True})
         login_by_paste(self.s, self)
-        self.s.fake.call("DELETE", "/_fake/requests")
+        super().setUp()
 
     def backend(self):
         got = self.s.fake.requests("/backend-api/codex/responses")
