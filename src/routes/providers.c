@@ -365,6 +365,39 @@ codex_retry(enum gw_err e, struct relay_result *res, struct codex_creds *c,
 }
 
 /*
+ * A provider stream whose first event was an `error` (1.14.7, 141f86f):
+ * no stream but an HTTP error in the client's dialect with the event's
+ * status_code (else 502: the upstream's fault), its message and the
+ * Retry-After of its headers.  1 when answered so.
+ */
+static int
+held_error_answer(struct rctx *r, const struct flow *f,
+    const struct relay_result *res)
+{
+	const cJSON *ev = tr_responses_first_error(f->held);
+	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(ev, "status_code");
+	const char *msg = json_str(ev, "message"), *after;
+	const char *extra[3] = { NULL, NULL, NULL };
+	int status = 502;
+
+	if (ev == NULL || res->client_started)
+		return 0;
+	if (cJSON_IsNumber(sc) && sc->valuedouble >= 400 && sc->valuedouble < 600)
+		status = (int)sc->valuedouble;
+	if (msg == NULL)
+		msg = json_str(json_obj(ev, "error"), "message");
+	if (msg == NULL)
+		msg = "the upstream stream began with an error";
+	after = json_str(json_obj(ev, "headers"), "retry-after");
+	if (after != NULL && !util_unsafe_header_value(after)) {
+		extra[0] = "Retry-After";
+		extra[1] = after;
+	}
+	rc_fail_reply(r, status, NULL, msg, extra, msg);
+	return 1;
+}
+
+/*
  * A client that asked for JSON: the collected stream's response object
  * answered as the backend's JSON would have been (through the flow's
  * translation); an error event, or a stream without a response, fails.
@@ -463,7 +496,7 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 	    (tr_codex_collected(col) != NULL || tr_codex_collect_error(col) !=
 	    NULL || res.resp.body.len == 0))
 		codex_json_answer(r, f, col, &res);
-	else
+	else if (!held_error_answer(r, f, &res))
 		rc_relay_to_client(r, e, &res, r->stream ? tr : NULL,
 		    err.len > 0 ? err.data : NULL, f->xlate, f->xlate_arg);
 out:
@@ -522,7 +555,7 @@ provider_call(struct rctx *r, const struct cfg_provider *p,
 	else if (e == GW_OK && !res.client_started && res.status / 100 == 2 &&
 	    adjust)
 		send_adjusted(r, &res);
-	else
+	else if (!held_error_answer(r, f, &res))
 		rc_relay_to_client(r, e, &res, tr, NULL, f->xlate, f->xlate_arg);
 out:
 	relay_result_free(&res);
@@ -826,11 +859,14 @@ provider_responses(struct rctx *r, const char *provider, cJSON *body)
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	if ((f.body = json_print(body)) == NULL ||
-	    (r->stream && tr_responses_passthrough_new(&f.tr) != GW_OK)) {
+	if ((f.body = json_print(body)) == NULL || (r->stream &&
+	    (tr_responses_passthrough_new(&f.tr) != GW_OK ||
+	    tr_responses_first_error_new(f.tr, &f.tr) != GW_OK))) {
+		f.tr = NULL;                     /* freed by the failed wrap */
 		rc_fail(r, GW_ENOMEM, NULL);
 		goto out;
 	}
+	f.held = f.tr;
 	provider_call(r, p, "POST", "/v1/responses", &f, 0);
 out:
 	cJSON_Delete(entry);

@@ -115,6 +115,8 @@ DEFAULT_CONFIG = {
     "incomplete_reason": None,   # /responses: force status incomplete with this reason
     "response_failed": None,     # /responses: true or {code, message} → status failed
     "stream_error": None,        # both: true or {type|code, message} → error event mid-stream
+                                 # (/responses: "at": "start" makes it the only event,
+                                 # "status_code" is added to it)
     "compaction": False,         # /responses: compaction item when context_management asks
     "web_search_queries": None,  # /responses web_search tool: the queries run (None: the
                                  # last user text's first words; [] = the model did not search)
@@ -1918,12 +1920,17 @@ def responses_stream_events(cfg, plan):
     error = stream_error_value(cfg, {"code": "server_error", "message":
                                      "The server had an error while processing your request."})
     if plan["failed"] or error is not None:
-        evs = evs[:cut_index([k for _, k in evs], 2)]
+        # "at": "start": the error is the stream's only event (a request
+        # refused once the stream opened, as the Codex backend's usage
+        # limit), with its "status_code" when given
+        start = error is not None and error.get("at") == "start"
+        evs = [] if start else evs[:cut_index([k for _, k in evs], 2)]
         if plan["failed"]:
             add("response.failed", response=response_object(plan, "failed", [], None,
                                                              error=plan["failed"]))
         else:
-            add("error", code=error["code"], message=error["message"], param=None)
+            extra = {"status_code": error["status_code"]} if "status_code" in error else {}
+            add("error", code=error["code"], message=error["message"], param=None, **extra)
     else:
         incomplete = {"reason": plan["reason"]} if plan["status"] == "incomplete" else None
         add("response.completed" if plan["status"] == "completed" else "response.incomplete",

@@ -517,5 +517,40 @@ def _listening(port):
         s.close()
 
 
+class CodexWebSocketErrors(unittest.TestCase):
+    """The backend over its Responses WebSocket: an error as the first
+    message is an HTTP error (1.14.7, 141f86f), later ones stay events."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = signed_in_codex_stack(
+            lambda cfg: cfg.update(useResponsesApiWebSocket=True))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def test_a_first_error_message_is_an_http_error(self):
+        self.s.fake.fault(path="/backend-api/codex/responses", method="WS", kind="status",
+                          status=429, body={"error": {"code": "usage_limit_reached",
+                                                      "message": "usage limit reached"}})
+        body = {"model": "codex/gpt-5.4", "input": "hi", "stream": True}
+        status, headers, got = self.s.json("POST", "/v1/responses", body)
+        self.assertEqual(status, 502, got)
+        self.assertEqual(got["error"]["message"], "usage limit reached")
+        ws = [r for r in self.s.fake.requests("/backend-api/codex/responses")
+              if r["method"] == "WS"]
+        self.assertEqual(len(ws), 1)
+        # no fault: the same call streams
+        resp, conn = self.s.stream("/v1/responses", body)
+        try:
+            self.assertEqual(resp.status, 200)
+            names = [e for e, _ in harness.read_sse(resp) if e != "comment"]
+        finally:
+            conn.close()
+        self.assertEqual(names[0], "codex.rate_limits")
+        self.assertEqual(names[-1], "response.completed")
+
+
 if __name__ == "__main__":
     unittest.main()
