@@ -36,6 +36,9 @@ struct flow {
 	 * inside the translator that wraps it), which runs for every
 	 * client, streamed or not; the call ends in flow_websearch_answer. */
 	struct tr_stream *ws;
+	/* Set by the provider Responses route: its first-error wrapper
+	 * (tr_responses_first_error_new), inside tr. */
+	struct tr_stream *held;
 };
 
 /*

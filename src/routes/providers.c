@@ -269,16 +269,26 @@ codex_ws(struct rctx *r, const struct codex_creds *c, const char *url,
 	return e;
 }
 
+/* What codex_attempt sends: a Responses call, or one of the backend
+ * routes relayed as they came (codex_proxy). */
+enum codex_kind {
+	CODEX_RESPONSES,
+	CODEX_IMAGES_JSON,              /* /codex/images/generations */
+	CODEX_IMAGES_UPLOAD,            /* /codex/images/edits */
+	CODEX_ALPHA_SEARCH,             /* /codex/alpha/search */
+};
+
 /*
- * One attempt with the credentials c: a Responses call (images 0, relayed
- * through tr), or an Images one (1: a generation's JSON, 2: an edit's
- * upload; tr NULL, the answer collected).
+ * One attempt with the credentials c: a Responses call relayed through tr,
+ * or another kind (tr: a passthrough, so that an SSE answer goes to the
+ * client event by event and anything else comes back collected in res).
  */
 static GW_MUST_CHECK enum gw_err
 codex_attempt(struct rctx *r, const struct codex_creds *c, const char *url,
-    const char *body, size_t len, int images, struct tr_stream *tr,
+    const char *body, size_t len, enum codex_kind kind, struct tr_stream *tr,
     struct relay_result *res, struct buf *err)
 {
+	int images = kind == CODEX_IMAGES_JSON || kind == CODEX_IMAGES_UPLOAD;
 	struct strlist h = STRLIST_INIT;
 	struct relay_opts ro;
 	struct up_request ur;
@@ -291,15 +301,16 @@ codex_attempt(struct rctx *r, const struct codex_creds *c, const char *url,
 	if (session == NULL)
 		session = rc_header(r, "x-session-id");
 	if ((e = client_pairs(r, &pairs, &n)) != GW_OK ||
-	    (e = images ? codex_images_headers(c, pairs, n, session, images == 1,
-	    &h, err) : codex_headers(c, pairs, n, session, &h, err)) != GW_OK)
+	    (e = kind != CODEX_RESPONSES ? codex_images_headers(c, pairs, n,
+	    session, kind != CODEX_IMAGES_UPLOAD, &h, err) :
+	    codex_headers(c, pairs, n, session, &h, err)) != GW_OK)
 		goto out;
 	http_sse_sink(r->c, &sink);
-	if (!images &&
+	if (kind == CODEX_RESPONSES &&
 	    (e = codex_ws(r, c, url, body, &h, tr, &sink, res)) != GW_ENOTFOUND)
 		goto out;
 	app_up_request(r->w, &ur, &ro);
-	ro.untyped_is_sse = !images;
+	ro.untyped_is_sse = kind == CODEX_RESPONSES;
 	ur.method = "POST";
 	ur.url = url;
 	ur.headers = strlist_view(&h);
@@ -350,6 +361,39 @@ codex_retry(enum gw_err e, struct relay_result *res, struct codex_creds *c,
 	c->access_token = NULL;
 	codex_creds_free(c);
 	relay_result_free(res);
+	return 1;
+}
+
+/*
+ * A provider stream whose first event was an `error` (1.14.7, 141f86f):
+ * no stream but an HTTP error in the client's dialect with the event's
+ * status_code (else 502: the upstream's fault), its message and the
+ * Retry-After of its headers.  1 when answered so.
+ */
+static int
+held_error_answer(struct rctx *r, const struct flow *f,
+    const struct relay_result *res)
+{
+	const cJSON *ev = tr_responses_first_error(f->held);
+	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(ev, "status_code");
+	const char *msg = json_str(ev, "message"), *after;
+	const char *extra[3] = { NULL, NULL, NULL };
+	int status = 502;
+
+	if (ev == NULL || res->client_started)
+		return 0;
+	if (cJSON_IsNumber(sc) && sc->valuedouble >= 400 && sc->valuedouble < 600)
+		status = (int)sc->valuedouble;
+	if (msg == NULL)
+		msg = json_str(json_obj(ev, "error"), "message");
+	if (msg == NULL)
+		msg = "the upstream stream began with an error";
+	after = json_str(json_obj(ev, "headers"), "retry-after");
+	if (after != NULL && !util_unsafe_header_value(after)) {
+		extra[0] = "Retry-After";
+		extra[1] = after;
+	}
+	rc_fail_reply(r, status, NULL, msg, extra, msg);
 	return 1;
 }
 
@@ -429,8 +473,8 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 		}
 		log_debug("provider codex: POST %s (%s)", url.data,
 		    r->stream ? "stream" : "stream collected for JSON");
-		e = codex_attempt(r, &c, url.data, body, strlen(body), 0, tr,
-		    &res, &err);
+		e = codex_attempt(r, &c, url.data, body, strlen(body),
+		    CODEX_RESPONSES, tr, &res, &err);
 		if (!codex_retry(e, &res, &c, &stale))
 			break;
 	}
@@ -452,7 +496,7 @@ codex_call(struct rctx *r, const struct cfg_provider *p, struct flow *f)
 	    (tr_codex_collected(col) != NULL || tr_codex_collect_error(col) !=
 	    NULL || res.resp.body.len == 0))
 		codex_json_answer(r, f, col, &res);
-	else
+	else if (!held_error_answer(r, f, &res))
 		rc_relay_to_client(r, e, &res, r->stream ? tr : NULL,
 		    err.len > 0 ? err.data : NULL, f->xlate, f->xlate_arg);
 out:
@@ -511,7 +555,7 @@ provider_call(struct rctx *r, const struct cfg_provider *p,
 	else if (e == GW_OK && !res.client_started && res.status / 100 == 2 &&
 	    adjust)
 		send_adjusted(r, &res);
-	else
+	else if (!held_error_answer(r, f, &res))
 		rc_relay_to_client(r, e, &res, tr, NULL, f->xlate, f->xlate_arg);
 out:
 	relay_result_free(&res);
@@ -815,11 +859,14 @@ provider_responses(struct rctx *r, const char *provider, cJSON *body)
 		rc_fail(r, e, NULL);
 		goto out;
 	}
-	if ((f.body = json_print(body)) == NULL ||
-	    (r->stream && tr_responses_passthrough_new(&f.tr) != GW_OK)) {
+	if ((f.body = json_print(body)) == NULL || (r->stream &&
+	    (tr_responses_passthrough_new(&f.tr) != GW_OK ||
+	    tr_responses_first_error_new(f.tr, &f.tr) != GW_OK))) {
+		f.tr = NULL;                     /* freed by the failed wrap */
 		rc_fail(r, GW_ENOMEM, NULL);
 		goto out;
 	}
+	f.held = f.tr;
 	provider_call(r, p, "POST", "/v1/responses", &f, 0);
 out:
 	cJSON_Delete(entry);
@@ -1256,25 +1303,27 @@ route_provider_models_append(struct rctx *r, cJSON *data)
 	return e;
 }
 
-/* ---- the Codex Images backend (1.14.7) -------------------------------------- */
+/* ---- the Codex backend's other routes (1.14.7) ---------------------------- */
 
 /*
- * POST /v1/images/generations and /v1/images/edits (1.14.7, c2a6d22):
- * the body (JSON, or the multipart upload of an edit) and the query go as
- * they came to the Codex backend's /codex/images/<op>, with the codex
- * sign-in (refreshed when due, and once more after a 401, as codex_call);
- * the answer comes back as it is (status, content type, body).  No usage
- * row: the reference records none for these, and they carry no Copilot
- * tokens.
+ * POST /v1/images/generations and /v1/images/edits (1.14.7, c2a6d22) and
+ * POST /v1/alpha/search (a23edf6): the body (JSON, or the multipart upload
+ * of an edit) and the query go as they came to the Codex backend's
+ * /codex/images/<op> or /codex/alpha/search, with the codex sign-in
+ * (refreshed when due, and once more after a 401, as codex_call); the
+ * answer comes back as it is (status, content type, body), an SSE answer
+ * (a generation or edit with "stream": true) event by event as the
+ * backend sends it, as the reference's proxy does.  No usage row: the
+ * reference records none for these, and they carry no Copilot tokens.
  */
 static void
-codex_images(struct rctx *r, const char *op)
+codex_proxy(struct rctx *r, enum codex_kind kind, const char *op)
 {
 	const struct cfg_provider *p = resolve_any(r, "codex");
-	int json = strcmp(op, "generations") == 0;
 	struct codex_env env;
 	struct codex_creds c;
 	struct relay_result res;
+	struct tr_stream *tr = NULL;
 	struct buf url = BUF_INIT, err = BUF_INIT;
 	char *lock = NULL, *stale = NULL;
 	enum gw_err e;
@@ -1292,7 +1341,10 @@ codex_images(struct rctx *r, const char *op)
 	if (!rc_approval(r, NULL))
 		return;
 	if ((e = codex_env_for(r, &env, &lock)) != GW_OK ||
-	    (e = codex_images_url(p->base_url, op, r->req->query, &url)) != GW_OK) {
+	    (e = kind == CODEX_ALPHA_SEARCH ? codex_alpha_search_url(p->base_url,
+	    r->req->query, &url) : codex_images_url(p->base_url, op,
+	    r->req->query, &url)) != GW_OK ||
+	    (e = tr_passthrough_new(GW_DIALECT_OPENAI, &tr)) != GW_OK) {
 		rc_reject_with(r, gw_http_status(e), NULL, gw_strerror(e), NULL);
 		goto out;
 	}
@@ -1305,12 +1357,13 @@ codex_images(struct rctx *r, const char *op)
 		}
 		log_debug("provider codex: POST %s", url.data);
 		e = codex_attempt(r, &c, url.data, r->req->body.data != NULL ?
-		    r->req->body.data : "", r->req->body.len, json ? 1 : 2, NULL,
-		    &res, &err);
+		    r->req->body.data : "", r->req->body.len, kind, tr, &res, &err);
 		if (!codex_retry(e, &res, &c, &stale))
 			break;
 	}
-	if (e == GW_EINVAL)                  /* a header with a line break */
+	if (res.client_started)
+		;                            /* streamed, ended by the relay */
+	else if (e == GW_EINVAL)             /* a header with a line break */
 		rc_reject_with(r, 400, "invalid_request_error", err.data, NULL);
 	else if (e != GW_OK)
 		rc_reject_with(r, rc_upstream_status(e), NULL, res.message != NULL ?
@@ -1322,6 +1375,7 @@ codex_images(struct rctx *r, const char *op)
 		    "application/json", buf_cstr(&res.resp.body),
 		    res.resp.body.len, NULL));
 out:
+	tr_stream_free(tr);
 	relay_result_free(&res);
 	codex_creds_free(&c);
 	free(stale);
@@ -1333,11 +1387,17 @@ out:
 void
 route_images_generations(struct rctx *r)
 {
-	codex_images(r, "generations");
+	codex_proxy(r, CODEX_IMAGES_JSON, "generations");
 }
 
 void
 route_images_edits(struct rctx *r)
 {
-	codex_images(r, "edits");
+	codex_proxy(r, CODEX_IMAGES_UPLOAD, "edits");
+}
+
+void
+route_alpha_search(struct rctx *r)
+{
+	codex_proxy(r, CODEX_ALPHA_SEARCH, NULL);
 }

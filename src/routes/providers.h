@@ -1,7 +1,7 @@
 /*
  * Third-party providers (routes/providers.c): /:provider/v1/messages,
  * /:provider/v1/messages/count_tokens, /:provider/v1/models,
- * /:provider/v1/responses, the Codex Images routes, and the
+ * /:provider/v1/responses, the Codex Images and alpha search routes, and the
  * "provider/model" aliases the Copilot routes hand over.
  */
 #ifndef GW_ROUTES_PROVIDERS_H
@@ -19,6 +19,9 @@ void route_provider_responses(struct rctx *r);
  * Codex Images backend through the built-in codex provider (1.14.7). */
 void route_images_generations(struct rctx *r);
 void route_images_edits(struct rctx *r);
+/* POST /v1/alpha/search (and without /v1): the body and query relayed to
+ * the Codex backend's search through the codex provider (1.14.7). */
+void route_alpha_search(struct rctx *r);
 
 /* The provider/model aliases: /v1/messages hands over its parsed body
  * (still the caller's) with the alias already stripped from "model"; the

@@ -53,6 +53,8 @@ static const struct row rows[] = {
 	{ "POST", "/images/generations", route_images_generations, ROUTE_AUTH_REGULAR },
 	{ "POST", "/v1/images/edits", route_images_edits, ROUTE_AUTH_REGULAR },
 	{ "POST", "/images/edits", route_images_edits, ROUTE_AUTH_REGULAR },
+	{ "POST", "/v1/alpha/search", route_alpha_search, ROUTE_AUTH_REGULAR },
+	{ "POST", "/alpha/search", route_alpha_search, ROUTE_AUTH_REGULAR },
 	{ "POST", "/v1/messages", route_messages, ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },
 	{ "POST", "/v1/messages/count_tokens", route_count_tokens,
 	    ROUTE_AUTH_REGULAR | ROUTE_ANTHROPIC },

@@ -267,3 +267,83 @@ tr_responses_passthrough_new(struct tr_stream **out)
 	*out = &p->base;
 	return GW_OK;
 }
+
+/* ---- a first `error` event held back (1.14.7, 141f86f) ------------------- */
+
+struct first_error {
+	struct tr_wrap w;
+	int seen;                    /* an event or a ping went by */
+	cJSON *err;                  /* the held first event */
+};
+
+static GW_MUST_CHECK enum gw_err
+fe_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
+    struct tr_sink *out)
+{
+	struct first_error *f = (struct first_error *)t;
+	const char *type;
+	cJSON *v;
+
+	if (!f->seen) {
+		f->seen = 1;
+		v = json_parse(data, len, NULL, NULL);
+		type = json_str(v, "type");
+		if (type != NULL && strcmp(type, "error") == 0) {
+			f->err = v;
+			return GW_EUPSTREAM;
+		}
+		cJSON_Delete(v);
+	}
+	return tr_wrap_feed(t, event, data, len, out);
+}
+
+static GW_MUST_CHECK enum gw_err
+fe_ping(struct tr_stream *t, struct tr_sink *out)
+{
+	((struct first_error *)t)->seen = 1;
+	return tr_wrap_ping(t, out);
+}
+
+static GW_MUST_CHECK enum gw_err
+fe_finish(struct tr_stream *t, enum gw_err status, const char *message,
+    struct tr_sink *out)
+{
+	/* held: the route answers it; the client stream never started */
+	if (((struct first_error *)t)->err != NULL)
+		return GW_OK;
+	return tr_wrap_finish(t, status, message, out);
+}
+
+static void
+fe_free(struct tr_stream *t)
+{
+	if (t == NULL)
+		return;
+	cJSON_Delete(((struct first_error *)t)->err);
+	tr_wrap_free(t);
+}
+
+static const struct tr_stream_ops first_error_ops = {
+	"responses-first-error", fe_feed, fe_ping, fe_finish, fe_free,
+};
+
+enum gw_err
+tr_responses_first_error_new(struct tr_stream *inner, struct tr_stream **out)
+{
+	struct first_error *f = calloc(1, sizeof(*f));
+
+	if (f == NULL) {
+		tr_stream_free(inner);
+		return GW_ENOMEM;
+	}
+	tr_wrap_init(&f->w, &first_error_ops, inner);
+	*out = &f->w.base;
+	return GW_OK;
+}
+
+const cJSON *
+tr_responses_first_error(const struct tr_stream *t)
+{
+	return t != NULL && t->ops == &first_error_ops ?
+	    ((const struct first_error *)t)->err : NULL;
+}

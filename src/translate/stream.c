@@ -145,7 +145,11 @@ pt_feed(struct tr_stream *t, const char *event, const char *data, size_t len,
 	else if (event != NULL && (strcmp(event, "message_stop") == 0 ||
 	    strcmp(event, "response.completed") == 0 ||
 	    strcmp(event, "response.incomplete") == 0 ||
-	    strcmp(event, "response.failed") == 0))
+	    strcmp(event, "response.failed") == 0 ||
+	    /* an Images stream's last (OpenAI's ImageGen/ImageEdit
+	     * CompletedEvent) */
+	    strcmp(event, "image_generation.completed") == 0 ||
+	    strcmp(event, "image_edit.completed") == 0))
 		t->done = 1;
 	else if (!t->finished && has_finish_reason(data))
 		t->finished = 1;

@@ -725,15 +725,35 @@ codex_images_headers(const struct codex_creds *c, const char *const *client,
 	return e;
 }
 
-enum gw_err
-codex_images_url(const char *base, const char *operation, const char *query,
+/* {root}/codex/{path}[?query], query as the client sent it. */
+static GW_MUST_CHECK enum gw_err
+backend_url(const char *base, const char *path, const char *query,
     struct buf *out)
 {
 	size_t n = backend_root(&base);
 	enum gw_err e;
 
-	e = buf_printf(out, "%.*s/codex/images/%s", (int)n, base, operation);
+	e = buf_printf(out, "%.*s/codex/%s", (int)n, base, path);
 	if (e == GW_OK && query != NULL && *query != '\0')
 		e = buf_printf(out, "?%s", query);
 	return e;
+}
+
+enum gw_err
+codex_images_url(const char *base, const char *operation, const char *query,
+    struct buf *out)
+{
+	struct buf path = BUF_INIT;
+	enum gw_err e = buf_printf(&path, "images/%s", operation);
+
+	if (e == GW_OK)
+		e = backend_url(base, path.data, query, out);
+	buf_free(&path);
+	return e;
+}
+
+enum gw_err
+codex_alpha_search_url(const char *base, const char *query, struct buf *out)
+{
+	return backend_url(base, "alpha/search", query, out);
 }

@@ -151,4 +151,9 @@ GW_MUST_CHECK enum gw_err codex_images_headers(const struct codex_creds *c,
  * client's, raw (NULL or "": none).  GW_ENOMEM only. */
 GW_MUST_CHECK enum gw_err codex_images_url(const char *base,
     const char *operation, const char *query, struct buf *out);
+/* {base}/codex/alpha/search[?query], the bases and query as
+ * codex_images_url (1.14.7's resolveCodexAlphaSearchUrl, a23edf6); its
+ * headers are codex_images_headers' with json set.  GW_ENOMEM only. */
+GW_MUST_CHECK enum gw_err codex_alpha_search_url(const char *base,
+    const char *query, struct buf *out);
 #endif

@@ -115,6 +115,8 @@ DEFAULT_CONFIG = {
     "incomplete_reason": None,   # /responses: force status incomplete with this reason
     "response_failed": None,     # /responses: true or {code, message} → status failed
     "stream_error": None,        # both: true or {type|code, message} → error event mid-stream
+                                 # (/responses: "at": "start" makes it the only event,
+                                 # "status_code" is added to it)
     "compaction": False,         # /responses: compaction item when context_management asks
     "web_search_queries": None,  # /responses web_search tool: the queries run (None: the
                                  # last user text's first words; [] = the model did not search)
@@ -135,6 +137,7 @@ DEFAULT_CONFIG = {
     "codex_account_id": CODEX_ACCOUNT_ID,  # the JWT claim; None = no claim
     "codex_primary_used": 42,    # codex.rate_limits primary used_percent
     "codex_untyped_stream": False,  # backend stream sent without a Content-Type
+    "codex_completed_event": False,  # backend stream ends with response.completed
 }
 
 
@@ -1917,12 +1920,17 @@ def responses_stream_events(cfg, plan):
     error = stream_error_value(cfg, {"code": "server_error", "message":
                                      "The server had an error while processing your request."})
     if plan["failed"] or error is not None:
-        evs = evs[:cut_index([k for _, k in evs], 2)]
+        # "at": "start": the error is the stream's only event (a request
+        # refused once the stream opened, as the Codex backend's usage
+        # limit), with its "status_code" when given
+        start = error is not None and error.get("at") == "start"
+        evs = [] if start else evs[:cut_index([k for _, k in evs], 2)]
         if plan["failed"]:
             add("response.failed", response=response_object(plan, "failed", [], None,
                                                              error=plan["failed"]))
         else:
-            add("error", code=error["code"], message=error["message"], param=None)
+            extra = {"status_code": error["status_code"]} if "status_code" in error else {}
+            add("error", code=error["code"], message=error["message"], param=None, **extra)
     else:
         incomplete = {"reason": plan["reason"]} if plan["status"] == "incomplete" else None
         add("response.completed" if plan["status"] == "completed" else "response.incomplete",
@@ -2066,6 +2074,7 @@ def validate_config(changes):
                    "finish_reason", "refusal") and value is not None and not isinstance(value, str):
             return "%s must be null or a string" % key
         if key in ("redacted_thinking", "compaction", "validate_history", "codex_untyped_stream",
+                   "codex_completed_event",
                    "prompt_filter_chunk", "omit_done") and not isinstance(value, bool):
             return "%s must be true or false" % key
         if key == "messages_delta_usage" and value not in ("full", "output_only"):
@@ -2499,7 +2508,8 @@ def handle_codex_responses(req):
     # The stream: rate limits first, response.completed named response.done.
     events = [sse_event(codex_rate_limits_event(cfg), "codex.rate_limits")]
     for raw in resp.events:
-        if raw.startswith(b"event: response.completed\n"):
+        if raw.startswith(b"event: response.completed\n") and \
+                not cfg["codex_completed_event"]:
             text = raw.decode()
             data = json.loads(text.split("data: ", 1)[1])
             data["type"] = "response.done"
@@ -2554,18 +2564,45 @@ def images_answer(prompt, fields, n_inputs):
                             "'1024x1536', '1536x1024', and 'auto'." % size,
                             "invalid_value", param="size")
     text_tokens = len(prompt.split())
-    return json_response(200, {
-        "created": int(time.time()), "background": fields.get("background", "opaque"),
-        "data": [{"b64_json": IMAGE_PNG_B64} for _ in range(n)],
-        "output_format": fields.get("output_format", "png"),
-        "quality": fields.get("quality", "medium"),
-        "size": "1024x1024" if size == "auto" else size,
-        "usage": {"input_tokens": text_tokens + n_inputs * IMAGE_TOKENS_IN,
-                  "input_tokens_details": {"image_tokens": n_inputs * IMAGE_TOKENS_IN,
-                                           "text_tokens": text_tokens},
-                  "output_tokens": n * IMAGE_TOKENS_OUT,
-                  "total_tokens": text_tokens + n_inputs * IMAGE_TOKENS_IN
-                  + n * IMAGE_TOKENS_OUT}})
+    usage = {"input_tokens": text_tokens + n_inputs * IMAGE_TOKENS_IN,
+             "input_tokens_details": {"image_tokens": n_inputs * IMAGE_TOKENS_IN,
+                                      "text_tokens": text_tokens},
+             "output_tokens": n * IMAGE_TOKENS_OUT,
+             "total_tokens": text_tokens + n_inputs * IMAGE_TOKENS_IN + n * IMAGE_TOKENS_OUT}
+    common = {"background": fields.get("background", "opaque"),
+              "output_format": fields.get("output_format", "png"),
+              "quality": fields.get("quality", "medium"),
+              "size": "1024x1024" if size == "auto" else size}
+    stream = fields.get("stream", False)
+    if stream is True or stream == "true":
+        return images_stream(fields, common, usage, n_inputs)
+    return json_response(200, dict(common, created=int(time.time()),
+                                   data=[{"b64_json": IMAGE_PNG_B64} for _ in range(n)],
+                                   usage=usage))
+
+
+def images_stream(fields, common, usage, n_inputs):
+    """"stream": true (OpenAI's Images streaming): partial_images (0-3)
+    image_generation.partial_image events, then one
+    image_generation.completed with the usage; an edit's are
+    image_edit.*.  Each event is named by its type."""
+    partials = fields.get("partial_images", 0)
+    if isinstance(partials, str) and partials.isdigit():
+        partials = int(partials)
+    if not isinstance(partials, int) or isinstance(partials, bool) or not 0 <= partials <= 3:
+        return openai_error(400, "Invalid 'partial_images': must be an integer between 0 "
+                            "and 3.", "invalid_value", param="partial_images")
+    kind = "image_edit" if n_inputs else "image_generation"
+    created = int(time.time())
+    events = []
+    for i in range(partials):
+        ev = dict(common, type=kind + ".partial_image", b64_json=IMAGE_PNG_B64,
+                  created_at=created, partial_image_index=i)
+        events.append(sse_event(ev, ev["type"]))
+    ev = dict(common, type=kind + ".completed", b64_json=IMAGE_PNG_B64,
+              created_at=created, usage=usage)
+    events.append(sse_event(ev, ev["type"]))
+    return sse_response(events)
 
 
 def handle_codex_images_generations(req):
@@ -2604,6 +2641,31 @@ def handle_codex_images_edits(req):
     return images_answer(prompt, fields, len(images))
 
 
+# The backend's search (/backend-api/codex/alpha/search, what 1.14.7's
+# /v1/alpha/search forwards to, a23edf6): a JSON body of the shape the
+# reference's own test sends (id, model, input items as in Responses,
+# commands, settings, max_output_tokens); the answer is {"results":
+# [{"title"}]}, here one result per input_text of the user's messages.
+def handle_codex_alpha_search(req):
+    refused = codex_refused(req)
+    if refused is not None:
+        return refused
+    body = req.body
+    if not isinstance(body, dict):
+        return json_response(400, {"detail": "Request body must be a JSON object."})
+    inp = body.get("input")
+    if not isinstance(inp, list):
+        return json_response(400, {"detail": "Input must be a list."})
+    results = []
+    for item in inp:
+        if isinstance(item, dict) and item.get("role") == "user" and \
+                isinstance(item.get("content"), list):
+            results += [{"title": part["text"]} for part in item["content"]
+                        if isinstance(part, dict) and part.get("type") == "input_text"
+                        and isinstance(part.get("text"), str)]
+    return json_response(200, {"results": results})
+
+
 def ctl_codex(req):
     """{"refresh": "expired"|"revoked"} marks every refresh token issued so
     far; {"revoke_access": true} revokes every access token."""
@@ -2640,6 +2702,7 @@ ROUTES = {
     ("GET", "/backend-api/codex/models"): handle_codex_models,
     ("POST", "/backend-api/codex/images/generations"): handle_codex_images_generations,
     ("POST", "/backend-api/codex/images/edits"): handle_codex_images_edits,
+    ("POST", "/backend-api/codex/alpha/search"): handle_codex_alpha_search,
     # control API
     ("GET", "/_fake/health"): ctl_health,
     ("POST", "/_fake/reset"): ctl_reset,

@@ -144,6 +144,11 @@ class CodexSide(FakeTestCase):
         self.assertEqual(status, 200)
         self.assertNotIn("content-type", headers)
         self.assertEqual([n for n, _ in sse_events(raw)][-1], "response.done")
+        self.ctl("POST", "/_fake/config", {"codex_completed_event": True})
+        status, headers, raw = self.call("POST", "/backend-api/codex/responses", body, h)
+        events = sse_events(raw)
+        self.assertEqual(events[-1][0], "response.completed")
+        self.assertEqual(events[-1][1]["type"], "response.completed")
 
     def test_images_generations_answer_openai_images_shapes(self):
         tok = self.login()
@@ -167,6 +172,44 @@ class CodexSide(FakeTestCase):
         self.assertEqual((status, got["error"]["param"]), (400, "n"))
         status, _, _ = self.call("POST", path, {"prompt": "x"},
                                  dict(h, Authorization="Bearer nope"))
+        self.assertEqual(status, 401)
+
+    def test_images_generations_stream_partial_images(self):
+        tok = self.login()
+        h = {"Authorization": "Bearer " + tok["access_token"],
+             "chatgpt-account-id": "acct-fake-0001"}
+        path = "/backend-api/codex/images/generations"
+        status, headers, raw = self.call("POST", path, {"prompt": "a red fox", "stream": True,
+                                                        "partial_images": 2}, h)
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/event-stream"))
+        events = sse_events(raw)
+        self.assertEqual([e for e, _ in events],
+                         ["image_generation.partial_image"] * 2 + ["image_generation.completed"])
+        self.assertEqual([d.get("partial_image_index") for _, d in events], [0, 1, None])
+        self.assertEqual(events[-1][1]["usage"]["output_tokens"], 1056)
+        self.assertTrue(base64.b64decode(events[-1][1]["b64_json"]).startswith(b"\x89PNG"))
+        status, _, got = self.call("POST", path, {"prompt": "x", "stream": True,
+                                                  "partial_images": 4}, h)
+        self.assertEqual((status, got["error"]["param"]), (400, "partial_images"))
+
+    def test_alpha_search_answers_results(self):
+        tok = self.login()
+        h = {"Authorization": "Bearer " + tok["access_token"],
+             "chatgpt-account-id": "acct-fake-0001"}
+        path = "/backend-api/codex/alpha/search?q=bun"
+        body = {"id": "search-request-id", "model": "gpt-5.6-sol", "input": [
+            {"type": "message", "role": "user",
+             "content": [{"type": "input_text", "text": "search query"}]},
+            {"type": "message", "role": "assistant",
+             "content": [{"type": "output_text", "text": "searching"}]}],
+            "commands": {"open": [{"ref_id": "turn0search0"}]},
+            "settings": {"allowed_callers": ["direct"]}, "max_output_tokens": 10000}
+        status, _, got = self.call("POST", path, body, h)
+        self.assertEqual((status, got), (200, {"results": [{"title": "search query"}]}))
+        status, _, got = self.call("POST", path, {"input": "x"}, h)
+        self.assertEqual(status, 400)
+        status, _, _ = self.call("POST", path, body, dict(h, Authorization="Bearer nope"))
         self.assertEqual(status, 401)
 
     def test_images_edits_want_a_multipart_upload(self):

@@ -735,6 +735,14 @@ class TestResponses(NativeTestCase):
                                     "code": "server_error", "message":
                                     "The server had an error while processing your request.",
                                     "param": None})
+        self.config(stream_error={"at": "start", "status_code": 429, "code": "rate_limit_exceeded",
+                                  "message": "slow down"})
+        events, _, terminated = self.stream(self.PATH, self.body("a b c d"))
+        self.assertTrue(terminated)
+        self.assertEqual([d for _, d in events], [{"type": "error", "sequence_number": 0,
+                                                   "code": "rate_limit_exceeded",
+                                                   "message": "slow down", "param": None,
+                                                   "status_code": 429}])
 
     def test_compaction(self):
         self.config(compaction=True)

@@ -177,7 +177,10 @@ def signed_in_codex_stack(update=None):
     return s
 
 
-class CodexRequests(unittest.TestCase):
+class SignedInCase(unittest.TestCase):
+    """Tests sharing one signed_in_codex_stack(), the fake's request log
+    emptied before each (no tests of its own)."""
+
     @classmethod
     def setUpClass(cls):
         cls.s = signed_in_codex_stack()
@@ -187,10 +190,15 @@ class CodexRequests(unittest.TestCase):
         cls.s.close()
 
     def setUp(self):
+        self.s.fake.call("DELETE", "/_fake/requests")
+
+
+class CodexRequests(SignedInCase):
+    def setUp(self):
         self.s.fake.reset()
         self.s.fake.call("POST", "/_fake/codex", {"revoke_access": True})
         login_by_paste(self.s, self)
-        self.s.fake.call("DELETE", "/_fake/requests")
+        super().setUp()
 
     def backend(self):
         got = self.s.fake.requests("/backend-api/codex/responses")
@@ -507,6 +515,41 @@ def _listening(port):
         return False
     finally:
         s.close()
+
+
+class CodexWebSocketErrors(unittest.TestCase):
+    """The backend over its Responses WebSocket: an error as the first
+    message is an HTTP error (1.14.7, 141f86f), later ones stay events."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = signed_in_codex_stack(
+            lambda cfg: cfg.update(useResponsesApiWebSocket=True))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def test_a_first_error_message_is_an_http_error(self):
+        self.s.fake.fault(path="/backend-api/codex/responses", method="WS", kind="status",
+                          status=429, body={"error": {"code": "usage_limit_reached",
+                                                      "message": "usage limit reached"}})
+        body = {"model": "codex/gpt-5.4", "input": "hi", "stream": True}
+        status, headers, got = self.s.json("POST", "/v1/responses", body)
+        self.assertEqual(status, 502, got)
+        self.assertEqual(got["error"]["message"], "usage limit reached")
+        ws = [r for r in self.s.fake.requests("/backend-api/codex/responses")
+              if r["method"] == "WS"]
+        self.assertEqual(len(ws), 1)
+        # no fault: the same call streams
+        resp, conn = self.s.stream("/v1/responses", body)
+        try:
+            self.assertEqual(resp.status, 200)
+            names = [e for e, _ in harness.read_sse(resp) if e != "comment"]
+        finally:
+            conn.close()
+        self.assertEqual(names[0], "codex.rate_limits")
+        self.assertEqual(names[-1], "response.completed")
 
 
 if __name__ == "__main__":

@@ -31,18 +31,7 @@ def upload(prompt, images):
     return out + b"--" + BOUNDARY.encode() + b"--\r\n"
 
 
-class Images(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.s = test_codex.signed_in_codex_stack()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.close()
-
-    def setUp(self):
-        self.s.fake.call("DELETE", "/_fake/requests")
-
+class Images(test_codex.SignedInCase):
     def test_generation_forwarded_as_sent_and_relayed(self):
         rows = len(self.s.usage_rows())
         body = {"model": "gpt-image-1", "prompt": "a lighthouse at dusk", "n": 2,
@@ -113,6 +102,55 @@ class Images(unittest.TestCase):
         self.assertEqual(
             [r["status"] for r in self.s.fake.requests("/backend-api/codex/images/generations")],
             [401, 200])
+
+    def test_stream_relayed_event_by_event(self):
+        """"stream": true: the backend's partial images reach the client
+        while it still holds the rest (the reference relays the body as it
+        comes)."""
+        self.s.fake.fault(path="/backend-api/codex/images/generations", kind="hold",
+                          name="img", events=1)
+        resp, conn = self.s.stream("/v1/images/generations", {
+            "prompt": "a fox in snow", "stream": True, "partial_images": 2})
+        try:
+            self.assertEqual(resp.status, 200)
+            self.assertTrue(resp.getheader("content-type").startswith("text/event-stream"))
+            events = harness.read_sse(resp)
+            first = next(e for e in events if e[0] != "comment")
+            self.assertEqual(first[0], "image_generation.partial_image")
+            self.assertEqual(json.loads(first[1])["partial_image_index"], 0)
+            self.s.fake.call("POST", "/_fake/release", {"name": "img"})
+            rest = [(e, json.loads(d)) for e, d in events if e != "comment"]
+        finally:
+            conn.close()
+        self.assertEqual([e for e, _ in rest],
+                         ["image_generation.partial_image", "image_generation.completed"])
+        self.assertEqual(rest[-1][1]["usage"]["output_tokens"], 1056)
+
+    def test_stream_cut_short_ends_with_an_error_event(self):
+        self.s.fake.fault(path="/backend-api/codex/images/generations", kind="drop_after",
+                          events=1)
+        resp, conn = self.s.stream("/v1/images/generations", {
+            "prompt": "cut", "stream": True, "partial_images": 2})
+        try:
+            events = [(e, d) for e, d in harness.read_sse(resp) if e != "comment"]
+        finally:
+            conn.close()
+        self.assertEqual(events[0][0], "image_generation.partial_image")
+        errs = [json.loads(d) for e, d in events if e == "error"]
+        self.assertEqual(len(errs), 1, events)
+        self.assertIn("message", errs[0]["error"])
+
+    def test_streamed_edit(self):
+        raw = upload("make it a sketch", [PNG])
+        raw = raw.replace(b"--" + BOUNDARY.encode() + b"--\r\n",
+                          b"--" + BOUNDARY.encode() + b'\r\nContent-Disposition: form-data; '
+                          b'name="stream"\r\n\r\ntrue\r\n--' + BOUNDARY.encode() + b"--\r\n")
+        status, headers, out = self.s.request(
+            "POST", "/v1/images/edits", raw=raw,
+            headers={"content-type": "multipart/form-data; boundary=" + BOUNDARY})
+        self.assertEqual(status, 200, out)
+        self.assertTrue(headers["content-type"].startswith("text/event-stream"))
+        self.assertIn(b"event: image_edit.completed", out)
 
     def test_key_is_needed(self):
         status, _, _ = self.s.json("POST", "/v1/images/generations", {"prompt": "x"}, key=None)

@@ -489,6 +489,27 @@ class Providers(unittest.TestCase):
                          [("responses", "provider")] * 3)
         self.assert_no_client_key()
 
+    def test_responses_stream_opening_with_an_error_is_an_http_error(self):
+        """1.14.7 (141f86f): no stream, the event's status_code (else 502),
+        its message in the OpenAI shape, one usage row."""
+        body = {"model": "prov-responses-1", "input": "first error", "stream": True}
+        self.s.fake.config(stream_error={"at": "start", "status_code": 429,
+                                         "code": "rate_limit_exceeded", "message": "slow down"})
+        status, headers, got = self.s.json("POST", "/resp/v1/responses", body)
+        self.assertEqual(status, 429, got)
+        self.assertTrue(headers["content-type"].startswith("application/json"))
+        self.assertEqual(got["error"], {"message": "slow down", "type": "rate_limit_error"})
+        self.s.fake.config(stream_error={"at": "start", "code": "server_error",
+                                         "message": "broken"})
+        status, _, got = self.s.json("POST", "/v1/responses", dict(body, model="resp/prov-responses-1"))
+        self.assertEqual((status, got["error"]["message"]), (502, "broken"))
+        # later in the stream it stays an error event
+        self.s.fake.config(stream_error={"code": "server_error", "message": "late"})
+        ev = self.stream_events("/resp/v1/responses", body)
+        self.assertEqual(ev[-1][0], "error")
+        rows = self.rows_for("resp", 3)
+        self.assertEqual([r["status"] for r in rows[-3:]][:2], [429, 502])
+
     def test_models_lists_provider_models(self):
         status, _, got = self.s.json("GET", "/v1/models")
         self.assertEqual(status, 200, got)

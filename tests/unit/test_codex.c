@@ -244,6 +244,30 @@ START_TEST(images_url_forms)
 }
 END_TEST
 
+/* Alpha search (1.14.7, a23edf6): the query kept, every base form. */
+START_TEST(alpha_search_url_forms)
+{
+	static const char *const cases[][3] = {
+		{ NULL, "q=bun&page=2",
+		  "https://chatgpt.com/backend-api/codex/alpha/search?q=bun&page=2" },
+		{ "", NULL, "https://chatgpt.com/backend-api/codex/alpha/search" },
+		{ "http://h/backend-api//", "", "http://h/backend-api/codex/alpha/search" },
+		{ "http://h/x/codex/responses", "limit=5",
+		  "http://h/x/codex/alpha/search?limit=5" },
+	};
+	struct buf u = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&u);
+		ck_assert_int_eq(codex_alpha_search_url(cases[i][0], cases[i][1],
+		    &u), GW_OK);
+		ck_assert_str_eq(u.data, cases[i][2]);
+	}
+	buf_free(&u);
+}
+END_TEST
+
 /* Images: the client's accept and upload type kept, JSON and accept as
  * defaults, no OpenAI-Beta; an upload without a type gets none (libcurl
  * would call it a form). */
@@ -410,6 +434,7 @@ codex_suite(void)
 	tcase_add_test(tc, responses_url_forms);
 	tcase_add_test(tc, headers_as_the_reference_sends_them);
 	tcase_add_test(tc, images_url_forms);
+	tcase_add_test(tc, alpha_search_url_forms);
 	tcase_add_test(tc, images_headers_as_the_reference_sends_them);
 	tcase_add_test(tc, credentials_round_trip_in_the_database);
 	tcase_add_test(tc, rate_limit_lines);

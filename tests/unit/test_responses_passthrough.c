@@ -146,6 +146,53 @@ START_TEST(ping_and_finish)
 }
 END_TEST
 
+/* 1.14.7 (141f86f): a first `error` event is held back, not streamed;
+ * any other first event, or a ping first, lets everything through. */
+START_TEST(first_error_held)
+{
+	static const char err[] = "{\"type\":\"error\",\"status_code\":429,"
+	    "\"error\":{\"type\":\"usage_limit_reached\",\"message\":\"limit\"}}";
+	static const char created[] = "{\"type\":\"response.created\","
+	    "\"sequence_number\":0,\"response\":{\"id\":\"resp_1\"}}";
+	struct buf out = BUF_INIT;
+	struct tr_sink sink = { &out, fx_emit, fx_comment };
+	struct tr_stream *t = make(NULL, NULL);
+	const cJSON *held;
+
+	ck_assert_int_eq(tr_responses_first_error_new(t, &t), GW_OK);
+	ck_assert_int_eq(t->ops->feed(t, "error", err, strlen(err), &sink),
+	    GW_EUPSTREAM);
+	ck_assert_int_eq(t->ops->finish(t, GW_EUPSTREAM, "x", &sink), GW_OK);
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert_ptr_nonnull(held = tr_responses_first_error(t));
+	ck_assert_int_eq(cJSON_GetObjectItem(held, "status_code")->valueint, 429);
+	tr_stream_free(t);
+
+	/* a first ordinary event: the error after it is streamed */
+	t = make(NULL, NULL);
+	ck_assert_int_eq(tr_responses_first_error_new(t, &t), GW_OK);
+	ck_assert_int_eq(t->ops->feed(t, "response.created", created,
+	    strlen(created), &sink), GW_OK);
+	ck_assert_int_eq(t->ops->feed(t, "error", err, strlen(err), &sink), GW_OK);
+	ck_assert_ptr_null(tr_responses_first_error(t));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "event: error\n"));
+	ck_assert(t->done);
+	tr_stream_free(t);
+
+	/* a ping first: the client stream has started */
+	buf_reset(&out);
+	t = make(NULL, NULL);
+	ck_assert_int_eq(tr_responses_first_error_new(t, &t), GW_OK);
+	ck_assert_int_eq(t->ops->ping(t, &sink), GW_OK);
+	ck_assert_int_eq(t->ops->feed(t, "error", err, strlen(err), &sink), GW_OK);
+	ck_assert_ptr_null(tr_responses_first_error(t));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "usage_limit_reached"));
+	ck_assert_ptr_null(tr_responses_first_error(NULL));
+	tr_stream_free(t);
+	buf_free(&out);
+}
+END_TEST
+
 static Suite *
 responses_passthrough_suite(void)
 {
@@ -156,6 +203,7 @@ responses_passthrough_suite(void)
 	tcase_add_test(tc, usage_and_done);
 	tcase_add_test(tc, invents_missing_ids);
 	tcase_add_test(tc, ping_and_finish);
+	tcase_add_test(tc, first_error_held);
 	suite_add_tcase(s, tc);
 	return s;
 }
