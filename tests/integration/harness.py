@@ -269,13 +269,25 @@ class Stack(Client):
 
     def usage_rows(self, at_least=0, timeout=20):
         """The usage rows; with at_least, waits until there are that many
-        (a row is written just after the client got its answer)."""
+        (a row is queued just after the client got its answer, and a
+        responder process writes its queue every 200 ms: the rows already
+        queued are written first, by a /token-usage call, which waits for
+        them)."""
+        self.sync_rows()
         rows = self._rows()
         if len(rows) < at_least:
             wait_until(lambda: len(self._rows()) >= at_least, timeout=timeout,
                        what="%d usage rows" % at_least)
             rows = self._rows()
         return rows
+
+    def sync_rows(self):
+        """Asks the responder to write the usage rows it has queued (one
+        process: all of them)."""
+        try:
+            self.get("/token-usage?period=day")
+        except OSError:
+            pass              # a stopped stack: nothing is queued
 
     def _rows(self):
         import sqlite3

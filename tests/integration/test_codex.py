@@ -199,6 +199,7 @@ class CodexRequests(SignedInCase):
         self.s.fake.call("POST", "/_fake/codex", {"revoke_access": True})
         login_by_paste(self.s, self)
         super().setUp()
+        self.nrows = len(self.s.usage_rows())
 
     def backend(self):
         got = self.s.fake.requests("/backend-api/codex/responses")
@@ -206,7 +207,9 @@ class CodexRequests(SignedInCase):
         return got[-1]
 
     def rows(self, n):
-        return [r for r in self.s.usage_rows(at_least=n) if r["provider_name"] == "codex"]
+        """The codex rows among the n this test's requests wrote."""
+        return [r for r in self.s.usage_rows(at_least=self.nrows + n)[self.nrows:]
+                if r["provider_name"] == "codex"]
 
     def test_messages_json_sends_the_reference_headers_and_body(self):
         status, _, got = self.s.json("POST", "/codex/v1/messages", hello(

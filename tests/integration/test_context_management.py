@@ -139,9 +139,10 @@ class CodexAlias(unittest.TestCase):
                                       {"model": "codex/gpt-5.4-mini", "input": INPUT})
         self.assertEqual(status, 200, body)
         b = self.s.fake.requests("/backend-api/codex/responses")[-1]["body"]
-        # 0.8 x the catalogue's 1000000; no configured threshold for gpt-5.4-mini
+        # 0.8 x the 1.14.7 catalogue's 400000 (its contextWindow); no
+        # configured threshold for gpt-5.4-mini
         self.assertEqual(b["context_management"],
-                         [{"type": "compaction", "compact_threshold": 800000}])
+                         [{"type": "compaction", "compact_threshold": 320000}])
         self.assertEqual([i.get("type") or i["role"] for i in b["input"]],
                          ["compaction", "user"])
 
