@@ -245,9 +245,12 @@ START_TEST(chat_passthrough)
 	    "\"other\":{\"type\":\"openai-compatible\",\"baseUrl\":"
 	    "\"https://dash.example\",\"apiKey\":\"k\"}}");
 
-	ck_assert(prov_is_dashscope(cfg_provider_find(cfg, "dashscope")));
-	ck_assert(prov_is_dashscope(cfg_provider_find(cfg, "ali")));
-	ck_assert(!prov_is_dashscope(cfg_provider_find(cfg, "other")));
+	ck_assert(prov_is_dashscope("dashscope",
+	    cfg_provider_find(cfg, "dashscope")->base_url));
+	ck_assert(prov_is_dashscope("ali",
+	    cfg_provider_find(cfg, "ali")->base_url));
+	ck_assert(!prov_is_dashscope("other",
+	    cfg_provider_find(cfg, "other")->base_url));
 	/* DashScope: markers on the first system and the last other message
 	 * with content, preserve_thinking added */
 	ck_assert_int_eq(prov_chat_passthrough(c, m, 1), GW_OK);
