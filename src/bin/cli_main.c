@@ -51,7 +51,8 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  auth login [--github-token T] [--oauth-app default|opencode]\n"
 	    "             [--account-type individual|business|enterprise] [--show-token]\n"
-	    "  auth login --provider codex   sign the built-in codex provider in (OAuth)\n"
+	    "  auth login --provider codex [--show-token]\n"
+	    "                           sign the built-in codex provider in (OAuth)\n"
 	    "  check-usage              show Copilot quotas\n"
 	    "  debug [--json]           versions, paths and state\n"
 	    "  start [--port N] [--host ADDR] [--threads N] [--workers N] [--verbose]\n"
@@ -281,7 +282,7 @@ cmd_auth(int argc, char **argv)
 	if (open_all(&a, &w, 1) != 0)
 		return 1;
 	if (codex)
-		rc = codex_login_main(&w);
+		rc = codex_login_main(&w, show);
 	else if (given != NULL)
 		rc = store_github_token(&w, given, show);
 	else if ((rc = device_login(&w, &token)) == 0)

@@ -330,6 +330,7 @@ codex_env_for(struct rctx *r, struct codex_env *env, char **lock)
 	env->db = r->w->db;
 	env->client = r->w->client;
 	env->auth_base = r->w->cfg->upstream_codex_auth_url;
+	env->show_token = r->w->app->show_token;
 	*lock = NULL;
 	e = paths_join(r->w->app->home, "codex-token.lock", lock);
 	env->lock_path = *lock;
