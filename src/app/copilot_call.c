@@ -14,6 +14,7 @@
 #include "state/db.h"
 #include "upstream/auth.h"
 #include "upstream/client.h"
+#include "upstream/copilot.h"
 #include "upstream/relay.h"
 #include "upstream/ws.h"
 
@@ -163,6 +164,9 @@ copilot_once(struct worker *w, const struct copilot_req *rq,
 	ur.body_len = rq->body_len;
 	e = relay_run(w->client, &ur, &ro, rq->stream ? tr : NULL,
 	    rq->stream ? sink : NULL, res);
+	if (rq->body != NULL)          /* a model call, whatever its status */
+		copilot_log_rate_limits(res->resp.pass_headers,
+		    res->resp.npass_headers);
 out:
 	free(base);
 	buf_free(&url);

@@ -30,6 +30,7 @@
 #include "app/copilot_call.h"
 #include "cli/approve.h"
 #include "cli/codex_login.h"
+#include "cli/provider_login.h"
 #include "cli/keys.h"
 #include "cli/launch.h"
 #include "cli/mcp.h"
@@ -51,7 +52,10 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  auth login [--github-token T] [--oauth-app default|opencode]\n"
 	    "             [--account-type individual|business|enterprise] [--show-token]\n"
-	    "  auth login --provider codex   sign the built-in codex provider in (OAuth)\n"
+	    "  auth login --provider codex [--show-token]\n"
+	    "                           sign the built-in codex provider in (OAuth)\n"
+	    "  auth login --provider opencode-go|deepseek|dashscope|openrouter|custom\n"
+	    "                           write a third-party provider to config.json\n"
 	    "  check-usage              show Copilot quotas\n"
 	    "  debug [--json]           versions, paths and state\n"
 	    "  start [--port N] [--host ADDR] [--threads N] [--workers N] [--verbose]\n"
@@ -237,7 +241,7 @@ cmd_auth(int argc, char **argv)
 	};
 	struct app a;
 	struct worker w;
-	const char *given = NULL, *account_type = NULL;
+	const char *given = NULL, *account_type = NULL, *third = NULL;
 	int codex = 0;
 	struct buf err = BUF_INIT;
 	char *token = NULL;
@@ -264,12 +268,16 @@ cmd_auth(int argc, char **argv)
 			break;
 		case 'p':
 			if (strcmp(optarg, "copilot") != 0 &&
-			    strcmp(optarg, "codex") != 0) {
+			    strcmp(optarg, "codex") != 0 &&
+			    !provider_login_known(optarg)) {
 				fprintf(stderr, "copilot-api: Unknown provider '%s'. "
-				    "Expected one of: copilot, codex\n", optarg);
+				    "Expected one of: copilot, codex, opencode-go, "
+				    "deepseek, dashscope, openrouter, custom\n",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			codex = strcmp(optarg, "codex") == 0;
+			third = provider_login_known(optarg) ? optarg : NULL;
 			break;
 		case 's': show = 1; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
@@ -280,8 +288,10 @@ cmd_auth(int argc, char **argv)
 		given = getenv("GH_TOKEN");
 	if (open_all(&a, &w, 1) != 0)
 		return 1;
-	if (codex)
-		rc = codex_login_main(&w);
+	if (third != NULL)
+		rc = provider_login_main(a.config_path, third, stdin, stdout);
+	else if (codex)
+		rc = codex_login_main(&w, show);
 	else if (given != NULL)
 		rc = store_github_token(&w, given, show);
 	else if ((rc = device_login(&w, &token)) == 0)

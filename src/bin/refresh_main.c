@@ -137,6 +137,7 @@ refresh_codex(struct worker *w, const struct refresh_opts *o)
 	env.auth_base = w->cfg->upstream_codex_auth_url;
 	env.lead_ms = 86400000LL;
 	env.force = o->force;
+	env.show_token = w->app->show_token;   /* COPILOT_API_SHOW_TOKEN=1 */
 	if (paths_join(w->app->home, "codex-token.lock", &lock) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: out of memory\n");
 		goto out;

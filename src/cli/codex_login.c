@@ -228,7 +228,7 @@ set_provider(cJSON *root, void *arg)
 }
 
 int
-codex_login_main(struct worker *w)
+codex_login_main(struct worker *w, int show_token)
 {
 	const char *auth = w->app->cfg->upstream_codex_auth_url;
 	struct codex_pkce pk;
@@ -269,8 +269,9 @@ codex_login_main(struct worker *w)
 	}
 	log_fingerprint(c.access_token, fp);
 	printf("Signed in to Codex (account %s, token %s). Codex provider config "
-	    "written to %s and credentials stored in %s\n", c.account_id, fp,
-	    w->app->config_path, w->app->db_path);
+	    "written to %s and credentials stored in %s\n", c.account_id,
+	    show_token ? c.access_token : fp, w->app->config_path,
+	    w->app->db_path);
 	rc = 0;
 out:
 	codex_creds_free(&c);

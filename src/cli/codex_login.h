@@ -14,7 +14,9 @@
 
 struct worker;
 
-/* Exit status: 0 signed in, 1 the sign-in failed (stderr says why). */
-int codex_login_main(struct worker *w);
+/* Exit status: 0 signed in, 1 the sign-in failed (stderr says why).
+ * show_token (--show-token): the access token printed whole, not its
+ * fingerprint, as the reference prints it. */
+int codex_login_main(struct worker *w, int show_token);
 
 #endif

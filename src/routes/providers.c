@@ -62,22 +62,25 @@ codex_signed_in(struct rctx *r)
 }
 
 /*
- * The enabled provider called name, or NULL after answering: 404, or with
- * endpoint set (the alias of that endpoint, which only providers of type
- * can serve) 400 "does not support" as 1.14.7 answers an unknown provider
- * there too.  The built-in codex provider counts only once `auth login
- * --provider codex` stored its credentials, as the reference's
- * resolveProviderConfig.
+ * The enabled provider called name as it serves model (its per-model type,
+ * cfg_provider_for_model: then a copy in *tmp), or NULL after answering:
+ * 404, or with endpoint set (the alias of that endpoint, which only
+ * providers of type can serve) 400 "does not support" as 1.14.7 answers an
+ * unknown provider there too.  The built-in codex provider counts only
+ * once `auth login --provider codex` stored its credentials, as the
+ * reference's resolveProviderConfig.
  */
 static const struct cfg_provider *
 resolve(struct rctx *r, const char *name, enum cfg_provider_type type,
-    const char *endpoint)
+    const char *endpoint, const char *model, struct cfg_provider *tmp)
 {
 	const struct cfg_provider *p = cfg_provider_find(r->w->cfg, name);
 	struct buf msg = BUF_INIT;
 	int status = endpoint != NULL ? 400 : 404;
 	int signed_out = p != NULL && is_codex(p) && !codex_signed_in(r);
 
+	if (p != NULL && model != NULL)
+		p = cfg_provider_for_model(p, model, tmp);
 	if (p != NULL && !signed_out && (endpoint == NULL || p->type == type))
 		return p;
 	/* best effort: the status is the answer whatever the message says
@@ -97,11 +100,11 @@ resolve(struct rctx *r, const char *name, enum cfg_provider_type type,
 	return NULL;
 }
 
-/* resolve() for any type. */
+/* resolve() for any type, as the provider is configured. */
 static const struct cfg_provider *
 resolve_any(struct rctx *r, const char *name)
 {
-	return resolve(r, name, CFG_PROVIDER_ANTHROPIC, NULL);
+	return resolve(r, name, CFG_PROVIDER_ANTHROPIC, NULL, NULL, NULL);
 }
 
 /* Client headers a provider may see: never the client's key. */
@@ -338,6 +341,7 @@ codex_env_for(struct rctx *r, struct codex_env *env, char **lock)
 	env->db = r->w->db;
 	env->client = r->w->client;
 	env->auth_base = r->w->cfg->upstream_codex_auth_url;
+	env->show_token = r->w->app->show_token;
 	*lock = NULL;
 	e = paths_join(r->w->app->home, "codex-token.lock", lock);
 	env->lock_path = *lock;
@@ -618,6 +622,7 @@ static void
 provider_messages(struct rctx *r, const char *name, cJSON *body)
 {
 	const struct cfg_provider *p;
+	struct cfg_provider eff;
 	struct buf err = BUF_INIT;
 	struct flow f;
 	const cJSON *mopts;
@@ -632,7 +637,9 @@ provider_messages(struct rctx *r, const char *name, cJSON *body)
 	snprintf(model, sizeof(model), "%s", json_str(body, "model") != NULL ?
 	    json_str(body, "model") : "");
 	snprintf(r->model, sizeof(r->model), "%s", model);
-	if ((p = resolve_any(r, name)) == NULL)
+	/* the model's own type picks the flow (1.14.7) */
+	if ((p = resolve(r, name, CFG_PROVIDER_ANTHROPIC, NULL, model, &eff)) ==
+	    NULL)
 		goto out;
 	r->provider = p->name;
 	if ((e = pp_validate(body, &err)) != GW_OK ||
@@ -812,20 +819,21 @@ route_provider_alias_count_tokens(struct rctx *r, cJSON *body)
 
 /*
  * The start of a body relayed to a provider as it is: the row's endpoint
- * (row) and model, the provider of type resolved for the client's path,
- * the stream flag, the row's session, manual approval.  NULL after
+ * (row) and model, the provider of type resolved for the client's path
+ * (as it serves the body's model: maybe *tmp), the stream flag, the row's session, manual approval.  NULL after
  * answering.
  */
 static const struct cfg_provider *
 relay_start(struct rctx *r, const char *provider, const cJSON *body,
-    const char *row, enum cfg_provider_type type, const char *path)
+    const char *row, enum cfg_provider_type type, const char *path,
+    struct cfg_provider *tmp)
 {
 	const struct cfg_provider *p;
 	const char *model = json_str(body, "model");
 
 	r->endpoint = row;
 	snprintf(r->model, sizeof(r->model), "%s", model != NULL ? model : "");
-	if ((p = resolve(r, provider, type, path)) == NULL)
+	if ((p = resolve(r, provider, type, path, model, tmp)) == NULL)
 		return NULL;
 	r->provider = p->name;
 	r->stream = json_bool(body, "stream", 0);
@@ -840,6 +848,7 @@ provider_responses(struct rctx *r, const char *provider, cJSON *body)
 {
 	const struct cfg *cfg = r->w->cfg;
 	const struct cfg_provider *p;
+	struct cfg_provider eff;
 	struct tr_resp_compact c;
 	struct flow f;
 	cJSON *entry = NULL;
@@ -848,7 +857,7 @@ provider_responses(struct rctx *r, const char *provider, cJSON *body)
 
 	memset(&f, 0, sizeof(f));
 	if ((p = relay_start(r, provider, body, "responses",
-	    CFG_PROVIDER_OPENAI_RESPONSES, "/v1/responses")) == NULL)
+	    CFG_PROVIDER_OPENAI_RESPONSES, "/v1/responses", &eff)) == NULL)
 		goto out;
 	c.enabled = cfg_context_mgmt(cfg, 1, model);
 	c.threshold = cfg_compact_threshold(cfg, model);
@@ -903,13 +912,15 @@ static void
 provider_chat(struct rctx *r, const char *provider, cJSON *body)
 {
 	const struct cfg_provider *p;
+	struct cfg_provider eff;
 	struct flow f;
 	const char *model = json_str(body, "model");
 	enum gw_err e;
 
 	memset(&f, 0, sizeof(f));
 	if ((p = relay_start(r, provider, body, "chat_completions",
-	    CFG_PROVIDER_OPENAI_COMPATIBLE, "/v1/chat/completions")) == NULL)
+	    CFG_PROVIDER_OPENAI_COMPATIBLE, "/v1/chat/completions", &eff)) ==
+	    NULL)
 		goto out;
 	if ((e = prov_chat_passthrough(body, prov_model_options(p, model),
 	    prov_is_dashscope(p->name, p->base_url))) == GW_OK && (f.body = json_print(body)) == NULL)

@@ -393,10 +393,28 @@ provider_skip(const char *name, int enabled, const char *why)
 }
 
 static enum cfg_auth_type
+default_auth(enum cfg_provider_type type)
+{
+	return type == CFG_PROVIDER_ANTHROPIC ? CFG_AUTH_X_API_KEY :
+	    CFG_AUTH_AUTHORIZATION;
+}
+
+/* providers.<p>.models.<model>.type: its index, -1 when absent or not a
+ * supported type. */
+static int
+model_type(const cJSON *m)
+{
+	const cJSON *t = cJSON_IsObject(m) ?
+	    cJSON_GetObjectItemCaseSensitive(m, "type") : NULL;
+
+	return cJSON_IsString(t) ? name_index(provider_type_names,
+	    ARRAY_LEN(provider_type_names), t->valuestring) : -1;
+}
+
+static enum cfg_auth_type
 provider_auth(const char *name, enum cfg_provider_type type, const cJSON *v)
 {
-	enum cfg_auth_type def = type == CFG_PROVIDER_ANTHROPIC ?
-	    CFG_AUTH_X_API_KEY : CFG_AUTH_AUTHORIZATION;
+	enum cfg_auth_type def = default_auth(type);
 	int i;
 
 	if (v == NULL)
@@ -492,6 +510,10 @@ parse_provider(const char *key, const cJSON *v, struct cfg_provider *p,
 		log_warn("config: provider \"%s\": models must be an object; "
 		    "ignored", p->name);
 	p->models = cJSON_IsObject(x) ? x : NULL;
+	cJSON_ArrayForEach(x, p->models)
+		if (member(x, "type") != NULL && model_type(x) < 0)
+			log_warn("config: provider \"%s\": model \"%s\": unknown "
+			    "type; the provider's is used", p->name, x->string);
 	*ok = 1;
 	return GW_OK;
 }
@@ -1589,4 +1611,25 @@ cfg_set_model_mappings(const char *path, const cJSON *mappings,
 		e = cfg_update_file(path, set_mappings_mutate, clean, errmsg);
 	cJSON_Delete(clean);
 	return e;
+}
+
+const struct cfg_provider *
+cfg_provider_for_model(const struct cfg_provider *p, const char *model,
+    struct cfg_provider *tmp)
+{
+	int t;
+
+	if (p == NULL || p->models == NULL || model == NULL ||
+	    p->auth_type == CFG_AUTH_OAUTH2)
+		return p;
+	t = model_type(cJSON_GetObjectItemCaseSensitive(p->models, model));
+	if (t < 0 || (enum cfg_provider_type)t == p->type)
+		return p;
+	*tmp = *p;
+	tmp->type = (enum cfg_provider_type)t;
+	/* the reference's handlers: only the Messages forward re-resolves
+	 * the auth (from the type alone); the others keep the provider's */
+	if (tmp->type == CFG_PROVIDER_ANTHROPIC)
+		tmp->auth_type = default_auth(tmp->type);
+	return tmp;
 }

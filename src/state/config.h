@@ -180,6 +180,17 @@ double cfg_compact_threshold(const struct cfg *cfg, const char *model);
  * invalid or "copilot". */
 const struct cfg_provider *cfg_provider_find(const struct cfg *cfg,
     const char *name);
+/*
+ * The provider as it serves model (1.14.7 resolveEffectiveProviderType):
+ * p itself, unless providers.<p>.models.<model>.type names a supported
+ * type other than p's (an unknown one is ignored, warned at load); then
+ * *tmp, a copy of p with that type; an anthropic override also takes
+ * anthropic's default authType (x-api-key, whatever p's authType says),
+ * the others keep p's, as 1.14.7's handlers do.  The built-in codex
+ * provider (oauth2) is never overridden.
+ */
+const struct cfg_provider *cfg_provider_for_model(const struct cfg_provider *p,
+    const char *model, struct cfg_provider *tmp);
 
 /*
  * Locked read-modify-write of path (exclusive flock on <path>.lock).  The

@@ -648,6 +648,7 @@ complete(struct ws_stream *t, const cJSON *result)
 	if ((e = tr_ws_to_anthropic(result, &t->o, &t->message)) != GW_OK)
 		return e;
 	tr_usage_from_json(&t->base.usage, json_obj(result, "usage"));
+	tr_usage_copilot(&t->base.usage, result);   /* a JSON body's charge */
 	t->base.done = 1;
 	if (!is_empty(t->message))
 		return GW_OK;
@@ -693,6 +694,8 @@ ws_feed(struct tr_stream *s, const char *event, const char *data, size_t len,
 			    "without a response");
 		else if ((e = with_items(t, resp, &result)) == GW_OK)
 			e = complete(t, result);
+		/* Copilot's charge rides on the terminal event itself */
+		tr_usage_copilot(&t->base.usage, ev);
 	}
 	cJSON_Delete(result);
 	cJSON_Delete(ev);

@@ -532,6 +532,11 @@ codex_token(struct codex_env *env, const char *stale, struct codex_creds *out,
 	}
 	log_fingerprint(out->access_token, fp);
 	log_info("Codex credentials refreshed (%s)", fp);
+	if (env->show_token) {
+		/* asked for (--show-token): the operator's own terminal */
+		fprintf(stderr, "Codex access token: %s\n", out->access_token);
+		fflush(stderr);
+	}
 out:
 	paths_unlock(fd);
 	codex_creds_free(&cur);

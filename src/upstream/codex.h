@@ -87,6 +87,9 @@ struct codex_env {
 	int64_t lead_ms;             /* refresh this long before expiry;
 	                              * 0: a minute, as the reference */
 	int force;                   /* refresh whatever the expiry */
+	int show_token;              /* --show-token: print a refreshed access
+	                              * token on stderr (the reference's
+	                              * "Codex access token: …") */
 };
 
 /*

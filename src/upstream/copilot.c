@@ -2,6 +2,7 @@
  * Copilot's identity headers and the per-request facts taken from a
  * payload: x-initiator, vision, request and session ids (copilot.h).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "upstream/copilot.h"
 
@@ -278,4 +280,131 @@ copilot_ws_headers(struct copilot_ident *id, const struct copilot_call *c,
 			e = strlist_add(out, *h);
 	strlist_free(&all);
 	return e;
+}
+
+/* c onto out unless it is a control character (nothing upstream-made
+ * reaches the log able to forge a line). */
+static GW_MUST_CHECK enum gw_err
+add_printable(struct buf *out, char c)
+{
+	if ((unsigned char)c < 0x20 || c == 0x7f)
+		return GW_OK;
+	return buf_append(out, &c, 1);
+}
+
+/* value of one key of a URL query (the first, '+' as a space, %XX
+ * decoded, control characters dropped) into out; 0 when absent/empty. */
+static int
+query_get(const char *q, const char *key, struct buf *out)
+{
+	size_t klen = strlen(key), n;
+	const char *p = q, *end, *v;
+	char c;
+
+	buf_reset(out);
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, '&');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			for (v = p + klen + 1; v < p + n; v++) {
+				c = *v == '+' ? ' ' : *v;
+				if (c == '%' && p + n - v > 2 &&
+				    isxdigit((unsigned char)v[1]) &&
+				    isxdigit((unsigned char)v[2])) {
+					char hex[3] = { v[1], v[2], '\0' };
+					c = (char)strtol(hex, NULL, 16);
+					v += 2;
+				}
+				if (add_printable(out, c) != GW_OK)
+					return 0;
+			}
+			return out->len > 0;
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* One header value's line into out: GW_OK, GW_ENOTFOUND when rem or rst
+ * is missing or empty, GW_ENOMEM. */
+static GW_MUST_CHECK enum gw_err
+copilot_rate_limit_describe(const char *type, const char *value,
+    struct buf *out)
+{
+	struct buf rem = BUF_INIT, rst = BUF_INIT;
+	enum gw_err e = GW_ENOTFOUND;
+
+	buf_reset(out);
+	if (query_get(value, "rem", &rem) && query_get(value, "rst", &rst))
+		e = buf_printf(out, "Copilot %s quota remaining: %s, resets at: %s",
+		    type, rem.data, rst.data);
+	buf_free(&rem);
+	buf_free(&rst);
+	return e;
+}
+
+void
+copilot_log_rate_limits(char *const *headers, size_t n)
+{
+	static const char *const types[] = { "session", "weekly" };
+	static const char prefix[] = "x-usage-ratelimit-";
+	struct buf line = BUF_INIT;
+	const char *h, *colon;
+	size_t t, i, len;
+
+	for (t = 0; t < ARRAY_LEN(types); t++)
+		for (i = 0; i < n; i++) {
+			h = headers[i];
+			len = strlen(types[t]);
+			if (strncasecmp(h, prefix, sizeof(prefix) - 1) != 0 ||
+			    strncasecmp(h + sizeof(prefix) - 1, types[t], len) != 0 ||
+			    (colon = h + sizeof(prefix) - 1 + len)[0] != ':')
+				continue;
+			for (colon++; *colon == ' ' || *colon == '\t'; colon++)
+				;
+			if (copilot_rate_limit_describe(types[t], colon, &line) ==
+			    GW_OK)
+				log_info("%s", line.data);
+			break;
+		}
+	buf_free(&line);
+}
+
+void
+copilot_log_quota_snapshots(const cJSON *snapshots)
+{
+	static const char *const keys[][2] = {
+		{ "session", "5Hour-Session-RateLimits" },
+		{ "weekly", "Weekly-Session-RateLimits" },
+	};
+	struct buf clean = BUF_INIT;
+	const cJSON *s;
+	char *pct;
+	const char *rst;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(keys); i++) {
+		s = cJSON_GetObjectItemCaseSensitive(snapshots, keys[i][1]);
+		/* the reference's isCopilotQuotaSnapshot */
+		if (!cJSON_IsObject(s) || json_str(s, "entitlement") == NULL ||
+		    !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(s,
+		    "percent_remaining")) ||
+		    !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(s,
+		    "overage_permitted")) ||
+		    !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(s,
+		    "overage_count")) ||
+		    (rst = json_str(s, "reset_date")) == NULL)
+			continue;
+		if ((pct = json_print(cJSON_GetObjectItemCaseSensitive(s,
+		    "percent_remaining"))) == NULL)
+			continue;
+		buf_reset(&clean);
+		for (; *rst != '\0' && clean.len < 100; rst++)
+			if (add_printable(&clean, *rst) != GW_OK)
+				break;
+		log_info("Copilot %s quota remaining: %s, resets at: %s",
+		    keys[i][0], pct, buf_cstr(&clean));
+		cJSON_free(pct);
+	}
+	buf_free(&clean);
 }

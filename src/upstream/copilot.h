@@ -73,4 +73,20 @@ int copilot_chat_has_images(const cJSON *payload);
 GW_MUST_CHECK enum gw_err copilot_request_id(const cJSON *messages, const char *session_id,
     const char *machine_id, char out[37]);
 
+/*
+ * Copilot's quota telemetry (spec/surface.md §4.8), logged at info level
+ * as the reference does, never sent on: "Copilot <session|weekly> quota
+ * remaining: <rem>, resets at: <rst>", control characters dropped.
+ * copilot_log_rate_limits takes a response's headers ("name: value"
+ * lines, any case, as struct up_response's pass_headers) and logs each
+ * x-usage-ratelimit-session / -weekly value (URL query syntax) that has
+ * both rem and rst non-empty.
+ */
+void copilot_log_rate_limits(char *const *headers, size_t n);
+/* Logs the lines of a WebSocket response.completed event's
+ * copilot_quota_snapshots ("5Hour-Session-RateLimits",
+ * "Weekly-Session-RateLimits": percent_remaining, reset_date); NULL or a
+ * malformed snapshot logs nothing. */
+void copilot_log_quota_snapshots(const cJSON *snapshots);
+
 #endif

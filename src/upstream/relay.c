@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "state/metrics.h"
+#include "upstream/copilot.h"
 #include "upstream/relay.h"
 #include "upstream/sse.h"
 
@@ -451,6 +452,9 @@ ws_message(struct relay *r, const char *data, size_t len, int *terminal)
 	snprintf(name, sizeof(name), "%s", type);
 	for (i = 0; i < ARRAY_LEN(ends); i++)
 		*terminal |= strcmp(type, ends[i]) == 0;
+	if (strcmp(type, "response.completed") == 0)
+		copilot_log_quota_snapshots(cJSON_GetObjectItemCaseSensitive(v,
+		    "copilot_quota_snapshots"));
 	err = cJSON_GetObjectItemCaseSensitive(v, "error");
 	if (strcmp(type, "error") == 0)
 		log_warn("relay: the upstream WebSocket sent an error: %.300s", data);

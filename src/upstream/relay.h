@@ -88,7 +88,8 @@ GW_MUST_CHECK enum gw_err relay_run(struct up_client *c, const struct up_request
  * its error.code and error.message copied to the top level, as the
  * reference relays it) until a terminal one (response.completed,
  * response.failed, response.incomplete, error; the Codex backend's
- * response.done).  Pings, the watch and the
+ * response.done; a response.completed's copilot_quota_snapshots are
+ * logged, copilot_log_quota_snapshots).  Pings, the watch and the
  * stall guard (stall_timeout_s: 0 the default, < 0 none) work as in
  * relay_run; res->status is 200 once the frame was sent.  Returns as
  * relay_run with tr; GW_ECONNECT when the frame could not be sent

@@ -130,6 +130,7 @@ DEFAULT_CONFIG = {
     "endpoints_api": None,       # override endpoints.api (default: this server)
     "ws_fragment": 0,            # WebSocket /responses: split each message into frames of N bytes
     "ws_refuse": None,           # WebSocket /responses: answer the upgrade with this HTTP status
+    "ws_quota_snapshots": None,  # WebSocket /responses: copilot_quota_snapshots on response.completed
     "user_overrides": {},        # deep-merged into /copilot_internal/user
     "hold_timeout": 60.0,        # a hold not released by then continues anyway
     # Codex (OAuth + backend).
@@ -2059,6 +2060,8 @@ def validate_config(changes):
             return "%s must be a list" % key
         if key in ("response_headers", "user_overrides") and not isinstance(value, dict):
             return "%s must be an object" % key
+        if key == "ws_quota_snapshots" and value is not None and not isinstance(value, dict):
+            return "ws_quota_snapshots must be null or an object"
         if key == "usage" and value is not None and (
                 not isinstance(value, dict)
                 or any(not isinstance(v, int) or isinstance(v, bool) for v in value.values())):
@@ -3275,8 +3278,14 @@ class FakeWebSocket:
                       json_bytes(payload), payload, None)
         resp = WS_ROUTES[self.path](req)
         if resp.events is not None:
-            return [json_bytes(json.loads(e.decode().split("data: ", 1)[1]))
-                    for e in resp.events]
+            events = [json.loads(e.decode().split("data: ", 1)[1]) for e in resp.events]
+            snaps = self.state.cfg("ws_quota_snapshots")
+            for ev in events:
+                # Copilot's quota telemetry rides on its own WebSocket's end
+                if snaps is not None and self.path == "/responses" and \
+                        ev.get("type") == "response.completed":
+                    ev["copilot_quota_snapshots"] = snaps
+            return [json_bytes(ev) for ev in events]
         detail = json.loads(resp.body.decode())
         err = detail.get("error") if isinstance(detail.get("error"), dict) else {
             "code": None, "message": detail.get("detail") or json.dumps(detail)}

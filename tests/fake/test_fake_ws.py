@@ -108,6 +108,19 @@ class FakeWebSocket(WebSocketTestCase):
         events, how = self.create(sock, f, {"model": "gpt-5.4", "input": "frag ✓"}, frag=9)
         self.assertEqual(events[-1]["type"], "response.completed")
 
+    def test_quota_snapshots_on_completed(self):
+        snaps = {"5Hour-Session-RateLimits": {"entitlement": "x", "percent_remaining": 80,
+                                              "overage_permitted": False, "overage_count": 0,
+                                              "reset_date": "2026-12-08T00:00:00Z"}}
+        status, _, sock, f = self.upgrade()
+        events, _ = self.create(sock, f, {"model": "gpt-5.4", "input": "x"})
+        self.assertNotIn("copilot_quota_snapshots", events[-1])
+        self.ctl("POST", "/_fake/config", {"ws_quota_snapshots": snaps})
+        events, _ = self.create(sock, f, {"model": "gpt-5.4", "input": "x"})
+        self.assertEqual(events[-1]["type"], "response.completed")
+        self.assertEqual(events[-1]["copilot_quota_snapshots"], snaps)
+        self.assertEqual([e for e in events[:-1] if "copilot_quota_snapshots" in e], [])
+
     def test_faults(self):
         self.ctl("POST", "/_fake/faults", [{"path": "/responses", "method": "WS",
                                             "kind": "drop_after", "events": 2,

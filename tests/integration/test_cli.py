@@ -74,6 +74,67 @@ class CLI(unittest.TestCase):
         self.assertEqual(self.kv("github_token"), "gho_from_environment")
         self.assertEqual(self.s.fake.requests("/login/device/code"), [])
 
+    def providers(self):
+        with open(os.path.join(self.s.home, "config.json")) as f:
+            return json.load(f).get("providers", {})
+
+    def test_provider_presets_and_custom_providers(self):
+        # 1.14.7's `auth login --provider <preset>|custom`: the entry is
+        # written from the answers (apiKey, then type/baseUrl where asked)
+        url = self.s.fake.url
+        r = self.s.cli("auth", "login", "--provider", "opencode-go",
+                       input="  sk-provider-test \n%s//\n" % url)
+        self.assertIn("OpenCode Go provider 'opencode-go' written to", r.stdout)
+        self.assertEqual(self.providers()["opencode-go"], {
+            "type": "openai-compatible", "enabled": True, "baseUrl": url,
+            "apiKey": "sk-provider-test", "pricingCurrency": "USD"})
+        # the defaults; an existing entry keeps only its models
+        with open(os.path.join(self.s.home, "config.json")) as f:
+            cfg = json.load(f)
+        cfg["providers"]["deepseek"] = {"type": "openai-compatible", "apiKey": "old",
+                                        "topP": 1, "models": {"m": {"type": "anthropic"}}}
+        with open(os.path.join(self.s.home, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        self.s.cli("auth", "login", "--provider", "deepseek", input="sk-ds\n\n\n")
+        self.assertEqual(self.providers()["deepseek"], {
+            "type": "anthropic", "enabled": True,
+            "baseUrl": "https://api.deepseek.com/anthropic", "apiKey": "sk-ds",
+            "pricingCurrency": "CNY", "models": {"m": {"type": "anthropic"}}})
+        r = self.s.cli("auth", "login", "--provider", "custom",
+                       input="mine\nanthropic\n%s\nsk-provider-test\n\n" % url)
+        self.assertIn("Custom provider 'mine' written to", r.stdout)
+        self.assertEqual(self.providers()["mine"], {
+            "type": "anthropic", "enabled": True, "baseUrl": url,
+            "apiKey": "sk-provider-test"})
+        # both serve requests once the responders reload the file
+        body = {"model": "some-model", "max_tokens": 20,
+                "messages": [{"role": "user", "content": "hi"}]}
+        harness.wait_until(lambda: self.s.json("POST", "/opencode-go/v1/messages",
+                                               body)[0] == 200, what="opencode-go served")
+        rec = self.s.fake.requests("/v1/chat/completions")[-1]
+        self.assertEqual(rec["headers"]["authorization"], "Bearer sk-provider-test")
+        self.assertEqual(self.s.json("POST", "/mine/v1/messages", body)[0], 200)
+        self.assertEqual(self.s.fake.requests("/v1/messages")[-1]["headers"]["x-api-key"],
+                         "sk-provider-test")
+        # refusals change nothing
+        before = self.providers()
+        for provider, answers, why in (
+                ("custom", "bad name\n", "Provider name must start with a letter"),
+                ("custom", "codex\n", "Provider name 'codex' is reserved"),
+                ("custom", "x\ngemini\n", "No provider type selected"),
+                ("custom", "x\nanthropic\n%s\nk\nbearer\n" % url,
+                 "No provider auth type selected"),
+                ("openrouter", "\n", "apiKey must be a non-empty string"),
+                ("dashscope", "k\nsomething\n", "No provider type selected")):
+            r = self.s.cli("auth", "login", "--provider", provider, input=answers, check=False)
+            self.assertEqual(r.returncode, 1, provider + answers)
+            self.assertIn(why, r.stderr)
+        self.assertEqual(self.providers(), before)
+        r = self.s.cli("auth", "login", "--provider", "nope", check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("Expected one of: copilot, codex, opencode-go, deepseek, dashscope, "
+                      "openrouter, custom", r.stderr)
+
     def test_account_type_is_kept_in_config(self):
         self.s.cli("auth", "login", "--github-token", "gho_acct", "--account-type", "business")
         with open(os.path.join(self.s.home, "config.json")) as f:

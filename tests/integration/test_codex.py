@@ -66,10 +66,10 @@ class CodexLogin(unittest.TestCase):
 
     # -- helpers -------------------------------------------------------------
 
-    def start_login(self, port):
+    def start_login(self, port, *extra):
         env = dict(self.s.env, COPILOT_API_CODEX_CALLBACK_PORT=str(port))
         p = subprocess.Popen([os.path.join(BIN, "copilot-api"), "auth", "login",
-                              "--provider", "codex"], env=env, stdin=subprocess.PIPE,
+                              "--provider", "codex"] + list(extra), env=env, stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         url = None
         deadline = time.monotonic() + 20
@@ -131,6 +131,27 @@ class CodexLogin(unittest.TestCase):
         rc, out, err = self.login("paste")
         self.assertEqual(rc, 0, out + err)
         self.assertIn("Signed in to Codex", out)
+
+    def test_show_token_prints_the_codex_access_tokens(self):
+        # 1.10.10 and 1.14.7 print "Codex access token: …" with --show-token
+        # when credentials are fetched (the sign-in) or refreshed; never else
+        p, url = self.start_login(harness.free_port(), "--show-token")
+        out, err = p.communicate(follow_authorize(self.s.fake.port, url) + "\n", timeout=30)
+        self.assertEqual(p.returncode, 0, out + err)
+        m = re.search(r"Signed in to Codex \(account acct-fake-0001, token "
+                      r"(eyJ[\w-]+\.[\w-]+\.[\w-]*)\)", out)
+        self.assertIsNotNone(m, out)
+        first = m.group(1)
+        refresh = [os.path.join(BIN, "copilot-refresh"), "--force"]
+        r = subprocess.run(refresh, env=self.s.env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsNone(re.search(r"eyJ[\w-]{8,}\.", r.stdout + r.stderr))
+        r = subprocess.run(refresh, env=dict(self.s.env, COPILOT_API_SHOW_TOKEN="1"),
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = re.search(r"^Codex access token: (eyJ[\w-]+\.[\w-]+\.[\w-]*)$", r.stderr, re.M)
+        self.assertIsNotNone(m, r.stderr)
+        self.assertNotEqual(m.group(1), first)
 
     def test_pasted_state_mismatch_and_bad_code_fail_clearly(self):
         p, url = self.start_login(harness.free_port())

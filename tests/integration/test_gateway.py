@@ -264,6 +264,34 @@ class Gateway(unittest.TestCase):
         harness.wait_until(lambda: self.s.usage_rows()[-1]["status"] == 429,
                            what="the 429's usage row")
 
+    def test_copilot_quota_headers_logged_and_429_passes_them(self):
+        # 1.14.7's logCopilotRateLimits: every model call's quota headers
+        # are logged, whatever the status; a 429 also passes them on
+        quota = {"x-usage-ratelimit-session": "rem=91.5&rst=2026-12-08T05%3A00%3A00Z",
+                 "x-usage-ratelimit-weekly": "rem=40&rst=2026-12-14T00:00:00Z"}
+        self.s.fake.config(response_headers=quota)
+        status, headers, _ = self.chat([{"role": "user", "content": "quota"}])
+        self.assertEqual(status, 200)
+        self.assertNotIn("x-usage-ratelimit-session", headers)  # never on a success
+        harness.wait_until(lambda: "info: Copilot session quota remaining: 91.5, resets at: "
+                           "2026-12-08T05:00:00Z" in self.s.log_text(), what="the session line")
+        self.assertIn("info: Copilot weekly quota remaining: 40, resets at: "
+                      "2026-12-14T00:00:00Z", self.s.log_text())
+        self.s.fake.config(response_headers={})
+        self.s.fake.fault(path="/v1/messages", kind="status", status=429,
+                          body={"error": {"message": "weekly limit", "code": "rate_limited"}},
+                          headers={"Retry-After": "9",
+                                   "x-usage-ratelimit-weekly": "rem=0&rst=next%20monday"})
+        status, headers, body = self.s.json("POST", "/v1/messages", {
+            "model": "claude-sonnet-4.6", "max_tokens": 50,
+            "messages": [{"role": "user", "content": "over quota"}]})
+        self.assertEqual(status, 429, body)
+        self.assertEqual(headers.get("retry-after"), "9")
+        self.assertEqual(headers.get("x-usage-ratelimit-weekly"), "rem=0&rst=next%20monday")
+        self.assertIn("weekly limit", body["error"]["message"])
+        harness.wait_until(lambda: "Copilot weekly quota remaining: 0, resets at: next monday"
+                           in self.s.log_text(), what="the 429's weekly line")
+
     def test_401_refreshes_token_once_and_retries(self):
         self.chat([{"role": "user", "content": "warm up: a token is stored"}])
         before = len(self.s.fake.requests("/copilot_internal/v2/token"))

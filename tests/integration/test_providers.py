@@ -34,7 +34,9 @@ def providers(url):
                      "extraBody": {"enable_thinking": True, "preserve_thinking": True,
                                    "temperature": 0.9},
                      "temperature": 0.2, "topP": 0.8, "topK": 50,
-                     "toolContentSupportType": []}}},
+                     "toolContentSupportType": []},
+                     # a model of its own type (1.14.7, OpenCode Go)
+                     "go-claude": {"type": "anthropic", "topK": 3}}},
         # named so, it is DashScope: its own fields are sent (1.14.7)
         "dashscope": {"type": "openai-compatible", "baseUrl": url, "apiKey": PROVIDER_KEY,
                       "models": {"qwen-plus": {
@@ -115,6 +117,35 @@ class Providers(unittest.TestCase):
         harness.wait_until(lambda: len(rows()) >= want,
                            what="%d new usage rows of %s" % (at_least, provider))
         return rows()
+
+    # -- a model's own type --------------------------------------------------
+
+    def test_model_type_overrides_the_provider_type(self):
+        # dash is openai-compatible; its go-claude speaks Anthropic Messages
+        status, _, body = self.s.json("POST", "/dash/v1/messages", hello("go-claude"))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["type"], "message")
+        rec = self.upstream("/v1/messages")
+        self.assertEqual(rec["headers"]["x-api-key"], PROVIDER_KEY)
+        self.assertNotIn("authorization", rec["headers"])
+        self.assertEqual(rec["body"]["model"], "go-claude")
+        self.assertEqual(rec["body"]["top_k"], 3)      # its other options still apply
+        self.assertEqual(self.s.fake.requests("/v1/chat/completions"), [])
+        # the alias too, streamed; and the Chat alias refuses it
+        events = self.stream_events("/v1/messages", hello("dash/go-claude", stream=True))
+        self.assertEqual(events[-1][0], "message_stop")
+        self.assertEqual(len(self.s.fake.requests("/v1/messages")), 2)
+        status, _, body = self.s.json("POST", "/v1/chat/completions", {
+            "model": "dash/go-claude", "messages": [{"role": "user", "content": "x"}]})
+        self.assertEqual(status, 400, body)
+        self.assertIn("does not support the /v1/chat/completions endpoint",
+                      body["error"]["message"])
+        # its other models keep the provider's type
+        status, _, body = self.s.json("POST", "/dash/v1/messages", hello("qwen-plus"))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(self.s.fake.requests("/v1/chat/completions")), 1)
+        rows = self.rows_for("dash", 3)
+        self.assertEqual([r["model"] for r in rows[-3:]], ["go-claude", "go-claude", "qwen-plus"])
 
     # -- anthropic ---------------------------------------------------------
 
@@ -518,7 +549,8 @@ class Providers(unittest.TestCase):
         # every enabled provider's list, in config order, after Copilot's;
         # not the disabled one, nor codex while signed out
         prov = [i for i in ids if "/" in i]
-        self.assertEqual(prov, ["%s/%s" % (p, m) for p in ("anth", "anthb", "dash", "resp")
+        self.assertEqual(prov, ["%s/%s" % (p, m) for p in ("anth", "anthb", "dash", "dashscope",
+                                                                "resp")
                                 for m in ("qwen-plus", "qwen-max", "prov-responses-1")])
         self.assertEqual(ids.index("anth/qwen-plus"), len(ids) - len(prov))
         m = got["data"][ids.index("dash/qwen-max")]
@@ -526,7 +558,7 @@ class Providers(unittest.TestCase):
                           m["created"], m["created_at"]),
                          ("model", "model", "fake-provider", "qwen-max", 1700000000,
                           "1970-01-01T00:00:00.000Z"))
-        self.assertEqual(len(self.s.fake.requests("/v1/models")), 4)
+        self.assertEqual(len(self.s.fake.requests("/v1/models")), 5)
         # a provider whose list fails is left out; the rest still show
         self.s.fake.fault(path="/v1/models", kind="status", status=503,
                           body={"error": {"message": "models down"}})
@@ -534,7 +566,7 @@ class Providers(unittest.TestCase):
         self.assertEqual(status, 200, got)
         prov = [m["id"] for m in got["data"] if "/" in m["id"]]
         self.assertEqual(prov[0], "anthb/qwen-plus")
-        self.assertEqual(len(prov), 9)
+        self.assertEqual(len(prov), 12)
         self.assert_no_client_key()
 
     # -- count_tokens and models -------------------------------------------

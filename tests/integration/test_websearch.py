@@ -122,6 +122,26 @@ class WebSearch(unittest.TestCase):
             self.assertGreater(row["input_tokens"], 0)
             self.assertGreater(row["output_tokens"], 0)
 
+    def test_search_rows_carry_copilot_charge(self):
+        # the search's /responses call reports Copilot's charge (beside the
+        # terminal event, or in the JSON body): its row is priced like any
+        # other Copilot row
+        self.s.fake.config(copilot_usage={"total_nano_aiu": 150000000})
+        status, _, body = self.s.json("POST", "/v1/messages", search())
+        self.assertEqual(status, 200, body)
+        resp, conn = self.s.stream("/v1/messages", search(stream=True))
+        try:
+            self.assertEqual(resp.status, 200)
+            names = [e for e, _ in harness.read_sse(resp) if e != "comment"]
+        finally:
+            conn.close()
+        self.assertEqual(names[-1], "message_stop")
+        for row in self.new_rows(2):
+            self.assertEqual((row["endpoint"], row["status"]), ("responses", 200))
+            self.assertEqual(row["total_nano_aiu"], 150000000)
+            self.assertEqual((row["cost_currency"], row["cost_source"]), ("USD", "copilot_aiu"))
+            self.assertGreater(row["total_cost_nanos"], 0)
+
     def test_mapped_model_named_in_the_answer(self):
         self.set_config(modelMappings={"my-sonnet": "claude-sonnet-4.6"})
         r = self.sdk("create", search(model="my-sonnet"))

@@ -48,6 +48,20 @@ class ResponsesWebSocket(unittest.TestCase):
         return "".join(json.loads(d).get("delta", "") for e, d in events
                        if e == "response.output_text.delta")
 
+    def test_quota_snapshots_of_the_socket_logged(self):
+        snap = {"entitlement": "e", "percent_remaining": 12.5, "overage_permitted": False,
+                "overage_count": 0, "reset_date": "2026-12-08T05:00:00Z"}
+        self.s.fake.config(ws_quota_snapshots={"5Hour-Session-RateLimits": snap,
+                                               "Weekly-Session-RateLimits": dict(snap, percent_remaining=3)})
+        status, events = events_of(self.s, "/v1/responses", dict(STREAM, input="quota"))
+        self.assertEqual(status, 200)
+        self.assertEqual(events[-1][0], "response.completed")
+        self.assertEqual(len(self.messages()), 1)
+        harness.wait_until(lambda: "Copilot weekly quota remaining: 3, resets at: "
+                           "2026-12-08T05:00:00Z" in self.s.log_text(), what="the weekly line")
+        self.assertIn("Copilot session quota remaining: 12.5, resets at: 2026-12-08T05:00:00Z",
+                      self.s.log_text())
+
     def test_stream_goes_over_the_socket(self):
         before = len(self.s._rows())
         status, events = events_of(self.s, "/v1/responses",

@@ -36,7 +36,9 @@ UPSTREAM_HEADERS = ("x-initiator", "copilot-vision-request", "openai-intent",
                     # the codex provider's backend calls
                     "chatgpt-account-id", "openai-beta", "originator")
 # Client response headers that matter.
-RESPONSE_HEADERS = ("content-type", "retry-after")
+RESPONSE_HEADERS = ("content-type", "retry-after",
+                    # Copilot's quota headers, passed on with a 429
+                    "x-usage-ratelimit-session", "x-usage-ratelimit-weekly")
 
 
 # --- loading ---------------------------------------------------------------

@@ -252,6 +252,43 @@ START_TEST(take_result)
 }
 END_TEST
 
+/* Copilot's charge (copilot_usage.total_nano_aiu) reaches the row as on
+ * every other Copilot call: beside the terminal event's response, or at
+ * the top of a JSON result. */
+START_TEST(copilot_charge)
+{
+	static const char ev[] = "event: response.completed\ndata: {\"type\":"
+	    "\"response.completed\",\"response\":{\"id\":\"r1\",\"model\":"
+	    "\"gpt-5-mini\",\"status\":\"completed\",\"output\":[{\"type\":"
+	    "\"message\",\"role\":\"assistant\",\"content\":[{\"type\":"
+	    "\"output_text\",\"text\":\"found\"}]}],\"usage\":{\"input_tokens\":5,"
+	    "\"output_tokens\":2}},\"copilot_usage\":{\"total_nano_aiu\":1234}}\n\n";
+	cJSON *in = fx_json(DIR "/result/search.in.json");
+	struct tr_stream *t = NULL;
+	struct buf out = BUF_INIT;
+
+	ck_assert_int_eq(tr_ws_stream_new(&OPTS, 0, &t), GW_OK);
+	fx_feed(t, ev, sizeof(ev) - 1, FX_WHOLE, 0, &out);
+	ck_assert_ptr_nonnull(tr_ws_message(t));
+	ck_assert_int_eq(t->usage.nano_aiu, 1234);
+	ck_assert_int_eq(t->usage.output_tokens, 2);
+	tr_stream_free(t);
+	/* none reported: none recorded */
+	t = collect("search");
+	ck_assert_int_eq(t->usage.nano_aiu, -1);
+	tr_stream_free(t);
+	ck_assert_ptr_nonnull(cJSON_AddObjectToObject(in, "copilot_usage"));
+	ck_assert_ptr_nonnull(cJSON_AddNumberToObject(json_obj(in,
+	    "copilot_usage"), "total_nano_aiu", 99));
+	ck_assert_int_eq(tr_ws_stream_new(&OPTS, 0, &t), GW_OK);
+	ck_assert_int_eq(tr_ws_take_result(t, in), GW_OK);
+	ck_assert_int_eq(t->usage.nano_aiu, 99);
+	tr_stream_free(t);
+	cJSON_Delete(in);
+	buf_free(&out);
+}
+END_TEST
+
 static Suite *
 anthropic_websearch_suite(void)
 {
@@ -266,6 +303,7 @@ anthropic_websearch_suite(void)
 	tcase_add_test(tc, collect_json);
 	tcase_add_test(tc, collect_failures);
 	tcase_add_test(tc, take_result);
+	tcase_add_test(tc, copilot_charge);
 	suite_add_tcase(s, tc);
 	return s;
 }

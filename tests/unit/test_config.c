@@ -1365,6 +1365,50 @@ START_TEST(providers_validated)
 }
 END_TEST
 
+/* A provider model's own type (1.14.7, OpenCode Go): the flow's type; an
+ * anthropic override takes x-api-key, the others keep the provider's
+ * auth; unknown types, other models and codex are the provider as is. */
+START_TEST(provider_model_type)
+{
+	struct cfg *c = load_text("{\"providers\":{"
+	    "\"go\":{\"type\":\"openai-compatible\",\"baseUrl\":\"https://g.example\","
+	    "\"apiKey\":\"k\",\"authType\":\"authorization\",\"models\":{"
+	    "\"m-anth\":{\"type\":\"anthropic\"},\"m-resp\":{\"type\":\"openai-responses\"},"
+	    "\"m-same\":{\"type\":\"openai-compatible\"},\"m-bad\":{\"type\":\"gemini\"},"
+	    "\"m-num\":{\"type\":3},\"m-none\":{\"maxTokens\":5}}},"
+	    "\"an\":{\"type\":\"anthropic\",\"baseUrl\":\"https://a.example\","
+	    "\"apiKey\":\"k\",\"models\":{\"m-chat\":{\"type\":\"openai-compatible\"}}},"
+	    "\"codex\":{\"type\":\"openai-responses\",\"baseUrl\":\"https://c.example\","
+	    "\"authType\":\"oauth2\",\"models\":{\"gpt-5.4\":{\"type\":\"anthropic\"}}}}}");
+	const struct cfg_provider *go = cfg_provider_find(c, "go"), *an =
+	    cfg_provider_find(c, "an"), *cx = cfg_provider_find(c, "codex"), *e;
+	struct cfg_provider tmp;
+	static const char *const same[] = { "m-same", "m-bad", "m-num", "m-none",
+	    "other" };
+	size_t i;
+
+	ck_assert_ptr_nonnull(go);
+	e = cfg_provider_for_model(go, "m-anth", &tmp);
+	ck_assert_ptr_eq(e, &tmp);
+	ck_assert_int_eq(e->type, CFG_PROVIDER_ANTHROPIC);
+	ck_assert_int_eq(e->auth_type, CFG_AUTH_X_API_KEY);
+	ck_assert_str_eq(e->base_url, "https://g.example");
+	ck_assert_int_eq(go->type, CFG_PROVIDER_OPENAI_COMPATIBLE);  /* untouched */
+	e = cfg_provider_for_model(go, "m-resp", &tmp);
+	ck_assert_int_eq(e->type, CFG_PROVIDER_OPENAI_RESPONSES);
+	ck_assert_int_eq(e->auth_type, CFG_AUTH_AUTHORIZATION);
+	for (i = 0; i < ARRAY_LEN(same); i++)
+		ck_assert_ptr_eq(cfg_provider_for_model(go, same[i], &tmp), go);
+	ck_assert_ptr_eq(cfg_provider_for_model(go, NULL, &tmp), go);
+	e = cfg_provider_for_model(an, "m-chat", &tmp);
+	ck_assert_int_eq(e->type, CFG_PROVIDER_OPENAI_COMPATIBLE);
+	ck_assert_int_eq(e->auth_type, CFG_AUTH_X_API_KEY);   /* the provider's */
+	ck_assert_ptr_nonnull(cx);
+	ck_assert_ptr_eq(cfg_provider_for_model(cx, "gpt-5.4", &tmp), cx);
+	cfg_free(c);
+}
+END_TEST
+
 /* messageApiWebSearchModel (1.14.7): trimmed; "" turns the emulated web
  * search off; not a string is an error. */
 START_TEST(web_search_model)
@@ -1443,6 +1487,7 @@ config_suite(void)
 	tcase_add_test(t, model_mappings_read_ignores_invalid);
 	tcase_add_test(t, model_mappings_set_and_replace);
 	tcase_add_test(t, providers_validated);
+	tcase_add_test(t, provider_model_type);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -1,7 +1,11 @@
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/strlist.c"
 #include "core/util.h"
 #include "upstream/copilot.c"
@@ -245,6 +249,116 @@ START_TEST(strlist_headers)
 }
 END_TEST
 
+START_TEST(rate_limit_header_described)
+{
+	struct buf b = BUF_INIT;
+
+	ck_assert_int_eq(copilot_rate_limit_describe("session",
+	    "ent=0&ov=0.0&ovPerm=false&rem=87.5&rst=2026-12-08T00%3A00%3A00Z", &b),
+	    GW_OK);
+	ck_assert_str_eq(b.data, "Copilot session quota remaining: 87.5, "
+	    "resets at: 2026-12-08T00:00:00Z");
+	/* '+' is a space, control characters never reach the log */
+	ck_assert_int_eq(copilot_rate_limit_describe("weekly",
+	    "rst=next+week%0Aforged&rem=3", &b), GW_OK);
+	ck_assert_str_eq(b.data,
+	    "Copilot weekly quota remaining: 3, resets at: next weekforged");
+	/* both are needed, and non-empty */
+	ck_assert_int_eq(copilot_rate_limit_describe("session", "rem=5", &b),
+	    GW_ENOTFOUND);
+	ck_assert_int_eq(copilot_rate_limit_describe("session", "rem=&rst=1", &b),
+	    GW_ENOTFOUND);
+	ck_assert_int_eq(copilot_rate_limit_describe("session", "xrem=5&rst=1",
+	    &b), GW_ENOTFOUND);
+	buf_free(&b);
+}
+END_TEST
+
+static int
+count_of(const char *s, const char *what)
+{
+	int n = 0;
+
+	for (; (s = strstr(s, what)) != NULL; s++)
+		n++;
+	return n;
+}
+
+/* What f() logs at info level. */
+static char *
+logged(void (*f)(const void *), const void *arg)
+{
+	FILE *tmp = tmpfile();
+	int saved;
+	long n;
+	char *s;
+
+	ck_assert_ptr_nonnull(tmp);
+	log_set_level(LOG_INFO);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fileno(tmp), 2);
+	f(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = ftell(tmp);
+	ck_assert_int_ge(n, 0);
+	s = calloc(1, (size_t)n + 1);
+	rewind(tmp);
+	ck_assert_uint_eq(fread(s, 1, (size_t)n, tmp), (size_t)n);
+	fclose(tmp);
+	return s;
+}
+
+static void
+log_headers(const void *arg)
+{
+	static char *h[] = { "Retry-After: 5", "X-Usage-RateLimit-Weekly: rem=40&rst=W",
+	    "x-usage-ratelimit-session: rem=90&rst=S", "x-usage-ratelimit-sessionx: rem=1&rst=1" };
+
+	(void)arg;
+	copilot_log_rate_limits(h, ARRAY_LEN(h));
+	copilot_log_rate_limits(h, 1);
+}
+
+static void
+log_snapshots(const void *arg)
+{
+	copilot_log_quota_snapshots(arg);
+}
+
+START_TEST(rate_limits_logged)
+{
+	cJSON *v = cJSON_Parse("{"
+	    "\"5Hour-Session-RateLimits\":{\"entitlement\":\"x\",\"percent_remaining\":62.5,"
+	    "\"overage_permitted\":false,\"overage_count\":0,\"reset_date\":\"R1\"},"
+	    "\"Weekly-Session-RateLimits\":{\"entitlement\":\"x\",\"percent_remaining\":7,"
+	    "\"overage_permitted\":\"no\",\"overage_count\":0,\"reset_date\":\"R2\"}}");
+	char *s = logged(log_headers, NULL);
+
+	/* session first, then weekly, as the reference; nothing else */
+	ck_assert_ptr_nonnull(strstr(s, "Copilot session quota remaining: 90, "
+	    "resets at: S\n"));
+	ck_assert_ptr_nonnull(strstr(strstr(s, "session quota"),
+	    "Copilot weekly quota remaining: 40, resets at: W\n"));
+	ck_assert_ptr_null(strstr(s, "remaining: 1,"));
+	ck_assert_int_eq(count_of(s, "quota remaining"), 2);
+	free(s);
+	/* a snapshot the reference would not take (a string where a
+	 * boolean goes) is not logged */
+	s = logged(log_snapshots, v);
+	ck_assert_ptr_nonnull(strstr(s, "Copilot session quota remaining: 62.5, "
+	    "resets at: R1\n"));
+	ck_assert_int_eq(count_of(s, "quota remaining"), 1);
+	free(s);
+	s = logged(log_snapshots, NULL);
+	ck_assert_str_eq(s, "");
+	free(s);
+	cJSON_Delete(v);
+}
+END_TEST
+
 static Suite *
 copilot_suite(void)
 {
@@ -260,6 +374,8 @@ copilot_suite(void)
 	tcase_add_test(tc, request_id_is_deterministic_hash);
 	tcase_add_test(tc, strlist_headers);
 	tcase_add_test(tc, websocket_header_set);
+	tcase_add_test(tc, rate_limit_header_described);
+	tcase_add_test(tc, rate_limits_logged);
 	suite_add_tcase(s, tc);
 	return s;
 }
