@@ -97,6 +97,8 @@ struct worker {
 	/* The Copilot token as this worker last read it (app_copilot_call). */
 	struct db_copilot_token *tok;
 	int64_t tok_read_ms;
+	int tbb;                   /* app_token_based_billing, as last read */
+	int64_t tbb_read_ms;
 };
 
 /* The data directory ($COPILOT_API_HOME or ~/.local/share/copilot-api). */
