@@ -445,7 +445,9 @@ worker_free(struct worker *w)
 		pthread_mutex_unlock(&w->app->cfg_mu);
 	}
 	free(w->login);
-	cJSON_Delete(w->models);
+	/* app/models.c's reference, by the hook it set (no include cycle) */
+	if (w->models_release != NULL)
+		w->models_release(w);
 	if (w->tok != NULL)
 		db_copilot_token_free(w->tok);
 	free(w->tok);

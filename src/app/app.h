@@ -90,13 +90,15 @@ struct worker {
 	 * requests), watched during upstream calls (app_up_request). */
 	struct http_conn *conn;
 	int64_t db_checked_ms;     /* last look at the database's file */
-	/* The model list as this worker last read it (models_get). */
-	struct cJSON *models;
-	int64_t models_at;         /* when Copilot sent it */
-	int64_t models_checked_ms; /* when the database was last asked */
+	/* The model list models_get last handed this worker, and how
+	 * worker_free lets go of it. */
+	struct models_ref *models;
+	void (*models_release)(struct worker *w);
 	/* The Copilot token as this worker last read it (app_copilot_call). */
 	struct db_copilot_token *tok;
 	int64_t tok_read_ms;
+	int tbb;                   /* app_token_based_billing, as last read */
+	int64_t tbb_read_ms;
 };
 
 /* The data directory ($COPILOT_API_HOME or ~/.local/share/copilot-api). */

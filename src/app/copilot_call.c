@@ -37,13 +37,17 @@ int
 app_token_based_billing(struct worker *w)
 {
 	char *kv = NULL;
-	int yes;
+	int64_t now = util_now_ms();
 
+	/* read again as often as the token is */
+	if (w->tbb_read_ms != 0 && now - w->tbb_read_ms < APP_TOKEN_RECHECK_MS)
+		return w->tbb;
 	/* unknown (never fetched, unreadable): billed per request */
 	GW_IGNORE(db_kv_get(w->db, "token_based_billing", &kv));
-	yes = kv != NULL && strcmp(kv, "1") == 0;
+	w->tbb = kv != NULL && strcmp(kv, "1") == 0;
+	w->tbb_read_ms = now;
 	free(kv);
-	return yes;
+	return w->tbb;
 }
 
 /* A connection for key: the pooled one, or a new one (NULL when the

@@ -75,7 +75,8 @@ char *app_copilot_base(struct worker *w, const char *token_api_url);
 
 /* 1 when copilot_internal/user said token_based_billing: true the last time
  * copilot-refresh read it (1.14.7: such an account's /v1/messages turns are
- * not merged); 0 when false or never read. */
+ * not merged); 0 when false or never read.  Read from the database at
+ * most once per APP_TOKEN_RECHECK_MS per worker. */
 int app_token_based_billing(struct worker *w);
 
 #endif

@@ -1,4 +1,5 @@
 /* The cached Copilot model list: fetched, stored, looked up. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,20 +74,56 @@ out:
 	return e;
 }
 
-/* Replaces the worker's copy. */
+/*
+ * The process's parsed list, shared by its worker threads (a pool of
+ * hundreds of threads keeps one copy): a reference-counted holder that a
+ * newer list replaces; a worker holds a reference to the one it was last
+ * given (models_get's borrowed pointer) until its next call.  mu guards
+ * every field and every holder's refs.
+ */
+struct models_ref {
+	cJSON *list;
+	int refs;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct models_ref *cur;
+static int64_t cur_at;           /* when Copilot sent it */
+static int64_t cur_checked_ms;   /* when the database was last asked */
+
+/* mu held. */
 static void
-models_keep(struct worker *w, cJSON *list, int64_t at, int64_t now)
+ref_drop(struct models_ref *r)
 {
-	cJSON_Delete(w->models);
-	w->models = list;
-	w->models_at = at;
-	w->models_checked_ms = now;
+	if (r != NULL && --r->refs == 0) {
+		cJSON_Delete(r->list);
+		free(r);
+	}
 }
 
-/* The stored list into the worker's copy, parsed only when it is not the
- * one the worker holds.  GW_ENOTFOUND when none is stored (or unreadable). */
+/* Makes list the current one (mu held); it is freed on failure. */
+static GW_MUST_CHECK enum gw_err
+keep(cJSON *list, int64_t at, int64_t now)
+{
+	struct models_ref *r = malloc(sizeof(*r));
+
+	if (r == NULL) {
+		cJSON_Delete(list);
+		return GW_ENOMEM;
+	}
+	r->list = list;
+	r->refs = 1;                     /* cur's own */
+	ref_drop(cur);
+	cur = r;
+	cur_at = at;
+	cur_checked_ms = now;
+	return GW_OK;
+}
+
+/* The stored list made current (mu held), parsed only when it is not the
+ * current one.  GW_ENOTFOUND when none is stored (or it is unreadable). */
 static enum gw_err
-models_load(struct worker *w, int64_t now)
+load(struct worker *w, int64_t now)
 {
 	char *json = NULL;
 	int64_t at = 0;
@@ -94,8 +131,8 @@ models_load(struct worker *w, int64_t now)
 
 	if (db_models_get(w->db, NULL, &at) != GW_OK)
 		return GW_ENOTFOUND;
-	if (w->models != NULL && at == w->models_at) {
-		w->models_checked_ms = now;
+	if (cur != NULL && at == cur_at) {
+		cur_checked_ms = now;
 		return GW_OK;
 	}
 	if (db_models_get(w->db, &json, &at) != GW_OK)
@@ -106,8 +143,27 @@ models_load(struct worker *w, int64_t now)
 		cJSON_Delete(list);
 		return GW_ENOTFOUND;
 	}
-	models_keep(w, list, at, now);
-	return GW_OK;
+	return keep(list, at, now);
+}
+
+/* The current list to w (mu held): w's reference moves to it. */
+static const cJSON *
+hand_out(struct worker *w)
+{
+	cur->refs++;
+	ref_drop(w->models);
+	w->models = cur;
+	w->models_release = models_release;
+	return cur->list;
+}
+
+void
+models_release(struct worker *w)
+{
+	pthread_mutex_lock(&mu);
+	ref_drop(w->models);
+	w->models = NULL;
+	pthread_mutex_unlock(&mu);
 }
 
 enum gw_err
@@ -116,35 +172,36 @@ models_get(struct worker *w, int force, const cJSON **out, int *fetched,
 {
 	int64_t now = util_now_ms(), at = 0;
 	cJSON *list = NULL;
-	enum gw_err e;
+	enum gw_err e = GW_OK;
 
 	*out = NULL;
 	if (fetched != NULL)
 		*fetched = 0;
-	if (!force && (w->models == NULL ||
-	    now - w->models_checked_ms >= MODELS_RECHECK_MS ||
-	    now - w->models_at >= MODELS_MAX_AGE_MS))
-		GW_IGNORE(models_load(w, now)); /* none stored: fetched below */
-	if (w->models != NULL && !force && now - w->models_at < MODELS_MAX_AGE_MS) {
-		*out = w->models;
-		return GW_OK;
+	/* one thread of the process looks, fetches or parses at a time; the
+	 * others wait for its list rather than fetch their own */
+	pthread_mutex_lock(&mu);
+	if (!force && (cur == NULL || now - cur_checked_ms >= MODELS_RECHECK_MS ||
+	    now - cur_at >= MODELS_MAX_AGE_MS))
+		GW_IGNORE(load(w, now)); /* none stored: fetched below */
+	if (cur != NULL && !force && now - cur_at < MODELS_MAX_AGE_MS) {
+		*out = hand_out(w);
+		goto out;
 	}
-	e = models_fetch(w, &list, &at, errmsg);
-	if (e == GW_OK) {
-		models_keep(w, list, at, now);
+	if ((e = models_fetch(w, &list, &at, errmsg)) == GW_OK &&
+	    (e = keep(list, at, now)) == GW_OK) {
 		if (fetched != NULL)
 			*fetched = 1;
-		*out = w->models;
-		return GW_OK;
-	}
-	if (w->models != NULL) {
+		*out = hand_out(w);
+	} else if (cur != NULL) {
 		/* A failed refresh keeps serving the old list. */
 		log_warn("model list refresh failed (%s); using the cached list",
 		    buf_cstr(errmsg));
 		buf_reset(errmsg);
-		*out = w->models;
-		return GW_OK;
+		*out = hand_out(w);
+		e = GW_OK;
 	}
+out:
+	pthread_mutex_unlock(&mu);
 	return e;
 }
 

@@ -20,13 +20,16 @@
 /*
  * The list, fetched when missing or older than MODELS_MAX_AGE_MS (force:
  * always); a failed refresh keeps serving the cached list.  *out is the
- * worker's parsed copy, borrowed: valid until the next models_get on w
- * or worker_free.  Between rechecks (MODELS_RECHECK_MS) it costs no
- * database access and no parse.  *fetched (may be NULL) says whether it
+ * process's parsed copy, shared by its threads and borrowed: valid until
+ * the next models_get on w, models_release(w) or worker_free.  Between
+ * rechecks (MODELS_RECHECK_MS) it costs no database access and no parse;
+ * one thread of a process fetches or parses while the others wait.  *fetched (may be NULL) says whether it
  * came from Copilot just now.  errmsg explains a failure.
  */
 GW_MUST_CHECK enum gw_err models_get(struct worker *w, int force, const cJSON **out,
     int *fetched, struct buf *errmsg);
+/* Lets go of the list models_get handed w (worker_free calls it). */
+void models_release(struct worker *w);
 /* Borrowed entry of list with that id, or NULL. */
 const cJSON *models_find(const cJSON *list, const char *id);
 /* 1 when the model's supported_endpoints lists ep ("/responses"). */

@@ -33,11 +33,16 @@ static atomic_int worker_failed;
 struct pool {
 	const struct http_server_opts *o;
 	pthread_t main_thread;
+	pthread_attr_t attr;     /* detached, HTTP_SERVER_STACK bytes of stack */
 	pthread_mutex_t accept_mu;
-	pthread_mutex_t mu;      /* guards the start-up counters */
+	pthread_mutex_t mu;      /* guards the counters below */
 	pthread_cond_t cv;
 	int ready;
 	int failed;
+	int spare;               /* threads kept waiting for a request */
+	int max;                 /* threads at most */
+	int total;               /* threads alive */
+	int idle;                /* of which waiting for a request */
 	/* The one thread inside FCGX_Accept_r (accept_mu), for the stop. */
 	pthread_t accepter;
 	atomic_int in_accept;
@@ -57,6 +62,24 @@ static __attribute__((unused)) int
 http_server_stop_requested(void)
 {
 	return atomic_load(&stop_requested);
+}
+
+/* COPILOT_API_MAX_THREADS, else HTTP_SERVER_MAX_THREADS; at least spare. */
+static int
+max_threads_from_env(int spare)
+{
+	const char *s = getenv("COPILOT_API_MAX_THREADS");
+	long n;
+
+	if (s != NULL && *s != '\0' &&
+	    util_parse_long(s, 1, HTTP_SERVER_MAX_THREADS, &n) != GW_OK) {
+		log_warn("COPILOT_API_MAX_THREADS=%.32s is not in 1..%d; using %d",
+		    s, HTTP_SERVER_MAX_THREADS, HTTP_SERVER_MAX_THREADS);
+		s = NULL;
+	}
+	if (s == NULL || *s == '\0')
+		n = HTTP_SERVER_MAX_THREADS;
+	return n < spare ? spare : (int)n;
 }
 
 int
@@ -197,6 +220,58 @@ accept_error_transient(int err)
 	    err == ENOMEM || err == EINTR || err == EAGAIN;
 }
 
+static void *worker(void *arg);
+
+/* A thread leaves the pool (its last act). */
+static void
+leave(struct pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->total--;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * A request was taken: when it was the last thread waiting, one more
+ * starts waiting (up to p->max), so a long stream never holds the next
+ * request in the web server's queue.  Called with p->mu held.
+ */
+static void
+took_one(struct pool *p)
+{
+	pthread_t t;
+
+	p->idle--;
+	if (p->idle > 0 || p->total >= p->max || atomic_load(&stop_requested))
+		return;
+	p->total++;
+	p->idle++;
+	if ((errno = pthread_create(&t, &p->attr, worker, p)) != 0) {
+		p->total--;
+		p->idle--;
+		log_warn("cannot start one more worker (%d running): %s",
+		    p->total, strerror(errno));
+	}
+}
+
+/*
+ * A request is done: 1 when this thread leaves (more than p->spare threads
+ * already wait, the Apache worker MPM's MaxSpareThreads), else it waits
+ * again.  Called with p->mu held.
+ */
+static int
+done_one(struct pool *p)
+{
+	if (p->idle >= p->spare && p->total > p->spare) {
+		p->total--;
+		pthread_cond_broadcast(&p->cv);
+		return 1;
+	}
+	p->idle++;
+	return 0;
+}
+
 static void *
 worker(void *arg)
 {
@@ -204,11 +279,15 @@ worker(void *arg)
 	FCGX_Request req;
 	struct http_io io;
 	void *tctx;
-	int rc, errors = 0;
+	int rc, errors = 0, retired = 0;
 
 	tctx = thread_ctx(p->o);
 	if (tctx == NULL && p->o->thread_init != NULL) {
+		pthread_mutex_lock(&p->mu);
+		p->idle--;
+		pthread_mutex_unlock(&p->mu);
 		report_start(p, 0);
+		leave(p);
 		return NULL;
 	}
 	FCGX_InitRequest(&req, 0, 0);
@@ -235,6 +314,9 @@ worker(void *arg)
 			break;
 		}
 		errors = 0;
+		pthread_mutex_lock(&p->mu);
+		took_one(p);
+		pthread_mutex_unlock(&p->mu);
 		http_io_fcgi(&io, &req);
 		http_server_serve(p->o, tctx, &io);
 		/*
@@ -245,9 +327,16 @@ worker(void *arg)
 		 */
 		if (FCGX_Detach(&req) == 0)
 			FCGX_Free(&req, 1);
+		pthread_mutex_lock(&p->mu);
+		retired = done_one(p);
+		pthread_mutex_unlock(&p->mu);
+		if (retired)
+			break;
 	}
 	FCGX_Free(&req, 1);
 	thread_ctx_done(p->o, tctx);
+	if (!retired)
+		leave(p);
 	return NULL;
 }
 
@@ -302,17 +391,15 @@ static int
 run_pool(const struct http_server_opts *o, const sigset_t *sigs)
 {
 	struct pool p;
-	pthread_t *threads;
+	pthread_t t;
 	int n, started = 0, i, sig, status = 0;
 
 	n = o->nthreads > 0 ? o->nthreads : http_server_threads_from_env();
 	if (n > HTTP_SERVER_MAX_THREADS)
 		n = HTTP_SERVER_MAX_THREADS;
-	if ((threads = calloc((size_t)n, sizeof(*threads))) == NULL) {
-		log_error("out of memory starting %d workers", n);
-		return 1;
-	}
 	memset(&p, 0, sizeof(p));
+	p.spare = n;
+	p.max = max_threads_from_env(n);
 	{
 		struct sigaction sa;
 
@@ -326,9 +413,20 @@ run_pool(const struct http_server_opts *o, const sigset_t *sigs)
 	pthread_mutex_init(&p.accept_mu, NULL);
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
+	pthread_attr_init(&p.attr);
+	pthread_attr_setdetachstate(&p.attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&p.attr, HTTP_SERVER_STACK);
 	for (i = 0; i < n; i++) {
-		if ((errno = pthread_create(&threads[i], NULL, worker, &p)) != 0) {
+		pthread_mutex_lock(&p.mu);
+		p.total++;
+		p.idle++;
+		pthread_mutex_unlock(&p.mu);
+		if ((errno = pthread_create(&t, &p.attr, worker, &p)) != 0) {
 			log_error("cannot start worker %d: %s", i, strerror(errno));
+			pthread_mutex_lock(&p.mu);
+			p.total--;
+			p.idle--;
+			pthread_mutex_unlock(&p.mu);
 			break;
 		}
 		started++;
@@ -341,7 +439,8 @@ run_pool(const struct http_server_opts *o, const sigset_t *sigs)
 		log_error("%d of %d workers failed to start", n - p.ready, n);
 		status = 1;
 	} else {
-		log_info("FastCGI responder ready: %d workers", n);
+		log_info("FastCGI responder ready: %d workers (up to %d while "
+		    "requests wait)", n, p.max);
 		sigwait(sigs, &sig);
 		if (atomic_load(&worker_failed))
 			status = 1;
@@ -349,14 +448,16 @@ run_pool(const struct http_server_opts *o, const sigset_t *sigs)
 			log_info("signal %d: finishing requests in flight", sig);
 	}
 	stop_pool(&p);
-	for (i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
+	pthread_mutex_lock(&p.mu);
+	while (p.total > 0)
+		pthread_cond_wait(&p.cv, &p.mu);
+	pthread_mutex_unlock(&p.mu);
 	if (atomic_load(&worker_failed))
 		status = 1;
+	pthread_attr_destroy(&p.attr);
 	pthread_cond_destroy(&p.cv);
 	pthread_mutex_destroy(&p.mu);
 	pthread_mutex_destroy(&p.accept_mu);
-	free(threads);
 	log_info("FastCGI responder stopped");
 	return status;
 }

@@ -15,9 +15,21 @@
 
 #define HTTP_SERVER_DEFAULT_THREADS 16
 #define HTTP_SERVER_MAX_THREADS 256
+/* A worker's stack: the deepest path (cJSON's nesting limit of 1000 in
+ * parse and print) needs well under it. */
+#define HTTP_SERVER_STACK (1024 * 1024)
 
+/*
+ * The pool grows and shrinks like Apache's worker MPM: nthreads threads
+ * wait for requests (the spare ones); when the last waiting thread takes
+ * a request, one more starts (up to COPILOT_API_MAX_THREADS, else
+ * HTTP_SERVER_MAX_THREADS), so long streams never queue the next request
+ * in the web server; a thread that finishes while nthreads others already
+ * wait leaves.
+ */
 struct http_server_opts {
-	int nthreads;            /* 0: COPILOT_API_THREADS, else 16; 1..256 */
+	int nthreads;            /* spare threads; 0: COPILOT_API_THREADS, else
+	                          * 16; 1..256 */
 	void *arg;               /* given to thread_init */
 	/*
 	 * Runs in each worker thread before its first request and returns
