@@ -422,9 +422,11 @@ stop_children(struct launch *l)
 		kill(l->fcgi, SIGTERM);
 	while (l->httpd > 0 || l->fcgi > 0) {
 		p = waitpid(-1, &status, WNOHANG);
-		if (p == l->httpd)
+		/* p > 0 first: a child already gone has pid 0 here, as has
+		 * "nobody exited yet" */
+		if (p > 0 && p == l->httpd)
 			l->httpd = 0;
-		else if (p == l->fcgi)
+		else if (p > 0 && p == l->fcgi)
 			l->fcgi = 0;
 		else if (p == 0) {
 			if (util_mono_ms() > deadline) {
