@@ -8,6 +8,9 @@
 # CPU ratios and the first byte each gateway adds over DIRECT.
 # Scratch (installs, pidfiles, results) lives under $BENCH_ROOT
 # (default ~/.cache/bench-peer); everything binds 127.0.0.1.
+# Then the many-streams load (peer/streams.mjs): STREAMS_C (256) clients of
+# 64-delta streams 20 ms apart for STREAMS_SECS (60) per target, with the
+# target's PSS at the peak and STREAMS_IDLE_SECS (60) after.
 # Env: BENCH_ROUNDS / $1 (2), DURATION (10 s per load), the rest as peer/bench.sh.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -40,3 +43,37 @@ if [ -n "${COPILOT_API_REFSEED:-}" ] && [ -x "$COPILOT_API_REFSEED/start.sh" ]; 
   fi
 fi
 "$K/run-rounds.sh" "$ROUNDS" "${targets[@]}"
+
+# ---- many streams at once --------------------------------------------------
+pss_mb() {   # PSS in MB of the pids in $1 and their descendants
+  local todo p kids t=0 v
+  todo=$(cat "$1" 2>/dev/null)
+  while [ -n "$todo" ]; do
+    set -- $todo; todo=
+    for p; do
+      [ -d /proc/$p ] || continue
+      v=$(awk '/^Pss:/{print $2}' /proc/$p/smaps_rollup 2>/dev/null); t=$((t + ${v:-0}))
+      kids=$(cat /proc/$p/task/*/children 2>/dev/null); todo="$todo $kids"
+    done
+    todo=$(echo $todo)
+  done
+  echo "scale=1; $t/1024" | bc
+}
+C=${STREAMS_C:-256}; SECS=${STREAMS_SECS:-60}; IDLE=${STREAMS_IDLE_SECS:-60}
+echo
+echo "### $C concurrent streams (64 deltas, 20 ms apart) for $SECS s"
+echo
+echo "| target | streams ok | broken | first byte p50 ms | p99 ms | total p50 ms | PSS MB before | at the peak | ${IDLE} s after |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for t in "${targets[@]}"; do
+  label=${t%%=*}; rest=${t#*=}; url=${rest%%=*}; pf=${rest#*=}
+  before=$(pss_mb "$pf")
+  node "$K/streams.mjs" "$url" "$C" "$SECS" 64 20 >"$S/streams-$label.json" &
+  probe=$!
+  sleep $((SECS / 2)); peak=$(pss_mb "$pf")
+  wait $probe
+  sleep "$IDLE"; after=$(pss_mb "$pf")
+  jq -r --arg l "$label" --arg b "$before" --arg p "$peak" --arg a "$after" \
+    '"| \($l) | \(.streams_ok) | \(.streams_broken) | \(.first_byte_ms.p50) | \(.first_byte_ms.p99) | \(.total_ms.p50) | \($b) | \($p) | \($a) |"' \
+    "$S/streams-$label.json"
+done
