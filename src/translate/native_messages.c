@@ -178,23 +178,49 @@ pick_effort(const cJSON *supports, const char *configured, const char **out)
 	*out = cJSON_IsString(last) ? last->valuestring : NULL;
 }
 
-/* A model with neither adaptive thinking nor a reasoning_effort list
- * (or no model entry) gets no output_config.effort; an output_config left
- * empty goes too (1.14.7, 80bf8a6). */
-static void
-nm_drop_unsupported_effort(cJSON *payload, const cJSON *model)
+/*
+ * A model without adaptive thinking, as 1.14.7 does it (80bf8a6,
+ * 8c50582): no output_config.effort unless its reasoning_effort lists some
+ * (an output_config left empty goes too; so for no model entry); the
+ * thinking dropped when tool use is forced (extended thinking refuses
+ * it); a client's adaptive thinking sent as enabled thinking with a budget
+ * one under the model's max_thinking_budget (4096 when it names none).
+ * Without a model entry the thinking is left alone (nm_opts.model).
+ */
+static GW_MUST_CHECK enum gw_err
+nm_non_adaptive(cJSON *payload, const cJSON *model)
 {
 	const cJSON *supports = json_obj(json_obj(model, "capabilities"),
 	    "supports");
 	const cJSON *list = json_arr(supports, "reasoning_effort");
-	cJSON *oc = json_obj(payload, "output_config");
+	const char *tc = json_str(json_obj(payload, "tool_choice"), "type");
+	cJSON *oc = json_obj(payload, "output_config"), *thinking;
 
-	if (oc == NULL || json_truthy(cJSON_GetObjectItemCaseSensitive(supports,
-	    "adaptive_thinking")) || cJSON_GetArraySize(list) > 0)
-		return;
-	cJSON_DeleteItemFromObjectCaseSensitive(oc, "effort");
-	if (oc->child == NULL)
-		cJSON_DeleteItemFromObjectCaseSensitive(payload, "output_config");
+	if (json_truthy(cJSON_GetObjectItemCaseSensitive(supports,
+	    "adaptive_thinking")))
+		return GW_OK;
+	if (oc != NULL && cJSON_GetArraySize(list) == 0) {
+		cJSON_DeleteItemFromObjectCaseSensitive(oc, "effort");
+		if (oc->child == NULL)
+			cJSON_DeleteItemFromObjectCaseSensitive(payload,
+			    "output_config");
+	}
+	if (model == NULL)
+		return GW_OK;
+	if (str_is(tc, "any") || str_is(tc, "tool")) {
+		cJSON_DeleteItemFromObjectCaseSensitive(payload, "thinking");
+		return GW_OK;
+	}
+	if (!str_is(json_str(json_obj(payload, "thinking"), "type"), "adaptive"))
+		return GW_OK;
+	if ((thinking = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(thinking, "type", "enabled") == NULL ||
+	    cJSON_AddNumberToObject(thinking, "budget_tokens", json_num(supports,
+	    "max_thinking_budget", 4096) - 1) == NULL) {
+		cJSON_Delete(thinking);
+		return GW_ENOMEM;
+	}
+	return json_set(payload, "thinking", thinking);
 }
 
 static GW_MUST_CHECK enum gw_err
@@ -341,7 +367,8 @@ nm_prepare(cJSON *payload, const char *client_anthropic_beta,
 	if (o->model != NULL && (e = nm_apply_adaptive_thinking(payload, o->model,
 	    o->reasoning_effort)) != GW_OK)
 		return e;
-	nm_drop_unsupported_effort(payload, o->model);
+	if ((e = nm_non_adaptive(payload, o->model)) != GW_OK)
+		return e;
 	if ((e = nm_anthropic_beta(client_anthropic_beta,
 	    json_obj(payload, "thinking"), &res->anthropic_beta)) != GW_OK)
 		return e;
