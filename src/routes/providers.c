@@ -372,7 +372,8 @@ codex_retry(enum gw_err e, struct relay_result *res, struct codex_creds *c,
  * A provider stream whose first event was an `error` (1.14.7, 141f86f):
  * no stream but an HTTP error in the client's dialect with the event's
  * status_code (else 502: the upstream's fault), its message and the
- * Retry-After of its headers.  1 when answered so.
+ * Retry-After of its headers; one that ended before any event (a352e47),
+ * a 502 "Empty stream from <provider> responses".  1 when answered so.
  */
 static int
 held_error_answer(struct rctx *r, const struct flow *f,
@@ -382,9 +383,28 @@ held_error_answer(struct rctx *r, const struct flow *f,
 	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(ev, "status_code");
 	const char *msg = json_str(ev, "message"), *after;
 	const char *extra[3] = { NULL, NULL, NULL };
+	char empty[160];
 	int status = 502;
 
-	if (ev == NULL || res->client_started)
+	if (res->client_started)
+		return 0;
+	/* a 2xx stream that ended before its first event (1.14.7, a352e47):
+	 * cleanly, or with the connection's failure */
+	if (ev == NULL && res->status / 100 == 2 &&
+	    tr_responses_stream_empty(f->held)) {
+		if (res->message == NULL ||
+		    strstr(res->message, "without a terminal event") != NULL)
+			snprintf(empty, sizeof(empty), "Empty stream from %.100s "
+			    "responses", r->provider != NULL ? r->provider : "the "
+			    "provider's");
+		else
+			snprintf(empty, sizeof(empty), "%.100s responses: %.40s",
+			    r->provider != NULL ? r->provider : "the provider's",
+			    res->message);
+		rc_fail_reply(r, 502, NULL, empty, NULL, empty);
+		return 1;
+	}
+	if (ev == NULL)
 		return 0;
 	if (cJSON_IsNumber(sc) && sc->valuedouble >= 400 && sc->valuedouble < 600)
 		status = (int)sc->valuedouble;

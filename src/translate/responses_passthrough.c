@@ -273,6 +273,7 @@ tr_responses_passthrough_new(struct tr_stream **out)
 struct first_error {
 	struct tr_wrap w;
 	int seen;                    /* an event or a ping went by */
+	int empty;                   /* it ended before any */
 	cJSON *err;                  /* the held first event */
 };
 
@@ -308,8 +309,14 @@ static GW_MUST_CHECK enum gw_err
 fe_finish(struct tr_stream *t, enum gw_err status, const char *message,
     struct tr_sink *out)
 {
-	/* held: the route answers it; the client stream never started */
-	if (((struct first_error *)t)->err != NULL)
+	struct first_error *f = (struct first_error *)t;
+
+	/* held, or nothing came (1.14.7, a352e47): the route answers it; the
+	 * client stream never started */
+	(void)status;
+	if (!f->seen)
+		f->empty = 1;
+	if (f->err != NULL || f->empty)
 		return GW_OK;
 	return tr_wrap_finish(t, status, message, out);
 }
@@ -339,6 +346,13 @@ tr_responses_first_error_new(struct tr_stream *inner, struct tr_stream **out)
 	tr_wrap_init(&f->w, &first_error_ops, inner);
 	*out = &f->w.base;
 	return GW_OK;
+}
+
+int
+tr_responses_stream_empty(const struct tr_stream *t)
+{
+	return t != NULL && t->ops == &first_error_ops &&
+	    ((const struct first_error *)t)->empty;
 }
 
 const cJSON *

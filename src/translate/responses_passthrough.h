@@ -28,7 +28,9 @@ GW_MUST_CHECK enum gw_err tr_responses_passthrough_new(struct tr_stream **out);
  * but an HTTP error.  This wrapper around inner (taken, freed with it;
  * freed on failure too) emits nothing for such an event, keeps it
  * (tr_responses_first_error) and fails the feed with GW_EUPSTREAM; its
- * finish then emits nothing either.  Every other event goes to inner.
+ * finish then emits nothing either.  A stream that ends before any event,
+ * cleanly or not (a352e47), emits nothing too (tr_responses_stream_empty).  Every
+ * other event goes to inner.
  * GW_ENOMEM, else GW_OK with *out the caller's.
  */
 GW_MUST_CHECK enum gw_err tr_responses_first_error_new(struct tr_stream *inner,
@@ -37,5 +39,7 @@ GW_MUST_CHECK enum gw_err tr_responses_first_error_new(struct tr_stream *inner,
  * status_code, headers, ...), NULL when none was held or t is not such a
  * wrapper. */
 const cJSON *tr_responses_first_error(const struct tr_stream *t);
+/* 1 when t is such a wrapper and its stream ended with no event. */
+int tr_responses_stream_empty(const struct tr_stream *t);
 
 #endif

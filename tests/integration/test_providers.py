@@ -541,6 +541,22 @@ class Providers(unittest.TestCase):
         rows = self.rows_for("resp", 3)
         self.assertEqual([r["status"] for r in rows[-3:]][:2], [429, 502])
 
+    def test_responses_stream_that_ends_before_any_event_is_a_502(self):
+        """1.14.7 (a352e47): a 2xx stream with no event is no stream but a
+        502 naming the provider, with its usage row."""
+        body = {"model": "prov-responses-1", "input": "nothing", "stream": True}
+        self.s.fake.fault(path="/v1/responses", kind="status", status=200, body="",
+                          headers={"Content-Type": "text/event-stream"}, times=1)
+        status, headers, got = self.s.json("POST", "/resp/v1/responses", body)
+        self.assertEqual(status, 502, got)
+        self.assertTrue(headers["content-type"].startswith("application/json"))
+        self.assertEqual(got["error"]["message"], "Empty stream from resp responses")
+        rows = self.rows_for("resp", 1)
+        self.assertEqual(rows[-1]["status"], 502)
+        # a stream with events is relayed as before
+        ev = self.stream_events("/resp/v1/responses", body)
+        self.assertEqual(ev[-1][0], "response.completed")
+
     def test_models_lists_provider_models(self):
         status, _, got = self.s.json("GET", "/v1/models")
         self.assertEqual(status, 200, got)
