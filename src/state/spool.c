@@ -4,6 +4,7 @@
  * off the request path (contracts in spool.h).
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -478,7 +479,9 @@ batch_main(void *arg)
 enum gw_err
 spool_batch_start(const char *db_path, const char *spool_path)
 {
+	sigset_t all, old;
 	enum gw_err e;
+	int rc;
 
 	if (q_running)
 		return GW_OK;
@@ -490,7 +493,15 @@ spool_batch_start(const char *db_path, const char *spool_path)
 	if ((e = db_open(db_path, &q_db)) != GW_OK)
 		goto fail;
 	q_stopping = 0;
-	if (pthread_create(&q_thread, NULL, batch_main, NULL) != 0) {
+	/* The writer takes no signal: started before the server blocks its
+	 * stop signals, it would otherwise be the thread the kernel picks for
+	 * a SIGTERM, which libfcgi's handler would swallow there and the
+	 * server's sigwait would never see. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&q_thread, NULL, batch_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		e = GW_ENOMEM;
 		goto fail;
 	}

@@ -19,6 +19,22 @@ from test_deploy_start import alive, children_of
 CHAT = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "orphans"}]}
 
 
+def processes_of(home):
+    """Every process whose environment names this data directory."""
+    want = ("COPILOT_API_HOME=" + home).encode()
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                if want in f.read().split(b"\0"):
+                    found.append(int(d))
+        except OSError:
+            pass
+    return found
+
+
 def gone_within(test, pids, seconds, what):
     t0 = time.monotonic()
     harness.wait_until(lambda: not any(alive(p) for p in pids), timeout=seconds + 5,
@@ -50,7 +66,7 @@ class StartSupervises(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.fake = harness.Fake(self.tmp)
         self.addCleanup(self.fake.close)
-        home = servers.make_home(self.tmp, self.fake)
+        home = self.home = servers.make_home(self.tmp, self.fake)
         if servers.RUN_AS is not None:       # start runs as us, not nobody
             for d, _, files in os.walk(home):
                 os.chown(d, os.getuid(), os.getgid())
@@ -118,6 +134,8 @@ class StartSupervises(unittest.TestCase):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
         gone_within(self, kids, 5, "lighttpd and the responder after start was killed")
+        harness.wait_until(lambda: not processes_of(self.home), timeout=10,
+                           what="every process of the pool gone")
 
     def test_a_responder_that_keeps_dying_stops_everything(self):
         httpd = [p for p, n in children_of(self.proc.pid) if n == "lighttpd"]
@@ -138,6 +156,10 @@ class StartSupervises(unittest.TestCase):
         self.assertEqual(self.proc.wait(timeout=30), 1)
         self.assertIn("died 6 times", self.log_text())
         self.assertEqual(deaths, 6)
+        # and nothing it started lives on, re-parented or not (a worker
+        # whose stop signal went to a thread that swallowed it did)
+        harness.wait_until(lambda: not processes_of(self.home), timeout=10,
+                           what="every process of the pool gone")
         gone_within(self, httpd, 5, "lighttpd after the responder gave up")
 
 
