@@ -330,8 +330,14 @@ worker(void *arg)
 		pthread_mutex_lock(&p->mu);
 		retired = done_one(p);
 		pthread_mutex_unlock(&p->mu);
-		if (retired)
+		if (retired) {
+#ifdef __GLIBC__
+			/* the pool shrinks after a burst: give the heap
+			 * pages its requests left free back to the system */
+			malloc_trim(0);
+#endif
 			break;
+		}
 	}
 	FCGX_Free(&req, 1);
 	thread_ctx_done(p->o, tctx);
