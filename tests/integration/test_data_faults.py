@@ -95,7 +95,11 @@ class BodiesInFlight(unittest.TestCase):
             # other six are refused while they do
             harness.wait_until(lambda: len(results) >= 6, timeout=120,
                                what="six refusals")
+            # the two taken may still be reading their bodies
+            harness.wait_until(lambda: len(self.pending()) >= 2, timeout=60,
+                               what="the two bodies taken waiting for approval")
             self.assertEqual(len(self.pending()), 2)
+            self.assertEqual(len(results), 6)
             peak = status_kb(pid, "VmHWM")
         finally:
             self.reject_all(2)
