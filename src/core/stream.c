@@ -40,12 +40,17 @@ tr_usage_merge(struct tr_usage *u, const struct tr_usage *next)
 		snprintf(u->model, sizeof(u->model), "%s", next->model);
 }
 
+/* o[k] as a count; def when absent, not a number, or out of a long's
+ * range (an upstream's 1e300 is no count, and casting it is UB). */
 static long
 num_or(const cJSON *o, const char *k, long def)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
-	return cJSON_IsNumber(v) ? (long)v->valuedouble : def;
+	if (!cJSON_IsNumber(v) ||
+	    !(v->valuedouble > -9.0e18 && v->valuedouble < 9.0e18))
+		return def;
+	return (long)v->valuedouble;
 }
 
 /* OpenAI chat usage ({prompt_tokens, completion_tokens, ...}), DeepSeek's

@@ -185,6 +185,13 @@ START_TEST(usage_shapes)
 	ck_assert_int_eq(u.input_net, 1);
 	ck_assert_int_eq(u.cache_creation_tokens, 9);
 	ck_assert_int_eq(u.cache_read_tokens, 40);
+	/* a count out of a long's range is no count (fuzz_anthropic_chat_stream
+	 * found the cast: tests/fuzz/regress/anthropic_chat_stream/) */
+	u = usage_of("{\"usage\":{\"prompt_tokens\":5e67,"
+	    "\"completion_tokens\":-1e300,\"total_tokens\":9.5e18}}");
+	ck_assert_int_eq(u.input_tokens, -1);
+	ck_assert_int_eq(u.output_tokens, -1);
+	ck_assert_int_eq(u.total_tokens, -1);
 }
 END_TEST
 
