@@ -41,8 +41,11 @@ struct pool {
 	int failed;
 	int spare;               /* threads kept waiting for a request */
 	int max;                 /* threads at most */
-	int total;               /* threads alive */
+	int total;               /* threads in the pool */
 	int idle;                /* of which waiting for a request */
+	int alive;               /* threads not yet returned (a retired one
+	                          * is out of total but may still be freeing
+	                          * its context): the stop waits for 0 */
 	/* The one thread inside FCGX_Accept_r (accept_mu), for the stop. */
 	pthread_t accepter;
 	atomic_int in_accept;
@@ -222,12 +225,12 @@ accept_error_transient(int err)
 
 static void *worker(void *arg);
 
-/* A thread leaves the pool (its last act). */
+/* A thread is done with everything (its last act). */
 static void
 leave(struct pool *p)
 {
 	pthread_mutex_lock(&p->mu);
-	p->total--;
+	p->alive--;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -247,9 +250,11 @@ took_one(struct pool *p)
 		return;
 	p->total++;
 	p->idle++;
+	p->alive++;
 	if ((errno = pthread_create(&t, &p->attr, worker, p)) != 0) {
 		p->total--;
 		p->idle--;
+		p->alive--;
 		log_warn("cannot start one more worker (%d running): %s",
 		    p->total, strerror(errno));
 	}
@@ -265,7 +270,6 @@ done_one(struct pool *p)
 {
 	if (p->idle >= p->spare && p->total > p->spare) {
 		p->total--;
-		pthread_cond_broadcast(&p->cv);
 		return 1;
 	}
 	p->idle++;
@@ -285,6 +289,7 @@ worker(void *arg)
 	if (tctx == NULL && p->o->thread_init != NULL) {
 		pthread_mutex_lock(&p->mu);
 		p->idle--;
+		p->total--;
 		pthread_mutex_unlock(&p->mu);
 		report_start(p, 0);
 		leave(p);
@@ -341,8 +346,7 @@ worker(void *arg)
 	}
 	FCGX_Free(&req, 1);
 	thread_ctx_done(p->o, tctx);
-	if (!retired)
-		leave(p);
+	leave(p);
 	return NULL;
 }
 
@@ -426,12 +430,14 @@ run_pool(const struct http_server_opts *o, const sigset_t *sigs)
 		pthread_mutex_lock(&p.mu);
 		p.total++;
 		p.idle++;
+		p.alive++;
 		pthread_mutex_unlock(&p.mu);
 		if ((errno = pthread_create(&t, &p.attr, worker, &p)) != 0) {
 			log_error("cannot start worker %d: %s", i, strerror(errno));
 			pthread_mutex_lock(&p.mu);
 			p.total--;
 			p.idle--;
+			p.alive--;
 			pthread_mutex_unlock(&p.mu);
 			break;
 		}
@@ -455,7 +461,7 @@ run_pool(const struct http_server_opts *o, const sigset_t *sigs)
 	}
 	stop_pool(&p);
 	pthread_mutex_lock(&p.mu);
-	while (p.total > 0)
+	while (p.alive > 0)
 		pthread_cond_wait(&p.cv, &p.mu);
 	pthread_mutex_unlock(&p.mu);
 	if (atomic_load(&worker_failed))

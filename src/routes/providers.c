@@ -392,8 +392,7 @@ held_error_answer(struct rctx *r, const struct flow *f,
 	 * cleanly, or with the connection's failure */
 	if (ev == NULL && res->status / 100 == 2 &&
 	    tr_responses_stream_empty(f->held)) {
-		if (res->message == NULL ||
-		    strstr(res->message, "without a terminal event") != NULL)
+		if (res->resp.error == NULL)     /* the upstream ended it */
 			snprintf(empty, sizeof(empty), "Empty stream from %.100s "
 			    "responses", r->provider != NULL ? r->provider : "the "
 			    "provider's");

@@ -417,6 +417,34 @@ static pthread_t q_thread;
 static struct db *q_db;
 static char *q_db_path, *q_spool_path;
 
+/* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
+static void
+deadline_in(int64_t ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Room for one more queued row (q_mu held): 0 when it cannot grow. */
+static int
+q_room(void)
+{
+	struct held *grown;
+
+	if (q_n % SPOOL_BATCH_ROWS != 0)
+		return 1;
+	if ((grown = realloc(q_rows, (q_n + SPOOL_BATCH_ROWS) *
+	    sizeof(*q_rows))) == NULL)
+		return 0;
+	q_rows = grown;
+	return 1;
+}
+
 static void *
 batch_main(void *arg)
 {
@@ -436,13 +464,7 @@ batch_main(void *arg)
 		wait_ms = q_first_ms + SPOOL_BATCH_MS - util_mono_ms();
 		if (q_n < SPOOL_BATCH_ROWS && !q_stopping && !q_urgent &&
 		    wait_ms > 0) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += wait_ms / 1000;
-			ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			deadline_in(wait_ms, &ts);
 			pthread_cond_timedwait(&q_cv, &q_mu, &ts);
 			continue;
 		}
@@ -545,8 +567,7 @@ spool_sync(void)
 		want = q_pushed;
 		q_urgent = 1;
 		pthread_cond_broadcast(&q_cv);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += SPOOL_SYNC_WAIT_S;
+		deadline_in(SPOOL_SYNC_WAIT_S * 1000LL, &ts);
 		/* bounded: a database locked past this answers with what it has */
 		while (q_written < want &&
 		    pthread_cond_timedwait(&q_cv, &q_mu, &ts) == 0)
@@ -558,27 +579,22 @@ spool_sync(void)
 enum gw_err
 spool_record(struct db *db, const char *path, const struct usage_event *ev)
 {
-	struct held h, *grown;
-	enum gw_err e = GW_OK;
+	struct held h;
 	int queued = 0;
 
-	if (q_running && (e = held_copy(&h, ev)) == GW_OK) {
+	if (q_running && held_copy(&h, ev) == GW_OK) {
 		pthread_mutex_lock(&q_mu);
-		if (q_running && !q_stopping && q_n < SPOOL_QUEUE_MAX) {
-			if (q_n % SPOOL_BATCH_ROWS == 0 && (grown = realloc(q_rows,
-			    (q_n + SPOOL_BATCH_ROWS) * sizeof(*q_rows))) != NULL)
-				q_rows = grown;
-			if (q_n % SPOOL_BATCH_ROWS != 0 || grown != NULL) {
-				if (q_n == 0)
-					q_first_ms = util_mono_ms();
-				q_rows[q_n++] = h;
-				q_pushed++;
-				queued = 1;
-				/* the first row starts the writer's wait, a full
-				 * batch ends it */
-				if (q_n == 1 || q_n >= SPOOL_BATCH_ROWS)
-					pthread_cond_broadcast(&q_cv);
-			}
+		if (q_running && !q_stopping && q_n < SPOOL_QUEUE_MAX &&
+		    q_room()) {
+			if (q_n == 0)
+				q_first_ms = util_mono_ms();
+			q_rows[q_n++] = h;
+			q_pushed++;
+			queued = 1;
+			/* the first row starts the writer's wait, a full batch
+			 * ends it */
+			if (q_n == 1 || q_n >= SPOOL_BATCH_ROWS)
+				pthread_cond_broadcast(&q_cv);
 		}
 		pthread_mutex_unlock(&q_mu);
 		if (queued)
