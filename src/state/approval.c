@@ -2,8 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "state/approval.h"
 #include "state/db.h"
 
@@ -14,26 +12,25 @@ static enum gw_err
 run(struct db *db, const char *sql, const char *const *texts, int has_n,
     int64_t n, int *row, int *decision)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum gw_err e;
-	int i = 0, rc;
+	int i = 0;
 
 	*row = 0;
 	if ((e = db_prepare(db, sql, &st)) != GW_OK)
 		return e;
 	for (; texts[i] != NULL; i++)
-		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+		db_bind_text(st, i + 1, texts[i]);
 	if (has_n)
-		sqlite3_bind_int64(st, i + 1, n);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		db_bind_int64(st, i + 1, n);
+	while ((e = db_step(st)) == GW_OK) {
 		if (!*row && decision != NULL)
-			*decision = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 :
-			    sqlite3_column_int(st, 0);
+			*decision = db_column_is_null(st, 0) ? -1 :
+			    (int)db_column_int64(st, 0);
 		*row = 1;
 	}
-	e = rc == SQLITE_DONE ? GW_OK : db_error(db, rc, "approvals");
 	db_done(db, st);
-	return e;
+	return e == GW_ENOTFOUND ? GW_OK : e;
 }
 
 enum gw_err
@@ -43,7 +40,7 @@ approval_add(struct db *db, const char *id, const char *route,
 	int row;
 
 	return run(db, "INSERT INTO approvals (id, route, model, preview, "
-	    "created_at_ms) VALUES (?, ?, ?, ?, ?)", (const char *const[]){ id,
+	    "created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)", (const char *const[]){ id,
 	    route != NULL ? route : "", model != NULL ? model : "",
 	    preview != NULL ? preview : "", NULL }, 1, now_ms, &row, NULL);
 }
@@ -54,7 +51,7 @@ approval_get(struct db *db, const char *id, enum approval_state *out)
 	int row, d = -1;
 	enum gw_err e;
 
-	if ((e = run(db, "SELECT decision FROM approvals WHERE id = ?",
+	if ((e = run(db, "SELECT decision FROM approvals WHERE id = ?1",
 	    (const char *const[]){ id, NULL }, 0, 0, &row, &d)) != GW_OK)
 		return e;
 	if (!row)
@@ -70,10 +67,9 @@ approval_decide(struct db *db, const char *id, int approve)
 	int row;
 	enum gw_err e;
 
-	if ((e = run(db, "UPDATE approvals SET decision = ? "
-	    "WHERE id = ? AND decision IS NULL RETURNING id",
-	    (const char *const[]){ approve ? "1" : "0", id, NULL }, 0, 0, &row,
-	    NULL)) != GW_OK)
+	if ((e = run(db, "UPDATE approvals SET decision = ?2 "
+	    "WHERE id = ?1 AND decision IS NULL RETURNING id",
+	    (const char *const[]){ id, NULL }, 1, approve ? 1 : 0, &row, NULL)) != GW_OK)
 		return e;
 	return row ? GW_OK : GW_ENOTFOUND;
 }
@@ -83,47 +79,36 @@ approval_remove(struct db *db, const char *id)
 {
 	int row;
 
-	return run(db, "DELETE FROM approvals WHERE id = ?",
+	return run(db, "DELETE FROM approvals WHERE id = ?1",
 	    (const char *const[]){ id, NULL }, 0, 0, &row, NULL);
 }
 
 enum gw_err
 approval_prune(struct db *db, int64_t before_ms, long *removed)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum gw_err e;
 	long n = 0;
-	int rc;
 
-	if ((e = db_prepare(db, "DELETE FROM approvals WHERE created_at_ms < ? "
+	if ((e = db_prepare(db, "DELETE FROM approvals WHERE created_at_ms < ?1 "
 	    "RETURNING id", &st)) != GW_OK)
 		return e;
-	sqlite3_bind_int64(st, 1, before_ms);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	db_bind_int64(st, 1, before_ms);
+	while ((e = db_step(st)) == GW_OK)
 		n++;
-	e = rc == SQLITE_DONE ? GW_OK : db_error(db, rc, "approvals prune");
 	db_done(db, st);
 	if (removed != NULL)
 		*removed = n;
-	return e;
-}
-
-static char *
-col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return strdup(t != NULL ? (const char *)t : "");
+	return e == GW_ENOTFOUND ? GW_OK : e;
 }
 
 enum gw_err
 approval_list(struct db *db, struct approval_entry **out, size_t *n)
 {
 	struct approval_entry *list = NULL, *grown, *a;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	size_t len = 0;
 	enum gw_err e;
-	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -131,25 +116,27 @@ approval_list(struct db *db, struct approval_entry **out, size_t *n)
 	    "created_at_ms FROM approvals WHERE decision IS NULL "
 	    "ORDER BY created_at_ms, id", &st)) != GW_OK)
 		return e;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((e = db_step(st)) == GW_OK) {
 		if ((grown = realloc(list, (len + 1) * sizeof(*list))) == NULL) {
 			e = GW_ENOMEM;
 			goto out;
 		}
 		list = grown;
 		a = &list[len++];
-		a->id = col(st, 0);
-		a->route = col(st, 1);
-		a->model = col(st, 2);
-		a->preview = col(st, 3);
-		a->created_at_ms = sqlite3_column_int64(st, 4);
-		if (!a->id || !a->route || !a->model || !a->preview) {
+		memset(a, 0, sizeof(*a));
+		/* every column is NOT NULL: a NULL copy is out of memory */
+		if (db_column_strdup(st, 0, &a->id) != GW_OK || a->id == NULL ||
+		    db_column_strdup(st, 1, &a->route) != GW_OK || !a->route ||
+		    db_column_strdup(st, 2, &a->model) != GW_OK || !a->model ||
+		    db_column_strdup(st, 3, &a->preview) != GW_OK ||
+		    a->preview == NULL) {
 			e = GW_ENOMEM;
 			goto out;
 		}
+		a->created_at_ms = db_column_int64(st, 4);
 	}
-	if (rc != SQLITE_DONE)
-		e = db_error(db, rc, "approvals list");
+	if (e == GW_ENOTFOUND)
+		e = GW_OK;
 out:
 	db_done(db, st);
 	if (e != GW_OK) {

@@ -15,9 +15,12 @@
 
 #define STMT_CACHE 32
 
-struct cached_stmt {
+/* A statement: cached per SQL text (cache[] below) or a one-off. */
+struct db_stmt {
 	sqlite3_stmt *st;
+	struct db *db;
 	int in_use;
+	int bind_rc;               /* the first failed bind, for db_step */
 };
 
 struct db {
@@ -27,7 +30,7 @@ struct db {
 	ino_t ino;
 	int busy_ms;
 	int migrated;
-	struct cached_stmt cache[STMT_CACHE];
+	struct db_stmt cache[STMT_CACHE];
 	size_t ncache;
 };
 
@@ -137,7 +140,7 @@ db_migrations_applied(const struct db *db)
 }
 
 enum gw_err
-db_error(struct db *db, int rc, const char *what)
+db_sqlite_error(struct db *db, int rc, const char *what)
 {
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
@@ -162,9 +165,9 @@ db_error(struct db *db, int rc, const char *what)
 }
 
 enum gw_err
-db_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
+db_sqlite_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
 {
-	struct cached_stmt *c;
+	struct db_stmt *c;
 	size_t i;
 	int rc;
 
@@ -181,7 +184,7 @@ db_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
 		rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
 		    st, NULL);
 		if (rc != SQLITE_OK)
-			return db_error(db, rc, "prepare");
+			return db_sqlite_error(db, rc, "prepare");
 		db->cache[db->ncache].st = *st;
 		db->cache[db->ncache].in_use = 1;
 		db->ncache++;
@@ -190,12 +193,12 @@ db_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
 	/* Cache full, or the same SQL is already being stepped: a one-off. */
 	rc = sqlite3_prepare_v2(db->h, sql, -1, st, NULL);
 	if (rc != SQLITE_OK)
-		return db_error(db, rc, "prepare");
+		return db_sqlite_error(db, rc, "prepare");
 	return GW_OK;
 }
 
 void
-db_done(struct db *db, sqlite3_stmt *st)
+db_sqlite_done(struct db *db, sqlite3_stmt *st)
 {
 	size_t i;
 
@@ -212,6 +215,126 @@ db_done(struct db *db, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
+enum gw_err
+db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+{
+	struct db_stmt *c;
+	sqlite3_stmt *st;
+	enum gw_err e;
+	size_t i;
+
+	*out = NULL;
+	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
+		return e;
+	for (i = 0; i < db->ncache; i++) {
+		if (db->cache[i].st == st) {
+			c = &db->cache[i];
+			c->db = db;
+			c->bind_rc = SQLITE_OK;
+			*out = c;
+			return GW_OK;
+		}
+	}
+	/* a one-off: db_done finalizes it and frees the wrapper */
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		sqlite3_finalize(st);
+		return GW_ENOMEM;
+	}
+	c->st = st;
+	c->db = db;
+	c->in_use = 1;
+	*out = c;
+	return GW_OK;
+}
+
+static void
+bind_rc(struct db_stmt *st, int rc)
+{
+	if (rc != SQLITE_OK && st->bind_rc == SQLITE_OK)
+		st->bind_rc = rc;
+}
+
+void
+db_bind_text(struct db_stmt *st, int i, const char *s)
+{
+	bind_rc(st, s == NULL ? sqlite3_bind_null(st->st, i) :
+	    sqlite3_bind_text(st->st, i, s, -1, SQLITE_STATIC));
+}
+
+void
+db_bind_int64(struct db_stmt *st, int i, int64_t v)
+{
+	bind_rc(st, sqlite3_bind_int64(st->st, i, (sqlite3_int64)v));
+}
+
+enum gw_err
+db_step(struct db_stmt *st)
+{
+	int rc;
+
+	if (st->bind_rc != SQLITE_OK)
+		return db_sqlite_error(st->db, st->bind_rc, "bind a parameter");
+	rc = sqlite3_step(st->st);
+	if (rc == SQLITE_ROW)
+		return GW_OK;
+	if (rc == SQLITE_DONE)
+		return GW_ENOTFOUND;
+	return db_sqlite_error(st->db, rc, "run a statement");
+}
+
+int
+db_column_is_null(struct db_stmt *st, int col)
+{
+	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+int64_t
+db_column_int64(struct db_stmt *st, int col)
+{
+	return (int64_t)sqlite3_column_int64(st->st, col);
+}
+
+/* Valid until the next step or done; NULL for NULL (and on ENOMEM). */
+static const char *
+db_column_text(struct db_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st->st, col);
+}
+
+enum gw_err
+db_column_strdup(struct db_stmt *st, int col, char **out)
+{
+	const char *s = db_column_text(st, col);
+
+	*out = NULL;
+	if (s == NULL)
+		return db_column_is_null(st, col) ? GW_OK : GW_ENOMEM;
+	*out = strdup(s);
+	return *out != NULL ? GW_OK : GW_ENOMEM;
+}
+
+void
+db_done(struct db *db, struct db_stmt *st)
+{
+	if (st == NULL)
+		return;
+	if (st >= db->cache && st < db->cache + STMT_CACHE) {
+		db_sqlite_done(db, st->st);
+		return;
+	}
+	sqlite3_finalize(st->st);
+	free(st);
+}
+
+/* Runs SQL without parameters (one or several statements), rows ignored. */
+static GW_MUST_CHECK enum gw_err
+db_exec(struct db *db, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? GW_OK : db_sqlite_error(db, rc, what);
+}
+
 /* Runs a statement without parameters that returns no rows. */
 static GW_MUST_CHECK enum gw_err
 run_simple(struct db *db, const char *sql, const char *what)
@@ -220,11 +343,11 @@ run_simple(struct db *db, const char *sql, const char *what)
 	enum gw_err e;
 	int rc;
 
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
 		return e;
 	rc = sqlite3_step(st);
-	e = rc == SQLITE_DONE || rc == SQLITE_ROW ? GW_OK : db_error(db, rc, what);
-	db_done(db, st);
+	e = rc == SQLITE_DONE || rc == SQLITE_ROW ? GW_OK : db_sqlite_error(db, rc, what);
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -235,16 +358,16 @@ read_user_version(struct db *db, int *v)
 	enum gw_err e;
 	int rc;
 
-	if ((e = db_prepare(db, "PRAGMA user_version", &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, "PRAGMA user_version", &st)) != GW_OK)
 		return e;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*v = sqlite3_column_int(st, 0);
 		e = GW_OK;
 	} else {
-		e = db_error(db, rc, "reading the schema version");
+		e = db_sqlite_error(db, rc, "reading the schema version");
 	}
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -270,7 +393,7 @@ static GW_MUST_CHECK enum gw_err
 migrate(struct db *db)
 {
 	enum gw_err e;
-	int v, rc;
+	int v;
 
 	if ((e = read_user_version(db, &v)) != GW_OK)
 		return e;
@@ -291,11 +414,9 @@ migrate(struct db *db)
 				goto fail;
 			break;
 		}
-		rc = sqlite3_exec(db->h, migration_sql[v], NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			e = db_error(db, rc, "migrating the schema");
+		if ((e = db_exec(db, migration_sql[v], "migrating the schema"))
+		    != GW_OK)
 			goto fail;
-		}
 		if ((e = db_commit(db)) != GW_OK)
 			goto fail;
 		db->migrated++;
@@ -353,7 +474,7 @@ set_wal(struct db *db)
 	enum gw_err e;
 	int rc;
 
-	if ((e = db_prepare(db, "PRAGMA journal_mode=WAL", &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, "PRAGMA journal_mode=WAL", &st)) != GW_OK)
 		return e;
 	while ((rc = sqlite3_step(st)) != SQLITE_ROW &&
 	    ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) &&
@@ -363,7 +484,7 @@ set_wal(struct db *db)
 		pause = pause < 50 ? pause * 2 : 50;
 	}
 	if (rc != SQLITE_ROW) {
-		e = db_error(db, rc, "enabling WAL");
+		e = db_sqlite_error(db, rc, "enabling WAL");
 	} else if ((mode = (const char *)sqlite3_column_text(st, 0)) == NULL) {
 		e = GW_ENOMEM;
 	} else if (strcmp(mode, "wal") != 0) {
@@ -372,7 +493,7 @@ set_wal(struct db *db)
 		log_warn("database %s: WAL refused, journal mode is %s", db->path,
 		    mode);
 	}
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -405,7 +526,7 @@ db_open(const char *path, struct db **out)
 	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
 	if (rc != SQLITE_OK) {
-		e = db->h != NULL ? db_error(db, rc, "open") : GW_ENOMEM;
+		e = db->h != NULL ? db_sqlite_error(db, rc, "open") : GW_ENOMEM;
 		goto fail;
 	}
 	/* the file just opened (a swap in between is seen at the first look) */
@@ -503,7 +624,7 @@ db_checkpoint(struct db *db)
 
 	rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 	    NULL, NULL);
-	return rc == SQLITE_OK ? GW_OK : db_error(db, rc, "checkpoint");
+	return rc == SQLITE_OK ? GW_OK : db_sqlite_error(db, rc, "checkpoint");
 }
 
 /* Copies a text column; NULL column → NULL with GW_OK. */
@@ -537,10 +658,10 @@ db_kv_get(struct db *db, const char *key, char **value)
 	int rc;
 
 	*value = NULL;
-	if ((e = db_prepare(db, "SELECT value FROM kv WHERE key = ?1", &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, "SELECT value FROM kv WHERE key = ?1", &st)) != GW_OK)
 		return e;
 	if ((rc = bind_text(st, 1, key)) != SQLITE_OK) {
-		e = db_error(db, rc, "kv get");
+		e = db_sqlite_error(db, rc, "kv get");
 		goto out;
 	}
 	rc = sqlite3_step(st);
@@ -549,9 +670,9 @@ db_kv_get(struct db *db, const char *key, char **value)
 	else if (rc == SQLITE_DONE)
 		e = GW_ENOTFOUND;
 	else
-		e = db_error(db, rc, "kv get");
+		e = db_sqlite_error(db, rc, "kv get");
 out:
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -595,14 +716,14 @@ db_kv_set(struct db *db, const char *key, const char *value)
 
 	if (key == NULL || value == NULL)
 		return GW_EINVAL;
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
 		return e;
 	if ((rc = bind_text(st, 1, key)) != SQLITE_OK ||
 	    (rc = bind_text(st, 2, value)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 3, util_now_ms())) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_error(db, rc, "kv set");
-	db_done(db, st);
+		e = db_sqlite_error(db, rc, "kv set");
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -615,12 +736,12 @@ db_kv_delete(struct db *db, const char *key)
 	enum gw_err e;
 	int rc;
 
-	if ((e = db_prepare(db, "DELETE FROM kv WHERE key = ?1", &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, "DELETE FROM kv WHERE key = ?1", &st)) != GW_OK)
 		return e;
 	if ((rc = bind_text(st, 1, key)) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_error(db, rc, "kv delete");
-	db_done(db, st);
+		e = db_sqlite_error(db, rc, "kv delete");
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -646,13 +767,13 @@ db_copilot_token_get(struct db *db, struct db_copilot_token *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
 		return e;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		e = GW_ENOTFOUND;
 	} else if (rc != SQLITE_ROW) {
-		e = db_error(db, rc, "read the Copilot token");
+		e = db_sqlite_error(db, rc, "read the Copilot token");
 	} else {
 		out->expires_at = sqlite3_column_int64(st, 1);
 		out->refresh_in = sqlite3_column_int64(st, 2);
@@ -662,7 +783,7 @@ db_copilot_token_get(struct db *db, struct db_copilot_token *out)
 		    (e = column_strdup(st, 5, &out->account)) != GW_OK)
 			db_copilot_token_free(out);
 	}
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -683,7 +804,7 @@ db_copilot_token_put(struct db *db, const struct db_copilot_token *t)
 
 	if (t == NULL || t->token == NULL)
 		return GW_EINVAL;
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
 		return e;
 	if ((rc = bind_text(st, 1, t->token)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 2, t->expires_at)) != SQLITE_OK ||
@@ -693,8 +814,8 @@ db_copilot_token_put(struct db *db, const struct db_copilot_token *t)
 	    (rc = bind_text(st, 6, t->account != NULL ? t->account : "")) !=
 	    SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_error(db, rc, "store the Copilot token");
-	db_done(db, st);
+		e = db_sqlite_error(db, rc, "store the Copilot token");
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -713,7 +834,7 @@ db_models_get(struct db *db, char **json, int64_t *fetched_at_ms)
 
 	if (json != NULL)
 		*json = NULL;
-	if ((e = db_prepare(db, json != NULL ?
+	if ((e = db_sqlite_prepare(db, json != NULL ?
 	    "SELECT fetched_at_ms, json FROM models_cache WHERE id = 1" :
 	    "SELECT fetched_at_ms FROM models_cache WHERE id = 1", &st)) != GW_OK)
 		return e;
@@ -726,9 +847,9 @@ db_models_get(struct db *db, char **json, int64_t *fetched_at_ms)
 	} else if (rc == SQLITE_DONE) {
 		e = GW_ENOTFOUND;
 	} else {
-		e = db_error(db, rc, "read the models cache");
+		e = db_sqlite_error(db, rc, "read the models cache");
 	}
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -745,13 +866,13 @@ db_models_put(struct db *db, const char *json, int64_t fetched_at_ms)
 
 	if (json == NULL)
 		return GW_EINVAL;
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
 		return e;
 	if ((rc = bind_text(st, 1, json)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 2, fetched_at_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_error(db, rc, "store the models cache");
-	db_done(db, st);
+		e = db_sqlite_error(db, rc, "store the models cache");
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -765,11 +886,11 @@ db_cooldown_get(struct db *db, const char *model, int64_t *until_ms)
 	int rc;
 
 	*until_ms = 0;
-	if ((e = db_prepare(db, "SELECT until_ms FROM cooldown WHERE model = ?1",
+	if ((e = db_sqlite_prepare(db, "SELECT until_ms FROM cooldown WHERE model = ?1",
 	    &st)) != GW_OK)
 		return e;
 	if ((rc = bind_text(st, 1, model)) != SQLITE_OK) {
-		e = db_error(db, rc, "read a cooldown");
+		e = db_sqlite_error(db, rc, "read a cooldown");
 		goto out;
 	}
 	rc = sqlite3_step(st);
@@ -778,9 +899,9 @@ db_cooldown_get(struct db *db, const char *model, int64_t *until_ms)
 	else if (rc == SQLITE_DONE)
 		e = GW_ENOTFOUND;
 	else
-		e = db_error(db, rc, "read a cooldown");
+		e = db_sqlite_error(db, rc, "read a cooldown");
 out:
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -798,14 +919,14 @@ db_cooldown_set(struct db *db, const char *model, int64_t until_ms,
 
 	if (model == NULL)
 		return GW_EINVAL;
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
 		return e;
 	if ((rc = bind_text(st, 1, model)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 2, until_ms)) != SQLITE_OK ||
 	    (rc = bind_text(st, 3, reason)) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_error(db, rc, "store a cooldown");
-	db_done(db, st);
+		e = db_sqlite_error(db, rc, "store a cooldown");
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -818,14 +939,14 @@ db_prune_usage(struct db *db, int64_t older_than_ms, long *deleted)
 
 	if (deleted != NULL)
 		*deleted = 0;
-	if ((e = db_prepare(db, "DELETE FROM token_usage_events "
+	if ((e = db_sqlite_prepare(db, "DELETE FROM token_usage_events "
 	    "WHERE created_at_ms < ?1", &st)) != GW_OK)
 		return e;
 	if ((rc = sqlite3_bind_int64(st, 1, older_than_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_error(db, rc, "prune usage rows");
+		e = db_sqlite_error(db, rc, "prune usage rows");
 	else if (deleted != NULL)
 		*deleted = (long)sqlite3_changes64(db->h);
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return e;
 }

@@ -100,14 +100,46 @@ GW_MUST_CHECK enum gw_err db_checkpoint(struct db *db);
 GW_MUST_CHECK enum gw_err db_prune_usage(struct db *db, int64_t older_than_ms, long *deleted);
 
 /*
- * For the other state modules that run their own SQL.  db_prepare hands out
- * a cached statement for the SQL text (bind with sqlite3_bind_*); every
- * successful db_prepare must be paired with db_done, which resets it so no
- * read transaction is left open.  db_error maps a sqlite result code to
+ * Statements, the same for every driver (sqlite today; PostgreSQL through
+ * libpq, issue 15).  The SQL a caller writes must run on both:
+ *   - parameters are numbered ?1 .. ?N (the PostgreSQL driver turns them
+ *     into $1 .. $N; a '?' may appear nowhere else, not even in a literal);
+ *   - integers are 64-bit (BIGINT), text is TEXT (no reals: amounts are
+ *     integers in small units, as the cost in nanos);
+ *   - upserts as INSERT .. ON CONFLICT (..) DO UPDATE SET x = excluded.x;
+ *     RETURNING is fine; no sqlite-only functions (strftime, printf,
+ *     IFNULL: use COALESCE) and no PostgreSQL-only ones.
+ * db_prepare hands out a statement cached for the SQL text; every
+ * successful db_prepare is paired with db_done, which resets it (so no read
+ * transaction stays open) and clears its bindings.  A failed bind is
+ * remembered and returned by the next db_step, so binds need no checks of
+ * their own.  db_step: GW_OK with a row to read, GW_ENOTFOUND when there is
+ * no (further) row, GW_EBUSY/GW_EDB/GW_ENOMEM on failure (logged).  Text
+ * bound must outlive the statement's use (until db_done); text read is
+ * valid until the next db_step or db_done.
+ */
+struct db_stmt;
+
+GW_MUST_CHECK enum gw_err db_prepare(struct db *db, const char *sql,
+    struct db_stmt **st);
+void db_bind_text(struct db_stmt *st, int i, const char *s);   /* NULL: NULL */
+void db_bind_int64(struct db_stmt *st, int i, int64_t v);
+GW_MUST_CHECK enum gw_err db_step(struct db_stmt *st);
+int db_column_is_null(struct db_stmt *st, int col);
+int64_t db_column_int64(struct db_stmt *st, int col);      /* NULL: 0 */
+/* A malloc'd copy of a text column (NULL column: *out NULL, GW_OK). */
+GW_MUST_CHECK enum gw_err db_column_strdup(struct db_stmt *st, int col,
+    char **out);
+void db_done(struct db *db, struct db_stmt *st);
+
+/*
+ * Transitional, sqlite only, until every module uses the statements above
+ * (then these go): the cached sqlite statement for the SQL text, paired
+ * with db_sqlite_done; db_sqlite_error maps a sqlite result code to
  * GW_EBUSY/GW_ENOMEM/GW_EDB and logs it with what was being done.
  */
-GW_MUST_CHECK enum gw_err db_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st);
-void db_done(struct db *db, struct sqlite3_stmt *st);
-GW_MUST_CHECK enum gw_err db_error(struct db *db, int rc, const char *what);
+GW_MUST_CHECK enum gw_err db_sqlite_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st);
+void db_sqlite_done(struct db *db, struct sqlite3_stmt *st);
+GW_MUST_CHECK enum gw_err db_sqlite_error(struct db *db, int rc, const char *what);
 
 #endif

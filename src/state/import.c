@@ -254,7 +254,7 @@ copy_rows(struct db *db, sqlite3 *theirs, const char *path, const char *sel,
 	*n = 0;
 	if (sqlite3_prepare_v2(theirs, sel, -1, &from, NULL) != SQLITE_OK)
 		return theirs_failed(theirs, path);
-	if ((e = db_prepare(db, ins, &to)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, ins, &to)) != GW_OK)
 		goto out;
 	while ((rc = sqlite3_step(from)) == SQLITE_ROW) {
 		for (i = 0; i < 18; i++)
@@ -265,7 +265,7 @@ copy_rows(struct db *db, sqlite3 *theirs, const char *path, const char *sel,
 			rc = sqlite3_step(to);
 		sqlite3_reset(to);
 		if (rc != SQLITE_DONE) {
-			e = db_error(db, rc, "import a usage row");
+			e = db_sqlite_error(db, rc, "import a usage row");
 			goto out;
 		}
 		(*n)++;
@@ -273,7 +273,7 @@ copy_rows(struct db *db, sqlite3 *theirs, const char *path, const char *sel,
 	if (rc != SQLITE_DONE)
 		e = theirs_failed(theirs, path);
 out:
-	db_done(db, to);
+	db_sqlite_done(db, to);
 	sqlite3_finalize(from);
 	return e;
 }

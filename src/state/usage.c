@@ -149,7 +149,7 @@ usage_record(struct db *db, const struct usage_event *ev)
 		}
 	}
 
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
 		return e;
 	rc = sqlite3_bind_int64(st, 1, created);
 	if (rc == SQLITE_OK)
@@ -212,8 +212,8 @@ usage_record(struct db *db, const struct usage_event *ev)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
-		e = db_error(db, rc, "record token usage");
-	db_done(db, st);
+		e = db_sqlite_error(db, rc, "record token usage");
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -386,11 +386,11 @@ model_costs(struct db *db, const struct range *r, cJSON **map)
 
 	if ((*map = cJSON_CreateObject()) == NULL)
 		return GW_ENOMEM;
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
 		return e;
 	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK) {
-		e = db_error(db, rc, "query token usage costs");
+		e = db_sqlite_error(db, rc, "query token usage costs");
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -411,9 +411,9 @@ model_costs(struct db *db, const struct range *r, cJSON **map)
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		e = db_error(db, rc, "query token usage costs");
+		e = db_sqlite_error(db, rc, "query token usage costs");
 out:
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -444,11 +444,11 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 	if ((a = cJSON_CreateArray()) == NULL)
 		return GW_ENOMEM;
 	if ((e = model_costs(db, r, &costs)) != GW_OK ||
-	    (e = db_prepare(db, sql, &st)) != GW_OK)
+	    (e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
 		goto out;
 	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK) {
-		e = db_error(db, rc, "query token usage");
+		e = db_sqlite_error(db, rc, "query token usage");
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -475,13 +475,13 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 		totals_free(&t);
 	}
 	if (rc != SQLITE_DONE) {
-		e = db_error(db, rc, "query token usage");
+		e = db_sqlite_error(db, rc, "query token usage");
 		goto out;
 	}
 	*arr = a;
 	a = NULL;
 out:
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	totals_free(&t);
 	cJSON_Delete(costs);
 	cJSON_Delete(a);
@@ -691,17 +691,17 @@ count_events(struct db *db, const struct range *r, int64_t *total)
 	int rc;
 
 	*total = 0;
-	if ((e = db_prepare(db, "SELECT COUNT(*) FROM token_usage_events "
+	if ((e = db_sqlite_prepare(db, "SELECT COUNT(*) FROM token_usage_events "
 	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS,
 	    &st)) != GW_OK)
 		return e;
 	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_step(st)) != SQLITE_ROW)
-		e = db_error(db, rc, "count token usage events");
+		e = db_sqlite_error(db, rc, "count token usage events");
 	else
 		*total = sqlite3_column_int64(st, 0);
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return e;
 }
 
@@ -723,13 +723,13 @@ list_events(struct db *db, const struct range *r, int64_t limit,
 	enum gw_err e;
 	int rc;
 
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
 		return e;
 	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 3, limit)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 4, offset)) != SQLITE_OK) {
-		e = db_error(db, rc, "list token usage events");
+		e = db_sqlite_error(db, rc, "list token usage events");
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -741,9 +741,9 @@ list_events(struct db *db, const struct range *r, int64_t limit,
 		}
 	}
 	if (rc != SQLITE_DONE)
-		e = db_error(db, rc, "list token usage events");
+		e = db_sqlite_error(db, rc, "list token usage events");
 out:
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return e;
 }
 

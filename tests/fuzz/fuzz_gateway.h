@@ -125,11 +125,11 @@ fg_fast_db(void)
 {
 	struct sqlite3_stmt *st;
 
-	if (db_prepare(fg.w.db, "PRAGMA synchronous=OFF", &st) != GW_OK)
+	if (db_sqlite_prepare(fg.w.db, "PRAGMA synchronous=OFF", &st) != GW_OK)
 		fg_die("pragma", "prepare failed");
 	if (sqlite3_step(st) != SQLITE_DONE)
 		fg_die("pragma", "step failed");
-	db_done(fg.w.db, st);
+	db_sqlite_done(fg.w.db, st);
 }
 
 /* extra: more top-level config.json members ("" for none). */

@@ -620,26 +620,95 @@ START_TEST(statement_cache)
 	int i;
 
 	ck_assert_int_eq(db_open(path, &db), GW_OK);
-	ck_assert_int_eq(db_prepare(db, "SELECT 7", &a), GW_OK);
-	ck_assert_int_eq(db_prepare(db, "SELECT 7", &b), GW_OK);
+	ck_assert_int_eq(db_sqlite_prepare(db, "SELECT 7", &a), GW_OK);
+	ck_assert_int_eq(db_sqlite_prepare(db, "SELECT 7", &b), GW_OK);
 	ck_assert_ptr_ne(a, b);
 	ck_assert_int_eq(sqlite3_step(a), SQLITE_ROW);
 	ck_assert_int_eq(sqlite3_step(b), SQLITE_ROW);
 	ck_assert_int_eq(sqlite3_column_int(b, 0), 7);
-	db_done(db, b);
-	db_done(db, a);
-	ck_assert_int_eq(db_prepare(db, "SELECT 7", &b), GW_OK);
+	db_sqlite_done(db, b);
+	db_sqlite_done(db, a);
+	ck_assert_int_eq(db_sqlite_prepare(db, "SELECT 7", &b), GW_OK);
 	ck_assert_ptr_eq(a, b);
-	db_done(db, b);
+	db_sqlite_done(db, b);
 	for (i = 0; i < 48; i++) {
 		snprintf(sql[i], sizeof(sql[i]), "SELECT %d", i + 100);
-		ck_assert_int_eq(db_prepare(db, sql[i], &s[i]), GW_OK);
+		ck_assert_int_eq(db_sqlite_prepare(db, sql[i], &s[i]), GW_OK);
 	}
 	for (i = 0; i < 48; i++) {
 		ck_assert_int_eq(sqlite3_step(s[i]), SQLITE_ROW);
 		ck_assert_int_eq(sqlite3_column_int(s[i], 0), i + 100);
-		db_done(db, s[i]);
+		db_sqlite_done(db, s[i]);
 	}
+	db_sqlite_done(db, NULL);
+	ck_assert_int_eq(db_sqlite_prepare(db, "SELEKT nonsense", &a), GW_EDB);
+	ck_assert_ptr_null(a);
+	db_close(db);
+}
+END_TEST
+
+/* The driver-neutral statements: binds of each type, rows, NULLs, a bind
+ * out of range reported by the step, nested use of one SQL text (the
+ * second is a one-off), and a statement that runs twice. */
+START_TEST(neutral_statements)
+{
+	struct db_stmt *a, *b;
+	char *s;
+	struct db *db;
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_exec(db, "CREATE TABLE t (k TEXT, i BIGINT, "
+	    "d BIGINT); CREATE TABLE u (x BIGINT)", "create"), GW_OK);
+	ck_assert_int_eq(db_exec(db, "CREATE TABLE t (x)", "again"), GW_EDB);
+	ck_assert_int_eq(db_prepare(db, "INSERT INTO t (k, i, d) VALUES "
+	    "(?1, ?2, ?3) RETURNING i + 1", &a), GW_OK);
+	db_bind_text(a, 1, "k1");
+	db_bind_int64(a, 2, INT64_C(5000000000));
+	db_bind_int64(a, 3, 25);
+	ck_assert_int_eq(db_step(a), GW_OK);
+	ck_assert_int_eq(db_column_int64(a, 0), INT64_C(5000000001));
+	db_done(db, a);
+	ck_assert_int_eq(db_prepare(db, "INSERT INTO t (k, i, d) VALUES "
+	    "(?1, ?2, ?3)", &a), GW_OK);
+	db_bind_text(a, 1, NULL);
+	db_bind_text(a, 2, NULL);
+	db_bind_int64(a, 3, -15);
+	ck_assert_int_eq(db_step(a), GW_ENOTFOUND);
+	db_done(db, a);
+	/* a bind out of range fails the step, and nothing is inserted */
+	ck_assert_int_eq(db_prepare(db, "INSERT INTO u (x) VALUES (?1)", &a),
+	    GW_OK);
+	db_bind_int64(a, 2, 1);
+	ck_assert_int_eq(db_step(a), GW_EDB);
+	db_done(db, a);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM u"), 0);
+	/* the same SQL twice at once, then each read to its end */
+	ck_assert_int_eq(db_prepare(db, "SELECT k, i, d FROM t ORDER BY d", &a),
+	    GW_OK);
+	ck_assert_int_eq(db_prepare(db, "SELECT k, i, d FROM t ORDER BY d", &b),
+	    GW_OK);
+	ck_assert_ptr_ne(a, b);
+	ck_assert_int_eq(db_step(a), GW_OK);
+	ck_assert(db_column_is_null(a, 0));
+	ck_assert_ptr_null(db_column_text(a, 0));
+	ck_assert(db_column_is_null(a, 1));
+	ck_assert_int_eq(db_column_int64(a, 1), 0);
+	ck_assert_int_eq(db_column_int64(a, 2), -15);
+	ck_assert_int_eq(db_column_strdup(a, 0, &s), GW_OK);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(db_step(b), GW_OK);
+	ck_assert_int_eq(db_step(b), GW_OK);
+	ck_assert_str_eq(db_column_text(b, 0), "k1");
+	ck_assert_int_eq(db_column_strdup(b, 0, &s), GW_OK);
+	ck_assert_str_eq(s, "k1");
+	free(s);
+	ck_assert_int_eq(db_column_int64(b, 2), 25);
+	ck_assert_int_eq(db_step(b), GW_ENOTFOUND);
+	db_done(db, b);
+	ck_assert_int_eq(db_step(a), GW_OK);
+	ck_assert_int_eq(db_column_int64(a, 1), INT64_C(5000000000));
+	ck_assert_int_eq(db_step(a), GW_ENOTFOUND);
+	db_done(db, a);
 	db_done(db, NULL);
 	ck_assert_int_eq(db_prepare(db, "SELEKT nonsense", &a), GW_EDB);
 	ck_assert_ptr_null(a);
@@ -673,6 +742,7 @@ db_suite(void)
 	tcase_add_test(tc, locked_database_is_ebusy);
 	tcase_add_test(tc, checkpoint_truncates_wal);
 	tcase_add_test(tc, statement_cache);
+	tcase_add_test(tc, neutral_statements);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -344,7 +344,7 @@ usage_rows(void)
 	struct buf out = BUF_INIT;
 	int rc;
 
-	ck_assert_int_eq(db_prepare(g.w.db, sql, &st), GW_OK);
+	ck_assert_int_eq(db_sqlite_prepare(g.w.db, sql, &st), GW_OK);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		ck_assert_int_eq(buf_printf(&out,
 		    "%d %s %s %s stream=%d in=%lld out=%lld %s\n",
@@ -357,7 +357,7 @@ usage_rows(void)
 		    (long long)sqlite3_column_int64(st, 6),
 		    (const char *)sqlite3_column_text(st, 7)), GW_OK);
 	ck_assert_int_eq(rc, SQLITE_DONE);
-	db_done(g.w.db, st);
+	db_sqlite_done(g.w.db, st);
 	return buf_detach(&out);
 }
 
@@ -1054,11 +1054,11 @@ row_field(const char *col)
 
 	ck_assert_int_eq(buf_printf(&sql, "SELECT %s FROM token_usage_events "
 	    "ORDER BY id", col), GW_OK);
-	ck_assert_int_eq(db_prepare(g.w.db, sql.data, &st), GW_OK);
+	ck_assert_int_eq(db_sqlite_prepare(g.w.db, sql.data, &st), GW_OK);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		ck_assert_int_eq(buf_printf(&out, "%s\n",
 		    (const char *)sqlite3_column_text(st, 0)), GW_OK);
-	db_done(g.w.db, st);
+	db_sqlite_done(g.w.db, st);
 	buf_free(&sql);
 	return buf_detach(&out);
 }
@@ -1272,10 +1272,10 @@ START_TEST(readyz_without_models_is_503_then_ready)
 	struct reply r;
 
 	gw_start(script, ARRAY_LEN(script), NULL, 0);
-	ck_assert_int_eq(db_prepare(g.w.db, "DELETE FROM models_cache", &st),
+	ck_assert_int_eq(db_sqlite_prepare(g.w.db, "DELETE FROM models_cache", &st),
 	    GW_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
-	db_done(g.w.db, st);
+	db_sqlite_done(g.w.db, st);
 	serve_key("GET", "/readyz", NULL, "", &r);
 	ck_assert_msg(r.status == 503, "%s", r.body);
 	ck_assert_str_eq(jstr(r.json, "status"), "not ready");

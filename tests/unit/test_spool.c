@@ -35,10 +35,10 @@ raw_count(struct db *db, const char *sql)
 	struct sqlite3_stmt *st;
 	long n = -1;
 
-	ck_assert_int_eq(db_prepare(db, sql, &st), GW_OK);
+	ck_assert_int_eq(db_sqlite_prepare(db, sql, &st), GW_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	db_done(db, st);
+	db_sqlite_done(db, st);
 	return n;
 }
 
