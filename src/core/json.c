@@ -82,6 +82,12 @@ json_find_nul(const char *p, size_t n, int *line, int *col)
 	const char *q, *end = p + n;
 	int in_string = 0;
 
+	/* Almost every body has neither: two library scans (vectorised in
+	 * glibc) settle it.  "\\u0000" found may still be an escaped
+	 * backslash before "u0000": the exact scan below decides. */
+	if (n == 0 || (memchr(p, '\0', n) == NULL &&
+	    memmem(p, n, "\\u0000", 6) == NULL))
+		return JSON_NUL_NONE;
 	for (q = p; q < end; q++) {
 		/* 8 plain bytes at a time: no NUL, quote or backslash there */
 		while (end - q >= 8 && !word_special(q))
