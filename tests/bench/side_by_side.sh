@@ -3,7 +3,10 @@
 # Starts the fast fake upstream (peer/fake.mjs), the peer gateway (copilot-api
 # 0.7.0 from npm on Node), our gateway as `copilot-api start` from this
 # checkout's build/, and, when $COPILOT_API_REFSEED names the refseed kit with
-# its set-up done, the reference (Bun) as a fourth column; then runs
+# its set-up done, the reference (Bun) as a fifth column; FLOOR is the same
+# lighttpd configuration in front of a pass-through FastCGI responder on our
+# libraries (floor_fcgi.c, start-floor.sh): what the deployment costs before
+# any gateway work.  Then it runs
 # peer/bench.sh over them in interleaved rounds and prints the tables, the
 # CPU ratios and the first byte each gateway adds over DIRECT.
 # Scratch (installs, pidfiles, results) lives under $BENCH_ROOT
@@ -23,13 +26,16 @@ REF_PORT=${REF_PORT:-18341}
 cleanup() {
   "$K/stop.sh" >/dev/null 2>&1 || true
   stop_pidfile "$S/ours.pid" 2>/dev/null || true
+  stop_pidfile "$S/floor.pid" 2>/dev/null || true
   [ -z "${REF_STARTED:-}" ] || "$COPILOT_API_REFSEED/stop.sh" "$REF_PORT" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 "$K/start-fake.sh" >/dev/null
 "$K/start-peer.sh" >/dev/null
 "$K/start-ours.sh" "$PROJ" >/dev/null
+"$HERE/start-floor.sh" "$PROJ" >/dev/null
 targets=("DIRECT=http://127.0.0.1:$FAKE_PORT=$S/fake.pid"
+         "FLOOR=http://127.0.0.1:${FLOOR_PORT:-18441}=$S/floor.pid"
          "PEER=http://127.0.0.1:$PEER_PORT=$S/peer.pid"
          "OURS=http://127.0.0.1:${OURS_PORT:-18241}=$S/ours.pid")
 if [ -n "${COPILOT_API_REFSEED:-}" ] && [ -x "$COPILOT_API_REFSEED/start.sh" ]; then

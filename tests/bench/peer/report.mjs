@@ -79,17 +79,21 @@ const med = (rs, p) => {
 };
 const cell = (m, test, label, p) => { const rs = m.get(`${test}\u0000${label}`); return rs ? med(rs, p) : null; };
 const byKey = (kind) => new Map(group(kind).map(([[t, l], rs]) => [`${t}\u0000${l}`, rs]));
-const gws = labels.filter((l) => l !== 'DIRECT' && l !== 'OURS');
+const gws = labels.filter((l) => l !== 'DIRECT' && l !== 'OURS' && l !== 'FLOOR');
+// FLOOR (tests/bench/floor_fcgi.c): the same web server and FastCGI socket in
+// front of a pass-through responder; OURS/FLOOR is what our own work costs.
+const floor = labels.includes('FLOOR');
 if (labels.includes('OURS') && wrk.length) {
   const m = byKey('wrk');
   // the goal per test family: the peer's CPU per request over ours
   const goal = (t) => (t.startsWith('chat_small') ? 10 : 6);
   console.log('\n### CPU per request: ratios (medians)\n');
-  const head = ['test', ...labels.map((l) => `${l} ms`), ...gws.map((g) => `${g}/OURS`), 'OURS/DIRECT', 'goal PEER/OURS'];
+  const head = ['test', ...labels.map((l) => `${l} ms`), ...gws.map((g) => `${g}/OURS`), 'OURS/DIRECT', ...(floor ? ['OURS/FLOOR', 'PEER/FLOOR'] : []), 'goal PEER/OURS'];
   const rows = [...new Set(wrk.map(([[t]]) => t))].map((t) => {
     const v = Object.fromEntries(labels.map((l) => [l, cell(m, t, l, 'target_cpu_ms_per_req')]));
     const r = (a, b) => (a == null || b == null || b === 0 ? '–' : `${(a / b).toFixed(1)}×`);
-    return [t, ...labels.map((l) => fmtNum(v[l], 3)), ...gws.map((g) => r(v[g], v.OURS)), r(v.OURS, v.DIRECT), `≥ ${goal(t)}×`];
+    return [t, ...labels.map((l) => fmtNum(v[l], 3)), ...gws.map((g) => r(v[g], v.OURS)), r(v.OURS, v.DIRECT),
+      ...(floor ? [r(v.OURS, v.FLOOR), r(v.PEER, v.FLOOR)] : []), `≥ ${goal(t)}×`];
   });
   console.log(table(head, rows));
 }
