@@ -75,7 +75,7 @@ struct db_driver {
 	 */
 	GW_MUST_CHECK enum gw_err (*begin_exclusive)(struct db *db);
 	/* Whether a transaction is open (db_rollback is a no-op without
-	 * one; sqlite: !sqlite3_get_autocommit, PostgreSQL:
+	 * one; sqlite: not in autocommit mode, PostgreSQL:
 	 * PQtransactionStatus is not PQTRANS_IDLE).  COMMIT and ROLLBACK
 	 * themselves go through exec. */
 	int (*in_transaction)(struct db *db);
