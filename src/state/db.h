@@ -128,6 +128,8 @@ GW_MUST_CHECK enum gw_err db_prune_usage(struct db *db, int64_t older_than_ms, l
  *   - an expression over parameters only gets no type from its context
  *     in PostgreSQL: a parameter compared with or stored into a column
  *     is fine, one that stands alone (SELECT ?1, ?1 + 1) is not;
+ *   - COALESCE's arguments share one type (COALESCE(SUM(n), 0), never
+ *     COALESCE(n, 'none')); no CAST to an engine's own type (BLOB);
  *   - no division and no AVG in SQL (do them in C); SUM of a BIGINT is
  *     a NUMERIC in PostgreSQL, read as an integer like any other;
  *   - GROUP BY and ORDER BY name columns or aliases of the select list,
