@@ -112,7 +112,8 @@ GW_MUST_CHECK enum gw_err db_rollback(struct db *db);
 /* sqlite: wal_checkpoint(TRUNCATE); GW_EBUSY when readers kept it from
  * finishing.  GW_OK without doing anything for a database server. */
 GW_MUST_CHECK enum gw_err db_checkpoint(struct db *db);
-/* Deletes usage rows created before older_than_ms; deleted may be NULL. */
+/* Deletes usage rows created before older_than_ms in a write transaction
+ * of its own (not to be called inside one); deleted may be NULL. */
 GW_MUST_CHECK enum gw_err db_prune_usage(struct db *db, int64_t older_than_ms, long *deleted);
 
 /*
