@@ -1,67 +1,49 @@
-/* The sqlite state database: open, pragmas, migrations, small state tables. */
-#include <errno.h>
-#include <fcntl.h>
+/* The state database's common part: the driver chosen at open, the
+ * migrations, the small state tables, transactions and the statements,
+ * dispatched to the driver (state/db_driver.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "state/db.h"
-
-#define STMT_CACHE 32
-
-/* A statement: cached per SQL text (cache[] below) or a one-off. */
-struct db_stmt {
-	sqlite3_stmt *st;
-	struct db *db;
-	int in_use;
-	int bind_rc;               /* the first failed bind, for db_step */
-};
-
-struct db {
-	sqlite3 *h;
-	char *path;
-	dev_t dev;                 /* the file opened, as db_moved compares it */
-	ino_t ino;
-	int busy_ms;
-	int migrated;
-	struct db_stmt cache[STMT_CACHE];
-	size_t ncache;
-};
-
-static void db_set_busy_timeout(struct db *db, int ms);
+#include "state/db_driver.h"
 
 /*
- * Migration N+1 is migration_sql[N].  Each step runs inside BEGIN IMMEDIATE and
- * ends by setting user_version, so a half-applied step never becomes
- * visible.  Plain CREATE (no IF NOT EXISTS): applying a step twice would be
- * a bug, and this makes it fail loudly instead of passing silently.
+ * Migration N+1 is migration_sql[N], one list for every driver: portable
+ * DDL (state/db.h's rules), BIGINT for every integer column, "{serial}" for
+ * the key the database assigns (the driver's serial_pk).  Each step runs
+ * inside db_begin_immediate with the driver's version_set, so a half-applied
+ * step never becomes visible.  Plain CREATE (no IF NOT EXISTS): applying a
+ * step twice would be a bug, and this makes it fail loudly instead of
+ * passing silently.  A sqlite file made by an earlier program (INTEGER
+ * columns, user_version set inside each step) has the same schema:
+ * INTEGER and BIGINT are the same integer affinity, and the one-row
+ * tables' "id BIGINT PRIMARY KEY" is no rowid alias but holds the same one
+ * row (tests/unit/test_db.c compares the two).
  */
 static const char *const migration_sql[] = {
 	/* 1 */
 	"CREATE TABLE kv ("
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL,"
-	"  updated_at_ms INTEGER NOT NULL);"
+	"  updated_at_ms BIGINT NOT NULL);"
 	"CREATE TABLE copilot_token ("
-	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  id BIGINT PRIMARY KEY CHECK (id = 1),"
 	"  token TEXT NOT NULL,"
-	"  expires_at INTEGER NOT NULL,"
-	"  refresh_in INTEGER NOT NULL,"
-	"  fetched_at INTEGER NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  refresh_in BIGINT NOT NULL,"
+	"  fetched_at BIGINT NOT NULL,"
 	"  api_url TEXT);"
 	"CREATE TABLE models_cache ("
-	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  id BIGINT PRIMARY KEY CHECK (id = 1),"
 	"  json TEXT NOT NULL,"
-	"  fetched_at_ms INTEGER NOT NULL);"
+	"  fetched_at_ms BIGINT NOT NULL);"
 	"CREATE TABLE token_usage_events ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  created_at_ms INTEGER NOT NULL,"
+	"  id {serial},"
+	"  created_at_ms BIGINT NOT NULL,"
 	"  created_at_utc TEXT NOT NULL,"
 	"  trace_id TEXT NOT NULL DEFAULT '',"
 	"  session_id TEXT NOT NULL DEFAULT '',"
@@ -70,14 +52,14 @@ static const char *const migration_sql[] = {
 	"  endpoint TEXT NOT NULL,"
 	"  provider_name TEXT,"
 	"  model TEXT NOT NULL,"
-	"  input_tokens INTEGER NOT NULL DEFAULT 0,"
-	"  output_tokens INTEGER NOT NULL DEFAULT 0,"
-	"  cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,"
-	"  cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,"
-	"  total_tokens INTEGER NOT NULL DEFAULT 0,"
-	"  status INTEGER,"
-	"  latency_ms INTEGER,"
-	"  stream INTEGER NOT NULL DEFAULT 0,"
+	"  input_tokens BIGINT NOT NULL DEFAULT 0,"
+	"  output_tokens BIGINT NOT NULL DEFAULT 0,"
+	"  cache_read_input_tokens BIGINT NOT NULL DEFAULT 0,"
+	"  cache_creation_input_tokens BIGINT NOT NULL DEFAULT 0,"
+	"  total_tokens BIGINT NOT NULL DEFAULT 0,"
+	"  status BIGINT,"
+	"  latency_ms BIGINT,"
+	"  stream BIGINT NOT NULL DEFAULT 0,"
 	"  error TEXT);"
 	"CREATE INDEX idx_token_usage_events_created_at_ms"
 	"  ON token_usage_events(created_at_ms);"
@@ -90,9 +72,8 @@ static const char *const migration_sql[] = {
 	"  ON token_usage_events(user_id);"
 	"CREATE TABLE cooldown ("
 	"  model TEXT PRIMARY KEY,"
-	"  until_ms INTEGER NOT NULL,"
-	"  reason TEXT);"
-	"PRAGMA user_version = 1;",
+	"  until_ms BIGINT NOT NULL,"
+	"  reason TEXT);",
 	/* 2: one GitHub account per (OAuth app, enterprise domain).  The
 	 * Copilot token row says whose it is; a token stored before this step
 	 * by the opencode app moves to that app's keys. */
@@ -102,8 +83,7 @@ static const char *const migration_sql[] = {
 	"UPDATE kv SET key = key || ':opencode'"
 	"  WHERE key IN ('github_token', 'github_login') AND EXISTS"
 	"  (SELECT 1 FROM kv WHERE key = 'oauth_app' AND value = 'opencode');"
-	"DELETE FROM kv WHERE key = 'oauth_app';"
-	"PRAGMA user_version = 2;",
+	"DELETE FROM kv WHERE key = 'oauth_app';",
 	/* 3: manual approval's pending requests (state/approval.c); decision
 	 * is NULL while undecided, 1 approved, 0 rejected. */
 	"CREATE TABLE approvals ("
@@ -111,17 +91,15 @@ static const char *const migration_sql[] = {
 	"  route TEXT NOT NULL,"
 	"  model TEXT NOT NULL,"
 	"  preview TEXT NOT NULL,"
-	"  created_at_ms INTEGER NOT NULL,"
-	"  decision INTEGER);"
-	"PRAGMA user_version = 3;",
+	"  created_at_ms BIGINT NOT NULL,"
+	"  decision BIGINT);",
 	/* 4: what a row cost (state/pricing.h), as 1.14.7 stores it:
 	 * Copilot's own charge in nano-AIU, and the estimate in nanos of
 	 * cost_currency with where its price came from (NULL: no price). */
-	"ALTER TABLE token_usage_events ADD COLUMN total_nano_aiu INTEGER;"
+	"ALTER TABLE token_usage_events ADD COLUMN total_nano_aiu BIGINT;"
 	"ALTER TABLE token_usage_events ADD COLUMN cost_currency TEXT;"
-	"ALTER TABLE token_usage_events ADD COLUMN total_cost_nanos INTEGER;"
-	"ALTER TABLE token_usage_events ADD COLUMN cost_source TEXT;"
-	"PRAGMA user_version = 4;",
+	"ALTER TABLE token_usage_events ADD COLUMN total_cost_nanos BIGINT;"
+	"ALTER TABLE token_usage_events ADD COLUMN cost_source TEXT;",
 };
 
 /* The schema version this program writes. */
@@ -139,166 +117,55 @@ db_migrations_applied(const struct db *db)
 	return db != NULL ? db->migrated : 0;
 }
 
-enum gw_err
-db_sqlite_error(struct db *db, int rc, const char *what)
+/* --- statements, dispatched to the driver --- */
+
+static struct db *
+stmt_db(struct db_stmt *st)
 {
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		log_warn("database %s: %s: database is locked (gave up after %d ms)",
-		    db->path, what, db->busy_ms);
-		return GW_EBUSY;
-	case SQLITE_NOMEM:
-		log_error("database %s: %s: out of memory", db->path, what);
-		return GW_ENOMEM;
-	case SQLITE_CANTOPEN:
-	case SQLITE_READONLY:
-		log_error("database %s: %s: %s (the file and its directory must "
-		    "be writable: WAL keeps -wal and -shm files next to it)",
-		    db->path, what, sqlite3_errmsg(db->h));
-		return GW_EDB;
-	default:
-		log_error("database %s: %s: %s", db->path, what,
-		    sqlite3_errmsg(db->h));
-		return GW_EDB;
-	}
-}
-
-enum gw_err
-db_sqlite_prepare(struct db *db, const char *sql, sqlite3_stmt **st)
-{
-	struct db_stmt *c;
-	size_t i;
-	int rc;
-
-	*st = NULL;
-	for (i = 0; i < db->ncache; i++) {
-		c = &db->cache[i];
-		if (!c->in_use && strcmp(sqlite3_sql(c->st), sql) == 0) {
-			c->in_use = 1;
-			*st = c->st;
-			return GW_OK;
-		}
-	}
-	if (db->ncache < STMT_CACHE) {
-		rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
-		    st, NULL);
-		if (rc != SQLITE_OK)
-			return db_sqlite_error(db, rc, "prepare");
-		db->cache[db->ncache].st = *st;
-		db->cache[db->ncache].in_use = 1;
-		db->ncache++;
-		return GW_OK;
-	}
-	/* Cache full, or the same SQL is already being stepped: a one-off. */
-	rc = sqlite3_prepare_v2(db->h, sql, -1, st, NULL);
-	if (rc != SQLITE_OK)
-		return db_sqlite_error(db, rc, "prepare");
-	return GW_OK;
-}
-
-void
-db_sqlite_done(struct db *db, sqlite3_stmt *st)
-{
-	size_t i;
-
-	if (st == NULL)
-		return;
-	for (i = 0; i < db->ncache; i++) {
-		if (db->cache[i].st == st) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			db->cache[i].in_use = 0;
-			return;
-		}
-	}
-	sqlite3_finalize(st);
+	return ((struct db_stmt_head *)(void *)st)->db;
 }
 
 enum gw_err
 db_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
-	struct db_stmt *c;
-	sqlite3_stmt *st;
-	enum gw_err e;
-	size_t i;
-
 	*out = NULL;
-	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
-		return e;
-	for (i = 0; i < db->ncache; i++) {
-		if (db->cache[i].st == st) {
-			c = &db->cache[i];
-			c->db = db;
-			c->bind_rc = SQLITE_OK;
-			*out = c;
-			return GW_OK;
-		}
-	}
-	/* a one-off: db_done finalizes it and frees the wrapper */
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		sqlite3_finalize(st);
-		return GW_ENOMEM;
-	}
-	c->st = st;
-	c->db = db;
-	c->in_use = 1;
-	*out = c;
-	return GW_OK;
-}
-
-static void
-bind_rc(struct db_stmt *st, int rc)
-{
-	if (rc != SQLITE_OK && st->bind_rc == SQLITE_OK)
-		st->bind_rc = rc;
+	return db->ops->prepare(db, sql, out);
 }
 
 void
 db_bind_text(struct db_stmt *st, int i, const char *s)
 {
-	bind_rc(st, s == NULL ? sqlite3_bind_null(st->st, i) :
-	    sqlite3_bind_text(st->st, i, s, -1, SQLITE_STATIC));
+	stmt_db(st)->ops->bind_text(st, i, s);
 }
 
 void
 db_bind_int64(struct db_stmt *st, int i, int64_t v)
 {
-	bind_rc(st, sqlite3_bind_int64(st->st, i, (sqlite3_int64)v));
+	stmt_db(st)->ops->bind_int64(st, i, v);
 }
 
 enum gw_err
 db_step(struct db_stmt *st)
 {
-	int rc;
-
-	if (st->bind_rc != SQLITE_OK)
-		return db_sqlite_error(st->db, st->bind_rc, "bind a parameter");
-	rc = sqlite3_step(st->st);
-	if (rc == SQLITE_ROW)
-		return GW_OK;
-	if (rc == SQLITE_DONE)
-		return GW_ENOTFOUND;
-	return db_sqlite_error(st->db, rc, "run a statement");
+	return stmt_db(st)->ops->step(st);
 }
 
 int
 db_column_is_null(struct db_stmt *st, int col)
 {
-	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+	return stmt_db(st)->ops->column_is_null(st, col);
 }
 
 int64_t
 db_column_int64(struct db_stmt *st, int col)
 {
-	return (int64_t)sqlite3_column_int64(st->st, col);
+	return stmt_db(st)->ops->column_int64(st, col);
 }
 
-/* Valid until the next step or done; NULL for NULL (and on ENOMEM). */
-static const char *
+const char *
 db_column_text(struct db_stmt *st, int col)
 {
-	return (const char *)sqlite3_column_text(st->st, col);
+	return stmt_db(st)->ops->column_text(st, col);
 }
 
 enum gw_err
@@ -316,93 +183,99 @@ db_column_strdup(struct db_stmt *st, int col, char **out)
 void
 db_done(struct db *db, struct db_stmt *st)
 {
-	if (st == NULL)
-		return;
-	if (st >= db->cache && st < db->cache + STMT_CACHE) {
-		db_sqlite_done(db, st->st);
-		return;
-	}
-	sqlite3_finalize(st->st);
-	free(st);
+	if (st != NULL)
+		db->ops->done(db, st);
 }
 
 /* Runs SQL without parameters (one or several statements), rows ignored. */
 static GW_MUST_CHECK enum gw_err
 db_exec(struct db *db, const char *sql, const char *what)
 {
-	int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
-
-	return rc == SQLITE_OK ? GW_OK : db_sqlite_error(db, rc, what);
+	return db->ops->exec(db, sql, what);
 }
 
-/* Runs a statement without parameters that returns no rows. */
+/* Runs a statement whose rows, if any, are not read. */
 static GW_MUST_CHECK enum gw_err
-run_simple(struct db *db, const char *sql, const char *what)
+run_simple(struct db *db, struct db_stmt *st)
 {
-	sqlite3_stmt *st;
 	enum gw_err e;
-	int rc;
 
-	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
-		return e;
-	rc = sqlite3_step(st);
-	e = rc == SQLITE_DONE || rc == SQLITE_ROW ? GW_OK : db_sqlite_error(db, rc, what);
-	db_sqlite_done(db, st);
-	return e;
+	while ((e = db_step(st)) == GW_OK)
+		;
+	db_done(db, st);
+	return e == GW_ENOTFOUND ? GW_OK : e;
 }
 
-static GW_MUST_CHECK enum gw_err
-read_user_version(struct db *db, int *v)
-{
-	sqlite3_stmt *st;
-	enum gw_err e;
-	int rc;
-
-	if ((e = db_sqlite_prepare(db, "PRAGMA user_version", &st)) != GW_OK)
-		return e;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*v = sqlite3_column_int(st, 0);
-		e = GW_OK;
-	} else {
-		e = db_sqlite_error(db, rc, "reading the schema version");
-	}
-	db_sqlite_done(db, st);
-	return e;
-}
+/* --- open, migrations --- */
 
 int
 db_schema_version(struct db *db)
 {
 	int v;
 
-	return read_user_version(db, &v) == GW_OK ? v : -1;
+	return db->ops->version_get(db, &v) == GW_OK ? v : -1;
 }
 
 static GW_MUST_CHECK enum gw_err
 newer_schema(struct db *db, int v)
 {
 	log_error("database %s: database schema %d is newer than this program (%d)",
-	    db->path, v, db_schema_latest());
+	    db->label, v, db_schema_latest());
 	return GW_EDB;
 }
 
-/* One step per BEGIN IMMEDIATE; the version is read again under the write
- * lock because another process may have migrated while we waited. */
+/* Step n's SQL with "{serial}" replaced by the driver's key. */
+static char *
+migration_text(const struct db *db, int n)
+{
+	static const char mark[] = "{serial}";
+	const char *sql = migration_sql[n], *at;
+	struct buf b = BUF_INIT;
+
+	while ((at = strstr(sql, mark)) != NULL) {
+		if (buf_append(&b, sql, (size_t)(at - sql)) != GW_OK ||
+		    buf_puts(&b, db->ops->serial_pk) != GW_OK)
+			goto fail;
+		sql = at + sizeof(mark) - 1;
+	}
+	if (buf_puts(&b, sql) == GW_OK)
+		return buf_detach(&b);
+fail:
+	buf_free(&b);
+	return NULL;
+}
+
+/* Applies step v (to version v + 1) in the open transaction. */
+static GW_MUST_CHECK enum gw_err
+migrate_step(struct db *db, int v)
+{
+	char *sql = migration_text(db, v);
+	enum gw_err e;
+
+	if (sql == NULL)
+		return GW_ENOMEM;
+	if ((e = db_exec(db, sql, "migrating the schema")) == GW_OK)
+		e = db->ops->version_set(db, v + 1);
+	free(sql);
+	return e;
+}
+
+/* One step per db_begin_immediate; the version is read again under the
+ * write lock because another process may have migrated while we waited. */
 static GW_MUST_CHECK enum gw_err
 migrate(struct db *db)
 {
 	enum gw_err e;
 	int v;
 
-	if ((e = read_user_version(db, &v)) != GW_OK)
+	if ((e = db->ops->version_get(db, &v)) != GW_OK)
 		return e;
 	if (v > db_schema_latest())
 		return newer_schema(db, v);
 	while (v < db_schema_latest()) {
 		if ((e = db_begin_immediate(db)) != GW_OK)
 			return e;
-		if ((e = read_user_version(db, &v)) != GW_OK)
+		if ((e = db->ops->version_get(db, &v)) != GW_OK)
 			goto fail;
 		if (v > db_schema_latest()) {
 			e = newer_schema(db, v);
@@ -414,14 +287,13 @@ migrate(struct db *db)
 				goto fail;
 			break;
 		}
-		if ((e = db_exec(db, migration_sql[v], "migrating the schema"))
-		    != GW_OK)
-			goto fail;
-		if ((e = db_commit(db)) != GW_OK)
+		if ((e = migrate_step(db, v)) != GW_OK ||
+		    (e = db_commit(db)) != GW_OK)
 			goto fail;
 		db->migrated++;
 		v++;
-		log_info("database %s: schema migrated to version %d", db->path, v);
+		log_info("database %s: schema migrated to version %d", db->label,
+		    v);
 	}
 	return GW_OK;
 fail:
@@ -430,115 +302,70 @@ fail:
 	return e;
 }
 
-/* Creating the file ourselves gives it mode 0600 without touching the
- * process umask, which other threads share.  sqlite gives the -wal and -shm
- * files the mode of the database file. */
-static GW_MUST_CHECK enum gw_err
-precreate(const char *path)
+/* The target for the log: a URL's password (scheme://user:password@host)
+ * and a conninfo's password=... replaced by "***". */
+static char *
+target_label(const char *t)
 {
-	char msg[128];
-	int fd;
+	const char *auth = strstr(t, "://"), *at, *colon, *pw, *end;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST)
-		return GW_OK;
-	if (fd < 0) {
-		int err = errno;
-
-		log_error("database %s: cannot create it: %s%s", path,
-		    strerror_r(err, msg, sizeof(msg)),
-		    err == EACCES || err == EROFS || err == EPERM ?
-		    " (the directory must be writable by this user)" : "");
-		return GW_EDB;
+	if (auth != NULL) {
+		auth += 3;
+		at = strchr(auth, '@');
+		colon = strchr(auth, ':');
+		if (at != NULL && colon != NULL && colon < at &&
+		    memchr(auth, '/', (size_t)(at - auth)) == NULL)
+			return buf_strdupf("%.*s***%s", (int)(colon + 1 - t), t, at);
+	} else if ((pw = strstr(t, "password=")) != NULL) {
+		pw += sizeof("password=") - 1;
+		end = pw + strcspn(pw, " ");
+		return buf_strdupf("%.*s***%s", (int)(pw - t), t, end);
 	}
-	if (fchmod(fd, 0600) != 0)
-		log_warn("database %s: chmod 0600: %s", path,
-		    strerror_r(errno, msg, sizeof(msg)));
-	close(fd);
-	return GW_OK;
+	return strdup(t);
 }
 
-/*
- * Switching a new file to WAL needs the exclusive lock while holding a
- * shared one; when two processes try at once sqlite answers SQLITE_BUSY at
- * once instead of calling the busy handler (it would deadlock), so retry
- * here for as long as the busy timeout allows.
- */
-static GW_MUST_CHECK enum gw_err
-set_wal(struct db *db)
+/* The driver named, or NULL with the reason logged. */
+static const struct db_driver *
+driver_named(const char *name)
 {
-	int64_t deadline = util_mono_ms() + db->busy_ms;
-	int64_t pause = 2;
-	const char *mode;
-	sqlite3_stmt *st;
-	enum gw_err e;
-	int rc;
-
-	if ((e = db_sqlite_prepare(db, "PRAGMA journal_mode=WAL", &st)) != GW_OK)
-		return e;
-	while ((rc = sqlite3_step(st)) != SQLITE_ROW &&
-	    ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) &&
-	    util_mono_ms() < deadline) {
-		sqlite3_reset(st);
-		util_sleep_ms(pause);
-		pause = pause < 50 ? pause * 2 : 50;
+	if (strcmp(name, "sqlite") == 0)
+		return &db_driver_sqlite;
+	if (strcmp(name, "postgresql") == 0) {
+#ifdef GW_HAVE_LIBPQ
+		return &db_driver_pg;
+#else
+		log_error("storage driver \"postgresql\": this build has no "
+		    "PostgreSQL support (rebuild with libpq-dev installed)");
+		return NULL;
+#endif
 	}
-	if (rc != SQLITE_ROW) {
-		e = db_sqlite_error(db, rc, "enabling WAL");
-	} else if ((mode = (const char *)sqlite3_column_text(st, 0)) == NULL) {
-		e = GW_ENOMEM;
-	} else if (strcmp(mode, "wal") != 0) {
-		/* e.g. a file system without shared memory: works, but readers
-		 * and the writer then block each other. */
-		log_warn("database %s: WAL refused, journal mode is %s", db->path,
-		    mode);
-	}
-	db_sqlite_done(db, st);
-	return e;
+	log_error("storage driver \"%s\": unknown (\"sqlite\" or "
+	    "\"postgresql\")", name);
+	return NULL;
 }
 
 enum gw_err
-db_open(const char *path, struct db **out)
+db_open_target(const char *driver, const char *target, struct db **out)
 {
-	struct db *db = NULL;
-	struct stat st;
+	const struct db_driver *ops;
+	struct db *db;
 	enum gw_err e;
-	int rc;
 
 	*out = NULL;
-	if (path == NULL || *path == '\0')
+	if (driver == NULL || target == NULL || *target == '\0')
 		return GW_EINVAL;
-	if (!sqlite3_threadsafe()) {
-		/* connections per thread are only safe with a threadsafe build */
-		log_error("database %s: sqlite3 was built without thread support",
-		    path);
-		return GW_EDB;
-	}
-	if ((e = precreate(path)) != GW_OK)
-		return e;
-	if ((db = calloc(1, sizeof(*db))) == NULL ||
-	    (db->path = strdup(path)) == NULL) {
+	if ((ops = driver_named(driver)) == NULL)
+		return GW_ECONFIG;
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return GW_ENOMEM;
+	db->ops = ops;
+	db->busy_ms = DB_DEFAULT_BUSY_TIMEOUT_MS;
+	if ((db->target = strdup(target)) == NULL ||
+	    (db->label = target_label(target)) == NULL) {
 		e = GW_ENOMEM;
 		goto fail;
 	}
-	/* NOMUTEX: one connection per thread, so sqlite's per-connection
-	 * mutex would only cost time. */
-	rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
-	if (rc != SQLITE_OK) {
-		e = db->h != NULL ? db_sqlite_error(db, rc, "open") : GW_ENOMEM;
-		goto fail;
-	}
-	/* the file just opened (a swap in between is seen at the first look) */
-	if (stat(path, &st) == 0) {
-		db->dev = st.st_dev;
-		db->ino = st.st_ino;
-	}
-	/* The busy timeout first: switching to WAL already takes a lock. */
-	db_set_busy_timeout(db, DB_DEFAULT_BUSY_TIMEOUT_MS);
-	if ((e = set_wal(db)) != GW_OK ||
-	    (e = run_simple(db, "PRAGMA synchronous=NORMAL", "set synchronous")) != GW_OK ||
-	    (e = run_simple(db, "PRAGMA foreign_keys=ON", "set foreign_keys")) != GW_OK ||
+	if ((e = ops->open(db, target)) != GW_OK ||
 	    (e = migrate(db)) != GW_OK)
 		goto fail;
 	*out = db;
@@ -548,29 +375,29 @@ fail:
 	return e;
 }
 
+enum gw_err
+db_open(const char *path, struct db **out)
+{
+	return db_open_target("sqlite", path, out);
+}
+
 void
 db_close(struct db *db)
 {
-	size_t i;
-
 	if (db == NULL)
 		return;
-	for (i = 0; i < db->ncache; i++)
-		sqlite3_finalize(db->cache[i].st);
-	/* sqlite rolls back an open transaction on close. */
-	sqlite3_close(db->h);
-	free(db->path);
+	/* a driver rolls back an open transaction on close */
+	if (db->drv != NULL)
+		db->ops->close(db);
+	free(db->target);
+	free(db->label);
 	free(db);
 }
 
 int
 db_moved(struct db *db)
 {
-	struct stat st;
-
-	if (stat(db->path, &st) != 0)
-		return errno == ENOENT || errno == ENOTDIR;
-	return st.st_dev != db->dev || st.st_ino != db->ino;
+	return db->ops->moved != NULL && db->ops->moved(db);
 }
 
 enum gw_err
@@ -579,101 +406,81 @@ db_reopen(struct db **db)
 	struct db *fresh;
 	enum gw_err e;
 
-	if ((e = db_open((*db)->path, &fresh)) != GW_OK)
+	if ((*db)->ops->reopen == NULL)
+		return GW_OK;
+	if ((e = db_open_target((*db)->ops->name, (*db)->target, &fresh)) !=
+	    GW_OK)
 		return e;
-	/* Closing the last connection to a WAL database checkpoints it and
-	 * deletes the -wal file by name: a name that is the new file's now.
-	 * sqlite skips that for a file it sees moved; say so explicitly. */
-	sqlite3_db_config((*db)->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if ((e = (*db)->ops->reopen(*db)) != GW_OK) {
+		db_close(fresh);
+		return e;
+	}
 	db_close(*db);
 	*db = fresh;
 	return GW_OK;
 }
 
-static void
-db_set_busy_timeout(struct db *db, int ms)
-{
-	db->busy_ms = ms < 0 ? 0 : ms;
-	sqlite3_busy_timeout(db->h, db->busy_ms);
-}
+/* --- transactions --- */
 
 enum gw_err
 db_begin_immediate(struct db *db)
 {
-	return run_simple(db, "BEGIN IMMEDIATE", "begin a write transaction");
+	return db->ops->begin_exclusive(db);
 }
 
 enum gw_err
 db_commit(struct db *db)
 {
-	return run_simple(db, "COMMIT", "commit");
+	return db_exec(db, "COMMIT", "commit");
 }
 
 enum gw_err
 db_rollback(struct db *db)
 {
-	if (sqlite3_get_autocommit(db->h))
+	if (!db->ops->in_transaction(db))
 		return GW_OK;
-	return run_simple(db, "ROLLBACK", "rollback");
+	return db_exec(db, "ROLLBACK", "rollback");
 }
 
 enum gw_err
 db_checkpoint(struct db *db)
 {
-	int rc;
-
-	rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-	    NULL, NULL);
-	return rc == SQLITE_OK ? GW_OK : db_sqlite_error(db, rc, "checkpoint");
+	return db->ops->checkpoint != NULL ? db->ops->checkpoint(db) : GW_OK;
 }
 
-/* Copies a text column; NULL column → NULL with GW_OK. */
+/* --- small state tables --- */
+
+/* Runs sql (one row at most, its first column text copied to *out when
+ * out is given) with the text parameters (NULL-terminated list) and then
+ * the int64 ones (n of them). */
 static GW_MUST_CHECK enum gw_err
-column_strdup(sqlite3_stmt *st, int col, char **out)
+run(struct db *db, const char *sql, const char *const *texts,
+    const int64_t *ints, int n, char **out)
 {
-	const unsigned char *s = sqlite3_column_text(st, col);
+	struct db_stmt *st;
+	enum gw_err e;
+	int i = 0, j;
 
-	*out = NULL;
-	if (s == NULL)
-		return sqlite3_column_type(st, col) == SQLITE_NULL ? GW_OK : GW_ENOMEM;
-	*out = strdup((const char *)s);
-	return *out != NULL ? GW_OK : GW_ENOMEM;
-}
-
-/* Binds a text parameter; the string must outlive the step (db_done
- * clears the bindings before the caller's strings go away). */
-static int
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s == NULL)
-		return sqlite3_bind_null(st, i);
-	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+		return e;
+	for (; texts != NULL && texts[i] != NULL; i++)
+		db_bind_text(st, i + 1, texts[i]);
+	for (j = 0; j < n; j++)
+		db_bind_int64(st, i + j + 1, ints[j]);
+	if (out == NULL)
+		return run_simple(db, st);
+	if ((e = db_step(st)) == GW_OK)
+		e = db_column_strdup(st, 0, out);
+	db_done(db, st);
+	return e;
 }
 
 enum gw_err
 db_kv_get(struct db *db, const char *key, char **value)
 {
-	sqlite3_stmt *st;
-	enum gw_err e;
-	int rc;
-
 	*value = NULL;
-	if ((e = db_sqlite_prepare(db, "SELECT value FROM kv WHERE key = ?1", &st)) != GW_OK)
-		return e;
-	if ((rc = bind_text(st, 1, key)) != SQLITE_OK) {
-		e = db_sqlite_error(db, rc, "kv get");
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		e = column_strdup(st, 0, value);
-	else if (rc == SQLITE_DONE)
-		e = GW_ENOTFOUND;
-	else
-		e = db_sqlite_error(db, rc, "kv get");
-out:
-	db_sqlite_done(db, st);
-	return e;
+	return run(db, "SELECT value FROM kv WHERE key = ?1",
+	    (const char *const[]){ key, NULL }, NULL, 0, value);
 }
 
 enum gw_err
@@ -706,25 +513,14 @@ db_account_key(const char *prefix, const char *account, char **out)
 enum gw_err
 db_kv_set(struct db *db, const char *key, const char *value)
 {
-	static const char sql[] =
-	    "INSERT INTO kv (key, value, updated_at_ms) VALUES (?1, ?2, ?3) "
-	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-	    "updated_at_ms = excluded.updated_at_ms";
-	sqlite3_stmt *st;
-	enum gw_err e;
-	int rc;
+	int64_t now = util_now_ms();
 
 	if (key == NULL || value == NULL)
 		return GW_EINVAL;
-	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
-		return e;
-	if ((rc = bind_text(st, 1, key)) != SQLITE_OK ||
-	    (rc = bind_text(st, 2, value)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 3, util_now_ms())) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_sqlite_error(db, rc, "kv set");
-	db_sqlite_done(db, st);
-	return e;
+	return run(db, "INSERT INTO kv (key, value, updated_at_ms) "
+	    "VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET "
+	    "value = excluded.value, updated_at_ms = excluded.updated_at_ms",
+	    (const char *const[]){ key, value, NULL }, &now, 1, NULL);
 }
 
 /* Deleting an absent key is not an error.  No caller in the gateway
@@ -732,17 +528,8 @@ db_kv_set(struct db *db, const char *key, const char *value)
 static __attribute__((unused)) enum gw_err
 db_kv_delete(struct db *db, const char *key)
 {
-	sqlite3_stmt *st;
-	enum gw_err e;
-	int rc;
-
-	if ((e = db_sqlite_prepare(db, "DELETE FROM kv WHERE key = ?1", &st)) != GW_OK)
-		return e;
-	if ((rc = bind_text(st, 1, key)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_sqlite_error(db, rc, "kv delete");
-	db_sqlite_done(db, st);
-	return e;
+	return run(db, "DELETE FROM kv WHERE key = ?1",
+	    (const char *const[]){ key, NULL }, NULL, 0, NULL);
 }
 
 void
@@ -762,28 +549,22 @@ db_copilot_token_get(struct db *db, struct db_copilot_token *out)
 	static const char sql[] =
 	    "SELECT token, expires_at, refresh_in, fetched_at, api_url, account "
 	    "FROM copilot_token WHERE id = 1";
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum gw_err e;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
 		return e;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		e = GW_ENOTFOUND;
-	} else if (rc != SQLITE_ROW) {
-		e = db_sqlite_error(db, rc, "read the Copilot token");
-	} else {
-		out->expires_at = sqlite3_column_int64(st, 1);
-		out->refresh_in = sqlite3_column_int64(st, 2);
-		out->fetched_at = sqlite3_column_int64(st, 3);
-		if ((e = column_strdup(st, 0, &out->token)) != GW_OK ||
-		    (e = column_strdup(st, 4, &out->api_url)) != GW_OK ||
-		    (e = column_strdup(st, 5, &out->account)) != GW_OK)
+	if ((e = db_step(st)) == GW_OK) {
+		out->expires_at = db_column_int64(st, 1);
+		out->refresh_in = db_column_int64(st, 2);
+		out->fetched_at = db_column_int64(st, 3);
+		if ((e = db_column_strdup(st, 0, &out->token)) != GW_OK ||
+		    (e = db_column_strdup(st, 4, &out->api_url)) != GW_OK ||
+		    (e = db_column_strdup(st, 5, &out->account)) != GW_OK)
 			db_copilot_token_free(out);
 	}
-	db_sqlite_done(db, st);
+	db_done(db, st);
 	return e;
 }
 
@@ -798,82 +579,59 @@ db_copilot_token_put(struct db *db, const struct db_copilot_token *t)
 	    "expires_at = excluded.expires_at, refresh_in = excluded.refresh_in, "
 	    "fetched_at = excluded.fetched_at, api_url = excluded.api_url, "
 	    "account = excluded.account";
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum gw_err e;
-	int rc;
 
 	if (t == NULL || t->token == NULL)
 		return GW_EINVAL;
-	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
 		return e;
-	if ((rc = bind_text(st, 1, t->token)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, t->expires_at)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 3, t->refresh_in)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 4, t->fetched_at)) != SQLITE_OK ||
-	    (rc = bind_text(st, 5, t->api_url)) != SQLITE_OK ||
-	    (rc = bind_text(st, 6, t->account != NULL ? t->account : "")) !=
-	    SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_sqlite_error(db, rc, "store the Copilot token");
-	db_sqlite_done(db, st);
-	return e;
+	db_bind_text(st, 1, t->token);
+	db_bind_int64(st, 2, t->expires_at);
+	db_bind_int64(st, 3, t->refresh_in);
+	db_bind_int64(st, 4, t->fetched_at);
+	db_bind_text(st, 5, t->api_url);
+	db_bind_text(st, 6, t->account != NULL ? t->account : "");
+	return run_simple(db, st);
 }
 
 enum gw_err
 db_copilot_token_clear(struct db *db)
 {
-	return run_simple(db, "DELETE FROM copilot_token", "clear the Copilot token");
+	return run(db, "DELETE FROM copilot_token", NULL, NULL, 0, NULL);
 }
 
 enum gw_err
 db_models_get(struct db *db, char **json, int64_t *fetched_at_ms)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum gw_err e;
-	int rc;
 
 	if (json != NULL)
 		*json = NULL;
-	if ((e = db_sqlite_prepare(db, json != NULL ?
+	if ((e = db_prepare(db, json != NULL ?
 	    "SELECT fetched_at_ms, json FROM models_cache WHERE id = 1" :
 	    "SELECT fetched_at_ms FROM models_cache WHERE id = 1", &st)) != GW_OK)
 		return e;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if ((e = db_step(st)) == GW_OK) {
 		if (fetched_at_ms != NULL)
-			*fetched_at_ms = sqlite3_column_int64(st, 0);
+			*fetched_at_ms = db_column_int64(st, 0);
 		if (json != NULL)
-			e = column_strdup(st, 1, json);
-	} else if (rc == SQLITE_DONE) {
-		e = GW_ENOTFOUND;
-	} else {
-		e = db_sqlite_error(db, rc, "read the models cache");
+			e = db_column_strdup(st, 1, json);
 	}
-	db_sqlite_done(db, st);
+	db_done(db, st);
 	return e;
 }
 
 enum gw_err
 db_models_put(struct db *db, const char *json, int64_t fetched_at_ms)
 {
-	static const char sql[] =
-	    "INSERT INTO models_cache (id, json, fetched_at_ms) VALUES (1, ?1, ?2) "
-	    "ON CONFLICT (id) DO UPDATE SET json = excluded.json, "
-	    "fetched_at_ms = excluded.fetched_at_ms";
-	sqlite3_stmt *st;
-	enum gw_err e;
-	int rc;
-
 	if (json == NULL)
 		return GW_EINVAL;
-	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
-		return e;
-	if ((rc = bind_text(st, 1, json)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, fetched_at_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_sqlite_error(db, rc, "store the models cache");
-	db_sqlite_done(db, st);
-	return e;
+	return run(db, "INSERT INTO models_cache (id, json, fetched_at_ms) "
+	    "VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE SET "
+	    "json = excluded.json, fetched_at_ms = excluded.fetched_at_ms",
+	    (const char *const[]){ json, NULL }, &fetched_at_ms, 1, NULL);
 }
 
 /* Per-model 429 cooldown shared by all processes; reason may be NULL.  No
@@ -881,27 +639,17 @@ db_models_put(struct db *db, const char *json, int64_t fetched_at_ms)
 static __attribute__((unused)) enum gw_err
 db_cooldown_get(struct db *db, const char *model, int64_t *until_ms)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum gw_err e;
-	int rc;
 
 	*until_ms = 0;
-	if ((e = db_sqlite_prepare(db, "SELECT until_ms FROM cooldown WHERE model = ?1",
+	if ((e = db_prepare(db, "SELECT until_ms FROM cooldown WHERE model = ?1",
 	    &st)) != GW_OK)
 		return e;
-	if ((rc = bind_text(st, 1, model)) != SQLITE_OK) {
-		e = db_sqlite_error(db, rc, "read a cooldown");
-		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*until_ms = sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
-		e = GW_ENOTFOUND;
-	else
-		e = db_sqlite_error(db, rc, "read a cooldown");
-out:
-	db_sqlite_done(db, st);
+	db_bind_text(st, 1, model);
+	if ((e = db_step(st)) == GW_OK)
+		*until_ms = db_column_int64(st, 0);
+	db_done(db, st);
 	return e;
 }
 
@@ -909,44 +657,45 @@ static __attribute__((unused)) enum gw_err
 db_cooldown_set(struct db *db, const char *model, int64_t until_ms,
     const char *reason)
 {
-	static const char sql[] =
-	    "INSERT INTO cooldown (model, until_ms, reason) VALUES (?1, ?2, ?3) "
-	    "ON CONFLICT (model) DO UPDATE SET until_ms = excluded.until_ms, "
-	    "reason = excluded.reason";
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum gw_err e;
-	int rc;
 
 	if (model == NULL)
 		return GW_EINVAL;
-	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_prepare(db, "INSERT INTO cooldown (model, until_ms, reason) "
+	    "VALUES (?1, ?2, ?3) ON CONFLICT (model) DO UPDATE SET "
+	    "until_ms = excluded.until_ms, reason = excluded.reason", &st)) !=
+	    GW_OK)
 		return e;
-	if ((rc = bind_text(st, 1, model)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, until_ms)) != SQLITE_OK ||
-	    (rc = bind_text(st, 3, reason)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_sqlite_error(db, rc, "store a cooldown");
-	db_sqlite_done(db, st);
-	return e;
+	db_bind_text(st, 1, model);
+	db_bind_int64(st, 2, until_ms);
+	db_bind_text(st, 3, reason);
+	return run_simple(db, st);
 }
 
+/* The count and the delete in one write transaction, so the count is of
+ * the rows deleted (no driver reports how many a statement changed). */
 enum gw_err
 db_prune_usage(struct db *db, int64_t older_than_ms, long *deleted)
 {
-	sqlite3_stmt *st;
+	char *n = NULL;
 	enum gw_err e;
-	int rc;
 
 	if (deleted != NULL)
 		*deleted = 0;
-	if ((e = db_sqlite_prepare(db, "DELETE FROM token_usage_events "
-	    "WHERE created_at_ms < ?1", &st)) != GW_OK)
+	if ((e = db_begin_immediate(db)) != GW_OK)
 		return e;
-	if ((rc = sqlite3_bind_int64(st, 1, older_than_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_DONE)
-		e = db_sqlite_error(db, rc, "prune usage rows");
-	else if (deleted != NULL)
-		*deleted = (long)sqlite3_changes64(db->h);
-	db_sqlite_done(db, st);
-	return e;
+	if ((e = run(db, "SELECT COUNT(*) FROM token_usage_events "
+	    "WHERE created_at_ms < ?1", NULL, &older_than_ms, 1, &n)) != GW_OK ||
+	    (e = run(db, "DELETE FROM token_usage_events "
+	    "WHERE created_at_ms < ?1", NULL, &older_than_ms, 1, NULL)) != GW_OK ||
+	    (e = db_commit(db)) != GW_OK) {
+		GW_IGNORE(db_rollback(db));  /* e says what went wrong */
+		free(n);
+		return e;
+	}
+	if (deleted != NULL && n != NULL)
+		*deleted = strtol(n, NULL, 10);
+	free(n);
+	return GW_OK;
 }

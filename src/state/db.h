@@ -1,15 +1,18 @@
 /*
- * The sqlite state database (copilot-api.db in the data directory), shared by
- * the FastCGI workers, copilot-refresh and the CLI.
+ * The state database, shared by the FastCGI workers, copilot-refresh and
+ * the CLI: by default the sqlite file copilot-api.db in the data directory
+ * (state/db_sqlite.c), or a PostgreSQL server shared by several hosts
+ * (state/db_pg.c, issue 15).  The engine is behind state/db_driver.h;
+ * everything here is the same for both.
  *
- * Thread-safety: a struct db is one sqlite connection opened in multi-thread
- * mode.  Use it from one thread at a time; each worker thread opens its own.
- * Several connections and processes may use the same file at once (WAL).
+ * Thread-safety: a struct db is one connection.  Use it from one thread
+ * at a time; each worker thread opens its own.  Several connections and
+ * processes may use the same database at once (sqlite: WAL).
  *
  * Errors: GW_EBUSY when the database stayed locked past the busy timeout,
- * GW_EDB for any other sqlite failure (logged with the path and sqlite's
- * message), GW_ENOTFOUND when a row is absent.  Strings handed out are
- * malloc'd and owned by the caller.
+ * GW_EDB for any other failure of the engine (logged with the path or the
+ * server and the engine's message), GW_ENOTFOUND when a row is absent.
+ * Strings handed out are malloc'd and owned by the caller.
  */
 #ifndef GW_DB_H
 #define GW_DB_H
@@ -19,34 +22,44 @@
 #include "core/err.h"
 
 struct db;
-struct sqlite3_stmt;
 
 #define DB_FILE_NAME "copilot-api.db"
 #define DB_DEFAULT_BUSY_TIMEOUT_MS 10000
 
 /*
- * Opens or creates the database at path (a new file gets mode 0600), turns
- * on WAL, foreign keys, synchronous=NORMAL and the default busy timeout, and
- * brings the schema up to date.  A schema newer than this program is refused.
+ * Opens or creates the sqlite database at path (a new file gets mode 0600),
+ * turns on WAL, foreign keys, synchronous=NORMAL and the default busy
+ * timeout, and brings the schema up to date.  A schema newer than this
+ * program is refused.
  */
 GW_MUST_CHECK enum gw_err db_open(const char *path, struct db **out);
+/*
+ * The same for a named driver: "sqlite" (target a file path, as db_open)
+ * or "postgresql" (target a postgresql:// URL or a libpq conninfo; only in
+ * a build with libpq, else GW_ECONFIG with a message saying so).  An
+ * unknown driver is GW_ECONFIG.
+ */
+GW_MUST_CHECK enum gw_err db_open_target(const char *driver,
+    const char *target, struct db **out);
 void db_close(struct db *db);
 
 /*
  * Whether the file at the database's path is no longer the one this
  * connection opened (deleted, or replaced by another: its dev/ino changed).
  * One stat(2).  A connection to a deleted file keeps writing into it, and
- * what it writes is lost with it.
+ * what it writes is lost with it.  Always 0 for a database server.
  */
 int db_moved(struct db *db);
 /*
  * Opens the file now at the path and, once that worked, closes *db without
  * the checkpoint-on-close (which would delete the new file's -wal and -shm
  * by name) and puts the new connection in *db.  On failure *db is kept.
+ * GW_OK without doing anything for a database server.
  */
 GW_MUST_CHECK enum gw_err db_reopen(struct db **db);
 
-/* PRAGMA user_version of the open database; -1 when it cannot be read. */
+/* The schema version of the open database (sqlite: PRAGMA user_version);
+ * -1 when it cannot be read. */
 int db_schema_version(struct db *db);
 
 /* Small key/value state: github_token, github_login, oauth_app, ... */
@@ -87,20 +100,24 @@ void db_copilot_token_free(struct db_copilot_token *t);
 GW_MUST_CHECK enum gw_err db_models_get(struct db *db, char **json, int64_t *fetched_at_ms);
 GW_MUST_CHECK enum gw_err db_models_put(struct db *db, const char *json, int64_t fetched_at_ms);
 
-/* Write transactions.  BEGIN IMMEDIATE takes the write lock up front so a
- * reader never has to upgrade (which would fail with SQLITE_BUSY at once).
- * db_rollback is a no-op outside a transaction. */
+/* Write transactions that exclude every other writer from their start
+ * (sqlite: BEGIN IMMEDIATE, so a reader never has to upgrade, which would
+ * fail with SQLITE_BUSY at once; PostgreSQL: an advisory lock), so
+ * read-then-write logic needs no retry.  db_rollback is a no-op outside a
+ * transaction. */
 GW_MUST_CHECK enum gw_err db_begin_immediate(struct db *db);
 GW_MUST_CHECK enum gw_err db_commit(struct db *db);
 GW_MUST_CHECK enum gw_err db_rollback(struct db *db);
 
-/* wal_checkpoint(TRUNCATE); GW_EBUSY when readers kept it from finishing. */
+/* sqlite: wal_checkpoint(TRUNCATE); GW_EBUSY when readers kept it from
+ * finishing.  GW_OK without doing anything for a database server. */
 GW_MUST_CHECK enum gw_err db_checkpoint(struct db *db);
-/* Deletes usage rows created before older_than_ms; deleted may be NULL. */
+/* Deletes usage rows created before older_than_ms in a write transaction
+ * of its own (not to be called inside one); deleted may be NULL. */
 GW_MUST_CHECK enum gw_err db_prune_usage(struct db *db, int64_t older_than_ms, long *deleted);
 
 /*
- * Statements, the same for every driver (sqlite today; PostgreSQL through
+ * Statements, the same for every driver (sqlite; PostgreSQL through
  * libpq, issue 15).  The SQL a caller writes must run on both:
  *   - parameters are numbered ?1 .. ?N (the PostgreSQL driver turns them
  *     into $1 .. $N; a '?' may appear nowhere else, not even in a literal);
@@ -108,7 +125,26 @@ GW_MUST_CHECK enum gw_err db_prune_usage(struct db *db, int64_t older_than_ms, l
  *     integers in small units, as the cost in nanos);
  *   - upserts as INSERT .. ON CONFLICT (..) DO UPDATE SET x = excluded.x;
  *     RETURNING is fine; no sqlite-only functions (strftime, printf,
- *     IFNULL: use COALESCE) and no PostgreSQL-only ones.
+ *     IFNULL: use COALESCE) and no PostgreSQL-only ones;
+ *   - an expression over parameters only gets no type from its context
+ *     in PostgreSQL: a parameter compared with or stored into a column
+ *     is fine, one that stands alone (SELECT ?1, ?1 + 1) is not;
+ *   - COALESCE's arguments share one type (COALESCE(SUM(n), 0), never
+ *     COALESCE(n, 'none')); no CAST to an engine's own type (BLOB);
+ *   - no division and no AVG in SQL (do them in C); SUM of a BIGINT is
+ *     a NUMERIC in PostgreSQL, read as an integer like any other;
+ *   - GROUP BY and ORDER BY name columns or aliases of the select list,
+ *     and every selected column that is not an aggregate is grouped by;
+ *   - LIMIT ?N OFFSET ?M, both given (no OFFSET without LIMIT);
+ *   - no "CREATE .. IF NOT EXISTS" in a migration, no ALTER TABLE other
+ *     than ADD COLUMN, no column defaults other than constants;
+ *   - a boolean is a BIGINT 0/1 (sqlite has no boolean), compared as
+ *     "x <> 0", never used bare as a condition;
+ *   - text sorts by bytes in sqlite but by the database's collation in
+ *     PostgreSQL (where "gpt-4.1" and "gpt-4o" may swap): an order of
+ *     text that is part of an answer is made in C, with strcmp;
+ *   - the number of rows a statement changed is not reported: count them
+ *     with RETURNING or a SELECT COUNT(*) in the same transaction.
  * db_prepare hands out a statement cached for the SQL text; every
  * successful db_prepare is paired with db_done, which resets it (so no read
  * transaction stays open) and clears its bindings.  A failed bind is
@@ -127,19 +163,12 @@ void db_bind_int64(struct db_stmt *st, int i, int64_t v);
 GW_MUST_CHECK enum gw_err db_step(struct db_stmt *st);
 int db_column_is_null(struct db_stmt *st, int col);
 int64_t db_column_int64(struct db_stmt *st, int col);      /* NULL: 0 */
+/* Valid until the next db_step or db_done; NULL for a NULL column (and on
+ * ENOMEM: db_column_is_null tells them apart). */
+const char *db_column_text(struct db_stmt *st, int col);
 /* A malloc'd copy of a text column (NULL column: *out NULL, GW_OK). */
 GW_MUST_CHECK enum gw_err db_column_strdup(struct db_stmt *st, int col,
     char **out);
 void db_done(struct db *db, struct db_stmt *st);
-
-/*
- * Transitional, sqlite only, until every module uses the statements above
- * (then these go): the cached sqlite statement for the SQL text, paired
- * with db_sqlite_done; db_sqlite_error maps a sqlite result code to
- * GW_EBUSY/GW_ENOMEM/GW_EDB and logs it with what was being done.
- */
-GW_MUST_CHECK enum gw_err db_sqlite_prepare(struct db *db, const char *sql, struct sqlite3_stmt **st);
-void db_sqlite_done(struct db *db, struct sqlite3_stmt *st);
-GW_MUST_CHECK enum gw_err db_sqlite_error(struct db *db, int rc, const char *what);
 
 #endif

@@ -1,5 +1,7 @@
 /* The one-time import of the reference gateway's token file and usage rows
- * (contract in import.h). */
+ * (contract in import.h).  Their database is a sqlite file whatever our
+ * storage is: it is read here with sqlite itself, and written into ours
+ * through state/db.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -234,6 +236,25 @@ their_select(sqlite3 *theirs, const char *path, char **sql, int *has_table)
 	return *sql != NULL ? GW_OK : GW_ENOMEM;
 }
 
+/* Which of the 18 columns of their SELECT (their_select) are integers:
+ * created_at_ms, the five counts, total_nano_aiu and total_cost_nanos. */
+#define THEIR_COLS 18
+#define THEIR_INTS ((1u << 0) | (0x1fu << 9) | (1u << 14) | (1u << 16))
+
+/* One of their values bound to ours by the type of our column (sqlite
+ * converts what their file holds; NULL stays NULL). */
+static void
+bind_theirs(struct db_stmt *to, sqlite3_stmt *from, int i)
+{
+	if (sqlite3_column_type(from, i) == SQLITE_NULL)
+		db_bind_text(to, i + 1, NULL);
+	else if (THEIR_INTS & (1u << i))
+		db_bind_int64(to, i + 1, sqlite3_column_int64(from, i));
+	else
+		db_bind_text(to, i + 1, (const char *)sqlite3_column_text(from,
+		    i));
+}
+
 /* Copies every row of theirs into ours (status, latency and error NULL,
  * stream 0: the reference does not record them). */
 static GW_MUST_CHECK enum gw_err
@@ -247,33 +268,30 @@ copy_rows(struct db *db, sqlite3 *theirs, const char *path, const char *sel,
 	    "cache_creation_input_tokens, total_tokens, total_nano_aiu, "
 	    "cost_currency, total_cost_nanos, cost_source) VALUES (?1, ?2, ?3, "
 	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
-	sqlite3_stmt *from = NULL, *to = NULL;
+	sqlite3_stmt *from = NULL;
+	struct db_stmt *to;
 	enum gw_err e = GW_OK;
 	int rc, i;
 
 	*n = 0;
 	if (sqlite3_prepare_v2(theirs, sel, -1, &from, NULL) != SQLITE_OK)
 		return theirs_failed(theirs, path);
-	if ((e = db_sqlite_prepare(db, ins, &to)) != GW_OK)
-		goto out;
 	while ((rc = sqlite3_step(from)) == SQLITE_ROW) {
-		for (i = 0; i < 18; i++)
-			if ((rc = sqlite3_bind_value(to, i + 1,
-			    sqlite3_column_value(from, i))) != SQLITE_OK)
-				break;
-		if (rc == SQLITE_OK)
-			rc = sqlite3_step(to);
-		sqlite3_reset(to);
-		if (rc != SQLITE_DONE) {
-			e = db_sqlite_error(db, rc, "import a usage row");
+		/* the statement is prepared once: the cache hands it back */
+		if ((e = db_prepare(db, ins, &to)) != GW_OK)
 			goto out;
-		}
+		for (i = 0; i < THEIR_COLS; i++)
+			bind_theirs(to, from, i);
+		e = db_step(to);
+		db_done(db, to);
+		if (e != GW_ENOTFOUND)
+			goto out;
+		e = GW_OK;
 		(*n)++;
 	}
 	if (rc != SQLITE_DONE)
 		e = theirs_failed(theirs, path);
 out:
-	db_sqlite_done(db, to);
 	sqlite3_finalize(from);
 	return e;
 }

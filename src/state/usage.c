@@ -1,9 +1,8 @@
 /* Token-usage rows and the /token-usage documents built from them. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <sqlite3.h>
 
 #include "core/util.h"
 #include "state/usage.h"
@@ -121,14 +120,13 @@ usage_record(struct db *db, const struct usage_event *ev)
 	    "stream, error, total_nano_aiu, cost_currency, total_cost_nanos, "
 	    "cost_source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
 	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
-	const char *model;
+	const char *model, *error = ev->error;
+	char utc[64], cut[ERROR_MAX + 1];
 	int64_t created, total;
 	long in, out, cr, cc;
-	sqlite3_stmt *st;
-	char utc[64];
+	struct db_stmt *st;
 	enum gw_err e;
-	size_t elen = 0;
-	int rc;
+	size_t elen;
 
 	in = clamp0(ev->input_tokens);
 	out = clamp0(ev->output_tokens);
@@ -139,82 +137,56 @@ usage_record(struct db *db, const struct usage_event *ev)
 	created = ev->created_at_ms > 0 ? ev->created_at_ms : util_now_ms();
 	iso_utc(created, utc);
 	model = ev->model != NULL && ev->model[0] != '\0' ? ev->model : "unknown";
-	if (ev->error != NULL) {
-		elen = strlen(ev->error);
-		if (elen > ERROR_MAX) {
-			/* cut on a UTF-8 character boundary */
-			elen = ERROR_MAX;
-			while (elen > 0 && ((unsigned char)ev->error[elen] & 0xC0) == 0x80)
-				elen--;
-		}
+	if (error != NULL && (elen = strlen(error)) > ERROR_MAX) {
+		/* cut on a UTF-8 character boundary */
+		elen = ERROR_MAX;
+		while (elen > 0 && ((unsigned char)error[elen] & 0xC0) == 0x80)
+			elen--;
+		memcpy(cut, error, elen);
+		cut[elen] = '\0';
+		error = cut;
 	}
 
-	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
 		return e;
-	rc = sqlite3_bind_int64(st, 1, created);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 2, utc, -1, SQLITE_TRANSIENT);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 3, ev->trace_id ? ev->trace_id : "", -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 4, ev->session_id ? ev->session_id : "",
-		    -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 5, ev->user_id ? ev->user_id : "", -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 6, ev->source ? ev->source : "", -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 7, ev->endpoint ? ev->endpoint : "", -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = ev->provider_name != NULL ?
-		    sqlite3_bind_text(st, 8, ev->provider_name, -1, SQLITE_STATIC) :
-		    sqlite3_bind_null(st, 8);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 9, model, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 10, in);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 11, out);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 12, cr);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 13, cc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 14, total);
-	if (rc == SQLITE_OK)
-		rc = ev->status > 0 ? sqlite3_bind_int64(st, 15, ev->status) :
-		    sqlite3_bind_null(st, 15);
-	if (rc == SQLITE_OK)
-		rc = ev->latency_ms >= 0 ? sqlite3_bind_int64(st, 16, ev->latency_ms) :
-		    sqlite3_bind_null(st, 16);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 17, ev->stream ? 1 : 0);
-	if (rc == SQLITE_OK)
-		rc = ev->error != NULL ?
-		    sqlite3_bind_text(st, 18, ev->error, (int)elen, SQLITE_STATIC) :
-		    sqlite3_bind_null(st, 18);
-	if (rc == SQLITE_OK)
-		rc = ev->has_nano_aiu ? sqlite3_bind_int64(st, 19,
-		    ev->total_nano_aiu > 0 ? ev->total_nano_aiu : 0) :
-		    sqlite3_bind_null(st, 19);
-	if (rc == SQLITE_OK && ev->cost_currency != NULL)
-		rc = sqlite3_bind_text(st, 20, ev->cost_currency, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK && ev->cost_currency != NULL)
-		rc = sqlite3_bind_int64(st, 21, ev->total_cost_nanos);
-	if (rc == SQLITE_OK && ev->cost_currency != NULL)
-		rc = ev->cost_source != NULL ?
-		    sqlite3_bind_text(st, 22, ev->cost_source, -1, SQLITE_STATIC) :
-		    sqlite3_bind_null(st, 22);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		e = db_sqlite_error(db, rc, "record token usage");
-	db_sqlite_done(db, st);
-	return e;
+	db_bind_int64(st, 1, created);
+	db_bind_text(st, 2, utc);
+	db_bind_text(st, 3, ev->trace_id ? ev->trace_id : "");
+	db_bind_text(st, 4, ev->session_id ? ev->session_id : "");
+	db_bind_text(st, 5, ev->user_id ? ev->user_id : "");
+	db_bind_text(st, 6, ev->source ? ev->source : "");
+	db_bind_text(st, 7, ev->endpoint ? ev->endpoint : "");
+	db_bind_text(st, 8, ev->provider_name);
+	db_bind_text(st, 9, model);
+	db_bind_int64(st, 10, in);
+	db_bind_int64(st, 11, out);
+	db_bind_int64(st, 12, cr);
+	db_bind_int64(st, 13, cc);
+	db_bind_int64(st, 14, total);
+	if (ev->status > 0)
+		db_bind_int64(st, 15, ev->status);
+	else
+		db_bind_text(st, 15, NULL);
+	if (ev->latency_ms >= 0)
+		db_bind_int64(st, 16, ev->latency_ms);
+	else
+		db_bind_text(st, 16, NULL);
+	db_bind_int64(st, 17, ev->stream ? 1 : 0);
+	db_bind_text(st, 18, error);
+	if (ev->has_nano_aiu)
+		db_bind_int64(st, 19, ev->total_nano_aiu > 0 ?
+		    ev->total_nano_aiu : 0);
+	else
+		db_bind_text(st, 19, NULL);
+	db_bind_text(st, 20, ev->cost_currency);
+	if (ev->cost_currency != NULL)
+		db_bind_int64(st, 21, ev->total_cost_nanos);
+	else
+		db_bind_text(st, 21, NULL);
+	db_bind_text(st, 22, ev->cost_currency != NULL ? ev->cost_source : NULL);
+	e = db_step(st);
+	db_done(db, st);
+	return e == GW_ENOTFOUND ? GW_OK : e;
 }
 
 /* --- JSON documents --- */
@@ -379,41 +351,79 @@ model_costs(struct db *db, const struct range *r, cJSON **map)
 	    " AND cost_currency IS NOT NULL AND total_cost_nanos IS NOT NULL"
 	    " GROUP BY model, cost_currency ORDER BY model ASC, cost_currency ASC";
 	struct totals one;
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st;
 	const char *model, *cur;
 	enum gw_err e;
-	int rc;
 
 	if ((*map = cJSON_CreateObject()) == NULL)
 		return GW_ENOMEM;
-	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
 		return e;
-	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK) {
-		e = db_sqlite_error(db, rc, "query token usage costs");
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		model = (const char *)sqlite3_column_text(st, 0);
-		cur = (const char *)sqlite3_column_text(st, 1);
+	db_bind_int64(st, 1, r->start_ms);
+	db_bind_int64(st, 2, r->end_ms);
+	while ((e = db_step(st)) == GW_OK) {
+		model = db_column_text(st, 0);
+		cur = db_column_text(st, 1);
 		if (cur == NULL || *cur == '\0')
 			continue;
 		if (model == NULL)
 			model = "unknown";
 		one.costs = cJSON_DetachItemFromObjectCaseSensitive(*map, model);
-		e = costs_add(&one, cur, sqlite3_column_int64(st, 2));
+		e = costs_add(&one, cur, db_column_int64(st, 2));
 		if (one.costs != NULL &&
 		    !cJSON_AddItemToObject(*map, model, one.costs)) {
 			cJSON_Delete(one.costs);
 			e = GW_ENOMEM;
 		}
 		if (e != GW_OK)
-			goto out;
+			break;
 	}
-	if (rc != SQLITE_DONE)
-		e = db_sqlite_error(db, rc, "query token usage costs");
-out:
-	db_sqlite_done(db, st);
+	db_done(db, st);
+	return e == GW_ENOTFOUND ? GW_OK : e;
+}
+
+static int
+by_total_then_model(const void *x, const void *y)
+{
+	const cJSON *a = *(const cJSON *const *)x, *b = *(const cJSON *const *)y;
+	double ta = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(a,
+	    "total_tokens"));
+	double tb = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(b,
+	    "total_tokens"));
+	const char *ma = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a,
+	    "model"));
+	const char *mb = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b,
+	    "model"));
+
+	if (ta != tb)
+		return ta > tb ? -1 : 1;
+	return strcmp(ma != NULL ? ma : "", mb != NULL ? mb : "");
+}
+
+/* Sorts byModel items by total desc, then model by bytes (in C: the
+ * database's collation need not be byte order, state/db.h). */
+static GW_MUST_CHECK enum gw_err
+sort_by_total(cJSON *arr)
+{
+	int n = cJSON_GetArraySize(arr), i;
+	enum gw_err e = GW_OK;
+	cJSON **v;
+
+	if (n < 2)
+		return GW_OK;
+	if ((v = malloc((size_t)n * sizeof(*v))) == NULL)
+		return GW_ENOMEM;
+	for (i = 0; i < n; i++)
+		v[i] = cJSON_DetachItemFromArray(arr, 0);
+	qsort(v, (size_t)n, sizeof(*v), by_total_then_model);
+	for (i = 0; i < n; i++) {
+		/* re-adding a detached item allocates nothing */
+		if (!cJSON_AddItemToArray(arr, v[i])) {
+			cJSON_Delete(v[i]);
+			e = GW_EINTERNAL;
+		}
+	}
+	free(v);
 	return e;
 }
 
@@ -427,16 +437,15 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 	    "COALESCE(SUM(output_tokens), 0), "
 	    "COALESCE(SUM(cache_read_input_tokens), 0), "
 	    "COALESCE(SUM(cache_creation_input_tokens), 0), "
-	    "COALESCE(SUM(total_tokens), 0) AS total, SUM(total_nano_aiu) "
+	    "COALESCE(SUM(total_tokens), 0), SUM(total_nano_aiu) "
 	    "FROM token_usage_events "
 	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS
-	    " GROUP BY model ORDER BY total DESC, model ASC";
-	sqlite3_stmt *st = NULL;
+	    " GROUP BY model";
+	struct db_stmt *st = NULL;
 	struct totals t;
 	const char *model;
 	cJSON *a, *item, *costs = NULL;
 	enum gw_err e;
-	int rc;
 
 	memset(sum, 0, sizeof(*sum));
 	memset(&t, 0, sizeof(t));
@@ -444,25 +453,22 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 	if ((a = cJSON_CreateArray()) == NULL)
 		return GW_ENOMEM;
 	if ((e = model_costs(db, r, &costs)) != GW_OK ||
-	    (e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
+	    (e = db_prepare(db, sql, &st)) != GW_OK)
 		goto out;
-	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK) {
-		e = db_sqlite_error(db, rc, "query token usage");
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		model = (const char *)sqlite3_column_text(st, 0);
+	db_bind_int64(st, 1, r->start_ms);
+	db_bind_int64(st, 2, r->end_ms);
+	while ((e = db_step(st)) == GW_OK) {
+		model = db_column_text(st, 0);
 		if (model == NULL)
 			model = "unknown";
-		t.requests = sqlite3_column_int64(st, 1);
-		t.input = sqlite3_column_int64(st, 2);
-		t.output = sqlite3_column_int64(st, 3);
-		t.cache_read = sqlite3_column_int64(st, 4);
-		t.cache_creation = sqlite3_column_int64(st, 5);
-		t.total = sqlite3_column_int64(st, 6);
-		t.has_aiu = sqlite3_column_type(st, 7) != SQLITE_NULL;
-		t.nano_aiu = sqlite3_column_int64(st, 7);
+		t.requests = db_column_int64(st, 1);
+		t.input = db_column_int64(st, 2);
+		t.output = db_column_int64(st, 3);
+		t.cache_read = db_column_int64(st, 4);
+		t.cache_creation = db_column_int64(st, 5);
+		t.total = db_column_int64(st, 6);
+		t.has_aiu = !db_column_is_null(st, 7);
+		t.nano_aiu = db_column_int64(st, 7);
 		t.costs = cJSON_DetachItemFromObjectCaseSensitive(costs, model);
 		item = totals_json(&t, model);
 		if (item == NULL || !cJSON_AddItemToArray(a, item)) {
@@ -474,14 +480,12 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 			goto out;
 		totals_free(&t);
 	}
-	if (rc != SQLITE_DONE) {
-		e = db_sqlite_error(db, rc, "query token usage");
+	if (e != GW_ENOTFOUND || (e = sort_by_total(a)) != GW_OK)
 		goto out;
-	}
 	*arr = a;
 	a = NULL;
 out:
-	db_sqlite_done(db, st);
+	db_done(db, st);
 	totals_free(&t);
 	cJSON_Delete(costs);
 	cJSON_Delete(a);
@@ -602,9 +606,10 @@ out:
 }
 
 static int
-add_text_col(cJSON *o, const char *key, sqlite3_stmt *st, int col, int nullable)
+add_text_col(cJSON *o, const char *key, struct db_stmt *st, int col,
+    int nullable)
 {
-	const char *s = (const char *)sqlite3_column_text(st, col);
+	const char *s = db_column_text(st, col);
 
 	if (s == NULL && nullable)
 		return cJSON_AddNullToObject(o, key) != NULL;
@@ -612,11 +617,11 @@ add_text_col(cJSON *o, const char *key, sqlite3_stmt *st, int col, int nullable)
 }
 
 static int
-add_int_col(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+add_int_col(cJSON *o, const char *key, struct db_stmt *st, int col)
 {
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (db_column_is_null(st, col))
 		return cJSON_AddNullToObject(o, key) != NULL;
-	return add_num(o, key, sqlite3_column_int64(st, col));
+	return add_num(o, key, db_column_int64(st, col));
 }
 
 /* Column numbers of the events query below. */
@@ -631,16 +636,16 @@ enum {
 /* A row's cost {amount, currency, total_cost_nanos, source}, or null
  * when it has none (or no source), as the reference reads it back. */
 static int
-add_event_cost(cJSON *o, sqlite3_stmt *st)
+add_event_cost(cJSON *o, struct db_stmt *st)
 {
-	const char *cur = (const char *)sqlite3_column_text(st, EV_COST_CURRENCY);
-	const char *src = (const char *)sqlite3_column_text(st, EV_COST_SOURCE);
+	const char *cur = db_column_text(st, EV_COST_CURRENCY);
+	const char *src = db_column_text(st, EV_COST_SOURCE);
 	cJSON *c;
 
 	if (cur == NULL || *cur == '\0' || src == NULL || *src == '\0' ||
-	    sqlite3_column_type(st, EV_COST_NANOS) == SQLITE_NULL)
+	    db_column_is_null(st, EV_COST_NANOS))
 		return cJSON_AddNullToObject(o, "cost") != NULL;
-	c = cost_json(cur, sqlite3_column_int64(st, EV_COST_NANOS));
+	c = cost_json(cur, db_column_int64(st, EV_COST_NANOS));
 	if (c != NULL && cJSON_AddStringToObject(c, "source", src) == NULL) {
 		cJSON_Delete(c);
 		c = NULL;
@@ -649,7 +654,7 @@ add_event_cost(cJSON *o, sqlite3_stmt *st)
 }
 
 static cJSON *
-event_json(sqlite3_stmt *st)
+event_json(struct db_stmt *st)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -672,7 +677,7 @@ event_json(sqlite3_stmt *st)
 	    !add_text_col(o, "source", st, EV_SOURCE, 0) ||
 	    !add_int_col(o, "status", st, EV_STATUS) ||
 	    cJSON_AddBoolToObject(o, "stream",
-	        sqlite3_column_int(st, EV_STREAM) != 0) == NULL ||
+	        db_column_int64(st, EV_STREAM) != 0) == NULL ||
 	    !add_int_col(o, "total_nano_aiu", st, EV_NANO_AIU) ||
 	    !add_int_col(o, "total_tokens", st, EV_TOTAL) ||
 	    !add_text_col(o, "trace_id", st, EV_TRACE, 0) ||
@@ -686,22 +691,21 @@ event_json(sqlite3_stmt *st)
 static GW_MUST_CHECK enum gw_err
 count_events(struct db *db, const struct range *r, int64_t *total)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum gw_err e;
-	int rc;
 
 	*total = 0;
-	if ((e = db_sqlite_prepare(db, "SELECT COUNT(*) FROM token_usage_events "
+	if ((e = db_prepare(db, "SELECT COUNT(*) FROM token_usage_events "
 	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS,
 	    &st)) != GW_OK)
 		return e;
-	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_step(st)) != SQLITE_ROW)
-		e = db_sqlite_error(db, rc, "count token usage events");
-	else
-		*total = sqlite3_column_int64(st, 0);
-	db_sqlite_done(db, st);
+	db_bind_int64(st, 1, r->start_ms);
+	db_bind_int64(st, 2, r->end_ms);
+	if ((e = db_step(st)) == GW_OK)
+		*total = db_column_int64(st, 0);
+	else if (e == GW_ENOTFOUND)
+		e = GW_EINTERNAL;       /* COUNT(*) always answers a row */
+	db_done(db, st);
 	return e;
 }
 
@@ -718,33 +722,26 @@ list_events(struct db *db, const struct range *r, int64_t limit,
 	    "FROM token_usage_events "
 	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS
 	    " ORDER BY created_at_ms DESC, id DESC LIMIT ?3 OFFSET ?4";
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	cJSON *item;
 	enum gw_err e;
-	int rc;
 
-	if ((e = db_sqlite_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
 		return e;
-	if ((rc = sqlite3_bind_int64(st, 1, r->start_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 2, r->end_ms)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 3, limit)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int64(st, 4, offset)) != SQLITE_OK) {
-		e = db_sqlite_error(db, rc, "list token usage events");
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, r->start_ms);
+	db_bind_int64(st, 2, r->end_ms);
+	db_bind_int64(st, 3, limit);
+	db_bind_int64(st, 4, offset);
+	while ((e = db_step(st)) == GW_OK) {
 		item = event_json(st);
 		if (item == NULL || !cJSON_AddItemToArray(items, item)) {
 			cJSON_Delete(item);
 			e = GW_ENOMEM;
-			goto out;
+			break;
 		}
 	}
-	if (rc != SQLITE_DONE)
-		e = db_sqlite_error(db, rc, "list token usage events");
-out:
-	db_sqlite_done(db, st);
-	return e;
+	db_done(db, st);
+	return e == GW_ENOTFOUND ? GW_OK : e;
 }
 
 enum gw_err

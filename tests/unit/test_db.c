@@ -9,12 +9,72 @@
 #include <sqlite3.h>
 
 #include "testutil.h"
+#include "core/buf.h"
 #include "core/util.h"
 #include "state/db.c"
+#include "state/db_sqlite.c"
 #include "state/usage.h"
 
 static char dir[512];
 static char path[600];
+
+/*
+ * The migrations as the sqlite-only program shipped them (up to schema 4:
+ * INTEGER columns, AUTOINCREMENT, user_version set inside each step),
+ * frozen here: files made by it must open unchanged, and a fresh file
+ * must get the same schema from the portable list.
+ */
+static const char *const shipped_sql[] = {
+	"CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
+	"  updated_at_ms INTEGER NOT NULL);"
+	"CREATE TABLE copilot_token (id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  token TEXT NOT NULL, expires_at INTEGER NOT NULL,"
+	"  refresh_in INTEGER NOT NULL, fetched_at INTEGER NOT NULL,"
+	"  api_url TEXT);"
+	"CREATE TABLE models_cache (id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  json TEXT NOT NULL, fetched_at_ms INTEGER NOT NULL);"
+	"CREATE TABLE token_usage_events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  created_at_ms INTEGER NOT NULL, created_at_utc TEXT NOT NULL,"
+	"  trace_id TEXT NOT NULL DEFAULT '', session_id TEXT NOT NULL DEFAULT '',"
+	"  user_id TEXT NOT NULL DEFAULT '', source TEXT NOT NULL,"
+	"  endpoint TEXT NOT NULL, provider_name TEXT, model TEXT NOT NULL,"
+	"  input_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  output_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cache_read_input_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  total_tokens INTEGER NOT NULL DEFAULT 0, status INTEGER,"
+	"  latency_ms INTEGER, stream INTEGER NOT NULL DEFAULT 0, error TEXT);"
+	"CREATE INDEX idx_token_usage_events_created_at_ms"
+	"  ON token_usage_events(created_at_ms);"
+	"CREATE INDEX idx_token_usage_events_model ON token_usage_events(model);"
+	"CREATE INDEX idx_token_usage_events_trace_id"
+	"  ON token_usage_events(trace_id);"
+	"CREATE INDEX idx_token_usage_events_session_id"
+	"  ON token_usage_events(session_id);"
+	"CREATE INDEX idx_token_usage_events_user_id"
+	"  ON token_usage_events(user_id);"
+	"CREATE TABLE cooldown (model TEXT PRIMARY KEY,"
+	"  until_ms INTEGER NOT NULL, reason TEXT);"
+	"PRAGMA user_version = 1;",
+	"ALTER TABLE copilot_token ADD COLUMN account TEXT NOT NULL DEFAULT '';"
+	"UPDATE copilot_token SET account = 'opencode' WHERE EXISTS"
+	"  (SELECT 1 FROM kv WHERE key = 'oauth_app' AND value = 'opencode');"
+	"UPDATE kv SET key = key || ':opencode'"
+	"  WHERE key IN ('github_token', 'github_login') AND EXISTS"
+	"  (SELECT 1 FROM kv WHERE key = 'oauth_app' AND value = 'opencode');"
+	"DELETE FROM kv WHERE key = 'oauth_app';"
+	"PRAGMA user_version = 2;",
+	"CREATE TABLE approvals (id TEXT PRIMARY KEY, route TEXT NOT NULL,"
+	"  model TEXT NOT NULL, preview TEXT NOT NULL,"
+	"  created_at_ms INTEGER NOT NULL, decision INTEGER);"
+	"PRAGMA user_version = 3;",
+	"ALTER TABLE token_usage_events ADD COLUMN total_nano_aiu INTEGER;"
+	"ALTER TABLE token_usage_events ADD COLUMN cost_currency TEXT;"
+	"ALTER TABLE token_usage_events ADD COLUMN total_cost_nanos INTEGER;"
+	"ALTER TABLE token_usage_events ADD COLUMN cost_source TEXT;"
+	"PRAGMA user_version = 4;",
+};
 
 static void
 setup(void)
@@ -58,9 +118,10 @@ raw_exec(const char *sql)
 	sqlite3_close(h);
 }
 
-/* Calls db_open with stderr redirected, returns what was logged. */
+/* Calls db_open_target with stderr redirected, returns what was logged. */
 static enum gw_err
-open_capturing(struct db **db, char *logged, size_t cap)
+open_target_capturing(const char *driver, const char *target, struct db **db,
+    char *logged, size_t cap)
 {
 	char logpath[700];
 	enum gw_err e;
@@ -73,7 +134,7 @@ open_capturing(struct db **db, char *logged, size_t cap)
 	fflush(stderr);
 	saved = dup(2);
 	dup2(fd, 2);
-	e = db_open(path, db);
+	e = db_open_target(driver, target, db);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -83,6 +144,214 @@ open_capturing(struct db **db, char *logged, size_t cap)
 	unlink(logpath);
 	return e;
 }
+
+static enum gw_err
+open_capturing(struct db **db, char *logged, size_t cap)
+{
+	return open_target_capturing("sqlite", path, db, logged, cap);
+}
+
+/* The schema of the file at p, one line per column and per index, in a
+ * stable order; a column's declared type as sqlite's affinity (INTEGER and
+ * BIGINT are both "int").  The one-row tables' "id BIGINT PRIMARY KEY" is
+ * no rowid alias: sqlite keeps its uniqueness in an index of its own,
+ * which is left out (the same constraint, held elsewhere). */
+static char *
+schema_of(const char *p)
+{
+	static const char sql[] =
+	    "SELECT m.name, c.name, c.type, c.\"notnull\", "
+	    "  COALESCE(c.dflt_value, 'NULL'), c.pk "
+	    "FROM sqlite_master m, pragma_table_info(m.name) c "
+	    "WHERE m.type = 'table' ORDER BY m.name, c.cid";
+	static const char idx[] =
+	    "SELECT m.tbl_name, m.name, i.name FROM sqlite_master m, "
+	    "pragma_index_info(m.name) i WHERE m.type = 'index' AND m.name NOT IN "
+	    "('sqlite_autoindex_copilot_token_1', "
+	    "'sqlite_autoindex_models_cache_1') ORDER BY m.name, i.seqno";
+	struct buf out = BUF_INIT;
+	sqlite3_stmt *st;
+	const char *type;
+	sqlite3 *h;
+
+	ck_assert_int_eq(sqlite3_open(p, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		type = (const char *)sqlite3_column_text(st, 2);
+		ck_assert_int_eq(buf_printf(&out, "%s.%s %s notnull=%d "
+		    "default=%s pk=%d\n", sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1), strstr(type, "INT") != NULL ?
+		    "int" : type, sqlite3_column_int(st, 3),
+		    sqlite3_column_text(st, 4), sqlite3_column_int(st, 5)), GW_OK);
+	}
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, idx, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		ck_assert_int_eq(buf_printf(&out, "index %s %s (%s)\n",
+		    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+		    sqlite3_column_text(st, 2)), GW_OK);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return buf_detach(&out);
+}
+
+/* The full text of every object of the file at p (what "unchanged" means). */
+static char *
+sql_of(const char *p)
+{
+	struct buf out = BUF_INIT;
+	sqlite3_stmt *st;
+	sqlite3 *h;
+
+	ck_assert_int_eq(sqlite3_open(p, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT type, name, "
+	    "COALESCE(sql, '') FROM sqlite_master ORDER BY name", -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		ck_assert_int_eq(buf_printf(&out, "%s %s %s\n",
+		    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+		    sqlite3_column_text(st, 2)), GW_OK);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return buf_detach(&out);
+}
+
+/* Long texts: check's message cannot hold them, so print a mismatch. */
+static void
+assert_same(const char *what, const char *got, const char *want)
+{
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "%s:\n--- got\n%s--- want\n%s", what, got, want);
+	ck_assert_msg(strcmp(got, want) == 0, "%s differ (printed above)", what);
+}
+
+/* A file made by the program that shipped schema 4 opens unchanged; a
+ * fresh file gets the same tables, columns, keys, defaults and indexes
+ * from the portable migrations, and the same AUTOINCREMENT usage ids. */
+START_TEST(shipped_file_unchanged_fresh_file_equivalent)
+{
+	char fresh[700], *old_sql, *old_schema, *new_schema, *after;
+	struct usage_event ev = { .source = "copilot", .endpoint = "messages",
+	    .input_tokens = 1, .total_tokens = -1 };
+	struct db *db;
+	size_t i;
+
+	ck_assert_int_eq(ARRAY_LEN(shipped_sql), 4);
+	for (i = 0; i < ARRAY_LEN(shipped_sql); i++)
+		raw_exec(shipped_sql[i]);
+	old_sql = sql_of(path);
+	old_schema = schema_of(path);
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_migrations_applied(db), 0);
+	ck_assert_int_eq(db_schema_version(db), 4);
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	db_close(db);
+	after = sql_of(path);
+	assert_same("the shipped file's objects", after, old_sql);
+
+	snprintf(fresh, sizeof(fresh), "%s/fresh.db", dir);
+	ck_assert_int_eq(db_open(fresh, &db), GW_OK);
+	ck_assert_int_eq(db_migrations_applied(db), db_schema_latest());
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	/* the one-row tables stay one row */
+	ck_assert_int_eq(db_exec(db, "INSERT INTO models_cache VALUES "
+	    "(2, '{}', 0)", "a second row"), GW_EDB);
+	ck_assert_int_eq(db_models_put(db, "{}", 1), GW_OK);
+	ck_assert_int_eq(db_models_put(db, "{}", 2), GW_OK);
+	db_close(db);
+	new_schema = schema_of(fresh);
+	assert_same("the schemas", new_schema, old_schema);
+	/* the usage ids come from sqlite_sequence in both */
+	ck_assert_ptr_nonnull(strstr(old_sql, "table sqlite_sequence"));
+	free(after);
+	after = sql_of(fresh);
+	ck_assert_ptr_nonnull(strstr(after, "table sqlite_sequence"));
+	ck_assert_ptr_nonnull(strstr(after, "INTEGER PRIMARY KEY AUTOINCREMENT"));
+	ck_assert_ptr_null(strstr(after, "{serial}"));
+	free(after);
+	free(old_sql);
+	free(old_schema);
+	free(new_schema);
+}
+END_TEST
+
+/* The driver by name: sqlite as db_open; postgresql only in a build with
+ * libpq; anything else a configuration error, each saying why. */
+START_TEST(open_target_chooses_the_driver)
+{
+	char logged[4096];
+	struct db *db = (struct db *)&db;
+
+	ck_assert_int_eq(open_target_capturing("sqlite", path, &db, logged,
+	    sizeof(logged)), GW_OK);
+	ck_assert_str_eq(db->ops->name, "sqlite");
+	ck_assert_int_eq(db_schema_version(db), db_schema_latest());
+	db_close(db);
+	ck_assert_int_eq(open_target_capturing("mysql", path, &db, logged,
+	    sizeof(logged)), GW_ECONFIG);
+	ck_assert_ptr_null(db);
+	ck_assert_ptr_nonnull(strstr(logged, "storage driver \"mysql\": unknown"));
+#ifndef GW_HAVE_LIBPQ
+	ck_assert_int_eq(open_target_capturing("postgresql",
+	    "postgresql://gw:secret@127.0.0.1:1/gw", &db, logged,
+	    sizeof(logged)), GW_ECONFIG);
+	ck_assert_ptr_null(db);
+	ck_assert_ptr_nonnull(strstr(logged, "no PostgreSQL support"));
+	ck_assert_ptr_null(strstr(logged, "secret"));
+#endif
+	ck_assert_int_eq(db_open_target("sqlite", "", &db), GW_EINVAL);
+	ck_assert_int_eq(db_open_target(NULL, path, &db), GW_EINVAL);
+}
+END_TEST
+
+/* What the log shows of a target: no password. */
+START_TEST(target_label_hides_the_password)
+{
+	static const char *const cases[][2] = {
+		{ "postgresql://gw:s3cret@db.example:5432/gw?sslmode=require",
+		  "postgresql://gw:***@db.example:5432/gw?sslmode=require" },
+		{ "postgresql://gw@db.example/gw", "postgresql://gw@db.example/gw" },
+		{ "postgresql://db.example/gw", "postgresql://db.example/gw" },
+		{ "host=db user=gw password=s3cret dbname=gw",
+		  "host=db user=gw password=*** dbname=gw" },
+		{ "/var/lib/copilot-api/copilot-api.db",
+		  "/var/lib/copilot-api/copilot-api.db" },
+	};
+	char *l;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		l = target_label(cases[i][0]);
+		ck_assert_str_eq(l, cases[i][1]);
+		free(l);
+	}
+}
+END_TEST
+
+/* The prune counts the rows it deleted (no driver reports the count). */
+START_TEST(prune_counts_what_it_deleted)
+{
+	struct usage_event ev = { .source = "copilot", .endpoint = "messages",
+	    .total_tokens = -1 };
+	struct db *db;
+	long n = -1;
+	int i;
+
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	for (i = 1; i <= 3; i++) {
+		ev.created_at_ms = i * 1000;
+		ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	}
+	ck_assert_int_eq(db_prune_usage(db, 2500, &n), GW_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(db_prune_usage(db, 2500, NULL), GW_OK);
+	ck_assert_int_eq(db_prune_usage(db, 2500, &n), GW_OK);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(raw_int("SELECT created_at_ms FROM token_usage_events"),
+	    3000);
+	db_close(db);
+}
+END_TEST
 
 START_TEST(fresh_db_is_private_wal_and_current)
 {
@@ -159,7 +428,7 @@ migrate_v1(const char *rows, const char *key, const char *want_value,
 	struct db *db;
 	char *v = NULL;
 
-	raw_exec(migration_sql[0]);
+	raw_exec(shipped_sql[0]);
 	raw_exec(rows);
 	ck_assert_int_eq(db_open(path, &db), GW_OK);
 	ck_assert_int_eq(db_kv_get(db, key, &v), GW_OK);
@@ -562,7 +831,7 @@ START_TEST(locked_database_is_ebusy)
 	ck_assert_int_eq(sqlite3_exec(holder, "BEGIN EXCLUSIVE; "
 	    "INSERT INTO kv VALUES ('held', 'x', 0)", NULL, NULL, NULL), SQLITE_OK);
 
-	db_set_busy_timeout(db, 200);
+	sq_set_busy_timeout(db, 200);
 	t0 = util_mono_ms();
 	ck_assert_int_eq(db_kv_set(db, "k", "during"), GW_EBUSY);
 	waited = util_mono_ms() - t0;
@@ -614,34 +883,36 @@ END_TEST
  * same SQL is in use, and keeps working past its capacity. */
 START_TEST(statement_cache)
 {
-	sqlite3_stmt *a, *b, *s[48];
+	struct db_stmt *a, *b, *s[48];
 	char sql[48][32];
 	struct db *db;
 	int i;
 
 	ck_assert_int_eq(db_open(path, &db), GW_OK);
-	ck_assert_int_eq(db_sqlite_prepare(db, "SELECT 7", &a), GW_OK);
-	ck_assert_int_eq(db_sqlite_prepare(db, "SELECT 7", &b), GW_OK);
+	ck_assert_int_eq(db_prepare(db, "SELECT 7", &a), GW_OK);
+	ck_assert_int_eq(db_prepare(db, "SELECT 7", &b), GW_OK);
 	ck_assert_ptr_ne(a, b);
-	ck_assert_int_eq(sqlite3_step(a), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_step(b), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(b, 0), 7);
-	db_sqlite_done(db, b);
-	db_sqlite_done(db, a);
-	ck_assert_int_eq(db_sqlite_prepare(db, "SELECT 7", &b), GW_OK);
+	ck_assert_int_eq(db_step(a), GW_OK);
+	ck_assert_int_eq(db_step(b), GW_OK);
+	ck_assert_int_eq(db_column_int64(b, 0), 7);
+	db_done(db, b);
+	db_done(db, a);
+	ck_assert_int_eq(db_prepare(db, "SELECT 7", &b), GW_OK);
 	ck_assert_ptr_eq(a, b);
-	db_sqlite_done(db, b);
+	db_done(db, b);
 	for (i = 0; i < 48; i++) {
 		snprintf(sql[i], sizeof(sql[i]), "SELECT %d", i + 100);
-		ck_assert_int_eq(db_sqlite_prepare(db, sql[i], &s[i]), GW_OK);
+		ck_assert_int_eq(db_prepare(db, sql[i], &s[i]), GW_OK);
 	}
+	/* the cache is full: the last ones are one-offs */
+	ck_assert_uint_eq(((struct sq_conn *)db->drv)->ncache, SQ_CACHE);
 	for (i = 0; i < 48; i++) {
-		ck_assert_int_eq(sqlite3_step(s[i]), SQLITE_ROW);
-		ck_assert_int_eq(sqlite3_column_int(s[i], 0), i + 100);
-		db_sqlite_done(db, s[i]);
+		ck_assert_int_eq(db_step(s[i]), GW_OK);
+		ck_assert_int_eq(db_column_int64(s[i], 0), i + 100);
+		db_done(db, s[i]);
 	}
-	db_sqlite_done(db, NULL);
-	ck_assert_int_eq(db_sqlite_prepare(db, "SELEKT nonsense", &a), GW_EDB);
+	db_done(db, NULL);
+	ck_assert_int_eq(db_prepare(db, "SELEKT nonsense", &a), GW_EDB);
 	ck_assert_ptr_null(a);
 	db_close(db);
 }
@@ -743,6 +1014,10 @@ db_suite(void)
 	tcase_add_test(tc, checkpoint_truncates_wal);
 	tcase_add_test(tc, statement_cache);
 	tcase_add_test(tc, neutral_statements);
+	tcase_add_test(tc, shipped_file_unchanged_fresh_file_equivalent);
+	tcase_add_test(tc, open_target_chooses_the_driver);
+	tcase_add_test(tc, target_label_hides_the_password);
+	tcase_add_test(tc, prune_counts_what_it_deleted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "testutil.h"
 #include "mockserver.h"
@@ -340,24 +339,22 @@ usage_rows(void)
 	static const char sql[] = "SELECT status, endpoint, model, user_id, "
 	    "stream, input_tokens, output_tokens, coalesce(error, '-') "
 	    "FROM token_usage_events ORDER BY id";
-	struct sqlite3_stmt *st;
+	struct db_stmt *st;
 	struct buf out = BUF_INIT;
-	int rc;
+	enum gw_err e;
 
-	ck_assert_int_eq(db_sqlite_prepare(g.w.db, sql, &st), GW_OK);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	ck_assert_int_eq(db_prepare(g.w.db, sql, &st), GW_OK);
+	while ((e = db_step(st)) == GW_OK)
 		ck_assert_int_eq(buf_printf(&out,
 		    "%d %s %s %s stream=%d in=%lld out=%lld %s\n",
-		    sqlite3_column_int(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    (const char *)sqlite3_column_text(st, 2),
-		    (const char *)sqlite3_column_text(st, 3),
-		    sqlite3_column_int(st, 4),
-		    (long long)sqlite3_column_int64(st, 5),
-		    (long long)sqlite3_column_int64(st, 6),
-		    (const char *)sqlite3_column_text(st, 7)), GW_OK);
-	ck_assert_int_eq(rc, SQLITE_DONE);
-	db_sqlite_done(g.w.db, st);
+		    (int)db_column_int64(st, 0), db_column_text(st, 1),
+		    db_column_text(st, 2), db_column_text(st, 3),
+		    (int)db_column_int64(st, 4),
+		    (long long)db_column_int64(st, 5),
+		    (long long)db_column_int64(st, 6),
+		    db_column_text(st, 7)), GW_OK);
+	ck_assert_int_eq(e, GW_ENOTFOUND);
+	db_done(g.w.db, st);
 	return buf_detach(&out);
 }
 
@@ -1049,16 +1046,16 @@ messages_affinity(const char *model, struct reply *out)
 static char *
 row_field(const char *col)
 {
-	struct sqlite3_stmt *st;
+	struct db_stmt *st;
 	struct buf sql = BUF_INIT, out = BUF_INIT;
 
 	ck_assert_int_eq(buf_printf(&sql, "SELECT %s FROM token_usage_events "
 	    "ORDER BY id", col), GW_OK);
-	ck_assert_int_eq(db_sqlite_prepare(g.w.db, sql.data, &st), GW_OK);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	ck_assert_int_eq(db_prepare(g.w.db, sql.data, &st), GW_OK);
+	while (db_step(st) == GW_OK)
 		ck_assert_int_eq(buf_printf(&out, "%s\n",
-		    (const char *)sqlite3_column_text(st, 0)), GW_OK);
-	db_sqlite_done(g.w.db, st);
+		    db_column_text(st, 0)), GW_OK);
+	db_done(g.w.db, st);
 	buf_free(&sql);
 	return buf_detach(&out);
 }
@@ -1268,14 +1265,14 @@ START_TEST(readyz_without_models_is_503_then_ready)
 		    "\"gpt-4o\",\"model_picker_enabled\":true,\"capabilities\":"
 		    "{\"type\":\"chat\"}}]}" } } },
 	};
-	struct sqlite3_stmt *st;
+	struct db_stmt *st;
 	struct reply r;
 
 	gw_start(script, ARRAY_LEN(script), NULL, 0);
-	ck_assert_int_eq(db_sqlite_prepare(g.w.db, "DELETE FROM models_cache", &st),
+	ck_assert_int_eq(db_prepare(g.w.db, "DELETE FROM models_cache", &st),
 	    GW_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
-	db_sqlite_done(g.w.db, st);
+	ck_assert_int_eq(db_step(st), GW_ENOTFOUND);
+	db_done(g.w.db, st);
 	serve_key("GET", "/readyz", NULL, "", &r);
 	ck_assert_msg(r.status == 503, "%s", r.body);
 	ck_assert_str_eq(jstr(r.json, "status"), "not ready");

@@ -1,5 +1,4 @@
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -10,6 +9,7 @@
 #include "core/buf.h"
 #include "state/paths.h"
 #include "state/db.c"
+#include "state/db_sqlite.c"
 #include "state/spool.c"
 
 static char dir[256];
@@ -32,13 +32,13 @@ teardown(void)
 static long
 raw_count(struct db *db, const char *sql)
 {
-	struct sqlite3_stmt *st;
+	struct db_stmt *st;
 	long n = -1;
 
-	ck_assert_int_eq(db_sqlite_prepare(db, sql, &st), GW_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	db_sqlite_done(db, st);
+	ck_assert_int_eq(db_prepare(db, sql, &st), GW_OK);
+	if (db_step(st) == GW_OK)
+		n = (long)db_column_int64(st, 0);
+	db_done(db, st);
 	return n;
 }
 
@@ -102,7 +102,7 @@ START_TEST(busy_database_spools_and_next_write_replays)
 
 	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
 	ck_assert_int_eq(db_open(dbpath, &holder), GW_OK);
-	db_set_busy_timeout(db, 100);
+	sq_set_busy_timeout(db, 100);
 	ck_assert_int_eq(db_begin_immediate(holder), GW_OK);
 	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
 	ck_assert_int_eq(stat(spath, &st), 0);
@@ -133,7 +133,7 @@ START_TEST(unwritable_spool_holds_rows_in_memory)
 	    SPOOL_FILE_NAME);
 	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
 	ck_assert_int_eq(db_open(dbpath, &holder), GW_OK);
-	db_set_busy_timeout(db, 0);
+	sq_set_busy_timeout(db, 0);
 	ck_assert_int_eq(db_begin_immediate(holder), GW_OK);
 	a.created_at_ms = 0;
 	ck_assert_int_eq(spool_record(db, nospool, &a), GW_OK);
@@ -243,7 +243,7 @@ START_TEST(batcher_spools_a_batch_the_database_refuses)
 	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
 	ck_assert_int_eq(db_open(dbpath, &holder), GW_OK);
 	ck_assert_int_eq(spool_batch_start(dbpath, spath), GW_OK);
-	db_set_busy_timeout(q_db, 100);
+	sq_set_busy_timeout(q_db, 100);
 	ck_assert_int_eq(db_begin_immediate(holder), GW_OK);
 	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
 	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);

@@ -397,6 +397,29 @@ START_TEST(daily_buckets)
 }
 END_TEST
 
+/* byModel: total desc, a tie by the model's bytes ("gpt-4.1" before
+ * "gpt-4o": '.' < 'o'), whatever order the database returns groups in. */
+START_TEST(by_model_order)
+{
+	static const char *const want[] = { "z-big", "gpt-4.1", "gpt-4o",
+	    "gpt-4o-mini", "a-small" };
+	cJSON *doc, *by;
+	int i;
+
+	record(T_10H, "gpt-4o", 5, 5, 0, 0, -1);
+	record(T_10H, "a-small", 1, 0, 0, 0, -1);
+	record(T_10H, "gpt-4o-mini", 10, 0, 0, 0, -1);
+	record(T_11H, "z-big", 100, 0, 0, 0, -1);
+	record(T_11H, "gpt-4.1", 7, 3, 0, 0, -1);
+	ck_assert_int_eq(usage_summary_json(db, "day", NOW, &doc), GW_OK);
+	by = json_arr(doc, "byModel");
+	ck_assert_int_eq(cJSON_GetArraySize(by), 5);
+	for (i = 0; i < 5; i++)
+		ck_assert_str_eq(str(item_at(by, i), "model"), want[i]);
+	cJSON_Delete(doc);
+}
+END_TEST
+
 START_TEST(events_paging)
 {
 	cJSON *doc, *items, *it;
@@ -633,6 +656,7 @@ usage_suite(void)
 	tcase_add_test(tc, summary_week_and_month);
 	tcase_add_test(tc, daily_buckets);
 	tcase_add_test(tc, events_paging);
+	tcase_add_test(tc, by_model_order);
 	tcase_add_test(tc, empty_database);
 	tcase_add_test(tc, other_timezone);
 	tcase_add_test(tc, prune);
