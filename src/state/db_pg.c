@@ -25,8 +25,11 @@
 
 #define PG_STMT_CACHE 64
 #define PG_RECONNECT_MS 1000       /* at most one connect a second */
-#define PG_STMT_SLACK_MS 5000      /* statement_timeout = busy + this */
-#define PG_WAIT_SLACK_MS 10000     /* our own deadline = busy + this */
+/* statement_timeout is busy_ms + this (lock_timeout, busy_ms, always fires
+ * first); our own deadline on an answer 1 s after that: a server that took
+ * the statement and went silent is a lost connection. */
+#define PG_STMT_SLACK_MS 2000
+#define PG_WAIT_SLACK_MS 3000
 #define PG_INT8OID 20              /* catalog/pg_type.h's INT8OID */
 /* pg_advisory_xact_lock's two-int4 key of begin_exclusive: a key space of
  * its own, apart from the bigint keys of lock/unlock. */

@@ -130,6 +130,14 @@ cmd_run() {
 		return $?
 	fi
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/gw-pg.XXXXXX")
+	if [ "$(id -u)" -eq 0 ]; then
+		# the server's user must reach it: not so under a private TMPDIR
+		chown postgres "$dir"
+		if ! as_pg test -w "$dir"; then
+			rmdir "$dir"
+			dir=$(mktemp -d /tmp/gw-pg.XXXXXX)
+		fi
+	fi
 	: >"$dir/remove-when-stopped"    # by the watcher, if we are killed
 	trap 'cmd_stop "$dir"; rm -rf "$dir"' EXIT
 	trap 'exit 1' INT TERM HUP

@@ -13,6 +13,8 @@
 #ifdef GW_HAVE_LIBPQ
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -486,6 +488,32 @@ terminate(struct db *victim)
 	conn_close(killer);
 }
 
+/* A server process that stops answering mid-statement (frozen, or the
+ * network lost) is GW_EDBDOWN by our own deadline: busy_ms + 3 s. */
+START_TEST(frozen_backend_is_down_in_time)
+{
+	struct db *db = conn(200);
+	int64_t pid = one_int(db, "SELECT pg_backend_pid()"), t0, took;
+
+	if (kill((pid_t)pid, SIGSTOP) != 0) {
+		/* the server runs as another user and we are not root */
+		fprintf(stderr, "frozen_backend_is_down_in_time: SKIPPED: "
+		    "cannot stop the server process: %s\n", strerror(errno));
+		conn_close(db);
+		return;
+	}
+	t0 = util_mono_ms();
+	ck_assert_int_eq(D->exec(db, "SELECT 1", "test"), GW_EDBDOWN);
+	took = util_mono_ms() - t0;
+	kill((pid_t)pid, SIGCONT);
+	ck_assert_int_ge(took, 200 + PG_WAIT_SLACK_MS - 100);
+	ck_assert_int_lt(took, 200 + PG_WAIT_SLACK_MS + 1500);
+	util_sleep_ms(PG_RECONNECT_MS + 100);
+	ck_assert_int_eq(one_int(db, "SELECT 3"), 3);
+	conn_close(db);
+}
+END_TEST
+
 /* A lost connection is GW_EDBDOWN; the next use within a second does not
  * try again; a second later it is back, statements prepared anew. */
 START_TEST(lost_connection_recovers)
@@ -596,6 +624,7 @@ db_pg_suite(void)
 	tcase_add_test(tc, silent_server_answers_within_connect_timeout);
 	tcase_add_test(tc, wrong_password_is_down);
 	tcase_add_test(tc, lost_connection_recovers);
+	tcase_add_test(tc, frozen_backend_is_down_in_time);
 	tcase_add_test(tc, lost_transaction_is_not_committed);
 	/* last: it stops and starts the server */
 	tcase_add_test(tc, server_stopped_and_back);
