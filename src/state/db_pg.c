@@ -641,13 +641,13 @@ static enum gw_err
 pg_exec(struct db *db, const char *sql, const char *what)
 {
 	struct pg *pg = db->drv;
+	int commit = is_word(sql, "COMMIT") || is_word(sql, "END");
+	PGresult *res;
 	enum gw_err e;
 
 	/* A transaction lost with its connection is over: a ROLLBACK has
 	 * nothing left to do, a COMMIT must not say it kept anything. */
-	if (pg != NULL && pg->tx_lost &&
-	    (is_word(sql, "ROLLBACK") || is_word(sql, "COMMIT") ||
-	    is_word(sql, "END"))) {
+	if (pg != NULL && pg->tx_lost && (commit || is_word(sql, "ROLLBACK"))) {
 		pg->tx_lost = 0;
 		if (is_word(sql, "ROLLBACK"))
 			return GW_OK;
@@ -658,7 +658,18 @@ pg_exec(struct db *db, const char *sql, const char *what)
 	}
 	if ((e = ready(db, what)) != GW_OK)
 		return e;
-	return answer(db, PQsendQuery(pg->c, sql), what, NULL);
+	if ((e = answer(db, PQsendQuery(pg->c, sql), what, &res)) != GW_OK)
+		return e;
+	/* COMMIT of a transaction a failed statement aborted rolls it back
+	 * and says so only in its tag (sqlite would have kept the rest) */
+	if (commit && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+		log_msg(LOG_ERROR, "postgresql %s: %s: a statement in the "
+		    "transaction had failed: it was rolled back", label(db),
+		    what);
+		e = GW_EDB;
+	}
+	PQclear(res);
+	return e;
 }
 
 /* One row, one column of a query with at most one int64 parameter. */

@@ -275,6 +275,17 @@ START_TEST(errors_are_reported)
 	    GW_EDB);
 	sql_ok(db, "ROLLBACK");
 	ck_assert_int_eq(one_int(db, "SELECT COUNT(*) FROM t_err"), 0);
+	/* and committed: PostgreSQL rolls it back, which is an error here */
+	ck_assert_int_eq(D->begin_exclusive(db), GW_OK);
+	sql_ok(db, "INSERT INTO t_err VALUES (1)");
+	ck_assert_int_eq(D->exec(db, "INSERT INTO t_err VALUES (1)", "test"),
+	    GW_EDB);
+	ck_assert_int_eq(D->exec(db, "COMMIT", "test"), GW_EDB);
+	ck_assert_int_eq(one_int(db, "SELECT COUNT(*) FROM t_err"), 0);
+	ck_assert_int_eq(D->begin_exclusive(db), GW_OK);
+	sql_ok(db, "INSERT INTO t_err VALUES (2)");
+	sql_ok(db, "COMMIT");
+	ck_assert_int_eq(one_int(db, "SELECT COUNT(*) FROM t_err"), 1);
 	ck_assert_int_eq(one_int(db, "SELECT 42"), 42);
 	conn_close(db);
 }
