@@ -55,6 +55,7 @@ struct db_stmt {
 };
 
 struct pg {
+	char *url;                 /* open's target, for every reconnect */
 	PGconn *c;                 /* NULL while down */
 	unsigned gen;              /* counts connections made */
 	int64_t next_try_ms;       /* no connect before this (monotonic) */
@@ -238,7 +239,7 @@ connect_now(struct db *db)
 		"application_name", "dbname", NULL
 	};
 	const char *vals[] = {
-		"3", "1", "10", "5", "3", "10000", "copilot-api", db->target,
+		"3", "1", "10", "5", "3", "10000", "copilot-api", pg->url,
 		NULL
 	};
 
@@ -806,6 +807,7 @@ pg_close(struct db *db)
 	drop_conn(pg);
 	for (i = 0; i < pg->ncache; i++)
 		stmt_free(pg->cache[i]);
+	free(pg->url);
 	free(pg);
 	db->drv = NULL;
 }
@@ -814,6 +816,7 @@ static enum gw_err
 pg_open(struct db *db, const char *target)
 {
 	PQconninfoOption *opts;
+	struct pg *pg;
 	char *err = NULL;
 	enum gw_err e;
 
@@ -825,10 +828,15 @@ pg_open(struct db *db, const char *target)
 		return err != NULL ? GW_EDB : GW_ENOMEM;
 	}
 	PQconninfoFree(opts);
-	if ((db->drv = calloc(1, sizeof(struct pg))) == NULL)
+	if ((pg = calloc(1, sizeof(*pg))) == NULL)
 		return GW_ENOMEM;
-	((struct pg *)db->drv)->busy_applied = -1;
-	if ((e = ready(db, "open")) != GW_OK)
+	db->drv = pg;
+	pg->busy_applied = -1;
+	if ((pg->url = strdup(target)) == NULL)
+		e = GW_ENOMEM;
+	else
+		e = ready(db, "open");
+	if (e != GW_OK)
 		pg_close(db);
 	return e;
 }
