@@ -19,6 +19,7 @@
 
 #include <libpq-fe.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "state/db_driver.h"
@@ -56,6 +57,7 @@ struct db_stmt {
 
 struct pg {
 	char *url;                 /* open's target, for every reconnect */
+	char *where;               /* user@host:port/db from it: no password */
 	PGconn *c;                 /* NULL while down */
 	unsigned gen;              /* counts connections made */
 	int64_t next_try_ms;       /* no connect before this (monotonic) */
@@ -66,10 +68,38 @@ struct pg {
 	int ncache;
 };
 
+/* The log's name for the database: rebuilt from the URL's parsed parts,
+ * so no spelling of a password (user:pw@, ?password=) can reach it. */
 static const char *
 label(const struct db *db)
 {
+	const struct pg *pg = db->drv;
+
+	if (pg != NULL && pg->where != NULL)
+		return pg->where;
 	return db->label != NULL ? db->label : "(postgresql)";
+}
+
+static char *
+where_of(const PQconninfoOption *opts)
+{
+	const char *user = "", *host = "", *port = "", *dbname = "";
+	const PQconninfoOption *o;
+
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL)
+			continue;
+		if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			dbname = o->val;
+	}
+	return buf_strdupf("postgresql://%s%s%s%s%s/%s", user, *user ? "@" : "",
+	    host, *port ? ":" : "", port, dbname);
 }
 
 /* libpq's messages end with a newline; the log adds its own. */
@@ -808,6 +838,7 @@ pg_close(struct db *db)
 	for (i = 0; i < pg->ncache; i++)
 		stmt_free(pg->cache[i]);
 	free(pg->url);
+	free(pg->where);
 	free(pg);
 	db->drv = NULL;
 }
@@ -827,12 +858,15 @@ pg_open(struct db *db, const char *target)
 		PQfreemem(err);
 		return err != NULL ? GW_EDB : GW_ENOMEM;
 	}
-	PQconninfoFree(opts);
-	if ((pg = calloc(1, sizeof(*pg))) == NULL)
+	if ((pg = calloc(1, sizeof(*pg))) == NULL) {
+		PQconninfoFree(opts);
 		return GW_ENOMEM;
+	}
 	db->drv = pg;
 	pg->busy_applied = -1;
-	if ((pg->url = strdup(target)) == NULL)
+	pg->where = where_of(opts);
+	PQconninfoFree(opts);
+	if ((pg->url = strdup(target)) == NULL || pg->where == NULL)
 		e = GW_ENOMEM;
 	else
 		e = ready(db, "open");

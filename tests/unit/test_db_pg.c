@@ -470,14 +470,45 @@ START_TEST(silent_server_answers_within_connect_timeout)
 }
 END_TEST
 
-START_TEST(wrong_password_is_down)
+/* Refused credentials are GW_EDBDOWN too (nothing a retry now would
+ * fix, but nothing the request did wrong), and the log shows where the
+ * database is without any password, however the URL spells it. */
+START_TEST(wrong_password_is_down_and_never_logged)
 {
-	char target[256];
+	char target[512], logpath[600], dir[512], text[4096];
 	const char *at = strchr(url + strlen("postgresql://"), '@');
+	struct db *db;
+	FILE *f;
+	size_t n;
+	int saved;
 
 	ck_assert_ptr_nonnull(at);
-	snprintf(target, sizeof(target), "postgresql://gw:wrong%s", at);
+	test_tmpdir(dir, sizeof(dir), "gw-pglog");
+	snprintf(logpath, sizeof(logpath), "%s/log", dir);
+	fflush(stderr);
+	saved = dup(2);
+	ck_assert_ptr_nonnull(f = freopen(logpath, "w", stderr));
+	snprintf(target, sizeof(target), "postgresql://gw:Wr0ngPw%s", at);
 	conn_close(conn_to(target, 1000, GW_EDBDOWN));
+	snprintf(target, sizeof(target), "postgresql://gw%s%s"
+	    "password=Wr0ngPw2", at, strchr(at, '?') ? "&" : "?");
+	db = conn_to(target, 1000, GW_EDBDOWN);
+	free(db->label);
+	db->label = NULL;
+	conn_close(db);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	ck_assert_ptr_nonnull(f = fopen(logpath, "r"));
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	test_rmdir(dir);
+	ck_assert_msg(strstr(text, "password authentication failed") != NULL,
+	    "%s", text);
+	ck_assert_msg(strstr(text, "postgresql://gw@127.0.0.1:") != NULL, "%s",
+	    text);
+	ck_assert_msg(strstr(text, "Wr0ngPw") == NULL, "%s", text);
 }
 END_TEST
 
@@ -631,7 +662,7 @@ db_pg_suite(void)
 	tcase_add_test(tc, schema_version);
 	tcase_add_test(tc, refused_is_down);
 	tcase_add_test(tc, silent_server_answers_within_connect_timeout);
-	tcase_add_test(tc, wrong_password_is_down);
+	tcase_add_test(tc, wrong_password_is_down_and_never_logged);
 	tcase_add_test(tc, lost_connection_recovers);
 	tcase_add_test(tc, frozen_backend_is_down_in_time);
 	tcase_add_test(tc, lost_transaction_is_not_committed);
