@@ -169,7 +169,10 @@ collect(struct db *db, const char *what, PGresult **out)
 				PQclear(keep);
 				return conn_lost(db, what, "no answer in time");
 			}
-			pfd.fd = PQsocket(pg->c);
+			if ((pfd.fd = PQsocket(pg->c)) < 0) {
+				PQclear(keep);
+				return conn_lost(db, what, PQerrorMessage(pg->c));
+			}
 			pfd.events = POLLIN;
 			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
 				PQclear(keep);

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -512,6 +513,33 @@ START_TEST(wrong_password_is_down_and_never_logged)
 }
 END_TEST
 
+/* The password from a .pgpass file (README: out of config.json). */
+START_TEST(passfile_supplies_the_password)
+{
+	const char *pw = url + strlen("postgresql://gw:");
+	const char *at = strchr(pw, '@');
+	const char *port = getenv("GW_TEST_PG_PORT");
+	char dir[512], pass[600], target[1024];
+	struct db *db;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(at);
+	ck_assert_ptr_nonnull(port);
+	test_tmpdir(dir, sizeof(dir), "gw-pgpass");
+	snprintf(pass, sizeof(pass), "%s/pgpass", dir);
+	ck_assert_ptr_nonnull(f = fopen(pass, "w"));
+	fprintf(f, "127.0.0.1:%s:*:gw:%.*s\n", port, (int)(at - pw), pw);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(pass, 0600), 0);
+	snprintf(target, sizeof(target), "postgresql://gw%s?passfile=%s", at,
+	    pass);
+	db = conn_to(target, 1000, GW_OK);
+	ck_assert_int_eq(one_int(db, "SELECT 11"), 11);
+	conn_close(db);
+	test_rmdir(dir);
+}
+END_TEST
+
 static void
 terminate(struct db *victim)
 {
@@ -663,6 +691,7 @@ db_pg_suite(void)
 	tcase_add_test(tc, refused_is_down);
 	tcase_add_test(tc, silent_server_answers_within_connect_timeout);
 	tcase_add_test(tc, wrong_password_is_down_and_never_logged);
+	tcase_add_test(tc, passfile_supplies_the_password);
 	tcase_add_test(tc, lost_connection_recovers);
 	tcase_add_test(tc, frozen_backend_is_down_in_time);
 	tcase_add_test(tc, lost_transaction_is_not_committed);
