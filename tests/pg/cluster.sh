@@ -44,9 +44,15 @@ as_pg() {
 	fi
 }
 
+# A port the kernel gives; without python3 (a package build) a random one
+# (cmd_run tries again when it is taken).
 free_port() {
-	python3 -c 'import socket
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+	else
+		echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
+	fi
 }
 
 cmd_url() {
@@ -147,7 +153,7 @@ cmd_run() {
 		# the port may be taken between the pick and the bind: try again
 		if (cmd_start "$dir" "$port" $$) 2>"$dir/start.err"; then break; fi
 		tries=$((tries + 1))
-		[ $tries -lt 3 ] || { cat "$dir/start.err" >&2; die "could not start a cluster"; }
+		[ $tries -lt 5 ] || { cat "$dir/start.err" >&2; die "could not start a cluster"; }
 	done
 	GW_TEST_PG_URL=$(cmd_url "$dir" "$port")
 	GW_TEST_PG_DIR=$dir
