@@ -23,7 +23,9 @@ CLUSTER_SH = os.path.join(ROOT, "tests", "pg", "cluster.sh")
 def server_missing():
     """Why no cluster can be started here, or None."""
     if os.environ.get("PG_BINDIR"):
-        return None
+        if os.access(os.path.join(os.environ["PG_BINDIR"], "initdb"), os.X_OK):
+            return None
+        return "no initdb in PG_BINDIR"
     for d in sorted(os.listdir("/usr/lib/postgresql")) if os.path.isdir(
             "/usr/lib/postgresql") else []:
         if os.path.exists(os.path.join("/usr/lib/postgresql", d, "bin", "initdb")):

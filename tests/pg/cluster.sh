@@ -27,7 +27,10 @@ die() { echo "cluster.sh: $*" >&2; exit 1; }
 
 # The server's bin directory: PG_BINDIR, else the newest Debian one, else PATH.
 bindir() {
-	if [ -n "${PG_BINDIR:-}" ]; then echo "$PG_BINDIR"; return 0; fi
+	if [ -n "${PG_BINDIR:-}" ]; then
+		[ -x "$PG_BINDIR/initdb" ] || return 1
+		echo "$PG_BINDIR"; return 0
+	fi
 	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 	if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return 0; fi
 	p=$(command -v initdb 2>/dev/null) || return 1
