@@ -111,8 +111,11 @@ log_pg(enum log_level l, const struct db *db, const char *what,
 
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		n--;
-	log_msg(l, "postgresql %s: %s: %.*s", label(db), what, (int)n,
-	    n > 0 ? msg : "no message");
+	if (n == 0) {
+		msg = "no message";
+		n = strlen(msg);
+	}
+	log_msg(l, "postgresql %s: %s: %.*s", label(db), what, (int)n, msg);
 }
 
 static void
@@ -380,7 +383,7 @@ rewrite(struct db *db, const char *sql, char **out, int *nparams)
 			if (v < 100000)
 				v = v * 10 + (sql[i + 1] - '0');
 		}
-		if (v > 65535) {
+		if (v < 1 || v > 65535) {
 			log_pg(LOG_ERROR, db, "prepare", "parameter number out "
 			    "of range");
 			free(p);

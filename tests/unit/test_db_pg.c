@@ -107,6 +107,7 @@ START_TEST(rewrites_numbered_parameters)
 	ck_assert_int_eq(rewrite(&fake, "SELECT ?", &out, &n), GW_EDB);
 	ck_assert_ptr_null(out);
 	ck_assert_int_eq(rewrite(&fake, "SELECT ?99999999", &out, &n), GW_EDB);
+	ck_assert_int_eq(rewrite(&fake, "SELECT ?0", &out, &n), GW_EDB);
 }
 END_TEST
 
