@@ -18,6 +18,7 @@ static const char *const names[GW_ERR__MAX] = {
 	[GW_ECLIENTGONE] = "client left",
 	[GW_ECANCELLED] = "cancelled",
 	[GW_EINTERNAL] = "internal error",
+	[GW_EDBDOWN] = "database unreachable",
 };
 
 const char *
@@ -40,6 +41,7 @@ gw_http_status(enum gw_err e)
 	case GW_EUPSTREAM:   return 502;
 	case GW_EAUTH:       return 503;
 	case GW_EBUSY:       return 503;
+	case GW_EDBDOWN:     return 503;
 	case GW_ETIMEOUT:    return 504;
 	default:             return 500;
 	}

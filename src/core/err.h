@@ -11,7 +11,7 @@ enum gw_err {
 	GW_ETOOBIG,      /* over a configured size limit */
 	GW_EAUTH,        /* missing or wrong credentials */
 	GW_ECONFIG,      /* config.json unreadable or invalid */
-	GW_EDB,          /* sqlite failure */
+	GW_EDB,          /* database failure */
 	GW_EBUSY,        /* database locked past the busy timeout */
 	GW_ECONNECT,     /* could not reach an upstream (DNS, connect, TLS) */
 	GW_EUPSTREAM,    /* upstream answered with an error or garbage */
@@ -19,6 +19,7 @@ enum gw_err {
 	GW_ECLIENTGONE,  /* the client disconnected: writes fail */
 	GW_ECANCELLED,   /* stopped on purpose (shutdown, user) */
 	GW_EINTERNAL,    /* a bug: an invariant did not hold */
+	GW_EDBDOWN,      /* database server unreachable (refused, timed out, lost) */
 	GW_ERR__MAX
 };
 
@@ -28,7 +29,7 @@ const char *gw_strerror(enum gw_err e);
  * The one mapping from a gateway failure that has no upstream status to the
  * HTTP status the client gets: EINVAL 400, ENOTFOUND 404, ETOOBIG 413,
  * ECLIENTGONE 499 (nobody reads it: for the usage row), ECONNECT and
- * EUPSTREAM 502, EAUTH (the gateway is not signed in) and EBUSY 503,
+ * EUPSTREAM 502, EAUTH (the gateway is not signed in), EBUSY and EDBDOWN 503,
  * ETIMEOUT 504, anything else 500.
  */
 int gw_http_status(enum gw_err e);

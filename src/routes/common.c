@@ -185,6 +185,7 @@ rc_fail(struct rctx *r, enum gw_err e, const char *message)
 {
 	if (message == NULL || *message == '\0')
 		message = e == GW_EBUSY ? "database is locked; try again" :
+		    e == GW_EDBDOWN ? "database unreachable; try again" :
 		    gw_strerror(e);
 	log_warn("%s %s: %s (%s)", r->req->method, r->req->path, message,
 	    gw_strerror(e));

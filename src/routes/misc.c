@@ -204,7 +204,7 @@ token_usage(struct rctx *r, enum tu_kind kind)
 		break;
 	}
 	if (e != GW_OK)
-		rc_fail(r, e, e == GW_EBUSY ? "database is locked; try again" :
+		rc_fail(r, e, e == GW_EBUSY || e == GW_EDBDOWN ? NULL :
 		    "could not read the usage database");
 	else
 		GW_IGNORE(http_send_json(r->c, 200, doc));

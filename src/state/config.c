@@ -13,6 +13,12 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "gwconfig.h"
+
+#ifdef GW_HAVE_LIBPQ
+#include <libpq-fe.h>
+#endif
+
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -763,6 +769,7 @@ parse_flags(const struct pctx *pc, struct cfg *c)
 			return GW_ENOMEM;
 		if (*c->anthropic_api_key == '\0') {
 			free(c->anthropic_api_key);
+	free(c->storage_url);
 			c->anthropic_api_key = NULL;
 		}
 	}
@@ -880,6 +887,65 @@ parse_limits(const struct pctx *pc, struct cfg *c)
 		return e;
 	c->log_level = (enum log_level)lvl;
 	return GW_OK;
+}
+
+/*
+ * storage: {"driver": "sqlite" | "postgresql", "url": "postgresql://..."}.
+ * The URL is never quoted back: it may hold a password.
+ */
+static GW_MUST_CHECK enum gw_err
+parse_storage(const struct pctx *pc, struct cfg *c)
+{
+	const cJSON *o;
+	const char *drv = NULL, *url = NULL;
+	enum gw_err e;
+
+	if ((e = get_object(pc, c->root, "storage", "storage", &o)) != GW_OK ||
+	    o == NULL ||
+	    (e = get_string(pc, o, "driver", "storage.driver", &drv)) != GW_OK ||
+	    (e = get_string(pc, o, "url", "storage.url", &url)) != GW_OK)
+		return e;
+	if (drv == NULL || strcmp(drv, "sqlite") == 0) {
+		if (url != NULL)
+			return bad(pc, "\"storage.url\" is for the postgresql "
+			    "driver: set \"storage.driver\" to \"postgresql\" "
+			    "or remove the url");
+		return GW_OK;
+	}
+	if (strcmp(drv, "postgresql") != 0)
+		return bad(pc, "\"storage.driver\" must be one of sqlite, "
+		    "postgresql");
+#ifndef GW_HAVE_LIBPQ
+	return bad(pc, "\"storage.driver\" \"postgresql\" needs libpq: this "
+	    "build was configured --without-libpq");
+#else
+	if (url == NULL)
+		return bad(pc, "\"storage.driver\" \"postgresql\" needs "
+		    "\"storage.url\" (postgresql://user:password@host:port/db)");
+	if ((c->storage_url = util_strndup_trim(url, strlen(url))) == NULL)
+		return GW_ENOMEM;
+	if (strncasecmp(c->storage_url, "postgresql://", 13) != 0 &&
+	    strncasecmp(c->storage_url, "postgres://", 11) != 0)
+		return bad(pc, "\"storage.url\" must be a postgresql:// URL "
+		    "(postgresql://user:password@host:port/db)");
+	{
+		char *err = NULL;
+		PQconninfoOption *opts = PQconninfoParse(c->storage_url, &err);
+
+		PQconninfoFree(opts);
+		if (opts == NULL) {
+			/* libpq's reason may quote a piece of the password */
+			e = err != NULL ? bad(pc, "\"storage.url\" is not a "
+			    "valid PostgreSQL URL (percent-encode special "
+			    "characters in the user name and password)") :
+			    GW_ENOMEM;
+			PQfreemem(err);
+			return e;
+		}
+	}
+	c->storage_driver = CFG_STORAGE_POSTGRESQL;
+	return GW_OK;
+#endif
 }
 
 /* ---- derived URLs ---- */
@@ -1067,6 +1133,7 @@ cfg_from_tree(cJSON *root, const char *name, struct cfg **out,
 	    (e = parse_upstream(&pc, c)) != GW_OK ||
 	    (e = parse_limits(&pc, c)) != GW_OK ||
 	    (e = parse_access(&pc, c)) != GW_OK ||
+	    (e = parse_storage(&pc, c)) != GW_OK ||
 	    (e = derive_urls(c)) != GW_OK)
 		goto fail;
 	*out = c;

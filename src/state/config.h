@@ -41,6 +41,12 @@ enum cfg_auth_type {
 	CFG_AUTH_OAUTH2          /* codex only: credentials file */
 };
 
+/* storage.driver: where the shared state lives (issue 15). */
+enum cfg_storage_driver {
+	CFG_STORAGE_SQLITE,              /* "sqlite": copilot-api.db (the default) */
+	CFG_STORAGE_POSTGRESQL           /* "postgresql": storage.url, via libpq */
+};
+
 /* One validated providers.<name> entry (surface.md §7.1). */
 struct cfg_provider {
 	char *name;                  /* trimmed; never "copilot" */
@@ -116,6 +122,10 @@ struct cfg {
 	int manual_approval;         /* manualApproval */
 	long approval_timeout_s;     /* manualApprovalTimeoutSeconds */
 	enum log_level log_level;
+	/* storage.driver; storage.url trimmed (a postgresql:// or postgres://
+	 * URL libpq accepts), NULL for sqlite.  Read at start only. */
+	enum cfg_storage_driver storage_driver;
+	char *storage_url;
 
 	/* Derived by cfg_load / cfg_apply_env; read them via the accessors. */
 	char *github_url;

@@ -80,7 +80,8 @@ struct db_driver {
 	 * themselves go through exec. */
 	int (*in_transaction)(struct db *db);
 	/* The schema version (sqlite: PRAGMA user_version; PostgreSQL: the
-	 * one row of table schema_version, made by the first migration).
+	 * one row of table schema_version (id 1, version), which the driver's
+	 * version_set makes when missing: no migration creates it).
 	 * version_set runs inside the migration step's transaction. */
 	GW_MUST_CHECK enum gw_err (*version_get)(struct db *db, int *v);
 	GW_MUST_CHECK enum gw_err (*version_set)(struct db *db, int v);

@@ -479,6 +479,61 @@ START_TEST(load_inflight_budget)
 }
 END_TEST
 
+/* storage: sqlite by default; postgresql with a URL libpq takes, whose
+ * password no message repeats. */
+START_TEST(load_storage)
+{
+	struct cfg *c = load_text("{}");
+	struct buf err = BUF_INIT;
+	char *p = tpath("config.json");
+
+	ck_assert_int_eq(c->storage_driver, CFG_STORAGE_SQLITE);
+	ck_assert_ptr_null(c->storage_url);
+	cfg_free(c);
+	c = load_text("{\"storage\":{\"driver\":\"sqlite\"}}");
+	ck_assert_int_eq(c->storage_driver, CFG_STORAGE_SQLITE);
+	cfg_free(c);
+#ifdef GW_HAVE_LIBPQ
+	c = load_text("{\"storage\":{\"driver\":\"postgresql\",\"url\":"
+	    "\" postgresql://gw:pw@db.example:5432/gw?sslmode=require \"}}");
+	ck_assert_int_eq(c->storage_driver, CFG_STORAGE_POSTGRESQL);
+	ck_assert_str_eq(c->storage_url,
+	    "postgresql://gw:pw@db.example:5432/gw?sslmode=require");
+	cfg_free(c);
+	c = load_text("{\"storage\":{\"driver\":\"postgresql\",\"url\":"
+	    "\"postgres://db.example/gw\"}}");
+	ck_assert_int_eq(c->storage_driver, CFG_STORAGE_POSTGRESQL);
+	cfg_free(c);
+	c = NULL;
+	write_text(p, "{\"storage\":{\"driver\":\"postgresql\"}}");
+	ck_assert_int_eq(cfg_load(p, &c, &err), GW_ECONFIG);
+	ck_assert_msg(strstr(buf_cstr(&err), "needs \"storage.url\"") != NULL,
+	    "%s", buf_cstr(&err));
+	write_text(p, "{\"storage\":{\"driver\":\"postgresql\",\"url\":"
+	    "\"mysql://gw:secret@h/db\"}}");
+	ck_assert_int_eq(cfg_load(p, &c, &err), GW_ECONFIG);
+	ck_assert_msg(strstr(buf_cstr(&err), "must be a postgresql:// URL") !=
+	    NULL, "%s", buf_cstr(&err));
+	ck_assert_ptr_null(strstr(buf_cstr(&err), "secret"));
+	write_text(p, "{\"storage\":{\"driver\":\"postgresql\",\"url\":"
+	    "\"postgresql://gw:se%zzcret@h:5432/db\"}}");
+	ck_assert_int_eq(cfg_load(p, &c, &err), GW_ECONFIG);
+	ck_assert_msg(strstr(buf_cstr(&err), "is not a valid PostgreSQL URL") !=
+	    NULL, "%s", buf_cstr(&err));
+	ck_assert_ptr_null(strstr(buf_cstr(&err), "cret"));
+#else
+	write_text(p, "{\"storage\":{\"driver\":\"postgresql\",\"url\":"
+	    "\"postgresql://h/db\"}}");
+	ck_assert_int_eq(cfg_load(p, &c, &err), GW_ECONFIG);
+	ck_assert_msg(strstr(buf_cstr(&err), "--without-libpq") != NULL, "%s",
+	    buf_cstr(&err));
+#endif
+	ck_assert_ptr_null(c);
+	buf_free(&err);
+	free(p);
+}
+END_TEST
+
 /* ---- load: errors ---- */
 
 static const struct {
@@ -554,6 +609,11 @@ static const struct {
 	{ "{\"manualApprovalTimeoutSeconds\":0}",
 	    "\"manualApprovalTimeoutSeconds\" must be an integer from 1 to 86400" },
 	{ "{\"logLevel\":\"verbose\"}", "\"logLevel\" must be one of error, warn, info, debug" },
+	{ "{\"storage\":\"sqlite\"}", "\"storage\" must be an object" },
+	{ "{\"storage\":{\"driver\":1}}", "\"storage.driver\" must be a string" },
+	{ "{\"storage\":{\"driver\":\"mysql\"}}", "\"storage.driver\" must be one of sqlite, postgresql" },
+	{ "{\"storage\":{\"url\":\"postgresql://h/db\"}}", "\"storage.url\" is for the postgresql driver" },
+	{ "{\"storage\":{\"driver\":\"postgresql\",\"url\":5}}", "\"storage.url\" must be a string" },
 };
 
 START_TEST(load_type_errors)
@@ -1449,6 +1509,7 @@ config_suite(void)
 	tcase_add_test(t, load_access_lists);
 	tcase_add_test(t, web_search_model);
 	tcase_add_test(t, load_inflight_budget);
+	tcase_add_test(t, load_storage);
 	tcase_add_test(t, paths_home_env_and_home);
 	tcase_add_test(t, paths_join_slashes);
 	tcase_add_test(t, paths_ensure_dir_nested);

@@ -20,6 +20,8 @@ START_TEST(http_status_of_each_error)
 	ck_assert_int_eq(gw_http_status(GW_EUPSTREAM), 502);
 	ck_assert_int_eq(gw_http_status(GW_EAUTH), 503);
 	ck_assert_int_eq(gw_http_status(GW_EBUSY), 503);
+	ck_assert_int_eq(gw_http_status(GW_EDBDOWN), 503);
+	ck_assert_str_eq(gw_strerror(GW_EDBDOWN), "database unreachable");
 	ck_assert_int_eq(gw_http_status(GW_ETIMEOUT), 504);
 	ck_assert_int_eq(gw_http_status(GW_ENOMEM), 500);
 	ck_assert_int_eq(gw_http_status(GW_EIO), 500);
