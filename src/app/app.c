@@ -466,6 +466,7 @@ app_auth_env(struct worker *w, struct auth_env *env)
 	env->opencode = w->app->ident.opencode;
 	env->github_token = w->app->github_token;
 	env->account = w->app->account;
+	env->named = w->acct[0] != '\0' ? w->acct : NULL;
 	env->show_token = w->app->show_token;
 }
 

@@ -28,6 +28,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "state/accounts.h"
 #include "upstream/copilot.h"
 #include "upstream/github.h"
 
@@ -94,9 +95,18 @@ struct worker {
 	 * worker_free lets go of it. */
 	struct models_ref *models;
 	void (*models_release)(struct worker *w);
-	/* The Copilot token as this worker last read it (app_copilot_call). */
+	/* The Copilot token as this worker last read it (app_copilot_call),
+	 * and whose (an account name, "" the default). */
 	struct db_copilot_token *tok;
 	int64_t tok_read_ms;
+	char tok_acct[ACCOUNTS_NAME_MAX + 1];
+	/* The account this request is served by (app/pool.c): a named
+	 * account, "" the default; routes/routes.c empties it before each
+	 * request.  How many named accounts there are, as last read. */
+	char acct[ACCOUNTS_NAME_MAX + 1];
+	long pool_named;
+	int64_t pool_read_ms;
+	int64_t pool_pruned_ms;
 	int tbb;                   /* app_token_based_billing, as last read */
 	int64_t tbb_read_ms;
 };

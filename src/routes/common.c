@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/copilot_call.h"
+#include "app/pool.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -466,14 +467,20 @@ void
 rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
     struct tr_stream *tr, rc_xlate_fn xlate, void *xlate_arg)
 {
+	struct copilot_req q = *rq;
 	struct relay_result res;
 	struct tr_sink sink;
 	struct buf err = BUF_INIT;
 	enum gw_err e;
 
+	/* a model call: the model and session choose the account */
+	if (q.model == NULL && r->model[0] != '\0') {
+		q.model = r->model;
+		q.session = r->session_id;
+	}
 	memset(&res, 0, sizeof(res));
 	http_sse_sink(r->c, &sink);
-	e = app_copilot_call(r->w, rq, tr, &sink, &res, &err);
+	e = pool_copilot_call(r->w, &q, tr, &sink, &res, &err);
 	rc_relay_to_client(r, e, &res, tr, err.data, xlate, xlate_arg);
 	relay_result_free(&res);
 	buf_free(&err);

@@ -873,6 +873,13 @@ parse_limits(const struct pctx *pc, struct cfg *c)
 	    "manualApprovalTimeoutSeconds", 1, 86400,
 	    &c->approval_timeout_s)) != GW_OK)
 		return e;
+	/* issue 15: how a new session picks among several Copilot accounts */
+	if ((e = get_object(pc, c->root, "accounts", "accounts", &o)) != GW_OK ||
+	    (e = get_enum(pc, o, "strategy", (const char *const[]){
+	    "affinity-quota", "round-robin", "fill-first" }, 3,
+	    "affinity-quota, round-robin, fill-first",
+	    &c->accounts_strategy)) != GW_OK)
+		return e;
 	lvl = (int)c->log_level;
 	if ((e = get_enum(pc, c->root, "logLevel", (const char *const[]){
 	    "error", "warn", "info", "debug" }, 4, "error, warn, info, debug",

@@ -1,0 +1,57 @@
+/*
+ * The pool of Copilot accounts (issue 15): which account serves a model
+ * call, cool-downs, quota snapshots, and the listing `copilot-api
+ * accounts` and GET /admin/accounts show.
+ *
+ * The pool is the default account (when signed in) and the named ones
+ * (state/accounts.h).  With no named account there is no choice: the
+ * default serves, and nothing is read or written (behaviour as before).
+ * Otherwise a session (the usage row's session id) stays on its account
+ * while that is healthy and offers the model; a new session, or one whose
+ * account cannot serve, goes by config accounts.strategy among the
+ * accounts not cooling down that offer the model.  Quota snapshots come
+ * from copilot_internal/user, cached POOL_QUOTA_MAX_AGE_MS.
+ *
+ * Thread-safety: uses only the calling worker's connections.
+ */
+#ifndef GW_APP_POOL_H
+#define GW_APP_POOL_H
+
+#include <cjson/cJSON.h>
+
+#include "app/app.h"
+#include "app/copilot_call.h"
+#include "core/buf.h"
+#include "core/err.h"
+
+struct relay_result;
+struct tr_stream;
+struct tr_sink;
+
+/* How old a quota snapshot may be; how long an account rests after a 429
+ * or 402 without Retry-After; when an idle session forgets its account. */
+#define POOL_QUOTA_MAX_AGE_MS 60000
+#define POOL_COOLDOWN_DEFAULT_S 60
+#define POOL_SESSION_IDLE_MS (24LL * 3600 * 1000)
+
+/*
+ * A model call (app_copilot_call's contract) on the account chosen for
+ * rq->model and rq->session: one that refuses for capacity (429, 402)
+ * before any byte reached the client cools down, and the call goes once
+ * to the next account that can serve.  w->acct says afterwards which
+ * account answered.  rq->model NULL: app_copilot_call on w->acct.
+ */
+GW_MUST_CHECK enum gw_err pool_copilot_call(struct worker *w,
+    const struct copilot_req *rq, struct tr_stream *tr, struct tr_sink *sink,
+    struct relay_result *res, struct buf *errmsg);
+
+/*
+ * Every account as JSON: [{"name", "login", "plan", "premium":
+ * {"unlimited", "remaining", "entitlement"} or null, "state": "ok" |
+ * "cooling" | "signed-out", "cooling_until" (ISO 8601, when cooling),
+ * "reason"}], the quota snapshots refreshed when older than
+ * POOL_QUOTA_MAX_AGE_MS.  *out is new, freed by the caller.
+ */
+GW_MUST_CHECK enum gw_err pool_list_json(struct worker *w, cJSON **out);
+
+#endif
