@@ -445,6 +445,7 @@ worker_free(struct worker *w)
 		pthread_mutex_unlock(&w->app->cfg_mu);
 	}
 	free(w->login);
+	free(w->pool_login);
 	/* app/models.c's reference, by the hook it set (no include cycle) */
 	if (w->models_release != NULL)
 		w->models_release(w);

@@ -105,7 +105,12 @@ struct worker {
 	 * request.  How many named accounts there are, as last read. */
 	char acct[ACCOUNTS_NAME_MAX + 1];
 	long pool_named;
+	char pool_primary[ACCOUNTS_NAME_MAX + 1];   /* pool_begin's */
 	int64_t pool_read_ms;
+	int64_t pool_stamp;        /* POOL_STAMP's mtime as last seen */
+	char *pool_login;          /* pool_login's, of account pool_login_of */
+	char pool_login_of[ACCOUNTS_NAME_MAX + 1];
+	int64_t pool_login_ms;
 	int64_t pool_pruned_ms;
 	int tbb;                   /* app_token_based_billing, as last read */
 	int64_t tbb_read_ms;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "app/copilot_call.h"
 #include "app/models.h"
@@ -21,20 +22,95 @@
 #define POOL_RECHECK_MS 5000
 #define POOL_PRUNE_EVERY_MS 60000
 
-/* 1 when there are named accounts (read at most every 5 s per worker). */
+static int default_signed_in(struct worker *w);
+static GW_MUST_CHECK enum gw_err members(struct worker *w, int signed_out,
+    struct accounts_row **out, size_t *n, int *default_in);
+
+/* The account that serves what is not a model call: the default when
+ * signed in, else the first named one (into w->pool_primary). */
+static void
+primary(struct worker *w)
+{
+	struct accounts_row *v = NULL;
+	size_t n = 0;
+	int din;
+
+	w->pool_primary[0] = '\0';
+	if (members(w, 0, &v, &n, &din) == GW_OK && n > 0 && v[0].named)
+		snprintf(w->pool_primary, sizeof(w->pool_primary), "%s", v[0].name);
+	accounts_rows_free(v, n);
+}
+
+/* The stamp's path in the data directory, into out. */
+static void
+stamp_path(const struct app *a, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s", a->home, POOL_STAMP);
+}
+
+/* Whether the stamp changed since w last looked (one stat). */
+static int
+stamp_changed(struct worker *w)
+{
+	char p[4096];
+	struct stat sb;
+	int64_t id = 0;
+
+	stamp_path(w->app, p, sizeof(p));
+	if (stat(p, &sb) == 0)
+		id = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec +
+		    (int64_t)sb.st_size;
+	if (id == w->pool_stamp)
+		return 0;
+	w->pool_stamp = id;
+	return 1;
+}
+
+void
+pool_touch(const struct app *a)
+{
+	char p[4096];
+	FILE *f;
+
+	stamp_path(a, p, sizeof(p));
+	if ((f = fopen(p, "w")) == NULL) {
+		log_warn("cannot write %s: running responders see the change "
+		    "within %d s", p, POOL_RECHECK_MS / 1000);
+		return;
+	}
+	fprintf(f, "%lld\n", (long long)util_now_ms());
+	if (fclose(f) != 0)
+		log_warn("cannot write %s", p);
+}
+
+/* 1 when there are named accounts: read again when the stamp changed
+ * (this host's CLI) or POOL_RECHECK_MS passed (another host's). */
 static int
 pool_active(struct worker *w)
 {
 	int64_t now = util_now_ms();
 	long n;
 
-	if (w->pool_read_ms == 0 || now - w->pool_read_ms >= POOL_RECHECK_MS) {
+	if (stamp_changed(w) || w->pool_read_ms == 0 ||
+	    now - w->pool_read_ms >= POOL_RECHECK_MS) {
 		/* unreadable: keep what was known (none at first) */
 		if (accounts_count(w->db, &n) == GW_OK)
 			w->pool_named = n;
 		w->pool_read_ms = now;
+		if (w->pool_named > 0)
+			primary(w);
+		else
+			w->pool_primary[0] = '\0';
 	}
 	return w->pool_named > 0;
+}
+
+void
+pool_begin(struct worker *w)
+{
+	w->acct[0] = '\0';
+	if (pool_active(w))
+		memcpy(w->acct, w->pool_primary, sizeof(w->acct));
 }
 
 /* The account's key in w->acct: "" for the default. */
@@ -487,4 +563,25 @@ pool_copilot_call(struct worker *w, const struct copilot_req *rq,
 	if (e == GW_OK && pool_refused(res->status) && !res->client_started)
 		pool_cool(w, res->resp.retry_after, res->status);
 	return e;
+}
+
+const char *
+pool_login(struct worker *w)
+{
+	int64_t now = util_now_ms();
+	char *v = NULL;
+
+	if (w->acct[0] == '\0')
+		return app_github_login(w);
+	if (w->pool_login != NULL && strcmp(w->pool_login_of, w->acct) == 0 &&
+	    now - w->pool_login_ms < 60000)
+		return w->pool_login;
+	/* unreadable: "" for now, read again next time */
+	if (accounts_login(w->db, w->acct, &v) != GW_OK)
+		return "";
+	free(w->pool_login);
+	w->pool_login = v;
+	memcpy(w->pool_login_of, w->acct, sizeof(w->pool_login_of));
+	w->pool_login_ms = now;
+	return v;
 }

@@ -34,6 +34,21 @@ struct tr_sink;
 #define POOL_COOLDOWN_DEFAULT_S 60
 #define POOL_SESSION_IDLE_MS (24LL * 3600 * 1000)
 
+/* The file in the data directory whose change tells the responders of
+ * this host that the accounts changed (pool_touch, after `auth login
+ * --account` and `accounts remove`); other hosts notice within 5 s. */
+#define POOL_STAMP "accounts.stamp"
+void pool_touch(const struct app *a);
+
+/*
+ * Before each request: w->acct becomes the account that serves what is not
+ * a model call (the model list, token counts): the default when signed
+ * in, else the first named account.  No named account: the default, and
+ * nothing read but one stat of POOL_STAMP (the pool is read again when
+ * it changed, else every 5 s per worker).
+ */
+void pool_begin(struct worker *w);
+
 /*
  * A model call (app_copilot_call's contract) on the account chosen for
  * rq->model and rq->session: one that refuses for capacity (429, 402)
@@ -44,6 +59,11 @@ struct tr_sink;
 GW_MUST_CHECK enum gw_err pool_copilot_call(struct worker *w,
     const struct copilot_req *rq, struct tr_stream *tr, struct tr_sink *sink,
     struct relay_result *res, struct buf *errmsg);
+
+/* The GitHub login of w->acct for usage rows ("" when unknown): the
+ * default's app_github_login, a named account's read at most once a
+ * minute per worker.  Borrowed from w. */
+const char *pool_login(struct worker *w);
 
 /*
  * Every account as JSON: [{"name", "login", "plan", "premium":

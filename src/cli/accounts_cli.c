@@ -52,7 +52,8 @@ accounts_cli_store(struct worker *w, const char *name, const char *token,
 		fprintf(stderr, "copilot-api: could not store account %s in %s\n",
 		    name, w->app->db_path);
 		goto out;
-	}
+	} else
+		pool_touch(w->app);
 	log_fingerprint(token, fp);
 	if (name == NULL)
 		printf("Signed in to GitHub as %s (token %s stored in %s)\n", login,
@@ -147,6 +148,7 @@ remove_one(struct worker *w, const char *name)
 		    name, gw_strerror(e));
 		return 1;
 	}
+	pool_touch(w->app);
 	printf("Removed account %s\n", name);
 	return 0;
 }

@@ -332,7 +332,8 @@ rc_record(struct rctx *r, int status, const struct tr_usage *u,
 		ev.user_id = ev.provider_name = r->provider;
 		ev.source = "provider";
 	} else {
-		ev.user_id = app_github_login(r->w);
+		ev.user_id = pool_login(r->w);
+		ev.account = r->w->acct[0] != '\0' ? r->w->acct : ACCOUNTS_DEFAULT;
 		ev.source = "copilot";
 	}
 	ev.endpoint = r->endpoint != NULL ? r->endpoint : r->req->path;

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "app/pool.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/guard.h"
@@ -106,7 +107,7 @@ run(void *tctx, struct http_conn *c, const struct route_params *p)
 	r.param = p->n > 0 ? p->p[0].value : NULL;
 	r.start_ms = util_mono_ms();
 	r.w->conn = c;
-	r.w->acct[0] = '\0';          /* app/pool.c chooses per call */
+	pool_begin(r.w);              /* model calls choose their own */
 	row->fn(&r);
 	r.w->conn = NULL;
 	ps->row = row;

@@ -244,6 +244,13 @@ accounts_github_token(struct db *db, const char *name, char **out)
 }
 
 enum gw_err
+accounts_login(struct db *db, const char *name, char **out)
+{
+	return get_text(db, "SELECT login FROM accounts WHERE name = ?1 AND "
+	    "github_token IS NOT NULL", name, out);
+}
+
+enum gw_err
 accounts_token_get(struct db *db, const char *name,
     struct db_copilot_token *out)
 {

@@ -77,9 +77,12 @@ GW_MUST_CHECK enum gw_err accounts_list(struct db *db,
     struct accounts_row **rows, size_t *n);
 /* How many named accounts there are. */
 GW_MUST_CHECK enum gw_err accounts_count(struct db *db, long *n);
-/* The named account's GitHub token; GW_ENOTFOUND when no such account. */
+/* The named account's GitHub token, its login; GW_ENOTFOUND when no
+ * such account. */
 GW_MUST_CHECK enum gw_err accounts_github_token(struct db *db,
     const char *name, char **out);
+GW_MUST_CHECK enum gw_err accounts_login(struct db *db, const char *name,
+    char **out);
 
 /* A named account's Copilot token (out->account is set to name). */
 GW_MUST_CHECK enum gw_err accounts_token_get(struct db *db, const char *name,

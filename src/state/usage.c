@@ -119,8 +119,9 @@ usage_record(struct db *db, const struct usage_event *ev)
 	    "model, input_tokens, output_tokens, cache_read_input_tokens, "
 	    "cache_creation_input_tokens, total_tokens, status, latency_ms, "
 	    "stream, error, total_nano_aiu, cost_currency, total_cost_nanos, "
-	    "cost_source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-	    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
+	    "cost_source, account) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+	    "?23)";
 	const char *model;
 	int64_t created, total;
 	long in, out, cr, cc;
@@ -209,6 +210,8 @@ usage_record(struct db *db, const struct usage_event *ev)
 		rc = ev->cost_source != NULL ?
 		    sqlite3_bind_text(st, 22, ev->cost_source, -1, SQLITE_STATIC) :
 		    sqlite3_bind_null(st, 22);
+	if (rc == SQLITE_OK && ev->account != NULL)
+		rc = sqlite3_bind_text(st, 23, ev->account, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)

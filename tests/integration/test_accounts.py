@@ -126,6 +126,34 @@ class Cli(Pool, unittest.TestCase):
         self.assertEqual(self.db("SELECT COUNT(*) FROM session_accounts"), [(0,)])
 
 
+class NamedOnly(Pool, unittest.TestCase):
+    """No default account: the first named one serves what is not a model
+    call (the model list), the pool the model calls."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = harness.Stack(signed_in=False)
+        cls.addClassCleanup(cls.s.close)
+
+    def test_named_accounts_alone(self):
+        self.setup_pool(alice={"models_hide": ["gpt-5-mini"]})
+        status, _, doc = self.s.json("GET", "/v1/models")
+        self.assertEqual(status, 200, doc)
+        ids = [m["id"] for m in doc["data"]]
+        self.assertIn("gpt-4.1", ids)
+        self.assertNotIn("gpt-5-mini", ids)                 # alice's list
+        models = [r.get("login") for r in self.s.fake.requests("/models")]
+        self.assertEqual(models[0], "alice")
+        # bob has the most quota left and the model: bob serves it
+        status, logins, _ = self.send(session="n1")
+        self.assertEqual((status, logins), (200, ["bob"]))
+        got = {a["name"]: a for a in json.loads(self.s.cli("accounts", "--json").stdout)}
+        self.assertEqual(got["default"]["state"], "signed-out")
+        # each account refreshed under its own lock file
+        locks = sorted(f for f in os.listdir(self.s.home) if f.startswith("copilot-token.lock"))
+        self.assertEqual(locks, ["copilot-token.lock.home", "copilot-token.lock.work"])
+
+
 class AffinityQuota(Pool, unittest.TestCase):
     """The default strategy: a new session goes where the most premium quota
     is left; an account without the model is never chosen for it."""
@@ -180,6 +208,8 @@ class Failover(Pool, unittest.TestCase):
     def test_429_cools_down_and_goes_once_to_the_next(self):
         self.setup_pool()
         self.assertEqual(self.send(session="f1")[1], ["fake-user"])     # fill-first
+        row = self.s.usage_rows()[-1]
+        self.assertEqual((row["account"], row["user_id"]), ("default", "fake-user"))
         self.s.fake.fault(path="/chat/completions", kind="status", status=429,
                           login="fake-user", headers={"Retry-After": "120"})
         status, logins, _ = self.send(session="f1")
@@ -188,6 +218,10 @@ class Failover(Pool, unittest.TestCase):
         self.assertEqual(acc["default"]["state"], "cooling")
         self.assertIn("429", acc["default"]["reason"])
         self.assertEqual(acc["work"]["state"], "ok")
+        # the row is the account's that served, with its login
+        row = self.s.usage_rows()[-1]
+        self.assertEqual((row["account"], row["user_id"], row["status"]),
+                         ("work", "alice", 200))
         # the session moved and stays moved; new sessions skip the cooling one
         self.assertEqual(self.send(session="f1")[1], ["alice"])
         self.assertEqual(self.send(session="f2")[1], ["alice"])
