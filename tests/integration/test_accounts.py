@@ -199,6 +199,36 @@ class RoundRobin(Pool, unittest.TestCase):
         self.assertEqual(len(rows), 3)
 
 
+    def messages(self, headers=None, metadata=None, stream=False):
+        """One /v1/messages turn; returns the logins the fake saw for it."""
+        n = len(self.s.fake.requests("/v1/messages"))
+        body = {"model": "claude-sonnet-4.6", "max_tokens": 64, "stream": stream,
+                "messages": [{"role": "user", "content": "hi there"}]}
+        if metadata:
+            body["metadata"] = metadata
+        status, _, payload = self.s.request("POST", "/v1/messages", body,
+                                            headers=headers or {})
+        self.assertEqual(status, 200, payload)
+        return [r.get("login") for r in self.s.fake.requests("/v1/messages")[n:]]
+
+    def test_claude_code_sessions_stick(self):
+        """x-session-id and the session of metadata.user_id keep a
+        conversation on its account; a request without one is not
+        remembered."""
+        self.setup_pool()
+        by_header = self.messages({"x-session-id": "cc-session-1"})
+        uid = ("user_%s_account_%s_session_%s" % ("a" * 64, "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+                                                  "11111111-2222-3333-4444-555555555555"))
+        by_meta = self.messages(metadata={"user_id": uid})
+        self.assertNotEqual(by_header, by_meta)              # two new sessions: rotated
+        for _ in range(2):
+            self.assertEqual(self.messages({"x-session-id": "cc-session-1"}), by_header)
+            self.assertEqual(self.messages(metadata={"user_id": uid}, stream=True), by_meta)
+        before = self.db("SELECT COUNT(*) FROM session_accounts")
+        self.messages()
+        self.assertEqual(self.db("SELECT COUNT(*) FROM session_accounts"), before)
+
+
 class Failover(Pool, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -245,6 +275,34 @@ class Failover(Pool, unittest.TestCase):
                          ("cooling", "cooling"))
         self.assertIn("no quota", acc["work"]["reason"])
         self.assertEqual(self.send(session="q1")[1], ["bob"])
+
+    def test_a_refused_stream_goes_to_the_next(self):
+        self.setup_pool()
+        self.s.fake.fault(path="/chat/completions", kind="status", status=429,
+                          login="fake-user", stream=True)
+        n = len(self.s.fake.requests("/chat/completions"))
+        body = dict(chat(), stream=True)
+        resp, conn = self.s.stream("/v1/chat/completions", body,
+                                   headers={"x-session-affinity": "st1"})
+        data = resp.read().decode()
+        conn.close()
+        self.assertEqual(resp.status, 200)
+        self.assertIn("data: [DONE]", data)
+        logins = [r.get("login") for r in self.s.fake.requests("/chat/completions")[n:]]
+        self.assertEqual(logins, ["fake-user", "alice"])
+
+    def test_401_refreshes_that_accounts_token_only(self):
+        self.setup_pool()
+        self.assertEqual(self.send(session="t1")[1], ["fake-user"])
+        self.s.fake.fault(path="/chat/completions", kind="unauthorized_once",
+                          login="fake-user")
+        toks = len(self.s.fake.call("GET", "/_fake/tokens")["copilot"])
+        status, logins, _ = self.send(session="t1")
+        # refreshed once and retried once on the same account, no cool-down
+        self.assertEqual((status, logins), (200, ["fake-user", "fake-user"]))
+        new = self.s.fake.call("GET", "/_fake/tokens")["copilot"][toks:]
+        self.assertEqual([t["github_token"] for t in new], ["gho_integration_test"])
+        self.assertEqual(self.accounts()["default"]["state"], "ok")
 
     def test_other_failures_are_not_sent_elsewhere(self):
         self.setup_pool()
