@@ -20,6 +20,7 @@
 #include "upstream/github.h"
 
 #define POOL_RECHECK_MS 5000
+#define POOL_SESSION_TOUCH_MS (10 * 60 * 1000)
 #define POOL_PRUNE_EVERY_MS 60000
 
 static int default_signed_in(struct worker *w);
@@ -280,17 +281,18 @@ better(struct worker *w, const struct accounts_row *a,
 	}
 }
 
-/* The session's account among the eligible (ok[i]), or -1. */
+/* The session's account among the eligible (ok[i]), or -1; *last_use:
+ * when the session was last recorded on it. */
 static long
 session_pick(struct worker *w, const char *session,
-    const struct accounts_row *v, const int *ok, size_t n)
+    const struct accounts_row *v, const int *ok, size_t n, int64_t *last_use)
 {
 	char *name = NULL;
 	long r = -1;
 	size_t i;
 
 	if (session == NULL || session[0] == '\0' ||
-	    accounts_session_get(w->db, session, &name) != GW_OK)
+	    accounts_session_get(w->db, session, &name, last_use) != GW_OK)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (ok[i] && strcmp(v[i].name, name) == 0)
@@ -318,14 +320,17 @@ strategy_pick(struct worker *w, struct accounts_row *v, const int *ok,
 	return best;
 }
 
-/* Remembers the choice: the session's account, the round-robin clock. */
+/* Remembers the choice: the session's account (a session that stays is
+ * written again only every POOL_SESSION_TOUCH_MS: no write per request),
+ * the round-robin clock. */
 static void
 remember(struct worker *w, const char *session, const char *name, int fresh,
-    int64_t now)
+    int64_t last_use, int64_t now)
 {
 	if (fresh && accounts_picked(w->db, name, now) != GW_OK)
 		log_warn("account %s: could not record the pick", name);
 	if (session != NULL && session[0] != '\0' &&
+	    (fresh || now - last_use >= POOL_SESSION_TOUCH_MS) &&
 	    accounts_session_put(w->db, session, name, now) != GW_OK)
 		log_warn("session %s: could not record its account", session);
 	if (now - w->pool_pruned_ms >= POOL_PRUNE_EVERY_MS) {
@@ -351,7 +356,7 @@ pool_choose(struct worker *w, const char *session, const char *model,
 	int *ok = NULL, din, any = 0;
 	size_t n = 0, i;
 	long pick = -1, soonest = -1;
-	int64_t now = util_now_ms();
+	int64_t now = util_now_ms(), last_use = 0;
 	enum gw_err e = GW_ENOTFOUND;
 
 	if (!pool_active(w)) {
@@ -380,10 +385,10 @@ pool_choose(struct worker *w, const char *session, const char *model,
 		}
 		ok[i] = 1;
 	}
-	if ((pick = session_pick(w, session, v, ok, n)) >= 0) {
-		remember(w, session, v[pick].name, 0, now);
+	if ((pick = session_pick(w, session, v, ok, n, &last_use)) >= 0) {
+		remember(w, session, v[pick].name, 0, last_use, now);
 	} else if ((pick = strategy_pick(w, v, ok, n, now)) >= 0) {
-		remember(w, session, v[pick].name, 1, now);
+		remember(w, session, v[pick].name, 1, 0, now);
 	} else if (exclude == NULL) {
 		/* nobody healthy: the first to come back, else the first;
 		 * Copilot's own answer (429, unknown model) goes through */

@@ -377,10 +377,24 @@ accounts_picked(struct db *db, const char *name, int64_t now_ms)
 }
 
 enum gw_err
-accounts_session_get(struct db *db, const char *session, char **account)
+accounts_session_get(struct db *db, const char *session, char **account,
+    int64_t *last_use_ms)
 {
-	return get_text(db, "SELECT account FROM session_accounts "
-	    "WHERE session = ?1", session, account);
+	struct db_stmt *st;
+	enum gw_err e;
+
+	*account = NULL;
+	if ((e = db_prepare(db, "SELECT account, last_use_ms FROM "
+	    "session_accounts WHERE session = ?1", &st)) != GW_OK)
+		return e;
+	db_bind_text(st, 1, session);
+	if ((e = db_step(st)) == GW_OK) {
+		if (last_use_ms != NULL)
+			*last_use_ms = db_column_int64(st, 1);
+		e = db_column_strdup(st, 0, account);
+	}
+	db_done(db, st);
+	return e;
 }
 
 enum gw_err

@@ -106,10 +106,11 @@ GW_MUST_CHECK enum gw_err accounts_cooldown(struct db *db, const char *name,
 GW_MUST_CHECK enum gw_err accounts_picked(struct db *db, const char *name,
     int64_t now_ms);
 
-/* The account a session is on (GW_ENOTFOUND: none yet); putting it also
- * records the use.  prune: sessions unused since before older_than_ms. */
+/* The account a session is on and when it was last put (last_use_ms may
+ * be NULL); GW_ENOTFOUND: none yet.  Putting it records the use.  prune:
+ * sessions unused since before older_than_ms. */
 GW_MUST_CHECK enum gw_err accounts_session_get(struct db *db,
-    const char *session, char **account);
+    const char *session, char **account, int64_t *last_use_ms);
 GW_MUST_CHECK enum gw_err accounts_session_put(struct db *db,
     const char *session, const char *account, int64_t now_ms);
 GW_MUST_CHECK enum gw_err accounts_session_prune(struct db *db,

@@ -6,8 +6,9 @@ lists, the choice by strategy, session affinity, the cool-down and the one
 failover a 429 or 402 earns, and GET /admin/accounts."""
 
 import json
-import sqlite3
 import os
+import sqlite3
+import subprocess
 import unittest
 
 import harness
@@ -152,6 +153,23 @@ class NamedOnly(Pool, unittest.TestCase):
         # each account refreshed under its own lock file
         locks = sorted(f for f in os.listdir(self.s.home) if f.startswith("copilot-token.lock"))
         self.assertEqual(locks, ["copilot-token.lock.home", "copilot-token.lock.work"])
+
+
+    def test_copilot_refresh_keeps_every_account_fresh(self):
+        self.setup_pool()
+        before = len(self.s.fake.call("GET", "/_fake/tokens")["copilot"])
+        r = subprocess.run([os.path.join(harness.BIN, "copilot-refresh"), "--force"],
+                           env=self.s.env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0], "ok: the default account is not signed in; "
+                                   "2 named account(s)")
+        self.assertTrue(lines[1].startswith("ok: account work: Copilot token refreshed"),
+                        lines)
+        self.assertTrue(lines[2].startswith("ok: account home: Copilot token refreshed"),
+                        lines)
+        new = self.s.fake.call("GET", "/_fake/tokens")["copilot"][before:]
+        self.assertEqual(sorted(t["github_token"] for t in new), sorted([ALICE, BOB]))
 
 
 class AffinityQuota(Pool, unittest.TestCase):

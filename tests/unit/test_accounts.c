@@ -167,6 +167,7 @@ START_TEST(state_rows_and_sessions)
 {
 	struct accounts_row *rows;
 	size_t n;
+	int64_t at = 0;
 	char *a;
 
 	open_both();
@@ -188,23 +189,25 @@ START_TEST(state_rows_and_sessions)
 	ck_assert_int_eq(rows[1].last_pick_ms, 3000);
 	accounts_rows_free(rows, n);
 
-	ck_assert_int_eq(accounts_session_get(db, "s1", &a), GW_ENOTFOUND);
+	ck_assert_int_eq(accounts_session_get(db, "s1", &a, NULL), GW_ENOTFOUND);
 	ck_assert_int_eq(accounts_session_put(db, "s1", "work", 100), GW_OK);
 	ck_assert_int_eq(accounts_session_put(db, "s2", "default", 200), GW_OK);
-	ck_assert_int_eq(accounts_session_get(db2, "s1", &a), GW_OK);
+	ck_assert_int_eq(accounts_session_get(db2, "s1", &a, &at), GW_OK);
 	ck_assert_str_eq(a, "work");
+	ck_assert_int_eq(at, 100);
 	free(a);
 	/* moved, and used again */
 	ck_assert_int_eq(accounts_session_put(db, "s1", "default", 300), GW_OK);
 	ck_assert_int_eq(accounts_session_prune(db2, 250), GW_OK);
-	ck_assert_int_eq(accounts_session_get(db2, "s2", &a), GW_ENOTFOUND);
-	ck_assert_int_eq(accounts_session_get(db2, "s1", &a), GW_OK);
+	ck_assert_int_eq(accounts_session_get(db2, "s2", &a, NULL), GW_ENOTFOUND);
+	ck_assert_int_eq(accounts_session_get(db2, "s1", &a, &at), GW_OK);
+	ck_assert_int_eq(at, 300);
 	ck_assert_str_eq(a, "default");
 	free(a);
 	/* removing an account forgets its sessions */
 	ck_assert_int_eq(accounts_session_put(db, "s3", "work", 400), GW_OK);
 	ck_assert_int_eq(accounts_remove(db, "work"), GW_OK);
-	ck_assert_int_eq(accounts_session_get(db2, "s3", &a), GW_ENOTFOUND);
+	ck_assert_int_eq(accounts_session_get(db2, "s3", &a, NULL), GW_ENOTFOUND);
 }
 END_TEST
 
