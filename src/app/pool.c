@@ -235,12 +235,19 @@ out:
 }
 
 /* The snapshot when it is older than POOL_QUOTA_MAX_AGE_MS; a failure
- * keeps the old one. */
+ * keeps the old one.  An old snapshot is read again by one caller only
+ * (claimed: the others, here or on other hosts, keep using it meanwhile
+ * instead of all asking GitHub at once). */
 static void
 quota_fresh(struct worker *w, struct accounts_row *r, int64_t now, long *status)
 {
+	int claimed = 1;
+
 	*status = 0;
 	if (r->has_quota && now - r->quota_at_ms < POOL_QUOTA_MAX_AGE_MS)
+		return;
+	if (r->has_quota && (accounts_quota_claim(w->db, r->name,
+	    now - POOL_QUOTA_MAX_AGE_MS, now, &claimed) != GW_OK || !claimed))
 		return;
 	GW_IGNORE(quota_read(w, r, status));   /* logged; ranked without */
 }

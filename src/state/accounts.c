@@ -352,6 +352,18 @@ accounts_quota_put(struct db *db, const char *name, const char *plan,
 }
 
 enum gw_err
+accounts_quota_claim(struct db *db, const char *name, int64_t older_than_ms,
+    int64_t now_ms, int *claimed)
+{
+	const char *s[1] = { name };
+	int64_t n[2] = { now_ms, older_than_ms };
+
+	return run(db, "UPDATE accounts SET quota_at_ms = ?2 WHERE name = ?1 "
+	    "AND quota_at_ms <> 0 AND quota_at_ms < ?3 RETURNING name", s, 1, n,
+	    2, claimed);
+}
+
+enum gw_err
 accounts_cooldown(struct db *db, const char *name, int64_t until_ms,
     const char *reason)
 {

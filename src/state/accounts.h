@@ -101,6 +101,11 @@ GW_MUST_CHECK enum gw_err accounts_models_put(struct db *db, const char *name,
 GW_MUST_CHECK enum gw_err accounts_quota_put(struct db *db, const char *name,
     const char *plan, int unlimited, int64_t remaining, int64_t entitlement,
     int64_t at_ms);
+/* Claims the refresh of a snapshot older than older_than_ms (its time
+ * becomes now_ms, so other workers and hosts keep using it meanwhile):
+ * *claimed 1 for the one caller that should read it again. */
+GW_MUST_CHECK enum gw_err accounts_quota_claim(struct db *db, const char *name,
+    int64_t older_than_ms, int64_t now_ms, int *claimed);
 GW_MUST_CHECK enum gw_err accounts_cooldown(struct db *db, const char *name,
     int64_t until_ms, const char *reason);
 GW_MUST_CHECK enum gw_err accounts_picked(struct db *db, const char *name,

@@ -168,6 +168,7 @@ START_TEST(state_rows_and_sessions)
 	struct accounts_row *rows;
 	size_t n;
 	int64_t at = 0;
+	int claimed = -1;
 	char *a;
 
 	open_both();
@@ -188,6 +189,19 @@ START_TEST(state_rows_and_sessions)
 	ck_assert_int_eq(rows[1].quota_at_ms, 1000);
 	ck_assert_int_eq(rows[1].last_pick_ms, 3000);
 	accounts_rows_free(rows, n);
+
+	/* one claim of an old snapshot; none of a fresh or never-read one */
+	ck_assert_int_eq(accounts_quota_claim(db, "work", 1500, 5000, &claimed),
+	    GW_OK);
+	ck_assert_int_eq(claimed, 1);
+	ck_assert_int_eq(accounts_quota_claim(db2, "work", 1500, 5000, &claimed),
+	    GW_OK);
+	ck_assert_int_eq(claimed, 0);
+	ck_assert_int_eq(accounts_add(db, "new", "gho_n", "n", 1), GW_OK);
+	ck_assert_int_eq(accounts_quota_claim(db, "new", 1500, 5000, &claimed),
+	    GW_OK);
+	ck_assert_int_eq(claimed, 0);
+	ck_assert_int_eq(accounts_remove(db, "new"), GW_OK);
 
 	ck_assert_int_eq(accounts_session_get(db, "s1", &a, NULL), GW_ENOTFOUND);
 	ck_assert_int_eq(accounts_session_put(db, "s1", "work", 100), GW_OK);
