@@ -431,19 +431,21 @@ pool_refused(long status)
 }
 
 /* Puts w->acct on a cool-down of retry_after seconds (NULL or invalid:
- * POOL_COOLDOWN_DEFAULT_S); logged. */
+ * POOL_COOLDOWN_DEFAULT_S; status 0, no Copilot token to be had:
+ * POOL_SIGNED_OUT_S); logged. */
 static void
 pool_cool(struct worker *w, const char *retry_after, long status)
 {
-	long s = POOL_COOLDOWN_DEFAULT_S;
+	long s = status == 0 ? POOL_SIGNED_OUT_S : POOL_COOLDOWN_DEFAULT_S;
 	const char *name = w->acct[0] != '\0' ? w->acct : ACCOUNTS_DEFAULT;
 	char reason[64];
 
 	if (retry_after != NULL && util_parse_long(retry_after, 1, 86400, &s) !=
 	    GW_OK)
 		s = POOL_COOLDOWN_DEFAULT_S;
-	snprintf(reason, sizeof(reason), status == 402 ? "no quota (HTTP 402)" :
-	    "rate limited (HTTP %ld)", status);
+	snprintf(reason, sizeof(reason), status == 0 ? "no Copilot token "
+	    "(GitHub refused the sign-in)" : status == 402 ?
+	    "no quota (HTTP 402)" : "rate limited (HTTP %ld)", status);
 	log_warn("account %s: %s, cooling down for %ld s", name, reason, s);
 	if (accounts_cooldown(w->db, name, util_now_ms() + s * 1000, reason) !=
 	    GW_OK)
@@ -544,6 +546,17 @@ out:
 	return e;
 }
 
+/* Whether the call's outcome is a refusal that served nothing: a 429 or
+ * 402 before any byte reached the client, or no Copilot token at all
+ * (GW_EAUTH: GitHub refused the account's sign-in). */
+static int
+refused(enum gw_err e, const struct relay_result *res)
+{
+	if (e == GW_EAUTH)
+		return !res->client_started;
+	return e == GW_OK && pool_refused(res->status) && !res->client_started;
+}
+
 enum gw_err
 pool_copilot_call(struct worker *w, const struct copilot_req *rq,
     struct tr_stream *tr, struct tr_sink *sink, struct relay_result *res,
@@ -556,12 +569,12 @@ pool_copilot_call(struct worker *w, const struct copilot_req *rq,
 	    (e = pool_choose(w, rq->session, rq->model, NULL)) != GW_OK)
 		return e;
 	e = app_copilot_call(w, rq, tr, sink, res, errmsg);
-	if (e != GW_OK || rq->model == NULL || !pool_refused(res->status) ||
-	    res->client_started || !pool_active(w))
+	if (rq->model == NULL || !refused(e, res) || !pool_active(w))
 		return e;
-	/* Copilot did not serve it (429: over the rate; 402: no quota): that
-	 * account rests, the request goes once to the next one. */
-	pool_cool(w, res->resp.retry_after, res->status);
+	/* Copilot did not serve it (429: over the rate; 402: no quota; no
+	 * token: the account is signed out): that account rests, the request
+	 * goes once to the next one. */
+	pool_cool(w, res->resp.retry_after, e == GW_OK ? res->status : 0);
 	memcpy(tried, w->acct, sizeof(tried));
 	if (pool_choose(w, rq->session, rq->model, tried) != GW_OK)
 		return e;                /* nobody else: Copilot's answer */
@@ -572,8 +585,8 @@ pool_copilot_call(struct worker *w, const struct copilot_req *rq,
 	buf_reset(errmsg);
 	e = app_copilot_call(w, rq, tr, sink, res, errmsg);
 	/* refused again: that one rests too, and its answer is the client's */
-	if (e == GW_OK && pool_refused(res->status) && !res->client_started)
-		pool_cool(w, res->resp.retry_after, res->status);
+	if (refused(e, res))
+		pool_cool(w, res->resp.retry_after, e == GW_OK ? res->status : 0);
 	return e;
 }
 

@@ -29,9 +29,11 @@ struct tr_stream;
 struct tr_sink;
 
 /* How old a quota snapshot may be; how long an account rests after a 429
- * or 402 without Retry-After; when an idle session forgets its account. */
+ * or 402 without Retry-After, and after GitHub refused its sign-in; when
+ * an idle session forgets its account. */
 #define POOL_QUOTA_MAX_AGE_MS 60000
 #define POOL_COOLDOWN_DEFAULT_S 60
+#define POOL_SIGNED_OUT_S 300
 #define POOL_SESSION_IDLE_MS (24LL * 3600 * 1000)
 
 /* The file in the data directory whose change tells the responders of
@@ -52,8 +54,9 @@ void pool_begin(struct worker *w);
 /*
  * A model call (app_copilot_call's contract) on the account chosen for
  * rq->model and rq->session: one that refuses for capacity (429, 402)
- * before any byte reached the client cools down, and the call goes once
- * to the next account that can serve.  w->acct says afterwards which
+ * before any byte reached the client, or whose Copilot token cannot be
+ * had (GitHub refuses its sign-in: GW_EAUTH), cools down, and the call
+ * goes once to the next account that can serve.  w->acct says afterwards which
  * account answered.  rq->model NULL: app_copilot_call on w->acct.
  */
 GW_MUST_CHECK enum gw_err pool_copilot_call(struct worker *w,

@@ -135,7 +135,7 @@ DEFAULT_CONFIG = {
     "users": {},                 # several GitHub users (issue 15): GitHub token ->
                                  # {"login", "plan", "premium_remaining",
                                  # "premium_entitlement", "premium_unlimited",
-                                 # "models_hide"}; /user, /copilot_internal/user,
+                                 # "models_hide", "revoked"}; /user, /copilot_internal/user,
                                  # /models and model calls answer as that user; a
                                  # token not listed is the default user ("login")
     "hold_timeout": 60.0,        # a hold not released by then continues anyway
@@ -412,6 +412,8 @@ class FakeState:
     def github_token_valid(self, token):
         with self.cond:
             if not token or token in self.revoked_github:
+                return False
+            if self.config["users"].get(token, {}).get("revoked"):
                 return False
             return (token.startswith(("gho_", "ghu_")) or token in self.github_tokens
                     or token in self.config["github_tokens"])

@@ -74,6 +74,11 @@ class TestUsers(FakeTestCase):
                 if r["path"] == "/chat/completions"]
         self.assertEqual([(r["login"], r["status"]) for r in recs],
                          [("alice", 200), ("bob", 429)])
+        # a revoked user's GitHub token is refused everywhere
+        self.ctl("POST", "/_fake/config", {"users": dict(USERS, **{BOB: {"revoked": True}})})
+        status, _, _ = self.call("GET", "/copilot_internal/v2/token",
+                                 headers={"Authorization": "token " + BOB})
+        self.assertEqual(status, 401)
         self.ctl("POST", "/_fake/faults", [{"path": "*", "kind": "status", "status": 500,
                                             "login": 7}], expect=400)
         self.ctl("POST", "/_fake/config", {"users": {ALICE: "x"}}, expect=400)

@@ -322,6 +322,21 @@ class Failover(Pool, unittest.TestCase):
         self.assertEqual([t["github_token"] for t in new], ["gho_integration_test"])
         self.assertEqual(self.accounts()["default"]["state"], "ok")
 
+    def test_a_signed_out_account_is_left_out(self):
+        """GitHub refuses alice's sign-in: no Copilot token, so Copilot never
+        got the request; alice rests and bob serves it."""
+        self.setup_pool()
+        self.s.fake.config(users=users(alice={"revoked": True}))
+        self.db("INSERT INTO accounts (name, cooldown_until_ms, created_at_ms) "
+                "VALUES ('default', 99999999999999, 0) ON CONFLICT (name) DO "
+                "UPDATE SET cooldown_until_ms = 99999999999999")
+        status, logins, _ = self.send(session="so1")
+        self.assertEqual((status, logins), (200, ["bob"]))
+        [(until, reason)] = self.db("SELECT cooldown_until_ms, cooldown_reason "
+                                    "FROM accounts WHERE name = 'work'")
+        self.assertIn("GitHub refused", reason)
+        self.assertEqual(self.accounts()["work"]["state"], "signed-out")
+
     def test_other_failures_are_not_sent_elsewhere(self):
         self.setup_pool()
         self.s.fake.fault(path="/chat/completions", kind="status", status=500,
