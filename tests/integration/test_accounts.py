@@ -7,6 +7,9 @@ failover a 429 or 402 earns, and GET /admin/accounts."""
 
 import json
 import os
+import re
+import shutil
+import signal
 import sqlite3
 import subprocess
 import unittest
@@ -277,6 +280,11 @@ class Failover(Pool, unittest.TestCase):
         [(until,)] = self.db("SELECT cooldown_until_ms FROM accounts WHERE name = 'default'")
         [(now,)] = self.db("SELECT MAX(last_use_ms) FROM session_accounts")
         self.assertGreater(until - now, 100 * 1000)
+        # once it is over, the moved session stays; a new one goes first-fit
+        self.db("UPDATE accounts SET cooldown_until_ms = 0")
+        self.assertEqual(self.accounts()["default"]["state"], "ok")
+        self.assertEqual(self.send(session="f1")[1], ["alice"])
+        self.assertEqual(self.send(session="f3")[1], ["fake-user"])
 
     def test_no_quota_402_and_only_once(self):
         self.setup_pool()
@@ -357,6 +365,44 @@ class Failover(Pool, unittest.TestCase):
         status, logins, _ = self.send(session="all")
         # the one back first gets it; Copilot's 429 reaches the client
         self.assertEqual((status, logins), (429, ["fake-user"]))
+
+
+@unittest.skipIf(harness.VALGRIND_SKIP, harness.VALGRIND_SKIP)
+class PoolUnderValgrind(Pool, unittest.TestCase):
+    """The pool's code paths under valgrind: choice, sessions, failover,
+    a signed-out account, the listing; a clean stop, no error, no leak."""
+
+    def test_pool_leaks_nothing(self):
+        self.s = harness.Stack(threads=2, wrapper=[
+            shutil.which("valgrind"), "--leak-check=full", "--errors-for-leak-kinds=definite",
+            "--error-exitcode=99", "--child-silent-after-fork=yes",
+            "--log-file={workdir}/vg.%p.log"])
+        try:
+            self.setup_pool()
+            for i in range(10):
+                self.assertEqual(self.send(session="vg-%d" % (i % 3))[0], 200)
+                self.assertEqual(self.s.get("/v1/models")[0], 200)
+            self.s.fake.fault(path="/chat/completions", kind="status", status=429,
+                              headers={"Retry-After": "30"})
+            self.assertEqual(self.send(session="vg-0")[0], 200)
+            self.s.fake.config(users=users(bob={"revoked": True}))
+            self.db("UPDATE accounts SET cooldown_until_ms = 99999999999999 "
+                    "WHERE name <> 'home'")
+            self.send(session="vg-x")
+            self.assertEqual(len(self.accounts()), 3)
+            self.s.fcgi.send_signal(signal.SIGTERM)
+            self.s.fcgi.wait(timeout=120)
+            self.assertEqual(self.s.fcgi.returncode, 0, self.s.log_text()[-3000:])
+            text = ""
+            for f in os.listdir(self.s.workdir):
+                if re.match(r"vg\.\d+\.log$", f):
+                    with open(os.path.join(self.s.workdir, f)) as fh:
+                        text += fh.read()
+        finally:
+            self.s.close()
+        self.assertIn("ERROR SUMMARY: 0 errors", text, text[-4000:])
+        self.assertNotIn("definitely lost: ", text.replace("definitely lost: 0 bytes", ""),
+                         text[-4000:])
 
 
 if __name__ == "__main__":
