@@ -59,7 +59,7 @@ usage(FILE *f)
 	    "                           sign the built-in codex provider in (OAuth)\n"
 	    "  auth login --provider opencode-go|deepseek|dashscope|openrouter|custom\n"
 	    "                           write a third-party provider to config.json\n"
-	    "  check-usage              show Copilot quotas\n"
+	    "  check-usage [--account NAME]  show Copilot quotas\n"
 	    "  debug [--json]           versions, paths and state\n"
 	    "  start [--port N] [--host ADDR] [--threads N] [--workers N] [--verbose]\n"
 	    "        [--account-type T] [--rate-limit S] [--wait] [--github-token T]\n"
@@ -340,16 +340,26 @@ cmd_check_usage(int argc, char **argv)
 	struct worker w;
 	struct auth_env env;
 	struct buf body = BUF_INIT, err = BUF_INIT;
+	const char *named = NULL;
 	char *tok = NULL;
 	cJSON *v = NULL;
 	long status = 0;
 	int rc = 1;
 
+	if (argc == 3 && strcmp(argv[1], "--account") == 0)
+		named = argv[2];
 	if (open_all(&a, &w, 0) != 0)
 		return 1;
+	if (named != NULL && strcmp(named, ACCOUNTS_DEFAULT) != 0)
+		snprintf(w.acct, sizeof(w.acct), "%s", named);
 	app_auth_env(&w, &env);
 	if (auth_github_token(&env, &tok) != GW_OK) {
-		fprintf(stderr, "copilot-api: not signed in: run `copilot-api auth login`\n");
+		if (w.acct[0] != '\0')
+			fprintf(stderr, "copilot-api: no account named '%s' "
+			    "(copilot-api accounts lists them)\n", named);
+		else
+			fprintf(stderr, "copilot-api: not signed in: run "
+			    "`copilot-api auth login`\n");
 		goto out;
 	}
 	if (gh_copilot_user(&w.gh, tok, &status, &body, &err) != GW_OK) {

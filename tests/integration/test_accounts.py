@@ -100,6 +100,13 @@ class Cli(Pool, unittest.TestCase):
         self.assertTrue(lines[0].startswith("NAME"))
         self.assertTrue(any(l.split()[:4] == ["work", "alice", "business", "10/300"]
                             and l.rstrip().endswith("ok") for l in lines), r.stdout)
+        # check-usage of one account
+        r = self.s.cli("check-usage", "--account", "work")
+        self.assertIn("plan: business", r.stdout)
+        self.assertIn("Premium: 290/300 used", r.stdout)
+        r = self.s.cli("check-usage", "--account", "nope", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no account named 'nope'", r.stderr)
         # the same listing over HTTP, for the admin key only
         self.assertEqual(self.accounts()["work"]["premium"]["remaining"], 10)
         status, _, _ = self.s.json("GET", "/admin/accounts")
