@@ -446,6 +446,7 @@ worker_free(struct worker *w)
 	}
 	free(w->login);
 	free(w->pool_login);
+	strlist_free(&w->pool_members);
 	/* app/models.c's reference, by the hook it set (no include cycle) */
 	if (w->models_release != NULL)
 		w->models_release(w);

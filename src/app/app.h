@@ -28,6 +28,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/strlist.h"
 #include "state/accounts.h"
 #include "upstream/copilot.h"
 #include "upstream/github.h"
@@ -106,6 +107,9 @@ struct worker {
 	char acct[ACCOUNTS_NAME_MAX + 1];
 	long pool_named;
 	char pool_primary[ACCOUNTS_NAME_MAX + 1];   /* pool_begin's */
+	/* The pool's accounts ("" the default), in order, with named ones;
+	 * empty without: app/models.c then lists the union of their lists. */
+	struct strlist pool_members;
 	int64_t pool_read_ms;
 	int64_t pool_stamp;        /* POOL_STAMP's mtime as last seen */
 	char *pool_login;          /* pool_login's, of account pool_login_of */

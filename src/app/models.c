@@ -92,13 +92,16 @@ struct models_ref {
 };
 
 struct slot {
-	char account[ACCOUNTS_NAME_MAX + 1];
+	char account[ACCOUNTS_NAME_MAX + 1];   /* UNION_KEY: the pool's */
+	char *sig;                /* the union's: its members' list times */
 	struct models_ref *cur;
 	int64_t cur_at;           /* when Copilot sent it */
 	int64_t cur_checked_ms;   /* when the database was last asked */
 };
 
 #define MODELS_SLOTS 64
+/* The union of the pool's lists (not an account name: '*' is not allowed) */
+#define UNION_KEY "*"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct slot slots[MODELS_SLOTS];
@@ -114,25 +117,27 @@ ref_drop(struct models_ref *r)
 	}
 }
 
-/* The slot of w's account (mu held); the last one is reused when there
- * are more accounts than slots, so a list is never shared by two. */
+/* The slot of key, an account ("" the default) or UNION_KEY (mu held);
+ * the last one is reused when there are more accounts than slots, so a
+ * list is never shared by two. */
 static struct slot *
-slot_of(const struct worker *w)
+slot_of(const char *key)
 {
 	size_t i;
 	struct slot *sl;
 
 	for (i = 0; i < nslots; i++)
-		if (strcmp(slots[i].account, w->acct) == 0)
+		if (strcmp(slots[i].account, key) == 0)
 			return &slots[i];
 	if (nslots < MODELS_SLOTS)
 		sl = &slots[nslots++];
 	else {
 		sl = &slots[MODELS_SLOTS - 1];
 		ref_drop(sl->cur);
+		free(sl->sig);
 	}
 	memset(sl, 0, sizeof(*sl));
-	snprintf(sl->account, sizeof(sl->account), "%s", w->acct);
+	snprintf(sl->account, sizeof(sl->account), "%s", key);
 	return sl;
 }
 
@@ -242,6 +247,85 @@ models_release(struct worker *w)
 	pthread_mutex_unlock(&mu);
 }
 
+/* Appends to u the entries of list whose id u does not have yet. */
+static GW_MUST_CHECK enum gw_err
+merge(cJSON *u, const cJSON *list)
+{
+	const cJSON *m;
+	cJSON *c;
+
+	cJSON_ArrayForEach(m, list) {
+		if (models_find(u, json_str(m, "id")) != NULL)
+			continue;
+		if ((c = cJSON_Duplicate(m, 1)) == NULL)
+			return GW_ENOMEM;
+		cJSON_AddItemToArray(u, c);
+	}
+	return GW_OK;
+}
+
+/*
+ * The union of the lists of w->pool_members (mu held): each member's list
+ * made current as models_get does, then merged in member order (the first
+ * entry of an id wins), rebuilt only when a member's list changed.  A
+ * member without a list is left out (logged); none at all is the error.
+ */
+static GW_MUST_CHECK enum gw_err
+union_get(struct worker *w, int force, const cJSON **out, struct buf *errmsg)
+{
+	char saved[sizeof(w->acct)];
+	struct buf sig = BUF_INIT;
+	struct slot *sl, *u;
+	cJSON *list = NULL;
+	size_t i;
+	int got, any = 0;
+	enum gw_err e = GW_OK, last = GW_ENOTFOUND;
+
+	memcpy(saved, w->acct, sizeof(saved));
+	for (i = 0; i < w->pool_members.n && e == GW_OK; i++) {
+		snprintf(w->acct, sizeof(w->acct), "%s", w->pool_members.v[i]);
+		sl = slot_of(w->acct);
+		if ((last = refresh(w, sl, force, &got, errmsg)) != GW_OK) {
+			log_warn("account %s: no model list (%s)", w->acct[0] ?
+			    w->acct : "default", buf_cstr(errmsg));
+			continue;
+		}
+		any = 1;
+		e = buf_printf(&sig, "%s=%lld;", w->acct, (long long)sl->cur_at);
+	}
+	memcpy(w->acct, saved, sizeof(saved));
+	if (e != GW_OK || !any) {
+		e = e != GW_OK ? e : last;
+		goto out;
+	}
+	buf_reset(errmsg);             /* a member's failure is logged */
+	u = slot_of(UNION_KEY);
+	if (u->cur == NULL || u->sig == NULL || strcmp(u->sig, sig.data) != 0) {
+		if ((list = cJSON_CreateArray()) == NULL) {
+			e = GW_ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < w->pool_members.n && e == GW_OK; i++) {
+			sl = slot_of(w->pool_members.v[i]);
+			if (sl->cur != NULL)
+				e = merge(list, sl->cur->list);
+		}
+		if (e != GW_OK) {
+			cJSON_Delete(list);
+			goto out;
+		}
+		/* keep frees the list when it fails */
+		if ((e = keep(u, list, util_now_ms(), util_now_ms())) != GW_OK)
+			goto out;
+		free(u->sig);
+		u->sig = buf_detach(&sig);
+	}
+	*out = hand_out(w, u);
+out:
+	buf_free(&sig);
+	return e;
+}
+
 enum gw_err
 models_get(struct worker *w, int force, const cJSON **out, int *fetched,
     struct buf *errmsg)
@@ -254,8 +338,10 @@ models_get(struct worker *w, int force, const cJSON **out, int *fetched,
 	/* one thread of the process looks, fetches or parses at a time; the
 	 * others wait for its list rather than fetch their own */
 	pthread_mutex_lock(&mu);
-	sl = slot_of(w);
-	if ((e = refresh(w, sl, force, &got, errmsg)) == GW_OK)
+	if (w->pool_members.n > 1)
+		e = union_get(w, force, out, errmsg);
+	else if ((e = refresh(w, sl = slot_of(w->acct), force, &got,
+	    errmsg)) == GW_OK)
 		*out = hand_out(w, sl);
 	pthread_mutex_unlock(&mu);
 	if (fetched != NULL)
@@ -271,7 +357,7 @@ models_offers(struct worker *w, const char *model)
 	int got, r = 0;
 
 	pthread_mutex_lock(&mu);
-	sl = slot_of(w);
+	sl = slot_of(w->acct);
 	if (refresh(w, sl, 0, &got, &err) == GW_OK)
 		r = tr_model_resolve(sl->cur->list, model) != NULL;
 	else

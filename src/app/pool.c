@@ -24,21 +24,32 @@
 #define POOL_PRUNE_EVERY_MS 60000
 
 static int default_signed_in(struct worker *w);
+static const char *key_of(const struct accounts_row *r);
 static GW_MUST_CHECK enum gw_err members(struct worker *w, int signed_out,
     struct accounts_row **out, size_t *n, int *default_in);
 
-/* The account that serves what is not a model call: the default when
- * signed in, else the first named one (into w->pool_primary). */
+/* The pool's members into w->pool_members, and the account that serves
+ * what is not a model call: the default when signed in, else the first
+ * named one (into w->pool_primary). */
 static void
 primary(struct worker *w)
 {
 	struct accounts_row *v = NULL;
-	size_t n = 0;
+	size_t n = 0, i;
 	int din;
 
 	w->pool_primary[0] = '\0';
-	if (members(w, 0, &v, &n, &din) == GW_OK && n > 0 && v[0].named)
+	strlist_free(&w->pool_members);
+	if (members(w, 0, &v, &n, &din) != GW_OK)
+		n = 0;
+	if (n > 0 && v[0].named)
 		snprintf(w->pool_primary, sizeof(w->pool_primary), "%s", v[0].name);
+	for (i = 0; i < n; i++)
+		if (strlist_add(&w->pool_members, key_of(&v[i])) != GW_OK) {
+			/* without the union, the primary's list serves */
+			strlist_free(&w->pool_members);
+			break;
+		}
 	accounts_rows_free(v, n);
 }
 
@@ -100,8 +111,10 @@ pool_active(struct worker *w)
 		w->pool_read_ms = now;
 		if (w->pool_named > 0)
 			primary(w);
-		else
+		else {
 			w->pool_primary[0] = '\0';
+			strlist_free(&w->pool_members);
+		}
 	}
 	return w->pool_named > 0;
 }

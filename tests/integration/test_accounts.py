@@ -147,23 +147,35 @@ class NamedOnly(Pool, unittest.TestCase):
         cls.addClassCleanup(cls.s.close)
 
     def test_named_accounts_alone(self):
-        self.setup_pool(alice={"models_hide": ["gpt-5-mini"]})
+        self.setup_pool(alice={"models_hide": ["gpt-5-mini", "claude-sonnet-4.6"]},
+                        bob={"models_hide": ["gpt-4.1"]})
+        # the model list is the union of the accounts' lists
         status, _, doc = self.s.json("GET", "/v1/models")
         self.assertEqual(status, 200, doc)
         ids = [m["id"] for m in doc["data"]]
-        self.assertIn("gpt-4.1", ids)
-        self.assertNotIn("gpt-5-mini", ids)                 # alice's list
-        models = [r.get("login") for r in self.s.fake.requests("/models")]
-        self.assertEqual(models[0], "alice")
+        for mid in ("gpt-4.1", "gpt-5-mini", "claude-sonnet-4-6"):   # as /v1/models names it
+            self.assertEqual(ids.count(mid), 1, ids)
+        self.assertEqual(sorted(r.get("login") for r in self.s.fake.requests("/models")),
+                         ["alice", "bob"])
         # bob has the most quota left and the model: bob serves it
         status, logins, _ = self.send(session="n1")
         self.assertEqual((status, logins), (200, ["bob"]))
+        # only alice has gpt-4.1, whatever the quota
+        status, logins, _ = self.send(session="n2", model="gpt-4.1")
+        self.assertEqual((status, logins), (200, ["alice"]))
+        # a Claude model only bob lists takes the native Messages flow on bob
+        n = len(self.s.fake.requests("/v1/messages"))
+        status, _, body = self.s.json("POST", "/v1/messages", {
+            "model": "claude-sonnet-4.6", "max_tokens": 64,
+            "messages": [{"role": "user", "content": "hi"}]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual([r.get("login") for r in self.s.fake.requests("/v1/messages")[n:]],
+                         ["bob"])
         got = {a["name"]: a for a in json.loads(self.s.cli("accounts", "--json").stdout)}
         self.assertEqual(got["default"]["state"], "signed-out")
         # each account refreshed under its own lock file
         locks = sorted(f for f in os.listdir(self.s.home) if f.startswith("copilot-token.lock"))
         self.assertEqual(locks, ["copilot-token.lock.home", "copilot-token.lock.work"])
-
 
     def test_copilot_refresh_keeps_every_account_fresh(self):
         self.setup_pool()
