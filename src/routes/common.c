@@ -142,6 +142,7 @@ rc_row_session(struct rctx *r, const char *fallback)
 	if (v != NULL) {
 		snprintf(r->session_id, sizeof(r->session_id), "%.*s",
 		    (int)n, v);
+		r->session_given = 1;
 		return;
 	}
 	snprintf(r->session_id, sizeof(r->session_id), "%s",
@@ -474,10 +475,11 @@ rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
 	struct buf err = BUF_INIT;
 	enum gw_err e;
 
-	/* a model call: the model and session choose the account */
+	/* a model call: the model and the client's session choose the
+	 * account */
 	if (q.model == NULL && r->model[0] != '\0') {
 		q.model = r->model;
-		q.session = r->session_id;
+		q.session = r->session_given ? r->session_id : NULL;
 	}
 	memset(&res, 0, sizeof(res));
 	http_sse_sink(r->c, &sink);

@@ -414,8 +414,8 @@ route_messages(struct rctx *r)
 	/* the account sticks to a session of the client's, not to the one
 	 * made up for this request alone */
 	m.rq.model = r->model;
-	m.rq.session = m.pp.session_id != NULL ||
-	    rc_header(r, "x-session-affinity") != NULL ? r->session_id : NULL;
+	m.rq.session = m.pp.session_id != NULL || r->session_given ?
+	    r->session_id : NULL;
 	rc_copilot_to_client(r, &m.rq, m.f.tr, m.f.xlate, m.f.xlate_arg);
 out:
 	flow_free(&m.f);

@@ -269,6 +269,32 @@ class RoundRobin(Pool, unittest.TestCase):
         self.assertEqual(self.db("SELECT COUNT(*) FROM session_accounts"), before)
 
 
+    def test_only_a_clients_session_is_remembered(self):
+        """Chat Completions and Responses: a session header is remembered;
+        the id made up per request when there is none is not."""
+        self.setup_pool()
+        for _ in range(3):
+            self.assertEqual(self.send()[0], 200)
+        self.assertEqual(self.db("SELECT COUNT(*) FROM session_accounts"), [(0,)])
+        n = len(self.s.fake.requests("/chat/completions"))
+        for _ in range(3):
+            status, _, _ = self.s.json("POST", "/v1/chat/completions", chat(),
+                                       headers={"x-client-request-id": "cli-7"})
+            self.assertEqual(status, 200)
+        logins = [r.get("login") for r in self.s.fake.requests("/chat/completions")[n:]]
+        self.assertEqual(len(set(logins)), 1, logins)
+        n = len(self.s.fake.requests("/responses"))
+        for _ in range(3):
+            status, _, body = self.s.json("POST", "/v1/responses",
+                                          {"model": "gpt-5.4", "input": "hi"},
+                                          headers={"session-id": "resp-9"})
+            self.assertEqual(status, 200, body)
+        logins = [r.get("login") for r in self.s.fake.requests("/responses")[n:]]
+        self.assertEqual(len(logins), 3)
+        self.assertEqual(len(set(logins)), 1, logins)
+        self.assertEqual(self.db("SELECT COUNT(*) FROM session_accounts"), [(2,)])
+
+
 class Failover(Pool, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
