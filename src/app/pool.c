@@ -177,16 +177,19 @@ members(struct worker *w, int signed_out, struct accounts_row **out,
 		return GW_ENOMEM;
 	}
 	*n = 0;
-	if (*default_in || signed_out) {
-		if (k > 0 && !rows[0].named)
-			v[(*n)++] = rows[0];
-		else if ((v[(*n)++].name = strdup(ACCOUNTS_DEFAULT)) == NULL)
-			e = GW_ENOMEM;
-	}
+	for (i = 0; i < k && (*default_in || signed_out); i++)
+		if (!rows[i].named && strcmp(rows[i].name, ACCOUNTS_DEFAULT) == 0) {
+			v[(*n)++] = rows[i];      /* the default's state row */
+			rows[i].name = NULL;      /* moved */
+			break;
+		}
+	if ((*default_in || signed_out) && *n == 0 &&
+	    (v[(*n)++].name = strdup(ACCOUNTS_DEFAULT)) == NULL)
+		e = GW_ENOMEM;
 	for (i = 0; i < k; i++)
 		if (rows[i].named)
 			v[(*n)++] = rows[i];
-		else if (*n == 0 || v[0].name != rows[i].name)
+		else if (rows[i].name != NULL)
 			accounts_row_free(&rows[i]);
 	free(rows);
 	if (e != GW_OK) {
@@ -379,7 +382,8 @@ pool_choose(struct worker *w, const char *session, const char *model,
 	int64_t now = util_now_ms(), last_use = 0;
 	enum gw_err e = GW_ENOTFOUND;
 
-	if (!pool_active(w)) {
+	/* pool_begin looked at the pool for this request */
+	if (w->pool_named <= 0) {
 		if (exclude == NULL)
 			set_acct(w, "");
 		return exclude == NULL ? GW_OK : GW_ENOTFOUND;
@@ -582,7 +586,7 @@ pool_copilot_call(struct worker *w, const struct copilot_req *rq,
 	    (e = pool_choose(w, rq->session, rq->model, NULL)) != GW_OK)
 		return e;
 	e = app_copilot_call(w, rq, tr, sink, res, errmsg);
-	if (rq->model == NULL || !refused(e, res) || !pool_active(w))
+	if (rq->model == NULL || !refused(e, res) || w->pool_named <= 0)
 		return e;
 	/* Copilot did not serve it (429: over the rate; 402: no quota; no
 	 * token: the account is signed out): that account rests, the request

@@ -43,11 +43,12 @@ struct tr_sink;
 void pool_touch(const struct app *a);
 
 /*
- * Before each request: w->acct becomes the account that serves what is not
- * a model call (the model list, token counts): the default when signed
- * in, else the first named account.  No named account: the default, and
- * nothing read but one stat of POOL_STAMP (the pool is read again when
- * it changed, else every 5 s per worker).
+ * Before each request (pool_copilot_call relies on it): w->acct becomes
+ * the account that serves what is not a model call (the model list's
+ * fetch, token counts): the default when signed in, else the first named
+ * account.  No named account: the default, and nothing read but one stat
+ * of POOL_STAMP (the pool is read again when it changed, else every 5 s
+ * per worker).
  */
 void pool_begin(struct worker *w);
 

@@ -335,20 +335,43 @@ accounts_models_put(struct db *db, const char *name, const char *json,
 	    s, 2, n, 1, NULL);
 }
 
+/*
+ * Runs upsert for the default account (its state row is made when
+ * missing), update for a named one (one removed meanwhile stays removed):
+ * ?1 is name, the texts (ntexts of at most 3) and integers follow.
+ */
+static GW_MUST_CHECK enum gw_err
+state_set(struct db *db, const char *name, const char *upsert,
+    const char *update, const char *const *texts, int ntexts,
+    const int64_t *ints, int nints)
+{
+	const char *all[4] = { name, NULL, NULL, NULL };
+	int i;
+
+	for (i = 0; i < ntexts && i < 3; i++)
+		all[i + 1] = texts[i];
+	return run(db, strcmp(name, ACCOUNTS_DEFAULT) == 0 ? upsert : update,
+	    all, ntexts + 1, ints, nints, NULL);
+}
+
 enum gw_err
 accounts_quota_put(struct db *db, const char *name, const char *plan,
     int unlimited, int64_t remaining, int64_t entitlement, int64_t at_ms)
 {
-	const char *s[2] = { name, plan };
+	const char *s[1] = { plan };
 	int64_t n[4] = { unlimited ? 1 : 0, remaining, entitlement, at_ms };
 
-	return run(db, "INSERT INTO accounts (name, plan, premium_unlimited, "
-	    "premium_remaining, premium_entitlement, quota_at_ms, created_at_ms) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (name) DO UPDATE SET "
-	    "plan = excluded.plan, premium_unlimited = excluded.premium_unlimited, "
+	return state_set(db, name, "INSERT INTO accounts (name, plan, "
+	    "premium_unlimited, premium_remaining, premium_entitlement, "
+	    "quota_at_ms, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) "
+	    "ON CONFLICT (name) DO UPDATE SET plan = excluded.plan, "
+	    "premium_unlimited = excluded.premium_unlimited, "
 	    "premium_remaining = excluded.premium_remaining, "
 	    "premium_entitlement = excluded.premium_entitlement, "
-	    "quota_at_ms = excluded.quota_at_ms", s, 2, n, 4, NULL);
+	    "quota_at_ms = excluded.quota_at_ms",
+	    "UPDATE accounts SET plan = ?2, premium_unlimited = ?3, "
+	    "premium_remaining = ?4, premium_entitlement = ?5, quota_at_ms = ?6 "
+	    "WHERE name = ?1 AND github_token IS NOT NULL", s, 1, n, 4);
 }
 
 enum gw_err
@@ -367,25 +390,28 @@ enum gw_err
 accounts_cooldown(struct db *db, const char *name, int64_t until_ms,
     const char *reason)
 {
-	const char *s[2] = { name, reason };
+	const char *s[1] = { reason };
 	int64_t n[1] = { until_ms };
 
-	return run(db, "INSERT INTO accounts (name, cooldown_reason, "
-	    "cooldown_until_ms, created_at_ms) VALUES (?1, ?2, ?3, 0) "
-	    "ON CONFLICT (name) DO UPDATE SET "
-	    "cooldown_until_ms = excluded.cooldown_until_ms, "
-	    "cooldown_reason = excluded.cooldown_reason", s, 2, n, 1, NULL);
+	return state_set(db, name, "INSERT INTO accounts (name, "
+	    "cooldown_reason, cooldown_until_ms, created_at_ms) VALUES (?1, ?2, "
+	    "?3, 0) ON CONFLICT (name) DO UPDATE SET "
+	    "cooldown_reason = excluded.cooldown_reason, "
+	    "cooldown_until_ms = excluded.cooldown_until_ms",
+	    "UPDATE accounts SET cooldown_reason = ?2, cooldown_until_ms = ?3 "
+	    "WHERE name = ?1 AND github_token IS NOT NULL", s, 1, n, 1);
 }
 
 enum gw_err
 accounts_picked(struct db *db, const char *name, int64_t now_ms)
 {
-	const char *s[1] = { name };
 	int64_t n[1] = { now_ms };
 
-	return run(db, "INSERT INTO accounts (name, last_pick_ms, created_at_ms) "
-	    "VALUES (?1, ?2, 0) ON CONFLICT (name) DO UPDATE SET "
-	    "last_pick_ms = excluded.last_pick_ms", s, 1, n, 1, NULL);
+	return state_set(db, name, "INSERT INTO accounts (name, last_pick_ms, "
+	    "created_at_ms) VALUES (?1, ?2, 0) ON CONFLICT (name) DO UPDATE SET "
+	    "last_pick_ms = excluded.last_pick_ms",
+	    "UPDATE accounts SET last_pick_ms = ?2 WHERE name = ?1 AND "
+	    "github_token IS NOT NULL", NULL, 0, n, 1);
 }
 
 enum gw_err

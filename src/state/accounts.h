@@ -96,8 +96,9 @@ GW_MUST_CHECK enum gw_err accounts_models_put(struct db *db, const char *name,
     const char *json, int64_t fetched_at_ms);
 
 /* The state of any account (ACCOUNTS_DEFAULT included: its state row is
- * made when first written): the quota snapshot, a cool-down until
- * until_ms (reason may be NULL), a new session given to it. */
+ * made when first written; a named account that is gone is left alone):
+ * the quota snapshot, a cool-down until until_ms (reason may be NULL), a
+ * new session given to it. */
 GW_MUST_CHECK enum gw_err accounts_quota_put(struct db *db, const char *name,
     const char *plan, int unlimited, int64_t remaining, int64_t entitlement,
     int64_t at_ms);

@@ -218,6 +218,15 @@ START_TEST(state_rows_and_sessions)
 	ck_assert_int_eq(at, 300);
 	ck_assert_str_eq(a, "default");
 	free(a);
+	/* the state of an account removed meanwhile makes no row */
+	ck_assert_int_eq(accounts_add(db, "gone", "gho_g", "g", 1), GW_OK);
+	ck_assert_int_eq(accounts_remove(db, "gone"), GW_OK);
+	ck_assert_int_eq(accounts_cooldown(db2, "gone", 9, "429"), GW_OK);
+	ck_assert_int_eq(accounts_picked(db2, "gone", 9), GW_OK);
+	ck_assert_int_eq(accounts_quota_put(db2, "gone", "x", 0, 1, 2, 9), GW_OK);
+	ck_assert_int_eq(accounts_list(db, &rows, &n), GW_OK);
+	ck_assert_uint_eq(n, 2);                 /* default and work */
+	accounts_rows_free(rows, n);
 	/* removing an account forgets its sessions */
 	ck_assert_int_eq(accounts_session_put(db, "s3", "work", 400), GW_OK);
 	ck_assert_int_eq(accounts_remove(db, "work"), GW_OK);
