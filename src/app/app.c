@@ -445,6 +445,8 @@ worker_free(struct worker *w)
 		pthread_mutex_unlock(&w->app->cfg_mu);
 	}
 	free(w->login);
+	free(w->pool_login);
+	strlist_free(&w->pool_members);
 	/* app/models.c's reference, by the hook it set (no include cycle) */
 	if (w->models_release != NULL)
 		w->models_release(w);
@@ -466,6 +468,7 @@ app_auth_env(struct worker *w, struct auth_env *env)
 	env->opencode = w->app->ident.opencode;
 	env->github_token = w->app->github_token;
 	env->account = w->app->account;
+	env->named = w->acct[0] != '\0' ? w->acct : NULL;
 	env->show_token = w->app->show_token;
 }
 

@@ -28,6 +28,8 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/strlist.h"
+#include "state/accounts.h"
 #include "upstream/copilot.h"
 #include "upstream/github.h"
 
@@ -94,9 +96,26 @@ struct worker {
 	 * worker_free lets go of it. */
 	struct models_ref *models;
 	void (*models_release)(struct worker *w);
-	/* The Copilot token as this worker last read it (app_copilot_call). */
+	/* The Copilot token as this worker last read it (app_copilot_call),
+	 * and whose (an account name, "" the default). */
 	struct db_copilot_token *tok;
 	int64_t tok_read_ms;
+	char tok_acct[ACCOUNTS_NAME_MAX + 1];
+	/* The account this request is served by (app/pool.c): a named
+	 * account, "" the default; routes/routes.c empties it before each
+	 * request.  How many named accounts there are, as last read. */
+	char acct[ACCOUNTS_NAME_MAX + 1];
+	long pool_named;
+	char pool_primary[ACCOUNTS_NAME_MAX + 1];   /* pool_begin's */
+	/* The pool's accounts ("" the default), in order, with named ones;
+	 * empty without: app/models.c then lists the union of their lists. */
+	struct strlist pool_members;
+	int64_t pool_read_ms;
+	int64_t pool_stamp;        /* POOL_STAMP's mtime as last seen */
+	char *pool_login;          /* pool_login's, of account pool_login_of */
+	char pool_login_of[ACCOUNTS_NAME_MAX + 1];
+	int64_t pool_login_ms;
+	int64_t pool_pruned_ms;
 	int tbb;                   /* app_token_based_billing, as last read */
 	int64_t tbb_read_ms;
 };

@@ -193,6 +193,7 @@ worker_token(struct worker *w, const char *stale,
 	enum gw_err e;
 
 	if (stale == NULL && w->tok != NULL && w->tok->token != NULL &&
+	    strcmp(w->tok_acct, w->acct) == 0 &&
 	    now - w->tok_read_ms < APP_TOKEN_RECHECK_MS &&
 	    !auth_token_due(w->tok, now / 1000)) {
 		*out = w->tok;
@@ -208,6 +209,7 @@ worker_token(struct worker *w, const char *stale,
 	db_copilot_token_free(w->tok);
 	*w->tok = t;
 	w->tok_read_ms = now;
+	memcpy(w->tok_acct, w->acct, sizeof(w->tok_acct));
 	*out = w->tok;
 	return GW_OK;
 }
@@ -240,4 +242,3 @@ out:
 	free(stale);
 	return e;
 }
-

@@ -37,6 +37,11 @@ struct copilot_req {
 	 * before the frame is sent falls back to HTTP with body. */
 	const char *ws_frame;
 	const char *ws_key;
+	/* A model call among several accounts (app/pool.h
+	 * pool_copilot_call): the model and the session that choose the
+	 * account; NULL: w->acct serves. */
+	const char *model;
+	const char *session;
 };
 
 /* How long a worker uses the Copilot token it read before it reads the
@@ -46,7 +51,8 @@ struct copilot_req {
 
 /*
  * Sends rq (streamed through tr to sink when rq->stream, else collected in
- * res).  res is filled whatever the outcome; free it with
+ * res), with the token of w->acct (app/pool.h chooses it for model
+ * calls: pool_copilot_call).  res is filled whatever the outcome; free it with
  * relay_result_free.  A non-2xx upstream status is GW_OK with
  * res->status set; errmsg explains a failure that is not an upstream
  * status (no token, no connection).

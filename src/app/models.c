@@ -1,5 +1,6 @@
 /* The cached Copilot model list: fetched, stored, looked up. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,9 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "state/accounts.h"
 #include "state/db.h"
+#include "translate/model_id.h"
 #include "upstream/relay.h"
 
 /* Fetches GET /models and keeps picker-enabled and embedding models. */
@@ -62,7 +65,8 @@ models_fetch(struct worker *w, cJSON **out, int64_t *at, struct buf *errmsg)
 		goto out;
 	}
 	*at = util_now_ms();
-	if (db_models_put(w->db, s, *at) != GW_OK)
+	if ((w->acct[0] != '\0' ? accounts_models_put(w->db, w->acct, s, *at) :
+	    db_models_put(w->db, s, *at)) != GW_OK)
 		log_warn("could not store the model list in the database");
 	*out = keep;
 	keep = NULL;
@@ -75,21 +79,33 @@ out:
 }
 
 /*
- * The process's parsed list, shared by its worker threads (a pool of
- * hundreds of threads keeps one copy): a reference-counted holder that a
- * newer list replaces; a worker holds a reference to the one it was last
- * given (models_get's borrowed pointer) until its next call.  mu guards
- * every field and every holder's refs.
+ * The process's parsed lists, one per account (the default's key is ""),
+ * shared by its worker threads (a pool of hundreds of threads keeps one
+ * copy): a reference-counted holder that a newer list replaces; a worker
+ * holds a reference to the one it was last given (models_get's borrowed
+ * pointer) until its next call.  mu guards every field and every holder's
+ * refs.
  */
 struct models_ref {
 	cJSON *list;
 	int refs;
 };
 
+struct slot {
+	char account[ACCOUNTS_NAME_MAX + 1];   /* UNION_KEY: the pool's */
+	char *sig;                /* the union's: its members' list times */
+	struct models_ref *cur;
+	int64_t cur_at;           /* when Copilot sent it */
+	int64_t cur_checked_ms;   /* when the database was last asked */
+};
+
+#define MODELS_SLOTS 64
+/* The union of the pool's lists (not an account name: '*' is not allowed) */
+#define UNION_KEY "*"
+
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static struct models_ref *cur;
-static int64_t cur_at;           /* when Copilot sent it */
-static int64_t cur_checked_ms;   /* when the database was last asked */
+static struct slot slots[MODELS_SLOTS];
+static size_t nslots;
 
 /* mu held. */
 static void
@@ -101,9 +117,33 @@ ref_drop(struct models_ref *r)
 	}
 }
 
-/* Makes list the current one (mu held); it is freed on failure. */
+/* The slot of key, an account ("" the default) or UNION_KEY (mu held);
+ * the last one is reused when there are more accounts than slots, so a
+ * list is never shared by two. */
+static struct slot *
+slot_of(const char *key)
+{
+	size_t i;
+	struct slot *sl;
+
+	for (i = 0; i < nslots; i++)
+		if (strcmp(slots[i].account, key) == 0)
+			return &slots[i];
+	if (nslots < MODELS_SLOTS)
+		sl = &slots[nslots++];
+	else {
+		sl = &slots[MODELS_SLOTS - 1];
+		ref_drop(sl->cur);
+		free(sl->sig);
+	}
+	memset(sl, 0, sizeof(*sl));
+	snprintf(sl->account, sizeof(sl->account), "%s", key);
+	return sl;
+}
+
+/* Makes list the current one of sl (mu held); it is freed on failure. */
 static GW_MUST_CHECK enum gw_err
-keep(cJSON *list, int64_t at, int64_t now)
+keep(struct slot *sl, cJSON *list, int64_t at, int64_t now)
 {
 	struct models_ref *r = malloc(sizeof(*r));
 
@@ -112,30 +152,38 @@ keep(cJSON *list, int64_t at, int64_t now)
 		return GW_ENOMEM;
 	}
 	r->list = list;
-	r->refs = 1;                     /* cur's own */
-	ref_drop(cur);
-	cur = r;
-	cur_at = at;
-	cur_checked_ms = now;
+	r->refs = 1;                     /* the slot's own */
+	ref_drop(sl->cur);
+	sl->cur = r;
+	sl->cur_at = at;
+	sl->cur_checked_ms = now;
 	return GW_OK;
+}
+
+/* The stored list of w's account (db_models_get for the default). */
+static enum gw_err
+stored(struct worker *w, char **json, int64_t *at)
+{
+	return w->acct[0] != '\0' ? accounts_models_get(w->db, w->acct, json, at) :
+	    db_models_get(w->db, json, at);
 }
 
 /* The stored list made current (mu held), parsed only when it is not the
  * current one.  GW_ENOTFOUND when none is stored (or it is unreadable). */
 static enum gw_err
-load(struct worker *w, int64_t now)
+load(struct worker *w, struct slot *sl, int64_t now)
 {
 	char *json = NULL;
 	int64_t at = 0;
 	cJSON *list;
 
-	if (db_models_get(w->db, NULL, &at) != GW_OK)
+	if (stored(w, NULL, &at) != GW_OK)
 		return GW_ENOTFOUND;
-	if (cur != NULL && at == cur_at) {
-		cur_checked_ms = now;
+	if (sl->cur != NULL && at == sl->cur_at) {
+		sl->cur_checked_ms = now;
 		return GW_OK;
 	}
-	if (db_models_get(w->db, &json, &at) != GW_OK)
+	if (stored(w, &json, &at) != GW_OK)
 		return GW_ENOTFOUND;
 	list = json_parse(json, strlen(json), NULL, NULL);
 	free(json);
@@ -143,18 +191,51 @@ load(struct worker *w, int64_t now)
 		cJSON_Delete(list);
 		return GW_ENOTFOUND;
 	}
-	return keep(list, at, now);
+	return keep(sl, list, at, now);
 }
 
-/* The current list to w (mu held): w's reference moves to it. */
+/* The current list of sl to w (mu held): w's reference moves to it. */
 static const cJSON *
-hand_out(struct worker *w)
+hand_out(struct worker *w, struct slot *sl)
 {
-	cur->refs++;
+	sl->cur->refs++;
 	ref_drop(w->models);
-	w->models = cur;
+	w->models = sl->cur;
 	w->models_release = models_release;
-	return cur->list;
+	return sl->cur->list;
+}
+
+/*
+ * w's account's list made current in sl (mu held): loaded, or fetched
+ * when missing or old (force: always); a failed refresh keeps the old
+ * list.  *fetched: whether it came from Copilot.
+ */
+static GW_MUST_CHECK enum gw_err
+refresh(struct worker *w, struct slot *sl, int force, int *fetched,
+    struct buf *errmsg)
+{
+	int64_t now = util_now_ms(), at = 0;
+	cJSON *list = NULL;
+	enum gw_err e;
+
+	*fetched = 0;
+	if (!force && (sl->cur == NULL ||
+	    now - sl->cur_checked_ms >= MODELS_RECHECK_MS ||
+	    now - sl->cur_at >= MODELS_MAX_AGE_MS))
+		GW_IGNORE(load(w, sl, now)); /* none stored: fetched below */
+	if (sl->cur != NULL && !force && now - sl->cur_at < MODELS_MAX_AGE_MS)
+		return GW_OK;
+	if ((e = models_fetch(w, &list, &at, errmsg)) == GW_OK &&
+	    (e = keep(sl, list, at, now)) == GW_OK)
+		*fetched = 1;
+	else if (sl->cur != NULL) {
+		/* A failed refresh keeps serving the old list. */
+		log_warn("model list refresh failed (%s); using the cached list",
+		    buf_cstr(errmsg));
+		buf_reset(errmsg);
+		e = GW_OK;
+	}
+	return e;
 }
 
 void
@@ -166,43 +247,125 @@ models_release(struct worker *w)
 	pthread_mutex_unlock(&mu);
 }
 
+/* Appends to u the entries of list whose id u does not have yet. */
+static GW_MUST_CHECK enum gw_err
+merge(cJSON *u, const cJSON *list)
+{
+	const cJSON *m;
+	cJSON *c;
+
+	cJSON_ArrayForEach(m, list) {
+		if (models_find(u, json_str(m, "id")) != NULL)
+			continue;
+		if ((c = cJSON_Duplicate(m, 1)) == NULL)
+			return GW_ENOMEM;
+		cJSON_AddItemToArray(u, c);
+	}
+	return GW_OK;
+}
+
+/*
+ * The union of the lists of w->pool_members (mu held): each member's list
+ * made current as models_get does, then merged in member order (the first
+ * entry of an id wins), rebuilt only when a member's list changed.  A
+ * member without a list is left out (logged); none at all is the error.
+ */
+static GW_MUST_CHECK enum gw_err
+union_get(struct worker *w, int force, const cJSON **out, struct buf *errmsg)
+{
+	char saved[sizeof(w->acct)];
+	struct buf sig = BUF_INIT;
+	struct slot *sl, *u;
+	cJSON *list = NULL;
+	size_t i;
+	int got, any = 0;
+	enum gw_err e = GW_OK, last = GW_ENOTFOUND;
+
+	memcpy(saved, w->acct, sizeof(saved));
+	for (i = 0; i < w->pool_members.n && e == GW_OK; i++) {
+		snprintf(w->acct, sizeof(w->acct), "%s", w->pool_members.v[i]);
+		sl = slot_of(w->acct);
+		if ((last = refresh(w, sl, force, &got, errmsg)) != GW_OK) {
+			log_warn("account %s: no model list (%s)", w->acct[0] ?
+			    w->acct : "default", buf_cstr(errmsg));
+			continue;
+		}
+		any = 1;
+		e = buf_printf(&sig, "%s=%lld;", w->acct, (long long)sl->cur_at);
+	}
+	memcpy(w->acct, saved, sizeof(saved));
+	if (e != GW_OK || !any) {
+		e = e != GW_OK ? e : last;
+		goto out;
+	}
+	buf_reset(errmsg);             /* a member's failure is logged */
+	u = slot_of(UNION_KEY);
+	if (u->cur == NULL || u->sig == NULL || strcmp(u->sig, sig.data) != 0) {
+		if ((list = cJSON_CreateArray()) == NULL) {
+			e = GW_ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < w->pool_members.n && e == GW_OK; i++) {
+			sl = slot_of(w->pool_members.v[i]);
+			if (sl->cur != NULL)
+				e = merge(list, sl->cur->list);
+		}
+		if (e != GW_OK) {
+			cJSON_Delete(list);
+			goto out;
+		}
+		/* keep frees the list when it fails */
+		if ((e = keep(u, list, util_now_ms(), util_now_ms())) != GW_OK)
+			goto out;
+		free(u->sig);
+		u->sig = buf_detach(&sig);
+	}
+	*out = hand_out(w, u);
+out:
+	buf_free(&sig);
+	return e;
+}
+
 enum gw_err
 models_get(struct worker *w, int force, const cJSON **out, int *fetched,
     struct buf *errmsg)
 {
-	int64_t now = util_now_ms(), at = 0;
-	cJSON *list = NULL;
-	enum gw_err e = GW_OK;
+	struct slot *sl;
+	int got = 0;
+	enum gw_err e;
 
 	*out = NULL;
-	if (fetched != NULL)
-		*fetched = 0;
 	/* one thread of the process looks, fetches or parses at a time; the
 	 * others wait for its list rather than fetch their own */
 	pthread_mutex_lock(&mu);
-	if (!force && (cur == NULL || now - cur_checked_ms >= MODELS_RECHECK_MS ||
-	    now - cur_at >= MODELS_MAX_AGE_MS))
-		GW_IGNORE(load(w, now)); /* none stored: fetched below */
-	if (cur != NULL && !force && now - cur_at < MODELS_MAX_AGE_MS) {
-		*out = hand_out(w);
-		goto out;
-	}
-	if ((e = models_fetch(w, &list, &at, errmsg)) == GW_OK &&
-	    (e = keep(list, at, now)) == GW_OK) {
-		if (fetched != NULL)
-			*fetched = 1;
-		*out = hand_out(w);
-	} else if (cur != NULL) {
-		/* A failed refresh keeps serving the old list. */
-		log_warn("model list refresh failed (%s); using the cached list",
-		    buf_cstr(errmsg));
-		buf_reset(errmsg);
-		*out = hand_out(w);
-		e = GW_OK;
-	}
-out:
+	if (w->pool_members.n > 1)
+		e = union_get(w, force, out, errmsg);
+	else if ((e = refresh(w, sl = slot_of(w->acct), force, &got,
+	    errmsg)) == GW_OK)
+		*out = hand_out(w, sl);
 	pthread_mutex_unlock(&mu);
+	if (fetched != NULL)
+		*fetched = got;
 	return e;
+}
+
+int
+models_offers(struct worker *w, const char *model)
+{
+	struct slot *sl;
+	struct buf err = BUF_INIT;
+	int got, r = 0;
+
+	pthread_mutex_lock(&mu);
+	sl = slot_of(w->acct);
+	if (refresh(w, sl, 0, &got, &err) == GW_OK)
+		r = tr_model_resolve(sl->cur->list, model) != NULL;
+	else
+		log_warn("account %s: no model list (%s)", w->acct[0] != '\0' ?
+		    w->acct : "default", buf_cstr(&err));
+	pthread_mutex_unlock(&mu);
+	buf_free(&err);
+	return r;
 }
 
 const cJSON *

@@ -28,6 +28,12 @@
  */
 GW_MUST_CHECK enum gw_err models_get(struct worker *w, int force, const cJSON **out,
     int *fetched, struct buf *errmsg);
+/*
+ * Whether the model list of w's account (w->acct) has model (resolved as
+ * tr_model_resolve does), fetching the list when it is due as models_get
+ * does; 0 when there is no list.  Leaves what models_get handed w alone.
+ */
+int models_offers(struct worker *w, const char *model);
 /* Lets go of the list models_get handed w (worker_free calls it). */
 void models_release(struct worker *w);
 /* Borrowed entry of list with that id, or NULL. */

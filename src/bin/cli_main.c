@@ -28,12 +28,14 @@
 #include "core/util.h"
 #include "app/app.h"
 #include "app/copilot_call.h"
+#include "cli/accounts_cli.h"
 #include "cli/approve.h"
 #include "cli/codex_login.h"
 #include "cli/provider_login.h"
 #include "cli/keys.h"
 #include "cli/launch.h"
 #include "cli/mcp.h"
+#include "state/accounts.h"
 #include "state/config.h"
 #include "state/db.h"
 #include "upstream/auth.h"
@@ -51,12 +53,13 @@ usage(FILE *f)
 	    "\n"
 	    "commands:\n"
 	    "  auth login [--github-token T] [--oauth-app default|opencode]\n"
+	    "             [--account NAME]  (a named account of the pool)\n"
 	    "             [--account-type individual|business|enterprise] [--show-token]\n"
 	    "  auth login --provider codex [--show-token]\n"
 	    "                           sign the built-in codex provider in (OAuth)\n"
 	    "  auth login --provider opencode-go|deepseek|dashscope|openrouter|custom\n"
 	    "                           write a third-party provider to config.json\n"
-	    "  check-usage              show Copilot quotas\n"
+	    "  check-usage [--account NAME]  show Copilot quotas\n"
 	    "  debug [--json]           versions, paths and state\n"
 	    "  start [--port N] [--host ADDR] [--threads N] [--workers N] [--verbose]\n"
 	    "        [--account-type T] [--rate-limit S] [--wait] [--github-token T]\n"
@@ -64,6 +67,7 @@ usage(FILE *f)
 	    "  claude-code [--port N] [--model M] [--small-model M]\n"
 	    "  mcp                      the tool_search MCP bridge on stdio\n"
 	    "  approve [--all]          decide requests waiting for approval (--manual)\n"
+	    "  accounts [--json] | accounts remove NAME\n"
 	    "  keys add [--admin] | list | remove ENTRY|KEY\n"
 	    "                           API keys stored hashed in config.json\n"
 	    "\n"
@@ -186,41 +190,6 @@ device_login(struct worker *w, char **token)
 	return rc;
 }
 
-/* Checks a GitHub token against /user and stores it with the login. */
-static int
-store_github_token(struct worker *w, const char *token, int show)
-{
-	struct buf err = BUF_INIT;
-	char *login = NULL, fp[16];
-	int rc = 1;
-
-	if (gh_user_login(&w->gh, token, &login, &err) != GW_OK) {
-		fprintf(stderr, "copilot-api: %s\n", buf_cstr(&err));
-		goto out;
-	}
-	/* stored for this OAuth app and enterprise domain only */
-	if (app_account_set(w, "github_token", token) != GW_OK ||
-	    app_account_set(w, "github_login", login) != GW_OK) {
-		fprintf(stderr, "copilot-api: could not store the token in %s\n",
-		    w->app->db_path);
-		goto out;
-	}
-	/* A new login invalidates the previous Copilot token. */
-	if (db_copilot_token_clear(w->db) != GW_OK) {
-		fprintf(stderr, "copilot-api: could not clear the previous "
-		    "Copilot token in %s\n", w->app->db_path);
-		goto out;
-	}
-	log_fingerprint(token, fp);
-	printf("Signed in to GitHub as %s (token %s stored in %s)\n", login,
-	    show ? token : fp, w->app->db_path);
-	rc = 0;
-out:
-	free(login);
-	buf_free(&err);
-	return rc;
-}
-
 static GW_MUST_CHECK enum gw_err
 set_account_type(cJSON *root, void *arg)
 {
@@ -237,11 +206,13 @@ cmd_auth(int argc, char **argv)
 		{ "provider", required_argument, NULL, 'p' },
 		{ "show-token", no_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "account", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct app a;
 	struct worker w;
 	const char *given = NULL, *account_type = NULL, *third = NULL;
+	const char *named = NULL;
 	int codex = 0;
 	struct buf err = BUF_INIT;
 	char *token = NULL;
@@ -281,8 +252,24 @@ cmd_auth(int argc, char **argv)
 			break;
 		case 's': show = 1; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'A':
+			if (!accounts_name_valid(optarg)) {
+				fprintf(stderr, "copilot-api: account name '%s' is "
+				    "not allowed: 1 to %d of a-z, 0-9, '-' and "
+				    "'_', starting with a letter or digit, not "
+				    "'default' nor 'opencode'\n", optarg,
+				    ACCOUNTS_NAME_MAX);
+				return EXIT_USAGE;
+			}
+			named = optarg;
+			break;
 		default: usage(stderr); return EXIT_USAGE;
 		}
+	}
+	if (named != NULL && (third != NULL || codex)) {
+		fprintf(stderr, "copilot-api: --account is for Copilot accounts, "
+		    "not --provider\n");
+		return EXIT_USAGE;
 	}
 	if (given == NULL && getenv("GH_TOKEN") != NULL && *getenv("GH_TOKEN"))
 		given = getenv("GH_TOKEN");
@@ -293,9 +280,9 @@ cmd_auth(int argc, char **argv)
 	else if (codex)
 		rc = codex_login_main(&w, show);
 	else if (given != NULL)
-		rc = store_github_token(&w, given, show);
+		rc = accounts_cli_store(&w, named, given, show);
 	else if ((rc = device_login(&w, &token)) == 0)
-		rc = store_github_token(&w, token, show);
+		rc = accounts_cli_store(&w, named, token, show);
 	/* The account type decides the Copilot URL fallback for every
 	 * process: it belongs in config.json, not in this run's flags. */
 	if (rc == 0 && account_type != NULL &&
@@ -333,22 +320,46 @@ print_quota(const cJSON *snaps, const char *key, const char *label)
 }
 
 static int
+cmd_accounts(int argc, char **argv)
+{
+	struct app a;
+	struct worker w;
+	int rc;
+
+	if (open_all(&a, &w, 0) != 0)
+		return 1;
+	rc = accounts_cli_main(&w, argc, argv);
+	close_all(&a, &w);
+	return rc;
+}
+
+static int
 cmd_check_usage(int argc, char **argv)
 {
 	struct app a;
 	struct worker w;
 	struct auth_env env;
 	struct buf body = BUF_INIT, err = BUF_INIT;
+	const char *named = NULL;
 	char *tok = NULL;
 	cJSON *v = NULL;
 	long status = 0;
 	int rc = 1;
 
+	if (argc == 3 && strcmp(argv[1], "--account") == 0)
+		named = argv[2];
 	if (open_all(&a, &w, 0) != 0)
 		return 1;
+	if (named != NULL && strcmp(named, ACCOUNTS_DEFAULT) != 0)
+		snprintf(w.acct, sizeof(w.acct), "%s", named);
 	app_auth_env(&w, &env);
 	if (auth_github_token(&env, &tok) != GW_OK) {
-		fprintf(stderr, "copilot-api: not signed in: run `copilot-api auth login`\n");
+		if (w.acct[0] != '\0')
+			fprintf(stderr, "copilot-api: no account named '%s' "
+			    "(copilot-api accounts lists them)\n", named);
+		else
+			fprintf(stderr, "copilot-api: not signed in: run "
+			    "`copilot-api auth login`\n");
 		goto out;
 	}
 	if (gh_copilot_user(&w.gh, tok, &status, &body, &err) != GW_OK) {
@@ -524,6 +535,8 @@ main(int argc, char **argv)
 		rc = approve_main(argc, argv);
 	else if (strcmp(cmd, "keys") == 0)
 		rc = keys_main(argc, argv);
+	else if (strcmp(cmd, "accounts") == 0)
+		rc = cmd_accounts(argc, argv);
 	else if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		rc = 0;

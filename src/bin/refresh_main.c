@@ -6,7 +6,8 @@
  *   copilot-refresh [--force] [--quiet] [--prune-days N]
  *
  * The built-in codex provider's credentials, when signed in, are refreshed
- * too: when they expire within a day (or with --force).
+ * too: when they expire within a day (or with --force); and each named
+ * Copilot account's token and model list (one more line each).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "core/util.h"
 #include "app/app.h"
 #include "app/models.h"
+#include "state/accounts.h"
 #include "state/config.h"
 #include "state/db.h"
 #include "state/paths.h"
@@ -172,13 +174,20 @@ refresh(struct worker *w, const struct refresh_opts *o)
 	enum gw_err e;
 	char *ghtok = NULL, until[32];
 	const cJSON *models = NULL;
-	long pruned = 0;
-	int rc = 1, refreshed, fetched = 0;
+	long pruned = 0, named = 0;
+	int rc = 1, refreshed = 0, fetched = 0;
 
 	memset(&t, 0, sizeof(t));
 	memset(&prev, 0, sizeof(prev));
 	app_auth_env(w, &env);
 	if (auth_github_token(&env, &ghtok) != GW_OK) {
+		if (accounts_count(w->db, &named) == GW_OK && named > 0) {
+			/* a pool of named accounts alone: their lines follow */
+			if (!o->quiet)
+				printf("ok: the default account is not signed in; "
+				    "%ld named account(s)\n", named);
+			goto prune;
+		}
 		fprintf(stderr, "copilot-refresh: not signed in to GitHub: run "
 		    "`copilot-api auth login` as this user (data dir %s)\n",
 		    w->app->home);
@@ -197,6 +206,7 @@ refresh(struct worker *w, const struct refresh_opts *o)
 		fprintf(stderr, "copilot-refresh: model list: %s\n", buf_cstr(&err));
 		goto out;
 	}
+prune:
 	if (o->prune_days > 0 && (e = db_prune_usage(w->db,
 	    util_now_ms() - o->prune_days * 86400000LL, &pruned)) != GW_OK) {
 		fprintf(stderr, "copilot-refresh: pruning usage rows: %s\n",
@@ -206,7 +216,7 @@ refresh(struct worker *w, const struct refresh_opts *o)
 	/* best effort: the WAL keeps the rows for the next checkpoint */
 	GW_IGNORE(db_checkpoint(w->db));
 	iso_time(t.expires_at, until);
-	if (!o->quiet)
+	if (!o->quiet && t.token != NULL)
 		printf("ok: Copilot token %s, valid until %s; %d models%s; "
 		    "%ld old usage rows pruned\n",
 		    refreshed ? "refreshed" : "still fresh", until,
@@ -219,6 +229,67 @@ out:
 	db_copilot_token_free(&t);
 	free(ghtok);
 	buf_free(&err);
+	return rc;
+}
+
+/* One named account's token and model list: 0, or 1 after printing why. */
+static int
+refresh_named(struct worker *w, const struct refresh_opts *o, const char *name)
+{
+	struct auth_env env;
+	struct db_copilot_token t, prev;
+	struct buf err = BUF_INIT;
+	const cJSON *models = NULL;
+	char until[32];
+	int fetched = 0, rc = 1;
+
+	memset(&t, 0, sizeof(t));
+	snprintf(w->acct, sizeof(w->acct), "%s", name);
+	app_auth_env(w, &env);
+	/* none (or an unreadable one) leaves prev empty: "refreshed" */
+	GW_IGNORE(accounts_token_get(w->db, name, &prev));
+	if (auth_copilot_token(&env, NULL, o->force, &t, &err) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: account %s: %s\n", name,
+		    buf_cstr(&err));
+		goto out;
+	}
+	if (models_get(w, o->force, &models, &fetched, &err) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: account %s: model list: %s\n",
+		    name, buf_cstr(&err));
+		goto out;
+	}
+	iso_time(t.expires_at, until);
+	if (!o->quiet)
+		printf("ok: account %s: Copilot token %s, valid until %s; %d "
+		    "models%s\n", name, prev.token == NULL ||
+		    strcmp(prev.token, t.token) != 0 ? "refreshed" : "still fresh",
+		    until, cJSON_GetArraySize(models),
+		    fetched ? " (fetched)" : " (cached)");
+	rc = 0;
+out:
+	w->acct[0] = '\0';
+	db_copilot_token_free(&prev);
+	db_copilot_token_free(&t);
+	buf_free(&err);
+	return rc;
+}
+
+/* Every named account (state/accounts.h): the exit status. */
+static int
+refresh_accounts(struct worker *w, const struct refresh_opts *o)
+{
+	struct accounts_row *rows = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (accounts_list(w->db, &rows, &n) != GW_OK) {
+		fprintf(stderr, "copilot-refresh: cannot read the accounts\n");
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		if (rows[i].named)
+			rc = refresh_named(w, o, rows[i].name) || rc;
+	accounts_rows_free(rows, n);
 	return rc;
 }
 
@@ -245,6 +316,7 @@ main(int argc, char **argv)
 	} else {
 		rc = refresh_codex(&w, &o);
 		rc = refresh(&w, &o) || rc;
+		rc = refresh_accounts(&w, &o) || rc;
 	}
 	worker_free(&w);    /* both: whatever app_init/worker_init said */
 	app_free(&a);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/copilot_call.h"
+#include "app/pool.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -141,6 +142,7 @@ rc_row_session(struct rctx *r, const char *fallback)
 	if (v != NULL) {
 		snprintf(r->session_id, sizeof(r->session_id), "%.*s",
 		    (int)n, v);
+		r->session_given = 1;
 		return;
 	}
 	snprintf(r->session_id, sizeof(r->session_id), "%s",
@@ -332,7 +334,8 @@ rc_record(struct rctx *r, int status, const struct tr_usage *u,
 		ev.user_id = ev.provider_name = r->provider;
 		ev.source = "provider";
 	} else {
-		ev.user_id = app_github_login(r->w);
+		ev.user_id = pool_login(r->w);
+		ev.account = r->w->acct[0] != '\0' ? r->w->acct : ACCOUNTS_DEFAULT;
 		ev.source = "copilot";
 	}
 	ev.endpoint = r->endpoint != NULL ? r->endpoint : r->req->path;
@@ -467,14 +470,21 @@ void
 rc_copilot_to_client(struct rctx *r, const struct copilot_req *rq,
     struct tr_stream *tr, rc_xlate_fn xlate, void *xlate_arg)
 {
+	struct copilot_req q = *rq;
 	struct relay_result res;
 	struct tr_sink sink;
 	struct buf err = BUF_INIT;
 	enum gw_err e;
 
+	/* a model call: the model and the client's session choose the
+	 * account */
+	if (q.model == NULL && r->model[0] != '\0') {
+		q.model = r->model;
+		q.session = r->session_given ? r->session_id : NULL;
+	}
 	memset(&res, 0, sizeof(res));
 	http_sse_sink(r->c, &sink);
-	e = app_copilot_call(r->w, rq, tr, &sink, &res, &err);
+	e = pool_copilot_call(r->w, &q, tr, &sink, &res, &err);
 	rc_relay_to_client(r, e, &res, tr, err.data, xlate, xlate_arg);
 	relay_result_free(&res);
 	buf_free(&err);

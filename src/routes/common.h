@@ -36,6 +36,9 @@ struct rctx {
 	const char *endpoint;
 	char model[128];
 	char session_id[64];
+	int session_given;          /* session_id is the client's (a header),
+	                             * not one made up for this request: an
+	                             * account is remembered for it */
 	int stream;
 	const char *provider;       /* set on provider calls: the row's source */
 };

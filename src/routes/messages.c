@@ -11,6 +11,7 @@
 
 #include "app/copilot_call.h"
 #include "app/models.h"
+#include "app/pool.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/strlist.h"
@@ -301,10 +302,12 @@ websearch_flow(struct msg *m)
 	m->rq.call.vision = tr_responses_has_image(payload);
 	m->rq.call.json_body = 1;
 	m->rq.call.accept = "text/event-stream";
+	m->rq.model = r->model;
+	m->rq.session = r->session_id;
 	log_debug("messages %s: web search via %s (%s)", m->ws_client_model,
 	    m->model_id, r->stream ? "stream" : "json");
 	http_sse_sink(r->c, &sink);
-	e = app_copilot_call(r->w, &m->rq, m->f.tr, &sink, &res, &err);
+	e = pool_copilot_call(r->w, &m->rq, m->f.tr, &sink, &res, &err);
 	flow_websearch_answer(r, &m->f, e, &res, err.data);
 out:
 	relay_result_free(&res);
@@ -408,6 +411,11 @@ route_messages(struct rctx *r)
 	m.rq.body_len = strlen(m.f.body);
 	log_debug("messages %s -> %s (%s)", m.model_id, m.rq.path,
 	    r->stream ? "stream" : "json");
+	/* the account sticks to a session of the client's, not to the one
+	 * made up for this request alone */
+	m.rq.model = r->model;
+	m.rq.session = m.pp.session_id != NULL || r->session_given ?
+	    r->session_id : NULL;
 	rc_copilot_to_client(r, &m.rq, m.f.tr, m.f.xlate, m.f.xlate_arg);
 out:
 	flow_free(&m.f);

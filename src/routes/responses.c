@@ -174,6 +174,7 @@ route_responses(struct rctx *r)
 		util_uuid_from_string(req_id, strlen(req_id), sess);
 	subagent = codex_subagent(r);
 	rc_row_session(r, sess);
+	r->session_given |= session != NULL;      /* session-id, x-session-id */
 	memset(&call, 0, sizeof(call));
 	call.request_id = req_id;
 	call.interaction_id = sess;

@@ -5,10 +5,12 @@
  */
 #include <string.h>
 
+#include "app/pool.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/guard.h"
 #include "http/router.h"
+#include "routes/admin_accounts.h"
 #include "routes/approval.h"
 #include "routes/common.h"
 #include "routes/health.h"
@@ -68,6 +70,7 @@ static const struct row rows[] = {
 	{ "GET", "/admin/config/model-mappings", route_admin_mappings_get, ROUTE_AUTH_ADMIN },
 	{ "POST", "/admin/config/model-mappings", route_admin_mappings_post, ROUTE_AUTH_ADMIN },
 	{ "GET", "/admin/approvals", route_admin_approvals_get, ROUTE_AUTH_ADMIN },
+	{ "GET", "/admin/accounts", route_admin_accounts_get, ROUTE_AUTH_ADMIN },
 	{ "POST", "/admin/approvals/:id", route_admin_approvals_post, ROUTE_AUTH_ADMIN },
 	/* Patterns last: a fixed path (/v1/models) wins over /:provider/v1/models. */
 	{ "POST", "/:provider/v1/messages", route_provider_messages,
@@ -104,6 +107,7 @@ run(void *tctx, struct http_conn *c, const struct route_params *p)
 	r.param = p->n > 0 ? p->p[0].value : NULL;
 	r.start_ms = util_mono_ms();
 	r.w->conn = c;
+	pool_begin(r.w);              /* model calls choose their own */
 	row->fn(&r);
 	r.w->conn = NULL;
 	ps->row = row;

@@ -842,7 +842,10 @@ parse_upstream(const struct pctx *pc, struct cfg *c)
 static GW_MUST_CHECK enum gw_err
 parse_limits(const struct pctx *pc, struct cfg *c)
 {
+	static const char *const strategy_names[] = {
+		"affinity-quota", "round-robin", "fill-first" };
 	const cJSON *o;
+	const char *str;
 	enum gw_err e;
 	int lvl;
 
@@ -880,6 +883,15 @@ parse_limits(const struct pctx *pc, struct cfg *c)
 	    "manualApprovalTimeoutSeconds", 1, 86400,
 	    &c->approval_timeout_s)) != GW_OK)
 		return e;
+	/* issue 15: how a new session picks among several Copilot accounts */
+	if ((e = get_object(pc, c->root, "accounts", "accounts", &o)) != GW_OK ||
+	    (e = get_string(pc, o, "strategy", "accounts.strategy", &str)) !=
+	    GW_OK)
+		return e;
+	if (str != NULL && (c->accounts_strategy = name_index(strategy_names,
+	    ARRAY_LEN(strategy_names), str)) < 0)
+		return bad(pc, "\"accounts.strategy\" must be one of "
+		    "affinity-quota, round-robin, fill-first");
 	lvl = (int)c->log_level;
 	if ((e = get_enum(pc, c->root, "logLevel", (const char *const[]){
 	    "error", "warn", "info", "debug" }, 4, "error, warn, info, debug",

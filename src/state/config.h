@@ -66,6 +66,13 @@ struct cfg_provider {
 #define CFG_MAX_INFLIGHT_DEFAULT 67108864L
 #define CFG_MAX_INFLIGHT_MAX   17179869184L
 
+/* accounts.strategy: how a new session picks an account (app/pool.c). */
+enum cfg_strategy {
+	CFG_STRATEGY_AFFINITY_QUOTA,  /* most premium quota left (default) */
+	CFG_STRATEGY_ROUND_ROBIN,     /* the one picked longest ago */
+	CFG_STRATEGY_FILL_FIRST,      /* the first healthy one, in order */
+};
+
 struct cfg {
 	cJSON *root;                 /* the tree as read; defaults when no file */
 
@@ -118,6 +125,8 @@ struct cfg {
 	long ping_interval_s;        /* timeouts.pingSeconds */
 	long rate_limit_s;           /* rateLimit.seconds, 0 = off */
 	int rate_limit_wait;         /* rateLimit.wait */
+	/* accounts.strategy: CFG_STRATEGY_* (issue 15) */
+	int accounts_strategy;
 	int metrics_public;          /* metrics.public: /metrics without a key */
 	int manual_approval;         /* manualApproval */
 	long approval_timeout_s;     /* manualApprovalTimeoutSeconds */

@@ -100,6 +100,40 @@ static const char *const migration_sql[] = {
 	"ALTER TABLE token_usage_events ADD COLUMN cost_currency TEXT;"
 	"ALTER TABLE token_usage_events ADD COLUMN total_cost_nanos BIGINT;"
 	"ALTER TABLE token_usage_events ADD COLUMN cost_source TEXT;",
+	/* 5: named Copilot accounts (state/accounts.c); the default
+	 * account's state row is "default" with no GitHub token; usage rows
+	 * say which account served them (NULL: before this step). */
+	"CREATE TABLE accounts ("
+	"  name TEXT PRIMARY KEY,"
+	"  github_token TEXT,"
+	"  login TEXT NOT NULL DEFAULT '',"
+	"  plan TEXT,"
+	"  premium_unlimited BIGINT NOT NULL DEFAULT 0,"
+	"  premium_remaining BIGINT NOT NULL DEFAULT 0,"
+	"  premium_entitlement BIGINT NOT NULL DEFAULT 0,"
+	"  quota_at_ms BIGINT NOT NULL DEFAULT 0,"
+	"  cooldown_until_ms BIGINT NOT NULL DEFAULT 0,"
+	"  cooldown_reason TEXT,"
+	"  last_pick_ms BIGINT NOT NULL DEFAULT 0,"
+	"  created_at_ms BIGINT NOT NULL);"
+	"CREATE TABLE account_tokens ("
+	"  account TEXT PRIMARY KEY,"
+	"  token TEXT NOT NULL,"
+	"  api_url TEXT,"
+	"  expires_at BIGINT NOT NULL,"
+	"  refresh_in BIGINT NOT NULL,"
+	"  fetched_at BIGINT NOT NULL);"
+	"CREATE TABLE account_models ("
+	"  account TEXT PRIMARY KEY,"
+	"  json TEXT NOT NULL,"
+	"  fetched_at_ms BIGINT NOT NULL);"
+	"CREATE TABLE session_accounts ("
+	"  session TEXT PRIMARY KEY,"
+	"  account TEXT NOT NULL,"
+	"  last_use_ms BIGINT NOT NULL);"
+	"CREATE INDEX idx_session_accounts_last_use"
+	"  ON session_accounts(last_use_ms);"
+	"ALTER TABLE token_usage_events ADD COLUMN account TEXT;",
 };
 
 /* The schema version this program writes. */

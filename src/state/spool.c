@@ -44,6 +44,7 @@ spool_append(const char *path, const struct usage_event *ev)
 	add_str(o, "source", ev->source);
 	add_str(o, "endpoint", ev->endpoint);
 	add_str(o, "provider_name", ev->provider_name);
+	add_str(o, "account", ev->account);
 	add_str(o, "model", ev->model);
 	add_str(o, "error", ev->error);
 	cJSON_AddNumberToObject(o, "status", ev->status);
@@ -101,6 +102,7 @@ replay_line(struct db *db, const char *p, size_t n)
 	ev.source = json_str(o, "source");
 	ev.endpoint = json_str(o, "endpoint");
 	ev.provider_name = json_str(o, "provider_name");
+	ev.account = json_str(o, "account");
 	ev.model = json_str(o, "model");
 	ev.error = json_str(o, "error");
 	ev.status = num(o, "status");
@@ -172,7 +174,7 @@ out_unlock:
 /* A row in memory: the event and the strings it owns. */
 struct held {
 	struct usage_event ev;
-	char *s[10];
+	char *s[11];
 };
 
 /* Rows neither the database nor the spool file could take (a full disk),
@@ -212,7 +214,7 @@ held_copy(struct held *h, const struct usage_event *ev)
 	*c = *ev;
 	c->trace_id = c->session_id = c->user_id = c->source = c->endpoint =
 	    c->provider_name = c->model = c->error = c->cost_currency =
-	    c->cost_source = NULL;
+	    c->cost_source = c->account = NULL;
 	/* the time it happened, not the time it is written */
 	if (c->created_at_ms == 0)
 		c->created_at_ms = util_now_ms();
@@ -225,7 +227,8 @@ held_copy(struct held *h, const struct usage_event *ev)
 	    held_str(h, 6, &c->model, ev->model) != GW_OK ||
 	    held_str(h, 7, &c->error, ev->error) != GW_OK ||
 	    held_str(h, 8, &c->cost_currency, ev->cost_currency) != GW_OK ||
-	    held_str(h, 9, &c->cost_source, ev->cost_source) != GW_OK) {
+	    held_str(h, 9, &c->cost_source, ev->cost_source) != GW_OK ||
+	    held_str(h, 10, &c->account, ev->account) != GW_OK) {
 		held_free(h);
 		return GW_ENOMEM;
 	}

@@ -44,6 +44,8 @@ struct usage_event {
 	const char *cost_currency;      /* NULL: no cost (the next two unused) */
 	int64_t total_cost_nanos;       /* the cost in 1e-9 of cost_currency */
 	const char *cost_source;        /* "copilot_aiu", "builtin", "config" */
+	const char *account;            /* the Copilot account that served
+	                                 * (state/accounts.h); NULL: none */
 };
 
 GW_MUST_CHECK enum gw_err usage_record(struct db *db, const struct usage_event *ev);

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "state/accounts.h"
 #include "state/db.h"
 #include "state/metrics.h"
 #include "state/paths.h"
@@ -40,6 +41,8 @@ auth_github_token(struct auth_env *env, char **out)
 	enum gw_err e;
 
 	*out = NULL;
+	if (env->named != NULL)
+		return accounts_github_token(env->db, env->named, out);
 	if (env->github_token != NULL && env->github_token[0] != '\0')
 		return (*out = strdup(env->github_token)) ? GW_OK : GW_ENOMEM;
 	if ((e = db_account_key("github_token", account(env), &key)) != GW_OK)
@@ -56,6 +59,8 @@ load(struct auth_env *env, struct db_copilot_token *t)
 	enum gw_err e;
 
 	memset(t, 0, sizeof(*t));
+	if (env->named != NULL)
+		return accounts_token_get(env->db, env->named, t);
 	if ((e = db_copilot_token_get(env->db, t)) != GW_OK)
 		return e;
 	if (t->account == NULL || strcmp(t->account, account(env)) != 0) {
@@ -92,11 +97,14 @@ exchange(struct auth_env *env, struct db_copilot_token *out,
 		out->expires_at = out->fetched_at + out->refresh_in;
 	} else if ((e = gh_copilot_token(env->gh, ghtok, out, errmsg)) != GW_OK)
 		goto out;
-	if ((out->account = strdup(account(env))) == NULL) {
+	if ((out->account = strdup(env->named != NULL ? env->named :
+	    account(env))) == NULL) {
 		e = GW_ENOMEM;
 		goto out;
 	}
-	if ((e = db_copilot_token_put(env->db, out)) != GW_OK) {
+	if ((e = env->named != NULL ?
+	    accounts_token_put(env->db, env->named, out) :
+	    db_copilot_token_put(env->db, out)) != GW_OK) {
 		/* The token is good even if it cannot be stored right now (a
 		 * locked database): use it; the next worker exchanges again. */
 		log_warn("could not store the Copilot token (%s); using it "
@@ -104,8 +112,9 @@ exchange(struct auth_env *env, struct db_copilot_token *out,
 		e = GW_OK;
 	}
 	log_fingerprint(out->token, fp);
-	log_info("Copilot token refreshed (%s, refresh in %lld s)", fp,
-	    (long long)out->refresh_in);
+	log_info("Copilot token refreshed (%s%s%s, refresh in %lld s)", fp,
+	    env->named != NULL ? ", account " : "",
+	    env->named != NULL ? env->named : "", (long long)out->refresh_in);
 	if (env->show_token) {
 		/* asked for (--show-token): the operator's own terminal */
 		fprintf(stderr, "Copilot token: %s\n", out->token);
@@ -134,6 +143,7 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
     struct db_copilot_token *out, struct buf *errmsg)
 {
 	struct db_copilot_token cur;
+	struct buf lock = BUF_INIT;
 	int fd = -1;
 	enum gw_err e;
 
@@ -146,10 +156,14 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 		return GW_OK;
 	}
 	/* A token that failed is only refreshed once by whoever locks first:
-	 * the others find a different token after the lock and use it. */
-	if (paths_lock(env->lock_path, 0, &fd, NULL) != GW_OK) {
+	 * the others find a different token after the lock and use it.  Each
+	 * account has its own lock: one refresh never waits for another's. */
+	if ((env->named != NULL && buf_printf(&lock, "%s.%s", env->lock_path,
+	    env->named) != GW_OK) || paths_lock(env->named != NULL ? lock.data :
+	    env->lock_path, 0, &fd, NULL) != GW_OK) {
 		/* best effort: e is returned whatever the message says */
-		GW_IGNORE(buf_printf(errmsg, "cannot lock %s", env->lock_path));
+		GW_IGNORE(buf_printf(errmsg, "cannot lock %s", env->named != NULL ?
+		    buf_cstr(&lock) : env->lock_path));
 		e = GW_EIO;
 		goto out;
 	}
@@ -178,6 +192,7 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 	}
 out:
 	paths_unlock(fd);
+	buf_free(&lock);
 	db_copilot_token_free(&cur);
 	return e;
 }

@@ -22,6 +22,9 @@ struct auth_env {
 	int opencode;              /* GitHub token is the Copilot token */
 	const char *github_token;  /* override (--github-token), else from db */
 	const char *account;       /* whose tokens (db_account); NULL = "" */
+	const char *named;         /* a named account (state/accounts.h):
+	                            * its tokens instead, its lock file
+	                            * lock_path + "." + named; NULL: none */
 	int show_token;            /* print each newly fetched Copilot token on
 	                            * stderr (--show-token) */
 };

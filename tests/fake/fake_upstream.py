@@ -132,6 +132,12 @@ DEFAULT_CONFIG = {
     "ws_refuse": None,           # WebSocket /responses: answer the upgrade with this HTTP status
     "ws_quota_snapshots": None,  # WebSocket /responses: copilot_quota_snapshots on response.completed
     "user_overrides": {},        # deep-merged into /copilot_internal/user
+    "users": {},                 # several GitHub users (issue 15): GitHub token ->
+                                 # {"login", "plan", "premium_remaining",
+                                 # "premium_entitlement", "premium_unlimited",
+                                 # "models_hide", "revoked"}; /user, /copilot_internal/user,
+                                 # /models and model calls answer as that user; a
+                                 # token not listed is the default user ("login")
     "hold_timeout": 60.0,        # a hold not released by then continues anyway
     # Codex (OAuth + backend).
     "codex_token_lifetime": 864000,  # expires_in of issued access tokens (s)
@@ -407,6 +413,8 @@ class FakeState:
         with self.cond:
             if not token or token in self.revoked_github:
                 return False
+            if self.config["users"].get(token, {}).get("revoked"):
+                return False
             return (token.startswith(("gho_", "ghu_")) or token in self.github_tokens
                     or token in self.config["github_tokens"])
 
@@ -444,6 +452,20 @@ class FakeState:
             return (gh is not None and gh["client_id"] == "Ov23li8tweQw6odWQebz"
                     and not gh["revoked"] and token not in self.revoked_github)
 
+    def user(self, github_token):
+        """The users entry of a GitHub token (a copy), or {} for the default user."""
+        with self.cond:
+            return copy.deepcopy(self.config["users"].get(github_token or "", {}))
+
+    def github_of_copilot(self, token):
+        """The GitHub token a Copilot token was issued for (opencode: itself)."""
+        with self.cond:
+            info = self.copilot_tokens.get(token or "")
+            return info["github_token"] if info is not None else token
+
+    def login_of(self, github_token):
+        return self.user(github_token).get("login") or self.cfg("login")
+
     def revoke(self, github=False):
         with self.cond:
             n = 0
@@ -475,11 +497,15 @@ class FakeState:
                 ids.append(f["id"])
             return ids
 
-    def take_fault(self, method, path, body, explicit=False):
-        """explicit: only a fault that names this method (the WebSocket side)."""
+    def take_fault(self, method, path, body, explicit=False, login=None):
+        """explicit: only a fault that names this method (the WebSocket side);
+        login: the GitHub user the request's token belongs to (a fault with a
+        "login" hits only that user's requests)."""
         with self.cond:
             for f in self.faults:
                 if f["remaining"] is not None and f["remaining"] <= 0:
+                    continue
+                if f.get("login") is not None and f["login"] != login:
                     continue
                 if f["path"] not in (path, "*"):
                     continue
@@ -566,6 +592,10 @@ class Request:
     def params(self):
         """Body fields for endpoints that accept JSON or form bodies (GitHub)."""
         return self.body if isinstance(self.body, dict) else {}
+
+    def user(self):
+        """The users entry of the GitHub user behind the Copilot bearer ({}: default)."""
+        return self.state.user(self.state.github_of_copilot(self.auth_token(("bearer", "token"))))
 
     def auth_token(self, schemes):
         value = self.headers.get("authorization", "")
@@ -724,7 +754,7 @@ def require_github_token(fn):
 
 @require_github_token
 def handle_user(req, token):
-    login = req.state.cfg("login")
+    login = req.state.login_of(token)
     return json_response(200, {
         "login": login, "id": 1000001, "node_id": "U_kgDOAA9CQQ",
         "avatar_url": "https://avatars.githubusercontent.com/u/1000001?v=4",
@@ -776,14 +806,18 @@ def handle_copilot_user(req, token):
     now = time.gmtime()
     year, month = (now.tm_year + 1, 1) if now.tm_mon == 12 else (now.tm_year, now.tm_mon + 1)
     reset = "%04d-%02d-01" % (year, month)
+    user = req.state.user(token)
+    premium = _quota("premium_interactions", user.get("premium_entitlement", 1500),
+                     user.get("premium_remaining", 1234),
+                     bool(user.get("premium_unlimited", False)))
     body = {
-        "login": req.state.cfg("login"),
+        "login": req.state.login_of(token),
         "access_type_sku": "plus_monthly_subscriber_quota",
         "analytics_tracking_id": hashlib.md5(b"analytics" + token.encode()).hexdigest(),
         "assigned_date": "2025-01-15T10:00:00+00:00",
         "can_signup_for_limited": False,
         "chat_enabled": True,
-        "copilot_plan": "individual_pro",
+        "copilot_plan": user.get("plan", "individual_pro"),
         "organization_login_list": [],
         "organization_list": [],
         "quota_reset_date": reset,
@@ -791,7 +825,7 @@ def handle_copilot_user(req, token):
         "quota_snapshots": {
             "chat": _quota("chat", 0, 0, True),
             "completions": _quota("completions", 0, 0, True),
-            "premium_interactions": _quota("premium_interactions", 1500, 1234, False),
+            "premium_interactions": premium,
         },
         "endpoints": _endpoints(req.base_url),
     }
@@ -820,14 +854,14 @@ def require_copilot_token(fn):
     return wrapped
 
 
-def visible_models(state):
-    hide = set(state.cfg("models_hide"))
+def visible_models(state, user=None):
+    hide = set(state.cfg("models_hide")) | set((user or {}).get("models_hide", []))
     models = [m for m in default_models() if m["id"] not in hide]
     return models + state.cfg("models_extra")
 
 
-def find_model(state, model_id):
-    for m in visible_models(state):
+def find_model(state, model_id, user=None):
+    for m in visible_models(state, user):
         if m.get("id") == model_id:
             return m
     return None
@@ -835,7 +869,7 @@ def find_model(state, model_id):
 
 @require_copilot_token
 def handle_models(req):
-    return json_response(200, {"object": "list", "data": visible_models(req.state)})
+    return json_response(200, {"object": "list", "data": visible_models(req.state, req.user())})
 
 
 def _check_model(req, endpoint):
@@ -843,7 +877,7 @@ def _check_model(req, endpoint):
     body = req.body
     if not isinstance(body, dict):
         return None, openai_error(400, "Request body must be a JSON object.", "invalid_request_body")
-    model = find_model(req.state, body.get("model"))
+    model = find_model(req.state, body.get("model"), req.user())
     if model is None:
         return None, openai_error(400, "The requested model is not supported.",
                                   "model_not_supported", param="model")
@@ -1997,6 +2031,8 @@ def validate_fault(f):
             return "fault.%s must be a non-negative integer" % key
     if "headers" in f and not isinstance(f["headers"], dict):
         return "fault.headers must be an object"
+    if "login" in f and not isinstance(f["login"], str):
+        return "fault.login must be a GitHub login"
     return None
 
 
@@ -2060,6 +2096,9 @@ def validate_config(changes):
             return "%s must be a list" % key
         if key in ("response_headers", "user_overrides") and not isinstance(value, dict):
             return "%s must be an object" % key
+        if key == "users" and (not isinstance(value, dict) or any(
+                not isinstance(u, dict) for u in value.values())):
+            return "users must be an object of GitHub token -> user object"
         if key == "ws_quota_snapshots" and value is not None and not isinstance(value, dict):
             return "ws_quota_snapshots must be null or an object"
         if key == "usage" and value is not None and (
@@ -2823,7 +2862,10 @@ class FakeHandler(BaseHTTPRequestHandler):
             self._log(self.command, path, resp.status)
             return
 
-        fault = state.take_fault(self.command, path, body)
+        login = self._login(req, path)
+        if login is not None:
+            state.update_record(record, login=login)
+        fault = state.take_fault(self.command, path, body, login=login)
         kind = fault["kind"] if fault else None
         if fault:
             state.update_record(record, fault=kind)
@@ -2847,6 +2889,16 @@ class FakeHandler(BaseHTTPRequestHandler):
             (" fault=%s" % kind if kind else "") + \
             (" client_disconnected" if record["client_disconnected"] else "")
         self._log(self.command, path, resp.status, note)
+
+    @staticmethod
+    def _login(req, path):
+        """Whose request: the GitHub user of its bearer (GitHub side: the GitHub
+        token itself; Copilot side: the one its Copilot token was issued for)."""
+        bearer = req.auth_token(("bearer", "token"))
+        if not bearer:
+            return None
+        github_side = path.startswith(("/copilot_internal/", "/user"))
+        return req.state.login_of(bearer if github_side else req.state.github_of_copilot(bearer))
 
     def _call(self, handler, req):
         if handler is None:

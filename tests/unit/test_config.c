@@ -291,6 +291,7 @@ assert_defaults(const struct cfg *c)
 	ck_assert_int_eq(c->ping_interval_s, 15);
 	ck_assert_int_eq(c->rate_limit_s, 0);
 	ck_assert_int_eq(c->rate_limit_wait, 0);
+	ck_assert_int_eq(c->accounts_strategy, CFG_STRATEGY_AFFINITY_QUOTA);
 	ck_assert_int_eq(c->manual_approval, 0);
 	ck_assert_int_eq(c->approval_timeout_s, 300);
 	ck_assert_int_eq(c->log_level, LOG_INFO);
@@ -614,6 +615,10 @@ static const struct {
 	{ "{\"storage\":{\"driver\":\"mysql\"}}", "\"storage.driver\" must be one of sqlite, postgresql" },
 	{ "{\"storage\":{\"url\":\"postgresql://h/db\"}}", "\"storage.url\" is for the postgresql driver" },
 	{ "{\"storage\":{\"driver\":\"postgresql\",\"url\":5}}", "\"storage.url\" must be a string" },
+	{ "{\"accounts\":[]}", "\"accounts\" must be an object" },
+	{ "{\"accounts\":{\"strategy\":\"random\"}}",
+	    "\"accounts.strategy\" must be one of affinity-quota, round-robin, fill-first" },
+	{ "{\"accounts\":{\"strategy\":1}}", "\"accounts.strategy\" must be a string" },
 };
 
 START_TEST(load_type_errors)
@@ -633,6 +638,25 @@ START_TEST(load_type_errors)
 	ck_assert_int_eq(cfg_load(p, &c, NULL), GW_ECONFIG);
 	buf_free(&err);
 	free(p);
+}
+END_TEST
+
+START_TEST(accounts_strategy_parsed)
+{
+	static const char *const names[] = { "affinity-quota", "round-robin",
+	    "fill-first" };
+	char json[128];
+	struct cfg *c;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(json, sizeof(json), "{\"accounts\":{\"strategy\":\"%s\"}}",
+		    names[i]);
+		c = load_text(json);
+		ck_assert_int_eq(c->accounts_strategy, i);
+		cfg_free(c);
+	}
+	ck_assert_int_eq(CFG_STRATEGY_FILL_FIRST, 2);
 }
 END_TEST
 
@@ -1520,6 +1544,7 @@ config_suite(void)
 	tcase_add_test(t, load_full);
 	tcase_add_loop_test(t, load_type_errors, 0, (int)ARRAY_LEN(type_errors));
 	tcase_add_test(t, load_null_means_absent);
+	tcase_add_test(t, accounts_strategy_parsed);
 	tcase_add_test(t, corrupt_reports_position_and_is_never_written);
 	tcase_add_test(t, non_object_top_level_is_never_written);
 	tcase_add_test(t, trailing_garbage_is_corrupt);

@@ -75,6 +75,7 @@ START_TEST(append_then_replay)
 	struct stat st;
 	long n = 0;
 
+	a.account = "work";             /* the account goes along (issue 15) */
 	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
 	ck_assert_int_eq(spool_append(spath, &a), GW_OK);
 	ck_assert_int_eq(spool_append(spath, &b), GW_OK);
@@ -84,6 +85,10 @@ START_TEST(append_then_replay)
 	ck_assert_int_eq(spool_replay(db, spath, &n), GW_OK);
 	ck_assert_int_eq(n, 2);
 	ck_assert_int_eq(rows(db), 2);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM token_usage_events "
+	    "WHERE trace_id = 't1' AND account = 'work'"), 1);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM token_usage_events "
+	    "WHERE trace_id = 't2' AND account IS NULL"), 1);
 	ck_assert_int_eq(stat(spath, &st), 0);
 	ck_assert_int_eq(st.st_size, 0);
 	/* replaying an empty spool does nothing */
