@@ -134,7 +134,8 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
     struct db_copilot_token *out, struct buf *errmsg)
 {
 	struct db_copilot_token cur;
-	int fd = -1;
+	struct db_lock lk = { .fd = -1 };
+	char *name = NULL;
 	enum gw_err e;
 
 	memset(out, 0, sizeof(*out));
@@ -147,10 +148,15 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 	}
 	/* A token that failed is only refreshed once by whoever locks first:
 	 * the others find a different token after the lock and use it. */
-	if (paths_lock(env->lock_path, 0, &fd, NULL) != GW_OK) {
+	if ((name = buf_strdupf("copilot-token:%s", account(env))) == NULL) {
+		e = GW_ENOMEM;
+		goto out;
+	}
+	if ((e = db_lock_named(env->db, name, env->lock_path, AUTH_LOCK_WAIT_MS,
+	    &lk)) != GW_OK) {
 		/* best effort: e is returned whatever the message says */
-		GW_IGNORE(buf_printf(errmsg, "cannot lock %s", env->lock_path));
-		e = GW_EIO;
+		GW_IGNORE(buf_printf(errmsg, "cannot take the token refresh "
+		    "lock (%s): %s", env->lock_path, gw_strerror(e)));
 		goto out;
 	}
 	db_copilot_token_free(&cur);
@@ -177,7 +183,8 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 		e = GW_OK;
 	}
 out:
-	paths_unlock(fd);
+	db_unlock_named(env->db, &lk);
+	free(name);
 	db_copilot_token_free(&cur);
 	return e;
 }
