@@ -10,7 +10,6 @@
 #include "core/util.h"
 #include "state/db.h"
 #include "state/metrics.h"
-#include "state/paths.h"
 #include "upstream/auth.h"
 #include "upstream/github.h"
 
