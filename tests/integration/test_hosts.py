@@ -186,21 +186,46 @@ class TwoHosts(unittest.TestCase):
         self.fake.fault(path=TOKEN_PATH, kind="delay_headers", seconds=1,
                         times=2)
         self.fake.call("POST", "/_fake/revoke_tokens", {})
+        results = self.burst(4)
+        self.assertEqual([st for st, _ in results], [200] * 8, results)
+        # every worker of both hosts met a 401: one exchange served them all
+        self.assertEqual(len(self.fake.requests(TOKEN_PATH)) - before, 1)
+
+    def burst(self, n):
+        """n chat requests to each host at once; their statuses."""
         results = []
 
         def send(s, i):
             st, _, doc = s.json("POST", "/v1/chat/completions",
-                                chat_body("after revoke %d" % i))
+                                chat_body("burst %d" % i))
             results.append((st, doc))
         ts = [threading.Thread(target=send, args=(s, i))
-              for i in range(4) for s in self.hosts()]
+              for i in range(n) for s in self.hosts()]
         for t in ts:
             t.start()
         for t in ts:
             t.join(60)
-        self.assertEqual([st for st, _ in results], [200] * 8, results)
-        # every worker of both hosts met a 401: one exchange served them all
-        self.assertEqual(len(self.fake.requests(TOKEN_PATH)) - before, 1)
+        return results
+
+    def test_6_due_token_refreshed_once_for_both_hosts(self):
+        # tokens due 3 s after their exchange (refresh_in / 2 under 120 s)
+        self.fake.config(refresh_in=6)
+        try:
+            self.fake.call("POST", "/_fake/revoke_tokens", {})
+            self.chat(self.a, "a token due soon")
+            self.chat(self.b, "b reads it")
+            time.sleep(3.3)
+            before = len(self.fake.requests(TOKEN_PATH))
+            self.fake.fault(path=TOKEN_PATH, kind="delay_headers", seconds=1,
+                            times=2)
+            results = self.burst(4)
+            self.assertEqual([st for st, _ in results], [200] * 8, results)
+            self.assertEqual(len(self.fake.requests(TOKEN_PATH)) - before, 1)
+        finally:
+            self.fake.call("DELETE", "/_fake/faults")
+            self.fake.config(refresh_in=1500)
+            self.fake.call("POST", "/_fake/revoke_tokens", {})
+        self.chat(self.lb, "a lasting token again")
 
     def readyz(self, s):
         st, _, doc = s.json("GET", "/readyz", key=None, timeout=15)
