@@ -7,6 +7,7 @@ the Copilot token refresh hold across the hosts, that usage rows of both
 land in one /token-usage answer, and that stopping PostgreSQL mid-traffic
 hangs no request and loses no usage row."""
 
+import json
 import os
 import shutil
 import signal
@@ -124,6 +125,18 @@ class TwoHosts(unittest.TestCase):
         # `auth login` of either host went to the shared database
         self.assertEqual(psql(self.pg.url, "SELECT value FROM kv WHERE key = "
                               "'github_token'"), "gho_integration_test")
+        # and so do the CLI and copilot-refresh
+        state = json.loads(self.a.cli("debug", "--json").stdout)["state"]
+        self.assertEqual(state["storage"], "postgresql")
+        self.assertGreaterEqual(state["schemaVersion"], 4)
+        r = subprocess.run([os.path.join(harness.BIN, "copilot-refresh")],
+                           env=self.b.env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ok: Copilot token still fresh", r.stdout)
+        for s in self.hosts():
+            self.assertFalse(os.path.exists(os.path.join(s.home,
+                                                         "copilot-api.db")))
 
     def test_2_usage_rows_of_both_hosts_in_one_answer(self):
         traces = [self.chat(self.a, "row a %d" % i) for i in range(3)]
