@@ -263,6 +263,21 @@ open_metrics(const struct app *a)
 	free(path);
 }
 
+/* The database for messages: the file, or the server's URL without its
+ * password (the config's URL may hold one). */
+static const char *
+db_label(const struct app *a)
+{
+	return a->cfg->storage_driver == CFG_STORAGE_POSTGRESQL ?
+	    "(storage.url)" : a->db_path;
+}
+
+static GW_MUST_CHECK enum gw_err
+app_db_open(const struct app *a, struct db **out)
+{
+	return db_open_target(a->db_driver, a->db_target, out);
+}
+
 /* Someone moving over from the reference keeps their login and usage
  * history: its files in the same data directory are read once. */
 static void
@@ -319,21 +334,39 @@ app_init(struct app *a, int ensure_admin_key, struct buf *errmsg)
 	if ((e = db_account(a->ident.opencode, a->cfg->enterprise_domain,
 	    &a->account)) != GW_OK)
 		return e;
+	if (a->cfg->storage_driver == CFG_STORAGE_POSTGRESQL) {
+		a->db_driver = "postgresql";
+		a->db_target = a->cfg->storage_url;
+	} else {
+		a->db_driver = "sqlite";
+		a->db_target = a->db_path;
+	}
 	gt = getenv("COPILOT_API_GITHUB_TOKEN");
 	a->github_token = gt != NULL && *gt != '\0' ? gt : NULL;
 	gt = getenv("COPILOT_API_SHOW_TOKEN");
 	a->show_token = gt != NULL && strcmp(gt, "1") == 0;
-	if ((e = db_open(a->db_path, &db)) != GW_OK) {
+	if (pthread_mutex_init(&a->ident_mu, NULL) != 0)
+		return GW_ENOMEM;
+	a->ident_mu_ready = 1;
+	if ((e = app_db_open(a, &db)) != GW_OK) {
 		GW_IGNORE(buf_printf(errmsg, "cannot open the database %s: %s",
-		    a->db_path, gw_strerror(e)));
+		    db_label(a), gw_strerror(e)));
 		return e;
 	}
 	e = load_ident(a, db);
 	if (e == GW_OK)
 		import_theirs(a, db);
+	if (e == GW_EDBDOWN) {
+		/* the server comes back later: the pool serves meanwhile */
+		log_warn("the database %s is unreachable: starting without it "
+		    "(requests that need it answer 503 until it is back)",
+		    db_label(a));
+		atomic_store(&a->ident_pending, 1);
+		e = GW_OK;
+	}
 	if (e != GW_OK)
 		GW_IGNORE(buf_printf(errmsg, "cannot read the database %s: %s",
-		    a->db_path, gw_strerror(e)));
+		    db_label(a), gw_strerror(e)));
 	db_close(db);
 	if (e == GW_OK)
 		open_metrics(a);
@@ -353,6 +386,8 @@ app_free(struct app *a)
 	}
 	if (a->cfg_mu_ready)
 		pthread_mutex_destroy(&a->cfg_mu);
+	if (a->ident_mu_ready)
+		pthread_mutex_destroy(&a->ident_mu);
 	metrics_close();
 	free(a->home);
 	free(a->config_path);
@@ -373,9 +408,9 @@ worker_init(struct worker *w, struct app *a, struct buf *errmsg)
 	pin_live(w);
 	/* best effort (errmsg below): the error is returned whatever the
 	 * message says. */
-	if ((e = db_open(a->db_path, &w->db)) != GW_OK) {
+	if ((e = app_db_open(a, &w->db)) != GW_OK) {
 		GW_IGNORE(buf_printf(errmsg, "cannot open the database %s: %s",
-		    a->db_path, gw_strerror(e)));
+		    db_label(a), gw_strerror(e)));
 		return e;
 	}
 	if ((e = up_client_new(&w->client)) != GW_OK) {
@@ -458,9 +493,34 @@ worker_free(struct worker *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* The identity the database was too far to give at start, once it
+ * answers; one thread loads it, the others wait for it. */
+static void
+ident_retry(struct worker *w)
+{
+	struct app *a = w->app;
+	struct app tmp;
+
+	pthread_mutex_lock(&a->ident_mu);
+	if (atomic_load(&a->ident_pending)) {
+		memset(&tmp, 0, sizeof(tmp));
+		if (load_ident(&tmp, w->db) == GW_OK) {
+			memcpy(a->ident.device_id, tmp.ident.device_id,
+			    sizeof(a->ident.device_id));
+			memcpy(a->ident.machine_id, tmp.ident.machine_id,
+			    sizeof(a->ident.machine_id));
+			atomic_store(&a->ident_pending, 0);
+			log_info("the database answers again: identity loaded");
+		}
+	}
+	pthread_mutex_unlock(&a->ident_mu);
+}
+
 void
 app_auth_env(struct worker *w, struct auth_env *env)
 {
+	if (atomic_load(&w->app->ident_pending))
+		ident_retry(w);
 	memset(env, 0, sizeof(*env));
 	env->db = w->db;
 	env->gh = &w->gh;

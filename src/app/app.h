@@ -62,6 +62,16 @@ struct app {
 	const char *github_token;    /* --github-token / COPILOT_API_GITHUB_TOKEN */
 	int show_token;              /* --show-token / COPILOT_API_SHOW_TOKEN=1 */
 	char *account;               /* db_account of oauth app + domain */
+	/* The state database as config storage says (read at start): the
+	 * driver's name and its target, db_path or storage.url (borrowed
+	 * from cfg).  Every connection of the process opens these. */
+	const char *db_driver;
+	const char *db_target;
+	/* The database server was down at start: ident is read at the first
+	 * app_auth_env that reaches it (ident_mu). */
+	_Atomic int ident_pending;
+	pthread_mutex_t ident_mu;
+	int ident_mu_ready;
 
 	/* The live configuration (app.c only). */
 	pthread_mutex_t cfg_mu;
@@ -129,8 +139,9 @@ GW_MUST_CHECK enum gw_err app_home(char **out);
  */
 GW_MUST_CHECK enum gw_err app_init(struct app *a, int ensure_admin_key, struct buf *errmsg);
 void app_free(struct app *a);
-/* Opens the worker's database and client; call worker_free whatever the
- * outcome. */
+/* Opens the worker's database (a->db_driver, a->db_target: a server
+ * that is down still opens, and its uses answer GW_EDBDOWN until it is
+ * back) and client; call worker_free whatever the outcome. */
 GW_MUST_CHECK enum gw_err worker_init(struct worker *w, struct app *a, struct buf *errmsg);
 void worker_free(struct worker *w);
 
@@ -162,7 +173,8 @@ GW_MUST_CHECK enum gw_err app_account_set(struct worker *w, const char *prefix,
  * the database at most once a minute per worker, not per request. */
 const char *app_github_login(struct worker *w);
 
-/* The token manager's view of this worker (borrows from it). */
+/* The token manager's view of this worker (borrows from it); first reads
+ * the identity if the database was down when the process started. */
 void app_auth_env(struct worker *w, struct auth_env *env);
 
 /*

@@ -179,6 +179,26 @@ out:
 }
 
 /*
+ * auth_copilot_token failed with e: while the database server is
+ * unreachable, the token this worker holds serves until it expires
+ * (nobody can refresh it then, nor store another).
+ */
+static enum gw_err
+held_token(struct worker *w, enum gw_err e, const char *stale,
+    const struct db_copilot_token **out, struct buf *errmsg)
+{
+	if (e != GW_EDBDOWN || stale != NULL || w->tok == NULL ||
+	    w->tok->token == NULL ||
+	    w->tok->expires_at <= util_now_ms() / 1000 + 10)
+		return e;
+	log_debug("database unreachable: serving with the token this worker "
+	    "holds");
+	buf_reset(errmsg);
+	*out = w->tok;
+	return GW_OK;
+}
+
+/*
  * The worker's token: its own copy while that is not due and was read less
  * than APP_TOKEN_RECHECK_MS ago (no database access), else auth_copilot_token's
  * (stale: the token Copilot just refused).  *out is borrowed from w.
@@ -201,7 +221,7 @@ worker_token(struct worker *w, const char *stale,
 	}
 	app_auth_env(w, &env);
 	if ((e = auth_copilot_token(&env, stale, 0, &t, errmsg)) != GW_OK)
-		return e;
+		return held_token(w, e, stale, out, errmsg);
 	if (w->tok == NULL && (w->tok = calloc(1, sizeof(*w->tok))) == NULL) {
 		db_copilot_token_free(&t);
 		return GW_ENOMEM;

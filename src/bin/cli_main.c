@@ -427,6 +427,7 @@ cmd_debug(int argc, char **argv)
 	cJSON_AddStringToObject(state, "copilotApiUrl", base ? base : "");
 	free(base);
 	cJSON_AddNumberToObject(state, "schemaVersion", db_schema_version(w.db));
+	cJSON_AddStringToObject(state, "storage", a.db_driver);
 	/* the reference's "Providers" block, plus whether codex is signed in */
 	prov = cJSON_AddObjectToObject(o, "providers");
 	enabled = cJSON_AddArrayToObject(prov, "enabled");
@@ -457,9 +458,9 @@ cmd_debug(int argc, char **argv)
 		    "HTTP SSE (useResponsesApiWebSocket is off)");
 		printf("paths:\n  APP_DIR: %s\n  CONFIG_PATH: %s\n  DB_PATH: %s\n",
 		    a.home, a.config_path, a.db_path);
-		printf("state:\n  signed in: %s%s%s\n  schema version: %d\n",
-		    tok ? "yes" : "no", login ? " as " : "", login ? login : "",
-		    db_schema_version(w.db));
+		printf("state:\n  signed in: %s%s%s\n  schema version: %d\n"
+		    "  storage: %s\n", tok ? "yes" : "no", login ? " as " : "",
+		    login ? login : "", db_schema_version(w.db), a.db_driver);
 		printf("providers:\n  enabled: %s\n  codex configured: %s\n"
 		    "  codex signed in: %s\n", names.len ? names.data : "none",
 		    codex_conf ? "yes" : "no", codex_in ? "yes" : "no");

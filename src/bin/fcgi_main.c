@@ -114,7 +114,8 @@ serve(const struct http_server_opts *o)
 	int rc, batching = 0;
 
 	if (o->handle == routes_handle && is_fastcgi_socket()) {
-		if (spool_batch_start(app.db_path, app.spool_path) == GW_OK)
+		if (spool_batch_start(app.db_driver, app.db_target,
+		    app.spool_path) == GW_OK)
 			batching = 1;
 		else
 			log_warn("usage rows are written by each request's thread "

@@ -27,6 +27,9 @@ route_healthz(struct rctx *r)
 	    "{\"status\":\"ok\"}", 15, NULL));
 }
 
+static GW_MUST_CHECK enum gw_err add_database(struct app *a, cJSON *doc,
+    int reachable);
+
 static void
 not_ready(struct rctx *r, const char *what, enum gw_err e, const struct buf *err)
 {
@@ -36,7 +39,8 @@ not_ready(struct rctx *r, const char *what, enum gw_err e, const struct buf *err
 	if (buf_printf(&reason, "%s: %s", what, err->len > 0 ? err->data :
 	    gw_strerror(e)) != GW_OK || doc == NULL ||
 	    cJSON_AddStringToObject(doc, "status", "not ready") == NULL ||
-	    cJSON_AddStringToObject(doc, "reason", buf_cstr(&reason)) == NULL)
+	    cJSON_AddStringToObject(doc, "reason", buf_cstr(&reason)) == NULL ||
+	    add_database(r->w->app, doc, e != GW_EDBDOWN) != GW_OK)
 		GW_IGNORE(http_send_text(r->c, 503, "not ready"));
 	else
 		GW_IGNORE(http_send_json(r->c, 503, doc));
@@ -56,18 +60,25 @@ add_warning(cJSON *doc, const char *msg)
 	    GW_ENOMEM;
 }
 
-/* What happened to this process's database: a file deleted or replaced
- * under it (app_db_refresh), usage rows held in memory because the disk
- * is full (spool_record); each is said in "warnings" too. */
-static GW_MUST_CHECK enum gw_err
-add_database(struct app *a, cJSON *doc)
+/* What happened to this process's database: its server unreachable now,
+ * a file deleted or replaced under it (app_db_refresh), usage rows waiting
+ * in the spool file or held in memory because the disk is full
+ * (spool_record); each is said in "warnings" too. */
+static enum gw_err
+add_database(struct app *a, cJSON *doc, int reachable)
 {
-	long n = atomic_load(&a->db_reopens), held, lost;
+	long n = atomic_load(&a->db_reopens), held, lost, spooled = 0;
 	cJSON *o;
 	char msg[200];
 
 	spool_mem_stats(&held, &lost);
+	/* unreadable: said as none (the log has the file's trouble) */
+	GW_IGNORE(spool_pending(a->spool_path, &spooled));
 	if ((o = cJSON_AddObjectToObject(doc, "database")) == NULL ||
+	    cJSON_AddStringToObject(o, "driver", a->db_driver) == NULL ||
+	    cJSON_AddBoolToObject(o, "reachable", reachable) == NULL ||
+	    cJSON_AddNumberToObject(o, "usage_rows_spooled", (double)spooled) ==
+	    NULL ||
 	    cJSON_AddNumberToObject(o, "reopened", (double)n) == NULL ||
 	    cJSON_AddNumberToObject(o, "last_reopened_at_ms",
 	    (double)atomic_load(&a->db_reopened_ms)) == NULL ||
@@ -75,6 +86,13 @@ add_database(struct app *a, cJSON *doc)
 	    NULL ||
 	    cJSON_AddNumberToObject(o, "usage_rows_lost", (double)lost) == NULL)
 		return GW_ENOMEM;
+	if (!reachable || spooled > 0) {
+		snprintf(msg, sizeof(msg), "%s%ld usage row(s) wait in the "
+		    "spool file", reachable ? "" : "the database is unreachable; ",
+		    spooled);
+		if (add_warning(doc, msg) != GW_OK)
+			return GW_ENOMEM;
+	}
 	if (n > 0) {
 		snprintf(msg, sizeof(msg), "the database file was deleted or "
 		    "replaced while this process ran: reopened %ld time(s); see "
@@ -100,10 +118,18 @@ route_readyz(struct rctx *r)
 	struct buf err = BUF_INIT;
 	cJSON *doc = NULL, *o;
 	const cJSON *list = NULL;
+	char *v = NULL;
 	enum gw_err e;
 
 	memset(&t, 0, sizeof(t));
 	app_auth_env(r->w, &env);
+	/* the database first: a server that is down is the reason, whatever
+	 * the token a worker holds */
+	if ((e = db_kv_get(r->w->db, "device_id", &v)) == GW_EDBDOWN) {
+		not_ready(r, "database", e, &err);
+		goto out;
+	}
+	free(v);
 	if ((e = auth_copilot_token(&env, NULL, 0, &t, &err)) != GW_OK) {
 		not_ready(r, "Copilot token", e, &err);
 		goto out;
@@ -130,7 +156,7 @@ route_readyz(struct rctx *r)
 		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
 		goto out;
 	}
-	if (add_database(r->w->app, doc) != GW_OK) {
+	if (add_database(r->w->app, doc, 1) != GW_OK) {
 		rc_reject(r, 500, gw_strerror(GW_ENOMEM));
 		goto out;
 	}

@@ -1,6 +1,8 @@
 /* The state database's common part: the driver chosen at open, the
  * migrations, the small state tables, transactions and the statements,
  * dispatched to the driver (state/db_driver.h). */
+#include "gwconfig.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "core/util.h"
 #include "state/db.h"
 #include "state/db_driver.h"
+#include "state/paths.h"
 
 /*
  * Migration N+1 is migration_sql[N], one list for every driver: portable
@@ -159,10 +162,16 @@ stmt_db(struct db_stmt *st)
 	return ((struct db_stmt_head *)(void *)st)->db;
 }
 
+static GW_MUST_CHECK enum gw_err schema_ready(struct db *db);
+
 enum gw_err
 db_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
+	enum gw_err e;
+
 	*out = NULL;
+	if ((e = schema_ready(db)) != GW_OK)
+		return e;
 	return db->ops->prepare(db, sql, out);
 }
 
@@ -336,6 +345,23 @@ fail:
 	return e;
 }
 
+/* A connection opened while its server was down migrates at its first
+ * use that reaches it; until then every use answers what migrate did. */
+static enum gw_err
+schema_ready(struct db *db)
+{
+	enum gw_err e;
+
+	if (!db->schema_pending)
+		return GW_OK;
+	db->schema_pending = 0;         /* migrate's own statements pass */
+	if ((e = migrate(db)) != GW_OK)
+		db->schema_pending = 1;
+	else
+		log_info("database %s: reachable again", db->label);
+	return e;
+}
+
 /* The target for the log: a URL's password (scheme://user:password@host)
  * and a conninfo's password=... replaced by "***". */
 static char *
@@ -399,20 +425,22 @@ db_open_target(const char *driver, const char *target, struct db **out)
 		e = GW_ENOMEM;
 		goto fail;
 	}
-	if ((e = ops->open(db, target)) != GW_OK ||
-	    (e = migrate(db)) != GW_OK)
+	if ((e = ops->open(db, target)) == GW_OK)
+		e = migrate(db);
+	if (e == GW_EDBDOWN && db->drv != NULL) {
+		/* a server down now: usable once it answers (db_driver.h) */
+		log_warn("database %s: unreachable; the gateway starts and "
+		    "connects at the first use that reaches it", db->label);
+		db->schema_pending = 1;
+		e = GW_OK;
+	}
+	if (e != GW_OK)
 		goto fail;
 	*out = db;
 	return GW_OK;
 fail:
 	db_close(db);
 	return e;
-}
-
-enum gw_err
-db_open(const char *path, struct db **out)
-{
-	return db_open_target("sqlite", path, out);
 }
 
 void
@@ -459,6 +487,10 @@ db_reopen(struct db **db)
 enum gw_err
 db_begin_immediate(struct db *db)
 {
+	enum gw_err e;
+
+	if ((e = schema_ready(db)) != GW_OK)
+		return e;
 	return db->ops->begin_exclusive(db);
 }
 
@@ -474,6 +506,51 @@ db_rollback(struct db *db)
 	if (!db->ops->in_transaction(db))
 		return GW_OK;
 	return db_exec(db, "ROLLBACK", "rollback");
+}
+
+/* FNV-1a, 64 bits: a name to an advisory lock's key, the same on every
+ * host and in every build. */
+static int64_t
+lock_key(const char *name)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *name != '\0'; name++) {
+		h ^= (unsigned char)*name;
+		h *= 1099511628211ULL;
+	}
+	return (int64_t)h;
+}
+
+enum gw_err
+db_lock_named(struct db *db, const char *name, const char *lock_path,
+    int wait_ms, struct db_lock *l)
+{
+	enum gw_err e;
+
+	l->fd = -1;
+	l->held = 0;
+	l->key = lock_key(name);
+	if (db->ops->lock == NULL)
+		return paths_lock(lock_path, 0, &l->fd, NULL);
+	if ((e = schema_ready(db)) != GW_OK ||
+	    (e = db->ops->lock(db, l->key, wait_ms)) != GW_OK)
+		return e;
+	l->held = 1;
+	return GW_OK;
+}
+
+void
+db_unlock_named(struct db *db, struct db_lock *l)
+{
+	if (l->held) {
+		/* a lost connection took the lock with it; the driver logs
+		 * what it says */
+		GW_IGNORE(db->ops->unlock(db, l->key));
+		l->held = 0;
+	}
+	paths_unlock(l->fd);
+	l->fd = -1;
 }
 
 enum gw_err

@@ -27,20 +27,25 @@ struct db;
 #define DB_DEFAULT_BUSY_TIMEOUT_MS 10000
 
 /*
- * Opens or creates the sqlite database at path (a new file gets mode 0600),
- * turns on WAL, foreign keys, synchronous=NORMAL and the default busy
- * timeout, and brings the schema up to date.  A schema newer than this
- * program is refused.
- */
-GW_MUST_CHECK enum gw_err db_open(const char *path, struct db **out);
-/*
- * The same for a named driver: "sqlite" (target a file path, as db_open)
- * or "postgresql" (target a postgresql:// URL or a libpq conninfo; only in
- * a build with libpq, else GW_ECONFIG with a message saying so).  An
- * unknown driver is GW_ECONFIG.
+ * Opens the database of a named driver and brings the schema up to date
+ * (a schema newer than this program is refused): "sqlite", target a file
+ * path (created with mode 0600; WAL, foreign keys, synchronous=NORMAL and
+ * the default busy timeout), or "postgresql", target a postgresql:// URL
+ * or a libpq conninfo (only in a build with libpq, else GW_ECONFIG with a
+ * message saying so).  An unknown driver is GW_ECONFIG.  A server that is
+ * unreachable now still opens: every use answers GW_EDBDOWN (at most one
+ * connect attempt a second) until it answers, and the schema is brought
+ * up to date at that first use (state/db_driver.h).
  */
 GW_MUST_CHECK enum gw_err db_open_target(const char *driver,
     const char *target, struct db **out);
+/* The sqlite file at path (the gateway opens what config storage says,
+ * app/app.h's app_db_open; tests open files by path). */
+static inline GW_MUST_CHECK enum gw_err
+db_open(const char *path, struct db **out)
+{
+	return db_open_target("sqlite", path, out);
+}
 void db_close(struct db *db);
 
 /*
@@ -108,6 +113,28 @@ GW_MUST_CHECK enum gw_err db_models_put(struct db *db, const char *json, int64_t
 GW_MUST_CHECK enum gw_err db_begin_immediate(struct db *db);
 GW_MUST_CHECK enum gw_err db_commit(struct db *db);
 GW_MUST_CHECK enum gw_err db_rollback(struct db *db);
+
+/*
+ * A mutex named name (e.g. "copilot-token:<account>") across threads and
+ * processes, and across hosts when the database is a server: PostgreSQL's
+ * session advisory lock on a 64-bit hash of name, polled up to wait_ms
+ * (GW_EBUSY past it; GW_EDBDOWN when the server is unreachable: nobody
+ * can refresh then); sqlite, whose driver has no lock: an flock on the
+ * file at lock_path, waited for without bound (GW_EIO when it cannot be
+ * opened).  The lock dies with its connection (or file descriptor), so a
+ * crashed holder never blocks the others.  *l is filled on success and
+ * handed to db_unlock_named, which does nothing for one whose
+ * db_lock_named failed.
+ */
+struct db_lock {
+	int fd;                 /* the flock's descriptor, else -1 */
+	int64_t key;            /* the advisory lock's key */
+	int held;               /* by the database (advisory) */
+};
+
+GW_MUST_CHECK enum gw_err db_lock_named(struct db *db, const char *name,
+    const char *lock_path, int wait_ms, struct db_lock *l);
+void db_unlock_named(struct db *db, struct db_lock *l);
 
 /* sqlite: wal_checkpoint(TRUNCATE); GW_EBUSY when readers kept it from
  * finishing.  GW_OK without doing anything for a database server. */

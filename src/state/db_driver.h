@@ -44,12 +44,19 @@ struct db {
 	                            * replaced by "***" */
 	int busy_ms;               /* how long a lock may be waited for */
 	int migrated;              /* migration steps this connection applied */
+	int schema_pending;        /* opened while the server was down: the
+	                            * migrations run at the first use */
 };
 
 struct db_driver {
 	const char *name;               /* "sqlite", "postgresql" */
 	/* Connects db to target (a file path; a postgresql:// URL) and sets
-	 * db->drv; on failure db->drv stays NULL. */
+	 * db->drv; on failure db->drv stays NULL, except GW_EDBDOWN from a
+	 * database server: the target is valid but the server unreachable
+	 * now, db->drv is kept and every later use connects (at most once a
+	 * second) and answers GW_EDBDOWN until it can.  So a pool starts
+	 * while its database server is down (db.c runs the migrations at
+	 * the first use that reaches it). */
 	GW_MUST_CHECK enum gw_err (*open)(struct db *db, const char *target);
 	void (*close)(struct db *db);   /* db->drv may be NULL */
 	GW_MUST_CHECK enum gw_err (*prepare)(struct db *db, const char *sql,

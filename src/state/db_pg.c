@@ -891,7 +891,8 @@ pg_open(struct db *db, const char *target)
 		e = GW_ENOMEM;
 	else
 		e = ready(db, "open");
-	if (e != GW_OK)
+	/* down now: kept, connected at a later use (state/db_driver.h) */
+	if (e != GW_OK && e != GW_EDBDOWN)
 		pg_close(db);
 	return e;
 }

@@ -3,6 +3,8 @@
  * file and the next writer replays them; and the batcher that writes rows
  * off the request path (contracts in spool.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -363,6 +365,27 @@ spill(const char *path, const struct usage_event *ev, enum gw_err e)
 	return GW_OK;
 }
 
+/* Whether the database refused for a while (locked, failing, its server
+ * unreachable): the row waits in the spool rather than being dropped. */
+static int
+spillable(enum gw_err e)
+{
+	return e == GW_EBUSY || e == GW_EDB || e == GW_EDBDOWN;
+}
+
+/* After a good write: the rows held in memory, then the spool file. */
+static void
+retry_spilled(struct db *db, const char *path)
+{
+	struct stat st;
+
+	/* best effort: held rows that fail again stay held for the next
+	 * write, and a failed replay is retried after it */
+	GW_IGNORE(mem_flush(db));
+	if (stat(path, &st) == 0 && st.st_size > 0)
+		GW_IGNORE(spool_replay(db, path, NULL));
+}
+
 /*
  * One row (ev), or a batch of n rows (rows != NULL) in one transaction,
  * written now; what the database refuses is spilled (spool file, else
@@ -372,13 +395,12 @@ static GW_MUST_CHECK enum gw_err
 record_now(struct db *db, const char *path, const struct usage_event *ev,
     struct held *rows, size_t n)
 {
-	struct stat st;
 	size_t i;
 	enum gw_err e;
 
 	if (rows != NULL) {
 		e = write_rows(db, rows, n);
-		if (e == GW_EBUSY || e == GW_EDB) {
+		if (spillable(e)) {
 			/* best effort: a row lost is logged by spill */
 			for (i = 0; i < n; i++)
 				GW_IGNORE(spill(path, &rows[i].ev, e));
@@ -390,16 +412,10 @@ record_now(struct db *db, const char *path, const struct usage_event *ev,
 				GW_IGNORE(record_now(db, path, &rows[i].ev, NULL, 0));
 			return GW_OK;
 		}
-	} else if ((e = usage_record(db, ev)) == GW_EBUSY || e == GW_EDB)
+	} else if (spillable(e = usage_record(db, ev)))
 		return spill(path, ev, e);
-	/* best effort: the row is recorded; held rows that fail again stay
-	 * held for the next one */
 	if (e == GW_OK)
-		GW_IGNORE(mem_flush(db));
-	/* best effort: the row is recorded; a failed replay is retried
-	 * after the next one */
-	if (e == GW_OK && stat(path, &st) == 0 && st.st_size > 0)
-		GW_IGNORE(spool_replay(db, path, NULL));
+		retry_spilled(db, path);
 	return e;
 }
 
@@ -418,7 +434,7 @@ static uint64_t q_pushed, q_written;   /* rows queued / written, ever */
 static int q_running, q_stopping, q_urgent;
 static pthread_t q_thread;
 static struct db *q_db;
-static char *q_db_path, *q_spool_path;
+static char *q_driver, *q_target, *q_spool_path;
 
 /* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
 static void
@@ -431,6 +447,36 @@ deadline_in(int64_t ms, struct timespec *ts)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+/* Whether rows wait in the spool file (q_spool_path). */
+static int
+spooled(void)
+{
+	struct stat st;
+
+	return stat(q_spool_path, &st) == 0 && st.st_size > 0;
+}
+
+/* No row queued (q_mu held): waits for one, or with rows in the spool
+ * file tries them every SPOOL_RETRY_MS, so they reach a database that
+ * came back even when no request comes. */
+static void
+idle_wait(void)
+{
+	struct timespec ts;
+
+	if (!spooled()) {
+		pthread_cond_wait(&q_cv, &q_mu);
+		return;
+	}
+	deadline_in(SPOOL_RETRY_MS, &ts);
+	if (pthread_cond_timedwait(&q_cv, &q_mu, &ts) == 0 || q_n > 0 ||
+	    q_stopping)
+		return;
+	pthread_mutex_unlock(&q_mu);
+	retry_spilled(q_db, q_spool_path);
+	pthread_mutex_lock(&q_mu);
 }
 
 /* Room for one more queued row (q_mu held): 0 when it cannot grow. */
@@ -461,7 +507,7 @@ batch_main(void *arg)
 	pthread_mutex_lock(&q_mu);
 	for (;;) {
 		while (q_n == 0 && !q_stopping)
-			pthread_cond_wait(&q_cv, &q_mu);
+			idle_wait();
 		if (q_n == 0)
 			break;                   /* stopping, nothing left */
 		wait_ms = q_first_ms + SPOOL_BATCH_MS - util_mono_ms();
@@ -483,7 +529,8 @@ batch_main(void *arg)
 			struct db *fresh;
 
 			last_check = util_mono_ms();
-			if (db_moved(q_db) && db_open(q_db_path, &fresh) == GW_OK) {
+			if (db_moved(q_db) &&
+			    db_open_target(q_driver, q_target, &fresh) == GW_OK) {
 				db_close(q_db);
 				q_db = fresh;
 			}
@@ -502,7 +549,8 @@ batch_main(void *arg)
 }
 
 enum gw_err
-spool_batch_start(const char *db_path, const char *spool_path)
+spool_batch_start(const char *driver, const char *target,
+    const char *spool_path)
 {
 	sigset_t all, old;
 	enum gw_err e;
@@ -510,12 +558,13 @@ spool_batch_start(const char *db_path, const char *spool_path)
 
 	if (q_running)
 		return GW_OK;
-	if ((q_db_path = strdup(db_path)) == NULL ||
+	if ((q_driver = strdup(driver)) == NULL ||
+	    (q_target = strdup(target)) == NULL ||
 	    (q_spool_path = strdup(spool_path)) == NULL) {
 		e = GW_ENOMEM;
 		goto fail;
 	}
-	if ((e = db_open(db_path, &q_db)) != GW_OK)
+	if ((e = db_open_target(driver, target, &q_db)) != GW_OK)
 		goto fail;
 	q_stopping = 0;
 	/* The writer takes no signal: started before the server blocks its
@@ -535,9 +584,10 @@ spool_batch_start(const char *db_path, const char *spool_path)
 fail:
 	db_close(q_db);
 	q_db = NULL;
-	free(q_db_path);
+	free(q_driver);
+	free(q_target);
 	free(q_spool_path);
-	q_db_path = q_spool_path = NULL;
+	q_driver = q_target = q_spool_path = NULL;
 	return e;
 }
 
@@ -554,9 +604,10 @@ spool_batch_stop(void)
 	q_running = 0;
 	db_close(q_db);
 	q_db = NULL;
-	free(q_db_path);
+	free(q_driver);
+	free(q_target);
 	free(q_spool_path);
-	q_db_path = q_spool_path = NULL;
+	q_driver = q_target = q_spool_path = NULL;
 }
 
 void
@@ -606,4 +657,22 @@ spool_record(struct db *db, const char *path, const struct usage_event *ev)
 	}
 	/* no batcher, a full queue, or no memory for the copy: now */
 	return record_now(db, path, ev, NULL, 0);
+}
+
+enum gw_err
+spool_pending(const char *path, long *rows)
+{
+	char chunk[8192], *p;
+	ssize_t r;
+	int fd;
+
+	*rows = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? GW_OK : GW_EIO;
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+		for (p = chunk; (p = memchr(p, '\n', (size_t)(chunk + r - p))) !=
+		    NULL; p++)
+			(*rows)++;
+	close(fd);
+	return r == 0 ? GW_OK : GW_EIO;
 }

@@ -1,7 +1,9 @@
 /*
  * Usage rows that could not be written (the database stayed locked past
- * the busy timeout) wait in a JSON-lines spool file in the data directory;
- * the next request that writes a row replays them.  Nothing is lost.
+ * the busy timeout, failed, or its server was unreachable) wait in a
+ * JSON-lines spool file in the data directory; the next row written
+ * replays them, and an idle batcher tries every SPOOL_RETRY_MS.  Nothing
+ * is lost.
  * The rows themselves are written in batches by one thread per responder
  * process (spool_batch_start).
  */
@@ -25,6 +27,8 @@ struct db;
 #define SPOOL_BATCH_MS 200
 #define SPOOL_QUEUE_MAX 4096
 #define SPOOL_SYNC_WAIT_S 5
+/* How often an idle batcher tries the spooled rows again. */
+#define SPOOL_RETRY_MS 5000
 
 /*
  * usage_record, falling back to the spool when the database is busy or
@@ -53,9 +57,13 @@ GW_MUST_CHECK enum gw_err spool_record(struct db *db, const char *path,
  * them before the request threads start / after they stopped); record
  * and sync are.  Without a start, spool_record writes at once.
  */
-GW_MUST_CHECK enum gw_err spool_batch_start(const char *db_path, const char *spool_path);
+GW_MUST_CHECK enum gw_err spool_batch_start(const char *driver,
+    const char *target, const char *spool_path);
 void spool_batch_stop(void);
 void spool_sync(void);
+/* The rows waiting in the spool file at path now (lines counted; none
+ * when it is missing). */
+GW_MUST_CHECK enum gw_err spool_pending(const char *path, long *rows);
 /* The rows held in memory now, and those lost since start because the
  * bound was reached (for /readyz). */
 void spool_mem_stats(long *held, long *dropped);

@@ -11,7 +11,6 @@
 #include "state/accounts.h"
 #include "state/db.h"
 #include "state/metrics.h"
-#include "state/paths.h"
 #include "upstream/auth.h"
 #include "upstream/github.h"
 
@@ -143,8 +142,9 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
     struct db_copilot_token *out, struct buf *errmsg)
 {
 	struct db_copilot_token cur;
+	struct db_lock lk = { .fd = -1 };
 	struct buf lock = BUF_INIT;
-	int fd = -1;
+	char *name = NULL;
 	enum gw_err e;
 
 	memset(out, 0, sizeof(*out));
@@ -157,14 +157,21 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 	}
 	/* A token that failed is only refreshed once by whoever locks first:
 	 * the others find a different token after the lock and use it.  Each
-	 * account has its own lock: one refresh never waits for another's. */
-	if ((env->named != NULL && buf_printf(&lock, "%s.%s", env->lock_path,
-	    env->named) != GW_OK) || paths_lock(env->named != NULL ? lock.data :
-	    env->lock_path, 0, &fd, NULL) != GW_OK) {
+	 * account has its own lock (a named account: its own file, or its own
+	 * advisory key on PostgreSQL): one refresh never waits for another's. */
+	if ((name = buf_strdupf("copilot-token:%s%s%s", account(env),
+	    env->named != NULL ? "/" : "", env->named != NULL ? env->named :
+	    "")) == NULL || (env->named != NULL && buf_printf(&lock, "%s.%s",
+	    env->lock_path, env->named) != GW_OK)) {
+		e = GW_ENOMEM;
+		goto out;
+	}
+	if ((e = db_lock_named(env->db, name, env->named != NULL ? lock.data :
+	    env->lock_path, AUTH_LOCK_WAIT_MS, &lk)) != GW_OK) {
 		/* best effort: e is returned whatever the message says */
-		GW_IGNORE(buf_printf(errmsg, "cannot lock %s", env->named != NULL ?
-		    buf_cstr(&lock) : env->lock_path));
-		e = GW_EIO;
+		GW_IGNORE(buf_printf(errmsg, "cannot take the token refresh "
+		    "lock (%s): %s", env->named != NULL ? buf_cstr(&lock) :
+		    env->lock_path, gw_strerror(e)));
 		goto out;
 	}
 	db_copilot_token_free(&cur);
@@ -191,8 +198,9 @@ auth_copilot_token(struct auth_env *env, const char *stale, int force,
 		e = GW_OK;
 	}
 out:
-	paths_unlock(fd);
+	db_unlock_named(env->db, &lk);
 	buf_free(&lock);
+	free(name);
 	db_copilot_token_free(&cur);
 	return e;
 }

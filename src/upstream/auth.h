@@ -1,8 +1,10 @@
 /*
  * The Copilot token as workers see it: read from the database, refreshed
- * inline when it is due.  One refresher at a time across threads and
- * processes (an flock on a lock file in the data dir); the others wait and
- * re-read what it stored, so an expiry never causes a stampede of exchanges.
+ * inline when it is due.  One refresher per account at a time across
+ * threads, processes and hosts (db_lock_named: an flock on a lock file in
+ * the data dir with sqlite, an advisory lock on PostgreSQL); the others
+ * wait and re-read what it stored, so an expiry never causes a stampede
+ * of exchanges.
  */
 #ifndef GW_AUTH_H
 #define GW_AUTH_H
@@ -15,10 +17,14 @@
 struct db;
 struct gh;
 
+/* How long a worker waits for another host's exchange (PostgreSQL's
+ * lock; the flock waits without bound). */
+#define AUTH_LOCK_WAIT_MS 20000
+
 struct auth_env {
 	struct db *db;
 	struct gh *gh;             /* GitHub endpoints + this thread's client */
-	const char *lock_path;     /* <home>/copilot-token.lock */
+	const char *lock_path;     /* <home>/copilot-token.lock (sqlite) */
 	int opencode;              /* GitHub token is the Copilot token */
 	const char *github_token;  /* override (--github-token), else from db */
 	const char *account;       /* whose tokens (db_account); NULL = "" */

@@ -13,7 +13,6 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "state/db.h"
-#include "state/paths.h"
 #include "upstream/client.h"
 #include "upstream/codex.h"
 
@@ -490,8 +489,8 @@ codex_token(struct codex_env *env, const char *stale, struct codex_creds *out,
     struct buf *errmsg)
 {
 	struct codex_creds cur;
+	struct db_lock lk = { .fd = -1 };
 	char fp[16];
-	int fd = -1;
 	enum gw_err e;
 
 	memset(out, 0, sizeof(*out));
@@ -501,9 +500,12 @@ codex_token(struct codex_env *env, const char *stale, struct codex_creds *out,
 		*out = cur;
 		return GW_OK;
 	}
-	if (paths_lock(env->lock_path, 0, &fd, NULL) != GW_OK) {
-		GW_IGNORE(buf_printf(errmsg, "cannot lock %s", env->lock_path));
-		e = GW_EIO;
+	/* one refresher across hosts too: the refresh token rotates, so a
+	 * second refresh with the old one would fail */
+	if ((e = db_lock_named(env->db, "codex-token", env->lock_path,
+	    CODEX_LOCK_WAIT_MS, &lk)) != GW_OK) {
+		GW_IGNORE(buf_printf(errmsg, "cannot take the Codex refresh lock "
+		    "(%s): %s", env->lock_path, gw_strerror(e)));
 		goto out;
 	}
 	/* whoever held the lock may have refreshed already */
@@ -538,7 +540,7 @@ codex_token(struct codex_env *env, const char *stale, struct codex_creds *out,
 		fflush(stderr);
 	}
 out:
-	paths_unlock(fd);
+	db_unlock_named(env->db, &lk);
 	codex_creds_free(&cur);
 	return e;
 }

@@ -24,6 +24,9 @@ struct up_client;
 #define CODEX_CLIENT_ID "app_EMoamEEZ73f0CkXaXp7hrann"
 #define CODEX_AUTH_URL_DEFAULT "https://auth.openai.com"
 #define CODEX_API_URL_DEFAULT "https://chatgpt.com/backend-api"
+/* How long a refresh waits for another host's (PostgreSQL's lock; the
+ * flock waits without bound). */
+#define CODEX_LOCK_WAIT_MS 20000
 #define CODEX_CALLBACK_PORT 1455
 #define CODEX_CALLBACK_PATH "/auth/callback"
 #define CODEX_REDIRECT_URI "http://localhost:1455/auth/callback"
@@ -83,7 +86,8 @@ struct codex_env {
 	struct db *db;
 	struct up_client *client;
 	const char *auth_base;       /* NULL: OpenAI's */
-	const char *lock_path;       /* <home>/codex-token.lock */
+	const char *lock_path;       /* <home>/codex-token.lock (sqlite; on
+	                              * PostgreSQL an advisory lock) */
 	int64_t lead_ms;             /* refresh this long before expiry;
 	                              * 0: a minute, as the reference */
 	int force;                   /* refresh whatever the expiry */

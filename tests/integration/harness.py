@@ -116,16 +116,22 @@ class Fake:
         self.log.close()
 
 
-LIGHTTPD_CONF = """\
-server.modules += ( "mod_fastcgi" )
+# What every lighttpd of the tests has: loopback, its files under workdir
+# named for it, responses streamed as they come.
+LIGHTTPD_BASE = """\
 server.document-root = "{docroot}"
 server.bind = "127.0.0.1"
 server.port = {port}
-server.pid-file = "{workdir}/lighttpd.pid"
-server.errorlog = "{workdir}/lighttpd-error.log"
+server.pid-file = "{workdir}/{name}.pid"
+server.errorlog = "{workdir}/{name}-error.log"
 server.max-request-size = 0
 server.stream-response-body = 2
 server.stream-request-body = 0
+"""
+
+LIGHTTPD_CONF = """\
+server.modules += ( "mod_fastcgi" )
+""" + LIGHTTPD_BASE + """\
 fastcgi.server = ( "/" => ((
     "socket" => "{socket}",
     "check-local" => "disable",
@@ -172,13 +178,17 @@ class Client:
 
 
 class Stack(Client):
-    """fake + copilot-api.fcgi (spawn-fcgi) + lighttpd, in a private dir."""
+    """fake + copilot-api.fcgi (spawn-fcgi) + lighttpd, in a private dir.
+    fake: an existing Fake to share (several stacks as the hosts of one
+    gateway), which close() then leaves running."""
 
-    def __init__(self, config=None, env=None, signed_in=True, threads=4, wrapper=None):
+    def __init__(self, config=None, env=None, signed_in=True, threads=4, wrapper=None,
+                 fake=None):
         self.workdir = tempfile.mkdtemp(prefix="gw-it-")
         self.home = os.path.join(self.workdir, "home")
         os.makedirs(self.home, mode=0o700)
-        self.fake = Fake(self.workdir)
+        self.own_fake = fake is None
+        self.fake = fake or Fake(self.workdir)
         cfg = {
             "auth": {"apiKeys": [API_KEY], "adminApiKey": ADMIN_KEY},
             "upstream": {"githubUrl": self.fake.url,
@@ -213,24 +223,30 @@ class Stack(Client):
         conf = os.path.join(self.workdir, "lighttpd.conf")
         with open(conf, "w") as f:
             f.write(LIGHTTPD_CONF.format(docroot=docroot, port=self.port,
-                                         workdir=self.workdir, socket=self.socket))
+                                         workdir=self.workdir, name="lighttpd",
+                                         socket=self.socket))
         self.httpd = subprocess.Popen(["lighttpd", "-D", "-f", conf],
                                       stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
         wait_until(lambda: self.get("/")[0] == 200, timeout=60,
                    what="lighttpd + responder")
 
+    def edit_config(self, update):
+        """config.json as update(cfg) leaves it (the responder sees a live
+        key within a second)."""
+        path = os.path.join(self.home, "config.json")
+        with open(path) as f:
+            cfg = json.load(f)
+        update(cfg)
+        with open(path, "w") as f:
+            json.dump(cfg, f, indent=2)
+
     def reconfigure(self, update):
         """config.json as update(cfg) leaves it, and the responder restarted
         to load it (for keys that name the fake, known only once it runs).
         The Stack is closed if that fails."""
         try:
-            path = os.path.join(self.home, "config.json")
-            with open(path) as f:
-                cfg = json.load(f)
-            update(cfg)
-            with open(path, "w") as f:
-                json.dump(cfg, f, indent=2)
+            self.edit_config(update)
             self.fcgi.send_signal(signal.SIGTERM)
             self.fcgi.wait(timeout=120)
             self.start_fcgi()
@@ -327,7 +343,8 @@ class Stack(Client):
         stop(self.httpd)
         stop(self.fcgi)
         self.fcgi_log.close()
-        self.fake.close()
+        if self.own_fake:
+            self.fake.close()
         if os.environ.get("GW_KEEP_TEST_DIRS"):
             sys.stderr.write("kept %s\n" % self.workdir)
         else:

@@ -319,6 +319,30 @@ START_TEST(open_target_chooses_the_driver)
 }
 END_TEST
 
+/* With sqlite (no driver lock) db_lock_named is the flock on the file:
+ * another descriptor cannot take it until the unlock. */
+START_TEST(named_lock_is_the_flock_file)
+{
+	char lock[700];
+	struct db *db;
+	struct db_lock l;
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%s/copilot-token.lock", dir);
+	ck_assert_int_eq(db_open(path, &db), GW_OK);
+	ck_assert_int_eq(db_lock_named(db, "copilot-token:", lock, 0, &l),
+	    GW_OK);
+	ck_assert_int_ge(l.fd, 0);
+	ck_assert_int_eq(l.held, 0);
+	ck_assert_int_eq(paths_lock(lock, PATHS_LOCK_NB, &fd, NULL), GW_EBUSY);
+	db_unlock_named(db, &l);
+	ck_assert_int_eq(l.fd, -1);
+	ck_assert_int_eq(paths_lock(lock, PATHS_LOCK_NB, &fd, NULL), GW_OK);
+	paths_unlock(fd);
+	db_close(db);
+}
+END_TEST
+
 /* What the log shows of a target: no password. */
 START_TEST(target_label_hides_the_password)
 {
@@ -1033,6 +1057,7 @@ db_suite(void)
 	tcase_add_test(tc, open_target_chooses_the_driver);
 	tcase_add_test(tc, target_label_hides_the_password);
 	tcase_add_test(tc, prune_counts_what_it_deleted);
+	tcase_add_test(tc, named_lock_is_the_flock_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

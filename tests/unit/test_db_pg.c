@@ -22,6 +22,7 @@
 
 #include "testutil.h"
 #include "core/util.h"
+#include "state/db.h"
 #include "state/db_pg.c"
 
 static const struct db_driver *const D = &db_driver_pg;
@@ -37,7 +38,9 @@ conn_to(const char *target, int busy_ms, enum gw_err want)
 	db->label = strdup("postgresql://gw:***@test");
 	db->busy_ms = busy_ms;
 	ck_assert_int_eq(D->open(db, target), want);
-	ck_assert(want == GW_OK ? db->drv != NULL : db->drv == NULL);
+	/* a server that is down keeps the driver's state for a reconnect */
+	ck_assert(want == GW_OK || want == GW_EDBDOWN ? db->drv != NULL :
+	    db->drv == NULL);
 	return db;
 }
 
@@ -678,6 +681,92 @@ START_TEST(server_stopped_and_back)
 }
 END_TEST
 
+/* No table of the gateway's, whatever earlier tests left (schema_version
+ * set by hand among them): db.c's migrations then run from the start. */
+static void
+empty_schema(void)
+{
+	struct db *db = conn(2000);
+
+	sql_ok(db, "DROP TABLE IF EXISTS schema_version, kv, copilot_token, "
+	    "models_cache, token_usage_events, cooldown, approvals, accounts, "
+	    "account_tokens, account_models, session_accounts");
+	conn_close(db);
+}
+
+/* Through db.c: db_lock_named is the driver's advisory lock, per name,
+ * and a lock dies with its connection. */
+START_TEST(named_lock_is_advisory)
+{
+	struct db *a, *b;
+	struct db_lock la, lb, lc;
+	int64_t t0;
+
+	empty_schema();
+	ck_assert_int_eq(db_open_target("postgresql", url, &a), GW_OK);
+	ck_assert_int_eq(db_open_target("postgresql", url, &b), GW_OK);
+	ck_assert_int_eq(db_lock_named(a, "copilot-token:x", "/nonexistent/l",
+	    0, &la), GW_OK);
+	ck_assert_int_eq(la.fd, -1);     /* no file with a server */
+	t0 = util_mono_ms();
+	ck_assert_int_eq(db_lock_named(b, "copilot-token:x", "/nonexistent/l",
+	    300, &lb), GW_EBUSY);
+	ck_assert_int_ge(util_mono_ms() - t0, 290);
+	db_unlock_named(b, &lb);         /* a failed one: nothing */
+	ck_assert_int_eq(db_lock_named(b, "copilot-token:y", NULL, 0, &lc),
+	    GW_OK);                      /* another account's */
+	db_unlock_named(a, &la);
+	ck_assert_int_eq(db_lock_named(b, "copilot-token:x", NULL, 0, &lb),
+	    GW_OK);
+	db_unlock_named(b, &lb);
+	db_unlock_named(b, &lc);
+	ck_assert_int_eq(db_lock_named(a, "copilot-token:x", NULL, 0, &la),
+	    GW_OK);
+	db_close(a);                     /* the holder goes: so does its lock */
+	ck_assert_int_eq(db_lock_named(b, "copilot-token:x", NULL, 1000, &lb),
+	    GW_OK);
+	db_unlock_named(b, &lb);
+	db_close(b);
+}
+END_TEST
+
+/* A pool starts while its server is down: the open succeeds, every use
+ * answers GW_EDBDOWN at once, and once the server is back the first use
+ * migrates and works. */
+START_TEST(opens_while_down_migrates_later)
+{
+	struct db *db;
+	char *v = NULL;
+	int64_t t0;
+
+	if (getenv("GW_TEST_PG_DIR") == NULL) {
+		fprintf(stderr, "opens_while_down_migrates_later: SKIPPED: not "
+		    "our cluster to stop (no GW_TEST_PG_DIR)\n");
+		return;
+	}
+	/* an empty database: the migrations must run at the first use */
+	empty_schema();
+	cluster("stop");
+	t0 = util_mono_ms();
+	ck_assert_int_eq(db_open_target("postgresql", url, &db), GW_OK);
+	ck_assert_int_eq(db_kv_get(db, "k", &v), GW_EDBDOWN);
+	ck_assert_int_eq(db_begin_immediate(db), GW_EDBDOWN);
+	ck_assert_int_lt(util_mono_ms() - t0, 1000);
+	cluster("start");
+	t0 = util_mono_ms();
+	/* a reconnect a second, and the four migrations */
+	while (db_kv_set(db, "k", "v") != GW_OK) {
+		ck_assert_int_lt(util_mono_ms() - t0, 5 * PG_RECONNECT_MS);
+		util_sleep_ms(100);
+	}
+	ck_assert_int_eq(db_kv_get(db, "k", &v), GW_OK);
+	ck_assert_str_eq(v, "v");
+	free(v);
+	ck_assert_int_ge(db_schema_version(db), 4);   /* and kv is there */
+	db_close(db);
+}
+END_TEST
+
 static Suite *
 db_pg_suite(void)
 {
@@ -702,7 +791,9 @@ db_pg_suite(void)
 	tcase_add_test(tc, lost_connection_recovers);
 	tcase_add_test(tc, frozen_backend_is_down_in_time);
 	tcase_add_test(tc, lost_transaction_is_not_committed);
-	/* last: it stops and starts the server */
+	tcase_add_test(tc, named_lock_is_advisory);
+	/* last: they stop and start the server */
+	tcase_add_test(tc, opens_while_down_migrates_later);
 	tcase_add_test(tc, server_stopped_and_back);
 	suite_add_tcase(s, tc);
 	return s;

@@ -207,7 +207,7 @@ START_TEST(batcher_queues_writes_and_stops_cleanly)
 	int i;
 
 	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
-	ck_assert_int_eq(spool_batch_start(dbpath, spath), GW_OK);
+	ck_assert_int_eq(spool_batch_start("sqlite", dbpath, spath), GW_OK);
 	/* the writer is idle (waiting for a first row) when it comes */
 	usleep(100000);
 	/* one row waits for company (SPOOL_BATCH_MS), then goes alone */
@@ -247,7 +247,7 @@ START_TEST(batcher_spools_a_batch_the_database_refuses)
 
 	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
 	ck_assert_int_eq(db_open(dbpath, &holder), GW_OK);
-	ck_assert_int_eq(spool_batch_start(dbpath, spath), GW_OK);
+	ck_assert_int_eq(spool_batch_start("sqlite", dbpath, spath), GW_OK);
 	sq_set_busy_timeout(q_db, 100);
 	ck_assert_int_eq(db_begin_immediate(holder), GW_OK);
 	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
