@@ -241,7 +241,8 @@ class UsageViewerAccounts(unittest.TestCase):
         self.assertEqual(sorted(n.values()), [1, 3])
         s.usage_rows(at_least=4)
         out = drive({"mode": "accounts", "url": s.url + "/usage-viewer", "goodKey": API_KEY,
-                     "account": "work", "userDataDir": profile})
+                     "account": "work", "userDataDir": profile,
+                     "screenshot": SCREENSHOT.replace(".png", "-accounts.png")})
 
         a = out["all"]
         self.assertEqual(a["loaded"], "ok")

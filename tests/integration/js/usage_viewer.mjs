@@ -3,7 +3,8 @@
 // Input: one JSON argument {url, wrongKey, goodKey, userDataDir, screenshot},
 // or {mode: "approvals", url, regularKey, adminKey, approveId, rejectId,
 // userDataDir} for the approvals section (approvalsFlow below), or {mode:
-// "accounts", url, goodKey, account, userDataDir} for the account selector.
+// "accounts", url, goodKey, account, userDataDir, screenshot?} for the
+// account selector.
 // Output: one JSON line of what the page showed at each step; the Python
 // test (test_usage_viewer.py) decides what is right.
 import { chromium } from "playwright-core";
@@ -129,6 +130,7 @@ try {
     await loaded(page);
     out.chosen = await snapshot(page);
     out.urlAfterChoice = page.url();
+    if (cmd.screenshot) await page.screenshot({ path: cmd.screenshot, fullPage: true });
     await page.reload();
     await loaded(page);
     out.reload = await snapshot(page);
