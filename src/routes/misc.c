@@ -184,20 +184,28 @@ static void
 token_usage(struct rctx *r, enum tu_kind kind)
 {
 	char *period = query_or(r, "period", "day");
+	char *account = query_or(r, "account", NULL);
 	cJSON *doc = NULL;
 	enum gw_err e;
 
+	/* ?account= (empty) is no filter, as no ?account at all */
+	if (account != NULL && *account == '\0') {
+		free(account);
+		account = NULL;
+	}
 	/* this process's queued rows first: a client sees its own requests */
 	spool_sync();
 	switch (kind) {
 	case TU_SUMMARY:
-		e = usage_summary_json(r->w->db, period, util_now_ms(), &doc);
+		e = usage_summary_json(r->w->db, period, account, util_now_ms(),
+		    &doc);
 		break;
 	case TU_DAILY:
-		e = usage_daily_json(r->w->db, period, util_now_ms(), &doc);
+		e = usage_daily_json(r->w->db, period, account, util_now_ms(),
+		    &doc);
 		break;
 	default:
-		e = usage_events_json(r->w->db, period,
+		e = usage_events_json(r->w->db, period, account,
 		    query_positive(r, "page", 1),
 		    query_positive(r, "page_size", USAGE_DEFAULT_PAGE_SIZE),
 		    util_now_ms(), &doc);
@@ -210,6 +218,7 @@ token_usage(struct rctx *r, enum tu_kind kind)
 		GW_IGNORE(http_send_json(r->c, 200, doc));
 	cJSON_Delete(doc);
 	free(period);
+	free(account);
 }
 
 void route_token_usage(struct rctx *r) { token_usage(r, TU_SUMMARY); }

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/util.h"
+#include "state/accounts.h"
 #include "state/usage.h"
 
 /* An error reason is a short label, not a dump of the upstream body. */
@@ -15,6 +16,17 @@
 #define WITH_TOKENS "(input_tokens > 0 OR output_tokens > 0 OR " \
     "cache_read_input_tokens > 0 OR cache_creation_input_tokens > 0 OR " \
     "total_tokens > 0 OR total_nano_aiu > 0)"
+
+/* The account a row counts under: its account column; a Copilot row
+ * without one (NULL or '': written before schema 5, when the default
+ * was the only account) is the default's; a provider row has none. */
+#define ACCOUNT_OF "(CASE WHEN account IS NOT NULL AND account <> '' " \
+    "THEN account WHEN source = 'copilot' THEN '" ACCOUNTS_DEFAULT "' END)"
+
+/* The rows a document counts: ?1 <= created_at_ms < ?2, with a token,
+ * and, when ?3 is not 0, of the account ?4. */
+#define MATCHES "created_at_ms >= ?1 AND created_at_ms < ?2 AND " \
+    WITH_TOKENS " AND (?3 = 0 OR " ACCOUNT_OF " = ?4)"
 
 #define COST_NANOS_PER_UNIT 1e9
 
@@ -35,6 +47,49 @@ struct range {
 	int64_t start_ms;
 	int64_t end_ms;
 };
+
+/* What a document counts (MATCHES): the rows of r, of account unless
+ * that is NULL. */
+struct filter {
+	struct range r;
+	const char *account;
+};
+
+/* A breakdown of the counted rows by one key (byModel, byAccount). */
+struct grouping {
+	const char *member;       /* the key's name in each item */
+	const char *null_name;    /* a NULL key's name; NULL: the row is left out */
+	const char *totals_sql;   /* MATCHES's parameters; grp, the counters */
+	const char *costs_sql;    /* grp, cost_currency, the sum of its nanos */
+};
+
+#define GROUP_TOTALS_SQL(key) "SELECT " key " AS grp, COUNT(*), " \
+    "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), " \
+    "COALESCE(SUM(cache_read_input_tokens), 0), " \
+    "COALESCE(SUM(cache_creation_input_tokens), 0), " \
+    "COALESCE(SUM(total_tokens), 0), SUM(total_nano_aiu) " \
+    "FROM token_usage_events WHERE " MATCHES " GROUP BY grp"
+#define GROUP_COSTS_SQL(key) "SELECT " key " AS grp, cost_currency, " \
+    "COALESCE(SUM(total_cost_nanos), 0) FROM token_usage_events WHERE " \
+    MATCHES " AND cost_currency IS NOT NULL AND total_cost_nanos IS NOT " \
+    "NULL GROUP BY grp, cost_currency"
+
+static const struct grouping by_model_g = {
+	"model", "unknown", GROUP_TOTALS_SQL("model"), GROUP_COSTS_SQL("model"),
+};
+static const struct grouping by_account_g = {
+	"account", NULL, GROUP_TOTALS_SQL(ACCOUNT_OF),
+	GROUP_COSTS_SQL(ACCOUNT_OF),
+};
+
+static void
+bind_filter(struct db_stmt *st, const struct filter *f)
+{
+	db_bind_int64(st, 1, f->r.start_ms);
+	db_bind_int64(st, 2, f->r.end_ms);
+	db_bind_int64(st, 3, f->account != NULL ? 1 : 0);
+	db_bind_text(st, 4, f->account != NULL ? f->account : "");
+}
 
 static int64_t
 floor_div(int64_t a, int64_t b)
@@ -263,10 +318,10 @@ costs_add(struct totals *t, const char *currency, int64_t nanos)
 	    (cJSON_Delete(n), GW_ENOMEM);
 }
 
-/* The counters, keys in the reference's order; model last when given.
- * t's costs go into the document (a copy). */
+/* The counters, keys in the reference's order; member: name last when
+ * given.  t's costs go into the document (a copy). */
 static cJSON *
-totals_json(const struct totals *t, const char *model)
+totals_json(const struct totals *t, const char *member, const char *name)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -282,7 +337,8 @@ totals_json(const struct totals *t, const char *model)
 	    (t->has_aiu ? !add_num(o, "total_nano_aiu", t->nano_aiu) :
 	        cJSON_AddNullToObject(o, "total_nano_aiu") == NULL) ||
 	    !add_num(o, "total_tokens", t->total) ||
-	    (model != NULL && cJSON_AddStringToObject(o, "model", model) == NULL)) {
+	    (member != NULL &&
+	        cJSON_AddStringToObject(o, member, name) == NULL)) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -342,38 +398,32 @@ totals_free(struct totals *t)
 	t->costs = NULL;
 }
 
-/* Each model's costs by currency: *map is {model: [cost, ...]}. */
+/* Each group's costs by currency: *map is {name: [cost, ...]}. */
 static GW_MUST_CHECK enum gw_err
-model_costs(struct db *db, const struct range *r, cJSON **map)
+group_costs(struct db *db, const struct filter *f, const struct grouping *g,
+    cJSON **map)
 {
-	static const char sql[] =
-	    "SELECT model, cost_currency, COALESCE(SUM(total_cost_nanos), 0) "
-	    "FROM token_usage_events "
-	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS
-	    " AND cost_currency IS NOT NULL AND total_cost_nanos IS NOT NULL"
-	    " GROUP BY model, cost_currency ORDER BY model ASC, cost_currency ASC";
 	struct totals one;
 	struct db_stmt *st;
-	const char *model, *cur;
+	const char *name, *cur;
 	enum gw_err e;
 
 	if ((*map = cJSON_CreateObject()) == NULL)
 		return GW_ENOMEM;
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = db_prepare(db, g->costs_sql, &st)) != GW_OK)
 		return e;
-	db_bind_int64(st, 1, r->start_ms);
-	db_bind_int64(st, 2, r->end_ms);
+	bind_filter(st, f);
 	while ((e = db_step(st)) == GW_OK) {
-		model = db_column_text(st, 0);
+		name = db_column_text(st, 0);
 		cur = db_column_text(st, 1);
 		if (cur == NULL || *cur == '\0')
 			continue;
-		if (model == NULL)
-			model = "unknown";
-		one.costs = cJSON_DetachItemFromObjectCaseSensitive(*map, model);
+		if (name == NULL && (name = g->null_name) == NULL)
+			continue;
+		one.costs = cJSON_DetachItemFromObjectCaseSensitive(*map, name);
 		e = costs_add(&one, cur, db_column_int64(st, 2));
 		if (one.costs != NULL &&
-		    !cJSON_AddItemToObject(*map, model, one.costs)) {
+		    !cJSON_AddItemToObject(*map, name, one.costs)) {
 			cJSON_Delete(one.costs);
 			e = GW_ENOMEM;
 		}
@@ -384,25 +434,32 @@ model_costs(struct db *db, const struct range *r, cJSON **map)
 	return e == GW_ENOTFOUND ? GW_OK : e;
 }
 
+/* A group item's name: its last member (totals_json). */
+static const char *
+group_name(const cJSON *o)
+{
+	const cJSON *c = o->child;
+
+	while (c != NULL && c->next != NULL)
+		c = c->next;
+	return c != NULL && cJSON_IsString(c) ? c->valuestring : "";
+}
+
 static int
-by_total_then_model(const void *x, const void *y)
+by_total_then_name(const void *x, const void *y)
 {
 	const cJSON *a = *(const cJSON *const *)x, *b = *(const cJSON *const *)y;
 	double ta = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(a,
 	    "total_tokens"));
 	double tb = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(b,
 	    "total_tokens"));
-	const char *ma = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a,
-	    "model"));
-	const char *mb = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b,
-	    "model"));
 
 	if (ta != tb)
 		return ta > tb ? -1 : 1;
-	return strcmp(ma != NULL ? ma : "", mb != NULL ? mb : "");
+	return strcmp(group_name(a), group_name(b));
 }
 
-/* Sorts byModel items by total desc, then model by bytes (in C: the
+/* Sorts group items by total desc, then name by bytes (in C: the
  * database's collation need not be byte order, state/db.h). */
 static GW_MUST_CHECK enum gw_err
 sort_by_total(cJSON *arr)
@@ -417,7 +474,7 @@ sort_by_total(cJSON *arr)
 		return GW_ENOMEM;
 	for (i = 0; i < n; i++)
 		v[i] = cJSON_DetachItemFromArray(arr, 0);
-	qsort(v, (size_t)n, sizeof(*v), by_total_then_model);
+	qsort(v, (size_t)n, sizeof(*v), by_total_then_name);
 	for (i = 0; i < n; i++) {
 		/* re-adding a detached item allocates nothing */
 		if (!cJSON_AddItemToArray(arr, v[i])) {
@@ -429,23 +486,15 @@ sort_by_total(cJSON *arr)
 	return e;
 }
 
-/* byModel for [start, end): total desc, model asc; *sum gets the totals
- * (the caller frees them with totals_free). */
+/* The items of g for f: total desc, name asc; *sum gets the totals of
+ * the rows listed (the caller frees them with totals_free). */
 static GW_MUST_CHECK enum gw_err
-by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
+by_group(struct db *db, const struct filter *f, const struct grouping *g,
+    cJSON **arr, struct totals *sum)
 {
-	static const char sql[] =
-	    "SELECT model, COUNT(*), COALESCE(SUM(input_tokens), 0), "
-	    "COALESCE(SUM(output_tokens), 0), "
-	    "COALESCE(SUM(cache_read_input_tokens), 0), "
-	    "COALESCE(SUM(cache_creation_input_tokens), 0), "
-	    "COALESCE(SUM(total_tokens), 0), SUM(total_nano_aiu) "
-	    "FROM token_usage_events "
-	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS
-	    " GROUP BY model";
 	struct db_stmt *st = NULL;
 	struct totals t;
-	const char *model;
+	const char *name;
 	cJSON *a, *item, *costs = NULL;
 	enum gw_err e;
 
@@ -454,15 +503,14 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 	*arr = NULL;
 	if ((a = cJSON_CreateArray()) == NULL)
 		return GW_ENOMEM;
-	if ((e = model_costs(db, r, &costs)) != GW_OK ||
-	    (e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = group_costs(db, f, g, &costs)) != GW_OK ||
+	    (e = db_prepare(db, g->totals_sql, &st)) != GW_OK)
 		goto out;
-	db_bind_int64(st, 1, r->start_ms);
-	db_bind_int64(st, 2, r->end_ms);
+	bind_filter(st, f);
 	while ((e = db_step(st)) == GW_OK) {
-		model = db_column_text(st, 0);
-		if (model == NULL)
-			model = "unknown";
+		name = db_column_text(st, 0);
+		if (name == NULL && (name = g->null_name) == NULL)
+			continue;
 		t.requests = db_column_int64(st, 1);
 		t.input = db_column_int64(st, 2);
 		t.output = db_column_int64(st, 3);
@@ -471,8 +519,8 @@ by_model(struct db *db, const struct range *r, cJSON **arr, struct totals *sum)
 		t.total = db_column_int64(st, 6);
 		t.has_aiu = !db_column_is_null(st, 7);
 		t.nano_aiu = db_column_int64(st, 7);
-		t.costs = cJSON_DetachItemFromObjectCaseSensitive(costs, model);
-		item = totals_json(&t, model);
+		t.costs = cJSON_DetachItemFromObjectCaseSensitive(costs, name);
+		item = totals_json(&t, g->member, name);
 		if (item == NULL || !cJSON_AddItemToArray(a, item)) {
 			cJSON_Delete(item);
 			e = GW_ENOMEM;
@@ -496,17 +544,36 @@ out:
 	return e;
 }
 
-/* byModel, period, range and totals, appended to doc in that order with
- * days (when given) after byModel, as the reference lays them out. */
+/* byAccount: the Copilot rows of f by account (provider rows have none). */
+static GW_MUST_CHECK enum gw_err
+add_by_account(struct db *db, const struct filter *f, cJSON *doc)
+{
+	struct totals ignored;
+	cJSON *arr;
+	enum gw_err e;
+
+	if ((e = by_group(db, f, &by_account_g, &arr, &ignored)) != GW_OK)
+		return e;
+	totals_free(&ignored);
+	return add_item(doc, "byAccount", arr) ? GW_OK : GW_ENOMEM;
+}
+
+/* account (when filtered), byAccount, byModel, period, range and
+ * totals, appended to doc in that order with days (when given) after
+ * byModel, as the reference lays them out (it has no account). */
 static GW_MUST_CHECK enum gw_err
 summary_common(struct db *db, cJSON *doc, const char *period,
-    const struct range *r, cJSON **days_slot)
+    const struct filter *f, cJSON **days_slot)
 {
 	struct totals sum;
 	cJSON *arr;
 	enum gw_err e;
 
-	if ((e = by_model(db, r, &arr, &sum)) != GW_OK)
+	if ((f->account != NULL &&
+	    cJSON_AddStringToObject(doc, "account", f->account) == NULL))
+		return GW_ENOMEM;
+	if ((e = add_by_account(db, f, doc)) != GW_OK ||
+	    (e = by_group(db, f, &by_model_g, &arr, &sum)) != GW_OK)
 		return e;
 	e = GW_ENOMEM;
 	if (!add_item(doc, "byModel", arr))
@@ -515,8 +582,8 @@ summary_common(struct db *db, cJSON *doc, const char *period,
 	    (*days_slot = cJSON_AddArrayToObject(doc, "days")) == NULL)
 		goto out;
 	if (cJSON_AddStringToObject(doc, "period", period) != NULL &&
-	    add_item(doc, "range", range_json(r)) &&
-	    add_item(doc, "totals", totals_json(&sum, NULL)))
+	    add_item(doc, "range", range_json(&f->r)) &&
+	    add_item(doc, "totals", totals_json(&sum, NULL, NULL)))
 		e = GW_OK;
 out:
 	totals_free(&sum);
@@ -524,19 +591,19 @@ out:
 }
 
 enum gw_err
-usage_summary_json(struct db *db, const char *period, int64_t now_ms,
-    cJSON **out)
+usage_summary_json(struct db *db, const char *period, const char *account,
+    int64_t now_ms, cJSON **out)
 {
-	struct range r;
+	struct filter f = { .account = account };
 	const char *name;
 	cJSON *doc;
 	enum gw_err e;
 
 	*out = NULL;
-	name = period_range(period, now_ms, &r);
+	name = period_range(period, now_ms, &f.r);
 	if ((doc = cJSON_CreateObject()) == NULL)
 		return GW_ENOMEM;
-	if ((e = summary_common(db, doc, name, &r, NULL)) != GW_OK) {
+	if ((e = summary_common(db, doc, name, &f, NULL)) != GW_OK) {
 		cJSON_Delete(doc);
 		return e;
 	}
@@ -545,7 +612,7 @@ usage_summary_json(struct db *db, const char *period, int64_t now_ms,
 }
 
 static GW_MUST_CHECK enum gw_err
-day_bucket(struct db *db, const struct range *day, cJSON *days)
+day_bucket(struct db *db, const struct filter *day, cJSON *days)
 {
 	struct totals sum;
 	char date[32];
@@ -558,41 +625,41 @@ day_bucket(struct db *db, const struct range *day, cJSON *days)
 		cJSON_Delete(b);
 		return GW_ENOMEM;
 	}
-	if ((e = by_model(db, day, &arr, &sum)) != GW_OK)
+	if ((e = by_group(db, day, &by_model_g, &arr, &sum)) != GW_OK)
 		return e;
-	local_date(day->start_ms, date);
+	local_date(day->r.start_ms, date);
 	e = GW_ENOMEM;
 	if (add_item(b, "byModel", arr) &&
 	    cJSON_AddStringToObject(b, "date", date) != NULL &&
-	    add_num(b, "end_ms", day->end_ms) &&
-	    add_num(b, "start_ms", day->start_ms) &&
-	    add_item(b, "totals", totals_json(&sum, NULL)))
+	    add_num(b, "end_ms", day->r.end_ms) &&
+	    add_num(b, "start_ms", day->r.start_ms) &&
+	    add_item(b, "totals", totals_json(&sum, NULL, NULL)))
 		e = GW_OK;
 	totals_free(&sum);
 	return e;
 }
 
 enum gw_err
-usage_daily_json(struct db *db, const char *period, int64_t now_ms,
-    cJSON **out)
+usage_daily_json(struct db *db, const char *period, const char *account,
+    int64_t now_ms, cJSON **out)
 {
-	struct range r, day;
+	struct filter f = { .account = account }, day = { .account = account };
 	const char *name;
 	cJSON *doc, *days = NULL;
 	enum gw_err e;
 
 	*out = NULL;
-	name = period_range(period, now_ms, &r);
+	name = period_range(period, now_ms, &f.r);
 	if ((doc = cJSON_CreateObject()) == NULL)
 		return GW_ENOMEM;
-	if ((e = summary_common(db, doc, name, &r, &days)) != GW_OK)
+	if ((e = summary_common(db, doc, name, &f, &days)) != GW_OK)
 		goto out;
-	for (day.start_ms = r.start_ms; day.start_ms < r.end_ms;
-	    day.start_ms = day.end_ms) {
-		day.end_ms = local_midnight(day.start_ms, 1);
-		if (day.end_ms > r.end_ms)
-			day.end_ms = r.end_ms;
-		if (day.end_ms <= day.start_ms) {
+	for (day.r.start_ms = f.r.start_ms; day.r.start_ms < f.r.end_ms;
+	    day.r.start_ms = day.r.end_ms) {
+		day.r.end_ms = local_midnight(day.r.start_ms, 1);
+		if (day.r.end_ms > f.r.end_ms)
+			day.r.end_ms = f.r.end_ms;
+		if (day.r.end_ms <= day.r.start_ms) {
 			/* mktime failed; never loop forever on it */
 			e = GW_EINTERNAL;
 			goto out;
@@ -632,7 +699,7 @@ enum {
 	EV_SOURCE, EV_ENDPOINT, EV_PROVIDER, EV_MODEL, EV_INPUT, EV_OUTPUT,
 	EV_CACHE_READ, EV_CACHE_CREATION, EV_TOTAL, EV_STATUS, EV_LATENCY,
 	EV_STREAM, EV_ERROR, EV_NANO_AIU, EV_COST_CURRENCY, EV_COST_NANOS,
-	EV_COST_SOURCE
+	EV_COST_SOURCE, EV_ACCOUNT
 };
 
 /* A row's cost {amount, currency, total_cost_nanos, source}, or null
@@ -662,7 +729,8 @@ event_json(struct db_stmt *st)
 
 	if (o == NULL)
 		return NULL;
-	if (!add_int_col(o, "cache_creation_input_tokens", st, EV_CACHE_CREATION) ||
+	if (!add_text_col(o, "account", st, EV_ACCOUNT, 1) ||
+	    !add_int_col(o, "cache_creation_input_tokens", st, EV_CACHE_CREATION) ||
 	    !add_int_col(o, "cache_read_input_tokens", st, EV_CACHE_READ) ||
 	    !add_event_cost(o, st) ||
 	    !add_int_col(o, "created_at_ms", st, EV_CREATED_MS) ||
@@ -691,18 +759,16 @@ event_json(struct db_stmt *st)
 }
 
 static GW_MUST_CHECK enum gw_err
-count_events(struct db *db, const struct range *r, int64_t *total)
+count_events(struct db *db, const struct filter *f, int64_t *total)
 {
 	struct db_stmt *st;
 	enum gw_err e;
 
 	*total = 0;
 	if ((e = db_prepare(db, "SELECT COUNT(*) FROM token_usage_events "
-	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS,
-	    &st)) != GW_OK)
+	    "WHERE " MATCHES, &st)) != GW_OK)
 		return e;
-	db_bind_int64(st, 1, r->start_ms);
-	db_bind_int64(st, 2, r->end_ms);
+	bind_filter(st, f);
 	if ((e = db_step(st)) == GW_OK)
 		*total = db_column_int64(st, 0);
 	else if (e == GW_ENOTFOUND)
@@ -712,7 +778,7 @@ count_events(struct db *db, const struct range *r, int64_t *total)
 }
 
 static GW_MUST_CHECK enum gw_err
-list_events(struct db *db, const struct range *r, int64_t limit,
+list_events(struct db *db, const struct filter *f, int64_t limit,
     int64_t offset, cJSON *items)
 {
 	static const char sql[] =
@@ -720,20 +786,18 @@ list_events(struct db *db, const struct range *r, int64_t limit,
 	    "user_id, source, endpoint, provider_name, model, input_tokens, "
 	    "output_tokens, cache_read_input_tokens, cache_creation_input_tokens, "
 	    "total_tokens, status, latency_ms, stream, error, total_nano_aiu, "
-	    "cost_currency, total_cost_nanos, cost_source "
-	    "FROM token_usage_events "
-	    "WHERE created_at_ms >= ?1 AND created_at_ms < ?2 AND " WITH_TOKENS
-	    " ORDER BY created_at_ms DESC, id DESC LIMIT ?3 OFFSET ?4";
+	    "cost_currency, total_cost_nanos, cost_source, " ACCOUNT_OF " "
+	    "FROM token_usage_events WHERE " MATCHES
+	    " ORDER BY created_at_ms DESC, id DESC LIMIT ?5 OFFSET ?6";
 	struct db_stmt *st;
 	cJSON *item;
 	enum gw_err e;
 
 	if ((e = db_prepare(db, sql, &st)) != GW_OK)
 		return e;
-	db_bind_int64(st, 1, r->start_ms);
-	db_bind_int64(st, 2, r->end_ms);
-	db_bind_int64(st, 3, limit);
-	db_bind_int64(st, 4, offset);
+	bind_filter(st, f);
+	db_bind_int64(st, 5, limit);
+	db_bind_int64(st, 6, offset);
 	while ((e = db_step(st)) == GW_OK) {
 		item = event_json(st);
 		if (item == NULL || !cJSON_AddItemToArray(items, item)) {
@@ -747,11 +811,11 @@ list_events(struct db *db, const struct range *r, int64_t limit,
 }
 
 enum gw_err
-usage_events_json(struct db *db, const char *period, long page,
-    long page_size, int64_t now_ms, cJSON **out)
+usage_events_json(struct db *db, const char *period, const char *account,
+    long page, long page_size, int64_t now_ms, cJSON **out)
 {
 	int64_t total, pages, offset;
-	struct range r;
+	struct filter f = { .account = account };
 	const char *name;
 	cJSON *doc, *items;
 	enum gw_err e;
@@ -766,21 +830,23 @@ usage_events_json(struct db *db, const char *period, long page,
 	/* saturate instead of overflowing on an absurd page number */
 	offset = page - 1 > INT64_MAX / page_size ? INT64_MAX :
 	    (int64_t)(page - 1) * page_size;
-	name = period_range(period, now_ms, &r);
+	name = period_range(period, now_ms, &f.r);
 	if ((doc = cJSON_CreateObject()) == NULL)
 		return GW_ENOMEM;
-	if ((items = cJSON_AddArrayToObject(doc, "items")) == NULL) {
+	if ((account != NULL &&
+	    cJSON_AddStringToObject(doc, "account", account) == NULL) ||
+	    (items = cJSON_AddArrayToObject(doc, "items")) == NULL) {
 		e = GW_ENOMEM;
 		goto out;
 	}
-	if ((e = count_events(db, &r, &total)) != GW_OK ||
-	    (e = list_events(db, &r, page_size, offset, items)) != GW_OK)
+	if ((e = count_events(db, &f, &total)) != GW_OK ||
+	    (e = list_events(db, &f, page_size, offset, items)) != GW_OK)
 		goto out;
 	pages = (total + page_size - 1) / page_size;
 	if (!add_num(doc, "page", page) ||
 	    !add_num(doc, "page_size", page_size) ||
 	    cJSON_AddStringToObject(doc, "period", name) == NULL ||
-	    !add_item(doc, "range", range_json(&r)) ||
+	    !add_item(doc, "range", range_json(&f.r)) ||
 	    !add_num(doc, "total", total) ||
 	    !add_num(doc, "total_pages", pages < 1 ? 1 : pages)) {
 		e = GW_ENOMEM;

@@ -55,14 +55,24 @@ GW_MUST_CHECK enum gw_err usage_record(struct db *db, const struct usage_event *
  * days including today) or "month" (the last 30); anything else means
  * "day".  Days are local days as localtime_r sees them (TZ), each range
  * ending at the next local midnight.  *out is a new tree the caller frees.
+ *
+ * The account a row counts under: its account column; a Copilot row with
+ * none (NULL or '', written before schema 5, when the default was the
+ * only account) counts as ACCOUNTS_DEFAULT; a provider row has no account.
+ * account non-NULL: only that account's rows are counted and listed (and
+ * the document says "account"); NULL: every row.  The summaries have
+ * "byAccount" (the Copilot rows by account, sorted as byModel: total
+ * desc, then name by bytes); each event says its "account" (null for a
+ * provider row).
  */
 GW_MUST_CHECK enum gw_err usage_summary_json(struct db *db, const char *period,
-    int64_t now_ms, cJSON **out);
+    const char *account, int64_t now_ms, cJSON **out);
 GW_MUST_CHECK enum gw_err usage_daily_json(struct db *db, const char *period,
-    int64_t now_ms, cJSON **out);
+    const char *account, int64_t now_ms, cJSON **out);
 /* Newest first.  page < 1 means 1; page_size < 1 means the default (20),
  * above 100 means 100. */
-GW_MUST_CHECK enum gw_err usage_events_json(struct db *db, const char *period, long page,
-    long page_size, int64_t now_ms, cJSON **out);
+GW_MUST_CHECK enum gw_err usage_events_json(struct db *db, const char *period,
+    const char *account, long page, long page_size, int64_t now_ms,
+    cJSON **out);
 
 #endif

@@ -238,6 +238,54 @@ class RoundRobin(Pool, unittest.TestCase):
         rows = dict(self.db("SELECT session, account FROM session_accounts"))
         self.assertEqual(len(rows), 3)
 
+    def test_usage_by_account(self):
+        """/token-usage* by account (D145): each account's rows, byAccount
+        with all of them, each event's account."""
+        self.setup_pool()
+        self.s.sync_rows()          # the earlier tests' rows, then none
+        self.db("DELETE FROM token_usage_events")
+        served = {}
+        for session in ("u-0", "u-1", "u-2", "u-0", "u-0", "u-1"):
+            status, logins, _ = self.send(session=session)
+            self.assertEqual(status, 200)
+            served[logins[0]] = served.get(logins[0], 0) + 1
+        name = {"fake-user": "default", "alice": "work", "bob": "home"}
+        want = {name[login]: n for login, n in served.items()}
+        self.assertEqual(sorted(want.values()), [1, 2, 3])
+        status, _, doc = self.s.json("GET", "/token-usage?period=day")
+        self.assertEqual(status, 200, doc)
+        self.assertNotIn("account", doc)
+        got = {a["account"]: a["request_count"] for a in doc["byAccount"]}
+        self.assertEqual(got, want)
+        # sorted as byModel: most tokens first (each request the same size)
+        self.assertEqual([a["account"] for a in doc["byAccount"]],
+                         sorted(want, key=lambda k: -want[k]))
+        for acct in ("work", "home", "default"):
+            status, _, doc = self.s.json("GET", "/token-usage?period=day&account=" + acct)
+            self.assertEqual(status, 200, doc)
+            self.assertEqual(doc["account"], acct)
+            self.assertEqual(doc["totals"]["request_count"], want[acct])
+            self.assertEqual([a["account"] for a in doc["byAccount"]], [acct])
+            self.assertEqual(sum(m["request_count"] for m in doc["byModel"]), want[acct])
+            status, _, doc = self.s.json(
+                "GET", "/token-usage/events?period=day&page_size=100&account=" + acct)
+            self.assertEqual(status, 200, doc)
+            self.assertEqual(doc["total"], want[acct])
+            login = [k for k, v in name.items() if v == acct][0]
+            self.assertEqual({(e["account"], e["user_id"]) for e in doc["items"]},
+                             {(acct, login)})
+            status, _, doc = self.s.json(
+                "GET", "/token-usage/daily?period=week&account=" + acct)
+            self.assertEqual(status, 200, doc)
+            self.assertEqual(doc["days"][-1]["totals"]["request_count"], want[acct])
+        # no filter: every row, each with its account; an unknown name: none
+        status, _, doc = self.s.json("GET", "/token-usage/events?page_size=100&account=")
+        self.assertEqual(doc["total"], 6)
+        self.assertEqual(sorted({e["account"] for e in doc["items"]}), sorted(want))
+        status, _, doc = self.s.json("GET", "/token-usage?account=nobody")
+        self.assertEqual((status, doc["totals"]["request_count"], doc["byAccount"]),
+                         (200, 0, []))
+
 
     def messages(self, headers=None, metadata=None, stream=False):
         """One /v1/messages turn; returns the logins the fake saw for it."""

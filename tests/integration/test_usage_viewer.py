@@ -165,6 +165,10 @@ class UsageViewerBrowser(unittest.TestCase):
             ["500", "7", "0", "0", "507", "–"]])
         self.assertEqual(len(o["chart"]), 1)
         self.assertEqual(o["chart"][0][1], 2975)
+        # only the default account served: no account column, table or
+        # selector (the rows above are the visible cells only)
+        self.assertEqual(o["accountsShown"],
+                         {"selector": False, "table": False, "column": False})
 
     def test_period_switch(self):
         self.assertEqual(self.out["week"]["pressed"], ["week"])
@@ -209,6 +213,62 @@ class UsageViewerBrowser(unittest.TestCase):
     def test_screenshot_written(self):
         with open(SCREENSHOT, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+
+@unittest.skipUnless(os.access(CHROMIUM, os.X_OK), "chromium is not installed (apt-get install chromium)")
+class UsageViewerAccounts(unittest.TestCase):
+    """Named accounts (issue 15, D145): the default and "work" (alice) serve
+    by round-robin; the page shows the Account column, the per-account table
+    and the selector, and choosing "work" shows only work's rows."""
+
+    def test_account_selector(self):
+        alice = "gho_alice_viewer_test"
+        s = harness.Stack(config={"accounts": {"strategy": "round-robin"}})
+        profile = tempfile.mkdtemp(prefix="gw-chromium-")
+        self.addCleanup(shutil.rmtree, profile, True)
+        self.addCleanup(s.close)
+        s.fake.config(users={alice: {"login": "alice", "plan": "business",
+                                     "premium_remaining": 10, "premium_entitlement": 300}},
+                      usage={"prompt_tokens": 100, "completion_tokens": 10})
+        s.cli("auth", "login", "--account", "work", "--github-token", alice)
+        for session in ("v-1", "v-2", "v-1", "v-1"):
+            status, _, body = s.json("POST", "/v1/chat/completions", {
+                "model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]},
+                headers={"x-session-affinity": session})
+            self.assertEqual(status, 200, body)
+        logins = [r.get("login") for r in s.fake.requests("/chat/completions")]
+        n = {"work": logins.count("alice"), "default": logins.count("fake-user")}
+        self.assertEqual(sorted(n.values()), [1, 3])
+        s.usage_rows(at_least=4)
+        out = drive({"mode": "accounts", "url": s.url + "/usage-viewer", "goodKey": API_KEY,
+                     "account": "work", "userDataDir": profile,
+                     "screenshot": SCREENSHOT.replace(".png", "-accounts.png")})
+
+        a = out["all"]
+        self.assertEqual(a["loaded"], "ok")
+        self.assertEqual(a["accountsShown"], {"selector": True, "table": True, "column": True})
+        self.assertEqual(a["accountOptions"], ["", "default", "work"])
+        self.assertEqual(sorted(r[:2] + r[6:7] for r in a["byAccount"]), sorted([
+            [acct, str(k), "{:,}".format(110 * k)] for acct, k in n.items()]))
+        self.assertEqual(a["totals"]["request_count"], "4")
+        # Time, Model, Account, Route, ...
+        self.assertEqual(sorted(e[2] for e in a["events"]),
+                         sorted(["default"] * n["default"] + ["work"] * n["work"]))
+
+        c = out["chosen"]
+        self.assertEqual(c["totals"]["request_count"], str(n["work"]))
+        self.assertEqual([r[:2] for r in c["byAccount"]], [["work", str(n["work"])]])
+        self.assertEqual([e[2] for e in c["events"]], ["work"] * n["work"])
+        self.assertEqual(c["accountOptions"], ["", "default", "work"])
+        self.assertIn("account=work", out["urlAfterChoice"])
+        r = out["reload"]
+        self.assertEqual(r["totals"]["request_count"], str(n["work"]))
+        self.assertTrue(r["accountsShown"]["selector"])
+        # the 401s: the page before the key, a regular key's approvals probe
+        errs = [e for e in out["consoleErrors"]
+                if not ("status of 401" in e["text"]
+                        and (e["phase"] == "open" or e["url"].endswith("/admin/approvals")))]
+        self.assertEqual(errs, [])
 
 
 @unittest.skipUnless(os.access(CHROMIUM, os.X_OK), "chromium is not installed (apt-get install chromium)")

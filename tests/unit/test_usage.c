@@ -45,12 +45,32 @@ setup(void)
 	ck_assert_int_eq(db_open(path, &db), GW_OK);
 }
 
+/* The same documents from PostgreSQL (state/db.h: the SQL is written once
+ * for both): the cluster `make unit` starts for this suite
+ * (tests/pg/cluster.sh run, GW_TEST_PG_URL), emptied before each test. */
+static void
+setup_pg(void)
+{
+	struct db_stmt *st;
+
+	setenv("TZ", TZ_EASTERN, 1);
+	tzset();
+	dir[0] = '\0';
+	ck_assert_int_eq(db_open_target("postgresql", getenv("GW_TEST_PG_URL"),
+	    &db), GW_OK);
+	ck_assert_int_eq(db_prepare(db, "DELETE FROM token_usage_events", &st),
+	    GW_OK);
+	ck_assert_int_eq(db_step(st), GW_ENOTFOUND);
+	db_done(db, st);
+}
+
 static void
 teardown(void)
 {
 	db_close(db);
 	db = NULL;
-	test_rmdir(dir);
+	if (dir[0] != '\0')
+		test_rmdir(dir);
 }
 
 static long long
@@ -260,7 +280,15 @@ END_TEST
 START_TEST(summary_day_exact)
 {
 	static const char want[] =
-	    "{\"byModel\":["
+	    /* A and B, Copilot rows without an account (as before schema
+	     * 5): the default's; C, a provider row, has none */
+	    "{\"byAccount\":["
+	    "{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":10,"
+	    "\"costs\":[],"
+	    "\"input_tokens\":400,\"output_tokens\":70,\"request_count\":2,"
+	    "\"total_nano_aiu\":null,"
+	    "\"total_tokens\":480,\"account\":\"default\"}],"
+	    "\"byModel\":["
 	    "{\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,"
 	    "\"costs\":[],"
 	    "\"input_tokens\":300,\"output_tokens\":20,\"request_count\":1,"
@@ -288,18 +316,18 @@ START_TEST(summary_day_exact)
 	char *s;
 
 	fill();
-	ck_assert_int_eq(usage_summary_json(db, "day", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_summary_json(db, "day", NULL, NOW, &doc), GW_OK);
 	s = json_print(doc);
 	ck_assert_str_eq(s, want);
 	free(s);
 	cJSON_Delete(doc);
 	/* an unknown period means day */
-	ck_assert_int_eq(usage_summary_json(db, "year", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_summary_json(db, "year", NULL, NOW, &doc), GW_OK);
 	s = json_print(doc);
 	ck_assert_str_eq(s, want);
 	free(s);
 	cJSON_Delete(doc);
-	ck_assert_int_eq(usage_summary_json(db, NULL, NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_summary_json(db, NULL, NULL, NOW, &doc), GW_OK);
 	ck_assert_str_eq(str(doc, "period"), "day");
 	cJSON_Delete(doc);
 }
@@ -310,7 +338,7 @@ START_TEST(summary_week_and_month)
 	cJSON *doc, *by, *totals, *range;
 
 	fill();
-	ck_assert_int_eq(usage_summary_json(db, "week", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_summary_json(db, "week", NULL, NOW, &doc), GW_OK);
 	ck_assert_str_eq(str(doc, "period"), "week");
 	range = json_obj(doc, "range");
 	ck_assert_int_eq(num(range, "start_ms"), WEEK_START);
@@ -328,7 +356,7 @@ START_TEST(summary_week_and_month)
 	ck_assert_int_eq(num(totals, "total_tokens"), 1647);
 	cJSON_Delete(doc);
 
-	ck_assert_int_eq(usage_summary_json(db, "month", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_summary_json(db, "month", NULL, NOW, &doc), GW_OK);
 	ck_assert_int_eq(num(json_obj(doc, "range"), "start_ms"), MONTH_START);
 	totals = json_obj(doc, "totals");
 	ck_assert_int_eq(num(totals, "request_count"), 6);
@@ -351,7 +379,7 @@ START_TEST(daily_buckets)
 	int i;
 
 	fill();
-	ck_assert_int_eq(usage_daily_json(db, "week", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_daily_json(db, "week", NULL, NOW, &doc), GW_OK);
 	ck_assert_int_eq(num(json_obj(doc, "totals"), "total_tokens"), 1647);
 	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "byModel")), 3);
 	days = json_arr(doc, "days");
@@ -382,7 +410,7 @@ START_TEST(daily_buckets)
 	ck_assert_str_eq(str(item_at(json_arr(d, "byModel"), 1), "model"), "a-model");
 	cJSON_Delete(doc);
 
-	ck_assert_int_eq(usage_daily_json(db, "month", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_daily_json(db, "month", NULL, NOW, &doc), GW_OK);
 	days = json_arr(doc, "days");
 	ck_assert_int_eq(cJSON_GetArraySize(days), 30);
 	ck_assert_str_eq(str(item_at(days, 0), "date"), "2024-02-12");
@@ -390,7 +418,7 @@ START_TEST(daily_buckets)
 	ck_assert_int_eq(num(json_obj(item_at(days, 22), "totals"), "total_tokens"), 11);
 	cJSON_Delete(doc);
 
-	ck_assert_int_eq(usage_daily_json(db, "bogus", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_daily_json(db, "bogus", NULL, NOW, &doc), GW_OK);
 	ck_assert_str_eq(str(doc, "period"), "day");
 	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "days")), 1);
 	cJSON_Delete(doc);
@@ -411,7 +439,7 @@ START_TEST(by_model_order)
 	record(T_10H, "gpt-4o-mini", 10, 0, 0, 0, -1);
 	record(T_11H, "z-big", 100, 0, 0, 0, -1);
 	record(T_11H, "gpt-4.1", 7, 3, 0, 0, -1);
-	ck_assert_int_eq(usage_summary_json(db, "day", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_summary_json(db, "day", NULL, NOW, &doc), GW_OK);
 	by = json_arr(doc, "byModel");
 	ck_assert_int_eq(cJSON_GetArraySize(by), 5);
 	for (i = 0; i < 5; i++)
@@ -425,7 +453,7 @@ START_TEST(events_paging)
 	cJSON *doc, *items, *it;
 
 	fill();
-	ck_assert_int_eq(usage_events_json(db, "week", 1, 4, NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_events_json(db, "week", NULL, 1, 4, NOW, &doc), GW_OK);
 	/* D, the failure without tokens, is no event (the reference never
 	 * stores one): A, B, C, E, F */
 	ck_assert_int_eq(num(doc, "total"), 5);
@@ -455,6 +483,8 @@ START_TEST(events_paging)
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "error")));
 	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(it, "stream")));
 
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "account")));
+
 	it = item_at(items, 1);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "latency_ms")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "provider_name")));
@@ -466,39 +496,40 @@ START_TEST(events_paging)
 	ck_assert_str_eq(str(it, "session_id"), "s1");
 	ck_assert_str_eq(str(it, "user_id"), "octocat");
 	ck_assert_int_eq(num(it, "cache_read_input_tokens"), 10);
-	ck_assert_int_eq(cJSON_GetArraySize(it), 21);   /* + cost, total_nano_aiu */
+	ck_assert_int_eq(cJSON_GetArraySize(it), 22);   /* + cost, total_nano_aiu, account */
+	ck_assert_str_eq(str(it, "account"), "default");   /* NULL, Copilot */
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "cost")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(it, "total_nano_aiu")));
 	cJSON_Delete(doc);
 
-	ck_assert_int_eq(usage_events_json(db, "week", 2, 4, NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_events_json(db, "week", NULL, 2, 4, NOW, &doc), GW_OK);
 	items = json_arr(doc, "items");
 	ck_assert_int_eq(cJSON_GetArraySize(items), 1);
 	ck_assert_int_eq(num(item_at(items, 0), "created_at_ms"), WEEK_START);
 	cJSON_Delete(doc);
 
-	ck_assert_int_eq(usage_events_json(db, "week", 3, 4, NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_events_json(db, "week", NULL, 3, 4, NOW, &doc), GW_OK);
 	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "items")), 0);
 	ck_assert_int_eq(num(doc, "total"), 5);
 	ck_assert_int_eq(num(doc, "total_pages"), 2);
 	cJSON_Delete(doc);
 
 	/* clamping: page < 1 → 1, page_size 0 → 20, > 100 → 100 */
-	ck_assert_int_eq(usage_events_json(db, "month", -3, 0, NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_events_json(db, "month", NULL, -3, 0, NOW, &doc), GW_OK);
 	ck_assert_int_eq(num(doc, "page"), 1);
 	ck_assert_int_eq(num(doc, "page_size"), 20);
 	ck_assert_int_eq(num(doc, "total"), 6);
 	ck_assert_int_eq(num(doc, "total_pages"), 1);
 	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "items")), 6);
 	cJSON_Delete(doc);
-	ck_assert_int_eq(usage_events_json(db, "day", 1, 1000, NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_events_json(db, "day", NULL, 1, 1000, NOW, &doc), GW_OK);
 	ck_assert_int_eq(num(doc, "page_size"), 100);
 	ck_assert_int_eq(num(doc, "total"), 3);
 	cJSON_Delete(doc);
-	ck_assert_int_eq(usage_events_json(db, "day", 1, 1, NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_events_json(db, "day", NULL, 1, 1, NOW, &doc), GW_OK);
 	ck_assert_int_eq(num(doc, "total_pages"), 3);
 	cJSON_Delete(doc);
-	ck_assert_int_eq(usage_events_json(db, "day", 9223372036854775807L, 100,
+	ck_assert_int_eq(usage_events_json(db, "day", NULL, 9223372036854775807L, 100,
 	    NOW, &doc), GW_OK);
 	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "items")), 0);
 	cJSON_Delete(doc);
@@ -509,11 +540,11 @@ START_TEST(empty_database)
 {
 	cJSON *doc;
 
-	ck_assert_int_eq(usage_events_json(db, "day", 1, 20, NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_events_json(db, "day", NULL, 1, 20, NOW, &doc), GW_OK);
 	ck_assert_int_eq(num(doc, "total"), 0);
 	ck_assert_int_eq(num(doc, "total_pages"), 1);
 	cJSON_Delete(doc);
-	ck_assert_int_eq(usage_summary_json(db, "week", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_summary_json(db, "week", NULL, NOW, &doc), GW_OK);
 	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "byModel")), 0);
 	ck_assert_int_eq(num(json_obj(doc, "totals"), "request_count"), 0);
 	cJSON_Delete(doc);
@@ -529,7 +560,7 @@ START_TEST(other_timezone)
 	setenv("TZ", "JST-9", 1);
 	tzset();
 	fill();
-	ck_assert_int_eq(usage_summary_json(db, "day", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_summary_json(db, "day", NULL, NOW, &doc), GW_OK);
 	range = json_obj(doc, "range");
 	ck_assert_str_eq(str(range, "start_utc"), "2024-03-12T15:00:00.000Z");
 	ck_assert_str_eq(str(range, "end_utc"), "2024-03-13T15:00:00.000Z");
@@ -555,7 +586,7 @@ START_TEST(prune)
 	ck_assert_int_eq(n, 3);
 	ck_assert_int_eq(db_prune_usage(db, DAY_START, NULL), GW_OK);
 	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM token_usage_events"), 5);
-	ck_assert_int_eq(usage_events_json(db, "month", 1, 20, NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_events_json(db, "month", NULL, 1, 20, NOW, &doc), GW_OK);
 	ck_assert_int_eq(num(doc, "total"), 3);
 	cJSON_Delete(doc);
 }
@@ -599,7 +630,7 @@ START_TEST(costs_by_currency)
 	record_cost(T_11H, "qwen", "CNY", 2000000000, -1);
 	record_cost(T_12H, "qwen", "USD", 7, -1);
 	record_cost(T_12H, "free", NULL, 0, 0);
-	ck_assert_int_eq(usage_summary_json(db, "day", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_summary_json(db, "day", NULL, NOW, &doc), GW_OK);
 	m = json_arr(doc, "byModel");
 	ck_assert_str_eq(str(item_at(m, 0), "model"), "gpt-x");
 	ck_assert_str_eq(cost_str(json_arr(item_at(m, 0), "costs")),
@@ -619,14 +650,14 @@ START_TEST(costs_by_currency)
 	ck_assert_int_eq(num(t, "total_nano_aiu"), 200000000);
 	cJSON_Delete(doc);
 
-	ck_assert_int_eq(usage_daily_json(db, "day", NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_daily_json(db, "day", NULL, NOW, &doc), GW_OK);
 	t = json_obj(item_at(json_arr(doc, "days"), 0), "totals");
 	ck_assert_str_eq(cost_str(json_arr(t, "costs")),
 	    "CNY=2000000000/2,USD=2000007/0.002000007");
 	ck_assert_int_eq(num(t, "total_nano_aiu"), 200000000);
 	cJSON_Delete(doc);
 
-	ck_assert_int_eq(usage_events_json(db, "day", 1, 10, NOW, &doc), GW_OK);
+	ck_assert_int_eq(usage_events_json(db, "day", NULL, 1, 10, NOW, &doc), GW_OK);
 	it = item_at(json_arr(doc, "items"), 0);      /* newest: "free" or qwen */
 	if (util_streq(str(it, "model"), "qwen"))
 		it = item_at(json_arr(doc, "items"), 1);
@@ -642,16 +673,129 @@ START_TEST(costs_by_currency)
 }
 END_TEST
 
-static Suite *
-usage_suite(void)
+/* A Copilot row of account (NULL: none, as before schema 5) with in
+ * input tokens and a USD cost of nanos; provider: a provider row. */
+static void
+record_acct(int64_t at, const char *account, long in, int64_t nanos,
+    const char *provider)
 {
-	Suite *s = suite_create("usage");
-	TCase *tc = tcase_create("usage");
+	struct usage_event ev = { 0 };
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, one_row_per_request);
-	tcase_add_test(tc, record_defaults);
+	ev.created_at_ms = at;
+	ev.trace_id = "t";
+	ev.source = provider != NULL ? "provider" : "copilot";
+	ev.provider_name = provider;
+	ev.endpoint = "messages";
+	ev.model = "gpt-x";
+	ev.status = 200;
+	ev.input_tokens = in;
+	ev.total_tokens = -1;
+	ev.latency_ms = -1;
+	ev.cost_currency = "USD";
+	ev.total_cost_nanos = nanos;
+	ev.cost_source = "copilot_aiu";
+	ev.account = account;
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+}
+
+/* "name:requests/tokens/nanos,..." of a byAccount array. */
+static const char *
+accounts_str(const cJSON *arr)
+{
+	static char out[512];
+	const cJSON *a, *c;
+	size_t n = 0;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(a, arr) {
+		c = cJSON_GetArrayItem(json_arr(a, "costs"), 0);
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s:%lld/%lld/%lld",
+		    n > 0 ? "," : "", str(a, "account"),
+		    (long long)num(a, "request_count"),
+		    (long long)num(a, "total_tokens"),
+		    c != NULL ? (long long)num(c, "total_cost_nanos") : -1LL);
+	}
+	return out;
+}
+
+/* byAccount and ?account=: a Copilot row with no account (NULL or '') is
+ * the default's, a provider row is nobody's; every document filters. */
+START_TEST(accounts_breakdown_and_filter)
+{
+	const cJSON *items, *days;
+	cJSON *doc;
+
+	record_acct(T_10H, "work", 100, 1000, NULL);
+	record_acct(T_11H, "work", 50, 500, NULL);
+	record_acct(T_11H, "home", 150, 2000, NULL);   /* ties work on tokens */
+	record_acct(T_11H, NULL, 30, 3, NULL);          /* before schema 5 */
+	record_acct(T_12H, "", 20, 2, NULL);
+	record_acct(T_12H, "default", 10, 1, NULL);
+	record_acct(T_12H, NULL, 999, 9, "acme");       /* a provider's row */
+	record_acct(DAY_START - 1, "work", 7, 7, NULL); /* yesterday */
+
+	ck_assert_int_eq(usage_summary_json(db, "day", NULL, NOW, &doc), GW_OK);
+	/* total desc, then the name by bytes ("home" < "work") */
+	ck_assert_str_eq(accounts_str(json_arr(doc, "byAccount")),
+	    "home:1/150/2000,work:2/150/1500,default:3/60/6");
+	ck_assert_ptr_null(cJSON_GetObjectItem(doc, "account"));
+	/* totals still count every row, the provider's included */
+	ck_assert_int_eq(num(json_obj(doc, "totals"), "request_count"), 7);
+	cJSON_Delete(doc);
+
+	ck_assert_int_eq(usage_summary_json(db, "day", "work", NOW, &doc), GW_OK);
+	ck_assert_str_eq(str(doc, "account"), "work");
+	ck_assert_str_eq(accounts_str(json_arr(doc, "byAccount")), "work:2/150/1500");
+	ck_assert_int_eq(num(json_obj(doc, "totals"), "request_count"), 2);
+	ck_assert_int_eq(num(json_obj(doc, "totals"), "input_tokens"), 150);
+	ck_assert_int_eq(num(item_at(json_arr(doc, "byModel"), 0), "request_count"), 2);
+	cJSON_Delete(doc);
+
+	/* the default's rows: NULL, '' and "default" alike */
+	ck_assert_int_eq(usage_summary_json(db, "day", "default", NOW, &doc), GW_OK);
+	ck_assert_int_eq(num(json_obj(doc, "totals"), "request_count"), 3);
+	ck_assert_int_eq(num(json_obj(doc, "totals"), "input_tokens"), 60);
+	cJSON_Delete(doc);
+
+	/* an account with no rows (a removed one, a typo): nothing, no error */
+	ck_assert_int_eq(usage_summary_json(db, "day", "nobody", NOW, &doc), GW_OK);
+	ck_assert_int_eq(num(json_obj(doc, "totals"), "request_count"), 0);
+	ck_assert_int_eq(cJSON_GetArraySize(json_arr(doc, "byAccount")), 0);
+	cJSON_Delete(doc);
+
+	/* daily: the week's buckets hold only the account's rows */
+	ck_assert_int_eq(usage_daily_json(db, "week", "work", NOW, &doc), GW_OK);
+	ck_assert_str_eq(accounts_str(json_arr(doc, "byAccount")), "work:3/157/1507");
+	days = json_arr(doc, "days");
+	ck_assert_int_eq(cJSON_GetArraySize(days), 7);
+	ck_assert_int_eq(num(json_obj(item_at(days, 5), "totals"), "request_count"), 1);
+	ck_assert_int_eq(num(json_obj(item_at(days, 6), "totals"), "request_count"), 2);
+	cJSON_Delete(doc);
+
+	/* events: each says its account; the filter pages the account's own */
+	ck_assert_int_eq(usage_events_json(db, "day", NULL, 1, 20, NOW, &doc), GW_OK);
+	items = json_arr(doc, "items");
+	ck_assert_int_eq(num(doc, "total"), 7);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(item_at(items, 0), "account")));
+	ck_assert_str_eq(str(item_at(items, 1), "account"), "default");
+	ck_assert_str_eq(str(item_at(items, 2), "account"), "default");   /* '' */
+	ck_assert_str_eq(str(item_at(items, 6), "account"), "work");
+	cJSON_Delete(doc);
+	ck_assert_int_eq(usage_events_json(db, "week", "work", 2, 2, NOW, &doc), GW_OK);
+	ck_assert_str_eq(str(doc, "account"), "work");
+	ck_assert_int_eq(num(doc, "total"), 3);
+	ck_assert_int_eq(num(doc, "total_pages"), 2);
+	items = json_arr(doc, "items");
+	ck_assert_int_eq(cJSON_GetArraySize(items), 1);
+	ck_assert_int_eq(num(item_at(items, 0), "created_at_ms"), DAY_START - 1);
+	cJSON_Delete(doc);
+}
+END_TEST
+
+/* The tests that read only through state/usage.h: on either engine. */
+static void
+add_engine_tests(TCase *tc)
+{
 	tcase_add_test(tc, summary_day_exact);
 	tcase_add_test(tc, summary_week_and_month);
 	tcase_add_test(tc, daily_buckets);
@@ -659,8 +803,35 @@ usage_suite(void)
 	tcase_add_test(tc, by_model_order);
 	tcase_add_test(tc, empty_database);
 	tcase_add_test(tc, other_timezone);
-	tcase_add_test(tc, prune);
 	tcase_add_test(tc, costs_by_currency);
+	tcase_add_test(tc, accounts_breakdown_and_filter);
+}
+
+static Suite *
+usage_suite(void)
+{
+	Suite *s = suite_create("usage");
+	TCase *tc = tcase_create("usage");
+	const char *pg = getenv("GW_TEST_PG_URL");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, one_row_per_request);
+	tcase_add_test(tc, record_defaults);
+	tcase_add_test(tc, prune);
+	add_engine_tests(tc);
+	suite_add_tcase(s, tc);
+
+	/* the same on PostgreSQL, when a cluster is given */
+	if (pg == NULL || *pg == '\0') {
+		fprintf(stderr, "test_usage: PostgreSQL half SKIPPED: "
+		    "GW_TEST_PG_URL is not set\n");
+		return s;
+	}
+	tc = tcase_create("usage_pg");
+	tcase_add_checked_fixture(tc, setup_pg, teardown);
+	tcase_set_timeout(tc, 60);
+	add_engine_tests(tc);
 	suite_add_tcase(s, tc);
 	return s;
 }

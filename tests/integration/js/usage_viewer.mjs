@@ -2,7 +2,9 @@
 // headless, through playwright-core (which never downloads a browser).
 // Input: one JSON argument {url, wrongKey, goodKey, userDataDir, screenshot},
 // or {mode: "approvals", url, regularKey, adminKey, approveId, rejectId,
-// userDataDir} for the approvals section (approvalsFlow below).
+// userDataDir} for the approvals section (approvalsFlow below), or {mode:
+// "accounts", url, goodKey, account, userDataDir, screenshot?} for the
+// account selector.
 // Output: one JSON line of what the page showed at each step; the Python
 // test (test_usage_viewer.py) decides what is right.
 import { chromium } from "playwright-core";
@@ -19,10 +21,12 @@ async function loaded(page) {
   return page.getAttribute("body", "data-loaded");
 }
 
-// Text of every cell of every body row of a table, row by row.
+// Text of every shown cell of every body row of a table, row by row.
 function rows(page, sel) {
   return page.$$eval(sel + " tbody tr", (trs) =>
-    trs.map((tr) => Array.from(tr.cells, (td) => td.textContent.trim())));
+    trs.map((tr) => Array.from(tr.cells)
+      .filter((td) => getComputedStyle(td).display !== "none")
+      .map((td) => td.textContent.trim())));
 }
 
 async function snapshot(page) {
@@ -45,6 +49,13 @@ async function snapshot(page) {
       Number(r.getAttribute("height"))])),
     events: await rows(page, "#events"),
     eventsPage: (await page.textContent("#events-page")).trim(),
+    accountsShown: {
+      selector: await page.isVisible("#account-filter"),
+      table: await page.isVisible("#by-account"),
+      column: await page.isVisible("#events thead th.acct"),
+    },
+    byAccount: await rows(page, "#by-account"),
+    accountOptions: await page.$$eval("#account-filter option", (os) => os.map((o) => o.value)),
   };
 }
 
@@ -107,6 +118,22 @@ try {
 
   if (cmd.mode === "approvals") {
     Object.assign(out, await approvalsFlow(page, (p) => { phase = p; }));
+  } else if (cmd.mode === "accounts") {
+    // every account, then the one chosen in the selector, then a reload
+    // of the URL the choice left
+    await page.goto(cmd.url);
+    await loaded(page);
+    phase = "goodKey";
+    out.all = await enterKey(page, cmd.goodKey);
+    await page.evaluate(() => document.body.removeAttribute("data-loaded"));
+    await page.selectOption("#account-filter", cmd.account);
+    await loaded(page);
+    out.chosen = await snapshot(page);
+    out.urlAfterChoice = page.url();
+    if (cmd.screenshot) await page.screenshot({ path: cmd.screenshot, fullPage: true });
+    await page.reload();
+    await loaded(page);
+    out.reload = await snapshot(page);
   } else {
     await page.goto(cmd.url);
     await loaded(page);
