@@ -4,11 +4,13 @@ and lighttpd, storage postgresql, one shared fake upstream) behind one
 load balancer (lighttpd mod_proxy, round-robin).  Proves that the storage
 driver is chosen by config alone, that the rate limit, manual approvals and
 the Copilot token refresh hold across the hosts, that usage rows of both
-land in one /token-usage answer, and that stopping PostgreSQL mid-traffic
-hangs no request and loses no usage row."""
+land in one /token-usage answer, that a session keeps its account whichever
+host serves it (and moves, on both, off an account cooling down), and that
+stopping PostgreSQL mid-traffic hangs no request and loses no usage row."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -34,6 +36,13 @@ proxy.server = ( "" => (
 
 TOKEN_PATH = "/copilot_internal/v2/token"
 TOKEN_RECHECK_S = 5         # app/copilot_call.h APP_TOKEN_RECHECK_MS
+POOL_RECHECK_S = 5          # app/pool.c POOL_RECHECK_MS: another host's sign-in
+# named accounts of test_7 (the fake's users), and who signs in as what
+ALICE = "gho_alice_hosts_test"
+BOB = "gho_bob_hosts_test"
+LOGINS = {"default": "fake-user", "work": "alice", "home": "bob"}
+# the debug line of app/pool.c's choice: account, model, session
+CHOICE = re.compile(r"debug: account (\S+) for \S+ \(session ([^,)]+)")
 
 
 class LoadBalancer(harness.Client):
@@ -79,7 +88,12 @@ class TwoHosts(unittest.TestCase):
         try:
             cls.pg = PgCluster(cls.work)
             cls.fake = harness.Fake(cls.work)
-            storage = {"storage": {"driver": "postgresql", "url": cls.pg.url}}
+            # round-robin: test_7's new sessions spread over the accounts
+            # (no named account before it: the default serves as ever);
+            # debug: the hosts' logs say which account each served
+            storage = {"storage": {"driver": "postgresql", "url": cls.pg.url},
+                       "accounts": {"strategy": "round-robin"},
+                       "logLevel": "debug"}
             cls.a = harness.Stack(config=storage, fake=cls.fake)
             cls.b = harness.Stack(config=storage, fake=cls.fake)
             cls.lb = LoadBalancer(cls.work, [cls.a.port, cls.b.port])
@@ -239,6 +253,129 @@ class TwoHosts(unittest.TestCase):
             self.fake.config(refresh_in=1500)
             self.fake.call("POST", "/_fake/revoke_tokens", {})
         self.chat(self.lb, "a lasting token again")
+
+    def turn(self, session):
+        """One /v1/messages turn of session (headers, metadata) through the
+        balancer: (trace id, the logins the fake saw for it)."""
+        n = len(self.fake.requests("/v1/messages"))
+        body = {"model": "claude-sonnet-4.6", "max_tokens": 16,
+                "messages": [{"role": "user", "content": "hi"}]}
+        if session.get("metadata"):
+            body["metadata"] = session["metadata"]
+        st, h, doc = self.lb.json("POST", "/v1/messages", body,
+                                  headers=session.get("headers", {}))
+        self.assertEqual(st, 200, doc)
+        return h["x-trace-id"], [r.get("login") for r in
+                                 self.fake.requests("/v1/messages")[n:]]
+
+    def rows_of(self, traces):
+        """{trace: (session_id, account)} of the stored usage rows, once
+        every one of traces is stored."""
+        def rows():
+            out = psql(self.pg.url, "SELECT trace_id, session_id, account "
+                       "FROM token_usage_events")
+            return {t: (sid, acct) for t, sid, acct in
+                    (l.split("|") for l in out.split("\n") if l)}
+        harness.wait_until(lambda: set(traces) <= set(rows()), timeout=10,
+                           what="the turns' usage rows")
+        got = rows()
+        return {t: got[t] for t in traces}
+
+    def choices(self, since):
+        """Per host: the set of (session, account) its pool chose since
+        the log offsets since."""
+        return [{(m.group(2), m.group(1)) for m in
+                 CHOICE.finditer(s.log_text()[since[i]:])}
+                for i, s in enumerate(self.hosts())]
+
+    def forget_accounts(self):
+        for name in ("work", "home"):
+            self.a.cli("accounts", "remove", name, check=False)
+        psql(self.pg.url, "DELETE FROM session_accounts; DELETE FROM accounts")
+        self.fake.call("DELETE", "/_fake/faults")
+        self.fake.config(users={})
+
+    def test_7_a_session_keeps_its_account_on_both_hosts(self):
+        self.fake.config(users={ALICE: {"login": "alice"},
+                                BOB: {"login": "bob"}})
+        self.addCleanup(self.forget_accounts)
+        # signed in once, through host a's CLI: host b's pool reads them
+        # from the shared database (within POOL_RECHECK_S)
+        for name, tok in (("work", ALICE), ("home", BOB)):
+            self.a.cli("auth", "login", "--account", name, "--github-token",
+                       tok)
+        time.sleep(POOL_RECHECK_S + 0.5)
+        since = [len(s.log_text()) for s in self.hosts()]
+        uid = "user_%s_account__session_7d1c2b4e-0000-4000-8000-00000000%04d"
+        # four sessions on three accounts: a pick per turn would not keep
+        # them where they started
+        sessions = [{"headers": {"x-session-id": "hosts-session-1"}},
+                    {"metadata": {"user_id": uid % ("b" * 64, 2)}},
+                    {"headers": {"x-session-id": "hosts-session-3"}},
+                    {"metadata": {"user_id": uid % ("c" * 64, 4)}}]
+        # four rounds of four turns through a strict round-robin of two
+        # hosts, and one request more per round: each session meets both
+        turns = [[] for _ in sessions]
+        for _ in range(4):
+            for i, sess in enumerate(sessions):
+                turns[i].append(self.turn(sess))
+            self.assertEqual(self.lb.get("/healthz")[0], 200)
+        rows = self.rows_of([t for ts in turns for t, _ in ts])
+        account = []
+        for i, ts in enumerate(turns):
+            logins = {l for _, ls in ts for l in ls}
+            self.assertEqual(len(logins), 1, (i, ts))      # one account
+            self.assertEqual(len([l for _, ls in ts for l in ls]), 4)
+            got = {rows[t] for t, _ in ts}                 # one row account
+            self.assertEqual(len(got), 1, (i, got))
+            sid, acct = got.pop()
+            self.assertEqual(LOGINS[acct], logins.pop())
+            account.append((sid, acct))
+        # new sessions spread over every account
+        self.assertEqual({a for _, a in account}, set(LOGINS))
+        self.assertEqual(len({sid for sid, _ in account}), len(sessions))
+        # both hosts served each session, and chose the same account for it
+        per_host = self.choices(since)
+        for sid, acct in account:
+            for h, chosen in zip("ab", per_host):
+                self.assertEqual({a for s, a in chosen if s == sid}, {acct},
+                                 (h, sid, chosen))
+
+        # alice (work) answers 429 once: work cools down, its session's
+        # refused turn goes once to another account, and the session stays
+        # there on both hosts
+        moved = [i for i, (_, a) in enumerate(account) if a == "work"][0]
+        sid = account[moved][0]
+        self.fake.fault(path="/v1/messages", kind="status", status=429,
+                        login="alice", times=1,
+                        headers={"Retry-After": "120"})
+        since = [len(s.log_text()) for s in self.hosts()]
+        trace, logins = self.turn(sessions[moved])
+        self.assertEqual(len(logins), 2, logins)
+        self.assertEqual(logins[0], "alice")
+        self.assertNotEqual(logins[1], "alice")
+        after = [(trace, logins[1:])]
+        for _ in range(4):
+            after.append(self.turn(sessions[moved]))
+        self.assertEqual({l for _, ls in after for l in ls}, {logins[1]},
+                         after)
+        new = [a for a, login in LOGINS.items() if login == logins[1]][0]
+        rows = self.rows_of([t for t, _ in after])
+        self.assertEqual(set(rows.values()), {(sid, new)})
+        for h, chosen in zip("ab", self.choices(since)):
+            self.assertEqual({a for s, a in chosen if s == sid}
+                             - {"work"}, {new}, (h, chosen))
+        # both hosts see work cooling; the other sessions stay where they were
+        for s in self.hosts():
+            st, _, doc = s.json("GET", "/admin/accounts", key=ADMIN_KEY)
+            self.assertEqual(st, 200, doc)
+            work = [a for a in doc["data"] if a["name"] == "work"][0]
+            self.assertEqual(work["state"], "cooling", doc)
+        for _ in range(2):
+            for i, sess in enumerate(sessions):
+                if i != moved:
+                    _, ls = self.turn(sess)
+                    self.assertEqual(ls, [LOGINS[account[i][1]]])
 
     def readyz(self, s):
         st, _, doc = s.json("GET", "/readyz", key=None, timeout=15)
