@@ -652,8 +652,9 @@ launch_start(int argc, char **argv)
 	struct launch l;
 	char *fcgi_bin = NULL, *spawn_bin = NULL, *httpd_bin = NULL, *home = NULL;
 	char threads[16], workers[16];
+	struct sigaction hup;
 	sigset_t mask, old;
-	int rc = 1;
+	int rc = 1, hup_ignored;
 
 	memset(&l, 0, sizeof(l));
 	l.host = "127.0.0.1";
@@ -662,6 +663,15 @@ launch_start(int argc, char **argv)
 	l.workers = 2;
 	if (parse_opts(&l, argc, argv) != 0)
 		return 2;
+	/* SIGINT and SIGTERM stop us at every moment.  A shell without job
+	 * control starts a background command with SIGINT ignored: kept, a
+	 * SIGINT during prepare() (the sign-in, the model picker) would be
+	 * dropped while the same signal once the mask below is set stops us.
+	 * SIGHUP ignored at exec (nohup) stays ignored, also once serving. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigaction(SIGHUP, NULL, &hup);
+	hup_ignored = hup.sa_handler == SIG_IGN;
 	fcgi_bin = find_program("copilot-api.fcgi", 1);
 	spawn_bin = find_program("spawn-fcgi", 0);
 	httpd_bin = find_program("lighttpd", 0);
@@ -684,7 +694,8 @@ launch_start(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
+	if (!hup_ignored)
+		sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	{

@@ -426,18 +426,19 @@ run_pool(const struct http_server_opts *o, const sigset_t *sigs)
 	pthread_attr_init(&p.attr);
 	pthread_attr_setdetachstate(&p.attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&p.attr, HTTP_SERVER_STACK);
+	/* All n count as waiting before the first starts: a request the
+	 * first takes while the others are still being created is not "every
+	 * thread busy", which would grow the pool past n. */
+	pthread_mutex_lock(&p.mu);
+	p.total = p.idle = p.alive = n;
+	pthread_mutex_unlock(&p.mu);
 	for (i = 0; i < n; i++) {
-		pthread_mutex_lock(&p.mu);
-		p.total++;
-		p.idle++;
-		p.alive++;
-		pthread_mutex_unlock(&p.mu);
 		if ((errno = pthread_create(&t, &p.attr, worker, &p)) != 0) {
 			log_error("cannot start worker %d: %s", i, strerror(errno));
 			pthread_mutex_lock(&p.mu);
-			p.total--;
-			p.idle--;
-			p.alive--;
+			p.total -= n - i;
+			p.idle -= n - i;
+			p.alive -= n - i;
 			pthread_mutex_unlock(&p.mu);
 			break;
 		}

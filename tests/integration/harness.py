@@ -318,7 +318,16 @@ class Stack(Client):
         """Runs send() in two threads whose upstream calls to path are held
         by the fake until both arrived, then released: with one thread per
         process, the two ran in different processes.  send's results, in
-        completion order."""
+        completion order.
+
+        One thread per process means COPILOT_API_MAX_THREADS=1 as well as
+        threads=1: a process's pool grows while all its threads are busy, so
+        otherwise the second request may start a second thread in the
+        process holding the first (which one takes it is up to the kernel's
+        accept and the scheduler, not the test)."""
+        assert (self.env.get("COPILOT_API_THREADS") == "1" and
+                self.env.get("COPILOT_API_MAX_THREADS") == "1"), \
+            "parked_pair needs threads=1 and COPILOT_API_MAX_THREADS=1"
         self.fake.fault(path=path, kind="hold", name="pair", times=2)
         got = []
         ts = [threading.Thread(target=lambda: got.append(send()))

@@ -2,9 +2,12 @@
 POST /admin/config/model-mappings (served by one process) or by hand reaches
 the others within about a second, without a restart.
 
-Two pre-forked processes of one thread each: two requests parked at the same
-time at a fake upstream hold are necessarily in different processes, so both
-processes are shown to answer with the new mapping."""
+Two pre-forked processes of one thread each, which do not grow
+(COPILOT_API_MAX_THREADS=1): two requests parked at the same time at a fake
+upstream hold are necessarily in different processes, so both processes are
+shown to answer with the new mapping.  (A process looks at the file when it
+serves a request: one left idle while a valid version came and went would keep
+the version before it when an invalid one follows.)"""
 
 import json
 import os
@@ -22,7 +25,8 @@ class ConfigReload(unittest.TestCase):
     def setUpClass(cls):
         cls.s = harness.Stack(
             config={"modelMappings": {"alias": "gpt-4.1"}},
-            env={"COPILOT_API_PROCESSES": "2"}, threads=1)
+            env={"COPILOT_API_PROCESSES": "2",
+                 "COPILOT_API_MAX_THREADS": "1"}, threads=1)
 
     @classmethod
     def tearDownClass(cls):

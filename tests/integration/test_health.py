@@ -1,5 +1,6 @@
 """GET /healthz, /readyz and /metrics through lighttpd, with two pre-forked
-responder processes of one thread each.
+responder processes of one thread each (COPILOT_API_MAX_THREADS=1: the
+pool does not grow).
 
 Two streamed requests parked at the same time at a fake upstream hold are
 necessarily served by different processes; one /metrics answer afterwards
@@ -51,7 +52,8 @@ def value(samples, name, **labels):
 class Health(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.s = harness.Stack(env={"COPILOT_API_PROCESSES": "2"}, threads=1)
+        cls.s = harness.Stack(env={"COPILOT_API_PROCESSES": "2",
+                                   "COPILOT_API_MAX_THREADS": "1"}, threads=1)
 
     @classmethod
     def tearDownClass(cls):

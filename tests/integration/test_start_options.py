@@ -29,23 +29,27 @@ CHAT = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "options"}]
 class Start:
     """`copilot-api start` on a fresh port, stdout+stderr collected."""
 
-    def __init__(self, test, home, *args, tty=False, env=None):
+    def __init__(self, test, home, *args, tty=False, env=None, ignore=()):
+        """ignore: signals start inherits as ignored, as from a shell
+        without job control (SIGINT for `cmd &`) or nohup (SIGHUP)."""
         self.port = harness.free_port()
         e = dict(os.environ, COPILOT_API_HOME=home)
         e.pop("COPILOT_API_ENTERPRISE_URL", None)
         e.update(env or {})
         argv = [os.path.join(BIN, "copilot-api"), "start", "--port", str(self.port)] + list(args)
         self.out = b""
+        pre = (lambda: [signal.signal(n, signal.SIG_IGN) for n in ignore]) \
+            if ignore else None
         if tty:
             self.fd, slave = pty.openpty()
             self.proc = subprocess.Popen(argv, env=e, stdin=slave, stdout=slave,
-                                         stderr=slave, close_fds=True)
+                                         stderr=slave, close_fds=True, preexec_fn=pre)
             os.close(slave)
             test.addCleanup(os.close, self.fd)
         else:
             self.fd, w = os.pipe()
             self.proc = subprocess.Popen(argv, env=e, stdin=subprocess.DEVNULL, stdout=w,
-                                         stderr=w)
+                                         stderr=w, preexec_fn=pre)
             os.close(w)
             test.addCleanup(os.close, self.fd)
         test.addCleanup(harness.stop, self.proc, signal.SIGKILL)
@@ -148,6 +152,29 @@ class StartOptions(unittest.TestCase):
         self.assertIn("set -gx ANTHROPIC_MODEL %s; " % ids[1], command)
         self.assertIn("set -gx ANTHROPIC_DEFAULT_HAIKU_MODEL %s; " % ids[-1], command)
         self.assertTrue(command.endswith("; claude"), command)
+
+    def test_sigint_at_the_picker_stops_start_even_when_inherited_ignored(self):
+        # Started with SIGINT ignored (a background job of a shell without
+        # job control, e.g. `make check &` in a script): the same SIGINT
+        # that stops a serving start must stop it while it asks, before
+        # its children exist (it was dropped, and the test waited 60 s).
+        s = Start(self, self.home, "--claude-code", tty=True,
+                  env={"SHELL": "/bin/bash"}, ignore=(signal.SIGINT,))
+        s.read_until(r"Select a model to use with Claude Code:[\s\S]*Number or model id")
+        s.proc.send_signal(signal.SIGINT)
+        self.assertEqual(s.proc.wait(timeout=10), -signal.SIGINT)
+
+    def test_sighup_ignored_at_start_stays_ignored_while_serving(self):
+        # nohup: a hangup neither stops start before it serves nor after.
+        s = Start(self, self.home, ignore=(signal.SIGHUP, signal.SIGINT))
+        s.serving()
+        s.proc.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        self.assertIsNone(s.proc.poll(), s.text())
+        self.assertEqual(s.client.get("/v1/models")[0], 200)
+        s.interrupt()                                 # SIGINT still stops it
+        s.read_until(r"Stopped\.")
+        self.assertEqual(s.proc.returncode, 0, s.text())
 
     def test_claude_code_without_a_terminal_does_not_ask(self):
         s = Start(self, self.home, "--claude-code")
