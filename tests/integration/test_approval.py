@@ -1,6 +1,7 @@
 """Manual approval across the pool (manualApproval): two pre-forked
-processes of one thread each, so while one holds a request waiting for
-approval, every other request is served by the other process.  The approval
+processes of one thread each that never grow (COPILOT_API_MAX_THREADS=1),
+so while one holds a request waiting for approval, every other request is
+served by the other process.  The approval
 given through that process (or through `copilot-api approve`) releases the
 held request; a client that hangs up while waiting frees its entry."""
 
@@ -21,7 +22,9 @@ class Approval(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = provider_stack(config={"manualApproval": True},
-                               env={"COPILOT_API_PROCESSES": "2"}, threads=1)
+                               env={"COPILOT_API_PROCESSES": "2",
+                                    "COPILOT_API_MAX_THREADS": "1"},
+                               threads=1)
         cls.addClassCleanup(cls.s.close)
 
     def setUp(self):
