@@ -4,8 +4,9 @@ and lighttpd, storage postgresql, one shared fake upstream) behind one
 load balancer (lighttpd mod_proxy, round-robin).  Proves that the storage
 driver is chosen by config alone, that the rate limit, manual approvals and
 the Copilot token refresh hold across the hosts, that usage rows of both
-land in one /token-usage answer, and that stopping PostgreSQL mid-traffic
-hangs no request and loses no usage row."""
+land in one /token-usage answer, that a host's connections to PostgreSQL
+stay within its pool however many streams it serves, and that stopping
+PostgreSQL mid-traffic hangs no request and loses no usage row."""
 
 import json
 import os
@@ -34,6 +35,7 @@ proxy.server = ( "" => (
 
 TOKEN_PATH = "/copilot_internal/v2/token"
 TOKEN_RECHECK_S = 5         # app/copilot_call.h APP_TOKEN_RECHECK_MS
+PG_POOL = 8                 # state/db_pg.c PG_POOL_DEFAULT, per process
 
 
 class LoadBalancer(harness.Client):
@@ -79,9 +81,12 @@ class TwoHosts(unittest.TestCase):
         try:
             cls.pg = PgCluster(cls.work)
             cls.fake = harness.Fake(cls.work)
-            storage = {"storage": {"driver": "postgresql", "url": cls.pg.url}}
-            cls.a = harness.Stack(config=storage, fake=cls.fake)
-            cls.b = harness.Stack(config=storage, fake=cls.fake)
+            # the same database; each host's connections named apart
+            sep = "&" if "?" in cls.pg.url else "?"
+            cls.a, cls.b = [harness.Stack(config={"storage": {
+                "driver": "postgresql",
+                "url": cls.pg.url + sep + "application_name=" + name}},
+                fake=cls.fake) for name in ("host-a", "host-b")]
             cls.lb = LoadBalancer(cls.work, [cls.a.port, cls.b.port])
         except BaseException:
             cls.tearDownClass()
@@ -239,6 +244,47 @@ class TwoHosts(unittest.TestCase):
             self.fake.config(refresh_in=1500)
             self.fake.call("POST", "/_fake/revoke_tokens", {})
         self.chat(self.lb, "a lasting token again")
+
+    def test_7_connections_bounded_under_many_streams(self):
+        # 48 streams parked at once over both hosts: each host's thread
+        # pool grows to ~24 threads, past the test cluster's
+        # max_connections (60) if each thread held a connection
+        n = 48
+        body = {"model": "gpt-4.1", "stream": True, "messages": [
+            {"role": "user", "content": "many at once"}]}
+        self.fake.fault(path="/chat/completions", kind="hold", name="many",
+                        times=n)
+        got = []
+
+        def one():
+            try:
+                r, c = self.lb.stream("/v1/chat/completions", body)
+                data = r.read()
+                c.close()
+                got.append("complete" if r.status == 200 and
+                           b"[DONE]" in data else "HTTP %d" % r.status)
+            except Exception as e:      # noqa: BLE001 (counted below)
+                got.append(repr(e))
+        ts = [threading.Thread(target=one) for _ in range(n)]
+        try:
+            for t in ts:
+                t.start()
+            w = self.fake.call("GET", "/_fake/wait_hold?name=many&count=%d"
+                               "&timeout=60" % n, timeout=90)
+            self.assertTrue(w["ok"], w)
+            conns = dict(line.split("|") for line in psql(
+                self.pg.url, "SELECT application_name, COUNT(*) FROM "
+                "pg_stat_activity WHERE application_name LIKE 'host-%' "
+                "GROUP BY 1").split("\n"))
+        finally:
+            self.fake.call("POST", "/_fake/release", {"all": True})
+            for t in ts:
+                t.join(60)
+        self.assertEqual(got, ["complete"] * n)
+        # the pool and the usage writer's own, per host (one process)
+        self.assertEqual(sorted(conns), ["host-a", "host-b"])
+        for name, count in conns.items():
+            self.assertLessEqual(int(count), PG_POOL + 1, conns)
 
     def readyz(self, s):
         st, _, doc = s.json("GET", "/readyz", key=None, timeout=15)
