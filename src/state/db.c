@@ -404,8 +404,8 @@ driver_named(const char *name)
 	return NULL;
 }
 
-enum gw_err
-db_open_target(const char *driver, const char *target, struct db **out)
+static enum gw_err
+open_target(const char *driver, const char *target, int own, struct db **out)
 {
 	const struct db_driver *ops;
 	struct db *db;
@@ -420,6 +420,7 @@ db_open_target(const char *driver, const char *target, struct db **out)
 		return GW_ENOMEM;
 	db->ops = ops;
 	db->busy_ms = DB_DEFAULT_BUSY_TIMEOUT_MS;
+	db->own_conn = own;
 	if ((db->target = strdup(target)) == NULL ||
 	    (db->label = target_label(target)) == NULL) {
 		e = GW_ENOMEM;
@@ -441,6 +442,18 @@ db_open_target(const char *driver, const char *target, struct db **out)
 fail:
 	db_close(db);
 	return e;
+}
+
+enum gw_err
+db_open_target(const char *driver, const char *target, struct db **out)
+{
+	return open_target(driver, target, 0, out);
+}
+
+enum gw_err
+db_open_target_own(const char *driver, const char *target, struct db **out)
+{
+	return open_target(driver, target, 1, out);
 }
 
 void

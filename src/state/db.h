@@ -5,9 +5,13 @@
  * (state/db_pg.c, issue 15).  The engine is behind state/db_driver.h;
  * everything here is the same for both.
  *
- * Thread-safety: a struct db is one connection.  Use it from one thread
- * at a time; each worker thread opens its own.  Several connections and
- * processes may use the same database at once (sqlite: WAL).
+ * Thread-safety: a struct db is one handle.  Use it from one thread at a
+ * time; each worker thread opens its own.  With sqlite a handle is one
+ * connection; with PostgreSQL the handles of a process share a bounded
+ * pool of connections (state/db_driver.h), so a handle may answer
+ * GW_EBUSY when every connection stayed in use past its busy timeout.
+ * Several handles and processes may use the same database at once
+ * (sqlite: WAL).
  *
  * Errors: GW_EBUSY when the database stayed locked past the busy timeout,
  * GW_EDB for any other failure of the engine (logged with the path or the
@@ -38,6 +42,14 @@ struct db;
  * up to date at that first use (state/db_driver.h).
  */
 GW_MUST_CHECK enum gw_err db_open_target(const char *driver,
+    const char *target, struct db **out);
+/*
+ * The same for a thread that must never wait for the process's other
+ * handles (the usage writer): with a database server, a connection of its
+ * own outside the process's pool (state/db_driver.h); with sqlite the same
+ * as db_open_target.
+ */
+GW_MUST_CHECK enum gw_err db_open_target_own(const char *driver,
     const char *target, struct db **out);
 /* The sqlite file at path (the gateway opens what config storage says,
  * app/app.h's app_db_open; tests open files by path). */

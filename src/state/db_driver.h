@@ -5,10 +5,29 @@
  * config storage.driver "postgresql").  Only db.c and the drivers include
  * this header; everything else speaks state/db.h.
  *
- * A struct db is one connection, used by one thread at a time.  db.c owns
+ * A struct db is one handle, used by one thread at a time.  db.c owns
  * the struct and the parts common to both engines (migrations, kv, tokens,
  * models, transactions by name); the driver keeps its own state behind
  * db->drv and its own statement type behind struct db_stmt.
+ *
+ * Connections: sqlite's handle is one connection (one file descriptor,
+ * cheap).  A database server's driver shares a bounded pool of
+ * connections per process among its handles (db_pg.c: per URL,
+ * COPILOT_API_PG_POOL, default 8; a handle opened with own_conn has one
+ * of its own outside it), so a process's server connections do not follow
+ * its thread count.  A handle borrows a connection for one statement
+ * (prepare .. done), for one exec, and for as long as it must keep the
+ * same session: from a BEGIN (begin_exclusive, or exec) to its COMMIT or
+ * ROLLBACK, and from a lock to its unlock; then gives it back.  A
+ * handle's statements run on the connection it holds, so its
+ * transaction and its locks are its own: another handle of the process
+ * never sees them.  Prepared statements belong to a connection (keyed by
+ * SQL text) and stay with it when it is lent again.  No connection free
+ * within busy_ms is GW_EBUSY (logged: the pool is exhausted, its size); a
+ * connection that dies is dropped from the pool and the next use that
+ * needs one connects again (after a failed connect the pool waits a
+ * second).  Closing a handle that still keeps a connection (a transaction,
+ * a lock) closes that connection: the server rolls back and unlocks.
  *
  * Errors, as in state/db.h: GW_EBUSY when a lock was not granted in time,
  * GW_EDBDOWN when a database server cannot be reached (connect refused or
@@ -46,6 +65,8 @@ struct db {
 	int migrated;              /* migration steps this connection applied */
 	int schema_pending;        /* opened while the server was down: the
 	                            * migrations run at the first use */
+	int own_conn;              /* db_open_target_own: never waits for
+	                            * the process's other handles */
 };
 
 struct db_driver {

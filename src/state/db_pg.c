@@ -1,11 +1,19 @@
 /*
  * The PostgreSQL storage driver (state/db_driver.h) through libpq, for
  * several hosts sharing one database (issue 15, config storage.driver
- * "postgresql").  One struct db is one libpq connection; nothing here
- * waits without a bound: connect_timeout, TCP keepalives and
- * tcp_user_timeout on the socket, statement_timeout and lock_timeout on the
- * session, and a client-side deadline on every answer.  A lost connection
- * is GW_EDBDOWN and is made again on a later use, at most once a second.
+ * "postgresql").  The struct db handles of a process share a pool of
+ * libpq connections per URL (COPILOT_API_PG_POOL, default 8; the usage
+ * writer's handle has one of its own): a handle borrows a connection for
+ * one statement (prepare .. done) or while it must keep it (an open
+ * transaction, a held session lock) and gives it back after, so a
+ * process's connections do not follow its threads.  Each connection keeps
+ * its prepared statements, keyed by their SQL text.  Nothing here waits
+ * without a bound: a connection free within busy_ms (else GW_EBUSY),
+ * connect_timeout, TCP keepalives and tcp_user_timeout on the socket,
+ * statement_timeout and lock_timeout on the session, and a client-side
+ * deadline on every answer.  A lost connection is GW_EDBDOWN and is
+ * dropped from the pool; the next use that needs it connects anew, and
+ * after a failed connect nobody in the pool tries again for a second.
  */
 #include "gwconfig.h"
 
@@ -13,9 +21,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -25,7 +36,9 @@
 #include "state/db_driver.h"
 
 #define PG_STMT_CACHE 64
-#define PG_RECONNECT_MS 1000       /* at most one connect a second */
+#define PG_RECONNECT_MS 1000       /* after a failed connect, none for this */
+#define PG_POOL_DEFAULT 8          /* connections per process and URL */
+#define PG_POOL_MAX 1024
 /* statement_timeout is busy_ms + this (lock_timeout, busy_ms, always fires
  * first); our own deadline on an answer 1 s after that: a server that took
  * the statement and went silent is a lost connection. */
@@ -36,7 +49,7 @@
  * its own, apart from the bigint keys of lock/unlock. */
 #define PG_WRITER_KEY "1735420013, 1"
 
-/* A statement: cached per SQL text for its connection, or a one-off. */
+/* A statement: cached per SQL text on its connection, or a one-off. */
 struct db_stmt {
 	struct db_stmt_head head;  /* first: db.c dispatches through it */
 	char *sql;                 /* as the caller wrote it: the cache key */
@@ -46,7 +59,8 @@ struct db_stmt {
 	char (*nums)[24];          /* per parameter: an int64 bound, as text */
 	unsigned *types;           /* per parameter: int8 or 0 (the server's guess) */
 	unsigned *ptypes;          /* the types it was prepared with */
-	int cached;                /* in the cache; else done() frees it */
+	int cached;                /* in its connection's cache; else done()
+	                            * frees it */
 	int in_use;
 	int idx;                   /* its name: gw<idx> */
 	unsigned gen;              /* the connection it was prepared on; 0 none */
@@ -55,17 +69,43 @@ struct db_stmt {
 	int ran, row, nrows;
 };
 
-struct pg {
-	char *url;                 /* open's target, for every reconnect */
-	char *where;               /* user@host:port/db from it: no password */
-	PGconn *c;                 /* NULL while down */
-	unsigned gen;              /* counts connections made */
-	int64_t next_try_ms;       /* no connect before this (monotonic) */
+/* One connection of a pool, lent to one handle at a time. */
+struct pg_conn {
+	PGconn *c;                 /* NULL: not open (yet, or lost) */
+	unsigned gen;              /* counts connections made on this slot */
 	int busy_applied;          /* the busy_ms the session has, -1 none */
-	int in_tx;                 /* a transaction was open before the call */
-	int tx_lost;               /* the connection went inside a transaction */
+	int lent;
 	struct db_stmt *cache[PG_STMT_CACHE];
 	int ncache;
+};
+
+/* A process's connections to one URL, shared by its handles. */
+struct pg_pool {
+	char *url;                 /* open's target, for every connect */
+	char *where;               /* user@host:port/db from it: no password */
+	pid_t pid;                 /* the process it belongs to */
+	int shared;                /* in the list below; else one handle's */
+	int refs;                  /* handles using it */
+	int size;
+	struct pg_conn *conns;     /* size of them */
+	pthread_mutex_t mu;        /* lent, next_try_ms */
+	pthread_cond_t freed;
+	int64_t next_try_ms;       /* no connect before this (monotonic) */
+	struct pg_pool *next;
+};
+
+static pthread_mutex_t pools_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pg_pool *pools;
+
+/* A handle (db->drv): the connection it borrowed, and why it keeps it. */
+struct pg {
+	struct pg_pool *pool;
+	struct pg_conn *conn;      /* borrowed, or NULL */
+	int uses;                  /* borrows not given back: statements
+	                            * open, calls in progress */
+	int locks;                 /* session locks held on conn */
+	int in_tx;                 /* a transaction was open before the call */
+	int tx_lost;               /* the connection went inside a transaction */
 };
 
 /* The log's name for the database: rebuilt from the URL's parsed parts,
@@ -75,8 +115,8 @@ label(const struct db *db)
 {
 	const struct pg *pg = db->drv;
 
-	if (pg != NULL && pg->where != NULL)
-		return pg->where;
+	if (pg != NULL && pg->pool != NULL && pg->pool->where != NULL)
+		return pg->pool->where;
 	return db->label != NULL ? db->label : "(postgresql)";
 }
 
@@ -118,21 +158,29 @@ log_pg(enum log_level l, const struct db *db, const char *what,
 	log_msg(l, "postgresql %s: %s: %.*s", label(db), what, (int)n, msg);
 }
 
+/* arg: the pool (a connection outlives the handles that borrow it). */
 static void
 notice(void *arg, const char *msg)
 {
-	log_pg(LOG_DEBUG, arg, "notice", msg);
+	const struct pg_pool *pool = arg;
+	size_t n = strlen(msg);
+
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	log_debug("postgresql %s: notice: %.*s", pool->where, (int)n, msg);
 }
 
 static void
-drop_conn(struct pg *pg)
+drop_conn(struct pg_conn *pc)
 {
-	if (pg->c != NULL)
-		PQfinish(pg->c);
-	pg->c = NULL;
+	if (pc->c != NULL)
+		PQfinish(pc->c);
+	pc->c = NULL;
 }
 
-/* The connection is gone: a transaction open on it is gone with it. */
+/* The connection is gone, and with it a transaction and the session
+ * locks held on it; it is dropped from the pool (made anew when next
+ * needed). */
 static enum gw_err
 conn_lost(struct db *db, const char *what, const char *msg)
 {
@@ -141,7 +189,12 @@ conn_lost(struct db *db, const char *what, const char *msg)
 	log_pg(LOG_ERROR, db, what, msg);
 	if (pg->in_tx)
 		pg->tx_lost = 1;
-	drop_conn(pg);
+	if (pg->locks > 0)
+		log_msg(LOG_WARN, "postgresql %s: %s: the %d session lock(s) "
+		    "held on the lost connection are released", label(db),
+		    what, pg->locks);
+	pg->locks = 0;
+	drop_conn(pg->conn);
 	return GW_EDBDOWN;
 }
 
@@ -167,24 +220,24 @@ collect(struct db *db, const char *what, PGresult **out)
 
 	*out = NULL;
 	for (;;) {
-		while (PQisBusy(pg->c)) {
+		while (PQisBusy(pg->conn->c)) {
 			if ((left = deadline - util_mono_ms()) <= 0) {
 				PQclear(keep);
 				return conn_lost(db, what, "no answer in time");
 			}
-			if ((pfd.fd = PQsocket(pg->c)) < 0) {
+			if ((pfd.fd = PQsocket(pg->conn->c)) < 0) {
 				PQclear(keep);
-				return conn_lost(db, what, PQerrorMessage(pg->c));
+				return conn_lost(db, what, PQerrorMessage(pg->conn->c));
 			}
 			pfd.events = POLLIN;
 			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
 				PQclear(keep);
 				return conn_lost(db, what, strerror(errno));
 			}
-			if (!PQconsumeInput(pg->c))
+			if (!PQconsumeInput(pg->conn->c))
 				break;  /* PQgetResult reports it */
 		}
-		if ((r = PQgetResult(pg->c)) == NULL)
+		if ((r = PQgetResult(pg->conn->c)) == NULL)
 			break;
 		if (keep == NULL || PQresultStatus(keep) != PGRES_FATAL_ERROR) {
 			PQclear(keep);
@@ -192,7 +245,7 @@ collect(struct db *db, const char *what, PGresult **out)
 		} else {
 			PQclear(r);
 		}
-		if (PQstatus(pg->c) == CONNECTION_BAD)
+		if (PQstatus(pg->conn->c) == CONNECTION_BAD)
 			break;
 	}
 	*out = keep;
@@ -217,11 +270,11 @@ check(struct db *db, PGresult *res, const char *what)
 	s = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 		return GW_OK;
-	if (pg->c == NULL || PQstatus(pg->c) == CONNECTION_BAD)
-		return conn_lost(db, what, pg->c != NULL ?
-		    PQerrorMessage(pg->c) : "connection lost");
+	if (pg->conn->c == NULL || PQstatus(pg->conn->c) == CONNECTION_BAD)
+		return conn_lost(db, what, pg->conn->c != NULL ?
+		    PQerrorMessage(pg->conn->c) : "connection lost");
 	if (res == NULL) {
-		log_pg(LOG_ERROR, db, what, PQerrorMessage(pg->c));
+		log_pg(LOG_ERROR, db, what, PQerrorMessage(pg->conn->c));
 		return GW_ENOMEM;
 	}
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -254,7 +307,7 @@ answer(struct db *db, int sent, const char *what, PGresult **keep)
 	if (keep != NULL)
 		*keep = NULL;
 	if (!sent)
-		return conn_lost(db, what, PQerrorMessage(pg->c));
+		return conn_lost(db, what, PQerrorMessage(pg->conn->c));
 	if ((e = collect(db, what, &res)) != GW_OK)
 		return e;
 	if ((e = check(db, res, what)) == GW_OK && keep != NULL)
@@ -264,10 +317,14 @@ answer(struct db *db, int sent, const char *what, PGresult **keep)
 	return e;
 }
 
+/* Connects the borrowed slot; a failure stops the pool's connects for a
+ * second (a server that is down is not asked again by every thread). */
 static enum gw_err
 connect_now(struct db *db)
 {
 	struct pg *pg = db->drv;
+	struct pg_pool *pool = pg->pool;
+	struct pg_conn *pc = pg->conn;
 	/* ours first: settings in the URL itself come later and win */
 	static const char *const keys[] = {
 		"connect_timeout", "keepalives", "keepalives_idle",
@@ -275,24 +332,29 @@ connect_now(struct db *db)
 		"application_name", "dbname", NULL
 	};
 	const char *vals[] = {
-		"3", "1", "10", "5", "3", "10000", "copilot-api", pg->url,
+		"3", "1", "10", "5", "3", "10000", "copilot-api", pool->url,
 		NULL
 	};
+	enum gw_err e = GW_OK;
 
-	pg->next_try_ms = util_mono_ms() + PG_RECONNECT_MS;
-	pg->c = PQconnectdbParams(keys, vals, 1);
-	if (pg->c == NULL) {
+	pc->c = PQconnectdbParams(keys, vals, 1);
+	if (pc->c == NULL) {
 		log_pg(LOG_ERROR, db, "connect", "out of memory");
-		return GW_ENOMEM;
+		e = GW_ENOMEM;
+	} else if (PQstatus(pc->c) != CONNECTION_OK) {
+		log_pg(LOG_ERROR, db, "connect", PQerrorMessage(pc->c));
+		drop_conn(pc);
+		e = GW_EDBDOWN;
 	}
-	if (PQstatus(pg->c) != CONNECTION_OK) {
-		log_pg(LOG_ERROR, db, "connect", PQerrorMessage(pg->c));
-		drop_conn(pg);
-		return GW_EDBDOWN;
+	if (e != GW_OK) {
+		pthread_mutex_lock(&pool->mu);
+		pool->next_try_ms = util_mono_ms() + PG_RECONNECT_MS;
+		pthread_mutex_unlock(&pool->mu);
+		return e;
 	}
-	PQsetNoticeProcessor(pg->c, notice, db);
-	pg->gen++;
-	pg->busy_applied = -1;
+	PQsetNoticeProcessor(pc->c, notice, pool);
+	pc->gen++;
+	pc->busy_applied = -1;
 	return GW_OK;
 }
 
@@ -302,42 +364,49 @@ static enum gw_err
 apply_busy(struct db *db)
 {
 	struct pg *pg = db->drv;
+	struct pg_conn *pc = pg->conn;
 	char sql[128];
 	enum gw_err e;
 
-	if (pg->busy_applied == db->busy_ms ||
-	    PQtransactionStatus(pg->c) != PQTRANS_IDLE)
+	if (pc->busy_applied == db->busy_ms ||
+	    PQtransactionStatus(pc->c) != PQTRANS_IDLE)
 		return GW_OK;
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d; "
 	    "SET lock_timeout = %d", stmt_timeout_ms(db),
 	    db->busy_ms > 0 ? db->busy_ms : 1);
-	e = answer(db, PQsendQuery(pg->c, sql), "set the timeouts", NULL);
+	e = answer(db, PQsendQuery(pc->c, sql), "set the timeouts", NULL);
 	if (e == GW_OK)
-		pg->busy_applied = db->busy_ms;
+		pc->busy_applied = db->busy_ms;
 	return e;
 }
 
-/* A connection to send on: the one we have, or a new one when the last
- * attempt is a second old. */
+/* The borrowed connection, ready to send on: open, or opened now unless
+ * the pool's last connect failed less than a second ago. */
 static enum gw_err
 ready(struct db *db, const char *what)
 {
 	struct pg *pg = db->drv;
+	struct pg_conn *pc;
 	PGTransactionStatusType ts;
+	int64_t next;
 	enum gw_err e;
 
-	if (pg == NULL)
+	if (pg == NULL || pg->conn == NULL)
 		return GW_EINTERNAL;
+	pc = pg->conn;
 	if (pg->tx_lost) {
 		log_msg(LOG_WARN, "postgresql %s: %s: the connection was lost "
 		    "inside a transaction, which must be rolled back first",
 		    label(db), what);
 		return GW_EDBDOWN;
 	}
-	if (pg->c != NULL && PQstatus(pg->c) != CONNECTION_OK)
-		drop_conn(pg);
-	if (pg->c == NULL) {
-		if (util_mono_ms() < pg->next_try_ms) {
+	if (pc->c != NULL && PQstatus(pc->c) != CONNECTION_OK)
+		drop_conn(pc);
+	if (pc->c == NULL) {
+		pthread_mutex_lock(&pg->pool->mu);
+		next = pg->pool->next_try_ms;
+		pthread_mutex_unlock(&pg->pool->mu);
+		if (util_mono_ms() < next) {
 			log_debug("postgresql %s: %s: database unreachable "
 			    "(next connect attempt within a second)",
 			    label(db), what);
@@ -349,9 +418,230 @@ ready(struct db *db, const char *what)
 	}
 	if ((e = apply_busy(db)) != GW_OK)
 		return e;
-	ts = PQtransactionStatus(pg->c);
+	ts = PQtransactionStatus(pc->c);
 	pg->in_tx = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
 	return GW_OK;
+}
+
+/* --- the pool --- */
+
+static void stmt_free(struct db_stmt *st);
+
+/* COPILOT_API_PG_POOL: connections per process and URL. */
+static int
+pool_size(void)
+{
+	const char *s = getenv("COPILOT_API_PG_POOL");
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return PG_POOL_DEFAULT;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 1 || v > PG_POOL_MAX) {
+		log_warn("COPILOT_API_PG_POOL=%s: not a number from 1 to %d; "
+		    "using %d", s, PG_POOL_MAX, PG_POOL_DEFAULT);
+		return PG_POOL_DEFAULT;
+	}
+	return (int)v;
+}
+
+static void
+pool_free(struct pg_pool *pool)
+{
+	int i, j;
+
+	if (pool == NULL)
+		return;
+	for (i = 0; pool->conns != NULL && i < pool->size; i++) {
+		drop_conn(&pool->conns[i]);
+		for (j = 0; j < pool->conns[i].ncache; j++)
+			stmt_free(pool->conns[i].cache[j]);
+	}
+	free(pool->conns);
+	free(pool->url);
+	free(pool->where);
+	pthread_mutex_destroy(&pool->mu);
+	pthread_cond_destroy(&pool->freed);
+	free(pool);
+}
+
+static struct pg_pool *
+pool_new(const char *url, const char *where, int size)
+{
+	struct pg_pool *pool = calloc(1, sizeof(*pool));
+	pthread_condattr_t ca;
+	int i;
+
+	if (pool == NULL)
+		return NULL;
+	pthread_mutex_init(&pool->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pool->freed, &ca);
+	pthread_condattr_destroy(&ca);
+	pool->pid = getpid();
+	pool->size = size;
+	pool->refs = 1;
+	pool->url = strdup(url);
+	pool->where = strdup(where);
+	pool->conns = calloc((size_t)size, sizeof(*pool->conns));
+	if (pool->url == NULL || pool->where == NULL || pool->conns == NULL) {
+		pool_free(pool);
+		return NULL;
+	}
+	for (i = 0; i < size; i++)
+		pool->conns[i].busy_applied = -1;
+	return pool;
+}
+
+/* The process's pool for url (shared), or one of the handle's own. */
+static struct pg_pool *
+pool_get(const char *url, const char *where, int own)
+{
+	struct pg_pool *pool;
+
+	if (own)
+		return pool_new(url, where, 1);
+	pthread_mutex_lock(&pools_mu);
+	for (pool = pools; pool != NULL; pool = pool->next)
+		if (pool->pid == getpid() && strcmp(pool->url, url) == 0)
+			break;
+	if (pool != NULL) {
+		pool->refs++;
+	} else if ((pool = pool_new(url, where, pool_size())) != NULL) {
+		pool->shared = 1;
+		pool->next = pools;
+		pools = pool;
+	}
+	pthread_mutex_unlock(&pools_mu);
+	return pool;
+}
+
+static void
+pool_put(struct pg_pool *pool)
+{
+	struct pg_pool **p;
+	int last;
+
+	if (pool == NULL)
+		return;
+	if (!pool->shared) {
+		pool_free(pool);
+		return;
+	}
+	pthread_mutex_lock(&pools_mu);
+	last = --pool->refs == 0;
+	if (last)
+		for (p = &pools; *p != NULL; p = &(*p)->next)
+			if (*p == pool) {
+				*p = pool->next;
+				break;
+			}
+	pthread_mutex_unlock(&pools_mu);
+	if (last)
+		pool_free(pool);
+}
+
+/* A free connection of the pool: an open one first (the lowest, so the
+ * others stay idle), else a slot to connect; NULL when all are lent. */
+static struct pg_conn *
+pool_take(struct pg_pool *pool)
+{
+	struct pg_conn *slot = NULL;
+	int i;
+
+	for (i = 0; i < pool->size; i++) {
+		if (pool->conns[i].lent)
+			continue;
+		if (pool->conns[i].c != NULL) {
+			slot = &pool->conns[i];
+			break;
+		}
+		if (slot == NULL)
+			slot = &pool->conns[i];
+	}
+	if (slot != NULL)
+		slot->lent = 1;
+	return slot;
+}
+
+/*
+ * A connection for db for the call about to start: the one it holds, or
+ * one from the pool within wait_ms (GW_EBUSY, logged unless quiet, when
+ * none is given back in that time).  Every GW_OK is paired with a
+ * give_back.
+ */
+static enum gw_err
+borrow_within(struct db *db, int wait_ms, int quiet)
+{
+	struct pg *pg = db->drv;
+	struct pg_pool *pool;
+	struct timespec ts;
+	int64_t deadline;
+
+	if (pg == NULL || pg->pool == NULL)
+		return GW_EINTERNAL;
+	if (pg->conn != NULL) {
+		pg->uses++;
+		return GW_OK;
+	}
+	pool = pg->pool;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	    (wait_ms > 0 ? wait_ms : 0);
+	pthread_mutex_lock(&pool->mu);
+	ts.tv_sec = (time_t)(deadline / 1000);
+	ts.tv_nsec = (long)(deadline % 1000) * 1000000;
+	while ((pg->conn = pool_take(pool)) == NULL) {
+		if (pthread_cond_timedwait(&pool->freed, &pool->mu, &ts) ==
+		    ETIMEDOUT) {
+			pg->conn = pool_take(pool);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pool->mu);
+	if (pg->conn == NULL) {
+		if (quiet)
+			return GW_EBUSY;
+		log_msg(LOG_WARN, "postgresql %s: connection pool exhausted: "
+		    "all %d connections of this process stayed in use for "
+		    "%d ms (COPILOT_API_PG_POOL)", label(db), pool->size,
+		    wait_ms);
+		return GW_EBUSY;
+	}
+	pg->uses = 1;
+	return GW_OK;
+}
+
+static enum gw_err
+borrow(struct db *db)
+{
+	return borrow_within(db, db->busy_ms, 0);
+}
+
+/* Ends what borrow began; the connection goes back to the pool unless db
+ * must keep it: a statement still open, a transaction, a session lock. */
+static void
+give_back(struct db *db)
+{
+	struct pg *pg = db->drv;
+	struct pg_conn *pc = pg->conn;
+
+	if (pc == NULL)
+		return;
+	if (pg->uses > 0)
+		pg->uses--;
+	if (pg->uses > 0 || pg->locks > 0 || (pc->c != NULL &&
+	    PQstatus(pc->c) == CONNECTION_OK &&
+	    PQtransactionStatus(pc->c) != PQTRANS_IDLE))
+		return;
+	pg->conn = NULL;
+	pg->in_tx = 0;
+	pthread_mutex_lock(&pg->pool->mu);
+	pc->lent = 0;
+	pthread_cond_signal(&pg->pool->freed);
+	pthread_mutex_unlock(&pg->pool->mu);
 }
 
 /* ?N → $N; *nparams the highest N.  A '?' without a number is refused. */
@@ -447,30 +737,36 @@ static enum gw_err
 pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
 	struct pg *pg = db->drv;
+	struct pg_conn *pc;
 	struct db_stmt *st;
 	enum gw_err e;
 	int i;
 
 	*out = NULL;
-	if (pg == NULL)
-		return GW_EINTERNAL;
-	for (i = 0; i < pg->ncache; i++) {
-		st = pg->cache[i];
+	/* the connection is kept from here to done */
+	if ((e = borrow(db)) != GW_OK)
+		return e;
+	pc = pg->conn;
+	for (i = 0; i < pc->ncache; i++) {
+		st = pc->cache[i];
 		if (strcmp(st->sql, sql) != 0)
 			continue;
 		if (st->in_use)
 			break;  /* nested use of the same SQL: a one-off */
 		st->in_use = 1;
+		st->head.db = db;
 		*out = st;
 		return GW_OK;
 	}
-	if ((e = stmt_new(db, sql, &st)) != GW_OK)
+	if ((e = stmt_new(db, sql, &st)) != GW_OK) {
+		give_back(db);
 		return e;
+	}
 	st->in_use = 1;
-	if (i == pg->ncache && pg->ncache < PG_STMT_CACHE) {
+	if (i == pc->ncache && pc->ncache < PG_STMT_CACHE) {
 		st->cached = 1;
-		st->idx = pg->ncache;
-		pg->cache[pg->ncache++] = st;
+		st->idx = pc->ncache;
+		pc->cache[pc->ncache++] = st;
 	}
 	*out = st;
 	return GW_OK;
@@ -531,24 +827,24 @@ static enum gw_err
 ensure_prepared(struct db_stmt *st, const char *name)
 {
 	struct db *db = st->head.db;
-	struct pg *pg = db->drv;
+	struct pg_conn *pc = ((struct pg *)db->drv)->conn;
 	char sql[48];
 	enum gw_err e;
 
-	if (st->gen == pg->gen && !types_changed(st))
+	if (st->gen == pc->gen && !types_changed(st))
 		return GW_OK;
-	if (st->gen == pg->gen) {
+	if (st->gen == pc->gen) {
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", name);
-		if ((e = answer(db, PQsendQuery(pg->c, sql), "deallocate",
+		if ((e = answer(db, PQsendQuery(pc->c, sql), "deallocate",
 		    NULL)) != GW_OK)
 			return e;
 	}
 	st->gen = 0;
-	if ((e = answer(db, PQsendPrepare(pg->c, name, st->pgsql, st->nparams,
+	if ((e = answer(db, PQsendPrepare(pc->c, name, st->pgsql, st->nparams,
 	    st->types), "prepare", NULL)) != GW_OK)
 		return e;
 	memcpy(st->ptypes, st->types, (size_t)st->nparams * sizeof(*st->types));
-	st->gen = pg->gen;
+	st->gen = pc->gen;
 	return GW_OK;
 }
 
@@ -568,10 +864,10 @@ run(struct db_stmt *st)
 		snprintf(name, sizeof(name), "gw%d", st->idx);
 		if ((e = ensure_prepared(st, name)) != GW_OK)
 			return e;
-		sent = PQsendQueryPrepared(pg->c, name, st->nparams, st->vals,
+		sent = PQsendQueryPrepared(pg->conn->c, name, st->nparams, st->vals,
 		    NULL, NULL, 0);
 	} else {
-		sent = PQsendQueryParams(pg->c, st->pgsql, st->nparams,
+		sent = PQsendQueryParams(pg->conn->c, st->pgsql, st->nparams,
 		    st->types, st->vals, NULL, NULL, 0);
 	}
 	if ((e = answer(db, sent, "run a statement", &st->res)) != GW_OK)
@@ -648,6 +944,7 @@ pg_done(struct db *db, struct db_stmt *st)
 		return;
 	if (!st->cached) {
 		stmt_free(st);
+		give_back(db);
 		return;
 	}
 	PQclear(st->res);
@@ -661,6 +958,7 @@ pg_done(struct db *db, struct db_stmt *st)
 		st->types[i] = 0;
 	}
 	st->in_use = 0;
+	give_back(db);
 }
 
 static int
@@ -693,10 +991,12 @@ pg_exec(struct db *db, const char *sql, const char *what)
 		    label(db), what);
 		return GW_EDBDOWN;
 	}
-	if ((e = ready(db, what)) != GW_OK)
+	if ((e = borrow(db)) != GW_OK)
 		return e;
-	if ((e = answer(db, PQsendQuery(pg->c, sql), what, &res)) != GW_OK)
-		return e;
+	if ((e = ready(db, what)) != GW_OK ||
+	    (e = answer(db, PQsendQuery(pg->conn->c, sql), what, &res)) !=
+	    GW_OK)
+		goto out;
 	/* COMMIT of a transaction a failed statement aborted rolls it back
 	 * and says so only in its tag (sqlite would have kept the rest) */
 	if (commit && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
@@ -706,6 +1006,8 @@ pg_exec(struct db *db, const char *sql, const char *what)
 		e = GW_EDB;
 	}
 	PQclear(res);
+out:
+	give_back(db);
 	return e;
 }
 
@@ -718,8 +1020,12 @@ query_int64(struct db *db, const char *sql, const int64_t *arg,
 	enum gw_err e;
 
 	*out = 0;
-	if ((e = stmt_new(db, sql, &st)) != GW_OK)
+	if ((e = borrow(db)) != GW_OK)
 		return e;
+	if ((e = stmt_new(db, sql, &st)) != GW_OK) {
+		give_back(db);
+		return e;
+	}
 	if (arg != NULL)
 		pg_bind_int64(st, 1, *arg);
 	if ((e = pg_step(st)) == GW_OK) {
@@ -731,6 +1037,7 @@ query_int64(struct db *db, const char *sql, const int64_t *arg,
 		e = GW_EDB;
 	}
 	stmt_free(st);
+	give_back(db);
 	return e;
 }
 
@@ -743,10 +1050,11 @@ pg_in_transaction(struct db *db)
 
 	if (pg == NULL)
 		return 0;
-	if (pg->in_tx)
+	if (pg->tx_lost)
 		return 1;
-	return pg->c != NULL && PQstatus(pg->c) == CONNECTION_OK &&
-	    PQtransactionStatus(pg->c) != PQTRANS_IDLE;
+	return pg->conn != NULL && pg->conn->c != NULL &&
+	    PQstatus(pg->conn->c) == CONNECTION_OK &&
+	    PQtransactionStatus(pg->conn->c) != PQTRANS_IDLE;
 }
 
 static enum gw_err
@@ -795,14 +1103,14 @@ pg_version_set(struct db *db, int v)
 	    "  version BIGINT NOT NULL)", "make the schema_version table");
 	if (e != GW_OK)
 		return e;
-	if ((e = stmt_new(db, "INSERT INTO schema_version (id, version) "
+	if ((e = pg_prepare(db, "INSERT INTO schema_version (id, version) "
 	    "VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET version = "
 	    "excluded.version", &st)) != GW_OK)
 		return e;
 	pg_bind_int64(st, 1, v);
 	if ((e = pg_step(st)) == GW_ENOTFOUND)
 		e = GW_OK;
-	stmt_free(st);
+	pg_done(db, st);
 	return e;
 }
 
@@ -816,8 +1124,15 @@ pg_lock(struct db *db, int64_t key, int wait_ms)
 	enum gw_err e;
 
 	for (;;) {
+		/* between tries the connection goes back to the pool; the one
+		 * the lock is taken on stays with db until the unlock */
+		if ((e = borrow(db)) != GW_OK)
+			return e;
 		e = query_int64(db, "SELECT pg_try_advisory_lock(?1)", &key,
 		    "take a lock", &got, NULL);
+		if (e == GW_OK && got)
+			((struct pg *)db->drv)->locks++;
+		give_back(db);
 		if (e != GW_OK || got)
 			return e;
 		if ((left = deadline - util_mono_ms()) <= 0)
@@ -834,11 +1149,17 @@ pg_lock(struct db *db, int64_t key, int wait_ms)
 static enum gw_err
 pg_unlock(struct db *db, int64_t key)
 {
+	struct pg *pg = db->drv;
 	int64_t was;
 	enum gw_err e;
 
+	if ((e = borrow(db)) != GW_OK)
+		return e;
 	e = query_int64(db, "SELECT pg_advisory_unlock(?1)", &key,
 	    "release a lock", &was, NULL);
+	if (e == GW_OK && was && pg->locks > 0)
+		pg->locks--;
+	give_back(db);
 	if (e == GW_OK && !was) {
 		log_msg(LOG_ERROR, "postgresql %s: lock %lld was not held by this "
 		    "connection", label(db), (long long)key);
@@ -847,19 +1168,23 @@ pg_unlock(struct db *db, int64_t key)
 	return e;
 }
 
+/* A connection still kept (an open transaction, a session lock) is
+ * closed: the server rolls back and unlocks, as it did when each handle
+ * had its own. */
 static void
 pg_close(struct db *db)
 {
 	struct pg *pg = db->drv;
-	int i;
 
 	if (pg == NULL)
 		return;
-	drop_conn(pg);
-	for (i = 0; i < pg->ncache; i++)
-		stmt_free(pg->cache[i]);
-	free(pg->url);
-	free(pg->where);
+	if (pg->conn != NULL) {
+		drop_conn(pg->conn);
+		pg->uses = 1;
+		pg->locks = 0;
+		give_back(db);
+	}
+	pool_put(pg->pool);
 	free(pg);
 	db->drv = NULL;
 }
@@ -869,7 +1194,7 @@ pg_open(struct db *db, const char *target)
 {
 	PQconninfoOption *opts;
 	struct pg *pg;
-	char *err = NULL;
+	char *err = NULL, *where;
 	enum gw_err e;
 
 	db->drv = NULL;
@@ -879,18 +1204,27 @@ pg_open(struct db *db, const char *target)
 		PQfreemem(err);
 		return err != NULL ? GW_EDB : GW_ENOMEM;
 	}
-	if ((pg = calloc(1, sizeof(*pg))) == NULL) {
-		PQconninfoFree(opts);
+	where = where_of(opts);
+	PQconninfoFree(opts);
+	if (where == NULL || (pg = calloc(1, sizeof(*pg))) == NULL) {
+		free(where);
 		return GW_ENOMEM;
 	}
 	db->drv = pg;
-	pg->busy_applied = -1;
-	pg->where = where_of(opts);
-	PQconninfoFree(opts);
-	if ((pg->url = strdup(target)) == NULL || pg->where == NULL)
-		e = GW_ENOMEM;
-	else
+	pg->pool = pool_get(target, where, db->own_conn);
+	free(where);
+	if (pg->pool == NULL) {
+		pg_close(db);
+		return GW_ENOMEM;
+	}
+	/* reach the server now (or say it is down); every connection of
+	 * a pool in use is lent: then it was reached */
+	if ((e = borrow_within(db, 0, 1)) == GW_EBUSY)
+		return GW_OK;
+	if (e == GW_OK) {
 		e = ready(db, "open");
+		give_back(db);
+	}
 	/* down now: kept, connected at a later use (state/db_driver.h) */
 	if (e != GW_OK && e != GW_EDBDOWN)
 		pg_close(db);

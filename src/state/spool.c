@@ -530,7 +530,7 @@ batch_main(void *arg)
 
 			last_check = util_mono_ms();
 			if (db_moved(q_db) &&
-			    db_open_target(q_driver, q_target, &fresh) == GW_OK) {
+			    db_open_target_own(q_driver, q_target, &fresh) == GW_OK) {
 				db_close(q_db);
 				q_db = fresh;
 			}
@@ -564,7 +564,7 @@ spool_batch_start(const char *driver, const char *target,
 		e = GW_ENOMEM;
 		goto fail;
 	}
-	if ((e = db_open_target(driver, target, &q_db)) != GW_OK)
+	if ((e = db_open_target_own(driver, target, &q_db)) != GW_OK)
 		goto fail;
 	q_stopping = 0;
 	/* The writer takes no signal: started before the server blocks its

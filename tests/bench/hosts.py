@@ -12,6 +12,10 @@ gateway (responders + their lighttpd + the balancer) and of PostgreSQL, the
 connections each host holds to PostgreSQL (pg_stat_activity, by
 application_name), and the usage rows written per second.  Everything
 binds 127.0.0.1; the machine is shared, so compare the rows of one run.
+
+BASE_FCGI=path/to/an/older/copilot-api.fcgi adds a setup "1 base": one
+PostgreSQL host on that binary, measured in the same rounds (a change's
+before and after on the same load).
 """
 
 import json
@@ -168,7 +172,7 @@ def main():
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     threads = int(os.environ.get("HOST_THREADS", "16"))
     work = tempfile.mkdtemp(prefix="gw-bench-hosts-")
-    pg = fake = lb0 = lb1 = lb2 = None
+    pg = fake = lb0 = lb1 = lb2 = lb3 = None
     stacks = []
     try:
         pg = PgCluster(work)
@@ -181,13 +185,24 @@ def main():
                 fake=fake, threads=threads))
         # the same host on sqlite, for the driver's cost
         stacks.append(harness.Stack(fake=fake, threads=threads))
+        base, lb3 = os.environ.get("BASE_FCGI"), None
+        if base:
+            # spawn-fcgi runs the wrapper, which runs the older binary
+            stacks.append(harness.Stack(
+                config={"storage": {"driver": "postgresql", "url": pg.url + (
+                    "&" if "?" in pg.url else "?") + "application_name=host-base"}},
+                fake=fake, threads=threads,
+                wrapper=[shutil.which("sh"), "-c", 'exec "$0"', os.path.abspath(base)]))
         # the same balancer with one host twice, or a and b
         for d in ("lb0", "lb1", "lb2"):
             os.makedirs(os.path.join(work, d))
         lb0 = LoadBalancer(os.path.join(work, "lb0"), [stacks[2].port] * 2)
         lb1 = LoadBalancer(os.path.join(work, "lb1"), [stacks[0].port] * 2)
         lb2 = LoadBalancer(os.path.join(work, "lb2"), [s.port for s in stacks])
-        for lb in (lb0, lb1, lb2):
+        if base:
+            os.makedirs(os.path.join(work, "lb3"))
+            lb3 = LoadBalancer(os.path.join(work, "lb3"), [stacks[3].port] * 2)
+        for lb in [x for x in (lb0, lb1, lb2, lb3) if x is not None]:
             lb.url = "http://127.0.0.1:%d" % lb.port
         body_file = os.path.join(work, "chat.json")
         with open(body_file, "w") as f:
@@ -203,12 +218,15 @@ def main():
             measure("sqlite", lb0, stacks[2:], pg, seconds, conns, body_file)
             measure("1 host", lb1, stacks[:1], pg, seconds, conns, body_file)
             measure("2 hosts", lb2, stacks[:2], pg, seconds, conns, body_file)
+            if lb3 is not None:
+                measure("1 base", lb3, stacks[3:], pg, seconds, conns,
+                        body_file)
         for n in os.environ.get("STREAMS", "24 96").split():
             streams(lb2, pg, int(n))
             time.sleep(12)          # the grown threads end (10 s idle)
         print("postgres max_connections", psql(pg.url, "SHOW max_connections"))
     finally:
-        for x in [lb0, lb1, lb2] + stacks + [fake]:
+        for x in [lb0, lb1, lb2, lb3] + stacks + [fake]:
             if x is not None:
                 x.close()
         if pg is not None:

@@ -5,8 +5,10 @@ load balancer (lighttpd mod_proxy, round-robin).  Proves that the storage
 driver is chosen by config alone, that the rate limit, manual approvals and
 the Copilot token refresh hold across the hosts, that usage rows of both
 land in one /token-usage answer, that a session keeps its account whichever
-host serves it (and moves, on both, off an account cooling down), and that
-stopping PostgreSQL mid-traffic hangs no request and loses no usage row."""
+host serves it (and moves, on both, off an account cooling down), that a
+host's connections to PostgreSQL stay within its pool however many streams
+it serves, and that stopping PostgreSQL mid-traffic hangs no request and
+loses no usage row."""
 
 import json
 import os
@@ -43,6 +45,7 @@ BOB = "gho_bob_hosts_test"
 LOGINS = {"default": "fake-user", "work": "alice", "home": "bob"}
 # the debug line of app/pool.c's choice: account, model, session
 CHOICE = re.compile(r"debug: account (\S+) for \S+ \(session ([^,)]+)")
+PG_POOL = 8                 # state/db_pg.c PG_POOL_DEFAULT, per process
 
 
 class LoadBalancer(harness.Client):
@@ -90,12 +93,15 @@ class TwoHosts(unittest.TestCase):
             cls.fake = harness.Fake(cls.work)
             # round-robin: test_7's new sessions spread over the accounts
             # (no named account before it: the default serves as ever);
-            # debug: the hosts' logs say which account each served
-            storage = {"storage": {"driver": "postgresql", "url": cls.pg.url},
-                       "accounts": {"strategy": "round-robin"},
-                       "logLevel": "debug"}
-            cls.a = harness.Stack(config=storage, fake=cls.fake)
-            cls.b = harness.Stack(config=storage, fake=cls.fake)
+            # debug: the hosts' logs say which account each served; each
+            # host's connections named apart (test_8)
+            sep = "&" if "?" in cls.pg.url else "?"
+            cls.a, cls.b = [harness.Stack(config={
+                "storage": {"driver": "postgresql",
+                            "url": cls.pg.url + sep + "application_name=" + name},
+                "accounts": {"strategy": "round-robin"},
+                "logLevel": "debug"}, fake=cls.fake)
+                for name in ("host-a", "host-b")]
             cls.lb = LoadBalancer(cls.work, [cls.a.port, cls.b.port])
         except BaseException:
             cls.tearDownClass()
@@ -376,6 +382,46 @@ class TwoHosts(unittest.TestCase):
                 if i != moved:
                     _, ls = self.turn(sess)
                     self.assertEqual(ls, [LOGINS[account[i][1]]])
+    def test_8_connections_bounded_under_many_streams(self):
+        # 48 streams parked at once over both hosts: each host's thread
+        # pool grows to ~24 threads, past the test cluster's
+        # max_connections (60) if each thread held a connection
+        n = 48
+        body = {"model": "gpt-4.1", "stream": True, "messages": [
+            {"role": "user", "content": "many at once"}]}
+        self.fake.fault(path="/chat/completions", kind="hold", name="many",
+                        times=n)
+        got = []
+
+        def one():
+            try:
+                r, c = self.lb.stream("/v1/chat/completions", body)
+                data = r.read()
+                c.close()
+                got.append("complete" if r.status == 200 and
+                           b"[DONE]" in data else "HTTP %d" % r.status)
+            except Exception as e:      # noqa: BLE001 (counted below)
+                got.append(repr(e))
+        ts = [threading.Thread(target=one) for _ in range(n)]
+        try:
+            for t in ts:
+                t.start()
+            w = self.fake.call("GET", "/_fake/wait_hold?name=many&count=%d"
+                               "&timeout=60" % n, timeout=90)
+            self.assertTrue(w["ok"], w)
+            conns = dict(line.split("|") for line in psql(
+                self.pg.url, "SELECT application_name, COUNT(*) FROM "
+                "pg_stat_activity WHERE application_name LIKE 'host-%' "
+                "GROUP BY 1").split("\n"))
+        finally:
+            self.fake.call("POST", "/_fake/release", {"all": True})
+            for t in ts:
+                t.join(60)
+        self.assertEqual(got, ["complete"] * n)
+        # the pool and the usage writer's own, per host (one process)
+        self.assertEqual(sorted(conns), ["host-a", "host-b"])
+        for name, count in conns.items():
+            self.assertLessEqual(int(count), PG_POOL + 1, conns)
 
     def readyz(self, s):
         st, _, doc = s.json("GET", "/readyz", key=None, timeout=15)

@@ -544,10 +544,41 @@ START_TEST(passfile_supplies_the_password)
 }
 END_TEST
 
-static void
+/* url with its own application_name: a pool of its own in this process
+ * (pools are per URL), and its connections counted apart on the server. */
+static const char *
+url_app(const char *app)
+{
+	static char buf[4][1024];
+	static int next;
+	char *b = buf[next++ % 4];
+
+	snprintf(b, sizeof(buf[0]), "%s%capplication_name=%s", url,
+	    strchr(url, '?') != NULL ? '&' : '?', app);
+	return b;
+}
+
+/* The server connections with application_name app. */
+static int64_t
+count_app(const char *app)
+{
+	struct db *db = conn_to(url_app("gw-counter"), 2000, GW_OK);
+	char sql[256];
+	int64_t n;
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM pg_stat_activity "
+	    "WHERE application_name = '%s'", app);
+	n = one_int(db, sql);
+	conn_close(db);
+	return n;
+}
+
+/* Ends the server process of the connection victim's next statement
+ * gets (its pool's first open one); its pid. */
+static int64_t
 terminate(struct db *victim)
 {
-	struct db *killer = conn(2000);
+	struct db *killer = conn_to(url_app("gw-killer"), 2000, GW_OK);
 	struct db_stmt *st;
 	int64_t pid = one_int(victim, "SELECT pg_backend_pid()");
 
@@ -558,6 +589,7 @@ terminate(struct db *victim)
 	ck_assert_int_eq(D->column_int64(st, 0), 1);
 	D->done(killer, st);
 	conn_close(killer);
+	return pid;
 }
 
 /* A server process that stops answering mid-statement (frozen, or the
@@ -586,22 +618,178 @@ START_TEST(frozen_backend_is_down_in_time)
 }
 END_TEST
 
-/* A lost connection is GW_EDBDOWN; the next use within a second does not
- * try again; a second later it is back, statements prepared anew. */
-START_TEST(lost_connection_recovers)
+/* A killed backend: the statement on it is GW_EDBDOWN, the connection
+ * is dropped from the pool, and the next use connects anew (the server
+ * is up: no second's wait), its statements prepared again; the pool
+ * never holds more than its size. */
+START_TEST(killed_backend_is_replaced)
 {
-	struct db *db = conn(2000);
-	int64_t t0;
+	struct db *a, *b;
+	int64_t pid;
 
-	ck_assert_int_eq(one_int(db, "SELECT ?1::bigint IS NULL"), 1);
-	terminate(db);
-	ck_assert_int_eq(D->exec(db, "SELECT 1", "test"), GW_EDBDOWN);
+	setenv("COPILOT_API_PG_POOL", "1", 1);
+	a = conn_to(url_app("gw-kill"), 2000, GW_OK);
+	b = conn_to(url_app("gw-kill"), 2000, GW_OK);
+	ck_assert_int_eq(one_int(a, "SELECT ?1::bigint IS NULL"), 1);
+	pid = terminate(a);
+	ck_assert_int_eq(D->exec(a, "SELECT 1", "test"), GW_EDBDOWN);
+	ck_assert_int_eq(one_int(a, "SELECT ?1::bigint IS NULL"), 1);
+	ck_assert_int_ne(one_int(a, "SELECT pg_backend_pid()"), pid);
+	ck_assert_int_eq(one_int(b, "SELECT 4"), 4);
+	ck_assert_int_eq(count_app("gw-kill"), 1);
+	conn_close(a);
+	conn_close(b);
+	ck_assert_int_eq(count_app("gw-kill"), 0);   /* the last handle */
+	unsetenv("COPILOT_API_PG_POOL");
+}
+END_TEST
+
+struct hammer {
+	const char *target;
+	int ok;                    /* statements that answered right */
+	enum gw_err e;             /* the first failure */
+};
+
+#define HAMMER_THREADS 64
+#define HAMMER_ROUNDS 10
+
+static int hammers_done;
+
+static void *
+hammer(void *arg)
+{
+	struct hammer *h = arg;
+	struct db *db = calloc(1, sizeof(*db));
+	struct db_stmt *st;
+	int i;
+
+	db->ops = D;
+	db->busy_ms = 20000;
+	if ((h->e = D->open(db, h->target)) != GW_OK)
+		goto out;
+	for (i = 0; i < HAMMER_ROUNDS; i++) {
+		if ((h->e = D->prepare(db, "SELECT ?1::bigint + 1 FROM "
+		    "pg_sleep(0.005)", &st)) != GW_OK)
+			break;
+		D->bind_int64(st, 1, i);
+		if ((h->e = D->step(st)) == GW_OK && D->column_int64(st, 0) ==
+		    i + 1)
+			h->ok++;
+		D->done(db, st);
+		if (h->e != GW_OK)
+			break;
+	}
+out:
+	D->close(db);
+	free(db);
+	__atomic_add_fetch(&hammers_done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* 64 threads, each with its own handle, all at once: the server never
+ * sees more than the pool's 4 connections of this process. */
+START_TEST(pool_bounds_connections)
+{
+	static struct hammer hs[HAMMER_THREADS];
+	pthread_t th[HAMMER_THREADS];
+	int64_t n, most = 0;
+	int i;
+
+	setenv("COPILOT_API_PG_POOL", "4", 1);
+	for (i = 0; i < HAMMER_THREADS; i++) {
+		hs[i].target = url_app("gw-pool64");
+		hs[i].ok = 0;
+		hs[i].e = GW_OK;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, hammer, &hs[i]),
+		    0);
+	}
+	do {
+		n = count_app("gw-pool64");
+		if (n > most)
+			most = n;
+	} while (__atomic_load_n(&hammers_done, __ATOMIC_SEQ_CST) <
+	    HAMMER_THREADS);
+	for (i = 0; i < HAMMER_THREADS; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_msg(hs[i].e == GW_OK && hs[i].ok == HAMMER_ROUNDS,
+		    "thread %d: %d statements, then %s", i, hs[i].ok,
+		    gw_strerror(hs[i].e));
+	}
+	ck_assert_int_le(most, 4);
+	ck_assert_int_ge(most, 2);    /* they did run at once */
+	unsetenv("COPILOT_API_PG_POOL");
+}
+END_TEST
+
+/* A transaction keeps its connection from BEGIN to COMMIT, a session lock
+ * from lock to unlock: another handle gets another connection, and never
+ * sees the first one's uncommitted rows nor shares its lock. */
+START_TEST(transaction_and_lock_keep_their_connection)
+{
+	struct db *a, *b;
+	int64_t pid, key = 0x5eed1234LL;
+
+	setenv("COPILOT_API_PG_POOL", "2", 1);
+	a = conn_to(url_app("gw-keep"), 2000, GW_OK);
+	b = conn_to(url_app("gw-keep"), 2000, GW_OK);
+	sql_ok(a, "DROP TABLE IF EXISTS t_keep; CREATE TABLE t_keep "
+	    "(n BIGINT)");
+	ck_assert_int_eq(D->begin_exclusive(a), GW_OK);
+	pid = one_int(a, "SELECT pg_backend_pid()");
+	sql_ok(a, "INSERT INTO t_keep VALUES (1)");
+	ck_assert_int_eq(one_int(b, "SELECT COUNT(*) FROM t_keep"), 0);
+	ck_assert_int_ne(one_int(b, "SELECT pg_backend_pid()"), pid);
+	ck_assert_int_eq(one_int(a, "SELECT COUNT(*) FROM t_keep"), 1);
+	ck_assert_int_eq(one_int(a, "SELECT pg_backend_pid()"), pid);
+	ck_assert(D->in_transaction(a));
+	ck_assert(!D->in_transaction(b));
+	sql_ok(a, "COMMIT");
+	ck_assert(!D->in_transaction(a));
+	ck_assert_int_eq(one_int(b, "SELECT COUNT(*) FROM t_keep"), 1);
+
+	ck_assert_int_eq(D->lock(a, key, 0), GW_OK);
+	pid = one_int(a, "SELECT pg_backend_pid()");
+	/* on a's connection the lock would be granted again (re-entrant) */
+	ck_assert_int_eq(D->lock(b, key, 200), GW_EBUSY);
+	ck_assert_int_ne(one_int(b, "SELECT pg_backend_pid()"), pid);
+	ck_assert_int_eq(one_int(a, "SELECT pg_backend_pid()"), pid);
+	ck_assert_int_eq(D->unlock(a, key), GW_OK);
+	ck_assert_int_eq(D->lock(b, key, 200), GW_OK);
+	ck_assert_int_eq(D->unlock(b, key), GW_OK);
+	ck_assert_int_le(count_app("gw-keep"), 2);
+	conn_close(a);
+	conn_close(b);
+	unsetenv("COPILOT_API_PG_POOL");
+}
+END_TEST
+
+/* Every connection kept by others past a handle's busy time: GW_EBUSY
+ * then, not a hang; given back, the handle gets one. */
+START_TEST(exhausted_pool_is_busy)
+{
+	struct db *a, *b, *c;
+	int64_t t0, took;
+
+	setenv("COPILOT_API_PG_POOL", "2", 1);
+	a = conn_to(url_app("gw-exhaust"), 2000, GW_OK);
+	b = conn_to(url_app("gw-exhaust"), 2000, GW_OK);
+	c = conn_to(url_app("gw-exhaust"), 300, GW_OK);
+	sql_ok(a, "BEGIN");
+	sql_ok(b, "BEGIN");
 	t0 = util_mono_ms();
-	ck_assert_int_eq(D->exec(db, "SELECT 1", "test"), GW_EDBDOWN);
-	ck_assert_int_lt(util_mono_ms() - t0, 100);
-	util_sleep_ms(PG_RECONNECT_MS + 100);
-	ck_assert_int_eq(one_int(db, "SELECT ?1::bigint IS NULL"), 1);
-	conn_close(db);
+	ck_assert_int_eq(D->exec(c, "SELECT 1", "test"), GW_EBUSY);
+	took = util_mono_ms() - t0;
+	ck_assert_int_ge(took, 280);
+	ck_assert_int_lt(took, 1500);
+	ck_assert_int_eq(D->lock(c, 77, 0), GW_EBUSY);
+	sql_ok(a, "COMMIT");
+	ck_assert_int_eq(one_int(c, "SELECT 6"), 6);
+	sql_ok(b, "COMMIT");
+	ck_assert_int_eq(count_app("gw-exhaust"), 2);
+	conn_close(a);
+	conn_close(b);
+	conn_close(c);
+	unsetenv("COPILOT_API_PG_POOL");
 }
 END_TEST
 
@@ -788,7 +976,10 @@ db_pg_suite(void)
 	tcase_add_test(tc, silent_server_answers_within_connect_timeout);
 	tcase_add_test(tc, wrong_password_is_down_and_never_logged);
 	tcase_add_test(tc, passfile_supplies_the_password);
-	tcase_add_test(tc, lost_connection_recovers);
+	tcase_add_test(tc, killed_backend_is_replaced);
+	tcase_add_test(tc, pool_bounds_connections);
+	tcase_add_test(tc, transaction_and_lock_keep_their_connection);
+	tcase_add_test(tc, exhausted_pool_is_busy);
 	tcase_add_test(tc, frozen_backend_is_down_in_time);
 	tcase_add_test(tc, lost_transaction_is_not_committed);
 	tcase_add_test(tc, named_lock_is_advisory);
