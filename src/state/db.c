@@ -508,6 +508,14 @@ db_begin_immediate(struct db *db)
 }
 
 enum gw_err
+db_begin_inserts(struct db *db)
+{
+	if (db->ops->begin_inserts == NULL)
+		return db->ops->begin_exclusive(db);
+	return db->ops->begin_inserts(db);
+}
+
+enum gw_err
 db_commit(struct db *db)
 {
 	return db_exec(db, "COMMIT", "commit");

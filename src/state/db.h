@@ -123,6 +123,11 @@ GW_MUST_CHECK enum gw_err db_models_put(struct db *db, const char *json, int64_t
  * read-then-write logic needs no retry.  db_rollback is a no-op outside a
  * transaction. */
 GW_MUST_CHECK enum gw_err db_begin_immediate(struct db *db);
+/* A write transaction for rows inserted together and nothing read back
+ * (the usage batches): all or none of them, without excluding the other
+ * writers where the engine allows it (PostgreSQL: every host's batches
+ * commit side by side; sqlite: as db_begin_immediate). */
+GW_MUST_CHECK enum gw_err db_begin_inserts(struct db *db);
 GW_MUST_CHECK enum gw_err db_commit(struct db *db);
 GW_MUST_CHECK enum gw_err db_rollback(struct db *db);
 

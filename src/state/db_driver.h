@@ -102,6 +102,11 @@ struct db_driver {
 	 * (the rate-limit slot, migrations) needs no retry.
 	 */
 	GW_MUST_CHECK enum gw_err (*begin_exclusive)(struct db *db);
+	/* A write transaction for all-or-nothing inserts that read nothing
+	 * back, so other writers need not wait (PostgreSQL: a plain BEGIN;
+	 * NULL: begin_exclusive, which sqlite needs anyway so that a deferred
+	 * transaction never fails to upgrade its lock). */
+	GW_MUST_CHECK enum gw_err (*begin_inserts)(struct db *db);
 	/* Whether a transaction is open (db_rollback is a no-op without
 	 * one; sqlite: not in autocommit mode, PostgreSQL:
 	 * PQtransactionStatus is not PQTRANS_IDLE).  COMMIT and ROLLBACK

@@ -1073,6 +1073,13 @@ pg_begin_exclusive(struct db *db)
 	return e;
 }
 
+/* No advisory lock: the rows of one batch need atomicity, not exclusion. */
+static enum gw_err
+pg_begin_inserts(struct db *db)
+{
+	return pg_exec(db, "BEGIN", "begin a transaction");
+}
+
 static enum gw_err
 pg_version_get(struct db *db, int *v)
 {
@@ -1245,6 +1252,7 @@ const struct db_driver db_driver_pg = {
 	.done = pg_done,
 	.exec = pg_exec,
 	.begin_exclusive = pg_begin_exclusive,
+	.begin_inserts = pg_begin_inserts,
 	.in_transaction = pg_in_transaction,
 	.version_get = pg_version_get,
 	.version_set = pg_version_set,

@@ -150,7 +150,7 @@ spool_replay(struct db *db, const char *path, long *replayed)
 			goto out_unlock;
 	if (all.len == 0)
 		goto out_unlock;
-	if ((e = db_begin_immediate(db)) != GW_OK)
+	if ((e = db_begin_inserts(db)) != GW_OK)
 		goto out_unlock;
 	for (p = all.data; p < all.data + all.len; p = nl + 1) {
 		if ((nl = memchr(p, '\n', all.len - (size_t)(p - all.data))) == NULL)
@@ -244,7 +244,7 @@ write_rows(struct db *db, struct held *rows, size_t n)
 	size_t i;
 	enum gw_err e;
 
-	if ((e = db_begin_immediate(db)) != GW_OK)
+	if ((e = db_begin_inserts(db)) != GW_OK)
 		return e;
 	for (i = 0; i < n && e == GW_OK; i++)
 		e = usage_record(db, &rows[i].ev);

@@ -343,6 +343,32 @@ START_TEST(begin_exclusive_excludes)
 }
 END_TEST
 
+/* The usage batches' transaction: all or nothing, and no wait for another
+ * batch (or for an exclusive writer) while it is open. */
+START_TEST(begin_inserts_does_not_exclude)
+{
+	struct db *a = conn(2000), *b = conn(300);
+	int64_t t0;
+
+	sql_ok(a, "DROP TABLE IF EXISTS t_ins; CREATE TABLE t_ins (n BIGINT)");
+	ck_assert_int_eq(D->begin_inserts(a), GW_OK);
+	sql_ok(a, "INSERT INTO t_ins VALUES (1)");
+	t0 = util_mono_ms();
+	ck_assert_int_eq(D->begin_inserts(b), GW_OK);
+	sql_ok(b, "INSERT INTO t_ins VALUES (2)");
+	sql_ok(b, "COMMIT");
+	/* and an exclusive writer does not wait for a either */
+	ck_assert_int_eq(D->begin_exclusive(b), GW_OK);
+	sql_ok(b, "COMMIT");
+	ck_assert_int_lt(util_mono_ms() - t0, 250);
+	ck_assert_int_eq(one_int(b, "SELECT COUNT(*) FROM t_ins"), 1);
+	sql_ok(a, "ROLLBACK");          /* a's row goes with its transaction */
+	ck_assert_int_eq(one_int(b, "SELECT COALESCE(SUM(n), 0) FROM t_ins"), 2);
+	conn_close(a);
+	conn_close(b);
+}
+END_TEST
+
 /* A row lock held elsewhere past lock_timeout is GW_EBUSY. */
 START_TEST(lock_timeout_is_busy)
 {
@@ -969,6 +995,7 @@ db_pg_suite(void)
 	tcase_add_test(tc, upsert_on_conflict);
 	tcase_add_test(tc, errors_are_reported);
 	tcase_add_test(tc, begin_exclusive_excludes);
+	tcase_add_test(tc, begin_inserts_does_not_exclude);
 	tcase_add_test(tc, lock_timeout_is_busy);
 	tcase_add_test(tc, lock_unlock_across_connections);
 	tcase_add_test(tc, schema_version);
