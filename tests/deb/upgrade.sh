@@ -25,12 +25,14 @@ while [ $# -gt 0 ]; do
 done
 deb_begin upgrade.sh copilot-api-upg
 
-# The schema this tree writes, and the commit before its last step.
-NEW_SCHEMA=$(sed -n 's/.*PRAGMA user_version = \([0-9]*\);.*/\1/p' "$ROOT/src/state/db.c" |
+# The schema this tree writes (the last "/* N" step of db.c's migration
+# list), and the commit before that step came.
+NEW_SCHEMA=$(sed -n 's|^	/\* \([0-9][0-9]*\)[: ].*|\1|p' "$ROOT/src/state/db.c" |
 	sort -n | tail -1)
+[ -n "$NEW_SCHEMA" ] || fail "no migration step found in src/state/db.c"
 if [ -z "$FROM" ]; then
 	FROM=$(cd "$ROOT" && git log -1 --format=%H \
-		-S"PRAGMA user_version = $NEW_SCHEMA;" -- src/state/db.c)^
+		-S"/* $NEW_SCHEMA:" -- src/state/db.c)^
 fi
 FROM=$(cd "$ROOT" && git rev-parse --short "$FROM" 2>/dev/null) ||
 	fail "commit $FROM is not in this clone (a shallow checkout? fetch the history)"
