@@ -33,7 +33,7 @@ trap cleanup EXIT
 "$K/start-fake.sh" >/dev/null
 "$K/start-peer.sh" >/dev/null
 "$K/start-ours.sh" "$PROJ" >/dev/null
-"$HERE/start-floor.sh" "$PROJ" >/dev/null
+"$PROJ/tests/bench/start-floor.sh" "$PROJ" >/dev/null
 targets=("DIRECT=http://127.0.0.1:$FAKE_PORT=$S/fake.pid"
          "FLOOR=http://127.0.0.1:${FLOOR_PORT:-18441}=$S/floor.pid"
          "PEER=http://127.0.0.1:$PEER_PORT=$S/peer.pid"
