@@ -46,33 +46,6 @@ accounts_rows_free(struct accounts_row *rows, size_t n)
 	free(rows);
 }
 
-/*
- * Runs a statement that returns no rows: texts bound as ?1.., then the
- * integers after them (ints is terminated by nints).  *changed (may be
- * NULL) says whether a RETURNING row came back.
- */
-static GW_MUST_CHECK enum gw_err
-run(struct db *db, const char *sql, const char *const *texts, int ntexts,
-    const int64_t *ints, int nints, int *changed)
-{
-	struct db_stmt *st;
-	enum gw_err e;
-	int i, row = 0;
-
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
-		return e;
-	for (i = 0; i < ntexts; i++)
-		db_bind_text(st, i + 1, texts[i]);
-	for (i = 0; i < nints; i++)
-		db_bind_int64(st, ntexts + i + 1, ints[i]);
-	while ((e = db_step(st)) == GW_OK)
-		row = 1;
-	db_done(db, st);
-	if (changed != NULL)
-		*changed = row;
-	return e == GW_ENOTFOUND ? GW_OK : e;
-}
-
 /* The first text column of the one row sql selects by key. */
 static GW_MUST_CHECK enum gw_err
 get_text(struct db *db, const char *sql, const char *key, char **out)
@@ -100,10 +73,10 @@ forget(struct db *db, const char *const *name)
 {
 	enum gw_err e;
 
-	if ((e = run(db, "DELETE FROM account_tokens WHERE account = ?1", name,
+	if ((e = db_run(db, "DELETE FROM account_tokens WHERE account = ?1", name,
 	    1, NULL, 0, NULL)) != GW_OK)
 		return e;
-	return run(db, "DELETE FROM account_models WHERE account = ?1", name, 1,
+	return db_run(db, "DELETE FROM account_models WHERE account = ?1", name, 1,
 	    NULL, 0, NULL);
 }
 
@@ -121,7 +94,7 @@ accounts_add(struct db *db, const char *name, const char *github_token,
 		return e;
 	/* a new sign-in: what was known of the previous one goes */
 	if ((e = forget(db, t)) != GW_OK ||
-	    (e = run(db, "INSERT INTO accounts (name, github_token, login, "
+	    (e = db_run(db, "INSERT INTO accounts (name, github_token, login, "
 	    "created_at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE "
 	    "SET github_token = excluded.github_token, login = excluded.login, "
 	    "plan = NULL, premium_unlimited = 0, premium_remaining = 0, "
@@ -144,9 +117,9 @@ accounts_remove(struct db *db, const char *name)
 	if ((e = db_begin_immediate(db)) != GW_OK)
 		return e;
 	if ((e = forget(db, t)) != GW_OK ||
-	    (e = run(db, "DELETE FROM session_accounts WHERE account = ?1", t, 1,
+	    (e = db_run(db, "DELETE FROM session_accounts WHERE account = ?1", t, 1,
 	    NULL, 0, NULL)) != GW_OK ||
-	    (e = run(db, "DELETE FROM accounts WHERE name = ?1 RETURNING name",
+	    (e = db_run(db, "DELETE FROM accounts WHERE name = ?1 RETURNING name",
 	    t, 1, NULL, 0, &found)) != GW_OK ||
 	    (e = db_commit(db)) != GW_OK) {
 		GW_IGNORE(db_rollback(db));   /* e says what failed */
@@ -287,7 +260,7 @@ accounts_token_put(struct db *db, const char *name,
 
 	if (t->token == NULL)
 		return GW_EINVAL;
-	return run(db, "INSERT INTO account_tokens (account, token, api_url, "
+	return db_run(db, "INSERT INTO account_tokens (account, token, api_url, "
 	    "expires_at, refresh_in, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
 	    "ON CONFLICT (account) DO UPDATE SET token = excluded.token, "
 	    "api_url = excluded.api_url, expires_at = excluded.expires_at, "
@@ -329,7 +302,7 @@ accounts_models_put(struct db *db, const char *name, const char *json,
 
 	if (json == NULL)
 		return GW_EINVAL;
-	return run(db, "INSERT INTO account_models (account, json, "
+	return db_run(db, "INSERT INTO account_models (account, json, "
 	    "fetched_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT (account) DO UPDATE "
 	    "SET json = excluded.json, fetched_at_ms = excluded.fetched_at_ms",
 	    s, 2, n, 1, NULL);
@@ -350,7 +323,7 @@ state_set(struct db *db, const char *name, const char *upsert,
 
 	for (i = 0; i < ntexts && i < 3; i++)
 		all[i + 1] = texts[i];
-	return run(db, strcmp(name, ACCOUNTS_DEFAULT) == 0 ? upsert : update,
+	return db_run(db, strcmp(name, ACCOUNTS_DEFAULT) == 0 ? upsert : update,
 	    all, ntexts + 1, ints, nints, NULL);
 }
 
@@ -381,7 +354,7 @@ accounts_quota_claim(struct db *db, const char *name, int64_t older_than_ms,
 	const char *s[1] = { name };
 	int64_t n[2] = { now_ms, older_than_ms };
 
-	return run(db, "UPDATE accounts SET quota_at_ms = ?2 WHERE name = ?1 "
+	return db_run(db, "UPDATE accounts SET quota_at_ms = ?2 WHERE name = ?1 "
 	    "AND quota_at_ms <> 0 AND quota_at_ms < ?3 RETURNING name", s, 1, n,
 	    2, claimed);
 }
@@ -442,7 +415,7 @@ accounts_session_put(struct db *db, const char *session, const char *account,
 	const char *s[2] = { session, account };
 	int64_t n[1] = { now_ms };
 
-	return run(db, "INSERT INTO session_accounts (session, account, "
+	return db_run(db, "INSERT INTO session_accounts (session, account, "
 	    "last_use_ms) VALUES (?1, ?2, ?3) ON CONFLICT (session) DO UPDATE "
 	    "SET account = excluded.account, last_use_ms = excluded.last_use_ms",
 	    s, 2, n, 1, NULL);
@@ -453,6 +426,6 @@ accounts_session_prune(struct db *db, int64_t older_than_ms)
 {
 	int64_t n[1] = { older_than_ms };
 
-	return run(db, "DELETE FROM session_accounts WHERE last_use_ms < ?1",
+	return db_run(db, "DELETE FROM session_accounts WHERE last_use_ms < ?1",
 	    NULL, 0, n, 1, NULL);
 }

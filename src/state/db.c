@@ -582,6 +582,28 @@ db_checkpoint(struct db *db)
 
 /* --- small state tables --- */
 
+enum gw_err
+db_run(struct db *db, const char *sql, const char *const *texts, int ntexts,
+    const int64_t *ints, int nints, int *row)
+{
+	struct db_stmt *st;
+	enum gw_err e;
+	int i, got = 0;
+
+	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+		return e;
+	for (i = 0; i < ntexts; i++)
+		db_bind_text(st, i + 1, texts[i]);
+	for (i = 0; i < nints; i++)
+		db_bind_int64(st, ntexts + i + 1, ints[i]);
+	while ((e = db_step(st)) == GW_OK)
+		got = 1;
+	db_done(db, st);
+	if (row != NULL)
+		*row = got;
+	return e == GW_ENOTFOUND ? GW_OK : e;
+}
+
 /* Runs sql (one row at most, its first column text copied to *out when
  * out is given) with the text parameters (NULL-terminated list) and then
  * the int64 ones (n of them). */
@@ -593,14 +615,16 @@ run(struct db *db, const char *sql, const char *const *texts,
 	enum gw_err e;
 	int i = 0, j;
 
+	for (; texts != NULL && texts[i] != NULL; i++)
+		;
+	if (out == NULL)
+		return db_run(db, sql, texts, i, ints, n, NULL);
 	if ((e = db_prepare(db, sql, &st)) != GW_OK)
 		return e;
-	for (; texts != NULL && texts[i] != NULL; i++)
-		db_bind_text(st, i + 1, texts[i]);
+	for (j = 0; j < i; j++)
+		db_bind_text(st, j + 1, texts[j]);
 	for (j = 0; j < n; j++)
 		db_bind_int64(st, i + j + 1, ints[j]);
-	if (out == NULL)
-		return run_simple(db, st);
 	if ((e = db_step(st)) == GW_OK)
 		e = db_column_strdup(st, 0, out);
 	db_done(db, st);

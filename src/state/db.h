@@ -214,5 +214,14 @@ const char *db_column_text(struct db_stmt *st, int col);
 GW_MUST_CHECK enum gw_err db_column_strdup(struct db_stmt *st, int col,
     char **out);
 void db_done(struct db *db, struct db_stmt *st);
+/*
+ * One statement whose rows are not read: ntexts text parameters bound as
+ * ?1.. (NULL binds NULL), then nints integers after them.  *row (may be
+ * NULL) says whether a row came back (an UPDATE .. RETURNING that found
+ * its row).
+ */
+GW_MUST_CHECK enum gw_err db_run(struct db *db, const char *sql,
+    const char *const *texts, int ntexts, const int64_t *ints, int nints,
+    int *row);
 
 #endif

@@ -138,13 +138,13 @@ cmd_run() {
 		"$@"
 		return $?
 	fi
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/gw-pg.XXXXXX")
+	dir=$(mktemp -d -t gw-pg.XXXXXX)
 	if [ "$(id -u)" -eq 0 ]; then
 		# the server's user must reach it: not so under a private TMPDIR
 		chown postgres "$dir"
 		if ! as_pg test -w "$dir"; then
 			rmdir "$dir"
-			dir=$(mktemp -d /tmp/gw-pg.XXXXXX)
+			dir=$(TMPDIR= mktemp -d -t gw-pg.XXXXXX)   # the system one
 		fi
 	fi
 	: >"$dir/remove-when-stopped"    # by the watcher, if we are killed
