@@ -137,6 +137,12 @@ static const char *const migration_sql[] = {
 	"CREATE INDEX idx_session_accounts_last_use"
 	"  ON session_accounts(last_use_ms);"
 	"ALTER TABLE token_usage_events ADD COLUMN account TEXT;",
+	/* 6: each row's identity (state/usage.h row_key), so that a batch
+	 * written again after its commit's answer was lost adds nothing;
+	 * rows from before have none (NULLs never conflict). */
+	"ALTER TABLE token_usage_events ADD COLUMN row_key TEXT;"
+	"CREATE UNIQUE INDEX idx_token_usage_events_row_key"
+	"  ON token_usage_events(row_key);",
 };
 
 /* The schema version this program writes. */

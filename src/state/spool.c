@@ -47,6 +47,7 @@ spool_append(const char *path, const struct usage_event *ev)
 	add_str(o, "endpoint", ev->endpoint);
 	add_str(o, "provider_name", ev->provider_name);
 	add_str(o, "account", ev->account);
+	add_str(o, "row_key", ev->row_key);
 	add_str(o, "model", ev->model);
 	add_str(o, "error", ev->error);
 	cJSON_AddNumberToObject(o, "status", ev->status);
@@ -105,6 +106,7 @@ replay_line(struct db *db, const char *p, size_t n)
 	ev.endpoint = json_str(o, "endpoint");
 	ev.provider_name = json_str(o, "provider_name");
 	ev.account = json_str(o, "account");
+	ev.row_key = json_str(o, "row_key");
 	ev.model = json_str(o, "model");
 	ev.error = json_str(o, "error");
 	ev.status = num(o, "status");
@@ -176,7 +178,7 @@ out_unlock:
 /* A row in memory: the event and the strings it owns. */
 struct held {
 	struct usage_event ev;
-	char *s[11];
+	char *s[12];
 };
 
 /* Rows neither the database nor the spool file could take (a full disk),
@@ -216,7 +218,7 @@ held_copy(struct held *h, const struct usage_event *ev)
 	*c = *ev;
 	c->trace_id = c->session_id = c->user_id = c->source = c->endpoint =
 	    c->provider_name = c->model = c->error = c->cost_currency =
-	    c->cost_source = c->account = NULL;
+	    c->cost_source = c->account = c->row_key = NULL;
 	/* the time it happened, not the time it is written */
 	if (c->created_at_ms == 0)
 		c->created_at_ms = util_now_ms();
@@ -230,7 +232,8 @@ held_copy(struct held *h, const struct usage_event *ev)
 	    held_str(h, 7, &c->error, ev->error) != GW_OK ||
 	    held_str(h, 8, &c->cost_currency, ev->cost_currency) != GW_OK ||
 	    held_str(h, 9, &c->cost_source, ev->cost_source) != GW_OK ||
-	    held_str(h, 10, &c->account, ev->account) != GW_OK) {
+	    held_str(h, 10, &c->account, ev->account) != GW_OK ||
+	    held_str(h, 11, &c->row_key, ev->row_key) != GW_OK) {
 		held_free(h);
 		return GW_ENOMEM;
 	}
@@ -631,11 +634,18 @@ spool_sync(void)
 }
 
 enum gw_err
-spool_record(struct db *db, const char *path, const struct usage_event *ev)
+spool_record(struct db *db, const char *path, const struct usage_event *in)
 {
+	struct usage_event keyed = *in, *ev = &keyed;
+	char key[USAGE_ROW_KEY_LEN + 1];
 	struct held h;
 	int queued = 0;
 
+	/* the row's identity from here on, however often it is retried (a
+	 * key the CSPRNG cannot make: the row is written without one) */
+	if (ev->row_key == NULL && util_random_id("", UTIL_ID_HEX,
+	    USAGE_ROW_KEY_LEN, key, sizeof(key)) == GW_OK)
+		ev->row_key = key;
 	if (q_running && held_copy(&h, ev) == GW_OK) {
 		pthread_mutex_lock(&q_mu);
 		if (q_running && !q_stopping && q_n < SPOOL_QUEUE_MAX &&

@@ -36,7 +36,10 @@ struct db;
  * both is full), the row is held in this process's memory, up to
  * SPOOL_MEM_ROWS rows, and written at the next row this process writes
  * successfully; the rows held die with the process.  GW_OK means the row
- * is written, spooled or held.
+ * is written, spooled or held.  A row without a row_key gets a random one
+ * here and keeps it through the queue, the spool and memory, so a retry of
+ * rows whose commit went through unseen (PostgreSQL's answer lost with the
+ * connection) writes nothing twice.
  */
 GW_MUST_CHECK enum gw_err spool_record(struct db *db, const char *path,
     const struct usage_event *ev);

@@ -173,9 +173,9 @@ usage_record(struct db *db, const struct usage_event *ev)
 	    "model, input_tokens, output_tokens, cache_read_input_tokens, "
 	    "cache_creation_input_tokens, total_tokens, status, latency_ms, "
 	    "stream, error, total_nano_aiu, cost_currency, total_cost_nanos, "
-	    "cost_source, account) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-	    "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-	    "?23)";
+	    "cost_source, account, row_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	    "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+	    "?21, ?22, ?23, ?24) ON CONFLICT (row_key) DO NOTHING";
 	const char *model, *error = ev->error;
 	char utc[64], cut[ERROR_MAX + 1];
 	int64_t created, total;
@@ -241,6 +241,7 @@ usage_record(struct db *db, const struct usage_event *ev)
 		db_bind_text(st, 21, NULL);
 	db_bind_text(st, 22, ev->cost_currency != NULL ? ev->cost_source : NULL);
 	db_bind_text(st, 23, ev->account);
+	db_bind_text(st, 24, ev->row_key);
 	e = db_step(st);
 	db_done(db, st);
 	return e == GW_ENOTFOUND ? GW_OK : e;

@@ -46,8 +46,18 @@ struct usage_event {
 	const char *cost_source;        /* "copilot_aiu", "builtin", "config" */
 	const char *account;            /* the Copilot account that served
 	                                 * (state/accounts.h); NULL: none */
+	const char *row_key;            /* the row's identity: a row whose key
+	                                 * is already stored is not written
+	                                 * again (a retried batch whose commit
+	                                 * went through); NULL: none, always
+	                                 * written */
 };
 
+/* Width of a row_key spool.c makes (random hex digits). */
+#define USAGE_ROW_KEY_LEN 32
+
+/* One row for ev; GW_OK too when ev->row_key is already stored (nothing
+ * is written then). */
 GW_MUST_CHECK enum gw_err usage_record(struct db *db, const struct usage_event *ev);
 
 /*

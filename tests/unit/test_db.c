@@ -415,7 +415,7 @@ START_TEST(fresh_db_is_private_wal_and_current)
 	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM sqlite_master WHERE name IN "
 	    "('kv', 'copilot_token', 'models_cache', 'token_usage_events', 'cooldown')"), 5);
 	ck_assert_int_eq(raw_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' "
-	    "AND tbl_name = 'token_usage_events' AND name LIKE 'idx_%'"), 5);
+	    "AND tbl_name = 'token_usage_events' AND name LIKE 'idx_%'"), 6);
 
 	/* reopening changes nothing */
 	ck_assert_int_eq(db_open(path, &db), GW_OK);

@@ -99,6 +99,47 @@ START_TEST(append_then_replay)
 }
 END_TEST
 
+/* A batch whose commit went through although its answer was lost
+ * (PostgreSQL gone between COMMIT and the reply): the rows are spilled
+ * with their keys, and the replay writes none of them a second time. */
+START_TEST(replay_of_a_committed_batch_writes_nothing_twice)
+{
+	struct usage_event a = event("k1", 200), b = event("k2", 200);
+	struct held hr[2];
+	struct db *db;
+	long n = 0;
+
+	ck_assert_int_eq(db_open(dbpath, &db), GW_OK);
+	/* spool_record gives each row a key of its own */
+	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
+	ck_assert_int_eq(spool_record(db, spath, &a), GW_OK);
+	ck_assert_int_eq(raw_count(db, "SELECT count(DISTINCT row_key) FROM "
+	    "token_usage_events WHERE trace_id = 'k1' AND length(row_key) = 32"),
+	    2);
+	a.row_key = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	b.row_key = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	ck_assert_int_eq(held_copy(&hr[0], &a), GW_OK);
+	ck_assert_int_eq(held_copy(&hr[1], &b), GW_OK);
+	ck_assert_int_eq(write_rows(db, hr, 2), GW_OK);
+	ck_assert_int_eq(rows(db), 4);
+	/* what record_now does when the commit's answer is lost */
+	ck_assert_int_eq(spill(spath, &hr[0].ev, GW_EDBDOWN), GW_OK);
+	ck_assert_int_eq(spill(spath, &hr[1].ev, GW_EDBDOWN), GW_OK);
+	ck_assert_int_eq(spool_replay(db, spath, &n), GW_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(rows(db), 4);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM token_usage_events "
+	    "WHERE row_key = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' AND "
+	    "trace_id = 'k2'"), 1);
+	/* and the same rows held in memory (a full disk) come back once */
+	ck_assert_int_eq(write_rows(db, hr, 2), GW_OK);
+	ck_assert_int_eq(rows(db), 4);
+	held_free(&hr[0]);
+	held_free(&hr[1]);
+	db_close(db);
+}
+END_TEST
+
 START_TEST(busy_database_spools_and_next_write_replays)
 {
 	struct usage_event a = event("busy", 200), b = event("free", 200);
@@ -305,6 +346,7 @@ spool_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, append_then_replay);
 	tcase_add_test(tc, busy_database_spools_and_next_write_replays);
+	tcase_add_test(tc, replay_of_a_committed_batch_writes_nothing_twice);
 	tcase_add_test(tc, unwritable_spool_holds_rows_in_memory);
 	tcase_add_test(tc, replay_skips_a_spool_locked_elsewhere_and_partial_lines);
 	tcase_add_test(tc, paths_lock_excludes_a_second_open);

@@ -793,9 +793,56 @@ START_TEST(accounts_breakdown_and_filter)
 END_TEST
 
 /* The tests that read only through state/usage.h: on either engine. */
+/* Rows by the engine's own statements (raw_int reads the sqlite file). */
+static long
+engine_count(const char *where)
+{
+	char sql[256];
+	struct db_stmt *st;
+	long n = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM token_usage_events "
+	    "WHERE %s", where);
+	ck_assert_int_eq(db_prepare(db, sql, &st), GW_OK);
+	ck_assert_int_eq(db_step(st), GW_OK);
+	n = (long)db_column_int64(st, 0);
+	db_done(db, st);
+	return n;
+}
+
+/* A row whose key is stored is not written again (a batch retried after
+ * its commit went through unseen); rows without a key always are. */
+START_TEST(row_key_writes_a_row_once)
+{
+	struct usage_event ev = { 0 };
+
+	ev.trace_id = "t-key";
+	ev.model = "gpt-4.1";
+	ev.input_tokens = 7;
+	ev.total_tokens = -1;
+	ev.latency_ms = -1;
+	ev.row_key = "0123456789abcdef0123456789abcdef";
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	ev.input_tokens = 99;           /* the retry is the same row */
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	ck_assert_int_eq(engine_count("trace_id = 't-key'"), 1);
+	ck_assert_int_eq(engine_count("trace_id = 't-key' AND input_tokens = 7 "
+	    "AND row_key = '0123456789abcdef0123456789abcdef'"), 1);
+	ev.row_key = "another";
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	ev.row_key = NULL;
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	ck_assert_int_eq(usage_record(db, &ev), GW_OK);
+	ck_assert_int_eq(engine_count("trace_id = 't-key'"), 4);
+	ck_assert_int_eq(engine_count("trace_id = 't-key' AND row_key IS NULL"),
+	    2);
+}
+END_TEST
+
 static void
 add_engine_tests(TCase *tc)
 {
+	tcase_add_test(tc, row_key_writes_a_row_once);
 	tcase_add_test(tc, summary_day_exact);
 	tcase_add_test(tc, summary_week_and_month);
 	tcase_add_test(tc, daily_buckets);
