@@ -5,9 +5,11 @@
  */
 #include <sys/stat.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/json.h"
 #include "core/log.h"
@@ -228,6 +230,71 @@ app_cfg_changed(struct app *a)
 	check_file(a, 1);
 }
 
+static void *
+watch_main(void *arg)
+{
+	struct app *a = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&a->watch_mu);
+	while (!a->watch_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&a->watch_cv, &a->watch_mu, &ts);
+		if (a->watch_stop)
+			break;
+		pthread_mutex_unlock(&a->watch_mu);
+		check_file(a, 0);
+		pthread_mutex_lock(&a->watch_mu);
+	}
+	pthread_mutex_unlock(&a->watch_mu);
+	return NULL;
+}
+
+enum gw_err
+app_watch_start(struct app *a)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (a->watching)
+		return GW_OK;
+	if (pthread_mutex_init(&a->watch_mu, NULL) != 0)
+		return GW_ENOMEM;
+	if (pthread_cond_init(&a->watch_cv, NULL) != 0) {
+		pthread_mutex_destroy(&a->watch_mu);
+		return GW_ENOMEM;
+	}
+	a->watch_stop = 0;
+	/* no signal for it: the server's sigwait must see the stop signals */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&a->watch_thread, NULL, watch_main, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&a->watch_cv);
+		pthread_mutex_destroy(&a->watch_mu);
+		return GW_ENOMEM;
+	}
+	a->watching = 1;
+	return GW_OK;
+}
+
+void
+app_watch_stop(struct app *a)
+{
+	if (!a->watching)
+		return;
+	pthread_mutex_lock(&a->watch_mu);
+	a->watch_stop = 1;
+	pthread_cond_signal(&a->watch_cv);
+	pthread_mutex_unlock(&a->watch_mu);
+	pthread_join(a->watch_thread, NULL);
+	pthread_cond_destroy(&a->watch_cv);
+	pthread_mutex_destroy(&a->watch_mu);
+	a->watching = 0;
+}
+
 static GW_MUST_CHECK enum gw_err
 live_init(struct app *a)
 {
@@ -378,6 +445,7 @@ app_free(struct app *a)
 {
 	if (a == NULL)
 		return;
+	app_watch_stop(a);
 	if (a->boot != NULL) {
 		ref_drop(a->live);
 		ref_drop(a->boot);      /* frees a->cfg */

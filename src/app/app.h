@@ -11,7 +11,10 @@
  *
  * The live configuration: config.json is looked at (stat: inode, size,
  * mtime) at most once a second per process, by the first request that
- * finds the last look a second old; a changed file is loaded and validated
+ * finds the last look a second old, and in a FastCGI pool's process also
+ * once a second while it is idle (app_watch_start), so every process
+ * follows each version of the file that stays a second, whether it served
+ * a request meanwhile or not; a changed file is loaded and validated
  * and becomes the new current struct cfg (an invalid one is logged and the
  * old one kept).  Each worker pins one reference-counted config and
  * changes it only between requests (app_cfg_refresh), so a request in
@@ -84,6 +87,11 @@ struct app {
 	/* The database file replaced or deleted under us (app_db_refresh). */
 	_Atomic long db_reopens;         /* connections reopened since start */
 	_Atomic int64_t db_reopened_ms;  /* the last one, epoch ms; 0: never */
+	/* The config watcher (app_watch_start); watch_mu guards watch_stop. */
+	pthread_t watch_thread;
+	pthread_mutex_t watch_mu;
+	pthread_cond_t watch_cv;
+	int watching, watch_stop;
 };
 
 struct http_conn;
@@ -161,6 +169,19 @@ void app_cfg_refresh(struct worker *w);
 void app_db_refresh(struct worker *w);
 /* config.json was just written by this process: look at it now. */
 void app_cfg_changed(struct app *a);
+/*
+ * A thread of this process that looks at config.json once a second (as a
+ * request would), until app_watch_stop: a process left idle then cannot
+ * miss a valid version of the file that an invalid one follows, and keep
+ * serving an older config than the other processes of its pool.  Start it
+ * after any fork (threads do not follow one), in a process that serves
+ * many requests; it takes no signal.  Calling it again while it runs does
+ * nothing.  GW_ENOMEM when the thread cannot be made (the process still
+ * serves, looking at the file at its requests).
+ */
+GW_MUST_CHECK enum gw_err app_watch_start(struct app *a);
+/* Stops and joins the watcher; nothing when it does not run. */
+void app_watch_stop(struct app *a);
 
 /* A value of this process's GitHub account (prefix github_token or
  * github_login; see db_account_key). */

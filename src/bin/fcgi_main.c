@@ -104,9 +104,10 @@ processes_from_env(void)
 }
 
 /*
- * One process of the pool: its usage batcher around the request threads
- * (a FastCGI pool only: a CGI process serves one request and writes its
- * row itself), so a clean stop writes every queued row.
+ * One process of the pool: its usage batcher and its config watcher around
+ * the request threads (a FastCGI pool only: a CGI process serves one
+ * request, writes its row itself and reads config.json once), so a clean
+ * stop writes every queued row.
  */
 static int
 serve(const struct http_server_opts *o)
@@ -120,8 +121,12 @@ serve(const struct http_server_opts *o)
 		else
 			log_warn("usage rows are written by each request's thread "
 			    "(the batcher did not start)");
+		if (app_watch_start(&app) != GW_OK)
+			log_warn("config.json is looked at by requests only (the "
+			    "watcher did not start)");
 	}
 	rc = http_server_run(o);
+	app_watch_stop(&app);
 	if (batching)
 		spool_batch_stop();
 	return rc;

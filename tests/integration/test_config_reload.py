@@ -5,9 +5,10 @@ the others within about a second, without a restart.
 Two pre-forked processes of one thread each, which do not grow
 (COPILOT_API_MAX_THREADS=1): two requests parked at the same time at a fake
 upstream hold are necessarily in different processes, so both processes are
-shown to answer with the new mapping.  (A process looks at the file when it
-serves a request: one left idle while a valid version came and went would keep
-the version before it when an invalid one follows.)"""
+shown to answer with the new mapping.  A process looks at the file when it
+serves a request and, idle, once a second (app_watch_start), so one left idle
+while a valid version came and went does not keep the version before it when
+an invalid one follows."""
 
 import json
 import os
@@ -65,6 +66,31 @@ class ConfigReload(unittest.TestCase):
             json.dump(cfg, f, indent=2)
         time.sleep(1.1)
         self.assertEqual(self.upstream_models(), ["gpt-4o-mini"] * 2)
+
+    def test_idle_processes_follow_a_version_they_served_nothing_with(self):
+        """A valid version comes, stays 2.5 s while no request is served, and
+        an invalid one follows: both processes serve the valid one (looking
+        only when serving, both kept the version before it)."""
+        path = os.path.join(self.s.home, "config.json")
+        with open(path) as f:
+            cfg = json.load(f)
+        before = cfg.get("modelMappings", {}).get("alias")
+        now = "gpt-4o-mini" if before != "gpt-4o-mini" else "gpt-4.1"
+        cfg["modelMappings"] = {"alias": now}
+        good = json.dumps(cfg, indent=2)
+        try:
+            with open(path, "w") as f:
+                f.write(good)
+            time.sleep(2.5)
+            with open(path, "w") as f:
+                f.write(good[:-5])              # cut short: invalid
+            time.sleep(1.1)
+            self.s.fake.reset()
+            self.assertEqual(self.upstream_models(), [now] * 2)
+        finally:
+            with open(path, "w") as f:
+                f.write(good)
+            time.sleep(1.1)
 
     def test_invalid_edit_keeps_the_old_config(self):
         self.s.fake.reset()

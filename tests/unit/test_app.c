@@ -145,6 +145,33 @@ START_TEST(looks_at_most_once_a_second)
 }
 END_TEST
 
+/* The watcher takes a version no request looked at, and keeps it when an
+ * invalid one follows; it stops when asked (and at app_free). */
+START_TEST(watcher_takes_a_version_while_idle)
+{
+	struct worker w;
+	uint64_t gen = atomic_load(&app.cfg_gen);
+	int64_t t0;
+
+	worker_up(&w);
+	ck_assert_int_eq(app_watch_start(&app), GW_OK);
+	ck_assert_int_eq(app_watch_start(&app), GW_OK);     /* runs: nothing */
+	write_config("{\"modelMappings\": {\"m\": \"idle\"}}\n");
+	t0 = util_mono_ms();
+	while (atomic_load(&app.cfg_gen) == gen && util_mono_ms() - t0 < 5000)
+		usleep(20000);
+	ck_assert_uint_eq(atomic_load(&app.cfg_gen), gen + 1);
+	write_config("{\"modelMappings\": {\"m\": \"broken\"\n");
+	usleep(1500000);
+	app_watch_stop(&app);
+	app_watch_stop(&app);                               /* stopped: nothing */
+	app_cfg_refresh(&w);
+	ck_assert_str_eq(mapping(&w), "idle");
+	ck_assert_int_eq(app_watch_start(&app), GW_OK);     /* app_free stops it */
+	worker_free(&w);
+}
+END_TEST
+
 START_TEST(changed_by_this_process_applies_at_once)
 {
 	struct worker w;
@@ -220,6 +247,7 @@ suite(void)
 	tcase_add_test(tc, in_flight_keeps_its_config);
 	tcase_add_test(tc, looks_at_most_once_a_second);
 	tcase_add_test(tc, changed_by_this_process_applies_at_once);
+	tcase_add_test(tc, watcher_takes_a_version_while_idle);
 	tcase_add_test(tc, invalid_file_keeps_the_old_config);
 	tcase_add_test(tc, missing_or_empty_file_keeps_the_old_config);
 	suite_add_tcase(s, tc);
