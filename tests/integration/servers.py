@@ -540,6 +540,22 @@ Include {site}
 """
 
 
+def apache_host_conf(workdir, port, modules, site, extra="", timeout=300):
+    """Writes workdir/apache2.conf (APACHE_HOST loading modules, including
+    site) and its run directory; returns its path once `apache2 -t`
+    accepts it."""
+    os.makedirs(os.path.join(workdir, "run"), exist_ok=True)
+    mods = "\n".join("LoadModule %s_module %s/mod_%s.so" % (m, APACHE_MODULES, m)
+                     for m in modules)
+    conf = write(os.path.join(workdir, "apache2.conf"), APACHE_HOST.format(
+        workdir=workdir, port=port, modules=mods, site=site, extra=extra,
+        timeout=timeout))
+    r = subprocess.run(["apache2", "-t", "-f", conf], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise AssertionError("apache2 -t: %s %s" % (r.stdout, r.stderr))
+    return conf
+
+
 class Apache(Deployment):
     programs = ("apache2",)
     shipped = None
@@ -555,17 +571,9 @@ class Apache(Deployment):
         return fill(read_shipped("deploy", "apache", self.shipped), self.substitutions())
 
     def configure(self):
-        os.makedirs(os.path.join(self.workdir, "run"), exist_ok=True)
         site = write(os.path.join(self.workdir, "copilot-api.conf"), self.site_text())
-        mods = "\n".join("LoadModule %s_module %s/mod_%s.so" % (m, APACHE_MODULES, m)
-                         for m in self.modules)
-        self.conf = write(os.path.join(self.workdir, "apache2.conf"), APACHE_HOST.format(
-            workdir=self.workdir, port=self.port, modules=mods, site=site,
-            extra=self.host_extra(), timeout=self.host_timeout()))
-        r = subprocess.run(["apache2", "-t", "-f", self.conf], capture_output=True,
-                           text=True)
-        if r.returncode != 0:
-            raise AssertionError("apache2 -t: %s %s" % (r.stdout, r.stderr))
+        self.conf = apache_host_conf(self.workdir, self.port, self.modules, site,
+                                     self.host_extra(), self.host_timeout())
 
     def host_timeout(self):
         return 300          # Debian's apache2.conf

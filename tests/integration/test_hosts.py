@@ -1,7 +1,9 @@
 """Several hosts on one PostgreSQL (issue 15): a private cluster (pg.py),
 two gateway "hosts" (two responder pools with their own data directories
 and lighttpd, storage postgresql, one shared fake upstream) behind one
-load balancer (lighttpd mod_proxy, round-robin).  Proves that the storage
+load balancer (lighttpd mod_proxy, round-robin; Caddy and Apache beside it).
+Proves that each balancer spreads requests over both hosts, passes a
+stream event by event and a client error unchanged, that the storage
 driver is chosen by config alone, that the rate limit, manual approvals and
 the Copilot token refresh hold across the hosts, that usage rows of both
 land in one /token-usage answer, that a session keeps its account whichever
@@ -22,10 +24,12 @@ import time
 import unittest
 
 import harness
+import servers
 from harness import ADMIN_KEY
 from pg import PgCluster, skip_without_server
 
-# doc/scaling.md shows the same balancer
+# doc/scaling.md step 5 shows these balancers, as they are run here: the
+# hosts' addresses are the only difference
 LB_CONF = """\
 server.modules += ( "mod_proxy" )
 """ + harness.LIGHTTPD_BASE + """\
@@ -35,6 +39,36 @@ proxy.server = ( "" => (
     ( "host" => "127.0.0.1", "port" => {b} )
 ) )
 """
+# the site block; the global options are the test's stand-in for the
+# operator's own (loopback, no admin endpoint, state under workdir)
+CADDY_LB_SITE = """\
+http://127.0.0.1:{port} {{
+	reverse_proxy 127.0.0.1:{a} 127.0.0.1:{b} {{
+		lb_policy round_robin
+		flush_interval -1
+	}}
+}}
+"""
+CADDY_LB_HOST = """\
+{{
+	admin off
+	auto_https off
+	storage file_system {workdir}/caddy-data
+}}
+""" + CADDY_LB_SITE
+# the site file (a2enmod proxy_http proxy_balancer lbmethod_byrequests);
+# servers.APACHE_HOST is the operator's apache2.conf that includes it
+APACHE_LB_SITE = """\
+<Proxy "balancer://copilot-api">
+    BalancerMember "http://127.0.0.1:{a}" flushpackets=on
+    BalancerMember "http://127.0.0.1:{b}" flushpackets=on
+    ProxySet lbmethod=byrequests
+</Proxy>
+ProxyPass "/" "balancer://copilot-api/"
+ProxyPassReverse "/" "balancer://copilot-api/"
+"""
+APACHE_LB_MODULES = ("mpm_event", "authz_core", "proxy", "proxy_http",
+                     "slotmem_shm", "proxy_balancer", "lbmethod_byrequests")
 
 TOKEN_PATH = "/copilot_internal/v2/token"
 TOKEN_RECHECK_S = 5         # app/copilot_call.h APP_TOKEN_RECHECK_MS
@@ -45,29 +79,98 @@ BOB = "gho_bob_hosts_test"
 LOGINS = {"default": "fake-user", "work": "alice", "home": "bob"}
 # the debug line of app/pool.c's choice: account, model, session
 CHOICE = re.compile(r"debug: account (\S+) for \S+ \(session ([^,)]+)")
+# the debug line of http/server.c's end of a request: its trace id
+SERVED = re.compile(r"debug: \S+ \S+ \d+ \d+ms.* trace=(\S+)")
+# the fake's answer after the user's text (DEFAULT_ANSWER_TEMPLATE)
+ANSWER_TAIL = " (h\u00e9llo w\u00f6rld \u2014 \u65e5\u672c\u8a9e \U0001f389)"
 PG_POOL = 8                 # state/db_pg.c PG_POOL_DEFAULT, per process
 
 
 class LoadBalancer(harness.Client):
-    """lighttpd mod_proxy in front of the hosts' own web servers."""
+    """A balancer in front of the hosts' own web servers, in its own
+    directory under workdir, run as servers.popen runs a web server
+    (unprivileged as root); lighttpd mod_proxy unless a subclass says
+    otherwise."""
+
+    name = "lighttpd"
+    programs = ("lighttpd",)
 
     def __init__(self, workdir, ports):
         self.port = harness.free_port()
-        docroot = os.path.join(workdir, "lb-docroot")
-        os.makedirs(docroot, exist_ok=True)
-        conf = os.path.join(workdir, "lb.conf")
-        with open(conf, "w") as f:
-            f.write(LB_CONF.format(docroot=docroot, port=self.port,
-                                   workdir=workdir, name="lb", a=ports[0],
-                                   b=ports[1]))
-        self.proc = subprocess.Popen(["lighttpd", "-D", "-f", conf],
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        harness.wait_until(lambda: self.get("/healthz")[0] == 200,
-                           timeout=30, what="the load balancer")
+        self.dir = os.path.join(workdir, "lb-" + self.name)
+        os.makedirs(self.dir)
+        os.chmod(self.dir, 0o755)
+        self.log = open(os.path.join(self.dir, "server.log"), "ab")
+        argv, env = self.configure(ports[0], ports[1])
+        servers.give_away(self.dir)
+        self.proc = servers.popen(argv, self.log, env=env)
+        try:
+            harness.wait_until(self.up, timeout=30,
+                               what="the %s load balancer" % self.name)
+        except BaseException:
+            self.close()
+            raise
+
+    def up(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("the %s balancer exited: %s" % (
+                self.name, self.logs()))
+        return self.get("/healthz")[0] == 200
+
+    def logs(self):
+        out = []
+        for f in sorted(os.listdir(self.dir)):
+            if f.endswith(".log"):
+                with open(os.path.join(self.dir, f), "rb") as fh:
+                    out.append(f + ":\n" + fh.read().decode("utf-8", "replace")[-2000:])
+        return "\n".join(out)
+
+    def write(self, name, text):
+        return servers.write(os.path.join(self.dir, name), text)
+
+    def configure(self, a, b):
+        docroot = os.path.join(self.dir, "docroot")
+        os.makedirs(docroot)
+        conf = self.write("lb.conf", LB_CONF.format(
+            docroot=docroot, port=self.port, workdir=self.dir, name="lb",
+            a=a, b=b))
+        return ["lighttpd", "-D", "-f", conf], None
 
     def close(self):
         harness.stop(self.proc)
+        self.log.close()
+
+
+class CaddyBalancer(LoadBalancer):
+    """Caddy reverse_proxy, round robin, flushed at once."""
+
+    name = "caddy"
+    programs = ("caddy",)
+
+    def configure(self, a, b):
+        home = os.path.join(self.dir, "home")
+        for d in (home, os.path.join(self.dir, "caddy-data")):
+            os.makedirs(d)
+        conf = self.write("Caddyfile", CADDY_LB_HOST.format(
+            workdir=self.dir, port=self.port, a=a, b=b))
+        env = dict(os.environ, HOME=home, XDG_DATA_HOME=home,
+                   XDG_CONFIG_HOME=home)
+        return ["caddy", "run", "--config", conf, "--adapter",
+                "caddyfile"], env
+
+
+class ApacheBalancer(LoadBalancer):
+    """Apache mod_proxy_balancer, by requests, flushed packet by packet."""
+
+    name = "apache"
+    programs = ("apache2",)
+
+    def configure(self, a, b):
+        site = self.write("copilot-api-lb.conf",
+                          APACHE_LB_SITE.format(a=a, b=b))
+        conf = servers.apache_host_conf(self.dir, self.port,
+                                        APACHE_LB_MODULES, site)
+        return ["apache2", "-f", conf, "-DFOREGROUND"], None
 
 
 def psql(url, sql):
@@ -88,6 +191,7 @@ class TwoHosts(unittest.TestCase):
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="gw-hosts-")
         cls.pg = cls.fake = cls.a = cls.b = cls.lb = None
+        cls.balancers = {}
         try:
             cls.pg = PgCluster(cls.work)
             cls.fake = harness.Fake(cls.work)
@@ -102,14 +206,21 @@ class TwoHosts(unittest.TestCase):
                 "accounts": {"strategy": "round-robin"},
                 "logLevel": "debug"}, fake=cls.fake)
                 for name in ("host-a", "host-b")]
-            cls.lb = LoadBalancer(cls.work, [cls.a.port, cls.b.port])
+            ports = [cls.a.port, cls.b.port]
+            cls.lb = LoadBalancer(cls.work, ports)
+            # the other balancers step 5 shows, where installed
+            cls.balancers = {"lighttpd": cls.lb}
+            for kind in (CaddyBalancer, ApacheBalancer):
+                if servers.have(*kind.programs):
+                    cls.balancers[kind.name] = kind(cls.work, ports)
         except BaseException:
             cls.tearDownClass()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        for x in (cls.lb, cls.a, cls.b, cls.fake, cls.pg):
+        others = [x for x in cls.balancers.values() if x is not cls.lb]
+        for x in others + [cls.lb, cls.a, cls.b, cls.fake, cls.pg]:
             if x is not None:
                 (x.stop if x is cls.pg else x.close)()
         shutil.rmtree(cls.work, ignore_errors=True)
@@ -131,6 +242,87 @@ class TwoHosts(unittest.TestCase):
     def stored_traces(self):
         return psql(self.pg.url, "SELECT trace_id FROM token_usage_events"
                     ).split("\n")
+
+    def served_by(self, traces):
+        """Per host: which of traces its responder logged as served, once
+        every one of them is logged by one host or the other."""
+        def per_host():
+            return [set(traces) & set(SERVED.findall(s.log_text()))
+                    for s in self.hosts()]
+        harness.wait_until(lambda: set().union(*per_host()) == set(traces),
+                           timeout=10, what="every request logged by a host")
+        return per_host()
+
+    def check_balancer(self, name):
+        """What doc/scaling.md step 5 promises of a balancer: requests reach
+        both hosts, a stream passes event by event, and a client error
+        passes unchanged in the client's dialect."""
+        if name not in self.balancers:
+            self.skipTest("%s is not installed" % name)
+        lb = self.balancers[name]
+        # (a) round robin: four requests, two on each host, none on both
+        traces = [self.chat(lb, "%s %d" % (name, i)) for i in range(4)]
+        a, b = self.served_by(traces)
+        self.assertEqual((len(a), len(b)), (2, 2), (a, b))
+        self.assertFalse(a & b)
+        # (b) the upstream parks its stream after the first event and lets
+        # it go only once that event is through the balancer to us: a
+        # balancer that held the answer back would time the read out
+        self.fake.fault(path="/chat/completions", kind="hold", name=name,
+                        events=1)
+        try:
+            r, c = lb.stream("/v1/chat/completions", {
+                "model": "gpt-4.1", "stream": True,
+                "messages": [{"role": "user", "content": "streamed"}]},
+                timeout=20)
+            self.addCleanup(c.close)
+            self.assertEqual(r.status, 200)
+            self.assertTrue(r.getheader("content-type", "").startswith(
+                "text/event-stream"))
+            events = harness.read_sse(r)
+            first = next(d for k, d in events if k != "comment")
+            self.assertIn("chat.completion.chunk", first)
+            held = self.fake.call("GET", "/_fake/wait_hold?name=%s&count=1"
+                                  "&timeout=10" % name)
+            self.assertTrue(held["ok"], held)
+        finally:
+            self.fake.call("POST", "/_fake/release", {"name": name})
+        # the whole answer, as the upstream let it go: a balancer that held
+        # the first event back passes it only once the host's stall limit
+        # (5 s) has cut the stream short
+        rest = [d for k, d in events if k != "comment"]
+        self.assertEqual(rest[-1], "[DONE]", rest)
+        choices = [ch for d in [first] + rest[:-1]
+                   for ch in json.loads(d).get("choices", [None])]
+        self.assertNotIn(None, choices, rest)         # an error event
+        self.assertEqual("".join(ch["delta"].get("content") or ""
+                                 for ch in choices),
+                         "You said: streamed" + ANSWER_TAIL, rest)
+        self.assertEqual([ch["finish_reason"] for ch in choices
+                          if ch.get("finish_reason")], ["stop"], rest)
+        # (c) a client error of each dialect: the host's own answer,
+        # status, type and body
+        for path, raw in (("/v1/chat/completions", b'{"model": '),
+                          ("/v1/messages", b'{"model": "claude-sonnet-4.6"}')):
+            direct = self.a.request("POST", path, raw=raw)
+            via = lb.request("POST", path, raw=raw)
+            self.assertEqual(direct[0], 400, direct)
+            self.assertEqual((via[0], via[1]["content-type"], via[2]),
+                             (400, direct[1]["content-type"], direct[2]))
+            doc = json.loads(via[2])
+            if path == "/v1/messages":
+                self.assertEqual(doc["type"], "error", doc)
+            self.assertEqual(doc["error"]["type"], "invalid_request_error",
+                             doc)
+
+    def test_0_balancer_lighttpd(self):
+        self.check_balancer("lighttpd")
+
+    def test_0_balancer_caddy(self):
+        self.check_balancer("caddy")
+
+    def test_0_balancer_apache(self):
+        self.check_balancer("apache")
 
     def test_1_storage_is_chosen_by_config_alone(self):
         self.chat(self.a, "hello a")
