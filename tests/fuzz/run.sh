@@ -6,8 +6,13 @@
 #   replay    each corpus file once, and each reproducer of a fixed finding
 #             (tests/fuzz/regress/NAME, never merged away): a crash, leak
 #             or abort fails
-#   runs N    each harness N executions (fuzz-long), the final stats kept
-#             in build/fuzz/NAME.runs.log (each mode: NAME.MODE.log)
+#   runs N    each harness N executions in all (fuzz-long), from its corpus
+#             and build/fuzz/new/NAME: the executions of every run are added
+#             up in build/fuzz/NAME.runs.done, so a run stopped (Ctrl-C, a
+#             kill, a reboot) resumes with what is left; a harness already
+#             at N is skipped; remove that file to start again from 0.  The
+#             last run's stats are in build/fuzz/NAME.runs.log (each mode:
+#             NAME.MODE.log)
 #   merge     the corpus plus build/fuzz/new/NAME minimised (-merge=1)
 #             into the corpus
 # Crash reproducers land in build/fuzz/.  Exit status 1 on any finding.
@@ -19,13 +24,33 @@ mode=$1 n=$2
 shift 2
 out=build/fuzz
 fail=0
+stopped=0
+
+# Executions a libFuzzer log shows: its final stats, else (a run killed
+# before it could print them) the count of its last status line.
+executed() {
+	x=$(sed -n 's/^stat::number_of_executed_units: *\([0-9][0-9]*\).*/\1/p' "$1" | tail -1)
+	[ -n "$x" ] || x=$(sed -n 's/^#\([0-9][0-9]*\)[[:space:]].*/\1/p' "$1" | tail -1)
+	echo "${x:-0}"
+}
+
+# Adds the executions of the run whose log $2 names to $1 (NAME.runs.done).
+account() {
+	prev=$(cat "$1" 2>/dev/null || echo 0)
+	echo $((prev + $(executed "$2"))) >"$1"
+	rm -f "$1.pending"
+}
+# Ctrl-C reaches the harness too, which stops and prints its stats: count
+# them, then stop.
+trap 'stopped=1' INT TERM
 for f in "$@"; do
 	name=${f##*/fuzz_}
 	corpus=tests/fuzz/corpus/$name
 	new=$out/new/$name
 	log=$out/$name.$mode.log
 	mkdir -p "$corpus" "$new"
-	common="-artifact_prefix=$out/$name- -timeout=10 -print_final_stats=1"
+	# 72: the harness was interrupted (a signal), which is no finding
+	common="-artifact_prefix=$out/$name- -timeout=10 -print_final_stats=1 -interrupted_exitcode=72"
 	case $mode in
 	time)
 		echo "== $name ($n s)"
@@ -36,8 +61,22 @@ for f in "$@"; do
 		[ -d "$regress" ] || regress=
 		"$f" $common -runs=0 "$corpus" $regress >"$log" 2>&1 ;;
 	runs)
-		echo "== $name ($n runs)"
-		"$f" $common -runs="$n" "$new" "$corpus" >"$log" 2>&1 ;;
+		done_file=$out/$name.runs.done
+		# a run that ended without being counted (killed with this
+		# script): its log says how far it got
+		[ -f "$done_file.pending" ] && account "$done_file" "$log"
+		ran=$(cat "$done_file" 2>/dev/null || echo 0)
+		if [ "$ran" -ge "$n" ]; then
+			echo "== $name ($ran of $n runs already done)"
+			continue
+		fi
+		echo "== $name ($((n - ran)) of $n runs left)"
+		: >"$done_file.pending"
+		"$f" $common -runs=$((n - ran)) "$new" "$corpus" >"$log" 2>&1
+		rc=$?
+		account "$done_file" "$log"
+		echo "== $name: $(cat "$done_file") of $n runs done"
+		(exit $rc) ;;
 	merge)
 		echo "== $name (merge)"
 		rm -rf "$out/merged/$name"
@@ -49,6 +88,10 @@ for f in "$@"; do
 		exit 2 ;;
 	esac
 	rc=$?
+	if [ $stopped = 1 ] || [ $rc = 72 ]; then
+		echo "== $name stopped (log $log)"
+		exit 1
+	fi
 	if [ $rc -ne 0 ]; then
 		tail -30 "$log"
 		echo "== $name FAILED (exit $rc; log $log)"
