@@ -244,7 +244,9 @@ watch_main(void *arg)
 		if (a->watch_stop)
 			break;
 		pthread_mutex_unlock(&a->watch_mu);
-		check_file(a, 0);
+		/* forced: a request's look 999 ms ago must not make this one
+		 * wait for the next second */
+		check_file(a, 1);
 		pthread_mutex_lock(&a->watch_mu);
 	}
 	pthread_mutex_unlock(&a->watch_mu);
