@@ -5,7 +5,6 @@
  */
 #include <sys/stat.h>
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,9 +255,6 @@ watch_main(void *arg)
 enum gw_err
 app_watch_start(struct app *a)
 {
-	sigset_t all, old;
-	int rc;
-
 	if (a->watching)
 		return GW_OK;
 	if (pthread_mutex_init(&a->watch_mu, NULL) != 0)
@@ -268,12 +264,7 @@ app_watch_start(struct app *a)
 		return GW_ENOMEM;
 	}
 	a->watch_stop = 0;
-	/* no signal for it: the server's sigwait must see the stop signals */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&a->watch_thread, NULL, watch_main, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (util_thread_nosig(&a->watch_thread, watch_main, a) != GW_OK) {
 		pthread_cond_destroy(&a->watch_cv);
 		pthread_mutex_destroy(&a->watch_mu);
 		return GW_ENOMEM;

@@ -2,6 +2,7 @@
  * number parsing, strings. */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,19 @@ util_random(void *p, size_t n)
 		n -= (size_t)r;
 	}
 	return GW_OK;
+}
+
+enum gw_err
+util_thread_nosig(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0 ? GW_OK : GW_ENOMEM;
 }
 
 enum gw_err

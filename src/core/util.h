@@ -2,6 +2,7 @@
 #ifndef GW_UTIL_H
 #define GW_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,16 @@ void util_sha256_hex(const void *p, size_t n, char out[65]);
  */
 GW_MUST_CHECK enum gw_err util_random_id(const char *prefix, const char *alphabet,
     size_t nchars, char *out, size_t outsz);
+
+/*
+ * pthread_create for a background thread of the gateway's own (the usage
+ * writer, the config watcher): it starts with every signal blocked, so the
+ * kernel never picks it for a SIGTERM, which libfcgi's handler would
+ * swallow there and the server's sigwait would never see.  GW_ENOMEM when
+ * the thread cannot be made.
+ */
+GW_MUST_CHECK enum gw_err util_thread_nosig(pthread_t *t, void *(*fn)(void *),
+    void *arg);
 
 /* Random version-4 UUID, lower case, 36 chars + NUL. */
 GW_MUST_CHECK enum gw_err util_uuid4(char out[37]);

@@ -588,20 +588,34 @@ db_checkpoint(struct db *db)
 
 /* --- small state tables --- */
 
+/* sql prepared with the texts bound as ?1.., then the integers after them. */
+static GW_MUST_CHECK enum gw_err
+prepare_bound(struct db *db, const char *sql, const char *const *texts,
+    int ntexts, const int64_t *ints, int nints, struct db_stmt **st)
+{
+	enum gw_err e;
+	int i;
+
+	if ((e = db_prepare(db, sql, st)) != GW_OK)
+		return e;
+	for (i = 0; i < ntexts; i++)
+		db_bind_text(*st, i + 1, texts[i]);
+	for (i = 0; i < nints; i++)
+		db_bind_int64(*st, ntexts + i + 1, ints[i]);
+	return GW_OK;
+}
+
 enum gw_err
 db_run(struct db *db, const char *sql, const char *const *texts, int ntexts,
     const int64_t *ints, int nints, int *row)
 {
 	struct db_stmt *st;
 	enum gw_err e;
-	int i, got = 0;
+	int got = 0;
 
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = prepare_bound(db, sql, texts, ntexts, ints, nints, &st)) !=
+	    GW_OK)
 		return e;
-	for (i = 0; i < ntexts; i++)
-		db_bind_text(st, i + 1, texts[i]);
-	for (i = 0; i < nints; i++)
-		db_bind_int64(st, ntexts + i + 1, ints[i]);
 	while ((e = db_step(st)) == GW_OK)
 		got = 1;
 	db_done(db, st);
@@ -619,18 +633,14 @@ run(struct db *db, const char *sql, const char *const *texts,
 {
 	struct db_stmt *st;
 	enum gw_err e;
-	int i = 0, j;
+	int i = 0;
 
 	for (; texts != NULL && texts[i] != NULL; i++)
 		;
 	if (out == NULL)
 		return db_run(db, sql, texts, i, ints, n, NULL);
-	if ((e = db_prepare(db, sql, &st)) != GW_OK)
+	if ((e = prepare_bound(db, sql, texts, i, ints, n, &st)) != GW_OK)
 		return e;
-	for (j = 0; j < i; j++)
-		db_bind_text(st, j + 1, texts[j]);
-	for (j = 0; j < n; j++)
-		db_bind_int64(st, i + j + 1, ints[j]);
 	if ((e = db_step(st)) == GW_OK)
 		e = db_column_strdup(st, 0, out);
 	db_done(db, st);

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -555,9 +554,7 @@ enum gw_err
 spool_batch_start(const char *driver, const char *target,
     const char *spool_path)
 {
-	sigset_t all, old;
 	enum gw_err e;
-	int rc;
 
 	if (q_running)
 		return GW_OK;
@@ -570,18 +567,9 @@ spool_batch_start(const char *driver, const char *target,
 	if ((e = db_open_target_own(driver, target, &q_db)) != GW_OK)
 		goto fail;
 	q_stopping = 0;
-	/* The writer takes no signal: started before the server blocks its
-	 * stop signals, it would otherwise be the thread the kernel picks for
-	 * a SIGTERM, which libfcgi's handler would swallow there and the
-	 * server's sigwait would never see. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&q_thread, NULL, batch_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		e = GW_ENOMEM;
+	/* started before the server blocks its stop signals: takes none */
+	if ((e = util_thread_nosig(&q_thread, batch_main, NULL)) != GW_OK)
 		goto fail;
-	}
 	q_running = 1;
 	return GW_OK;
 fail:
